@@ -1,0 +1,91 @@
+//! The management CLI, in the spirit of Django's `manage.py`: `serve` (default), `migrate`, and the account commands
+//! that their features add. Every failure prints one line naming what to fix and exits non-zero.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::core::config::Config;
+use crate::core::state::AppState;
+use crate::core::{db, http, telemetry};
+
+/// ThiCode — a fast, self-hostable AI chat assistant.
+#[derive(Debug, Parser)]
+#[command(name = "thicode", version, propagate_version = true)]
+struct Cli {
+    /// Settings file (default: ./Leptos.toml, else the nearest one above the binary). Also THICODE_CONFIG.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web server at LEPTOS_SITE_ADDR, applying pending migrations first (the default command).
+    Serve,
+    /// Apply pending database migrations to DATABASE_URL and exit.
+    Migrate,
+}
+
+/// Exit code for a configuration problem (as `EX_CONFIG` in sysexits).
+const EXIT_CONFIG: u8 = 78;
+/// Exit code for an unavailable service (database, port).
+const EXIT_UNAVAILABLE: u8 = 69;
+
+/// Parses the command line and runs the chosen command.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => return fail(EXIT_CONFIG, &format!("configuration error: {e}")),
+    };
+    if let Err(e) = telemetry::init(&config.log) {
+        return fail(EXIT_CONFIG, &format!("configuration error: {e}"));
+    }
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+    }
+}
+
+async fn open(config: &Config) -> Result<db::Db, ExitCode> {
+    let db = db::connect(&config.database_url).await.map_err(|e| fail(EXIT_UNAVAILABLE, &e.to_string()))?;
+    db::migrate(&db).await.map_err(|e| fail(EXIT_UNAVAILABLE, &e.to_string()))?;
+    Ok(db)
+}
+
+async fn serve(config: Config) -> ExitCode {
+    if config.ai.api_key.is_none() {
+        tracing::warn!("MISTRAL_API_KEY is not set: no AI model is configured");
+    }
+    let db = match open(&config).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    match http::serve(AppState::new(config, db)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(EXIT_UNAVAILABLE, &e),
+    }
+}
+
+#[allow(clippy::print_stdout)] // the command's answer is its output
+async fn migrate(config: Config) -> ExitCode {
+    let db = match db::connect(&config.database_url).await {
+        Ok(db) => db,
+        Err(e) => return fail(EXIT_UNAVAILABLE, &e.to_string()),
+    };
+    match db::migrate(&db).await {
+        Ok(0) => println!("No migrations to apply; the database is up to date."),
+        Ok(n) => println!("Applied {n} migration(s); the database is up to date."),
+        Err(e) => return fail(EXIT_UNAVAILABLE, &e.to_string()),
+    }
+    db.pool.close().await;
+    ExitCode::SUCCESS
+}
+
+fn fail(code: u8, message: &str) -> ExitCode {
+    eprintln!("thicode: {message}");
+    ExitCode::from(code)
+}

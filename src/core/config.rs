@@ -1,0 +1,632 @@
+//! Typed settings, parsed once at start-up — the counterpart of Django's `settings.py`.
+//!
+//! Every setting has one name (its environment variable) and one place in `Leptos.toml` (`[section] key`). Sources,
+//! strongest first: the process environment, a `.env` file, `Leptos.toml`, the built-in default. Relative paths are
+//! resolved against the folder of the `Leptos.toml` that was read (or the working directory when there is none), so
+//! the binary behaves the same from any working directory.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// One setting: its environment name, its `Leptos.toml` location and what it is for.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// Environment variable name; also the name used in `.env` and in error messages.
+    pub env: &'static str,
+    /// `Leptos.toml` section.
+    pub section: &'static str,
+    /// `Leptos.toml` key inside the section.
+    pub key: &'static str,
+}
+
+macro_rules! keys {
+    ($($env:literal => $section:literal . $key:literal),* $(,)?) => {
+        /// Every setting ThiCode reads; `.env.example` documents each of them (a test checks it).
+        pub const KEYS: &[Key] = &[$(Key { env: $env, section: $section, key: $key }),*];
+    };
+}
+
+keys! {
+    "THICODE_ENV" => "app"."env",
+    "RUST_LOG" => "app"."log",
+    "LEPTOS_SITE_ADDR" => "server"."site_addr",
+    "LEPTOS_SITE_ROOT" => "server"."site_root",
+    "SITE_URL" => "server"."site_url",
+    "DATABASE_URL" => "database"."url",
+    "SECRET_KEY" => "security"."secret_key",
+    "SESSION_COOKIE_SECURE" => "security"."session_cookie_secure",
+    "SECURE_HSTS_SECONDS" => "security"."hsts_seconds",
+    "CORS_ALLOWED_ORIGINS" => "security"."cors_allowed_origins",
+    "MISTRAL_API_KEY" => "ai"."api_key",
+    "MISTRAL_BASE_URL" => "ai"."base_url",
+    "MISTRAL_DEFAULT_MODEL" => "ai"."default_model",
+    "EMAIL_BACKEND" => "email"."backend",
+    "EMAIL_FILE_PATH" => "email"."file_path",
+    "EMAIL_HOST" => "email"."host",
+    "EMAIL_PORT" => "email"."port",
+    "EMAIL_HOST_USER" => "email"."host_user",
+    "EMAIL_HOST_PASSWORD" => "email"."host_password",
+    "DEFAULT_FROM_EMAIL" => "email"."default_from_email",
+    "MAX_REQUEST_BODY_BYTES" => "limits"."max_request_body_bytes",
+    "RATE_LIMIT_MESSAGES_PER_MINUTE" => "limits"."rate_limit_messages_per_minute",
+    "RATE_LIMIT_MESSAGES_PER_DAY" => "limits"."rate_limit_messages_per_day",
+}
+
+/// A configuration problem, always naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct ConfigError {
+    /// The setting's environment name (or the file at fault).
+    pub key: String,
+    /// What is wrong with it, in one sentence.
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self { key: key.into(), problem: problem.into() }
+    }
+}
+
+/// A secret value whose `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is used, never to log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Development (default, zero configuration) or production (strict checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Local use: defaults work, cookies may travel over plain HTTP.
+    Development,
+    /// Public deployment: a strong secret and secure cookies are required.
+    Production,
+}
+
+/// Where outgoing email goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailBackend {
+    /// Printed to the log (development default).
+    Console,
+    /// One `.eml` file per message in [`EmailConfig::file_path`].
+    File,
+    /// Sent through an SMTP server with STARTTLS.
+    Smtp,
+}
+
+/// AI provider settings.
+#[derive(Debug, Clone)]
+pub struct AiConfig {
+    /// Base URL without `/v1`.
+    pub base_url: String,
+    /// API key; `None` selects the built-in demo provider.
+    pub api_key: Option<Secret>,
+    /// Model used when neither the user nor the conversation picks one.
+    pub default_model: String,
+}
+
+/// Outgoing email settings (Django's names).
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// Which backend delivers mail.
+    pub backend: EmailBackend,
+    /// Folder for the file backend.
+    pub file_path: PathBuf,
+    /// SMTP host.
+    pub host: Option<String>,
+    /// SMTP port.
+    pub port: u16,
+    /// SMTP user name.
+    pub host_user: Option<String>,
+    /// SMTP password.
+    pub host_password: Option<Secret>,
+    /// The `From:` address.
+    pub default_from_email: String,
+}
+
+/// Security settings.
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    /// Signs tokens; required and strong in production.
+    pub secret_key: Secret,
+    /// Whether the session cookie carries `Secure`.
+    pub session_cookie_secure: bool,
+    /// HSTS max-age sent in production (0 turns it off).
+    pub hsts_seconds: u64,
+    /// Origins allowed by CORS and trusted for CSRF (`scheme://host[:port]`).
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// Request and usage limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body accepted; bigger ones get 413.
+    pub max_request_body_bytes: usize,
+    /// Messages a user may send per minute (0 = no limit).
+    pub rate_limit_messages_per_minute: u32,
+    /// Messages a user may send per day (0 = no limit).
+    pub rate_limit_messages_per_day: u32,
+}
+
+/// All of ThiCode's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Development or production.
+    pub env: Environment,
+    /// Log filter in `tracing` target syntax (`info,thicode=debug`).
+    pub log: String,
+    /// Address the server listens on.
+    pub site_addr: SocketAddr,
+    /// Folder with the built client (`pkg/`) and public assets.
+    pub site_root: PathBuf,
+    /// Public address of the site, used in links and as the trusted origin.
+    pub site_url: String,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Security settings.
+    pub security: SecurityConfig,
+    /// AI provider settings.
+    pub ai: AiConfig,
+    /// Email settings.
+    pub email: EmailConfig,
+    /// Limits.
+    pub limits: Limits,
+    /// The `Leptos.toml` that was read, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+/// The raw settings before parsing: environment name → text, plus where relative paths start.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    values: HashMap<&'static str, String>,
+    base_dir: PathBuf,
+    config_file: Option<PathBuf>,
+}
+
+impl Sources {
+    /// Reads the real sources: `Leptos.toml` (from `config_file`, `THICODE_CONFIG`, the working directory or a
+    /// parent of the executable's folder), then `.env` beside it, then the process environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let explicit = config_file.map(Path::to_path_buf).or_else(|| std::env::var_os("THICODE_CONFIG").map(PathBuf::from));
+        let file = match explicit {
+            Some(path) if !path.is_file() => {
+                return Err(ConfigError::new("THICODE_CONFIG", format!("no such file: {}", path.display())));
+            }
+            Some(path) => Some(path),
+            None => find_config_file(),
+        };
+        let cwd = std::env::current_dir().map_err(|e| ConfigError::new("working directory", e.to_string()))?;
+        let base_dir = match &file {
+            Some(f) => absolute(&cwd, f).parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.clone()),
+            None => cwd.clone(),
+        };
+        let mut sources = Self { base_dir: base_dir.clone(), config_file: file.clone(), ..Self::default() };
+        if let Some(f) = &file {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| ConfigError::new(f.display().to_string(), format!("cannot read: {e}")))?;
+            sources.merge_toml(&text, &f.display().to_string())?;
+        }
+        let dotenv = base_dir.join(".env");
+        if dotenv.is_file() {
+            let pairs = dotenvy::from_path_iter(&dotenv)
+                .map_err(|e| ConfigError::new(dotenv.display().to_string(), e.to_string()))?;
+            for pair in pairs {
+                let (name, value) =
+                    pair.map_err(|e| ConfigError::new(dotenv.display().to_string(), e.to_string()))?;
+                sources.set(&name, value);
+            }
+        }
+        for key in KEYS {
+            if let Ok(value) = std::env::var(key.env) {
+                sources.set(key.env, value);
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Sources from in-memory values only (tests, tools); relative paths start at `base_dir`.
+    pub fn from_pairs<'a>(base_dir: &Path, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut sources = Self { base_dir: base_dir.to_path_buf(), ..Self::default() };
+        for (name, value) in pairs {
+            sources.set(name, value.to_string());
+        }
+        sources
+    }
+
+    /// Layers a `Leptos.toml` text under the values already present (the file is the weakest source).
+    pub fn merge_toml(&mut self, text: &str, origin: &str) -> Result<(), ConfigError> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            ConfigError::new(origin, format!("not valid TOML: {}", e.message()))
+        })?;
+        for (section, value) in &table {
+            // Build metadata for cargo-leptos may live here too; it is not ours to read.
+            if section == "package" {
+                continue;
+            }
+            let Some(entries) = value.as_table() else {
+                return Err(ConfigError::new(origin, format!("`{section}` must be a [section]")));
+            };
+            for (name, value) in entries {
+                let Some(key) = KEYS.iter().find(|k| k.section == section && k.key == name) else {
+                    return Err(ConfigError::new(origin, format!("unknown setting `[{section}] {name}`")));
+                };
+                let text = match value {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    toml::Value::Array(items) => items
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    other => {
+                        return Err(ConfigError::new(key.env, format!("unsupported value {other} in {origin}")));
+                    }
+                };
+                self.values.entry(key.env).or_insert(text);
+            }
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, name: &str, value: String) {
+        if let Some(key) = KEYS.iter().find(|k| k.env == name) {
+            self.values.insert(key.env, value);
+        }
+    }
+
+    fn get(&self, env: &'static str) -> Option<&str> {
+        self.values.get(env).map(String::as_str).map(str::trim).filter(|v| !v.is_empty())
+    }
+}
+
+fn find_config_file() -> Option<PathBuf> {
+    let here = PathBuf::from("Leptos.toml");
+    if here.is_file() {
+        return Some(here);
+    }
+    // Installed or built binaries sit in `<project>/target/<profile>/`: look upwards from there.
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors().skip(1).map(|dir| dir.join("Leptos.toml")).find(|candidate| candidate.is_file())
+}
+
+fn absolute(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() { path.to_path_buf() } else { base.join(path) }
+}
+
+/// Development fallback for `SECRET_KEY`: random for this process, so nothing signed survives a restart.
+fn random_secret() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+fn parse_bool(env: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::new(env, format!("expected true or false, got {value:?}"))),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(env: &str, value: &str, what: &str) -> Result<T, ConfigError> {
+    value.parse().map_err(|_| ConfigError::new(env, format!("expected {what}, got {value:?}")))
+}
+
+/// Checks `scheme://host[:port]` with nothing after it, as browsers send in `Origin`.
+fn parse_origin(env: &str, value: &str) -> Result<String, ConfigError> {
+    let origin = value.trim().trim_end_matches('/');
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return Err(ConfigError::new(env, format!("{value:?} is not an origin like https://example.com")));
+    };
+    let host_ok = !rest.is_empty()
+        && !rest.contains(['/', '?', '#', '@', ' '])
+        && rest.rsplit_once(':').is_none_or(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !matches!(scheme, "http" | "https") || !host_ok {
+        return Err(ConfigError::new(env, format!("{value:?} is not an origin like https://example.com")));
+    }
+    Ok(origin.to_ascii_lowercase())
+}
+
+fn parse_http_url(env: &str, value: &str) -> Result<String, ConfigError> {
+    let url = value.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(url.to_string()),
+        _ => Err(ConfigError::new(env, format!("expected an http(s):// URL, got {value:?}"))),
+    }
+}
+
+/// Rejects secrets that are short, repetitive or obviously placeholders.
+fn check_secret_strength(secret: &str) -> Result<(), String> {
+    let distinct = secret.chars().collect::<std::collections::BTreeSet<_>>().len();
+    let lower = secret.to_ascii_lowercase();
+    if secret.chars().count() < 32 {
+        return Err(format!("too short ({} characters); use at least 32 random characters", secret.chars().count()));
+    }
+    if distinct < 10 {
+        return Err("too repetitive; use at least 32 random characters".into());
+    }
+    if ["insecure", "changeme", "change-me", "change_me", "secret", "password", "example"]
+        .iter()
+        .any(|word| lower.contains(word))
+    {
+        return Err("looks like a placeholder; generate one with `openssl rand -hex 32`".into());
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Loads and validates the configuration from the real sources.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_sources(&Sources::load(config_file)?)
+    }
+
+    /// Parses and validates settings; the first problem found is returned, naming its key.
+    pub fn from_sources(src: &Sources) -> Result<Self, ConfigError> {
+        let env = match src.get("THICODE_ENV").unwrap_or("development") {
+            "development" | "dev" => Environment::Development,
+            "production" | "prod" => Environment::Production,
+            other => {
+                return Err(ConfigError::new("THICODE_ENV", format!("expected development or production, got {other:?}")));
+            }
+        };
+        let production = env == Environment::Production;
+        let path = |value: &str| absolute(&src.base_dir, Path::new(value));
+
+        let site_addr_text = src.get("LEPTOS_SITE_ADDR").unwrap_or("127.0.0.1:3000");
+        let site_addr: SocketAddr = parse_number("LEPTOS_SITE_ADDR", site_addr_text, "an address like 127.0.0.1:3000")?;
+        let site_root = path(src.get("LEPTOS_SITE_ROOT").unwrap_or("target/site"));
+        let site_url = match src.get("SITE_URL") {
+            Some(url) => parse_origin("SITE_URL", url)?,
+            None => format!("http://{site_addr}"),
+        };
+
+        let database_url = match src.get("DATABASE_URL") {
+            None => format!("sqlite://{}", path("data/thicode.db").display()),
+            Some(url) => normalise_database_url(url, &src.base_dir)?,
+        };
+
+        let secret_key = match src.get("SECRET_KEY") {
+            Some(secret) => {
+                if production {
+                    check_secret_strength(secret).map_err(|problem| ConfigError::new("SECRET_KEY", problem))?;
+                }
+                Secret::new(secret)
+            }
+            None if production => {
+                return Err(ConfigError::new(
+                    "SECRET_KEY",
+                    "required in production: set at least 32 random characters (`openssl rand -hex 32`)",
+                ));
+            }
+            None => Secret::new(random_secret()),
+        };
+        let session_cookie_secure = match src.get("SESSION_COOKIE_SECURE") {
+            Some(v) => parse_bool("SESSION_COOKIE_SECURE", v)?,
+            None => production,
+        };
+        if production && !session_cookie_secure {
+            return Err(ConfigError::new(
+                "SESSION_COOKIE_SECURE",
+                "must be true in production: session cookies must never travel over plain HTTP",
+            ));
+        }
+        let hsts_seconds = match src.get("SECURE_HSTS_SECONDS") {
+            Some(v) => parse_number("SECURE_HSTS_SECONDS", v, "a number of seconds")?,
+            None => 31_536_000,
+        };
+        let cors_allowed_origins = src
+            .get("CORS_ALLOWED_ORIGINS")
+            .unwrap_or("")
+            .split(',')
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| parse_origin("CORS_ALLOWED_ORIGINS", o))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let ai = AiConfig {
+            base_url: parse_http_url("MISTRAL_BASE_URL", src.get("MISTRAL_BASE_URL").unwrap_or("https://api.mistral.ai"))?,
+            api_key: src.get("MISTRAL_API_KEY").map(Secret::new),
+            default_model: src.get("MISTRAL_DEFAULT_MODEL").unwrap_or("mistral-small-latest").to_string(),
+        };
+        if ai.base_url.ends_with("/v1") {
+            return Err(ConfigError::new("MISTRAL_BASE_URL", "give the base URL without /v1 (e.g. https://api.mistral.ai)"));
+        }
+
+        let backend = match src.get("EMAIL_BACKEND").unwrap_or("console") {
+            "console" => EmailBackend::Console,
+            "file" => EmailBackend::File,
+            "smtp" => EmailBackend::Smtp,
+            other => {
+                return Err(ConfigError::new("EMAIL_BACKEND", format!("expected console, file or smtp, got {other:?}")));
+            }
+        };
+        let email = EmailConfig {
+            file_path: path(src.get("EMAIL_FILE_PATH").unwrap_or("data/emails")),
+            host: src.get("EMAIL_HOST").map(str::to_string),
+            port: parse_number("EMAIL_PORT", src.get("EMAIL_PORT").unwrap_or("587"), "a port number (1-65535)")?,
+            host_user: src.get("EMAIL_HOST_USER").map(str::to_string),
+            host_password: src.get("EMAIL_HOST_PASSWORD").map(Secret::new),
+            default_from_email: src.get("DEFAULT_FROM_EMAIL").unwrap_or("ThiCode <noreply@localhost>").to_string(),
+            backend,
+        };
+        if email.backend == EmailBackend::Smtp && email.host.is_none() {
+            return Err(ConfigError::new("EMAIL_HOST", "required when EMAIL_BACKEND is smtp"));
+        }
+        if email.port == 0 {
+            return Err(ConfigError::new("EMAIL_PORT", "expected a port number (1-65535), got \"0\""));
+        }
+
+        let limits = Limits {
+            max_request_body_bytes: parse_number(
+                "MAX_REQUEST_BODY_BYTES",
+                src.get("MAX_REQUEST_BODY_BYTES").unwrap_or("2097152"),
+                "a number of bytes",
+            )?,
+            rate_limit_messages_per_minute: parse_number(
+                "RATE_LIMIT_MESSAGES_PER_MINUTE",
+                src.get("RATE_LIMIT_MESSAGES_PER_MINUTE").unwrap_or("20"),
+                "a whole number (0 turns the limit off)",
+            )?,
+            rate_limit_messages_per_day: parse_number(
+                "RATE_LIMIT_MESSAGES_PER_DAY",
+                src.get("RATE_LIMIT_MESSAGES_PER_DAY").unwrap_or("1000"),
+                "a whole number (0 turns the limit off)",
+            )?,
+        };
+        if limits.max_request_body_bytes < 1024 {
+            return Err(ConfigError::new("MAX_REQUEST_BODY_BYTES", "must be at least 1024"));
+        }
+
+        Ok(Self {
+            env,
+            log: src.get("RUST_LOG").unwrap_or("info").to_string(),
+            site_addr,
+            site_root,
+            site_url,
+            database_url,
+            security: SecurityConfig { secret_key, session_cookie_secure, hsts_seconds, cors_allowed_origins },
+            ai,
+            email,
+            limits,
+            config_file: src.config_file.clone(),
+        })
+    }
+
+    /// Whether the production checks and headers apply.
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    /// Origins whose unsafe requests are accepted: the site itself plus the CORS list.
+    pub fn trusted_origins(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.site_url.as_str()).chain(self.security.cors_allowed_origins.iter().map(String::as_str))
+    }
+}
+
+/// Checks the scheme and makes a relative SQLite path absolute (against the config folder).
+fn normalise_database_url(url: &str, base_dir: &Path) -> Result<String, ConfigError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(url.to_string());
+    }
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return Err(ConfigError::new("DATABASE_URL", "expected sqlite://PATH or postgres://USER@HOST/NAME"));
+    };
+    let (file, query) = rest.split_once('?').map_or((rest, None), |(f, q)| (f, Some(q)));
+    if file.is_empty() {
+        return Err(ConfigError::new("DATABASE_URL", "the SQLite URL names no file"));
+    }
+    let file = if file == ":memory:" { file.to_string() } else { absolute(base_dir, Path::new(file)).display().to_string() };
+    Ok(match query {
+        Some(q) => format!("sqlite://{file}?{q}"),
+        None => format!("sqlite://{file}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_sources(&Sources::from_pairs(Path::new("/srv/thicode"), pairs.iter().copied()))
+    }
+
+    #[test]
+    fn zero_configuration_gives_a_working_development_setup() {
+        let config = load(&[]).expect("defaults are valid");
+        assert_eq!(config.env, Environment::Development);
+        assert_eq!(config.site_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url, "sqlite:///srv/thicode/data/thicode.db");
+        assert_eq!(config.site_root, PathBuf::from("/srv/thicode/target/site"));
+        assert_eq!(config.email.backend, EmailBackend::Console);
+        assert!(config.security.secret_key.expose().len() >= 32);
+        assert!(!config.security.session_cookie_secure);
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_weak_secret_and_names_the_key() {
+        let err = load(&[("THICODE_ENV", "production")]).expect_err("no secret");
+        assert_eq!(err.key, "SECRET_KEY");
+        let err = load(&[("THICODE_ENV", "production"), ("SECRET_KEY", "short")]).expect_err("short");
+        assert!(err.to_string().starts_with("SECRET_KEY: too short"), "{err}");
+        let err = load(&[("THICODE_ENV", "production"), ("SECRET_KEY", &"ab".repeat(20))]).expect_err("repetitive");
+        assert!(err.to_string().contains("repetitive"), "{err}");
+        let err =
+            load(&[("THICODE_ENV", "production"), ("SECRET_KEY", "django-insecure-0123456789abcdefghijklmn")]).expect_err("placeholder");
+        assert!(err.to_string().contains("placeholder"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_insecure_cookies() {
+        let strong = "q7G2x9LmP4vR8tZ1wK6yN3bH5cJ0dF2s";
+        let err = load(&[("THICODE_ENV", "production"), ("SECRET_KEY", strong), ("SESSION_COOKIE_SECURE", "false")])
+            .expect_err("insecure cookie");
+        assert_eq!(err.key, "SESSION_COOKIE_SECURE");
+        let ok = load(&[("THICODE_ENV", "production"), ("SECRET_KEY", strong)]).expect("valid production config");
+        assert!(ok.security.session_cookie_secure);
+        assert!(format!("{ok:?}").contains("Secret(***)") && !format!("{ok:?}").contains(strong));
+    }
+
+    #[test]
+    fn malformed_values_name_their_key() {
+        for (key, value) in [
+            ("THICODE_ENV", "staging"),
+            ("LEPTOS_SITE_ADDR", "localhost"),
+            ("DATABASE_URL", "mysql://x"),
+            ("EMAIL_BACKEND", "sendgrid"),
+            ("EMAIL_PORT", "abc"),
+            ("EMAIL_PORT", "70000"),
+            ("SESSION_COOKIE_SECURE", "maybe"),
+            ("CORS_ALLOWED_ORIGINS", "https://ok.example,not-an-origin"),
+            ("MISTRAL_BASE_URL", "https://api.mistral.ai/v1"),
+            ("MISTRAL_BASE_URL", "ftp://x"),
+            ("RATE_LIMIT_MESSAGES_PER_DAY", "-1"),
+            ("MAX_REQUEST_BODY_BYTES", "10"),
+        ] {
+            let err = load(&[(key, value)]).expect_err(key);
+            assert_eq!(err.key, key, "{key}={value} gave {err}");
+        }
+        let err = load(&[("EMAIL_BACKEND", "smtp")]).expect_err("smtp without host");
+        assert_eq!(err.key, "EMAIL_HOST");
+    }
+
+    #[test]
+    fn toml_is_the_weakest_source_and_unknown_keys_are_refused() {
+        let mut src = Sources::from_pairs(Path::new("/p"), [("EMAIL_PORT", "2525")]);
+        src.merge_toml("[email]\nport = 25\nbackend = \"file\"\n[security]\ncors_allowed_origins = [\"https://a.example\", \"http://localhost:5173\"]\n[package.metadata.leptos]\noutput-name = \"x\"\n", "Leptos.toml")
+            .expect("valid toml");
+        let config = Config::from_sources(&src).expect("valid");
+        assert_eq!(config.email.port, 2525);
+        assert_eq!(config.email.backend, EmailBackend::File);
+        assert_eq!(config.email.file_path, PathBuf::from("/p/data/emails"));
+        assert_eq!(config.security.cors_allowed_origins, ["https://a.example", "http://localhost:5173"]);
+
+        let err = Sources::default().merge_toml("[email]\nprot = 25\n", "Leptos.toml").expect_err("typo");
+        assert!(err.to_string().contains("unknown setting `[email] prot`"), "{err}");
+        let err = Sources::default().merge_toml("[email\n", "Leptos.toml").expect_err("bad toml");
+        assert!(err.to_string().starts_with("Leptos.toml: not valid TOML"), "{err}");
+    }
+
+    #[test]
+    fn database_urls_are_normalised() {
+        assert_eq!(load(&[("DATABASE_URL", "sqlite://db/x.db?mode=rwc")]).expect("ok").database_url, "sqlite:///srv/thicode/db/x.db?mode=rwc");
+        assert_eq!(load(&[("DATABASE_URL", "sqlite:///abs/x.db")]).expect("ok").database_url, "sqlite:///abs/x.db");
+        assert_eq!(load(&[("DATABASE_URL", "postgres://u@h/db")]).expect("ok").database_url, "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,56 @@
+//! The page frame shared by every page: header with the brand and the theme switch, and the footer.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use crate::core::theme::Theme;
+
+/// Top bar of every page.
+#[component]
+pub fn SiteHeader() -> impl IntoView {
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"◆"</span>
+                "ThiCode"
+            </a>
+            <nav class="site-nav" aria-label="Main">
+                <ThemeToggle/>
+            </nav>
+        </header>
+    }
+}
+
+/// Bottom line of every page.
+#[component]
+pub fn SiteFooter() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <p>"ThiCode " {env!("CARGO_PKG_VERSION")} " — a self-hosted AI chat assistant."</p>
+        </footer>
+    }
+}
+
+/// Cycles system → light → dark. A plain form post without JavaScript; an instant switch once hydrated.
+#[component]
+pub fn ThemeToggle() -> impl IntoView {
+    let theme = RwSignal::new(Theme::current());
+    let location = use_location();
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let chosen = theme.get_untracked().next();
+        theme.set(chosen);
+        #[cfg(feature = "hydrate")]
+        crate::core::theme::client::apply(chosen);
+    };
+    view! {
+        <form class="theme-toggle" method="post" action="/theme" on:submit=on_submit>
+            <input type="hidden" name="theme" value=move || theme.get().next().as_str()/>
+            <input type="hidden" name="next" value=move || location.pathname.get()/>
+            <button type="submit" data-theme-current=move || theme.get().as_str()>
+                {move || theme.get().label()}
+            </button>
+        </form>
+    }
+}

@@ -1,0 +1,24 @@
+//! The foundation every feature builds on: page frame, home and error pages, and (server only) settings, database,
+//! security, logging and the HTTP server itself.
+
+pub mod home;
+pub mod layout;
+pub mod not_found;
+pub mod theme;
+
+#[cfg(feature = "ssr")]
+pub mod cli;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod error;
+#[cfg(feature = "ssr")]
+pub mod http;
+#[cfg(feature = "ssr")]
+pub mod security;
+#[cfg(feature = "ssr")]
+pub mod state;
+#[cfg(feature = "ssr")]
+pub mod telemetry;

@@ -1,0 +1,51 @@
+//! `AppState`: everything a handler or server function needs, built once at start-up. No globals.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::{Env, LeptosOptions};
+
+use crate::core::config::Config;
+use crate::core::db::Db;
+
+/// Shared application state, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Parsed settings.
+    pub config: Arc<Config>,
+    /// The database pool.
+    pub db: Db,
+    /// Leptos rendering options derived from [`Config`].
+    pub leptos: LeptosOptions,
+}
+
+impl AppState {
+    /// Builds the state from settings and an open database.
+    pub fn new(config: Config, db: Db) -> Self {
+        let leptos = leptos_options(&config);
+        Self { config: Arc::new(config), db, leptos }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// Leptos options from our settings. File hashing is on when cargo-leptos left its `hash.txt` beside the binary,
+/// which is where Leptos looks for it.
+fn leptos_options(config: &Config) -> LeptosOptions {
+    let hashed = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|file| file.is_file());
+    LeptosOptions::builder()
+        .output_name(env!("LEPTOS_OUTPUT_NAME"))
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .env(if config.is_production() { Env::PROD } else { Env::DEV })
+        .hash_files(hashed)
+        .build()
+}

@@ -1,0 +1,6 @@
+//! The `thicode` binary: web server and management commands (`thicode --help`).
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    thicode::core::cli::run().await
+}
