@@ -1,4 +1,5 @@
 -- Accounts: the custom user of the original (Django AbstractUser + bio + JSON preferences).
+-- Flags are INTEGER 0/1 (the sqlx Any driver cannot read SQLite BOOLEAN columns; one type on both backends).
 -- Timestamps are epoch milliseconds; preferences is a JSON object stored as text (one code path with SQLite).
 CREATE TABLE users (
     id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -9,9 +10,9 @@ CREATE TABLE users (
     password      TEXT    NOT NULL,
     bio           TEXT    NOT NULL DEFAULT '' CHECK (char_length(bio) <= 500),
     preferences   TEXT    NOT NULL DEFAULT '{}',
-    is_active     BOOLEAN NOT NULL DEFAULT TRUE,
-    is_staff      BOOLEAN NOT NULL DEFAULT FALSE,
-    is_superuser  BOOLEAN NOT NULL DEFAULT FALSE,
+    is_active     INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
+    is_staff      INTEGER NOT NULL DEFAULT 0 CHECK (is_staff IN (0, 1)),
+    is_superuser  INTEGER NOT NULL DEFAULT 0 CHECK (is_superuser IN (0, 1)),
     date_joined   BIGINT  NOT NULL,
     date_modified BIGINT  NOT NULL,
     last_login    BIGINT

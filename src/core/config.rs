@@ -624,6 +624,18 @@ mod tests {
     }
 
     #[test]
+    fn shipped_files_document_and_parse_every_setting() {
+        let example = include_str!("../../.env.example");
+        for key in KEYS {
+            assert!(example.contains(&format!("# {}=", key.env)), ".env.example lacks {}", key.env);
+        }
+        let mut src = Sources::from_pairs(Path::new("/p"), []);
+        src.merge_toml(include_str!("../../Leptos.toml"), "Leptos.toml").expect("shipped Leptos.toml parses");
+        let config = Config::from_sources(&src).expect("shipped Leptos.toml is valid");
+        assert_eq!(config.database_url, "sqlite:///p/data/thicode.db");
+    }
+
+    #[test]
     fn database_urls_are_normalised() {
         assert_eq!(load(&[("DATABASE_URL", "sqlite://db/x.db?mode=rwc")]).expect("ok").database_url, "sqlite:///srv/thicode/db/x.db?mode=rwc");
         assert_eq!(load(&[("DATABASE_URL", "sqlite:///abs/x.db")]).expect("ok").database_url, "sqlite:///abs/x.db");

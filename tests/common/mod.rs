@@ -1,0 +1,134 @@
+//! Test support: a fresh database per test — a SQLite file in a temporary folder, or, when `TEST_DATABASE_URL`
+//! points at PostgreSQL, a new database on that server that is dropped afterwards — and the app built on it.
+#![allow(dead_code, clippy::unwrap_used)] // each test binary uses part of this module
+
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response};
+use http_body_util::BodyExt;
+use thicode::core::config::{Config, Sources};
+use thicode::core::db::{self, Db};
+use thicode::core::state::AppState;
+use tower::ServiceExt;
+
+/// A database that exists for one test.
+pub struct TestDb {
+    /// URL to connect to it.
+    pub url: String,
+    /// Folder for files of this test (the SQLite file lives here).
+    pub dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// Creates an empty database on the backend chosen by `TEST_DATABASE_URL` (SQLite when unset).
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            None => {
+                let url = format!("sqlite://{}/db/test.db", dir.path().display());
+                Self { url, dir, postgres: None }
+            }
+            Some(admin_url) => {
+                let name = format!("thicode_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = db::connect(&admin_url).await.expect("TEST_DATABASE_URL must be reachable");
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin.pool).await.unwrap();
+                admin.pool.close().await;
+                let url = with_database_name(&admin_url, &name);
+                Self { url, dir, postgres: Some((admin_url, name)) }
+            }
+        }
+    }
+
+    /// Whether this test runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else { return };
+        // Drop runs outside async context; a short-lived runtime on its own thread does the clean-up.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(admin) = db::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin.pool).await;
+                    admin.pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// `postgres://u@h:5432/old?x=1` with the database name replaced.
+pub fn with_database_name(url: &str, name: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (rest, query) = rest.split_once('?').map_or((rest, None), |(r, q)| (r, Some(q)));
+    let authority = rest.split('/').next().unwrap();
+    match query {
+        Some(q) => format!("{scheme}://{authority}/{name}?{q}"),
+        None => format!("{scheme}://{authority}/{name}"),
+    }
+}
+
+/// The app on a fresh, migrated database, with extra settings.
+pub struct TestApp {
+    pub state: AppState,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn new(settings: &[(&str, &str)]) -> Self {
+        let db = TestDb::new().await;
+        let site_root = repo_path("public");
+        let site_root = site_root.to_str().unwrap();
+        let mut pairs = vec![("DATABASE_URL", db.url.as_str()), ("LEPTOS_SITE_ROOT", site_root), ("RUST_LOG", "warn")];
+        pairs.extend_from_slice(settings);
+        let config = Config::from_sources(&Sources::from_pairs(db.dir.path(), pairs)).unwrap();
+        let pool = thicode::core::db::connect(&config.database_url).await.unwrap();
+        db::migrate(&pool).await.unwrap();
+        Self { state: AppState::new(config, pool), db }
+    }
+
+    pub fn router(&self) -> Router {
+        thicode::core::http::router(self.state.clone())
+    }
+
+    /// Sends one request through the whole middleware stack.
+    pub async fn send(&self, req: Request<Body>) -> Response<Body> {
+        self.router().oneshot(req).await.unwrap()
+    }
+
+    pub fn pool(&self) -> &Db {
+        &self.state.db
+    }
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// A GET request to `uri`.
+pub fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).header("host", "127.0.0.1:3000").body(Body::empty()).unwrap()
+}
+
+/// The body as text (decompressed responses only).
+pub async fn text(res: Response<Body>) -> String {
+    String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+/// The body as JSON.
+pub async fn json(res: Response<Body>) -> serde_json::Value {
+    serde_json::from_str(&text(res).await).unwrap()
+}
+
+/// A header as text, or "" when absent.
+pub fn header<'a>(res: &'a Response<Body>, name: &str) -> &'a str {
+    res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
