@@ -38,12 +38,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// Sends this page's Content-Security-Policy with the nonce its hydration script carries.
 #[cfg(feature = "ssr")]
 fn set_page_csp() {
-    let Some(nonce) = leptos::nonce::use_nonce() else { return };
+    let Some(nonce) = leptos::nonce::use_nonce() else {
+        return;
+    };
     let development = use_context::<crate::core::state::AppState>().is_none_or(|s| !s.config.is_production());
     let policy = crate::core::security::page_csp(&nonce, development);
-    if let (Some(response), Ok(value)) =
-        (use_context::<leptos_axum::ResponseOptions>(), axum::http::HeaderValue::from_str(&policy))
-    {
+    if let (Some(response), Ok(value)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        axum::http::HeaderValue::from_str(&policy),
+    ) {
         response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }

@@ -51,8 +51,12 @@ pub async fn run() -> ExitCode {
 }
 
 async fn open(config: &Config) -> Result<db::Db, ExitCode> {
-    let db = db::connect(&config.database_url).await.map_err(|e| fail(EXIT_UNAVAILABLE, &e.to_string()))?;
-    db::migrate(&db).await.map_err(|e| fail(EXIT_UNAVAILABLE, &e.to_string()))?;
+    let db = db::connect(&config.database_url)
+        .await
+        .map_err(|e| fail(EXIT_UNAVAILABLE, &e.to_string()))?;
+    db::migrate(&db)
+        .await
+        .map_err(|e| fail(EXIT_UNAVAILABLE, &e.to_string()))?;
     Ok(db)
 }
 

@@ -66,7 +66,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self { key: key.into(), problem: problem.into() }
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -205,20 +208,32 @@ impl Sources {
     /// Reads the real sources: `Leptos.toml` (from `config_file`, `THICODE_CONFIG`, the working directory or a
     /// parent of the executable's folder), then `.env` beside it, then the process environment.
     pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
-        let explicit = config_file.map(Path::to_path_buf).or_else(|| std::env::var_os("THICODE_CONFIG").map(PathBuf::from));
+        let explicit = config_file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("THICODE_CONFIG").map(PathBuf::from));
         let file = match explicit {
             Some(path) if !path.is_file() => {
-                return Err(ConfigError::new("THICODE_CONFIG", format!("no such file: {}", path.display())));
+                return Err(ConfigError::new(
+                    "THICODE_CONFIG",
+                    format!("no such file: {}", path.display()),
+                ));
             }
             Some(path) => Some(path),
             None => find_config_file(),
         };
         let cwd = std::env::current_dir().map_err(|e| ConfigError::new("working directory", e.to_string()))?;
         let base_dir = match &file {
-            Some(f) => absolute(&cwd, f).parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.clone()),
+            Some(f) => absolute(&cwd, f)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| cwd.clone()),
             None => cwd.clone(),
         };
-        let mut sources = Self { base_dir: base_dir.clone(), config_file: file.clone(), ..Self::default() };
+        let mut sources = Self {
+            base_dir: base_dir.clone(),
+            config_file: file.clone(),
+            ..Self::default()
+        };
         if let Some(f) = &file {
             let text = std::fs::read_to_string(f)
                 .map_err(|e| ConfigError::new(f.display().to_string(), format!("cannot read: {e}")))?;
@@ -229,8 +244,7 @@ impl Sources {
             let pairs = dotenvy::from_path_iter(&dotenv)
                 .map_err(|e| ConfigError::new(dotenv.display().to_string(), e.to_string()))?;
             for pair in pairs {
-                let (name, value) =
-                    pair.map_err(|e| ConfigError::new(dotenv.display().to_string(), e.to_string()))?;
+                let (name, value) = pair.map_err(|e| ConfigError::new(dotenv.display().to_string(), e.to_string()))?;
                 sources.set(&name, value);
             }
         }
@@ -244,7 +258,10 @@ impl Sources {
 
     /// Sources from in-memory values only (tests, tools); relative paths start at `base_dir`.
     pub fn from_pairs<'a>(base_dir: &Path, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut sources = Self { base_dir: base_dir.to_path_buf(), ..Self::default() };
+        let mut sources = Self {
+            base_dir: base_dir.to_path_buf(),
+            ..Self::default()
+        };
         for (name, value) in pairs {
             sources.set(name, value.to_string());
         }
@@ -253,9 +270,9 @@ impl Sources {
 
     /// Layers a `Leptos.toml` text under the values already present (the file is the weakest source).
     pub fn merge_toml(&mut self, text: &str, origin: &str) -> Result<(), ConfigError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            ConfigError::new(origin, format!("not valid TOML: {}", e.message()))
-        })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::new(origin, format!("not valid TOML: {}", e.message())))?;
         for (section, value) in &table {
             // Build metadata for cargo-leptos may live here too; it is not ours to read.
             if section == "package" {
@@ -266,7 +283,10 @@ impl Sources {
             };
             for (name, value) in entries {
                 let Some(key) = KEYS.iter().find(|k| k.section == section && k.key == name) else {
-                    return Err(ConfigError::new(origin, format!("unknown setting `[{section}] {name}`")));
+                    return Err(ConfigError::new(
+                        origin,
+                        format!("unknown setting `[{section}] {name}`"),
+                    ));
                 };
                 let text = match value {
                     toml::Value::String(s) => s.clone(),
@@ -278,7 +298,10 @@ impl Sources {
                         .collect::<Vec<_>>()
                         .join(","),
                     other => {
-                        return Err(ConfigError::new(key.env, format!("unsupported value {other} in {origin}")));
+                        return Err(ConfigError::new(
+                            key.env,
+                            format!("unsupported value {other} in {origin}"),
+                        ));
                     }
                 };
                 self.values.entry(key.env).or_insert(text);
@@ -294,7 +317,11 @@ impl Sources {
     }
 
     fn get(&self, env: &'static str) -> Option<&str> {
-        self.values.get(env).map(String::as_str).map(str::trim).filter(|v| !v.is_empty())
+        self.values
+            .get(env)
+            .map(String::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -305,11 +332,18 @@ fn find_config_file() -> Option<PathBuf> {
     }
     // Installed or built binaries sit in `<project>/target/<profile>/`: look upwards from there.
     let exe = std::env::current_exe().ok()?;
-    exe.ancestors().skip(1).map(|dir| dir.join("Leptos.toml")).find(|candidate| candidate.is_file())
+    exe.ancestors()
+        .skip(1)
+        .map(|dir| dir.join("Leptos.toml"))
+        .find(|candidate| candidate.is_file())
 }
 
 fn absolute(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() { path.to_path_buf() } else { base.join(path) }
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
 }
 
 /// Development fallback for `SECRET_KEY`: random for this process, so nothing signed survives a restart.
@@ -326,20 +360,30 @@ fn parse_bool(env: &str, value: &str) -> Result<bool, ConfigError> {
 }
 
 fn parse_number<T: std::str::FromStr>(env: &str, value: &str, what: &str) -> Result<T, ConfigError> {
-    value.parse().map_err(|_| ConfigError::new(env, format!("expected {what}, got {value:?}")))
+    value
+        .parse()
+        .map_err(|_| ConfigError::new(env, format!("expected {what}, got {value:?}")))
 }
 
 /// Checks `scheme://host[:port]` with nothing after it, as browsers send in `Origin`.
 fn parse_origin(env: &str, value: &str) -> Result<String, ConfigError> {
     let origin = value.trim().trim_end_matches('/');
     let Some((scheme, rest)) = origin.split_once("://") else {
-        return Err(ConfigError::new(env, format!("{value:?} is not an origin like https://example.com")));
+        return Err(ConfigError::new(
+            env,
+            format!("{value:?} is not an origin like https://example.com"),
+        ));
     };
     let host_ok = !rest.is_empty()
         && !rest.contains(['/', '?', '#', '@', ' '])
-        && rest.rsplit_once(':').is_none_or(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        && rest
+            .rsplit_once(':')
+            .is_none_or(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
     if !matches!(scheme, "http" | "https") || !host_ok {
-        return Err(ConfigError::new(env, format!("{value:?} is not an origin like https://example.com")));
+        return Err(ConfigError::new(
+            env,
+            format!("{value:?} is not an origin like https://example.com"),
+        ));
     }
     Ok(origin.to_ascii_lowercase())
 }
@@ -349,7 +393,10 @@ fn parse_http_url(env: &str, value: &str) -> Result<String, ConfigError> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     match rest {
         Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(url.to_string()),
-        _ => Err(ConfigError::new(env, format!("expected an http(s):// URL, got {value:?}"))),
+        _ => Err(ConfigError::new(
+            env,
+            format!("expected an http(s):// URL, got {value:?}"),
+        )),
     }
 }
 
@@ -358,14 +405,25 @@ fn check_secret_strength(secret: &str) -> Result<(), String> {
     let distinct = secret.chars().collect::<std::collections::BTreeSet<_>>().len();
     let lower = secret.to_ascii_lowercase();
     if secret.chars().count() < 32 {
-        return Err(format!("too short ({} characters); use at least 32 random characters", secret.chars().count()));
+        return Err(format!(
+            "too short ({} characters); use at least 32 random characters",
+            secret.chars().count()
+        ));
     }
     if distinct < 10 {
         return Err("too repetitive; use at least 32 random characters".into());
     }
-    if ["insecure", "changeme", "change-me", "change_me", "secret", "password", "example"]
-        .iter()
-        .any(|word| lower.contains(word))
+    if [
+        "insecure",
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "password",
+        "example",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
     {
         return Err("looks like a placeholder; generate one with `openssl rand -hex 32`".into());
     }
@@ -384,7 +442,10 @@ impl Config {
             "development" | "dev" => Environment::Development,
             "production" | "prod" => Environment::Production,
             other => {
-                return Err(ConfigError::new("THICODE_ENV", format!("expected development or production, got {other:?}")));
+                return Err(ConfigError::new(
+                    "THICODE_ENV",
+                    format!("expected development or production, got {other:?}"),
+                ));
             }
         };
         let production = env == Environment::Production;
@@ -441,12 +502,21 @@ impl Config {
             .collect::<Result<Vec<_>, _>>()?;
 
         let ai = AiConfig {
-            base_url: parse_http_url("MISTRAL_BASE_URL", src.get("MISTRAL_BASE_URL").unwrap_or("https://api.mistral.ai"))?,
+            base_url: parse_http_url(
+                "MISTRAL_BASE_URL",
+                src.get("MISTRAL_BASE_URL").unwrap_or("https://api.mistral.ai"),
+            )?,
             api_key: src.get("MISTRAL_API_KEY").map(Secret::new),
-            default_model: src.get("MISTRAL_DEFAULT_MODEL").unwrap_or("mistral-small-latest").to_string(),
+            default_model: src
+                .get("MISTRAL_DEFAULT_MODEL")
+                .unwrap_or("mistral-small-latest")
+                .to_string(),
         };
         if ai.base_url.ends_with("/v1") {
-            return Err(ConfigError::new("MISTRAL_BASE_URL", "give the base URL without /v1 (e.g. https://api.mistral.ai)"));
+            return Err(ConfigError::new(
+                "MISTRAL_BASE_URL",
+                "give the base URL without /v1 (e.g. https://api.mistral.ai)",
+            ));
         }
 
         let backend = match src.get("EMAIL_BACKEND").unwrap_or("console") {
@@ -454,23 +524,36 @@ impl Config {
             "file" => EmailBackend::File,
             "smtp" => EmailBackend::Smtp,
             other => {
-                return Err(ConfigError::new("EMAIL_BACKEND", format!("expected console, file or smtp, got {other:?}")));
+                return Err(ConfigError::new(
+                    "EMAIL_BACKEND",
+                    format!("expected console, file or smtp, got {other:?}"),
+                ));
             }
         };
         let email = EmailConfig {
             file_path: path(src.get("EMAIL_FILE_PATH").unwrap_or("data/emails")),
             host: src.get("EMAIL_HOST").map(str::to_string),
-            port: parse_number("EMAIL_PORT", src.get("EMAIL_PORT").unwrap_or("587"), "a port number (1-65535)")?,
+            port: parse_number(
+                "EMAIL_PORT",
+                src.get("EMAIL_PORT").unwrap_or("587"),
+                "a port number (1-65535)",
+            )?,
             host_user: src.get("EMAIL_HOST_USER").map(str::to_string),
             host_password: src.get("EMAIL_HOST_PASSWORD").map(Secret::new),
-            default_from_email: src.get("DEFAULT_FROM_EMAIL").unwrap_or("ThiCode <noreply@localhost>").to_string(),
+            default_from_email: src
+                .get("DEFAULT_FROM_EMAIL")
+                .unwrap_or("ThiCode <noreply@localhost>")
+                .to_string(),
             backend,
         };
         if email.backend == EmailBackend::Smtp && email.host.is_none() {
             return Err(ConfigError::new("EMAIL_HOST", "required when EMAIL_BACKEND is smtp"));
         }
         if email.port == 0 {
-            return Err(ConfigError::new("EMAIL_PORT", "expected a port number (1-65535), got \"0\""));
+            return Err(ConfigError::new(
+                "EMAIL_PORT",
+                "expected a port number (1-65535), got \"0\"",
+            ));
         }
 
         let limits = Limits {
@@ -501,7 +584,12 @@ impl Config {
             site_root,
             site_url,
             database_url,
-            security: SecurityConfig { secret_key, session_cookie_secure, hsts_seconds, cors_allowed_origins },
+            security: SecurityConfig {
+                secret_key,
+                session_cookie_secure,
+                hsts_seconds,
+                cors_allowed_origins,
+            },
             ai,
             email,
             limits,
@@ -526,13 +614,20 @@ fn normalise_database_url(url: &str, base_dir: &Path) -> Result<String, ConfigEr
         return Ok(url.to_string());
     }
     let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
-        return Err(ConfigError::new("DATABASE_URL", "expected sqlite://PATH or postgres://USER@HOST/NAME"));
+        return Err(ConfigError::new(
+            "DATABASE_URL",
+            "expected sqlite://PATH or postgres://USER@HOST/NAME",
+        ));
     };
     let (file, query) = rest.split_once('?').map_or((rest, None), |(f, q)| (f, Some(q)));
     if file.is_empty() {
         return Err(ConfigError::new("DATABASE_URL", "the SQLite URL names no file"));
     }
-    let file = if file == ":memory:" { file.to_string() } else { absolute(base_dir, Path::new(file)).display().to_string() };
+    let file = if file == ":memory:" {
+        file.to_string()
+    } else {
+        absolute(base_dir, Path::new(file)).display().to_string()
+    };
     Ok(match query {
         Some(q) => format!("sqlite://{file}?{q}"),
         None => format!("sqlite://{file}"),
@@ -567,16 +662,23 @@ mod tests {
         assert!(err.to_string().starts_with("SECRET_KEY: too short"), "{err}");
         let err = load(&[("THICODE_ENV", "production"), ("SECRET_KEY", &"ab".repeat(20))]).expect_err("repetitive");
         assert!(err.to_string().contains("repetitive"), "{err}");
-        let err =
-            load(&[("THICODE_ENV", "production"), ("SECRET_KEY", "django-insecure-0123456789abcdefghijklmn")]).expect_err("placeholder");
+        let err = load(&[
+            ("THICODE_ENV", "production"),
+            ("SECRET_KEY", "django-insecure-0123456789abcdefghijklmn"),
+        ])
+        .expect_err("placeholder");
         assert!(err.to_string().contains("placeholder"), "{err}");
     }
 
     #[test]
     fn production_refuses_insecure_cookies() {
         let strong = "q7G2x9LmP4vR8tZ1wK6yN3bH5cJ0dF2s";
-        let err = load(&[("THICODE_ENV", "production"), ("SECRET_KEY", strong), ("SESSION_COOKIE_SECURE", "false")])
-            .expect_err("insecure cookie");
+        let err = load(&[
+            ("THICODE_ENV", "production"),
+            ("SECRET_KEY", strong),
+            ("SESSION_COOKIE_SECURE", "false"),
+        ])
+        .expect_err("insecure cookie");
         assert_eq!(err.key, "SESSION_COOKIE_SECURE");
         let ok = load(&[("THICODE_ENV", "production"), ("SECRET_KEY", strong)]).expect("valid production config");
         assert!(ok.security.session_cookie_secure);
@@ -615,11 +717,18 @@ mod tests {
         assert_eq!(config.email.port, 2525);
         assert_eq!(config.email.backend, EmailBackend::File);
         assert_eq!(config.email.file_path, PathBuf::from("/p/data/emails"));
-        assert_eq!(config.security.cors_allowed_origins, ["https://a.example", "http://localhost:5173"]);
+        assert_eq!(
+            config.security.cors_allowed_origins,
+            ["https://a.example", "http://localhost:5173"]
+        );
 
-        let err = Sources::default().merge_toml("[email]\nprot = 25\n", "Leptos.toml").expect_err("typo");
+        let err = Sources::default()
+            .merge_toml("[email]\nprot = 25\n", "Leptos.toml")
+            .expect_err("typo");
         assert!(err.to_string().contains("unknown setting `[email] prot`"), "{err}");
-        let err = Sources::default().merge_toml("[email\n", "Leptos.toml").expect_err("bad toml");
+        let err = Sources::default()
+            .merge_toml("[email\n", "Leptos.toml")
+            .expect_err("bad toml");
         assert!(err.to_string().starts_with("Leptos.toml: not valid TOML"), "{err}");
     }
 
@@ -627,18 +736,36 @@ mod tests {
     fn shipped_files_document_and_parse_every_setting() {
         let example = include_str!("../../.env.example");
         for key in KEYS {
-            assert!(example.contains(&format!("# {}=", key.env)), ".env.example lacks {}", key.env);
+            assert!(
+                example.contains(&format!("# {}=", key.env)),
+                ".env.example lacks {}",
+                key.env
+            );
         }
         let mut src = Sources::from_pairs(Path::new("/p"), []);
-        src.merge_toml(include_str!("../../Leptos.toml"), "Leptos.toml").expect("shipped Leptos.toml parses");
+        src.merge_toml(include_str!("../../Leptos.toml"), "Leptos.toml")
+            .expect("shipped Leptos.toml parses");
         let config = Config::from_sources(&src).expect("shipped Leptos.toml is valid");
         assert_eq!(config.database_url, "sqlite:///p/data/thicode.db");
     }
 
     #[test]
     fn database_urls_are_normalised() {
-        assert_eq!(load(&[("DATABASE_URL", "sqlite://db/x.db?mode=rwc")]).expect("ok").database_url, "sqlite:///srv/thicode/db/x.db?mode=rwc");
-        assert_eq!(load(&[("DATABASE_URL", "sqlite:///abs/x.db")]).expect("ok").database_url, "sqlite:///abs/x.db");
-        assert_eq!(load(&[("DATABASE_URL", "postgres://u@h/db")]).expect("ok").database_url, "postgres://u@h/db");
+        assert_eq!(
+            load(&[("DATABASE_URL", "sqlite://db/x.db?mode=rwc")])
+                .expect("ok")
+                .database_url,
+            "sqlite:///srv/thicode/db/x.db?mode=rwc"
+        );
+        assert_eq!(
+            load(&[("DATABASE_URL", "sqlite:///abs/x.db")])
+                .expect("ok")
+                .database_url,
+            "sqlite:///abs/x.db"
+        );
+        assert_eq!(
+            load(&[("DATABASE_URL", "postgres://u@h/db")]).expect("ok").database_url,
+            "postgres://u@h/db"
+        );
     }
 }

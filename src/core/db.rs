@@ -103,8 +103,14 @@ fn sqlite_url_with_create(url: &str) -> Result<String, DbError> {
     let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let (file, query) = rest.split_once('?').map_or((rest, ""), |(f, q)| (f, q));
     if file != ":memory:" {
-        let folder = Path::new(file).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let folder_error = |cause| DbError::Folder { folder: folder.display().to_string(), cause };
+        let folder = Path::new(file)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let folder_error = |cause| DbError::Folder {
+            folder: folder.display().to_string(),
+            cause,
+        };
         std::fs::create_dir_all(folder).map_err(folder_error)?;
         // Probe writability now: SQLite would otherwise fail later with a vaguer message.
         let probe = folder.join(format!(".thicode-write-test-{}", std::process::id()));
@@ -140,5 +146,8 @@ async fn applied_count(db: &Db) -> usize {
 
 /// Whether the database answers a trivial query (used by `/readyz`).
 pub async fn ping(db: &Db) -> bool {
-    sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&db.pool).await.is_ok()
+    sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(&db.pool)
+        .await
+        .is_ok()
 }

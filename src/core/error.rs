@@ -48,7 +48,11 @@ impl AppError {
                 .get(header::ACCEPT)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|accept| accept.contains("application/json") && !accept.contains("text/html"));
-        if wants_json { self.into_response() } else { self.into_html() }
+        if wants_json {
+            self.into_response()
+        } else {
+            self.into_html()
+        }
     }
 
     fn log(&self) {
@@ -81,5 +85,8 @@ impl IntoResponse for AppError {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

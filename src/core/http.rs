@@ -46,17 +46,28 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
         .layer(
             // Outermost first: every request gets an id before it is traced, and every answer (errors included)
             // carries the security headers and is compressed.
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span).on_response(
-                    DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Micros),
-                ))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(telemetry::request_span)
+                        .on_response(
+                            DefaultOnResponse::new()
+                                .level(tracing::Level::INFO)
+                                .latency_unit(tower_http::LatencyUnit::Micros),
+                        ),
+                )
                 .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    security::security_headers,
+                ))
                 .layer(middleware::from_fn(cache_headers))
                 .layer(CompressionLayer::new())
                 .layer(middleware::from_fn_with_state(state.clone(), security::limit_body))
@@ -76,7 +87,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
         axum::Json(json!({ "status": "ready", "database": "ok" })).into_response()
     } else {
         tracing::warn!("readiness check failed: database unreachable");
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "unavailable", "database": "unreachable" })))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "unavailable", "database": "unreachable" })),
+        )
             .into_response()
     }
 }
@@ -128,7 +142,8 @@ async fn cache_headers(req: Request, next: Next) -> Response {
     } else {
         "public, max-age=86400"
     };
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     res
 }
 

@@ -53,8 +53,10 @@ pub fn page_csp(nonce: &str, development: bool) -> String {
 /// `Authorization` header hold no ambient credential and are exempt, as are non-browser clients that send neither
 /// header. Plain HTML form posts keep working, since browsers send `Origin` on them.
 pub async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
-        || req.headers().contains_key(header::AUTHORIZATION)
+    if matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) || req.headers().contains_key(header::AUTHORIZATION)
     {
         return next.run(req).await;
     }
@@ -67,19 +69,30 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
 }
 
 fn origin_allowed(state: &AppState, headers: &HeaderMap) -> Result<(), String> {
-    let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+    let text = |name: HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
     match text(header::ORIGIN) {
         // Privacy-sensitive contexts send the literal "null": never ours.
         Some(origin) if origin != "null" => {
             let host = text(header::HOST).unwrap_or_default();
             let same_host = origin.strip_prefix("https://").or_else(|| {
                 // Plain HTTP counts as our own origin only outside production.
-                if state.config.is_production() { None } else { origin.strip_prefix("http://") }
+                if state.config.is_production() {
+                    None
+                } else {
+                    origin.strip_prefix("http://")
+                }
             }) == Some(host.as_str());
             if same_host || state.config.trusted_origins().any(|trusted| trusted == origin) {
                 Ok(())
             } else {
-                Err(format!("Origin checking failed - {origin} does not match any trusted origins."))
+                Err(format!(
+                    "Origin checking failed - {origin} does not match any trusted origins."
+                ))
             }
         }
         Some(_) => Err("Origin checking failed - null does not match any trusted origins.".into()),
@@ -121,7 +134,14 @@ mod tests {
     #[test]
     fn next_stays_on_our_site() {
         assert_eq!(safe_next("/chat/3?x=1"), "/chat/3?x=1");
-        for hostile in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", "", "/a\nb"] {
+        for hostile in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "/a\nb",
+        ] {
             assert_eq!(safe_next(hostile), "/", "{hostile:?}");
         }
     }

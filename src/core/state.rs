@@ -23,7 +23,11 @@ impl AppState {
     /// Builds the state from settings and an open database.
     pub fn new(config: Config, db: Db) -> Self {
         let leptos = leptos_options(&config);
-        Self { config: Arc::new(config), db, leptos }
+        Self {
+            config: Arc::new(config),
+            db,
+            leptos,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Logging with `tracing`: one span per request carrying its id. Paths are logged without their query string, and
 //! bodies never, so passwords, tokens and prompts stay out of the logs.
 
+use std::io::IsTerminal;
 use std::str::FromStr;
 
 use axum::http::Request;
@@ -12,15 +13,28 @@ use crate::core::config::ConfigError;
 
 /// Installs the global subscriber; `filter` uses `tracing` target syntax (`info,thicode=debug,sqlx=warn`).
 pub fn init(filter: &str) -> Result<(), ConfigError> {
-    let targets = Targets::from_str(filter)
-        .map_err(|e| ConfigError { key: "RUST_LOG".into(), problem: format!("invalid filter {filter:?}: {e}") })?;
+    let targets = Targets::from_str(filter).map_err(|e| ConfigError {
+        key: "RUST_LOG".into(),
+        problem: format!("invalid filter {filter:?}: {e}"),
+    })?;
     // A second call (tests start several servers) keeps the first subscriber.
-    let _ = tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().with_target(false)).with(targets).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_ansi(std::io::stdout().is_terminal()),
+        )
+        .with(targets)
+        .try_init();
     Ok(())
 }
 
 /// The span of one request: method, path and the `x-request-id` set by the request-id layer.
 pub fn request_span<B>(req: &Request<B>) -> Span {
-    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
     tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
 }

@@ -86,7 +86,13 @@ mod server {
 
     pub fn from_request() -> Theme {
         use_context::<Parts>()
-            .and_then(|parts| parts.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).map(Theme::from_cookie_header))
+            .and_then(|parts| {
+                parts
+                    .headers
+                    .get(header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(Theme::from_cookie_header)
+            })
             .unwrap_or(Theme::System)
     }
 }

@@ -29,15 +29,28 @@ impl TestDb {
         match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             None => {
                 let url = format!("sqlite://{}/db/test.db", dir.path().display());
-                Self { url, dir, postgres: None }
+                Self {
+                    url,
+                    dir,
+                    postgres: None,
+                }
             }
             Some(admin_url) => {
                 let name = format!("thicode_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = db::connect(&admin_url).await.expect("TEST_DATABASE_URL must be reachable");
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin.pool).await.unwrap();
+                let admin = db::connect(&admin_url)
+                    .await
+                    .expect("TEST_DATABASE_URL must be reachable");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin.pool)
+                    .await
+                    .unwrap();
                 admin.pool.close().await;
                 let url = with_database_name(&admin_url, &name);
-                Self { url, dir, postgres: Some((admin_url, name)) }
+                Self {
+                    url,
+                    dir,
+                    postgres: Some((admin_url, name)),
+                }
             }
         }
     }
@@ -50,13 +63,20 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else { return };
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
         // Drop runs outside async context; a short-lived runtime on its own thread does the clean-up.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok(admin) = db::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin.pool).await;
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&admin.pool)
+                        .await;
                     admin.pool.close().await;
                 }
             });
@@ -87,12 +107,19 @@ impl TestApp {
         let db = TestDb::new().await;
         let site_root = repo_path("public");
         let site_root = site_root.to_str().unwrap();
-        let mut pairs = vec![("DATABASE_URL", db.url.as_str()), ("LEPTOS_SITE_ROOT", site_root), ("RUST_LOG", "warn")];
+        let mut pairs = vec![
+            ("DATABASE_URL", db.url.as_str()),
+            ("LEPTOS_SITE_ROOT", site_root),
+            ("RUST_LOG", "warn"),
+        ];
         pairs.extend_from_slice(settings);
         let config = Config::from_sources(&Sources::from_pairs(db.dir.path(), pairs)).unwrap();
         let pool = thicode::core::db::connect(&config.database_url).await.unwrap();
         db::migrate(&pool).await.unwrap();
-        Self { state: AppState::new(config, pool), db }
+        Self {
+            state: AppState::new(config, pool),
+            db,
+        }
     }
 
     pub fn router(&self) -> Router {
@@ -115,7 +142,10 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 /// A GET request to `uri`.
 pub fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).header("host", "127.0.0.1:3000").body(Body::empty()).unwrap()
+    Request::get(uri)
+        .header("host", "127.0.0.1:3000")
+        .body(Body::empty())
+        .unwrap()
 }
 
 /// The body as text (decompressed responses only).

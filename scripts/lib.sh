@@ -1,0 +1,120 @@
+# shellcheck shell=bash
+# Set-up steps shared by scripts/run and scripts/test. Each one installs what is missing and skips what is present,
+# so both commands work on a fresh Debian machine with only rustup, cargo, node and npm, and are quick the second time.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CARGO_LEPTOS_VERSION="0.3.10"   # 0.3.11 needs a newer rustc
+WASM_BINDGEN_VERSION="0.2.129"  # must equal the wasm-bindgen pin in Cargo.toml
+export PATH="$HOME/.cargo/bin:$PATH"
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1  # we use Debian's Chromium; downloads cannot work offline
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# apt_install PACKAGE… — as root only; anyone else is told what to install.
+apt_install() {
+  is_root || die "missing system packages: $*. Install them with: sudo apt-get install $*"
+  if [ -z "${THICODE_APT_UPDATED:-}" ]; then
+    apt-get update -qq
+    THICODE_APT_UPDATED=1
+  fi
+  say "installing $* (apt)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Rust side: the wasm32 target, rustfmt/clippy, cargo-leptos and the wasm-bindgen CLI, at pinned versions.
+ensure_rust_tools() {
+  command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first (https://rustup.rs)"
+  if command -v rustup >/dev/null; then
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+      say "adding the wasm32-unknown-unknown target"
+      rustup target add wasm32-unknown-unknown
+    fi
+    local have
+    have="$(rustup component list --installed)"
+    for component in rustfmt clippy; do
+      grep -q "^$component" <<<"$have" || rustup component add "$component"
+    done
+  fi
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes on 2 cores, once)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  fi
+  if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes, once)"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --locked
+  fi
+}
+
+# npm_ci DIR — installs DIR's locked packages unless they are already installed from the same lock file.
+npm_ci() {
+  local dir="$1" stamp="$1/node_modules/.thicode-lock"
+  command -v npm >/dev/null || die "npm not found: install Node.js 20+ and npm"
+  if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+    say "installing npm packages in ${dir#"$ROOT"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
+  fi
+}
+
+# Node side: wasm-opt (binaryen) for release builds; cargo-leptos finds it in node_modules/.bin.
+ensure_build_node_tools() {
+  npm_ci "$ROOT"
+}
+
+# Playwright and a Chromium to drive.
+ensure_e2e_tools() {
+  npm_ci "$ROOT/end2end"
+  if [ -z "${CHROMIUM_PATH:-}" ]; then
+    if ! command -v chromium >/dev/null; then
+      apt_install chromium
+    fi
+    CHROMIUM_PATH="$(command -v chromium)"
+    export CHROMIUM_PATH
+  fi
+}
+
+# PostgreSQL for the test suite: TEST_DATABASE_URL if given; otherwise, as root, a private server on 127.0.0.1:54329
+# (installed from Debian if needed, started if not running, stopped again by the caller's stop_test_postgres).
+THICODE_PG_PORT="${THICODE_PG_PORT:-54329}"
+THICODE_PG_DIR="${THICODE_PG_DIR:-/var/tmp/thicode-test-pg}"
+THICODE_PG_STARTED=""
+
+pg_bin() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+ensure_test_postgres() {
+  if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    say "PostgreSQL: using TEST_DATABASE_URL"
+    return
+  fi
+  is_root || die "PostgreSQL tests need TEST_DATABASE_URL (postgres://USER:PASSWORD@HOST:PORT/DB of a user allowed to CREATE DATABASE), or run as root to let this script start a private server"
+  [ -n "$(pg_bin)" ] || apt_install postgresql
+  local bin
+  bin="$(pg_bin)"
+  export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$THICODE_PG_PORT/postgres"
+  if "$bin/pg_isready" -q -h 127.0.0.1 -p "$THICODE_PG_PORT"; then
+    say "PostgreSQL: reusing the server already running on port $THICODE_PG_PORT"
+    return
+  fi
+  id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+  if [ ! -f "$THICODE_PG_DIR/PG_VERSION" ]; then
+    say "PostgreSQL: creating a test cluster in $THICODE_PG_DIR"
+    rm -rf "$THICODE_PG_DIR"
+    install -d -o postgres -g postgres -m 700 "$THICODE_PG_DIR"
+    runuser -u postgres -- "$bin/initdb" -D "$THICODE_PG_DIR" -U postgres --auth=trust --no-locale -E UTF8 >/dev/null
+  fi
+  say "PostgreSQL: starting a test server on 127.0.0.1:$THICODE_PG_PORT"
+  runuser -u postgres -- "$bin/pg_ctl" -D "$THICODE_PG_DIR" -l "$THICODE_PG_DIR/server.log" -w -t 60 \
+    -o "-p $THICODE_PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+  THICODE_PG_STARTED=1
+}
+
+stop_test_postgres() {
+  if [ -n "$THICODE_PG_STARTED" ]; then
+    runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$THICODE_PG_DIR" -m fast stop >/dev/null 2>&1 || true
+  fi
+}
