@@ -144,10 +144,11 @@ fn unusable_database_is_a_clear_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(69));
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
     assert!(
-        stderr(&out).starts_with("thicode: DATABASE_URL: cannot use folder /proc/thicode"),
-        "{}",
-        stderr(&out)
+        last.starts_with("thicode: DATABASE_URL: cannot use folder /proc/thicode"),
+        "{err}"
     );
 }
 
@@ -211,7 +212,7 @@ async fn serve_starts_migrates_and_stops_gracefully_on_sigterm() {
     };
     assert!(status.success(), "graceful shutdown exits 0");
     let mut logs = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut logs).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
     assert!(
         logs.contains("ThiCode listening on") && logs.contains("ThiCode stopped"),
         "{logs}"

@@ -61,13 +61,13 @@ async fn open(config: &Config) -> Result<db::Db, ExitCode> {
 }
 
 async fn serve(config: Config) -> ExitCode {
-    if config.ai.api_key.is_none() {
-        tracing::warn!("MISTRAL_API_KEY is not set: no AI model is configured");
-    }
     let db = match open(&config).await {
         Ok(db) => db,
         Err(code) => return code,
     };
+    if config.ai.api_key.is_none() {
+        tracing::warn!("MISTRAL_API_KEY is not set: no AI model is configured");
+    }
     match http::serve(AppState::new(config, db)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(EXIT_UNAVAILABLE, &e),

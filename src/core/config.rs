@@ -579,7 +579,7 @@ impl Config {
 
         Ok(Self {
             env,
-            log: src.get("RUST_LOG").unwrap_or("info").to_string(),
+            log: src.get("RUST_LOG").unwrap_or("info,sqlx=warn").to_string(),
             site_addr,
             site_root,
             site_url,

@@ -1,5 +1,6 @@
-//! Logging with `tracing`: one span per request carrying its id. Paths are logged without their query string, and
-//! bodies never, so passwords, tokens and prompts stay out of the logs.
+//! Logging with `tracing` to standard error (standard output is for command answers): one span per request
+//! carrying its id. Paths are logged without their query string, and bodies never, so passwords, tokens and
+//! prompts stay out of the logs.
 
 use std::io::IsTerminal;
 use std::str::FromStr;
@@ -21,8 +22,9 @@ pub fn init(filter: &str) -> Result<(), ConfigError> {
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
                 .with_target(false)
-                .with_ansi(std::io::stdout().is_terminal()),
+                .with_ansi(std::io::stderr().is_terminal()),
         )
         .with(targets)
         .try_init();
