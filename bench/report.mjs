@@ -1,0 +1,46 @@
+// Turns the measurements of bench/run into a Markdown report and checks the budgets (exit 1 when one is exceeded).
+import { readFileSync, readdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+
+const [startupFile, pkgDir, homeRps, homeP50, homeP99, healthRps, healthP50, healthP99, rssAfterKb, duration, conns] =
+  process.argv.slice(2);
+const { startupMs, idleRssKb } = JSON.parse(readFileSync(startupFile, "utf8"));
+
+const wasmFile = readdirSync(pkgDir).find((f) => f.endsWith(".wasm"));
+const wasm = readFileSync(path.join(pkgDir, wasmFile));
+const gzip = zlib.gzipSync(wasm, { level: 9 }).length;
+const brotli = zlib.brotliCompressSync(wasm, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+const kb = (n) => (n / 1024).toFixed(1);
+
+const budgets = [
+  ["release WASM, gzip", gzip / 1024, 250, "KB"],
+  ["idle RSS", idleRssKb / 1024, 30, "MB"],
+  ["start (migrations included) to first 200", startupMs, 300, "ms"],
+];
+
+const cpu = (os.cpus()[0]?.model ?? "unknown CPU").trim();
+const lines = [
+  `Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; ` +
+    `load from wrk on the same machine (2 threads, ${conns} connections, ${duration} s per route).`,
+  "",
+  "| measure | result | budget |",
+  "|---|---|---|",
+  `| start (migrations included) to first 200 | ${startupMs.toFixed(0)} ms | ≤ 300 ms |`,
+  `| idle RSS (after one page render) | ${(idleRssKb / 1024).toFixed(1)} MB | ≤ 30 MB |`,
+  `| RSS after the load runs | ${(Number(rssAfterKb) / 1024).toFixed(1)} MB | – |`,
+  `| release WASM (${wasmFile}) | ${kb(wasm.length)} KB raw, ${kb(gzip)} KB gzip, ${kb(brotli)} KB brotli | ≤ 250 KB gzip |`,
+  `| \`/\` (SSR home page) | ${homeRps} req/s, p50 ${homeP50}, p99 ${homeP99} | – |`,
+  `| \`/healthz\` | ${healthRps} req/s, p50 ${healthP50}, p99 ${healthP99} | – |`,
+];
+console.log(lines.join("\n"));
+
+let over = false;
+for (const [name, value, limit, unit] of budgets) {
+  if (value > limit) {
+    console.error(`OVER BUDGET: ${name} is ${value.toFixed(1)} ${unit} (budget ${limit} ${unit})`);
+    over = true;
+  }
+}
+process.exit(over ? 1 : 0);
