@@ -22,10 +22,13 @@ async function hydrated(page: Page) {
 
 test("home page hydrates and the theme switch works without a reload", async ({ page }) => {
   const errors = watchErrors(page);
+  const wasm = page.waitForResponse((r) => r.url().endsWith(".wasm"));
   await page.goto("/");
   await hydrated(page);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Chat with AI on a server you own");
   await expect(page).toHaveTitle("Your own AI chat · ThiCode");
+  // The client bundle has a content hash in its name, so it may be cached for good.
+  expect((await wasm).headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
 
   // A marker on window survives only if no full page load happens.
   await page.evaluate(() => ((window as any).__noReload = true));
