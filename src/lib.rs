@@ -2,8 +2,13 @@
 //! serves the API; the browser (`hydrate`) takes the rendered page over as a single-page app.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod accounts;
 pub mod app;
+#[cfg(feature = "ssr")]
+pub mod cli;
 pub mod core;
+#[cfg(feature = "ssr")]
+pub mod server;
 
 /// Entry point of the WASM client: hydrates the server-rendered page, then marks `<body data-hydrated>`.
 #[cfg(feature = "hydrate")]

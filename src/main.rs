@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    thicode::core::cli::run().await
+    thicode::cli::run().await
 }

@@ -1,5 +1,5 @@
 //! The foundation every feature builds on: page frame, home and error pages, and (server only) settings, database,
-//! security, logging and the HTTP server itself.
+//! security, logging and the routes every deployment needs (health checks, theme, API 404).
 
 pub mod home;
 pub mod layout;
@@ -7,15 +7,13 @@ pub mod not_found;
 pub mod theme;
 
 #[cfg(feature = "ssr")]
-pub mod cli;
-#[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod error;
 #[cfg(feature = "ssr")]
-pub mod http;
+pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod security;
 #[cfg(feature = "ssr")]

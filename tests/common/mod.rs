@@ -123,7 +123,7 @@ impl TestApp {
     }
 
     pub fn router(&self) -> Router {
-        thicode::core::http::router(self.state.clone())
+        thicode::server::router(self.state.clone())
     }
 
     /// Sends one request through the whole middleware stack.

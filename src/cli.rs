@@ -1,14 +1,16 @@
-//! The management CLI, in the spirit of Django's `manage.py`: `serve` (default), `migrate`, and the account commands
-//! that their features add. Every failure prints one line naming what to fix and exits non-zero.
+//! The management CLI, in the spirit of Django's `manage.py`: `serve` (default), `migrate`, `createsuperuser` and
+//! `changepassword`. Every failure prints one line naming what to fix and exits non-zero.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::accounts::commands::{self, SuperuserOptions};
 use crate::core::config::Config;
 use crate::core::state::AppState;
-use crate::core::{db, http, telemetry};
+use crate::core::{db, telemetry};
+use crate::server;
 
 /// ThiCode — a fast, self-hostable AI chat assistant.
 #[derive(Debug, Parser)]
@@ -27,6 +29,23 @@ enum Command {
     Serve,
     /// Apply pending database migrations to DATABASE_URL and exit.
     Migrate,
+    /// Create a staff superuser (prompts for what is missing; passwords are checked like every password).
+    Createsuperuser {
+        /// Login name.
+        #[arg(long, env = "THICODE_SUPERUSER_USERNAME")]
+        username: Option<String>,
+        /// Email address.
+        #[arg(long, env = "THICODE_SUPERUSER_EMAIL")]
+        email: Option<String>,
+        /// Never prompt: take the password from THICODE_SUPERUSER_PASSWORD (for scripts).
+        #[arg(long)]
+        noinput: bool,
+    },
+    /// Set a new password for a user (prompts twice; ends the user's other sessions).
+    Changepassword {
+        /// Username or email of the user.
+        username: String,
+    },
 }
 
 /// Exit code for a configuration problem (as `EX_CONFIG` in sysexits).
@@ -47,6 +66,53 @@ pub async fn run() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Createsuperuser {
+            username,
+            email,
+            noinput,
+        } => {
+            let password = std::env::var("THICODE_SUPERUSER_PASSWORD").ok();
+            let options = SuperuserOptions {
+                username,
+                email,
+                password,
+                noinput,
+            };
+            account_command(config, |pool| async move {
+                commands::create_superuser(&pool, options)
+                    .await
+                    .map(|_| "Superuser created successfully.".to_string())
+            })
+            .await
+        }
+        Command::Changepassword { username } => {
+            account_command(config, |pool| async move {
+                let name = commands::change_password(&pool, &username).await?;
+                Ok(format!("Password changed successfully for user '{name}'"))
+            })
+            .await
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)] // the command's answer is its output
+async fn account_command<F, Fut>(config: Config, command: F) -> ExitCode
+where
+    F: FnOnce(sqlx::AnyPool) -> Fut,
+    Fut: std::future::Future<Output = Result<String, String>>,
+{
+    let db = match open(&config).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let result = command(db.pool.clone()).await;
+    db.pool.close().await;
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(1, &e),
     }
 }
 
@@ -68,7 +134,7 @@ async fn serve(config: Config) -> ExitCode {
     if config.ai.api_key.is_none() {
         tracing::warn!("MISTRAL_API_KEY is not set: no AI model is configured");
     }
-    match http::serve(AppState::new(config, db)).await {
+    match server::serve(AppState::new(config, db)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(EXIT_UNAVAILABLE, &e),
     }

@@ -1,0 +1,83 @@
+//! Authentication with axum-login: who the session user is, and how credentials are checked.
+//!
+//! The session remembers the user's password hash (`session_auth_hash`), so changing the password ends every other
+//! session of that user; the current one is kept by logging it in again.
+
+use axum_login::{AuthManagerLayer, AuthManagerLayerBuilder, AuthUser, AuthnBackend, UserId};
+use sqlx::AnyPool;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::accounts::password;
+use crate::accounts::sessions::DbSessionStore;
+use crate::accounts::users::{self, User};
+use crate::core::state::AppState;
+
+/// Name of the session cookie (Django's).
+pub const SESSION_COOKIE: &str = "sessionid";
+
+impl AuthUser for User {
+    type Id = i64;
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn session_auth_hash(&self) -> &[u8] {
+        self.password.as_bytes()
+    }
+}
+
+/// What a login form sends: username or email, and the password.
+#[derive(Clone)]
+pub struct Credentials {
+    /// Username or email address.
+    pub login: String,
+    /// The password as typed.
+    pub password: String,
+}
+
+/// Looks users up in the database and checks passwords with argon2.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    pool: AnyPool,
+}
+
+impl Backend {
+    /// A backend on the application pool.
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+}
+
+impl AuthnBackend for Backend {
+    type User = User;
+    type Credentials = Credentials;
+    type Error = sqlx::Error;
+
+    /// The active user these credentials belong to. An unknown login costs the same argon2 work as a wrong password.
+    async fn authenticate(&self, creds: Credentials) -> Result<Option<User>, sqlx::Error> {
+        let user = users::by_login(&self.pool, &creds.login).await?;
+        let valid = password::verify(creds.password, user.as_ref().map(|u| u.password.clone())).await;
+        Ok(user.filter(|u| valid && u.is_active))
+    }
+
+    async fn get_user(&self, id: &UserId<Self>) -> Result<Option<User>, sqlx::Error> {
+        Ok(users::by_id(&self.pool, *id).await?.filter(|u| u.is_active))
+    }
+}
+
+/// The session of a request, with its user.
+pub type AuthSession = axum_login::AuthSession<Backend>;
+
+/// Sessions in the database behind an HttpOnly, SameSite=Lax cookie (Secure per `SESSION_COOKIE_SECURE`), ending
+/// after two weeks without use; and the login layer on top.
+pub fn layer(state: &AppState) -> AuthManagerLayer<Backend, DbSessionStore> {
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.pool.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.security.session_cookie_secure)
+        .with_expiry(Expiry::OnInactivity(time::Duration::weeks(2)));
+    AuthManagerLayerBuilder::new(Backend::new(state.db.pool.clone()), sessions).build()
+}

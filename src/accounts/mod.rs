@@ -1,0 +1,15 @@
+//! Accounts — the counterpart of the original's `accounts` app: users, password rules and hashing, sessions and
+//! login, and the account commands of the CLI.
+
+pub mod fields;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod commands;
+#[cfg(feature = "ssr")]
+pub mod password;
+#[cfg(feature = "ssr")]
+pub mod sessions;
+#[cfg(feature = "ssr")]
+pub mod users;

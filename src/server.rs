@@ -1,0 +1,109 @@
+//! The HTTP server: [`router`] composes the app of every feature with the middleware stack for a given state, and
+//! [`serve`] runs it with graceful shutdown. Tests call `router` directly.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::middleware;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::accounts;
+use crate::app::{App, shell};
+use crate::core::state::AppState;
+use crate::core::{routes, security, telemetry};
+
+/// The complete application for `state`.
+pub fn router(state: AppState) -> Router {
+    let leptos_routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || {
+            provide_context(state.clone());
+            leptos::nonce::provide_nonce();
+        }
+    };
+    Router::new()
+        .merge(routes::routes())
+        .leptos_routes_with_context(&state, leptos_routes, context.clone(), {
+            let options = state.leptos.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
+        .layer(
+            // Outermost first: every request gets an id before it is traced, and every answer (errors included)
+            // carries the security headers and is compressed. Sessions sit inside the CSRF check, so a refused
+            // cross-site request never touches the session.
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(telemetry::request_span)
+                        .on_response(
+                            DefaultOnResponse::new()
+                                .level(tracing::Level::INFO)
+                                .latency_unit(tower_http::LatencyUnit::Micros),
+                        ),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    security::security_headers,
+                ))
+                .layer(middleware::from_fn(routes::cache_headers))
+                .layer(CompressionLayer::new())
+                .layer(middleware::from_fn_with_state(state.clone(), security::limit_body))
+                .layer(middleware::from_fn_with_state(state.clone(), security::check_origin))
+                .layer(accounts::auth::layer(&state)),
+        )
+        .with_state(state)
+}
+
+/// Binds `addr` and serves until SIGINT or SIGTERM; requests in flight are allowed to finish.
+pub async fn serve(state: AppState) -> Result<(), String> {
+    let addr = state.config.site_addr;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?;
+    let pool = state.db.pool.clone();
+    let cleanup = accounts::sessions::DbSessionStore::new(pool.clone()).spawn_cleanup();
+    let app = router(state);
+    tracing::info!("ThiCode listening on http://{addr}");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    cleanup.abort();
+    tokio::time::timeout(Duration::from_secs(5), pool.close()).await.ok();
+    tracing::info!("ThiCode stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}
