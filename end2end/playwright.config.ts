@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -8,8 +9,24 @@ const root = path.resolve(__dirname, "..");
 const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, "target");
 const binary = process.env.THICODE_BIN ?? path.join(targetDir, "debug", "thicode");
 const port = Number(process.env.E2E_PORT ?? 3100);
-const dataDir = mkdtempSync(path.join(tmpdir(), "thicode-e2e-"));
 export const baseURL = `http://127.0.0.1:${port}`;
+
+// This file is evaluated by the runner and again by each worker; only the runner (first evaluation) makes the
+// database and its test user, and the workers inherit the folder through the environment.
+if (!process.env.THICODE_E2E_DATA) {
+  process.env.THICODE_E2E_DATA = mkdtempSync(path.join(tmpdir(), "thicode-e2e-"));
+  execFileSync(binary, ["createsuperuser", "--noinput", "--username", "ada", "--email", "ada@example.com"], {
+    env: {
+      PATH: process.env.PATH,
+      THICODE_CONFIG: path.join(root, "Leptos.toml"),
+      DATABASE_URL: `sqlite://${process.env.THICODE_E2E_DATA}/e2e.db`,
+      THICODE_SUPERUSER_PASSWORD: "Tr4vel-Lisbon-Blue",
+      RUST_LOG: "warn",
+    },
+    stdio: "ignore",
+  });
+}
+const dataDir = process.env.THICODE_E2E_DATA;
 
 const chromiumArgs = [
   "--no-sandbox",

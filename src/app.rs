@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
+use crate::accounts::pages::{LoginPage, UserMenu};
 use crate::core::home::HomePage;
 use crate::core::layout::{SiteFooter, SiteHeader};
 use crate::core::not_found::NotFound;
@@ -59,10 +60,15 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} · ThiCode")/>
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
-            <SiteHeader/>
+            <SiteHeader>
+                <UserMenu/>
+            </SiteHeader>
             <main id="main">
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=HomePage/>
+                    // In-order streaming: what waits for data arrives in place, so pages are complete without
+                    // JavaScript (out-of-order chunks would need a script to be put in place).
+                    <Route path=path!("") view=HomePage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
             <SiteFooter/>

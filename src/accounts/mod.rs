@@ -2,6 +2,9 @@
 //! login, and the account commands of the CLI.
 
 pub mod fields;
+pub mod pages;
+pub mod server_fns;
+pub mod types;
 
 #[cfg(feature = "ssr")]
 pub mod auth;

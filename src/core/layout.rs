@@ -6,9 +6,9 @@ use leptos_router::hooks::use_location;
 
 use crate::core::theme::Theme;
 
-/// Top bar of every page.
+/// Top bar of every page; `children` are the features' items (the user menu), shown before the theme switch.
 #[component]
-pub fn SiteHeader() -> impl IntoView {
+pub fn SiteHeader(children: Children) -> impl IntoView {
     view! {
         <header class="site-header">
             <a class="brand" href="/">
@@ -16,6 +16,7 @@ pub fn SiteHeader() -> impl IntoView {
                 "ThiCode"
             </a>
             <nav class="site-nav" aria-label="Main">
+                {children()}
                 <ThemeToggle/>
             </nav>
         </header>

@@ -1,0 +1,77 @@
+//! Types shared by the server functions and the pages of accounts (both targets compile them).
+
+use std::collections::BTreeMap;
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// Key of errors that belong to the whole form rather than one field (Django's `__all__`).
+pub const NON_FIELD: &str = "__all__";
+
+/// Field-level problems of a form, and the non-secret values to show again next to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormErrors {
+    /// Messages per field name (`__all__` for the whole form).
+    pub fields: BTreeMap<String, Vec<String>>,
+    /// What the user typed, except passwords, so the form keeps it.
+    pub values: BTreeMap<String, String>,
+}
+
+impl FormErrors {
+    /// Adds a message to `field`.
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.fields.entry(field.to_string()).or_default().push(message.into());
+    }
+
+    /// Remembers a value to show again.
+    pub fn keep(&mut self, field: &str, value: &str) {
+        self.values.insert(field.to_string(), value.to_string());
+    }
+
+    /// Whether any message was added.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+}
+
+/// What an account server function can answer instead of success. Never carries internal details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AccountError {
+    /// The form has problems, listed per field.
+    #[error("Please correct the errors below.")]
+    Invalid(FormErrors),
+    /// The request could not be handled (the cause is in the server log).
+    #[error("Something went wrong on our side. Please try again.")]
+    Server,
+}
+
+impl AccountError {
+    /// The form problems, if that is what this is.
+    pub fn form(&self) -> Option<&FormErrors> {
+        match self {
+            Self::Invalid(errors) => Some(errors),
+            Self::Server => None,
+        }
+    }
+}
+
+impl FromServerFnError for AccountError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(_: ServerFnErrorErr) -> Self {
+        // Transport or decoding problems: nothing the user can fix in the form.
+        Self::Server
+    }
+}
+
+/// The logged-in user as pages see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    /// Primary key.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// May use the admin pages.
+    pub is_staff: bool,
+}
