@@ -2,12 +2,13 @@
 //! [`serve`] runs it with graceful shutdown. Tests call `router` directly.
 
 use std::net::SocketAddr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use axum::Router;
 use axum::middleware;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -18,9 +19,14 @@ use crate::app::{App, shell};
 use crate::core::state::AppState;
 use crate::core::{routes, security, telemetry};
 
+/// The app's page routes, computed once per process. Generating them switches resource loading off process-wide for
+/// a moment (leptos issue #4773), which would leave a page being rendered at that moment waiting forever; so no
+/// router built later (tests build many) may generate them again.
+static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
 /// The complete application for `state`.
 pub fn router(state: AppState) -> Router {
-    let leptos_routes = generate_route_list(App);
+    let leptos_routes = PAGE_ROUTES.clone();
     let context = {
         let state = state.clone();
         move || {
