@@ -69,7 +69,7 @@ export default defineConfig({
       DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
       EMAIL_BACKEND: "file",
       EMAIL_FILE_PATH: path.join(dataDir, "emails"),
-      RUST_LOG: "warn",
+      RUST_LOG: process.env.E2E_LOG ?? "warn",
     },
   },
 });

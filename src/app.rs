@@ -5,7 +5,7 @@ use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::accounts::pages::{LoginPage, UserMenu};
+use crate::accounts::pages::{LoginPage, RegisterPage, UserMenu};
 use crate::core::home::HomePage;
 use crate::core::layout::{SiteFooter, SiteHeader};
 use crate::core::not_found::NotFound;
@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
                     // JavaScript (out-of-order chunks would need a script to be put in place).
                     <Route path=path!("") view=HomePage ssr=SsrMode::InOrder/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
             <SiteFooter/>

@@ -5,57 +5,12 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, Response, StatusCode};
-use common::{TestApp, header, text};
+use axum::http::StatusCode;
+use common::{ORIGIN, TestApp, form_post, header, page, session_cookie, with_user};
 use leptos::server_fn::ServerFn;
 use thicode::accounts::password;
 use thicode::accounts::server_fns::{Login, Logout};
 use thicode::accounts::users::{self, NewUser};
-
-const ORIGIN: &str = "http://127.0.0.1:3000";
-
-async fn with_user(app: &TestApp, username: &str, secret: &str) -> i64 {
-    let hash = password::hash(secret.to_string()).await.unwrap();
-    let new = NewUser {
-        username: username.into(),
-        email: format!("{username}@example.com"),
-        password_hash: hash,
-        ..NewUser::default()
-    };
-    users::create(&app.pool().pool, &new).await.unwrap()
-}
-
-/// A form post as a browser without JavaScript sends it.
-fn form_post(path: &str, body: &str, cookie: Option<&str>, origin: &str) -> Request<Body> {
-    let mut req = Request::post(path)
-        .header("host", "127.0.0.1:3000")
-        .header("origin", origin)
-        .header("referer", format!("{ORIGIN}/login?next=%2Fafter"))
-        .header("accept", "text/html,application/xhtml+xml")
-        .header("content-type", "application/x-www-form-urlencoded");
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", cookie);
-    }
-    req.body(Body::from(body.to_string())).unwrap()
-}
-
-fn session_cookie(res: &Response<Body>) -> Option<String> {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("sessionid="))
-        .map(|c| c.split(';').next().unwrap().to_string())
-}
-
-async fn page(app: &TestApp, uri: &str, cookie: Option<&str>) -> String {
-    let mut req = Request::get(uri).header("host", "127.0.0.1:3000");
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", cookie);
-    }
-    text(app.send(req.body(Body::empty()).unwrap()).await).await
-}
 
 #[tokio::test]
 async fn login_and_logout_work_as_plain_form_posts() {
@@ -65,6 +20,7 @@ async fn login_and_logout_work_as_plain_form_posts() {
     let res = app
         .send(form_post(
             Login::PATH,
+            "/login?next=%2Fafter",
             "login=ADA%40example.com&password=Tr4vel-Lisbon-Blue&next=%2Fafter",
             None,
             ORIGIN,
@@ -87,7 +43,15 @@ async fn login_and_logout_work_as_plain_form_posts() {
     assert!(page(&app, "/", None).await.contains(">Log in</a>"));
 
     // Logging out deletes the session: the old cookie is worthless afterwards.
-    let res = app.send(form_post(Logout::PATH, "", Some(&cookie), ORIGIN)).await;
+    let res = app
+        .send(form_post(
+            Logout::PATH,
+            "/login?next=%2Fafter",
+            "",
+            Some(&cookie),
+            ORIGIN,
+        ))
+        .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(header(&res, "location"), "/");
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
@@ -106,7 +70,9 @@ async fn wrong_credentials_come_back_to_the_form_with_the_login_kept() {
         "login=ada&password=wrong-password",
         "login=nobody&password=Tr4vel-Lisbon-Blue",
     ] {
-        let res = app.send(form_post(Login::PATH, body, None, ORIGIN)).await;
+        let res = app
+            .send(form_post(Login::PATH, "/login?next=%2Fafter", body, None, ORIGIN))
+            .await;
         assert_eq!(res.status(), StatusCode::FOUND);
         assert!(session_cookie(&res).is_none());
         let location = header(&res, "location").to_string();
@@ -122,7 +88,15 @@ async fn wrong_credentials_come_back_to_the_form_with_the_login_kept() {
         let login = body.split('&').next().unwrap().trim_start_matches("login=");
         assert!(html.contains(&format!(r#"value="{login}""#)), "the login is kept");
     }
-    let res = app.send(form_post(Login::PATH, "login=&password=", None, ORIGIN)).await;
+    let res = app
+        .send(form_post(
+            Login::PATH,
+            "/login?next=%2Fafter",
+            "login=&password=",
+            None,
+            ORIGIN,
+        ))
+        .await;
     let html = page(&app, header(&res, "location").trim_start_matches(ORIGIN), None).await;
     assert_eq!(
         html.matches("This field may not be blank.").count(),
@@ -138,6 +112,7 @@ async fn cross_site_login_posts_are_refused_and_next_stays_on_site() {
     let res = app
         .send(form_post(
             Login::PATH,
+            "/login?next=%2Fafter",
             "login=ada&password=Tr4vel-Lisbon-Blue",
             None,
             "https://evil.example",
@@ -149,6 +124,7 @@ async fn cross_site_login_posts_are_refused_and_next_stays_on_site() {
     let res = app
         .send(form_post(
             Login::PATH,
+            "/login?next=%2Fafter",
             "login=ada&password=Tr4vel-Lisbon-Blue&next=https%3A%2F%2Fevil.example",
             None,
             ORIGIN,
@@ -164,6 +140,7 @@ async fn a_password_change_ends_existing_sessions() {
     let res = app
         .send(form_post(
             Login::PATH,
+            "/login?next=%2Fafter",
             "login=ada&password=Tr4vel-Lisbon-Blue",
             None,
             ORIGIN,
@@ -177,4 +154,24 @@ async fn a_password_change_ends_existing_sessions() {
         !page(&app, "/", Some(&cookie)).await.contains("user-name"),
         "the old session no longer authenticates"
     );
+}
+
+#[tokio::test]
+async fn scripts_get_400_with_the_field_errors_as_json() {
+    let app = TestApp::new(&[]).await;
+    let req = axum::http::Request::post(Login::PATH)
+        .header("host", "127.0.0.1:3000")
+        .header("origin", ORIGIN)
+        .header("accept", "application/json")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from("login=nobody&password=whatever"))
+        .unwrap();
+    let res = app.send(req).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = common::json(res).await;
+    assert_eq!(
+        body["Invalid"]["fields"]["__all__"][0],
+        "Please enter a correct username or email and password."
+    );
+    assert_eq!(body["Invalid"]["values"]["login"], "nobody");
 }

@@ -162,3 +162,51 @@ pub async fn json(res: Response<Body>) -> serde_json::Value {
 pub fn header<'a>(res: &'a Response<Body>, name: &str) -> &'a str {
     res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
+
+/// The origin of the test site.
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
+
+/// Creates an ordinary user with this password; returns its id.
+pub async fn with_user(app: &TestApp, username: &str, secret: &str) -> i64 {
+    let hash = thicode::accounts::password::hash(secret.to_string()).await.unwrap();
+    let new = thicode::accounts::users::NewUser {
+        username: username.into(),
+        email: format!("{username}@example.com"),
+        password_hash: hash,
+        ..Default::default()
+    };
+    thicode::accounts::users::create(&app.pool().pool, &new).await.unwrap()
+}
+
+/// A form post as a browser without JavaScript sends it from the page `from` (a path with its query).
+pub fn form_post(path: &str, from: &str, body: &str, cookie: Option<&str>, origin: &str) -> Request<Body> {
+    let mut req = Request::post(path)
+        .header("host", "127.0.0.1:3000")
+        .header("origin", origin)
+        .header("referer", format!("{ORIGIN}{from}"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        req = req.header("cookie", cookie);
+    }
+    req.body(Body::from(body.to_string())).unwrap()
+}
+
+/// The `sessionid=…` pair a response sets, if any.
+pub fn session_cookie(res: &Response<Body>) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sessionid="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+}
+
+/// A page as HTML, with an optional cookie.
+pub async fn page(app: &TestApp, uri: &str, cookie: Option<&str>) -> String {
+    let mut req = Request::get(uri).header("host", "127.0.0.1:3000");
+    if let Some(cookie) = cookie {
+        req = req.header("cookie", cookie);
+    }
+    text(app.send(req.body(Body::empty()).unwrap()).await).await
+}
