@@ -6,10 +6,12 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
+use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_location, use_query_map};
 
-use crate::accounts::server_fns::{Login, Logout, Register, current_user};
-use crate::accounts::types::{AccountError, NON_FIELD};
+use crate::accounts::fields::BIO_MAX;
+use crate::accounts::server_fns::{ChangePassword, Login, Logout, Register, UpdateProfile, current_user, get_profile};
+use crate::accounts::types::{AccountError, DISPLAY_MODES, LANGUAGES, NON_FIELD, Profile};
 
 /// The outcome of a form's last submission, read field by field.
 #[derive(Clone, Copy)]
@@ -75,9 +77,14 @@ fn Field(
     #[prop(default = "off")] autocomplete: &'static str,
     feedback: Feedback,
     #[prop(optional)] keep: bool,
+    #[prop(optional, into)] initial: String,
 ) -> impl IntoView {
     let errors_id = format!("{name}-errors");
-    let value = move || if keep { feedback.kept(name).get() } else { String::new() };
+    // After a failed submission, what the user typed (never a password); otherwise the stored value.
+    let value = move || match feedback.error.get() {
+        Some(_) if keep => feedback.kept(name).get(),
+        _ => initial.clone(),
+    };
     view! {
         <label for=name>{label}</label>
         <input id=name name=name type=kind autocomplete=autocomplete required value=value
@@ -165,7 +172,7 @@ pub fn UserMenu() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || user.get().map(|answer| match answer.ok().flatten() {
                 Some(user) => view! {
-                    <span class="user-name" data-testid="user-name">{user.username}</span>
+                    <a class="user-name" data-testid="user-name" href="/settings">{user.username}</a>
                     <ActionForm action=logout attr:class="logout-form">
                         <button type="submit">"Log out"</button>
                     </ActionForm>
@@ -176,5 +183,161 @@ pub fn UserMenu() -> impl IntoView {
                 }.into_any(),
             })}
         </Transition>
+    }
+}
+
+/// `/login?next=<this page>`, for pages that need a logged-in user.
+fn login_redirect() -> impl IntoView {
+    let location = use_location();
+    let here = location.pathname.get_untracked();
+    view! { <Redirect path=format!("/login?next={}", here.replace('?', "%3F"))/> }
+}
+
+/// `/settings`: names, email, bio and preferences. Needs a logged-in user.
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let action = ServerAction::<UpdateProfile>::new();
+    let profile = Resource::new(move || action.version().get(), |_| get_profile());
+    let query = use_query_map();
+    let notice = move || {
+        query.with(|q| {
+            if q.get("saved").is_some() {
+                Some("Your settings were saved.")
+            } else if q.get("password_changed").is_some() {
+                Some("Your password was changed. Your other sessions were logged out.")
+            } else {
+                None
+            }
+        })
+    };
+    view! {
+        <Title text="Settings"/>
+        <section class="auth-card wide">
+            <h1>"Settings"</h1>
+            <Show when=move || notice().is_some() && action.value().with(|v| !matches!(v, Some(Err(_))))>
+                <p class="notice" role="status">{notice}</p>
+            </Show>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match profile.await {
+                        Ok(profile) => view! { <SettingsForm profile action/> }.into_any(),
+                        Err(AccountError::Unauthenticated) => login_redirect().into_any(),
+                        Err(_) => view! {
+                            <p class="form-error" role="alert">"Your settings could not be loaded. Please try again."</p>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <p class="auth-switch"><a href="/settings/password">"Change your password"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn SettingsForm(profile: Profile, action: ServerAction<UpdateProfile>) -> impl IntoView {
+    let feedback = Feedback::of(action);
+    let bio = RwSignal::new(feedback.kept("bio").get_untracked());
+    if feedback.error.get_untracked().is_none() {
+        bio.set(profile.bio.clone());
+    }
+    let bio_length = move || bio.with(|b| b.chars().count());
+    #[cfg(feature = "hydrate")]
+    {
+        // Apply the saved display mode at once.
+        if let Some(theme) = crate::core::theme::Theme::parse(&profile.display_mode) {
+            crate::core::theme::client::apply(theme);
+        }
+    }
+    let select = move |name: &'static str, options: Vec<(String, String)>, current: String| {
+        view! {
+            <select id=name name=name aria-describedby=format!("{name}-errors")>
+                {options.into_iter().map(|(value, label)| {
+                    let selected = value == current;
+                    view! { <option value=value selected=selected>{label}</option> }
+                }).collect_view()}
+            </select>
+            <FieldErrors id=format!("{name}-errors") messages=feedback.messages(name)/>
+        }
+    };
+    let models = profile.models.iter().map(|m| (m.clone(), m.clone())).collect();
+    let modes = DISPLAY_MODES.iter().map(|m| (m.to_string(), capitalise(m))).collect();
+    let languages = LANGUAGES
+        .iter()
+        .map(|(code, name)| (code.to_string(), name.to_string()))
+        .collect();
+    view! {
+        <ActionForm action=action attr:class="form" attr:novalidate=true>
+            <FormErrors feedback/>
+            <p class="hint">"Signed in as " <strong>{profile.username.clone()}</strong></p>
+            <div class="field-group">
+            <Field name="first_name" label="First name" autocomplete="given-name" feedback keep=true initial=profile.first_name.clone()/>
+            <Field name="last_name" label="Last name" autocomplete="family-name" feedback keep=true initial=profile.last_name.clone()/>
+            <Field name="email" label="Email" kind="email" autocomplete="email" feedback keep=true initial=profile.email.clone()/>
+            </div>
+            <div class="field-group">
+                <label for="bio">"Bio"</label>
+                <textarea id="bio" name="bio" rows="4" aria-describedby="bio-errors bio-counter"
+                    on:input=move |ev| bio.set(event_target_value(&ev)) prop:value=move || bio.get()>
+                    {bio.get_untracked()}
+                </textarea>
+                <p id="bio-counter" class=move || counter_class(bio_length())
+                    aria-live="polite">
+                    {move || format!("{} / {BIO_MAX}", bio_length())}
+                </p>
+                <FieldErrors id="bio-errors".to_string() messages=feedback.messages("bio")/>
+            </div>
+            <div class="field-group">
+                <label for="ai_model">"Preferred AI model"</label>
+                {select("ai_model", models, profile.ai_model.clone())}
+                <label for="display_mode">"Display mode"</label>
+                {select("display_mode", modes, profile.display_mode.clone())}
+                <label for="language">"Language"</label>
+                {select("language", languages, profile.language.clone())}
+            </div>
+            <button type="submit" class="primary" disabled=move || action.pending().get()>"Save settings"</button>
+        </ActionForm>
+    }
+}
+
+fn counter_class(length: usize) -> &'static str {
+    if length > BIO_MAX { "counter over" } else { "counter" }
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// `/settings/password`: the current password and the new one twice. Needs a logged-in user.
+#[component]
+pub fn PasswordPage() -> impl IntoView {
+    let action = ServerAction::<ChangePassword>::new();
+    let feedback = Feedback::of(action);
+    let user = Resource::new(|| (), |_| current_user());
+    view! {
+        <Title text="Change password"/>
+        <section class="auth-card">
+            <h1>"Change password"</h1>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(_)) => view! {
+                            <ActionForm action=action attr:class="form" attr:novalidate=true>
+                                <FormErrors feedback/>
+                                <Field name="old_password" label="Current password" kind="password" autocomplete="current-password" feedback/>
+                                <Field name="new_password1" label="New password" kind="password" autocomplete="new-password" feedback/>
+                                <Field name="new_password2" label="Confirm new password" kind="password" autocomplete="new-password" feedback/>
+                                <p class="hint">"Changing it logs you out everywhere else."</p>
+                                <button type="submit" class="primary" disabled=move || action.pending().get()>"Change password"</button>
+                            </ActionForm>
+                        }.into_any(),
+                        _ => login_redirect().into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::accounts::types::{AccountError, SessionUser};
+use crate::accounts::types::{AccountError, Profile, SessionUser};
 #[cfg(feature = "ssr")]
 use crate::accounts::types::{FormErrors, NON_FIELD};
 
@@ -112,25 +112,119 @@ pub async fn current_user() -> Result<Option<SessionUser>, AccountError> {
     }))
 }
 
-/// Runs a server function body and gives its error the right status: 400 for form problems sent by a script (a
-/// plain form post must stay a redirect back to the form, which Leptos makes), 500 for our own failures.
+/// The logged-in user's profile and preferences.
+#[server]
+pub async fn get_profile() -> Result<Profile, AccountError> {
+    with_status(async move {
+        let (user, _) = require_user().await?;
+        let state = expect_context::<crate::core::state::AppState>();
+        Ok(crate::accounts::service::profile_of(
+            &user,
+            &state.config.ai.default_model,
+        ))
+    })
+    .await
+}
+
+/// Saves names, email, bio and preferences of the logged-in user.
+#[server]
+#[allow(clippy::too_many_arguments)] // one argument per form field
+pub async fn update_profile(
+    email: String,
+    first_name: String,
+    last_name: String,
+    bio: String,
+    ai_model: String,
+    display_mode: String,
+    language: String,
+) -> Result<(), AccountError> {
+    use crate::accounts::service::{self, ProfileForm};
+    with_status(async move {
+        let (user, _) = require_user().await?;
+        let state = expect_context::<crate::core::state::AppState>();
+        let theme = crate::core::theme::Theme::parse(&display_mode);
+        let form = ProfileForm {
+            email,
+            first_name,
+            last_name,
+            bio,
+            ai_model,
+            display_mode,
+            language,
+        };
+        service::update_profile(&state.db.pool, &user, &state.config.ai.default_model, form).await?;
+        // The display mode applies at once: the theme cookie follows the saved preference.
+        if let (Some(theme), Some(response)) = (theme, use_context::<leptos_axum::ResponseOptions>())
+            && let Ok(cookie) = axum::http::HeaderValue::from_str(&theme.cookie())
+        {
+            response.append_header(axum::http::header::SET_COOKIE, cookie);
+        }
+        leptos_axum::redirect("/settings?saved=1");
+        Ok(())
+    })
+    .await
+}
+
+/// Changes the password of the logged-in user; their other sessions end, this one stays.
+#[server]
+pub async fn change_password(
+    old_password: String,
+    new_password1: String,
+    new_password2: String,
+) -> Result<(), AccountError> {
+    with_status(async move {
+        let (user, mut session) = require_user().await?;
+        let state = expect_context::<crate::core::state::AppState>();
+        let updated = crate::accounts::service::change_password(
+            &state.db.pool,
+            &user,
+            old_password,
+            new_password1,
+            new_password2,
+        )
+        .await?;
+        // The session stores the password hash; logging in again with the new one keeps this session valid.
+        session.login(&updated).await.map_err(|e| server_error("login", e))?;
+        leptos_axum::redirect("/settings?password_changed=1");
+        Ok(())
+    })
+    .await
+}
+
+/// The session's user, or `Unauthenticated`.
+#[cfg(feature = "ssr")]
+async fn require_user() -> Result<(crate::accounts::users::User, crate::accounts::auth::AuthSession), AccountError> {
+    let session = leptos_axum::extract::<crate::accounts::auth::AuthSession>()
+        .await
+        .map_err(|e| server_error("session", e))?;
+    match session.user.clone() {
+        Some(user) => Ok((user, session)),
+        None => Err(AccountError::Unauthenticated),
+    }
+}
+
+/// Runs a server function body and gives its error the right status for scripts: 400 for form problems, 401 without
+/// a session, 500 for our own failures. A plain form post stays a redirect back to the form (Leptos makes it).
 #[cfg(feature = "ssr")]
 async fn with_status<T>(body: impl std::future::Future<Output = Result<T, AccountError>>) -> Result<T, AccountError> {
     use axum::http::{StatusCode, header, request::Parts};
     let result = body.await;
-    if let Err(AccountError::Invalid(_)) = &result {
-        let plain_form_post = use_context::<Parts>()
-            .and_then(|parts| {
-                parts
-                    .headers
-                    .get(header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .map(|v| v.contains("text/html"))
-            })
-            .unwrap_or(false);
-        if let (false, Some(response)) = (plain_form_post, use_context::<leptos_axum::ResponseOptions>()) {
-            response.set_status(StatusCode::BAD_REQUEST);
-        }
+    let status = match &result {
+        Err(AccountError::Invalid(_)) => StatusCode::BAD_REQUEST,
+        Err(AccountError::Unauthenticated) => StatusCode::UNAUTHORIZED,
+        _ => return result,
+    };
+    // Only a direct call gets the status: when a page render calls the function, the page keeps its own status.
+    let script_call = use_context::<Parts>().is_some_and(|parts| {
+        let accepts_html = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        parts.uri.path().starts_with(env!("SERVER_FN_PREFIX")) && !accepts_html
+    });
+    if let (true, Some(response)) = (script_call, use_context::<leptos_axum::ResponseOptions>()) {
+        response.set_status(status);
     }
     result
 }

@@ -5,8 +5,8 @@ use sqlx::AnyPool;
 
 use crate::accounts::fields;
 use crate::accounts::password::{self, UserAttributes};
-use crate::accounts::types::{AccountError, FormErrors};
-use crate::accounts::users::{self, CreateUserError, NewUser, User};
+use crate::accounts::types::{AccountError, DISPLAY_MODES, FALLBACK_MODELS, FormErrors, LANGUAGES, Profile};
+use crate::accounts::users::{self, CreateUserError, NewUser, ProfileUpdate, User};
 
 /// What the registration form sends.
 #[derive(Debug, Clone)]
@@ -95,4 +95,183 @@ fn field_error(mut errors: FormErrors, field: &str, error: CreateUserError) -> A
 pub fn internal(cause: impl std::fmt::Display) -> AccountError {
     tracing::error!(%cause, "account operation failed");
     AccountError::Server
+}
+
+/// The settings page's view of `user`.
+pub fn profile_of(user: &User, default_model: &str) -> Profile {
+    let preferences = preferences_of(user);
+    let text = |key: &str, fallback: &str| {
+        preferences
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or(fallback)
+            .to_string()
+    };
+    Profile {
+        username: user.username.clone(),
+        email: user.email.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        bio: user.bio.clone(),
+        ai_model: text("ai_model", default_model),
+        display_mode: text("display_mode", "system"),
+        language: text("language", "en"),
+        models: models(default_model),
+    }
+}
+
+/// The models offered: the configured default first, then the fallback list.
+pub fn models(default_model: &str) -> Vec<String> {
+    let mut list = vec![default_model.to_string()];
+    list.extend(
+        FALLBACK_MODELS
+            .iter()
+            .map(|m| m.to_string())
+            .filter(|m| m != default_model),
+    );
+    list
+}
+
+fn preferences_of(user: &User) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::from_str(&user.preferences).unwrap_or_default()
+}
+
+/// What the settings form sends.
+#[derive(Debug, Clone)]
+pub struct ProfileForm {
+    /// Email address.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Free text.
+    pub bio: String,
+    /// Preferred model.
+    pub ai_model: String,
+    /// system, light or dark.
+    pub display_mode: String,
+    /// en or fr.
+    pub language: String,
+}
+
+/// Validates and saves the profile; preference keys other clients stored are kept.
+pub async fn update_profile(
+    pool: &AnyPool,
+    user: &User,
+    default_model: &str,
+    form: ProfileForm,
+) -> Result<(), AccountError> {
+    let email = form.email.trim().to_string();
+    let mut errors = FormErrors::default();
+    for (field, value) in [
+        ("email", email.as_str()),
+        ("first_name", form.first_name.as_str()),
+        ("last_name", form.last_name.as_str()),
+        ("bio", form.bio.as_str()),
+    ] {
+        errors.keep(field, value);
+    }
+    if let Err(e) = fields::check_email(&email) {
+        errors.add("email", e);
+    } else if !email.eq_ignore_ascii_case(&user.email) && users::taken(pool, "", &email).await.map_err(internal)?.1 {
+        errors.add("email", CreateUserError::EmailTaken.to_string());
+    }
+    for (field, value, max) in [
+        ("first_name", &form.first_name, fields::NAME_MAX),
+        ("last_name", &form.last_name, fields::NAME_MAX),
+        ("bio", &form.bio, fields::BIO_MAX),
+    ] {
+        if let Err(e) = fields::check_max(value, max) {
+            errors.add(field, e);
+        }
+    }
+    if !models(default_model).contains(&form.ai_model) {
+        errors.add(
+            "ai_model",
+            format!(
+                "Select a valid choice. {} is not one of the available choices.",
+                form.ai_model
+            ),
+        );
+    }
+    if !DISPLAY_MODES.contains(&form.display_mode.as_str()) {
+        errors.add(
+            "display_mode",
+            format!(
+                "Select a valid choice. {} is not one of the available choices.",
+                form.display_mode
+            ),
+        );
+    }
+    if !LANGUAGES.iter().any(|(code, _)| *code == form.language) {
+        errors.add(
+            "language",
+            format!(
+                "Select a valid choice. {} is not one of the available choices.",
+                form.language
+            ),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(AccountError::Invalid(errors));
+    }
+    let mut preferences = preferences_of(user);
+    preferences.insert("ai_model".into(), form.ai_model.into());
+    preferences.insert("display_mode".into(), form.display_mode.into());
+    preferences.insert("language".into(), form.language.into());
+    let update = ProfileUpdate {
+        email,
+        first_name: form.first_name,
+        last_name: form.last_name,
+        bio: form.bio,
+        preferences: serde_json::Value::Object(preferences).to_string(),
+    };
+    match users::update_profile(pool, user.id, &update).await {
+        Ok(()) => Ok(()),
+        Err(CreateUserError::EmailTaken) => Err(field_error(errors, "email", CreateUserError::EmailTaken)),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// Checks the current password and sets a new one; returns the updated user (to log the session in again).
+pub async fn change_password(
+    pool: &AnyPool,
+    user: &User,
+    old_password: String,
+    new_password1: String,
+    new_password2: String,
+) -> Result<User, AccountError> {
+    let mut errors = FormErrors::default();
+    if !password::verify(old_password, Some(user.password.clone())).await {
+        errors.add(
+            "old_password",
+            "Your old password was entered incorrectly. Please enter it again.",
+        );
+    }
+    let attributes = UserAttributes {
+        username: &user.username,
+        email: &user.email,
+        first_name: &user.first_name,
+        last_name: &user.last_name,
+    };
+    if new_password1.is_empty() {
+        errors.add("new_password1", "This field may not be blank.");
+    } else {
+        for problem in password::validate(&new_password1, attributes) {
+            errors.add("new_password1", problem);
+        }
+    }
+    if new_password1 != new_password2 {
+        errors.add("new_password2", "The two password fields didn't match.");
+    }
+    if !errors.is_empty() {
+        return Err(AccountError::Invalid(errors));
+    }
+    let hash = password::hash(new_password1).await.map_err(internal)?;
+    users::set_password(pool, user.id, &hash).await.map_err(internal)?;
+    users::by_id(pool, user.id)
+        .await
+        .map_err(internal)?
+        .ok_or(AccountError::Server)
 }

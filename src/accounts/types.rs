@@ -41,6 +41,9 @@ pub enum AccountError {
     /// The form has problems, listed per field.
     #[error("Please correct the errors below.")]
     Invalid(FormErrors),
+    /// The action needs a logged-in user.
+    #[error("Please log in to continue.")]
+    Unauthenticated,
     /// The request could not be handled (the cause is in the server log).
     #[error("Something went wrong on our side. Please try again.")]
     Server,
@@ -51,7 +54,7 @@ impl AccountError {
     pub fn form(&self) -> Option<&FormErrors> {
         match self {
             Self::Invalid(errors) => Some(errors),
-            Self::Server => None,
+            Self::Unauthenticated | Self::Server => None,
         }
     }
 }
@@ -74,4 +77,42 @@ pub struct SessionUser {
     pub username: String,
     /// May use the admin pages.
     pub is_staff: bool,
+}
+
+/// Models offered until the provider's own list is fetched (the chat feature asks the provider and caches it).
+pub const FALLBACK_MODELS: &[&str] = &[
+    "mistral-small-latest",
+    "mistral-medium-latest",
+    "mistral-large-latest",
+    "codestral-latest",
+    "open-mistral-nemo",
+];
+
+/// Display modes a user may choose.
+pub const DISPLAY_MODES: &[&str] = &["system", "light", "dark"];
+
+/// Interface languages.
+pub const LANGUAGES: &[(&str, &str)] = &[("en", "English"), ("fr", "Français")];
+
+/// The editable profile and preferences of the logged-in user, as the settings page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Login name (not editable here).
+    pub username: String,
+    /// Email address.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Free text, at most 500 characters.
+    pub bio: String,
+    /// Preferred AI model.
+    pub ai_model: String,
+    /// system, light or dark.
+    pub display_mode: String,
+    /// en or fr.
+    pub language: String,
+    /// Models to choose from.
+    pub models: Vec<String>,
 }

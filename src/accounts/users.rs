@@ -192,3 +192,39 @@ pub async fn touch_last_login(pool: &AnyPool, id: i64) -> Result<(), sqlx::Error
         .await?;
     Ok(())
 }
+
+/// New values of the editable profile fields; `preferences` is the whole JSON object to store.
+#[derive(Debug, Clone)]
+pub struct ProfileUpdate {
+    /// Email address.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Free text.
+    pub bio: String,
+    /// JSON object text.
+    pub preferences: String,
+}
+
+/// Saves the profile; an email used by someone else (any case) is [`CreateUserError::EmailTaken`].
+pub async fn update_profile(pool: &AnyPool, id: i64, update: &ProfileUpdate) -> Result<(), CreateUserError> {
+    let result = sqlx::query(
+        "UPDATE users SET email = $1, first_name = $2, last_name = $3, bio = $4, preferences = $5, \
+         date_modified = $6 WHERE id = $7",
+    )
+    .bind(&update.email)
+    .bind(&update.first_name)
+    .bind(&update.last_name)
+    .bind(&update.bio)
+    .bind(&update.preferences)
+    .bind(now_millis())
+    .bind(id)
+    .execute(pool)
+    .await;
+    result.map(|_| ()).map_err(|e| match unique_violation(&e) {
+        Some("users_email_key") => CreateUserError::EmailTaken,
+        _ => CreateUserError::Database(e),
+    })
+}

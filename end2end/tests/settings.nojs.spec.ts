@@ -1,0 +1,20 @@
+import { expect, test } from "@playwright/test";
+
+test("settings work with plain form posts", async ({ page }) => {
+  await page.goto("/settings");
+  await expect(page).toHaveURL(/\/login\?next=\/settings$/);
+  await page.getByLabel("Username or email").fill("ada");
+  await page.getByLabel("Password").fill("Tr4vel-Lisbon-Blue");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL("/settings");
+
+  await page.getByLabel("Bio").fill("Analyst of engines.");
+  await page.getByLabel("Display mode").selectOption("light");
+  await page.getByLabel("Language").selectOption("fr");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByRole("status")).toHaveText("Your settings were saved.");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "light");
+  await expect(page.getByLabel("Bio")).toHaveValue("Analyst of engines.");
+  await expect(page.getByLabel("Language")).toHaveValue("fr");
+  await page.getByRole("button", { name: "Log out" }).click();
+});
