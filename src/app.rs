@@ -5,7 +5,9 @@ use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::accounts::pages::{LoginPage, PasswordPage, RegisterPage, SettingsPage, UserMenu};
+use crate::accounts::pages::{
+    ForgotPasswordPage, LoginPage, PasswordPage, RegisterPage, ResetPasswordPage, SettingsPage, UserMenu,
+};
 use crate::core::home::HomePage;
 use crate::core::layout::{SiteFooter, SiteHeader};
 use crate::core::not_found::NotFound;
@@ -70,6 +72,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage ssr=SsrMode::InOrder/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/reset-password/:token") view=ResetPasswordPage ssr=SsrMode::InOrder/>
                     // Pages for logged-in users render whole before answering, so a visitor without a session gets
                     // a real 302 to the login page.
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>

@@ -134,7 +134,11 @@ async fn serve(config: Config) -> ExitCode {
     if config.ai.api_key.is_none() {
         tracing::warn!("MISTRAL_API_KEY is not set: no AI model is configured");
     }
-    match server::serve(AppState::new(config, db)).await {
+    let state = match AppState::new(config, db) {
+        Ok(state) => state,
+        Err(e) => return fail(EXIT_CONFIG, &format!("configuration error: {e}")),
+    };
+    match server::serve(state).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(EXIT_UNAVAILABLE, &e),
     }

@@ -7,10 +7,13 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::{use_location, use_query_map};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use crate::accounts::fields::BIO_MAX;
-use crate::accounts::server_fns::{ChangePassword, Login, Logout, Register, UpdateProfile, current_user, get_profile};
+use crate::accounts::server_fns::{
+    ChangePassword, Login, Logout, Register, RequestPasswordReset, ResetPassword, UpdateProfile, current_user,
+    get_profile,
+};
 use crate::accounts::types::{AccountError, DISPLAY_MODES, LANGUAGES, NON_FIELD, Profile};
 
 /// The outcome of a form's last submission, read field by field.
@@ -121,6 +124,9 @@ pub fn LoginPage() -> impl IntoView {
         <Title text="Log in"/>
         <section class="auth-card">
             <h1>"Log in"</h1>
+            <Show when=move || use_query_map().with(|q| q.get("reset").is_some())>
+                <p class="notice" role="status">"Your password has been set. You may log in now."</p>
+            </Show>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
                 <input type="hidden" name="next" value=next/>
@@ -129,6 +135,7 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Log in"</button>
             </ActionForm>
             <p class="auth-switch">"New here? " <a href=move || format!("/register?next={}", next())>"Create an account"</a></p>
+            <p class="auth-switch"><a href="/forgot-password">"Forgot your password?"</a></p>
         </section>
     }
 }
@@ -338,6 +345,53 @@ pub fn PasswordPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+        </section>
+    }
+}
+
+/// `/forgot-password`: asks for the email address and sends a reset link.
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let action = ServerAction::<RequestPasswordReset>::new();
+    let feedback = Feedback::of(action);
+    let sent = move || use_query_map().with(|q| q.get("sent").is_some());
+    view! {
+        <Title text="Reset your password"/>
+        <section class="auth-card">
+            <h1>"Reset your password"</h1>
+            <Show when=sent>
+                <p class="notice" role="status">
+                    "If an account uses that address, we sent it a link to choose a new password. It works for one hour."
+                </p>
+            </Show>
+            <ActionForm action=action attr:class="form" attr:novalidate=true>
+                <FormErrors feedback/>
+                <Field name="email" label="Email" kind="email" autocomplete="email" feedback keep=true/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>"Send me a link"</button>
+            </ActionForm>
+            <p class="auth-switch"><a href="/login">"Back to log in"</a></p>
+        </section>
+    }
+}
+
+/// `/reset-password/{token}`: the new password twice.
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let action = ServerAction::<ResetPassword>::new();
+    let feedback = Feedback::of(action);
+    let token = move || use_params_map().with(|p| p.get("token")).unwrap_or_default();
+    view! {
+        <Title text="Choose a new password"/>
+        <section class="auth-card">
+            <h1>"Choose a new password"</h1>
+            <ActionForm action=action attr:class="form" attr:novalidate=true>
+                <FormErrors feedback/>
+                <input type="hidden" name="token" value=token/>
+                <Field name="new_password1" label="New password" kind="password" autocomplete="new-password" feedback/>
+                <Field name="new_password2" label="Confirm new password" kind="password" autocomplete="new-password" feedback/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>"Set password"</button>
+            </ActionForm>
+            <p class="auth-switch"><a href="/forgot-password">"Request a new link"</a></p>
         </section>
     }
 }

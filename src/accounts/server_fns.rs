@@ -191,6 +191,30 @@ pub async fn change_password(
     .await
 }
 
+/// Emails a reset link if an account has this address; answers the same either way.
+#[server]
+pub async fn request_password_reset(email: String) -> Result<(), AccountError> {
+    with_status(async move {
+        let state = expect_context::<crate::core::state::AppState>();
+        crate::accounts::service::request_password_reset(&state.db.pool, &state.mailer, &state.config, &email).await?;
+        leptos_axum::redirect("/forgot-password?sent=1");
+        Ok(())
+    })
+    .await
+}
+
+/// Sets a new password with the token of a reset link, then sends the user to log in.
+#[server]
+pub async fn reset_password(token: String, new_password1: String, new_password2: String) -> Result<(), AccountError> {
+    with_status(async move {
+        let state = expect_context::<crate::core::state::AppState>();
+        crate::accounts::service::reset_password(&state.db.pool, &token, new_password1, new_password2).await?;
+        leptos_axum::redirect("/login?reset=1");
+        Ok(())
+    })
+    .await
+}
+
 /// The session's user, or `Unauthenticated`.
 #[cfg(feature = "ssr")]
 async fn require_user() -> Result<(crate::accounts::users::User, crate::accounts::auth::AuthSession), AccountError> {

@@ -275,3 +275,105 @@ pub async fn change_password(
         .map_err(internal)?
         .ok_or(AccountError::Server)
 }
+
+/// Sends a reset link to the account with this email, if there is one. The answer never tells which.
+pub async fn request_password_reset(
+    pool: &AnyPool,
+    mailer: &crate::core::mail::Mailer,
+    config: &crate::core::config::Config,
+    email: &str,
+) -> Result<(), AccountError> {
+    let email = email.trim();
+    if let Err(e) = fields::check_email(email) {
+        let mut errors = FormErrors::default();
+        errors.keep("email", email);
+        errors.add("email", e);
+        return Err(AccountError::Invalid(errors));
+    }
+    let Some(user) = users::by_login(pool, email).await.map_err(internal)? else {
+        return Ok(());
+    };
+    // `by_login` also matches usernames; only an exact email match (any case) receives mail.
+    if !user.is_active || !user.email.eq_ignore_ascii_case(email) {
+        return Ok(());
+    }
+    let token = crate::accounts::resets::create(pool, &user).await.map_err(internal)?;
+    let link = format!("{}/reset-password/{token}", config.site_url);
+    let text = format!(
+        "Hello {name},\n\nSomeone asked to reset the password of your ThiCode account. To choose a new password, \
+         open this link within one hour:\n\n{link}\n\nIf it was not you, ignore this email: your password stays as it \
+         is.\n\n— ThiCode\n",
+        name = user.username
+    );
+    let html = format!(
+        "<p>Hello {name},</p><p>Someone asked to reset the password of your ThiCode account. To choose a new \
+         password, open this link within one hour:</p><p><a href=\"{link}\">Reset my password</a></p><p>If it was not \
+         you, ignore this email: your password stays as it is.</p><p>— ThiCode</p>",
+        name = html_escape(&user.username)
+    );
+    let message = crate::core::mail::Email {
+        to: user.email.clone(),
+        subject: "Reset your ThiCode password".into(),
+        text,
+        html,
+    };
+    // A mail failure is logged, not shown: the answer must not reveal that the account exists.
+    if let Err(e) = mailer.send(&config.email.default_from_email, message).await {
+        tracing::error!(error = %e, "password reset email not sent");
+    }
+    Ok(())
+}
+
+/// Sets a new password with a reset token; the token is then spent and every session of the user ends.
+pub async fn reset_password(
+    pool: &AnyPool,
+    token: &str,
+    new_password1: String,
+    new_password2: String,
+) -> Result<(), AccountError> {
+    let invalid_link = || {
+        let mut errors = FormErrors::default();
+        errors.add(
+            crate::accounts::types::NON_FIELD,
+            "The password reset link was invalid, possibly because it has already been used or has expired. \
+             Please request a new one.",
+        );
+        AccountError::Invalid(errors)
+    };
+    let user = crate::accounts::resets::user_for(pool, token)
+        .await
+        .map_err(internal)?
+        .ok_or_else(invalid_link)?;
+    let mut errors = FormErrors::default();
+    let attributes = UserAttributes {
+        username: &user.username,
+        email: &user.email,
+        first_name: &user.first_name,
+        last_name: &user.last_name,
+    };
+    if new_password1.is_empty() {
+        errors.add("new_password1", "This field may not be blank.");
+    } else {
+        for problem in password::validate(&new_password1, attributes) {
+            errors.add("new_password1", problem);
+        }
+    }
+    if new_password1 != new_password2 {
+        errors.add("new_password2", "The two password fields didn't match.");
+    }
+    if !errors.is_empty() {
+        return Err(AccountError::Invalid(errors));
+    }
+    if !crate::accounts::resets::consume(pool, token).await.map_err(internal)? {
+        return Err(invalid_link());
+    }
+    let hash = password::hash(new_password1).await.map_err(internal)?;
+    users::set_password(pool, user.id, &hash).await.map_err(internal)
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::{Env, LeptosOptions};
 
-use crate::core::config::Config;
+use crate::core::config::{Config, ConfigError};
 use crate::core::db::Db;
+use crate::core::mail::Mailer;
 
 /// Shared application state, cheap to clone.
 #[derive(Clone, Debug)]
@@ -17,17 +18,21 @@ pub struct AppState {
     pub db: Db,
     /// Leptos rendering options derived from [`Config`].
     pub leptos: LeptosOptions,
+    /// Outgoing email.
+    pub mailer: Mailer,
 }
 
 impl AppState {
-    /// Builds the state from settings and an open database.
-    pub fn new(config: Config, db: Db) -> Self {
+    /// Builds the state from settings and an open database; fails only on an unusable mail configuration.
+    pub fn new(config: Config, db: Db) -> Result<Self, ConfigError> {
         let leptos = leptos_options(&config);
-        Self {
+        let mailer = Mailer::from_config(&config.email)?;
+        Ok(Self {
             config: Arc::new(config),
             db,
             leptos,
-        }
+            mailer,
+        })
     }
 }
 

@@ -107,17 +107,21 @@ impl TestApp {
         let db = TestDb::new().await;
         let site_root = repo_path("public");
         let site_root = site_root.to_str().unwrap();
+        let emails = db.dir.path().join("emails");
+        let emails = emails.to_str().unwrap();
         let mut pairs = vec![
             ("DATABASE_URL", db.url.as_str()),
             ("LEPTOS_SITE_ROOT", site_root),
             ("RUST_LOG", "warn"),
+            ("EMAIL_BACKEND", "file"),
+            ("EMAIL_FILE_PATH", emails),
         ];
         pairs.extend_from_slice(settings);
         let config = Config::from_sources(&Sources::from_pairs(db.dir.path(), pairs)).unwrap();
         let pool = thicode::core::db::connect(&config.database_url).await.unwrap();
         db::migrate(&pool).await.unwrap();
         Self {
-            state: AppState::new(config, pool),
+            state: AppState::new(config, pool).unwrap(),
             db,
         }
     }
@@ -209,4 +213,14 @@ pub async fn page(app: &TestApp, uri: &str, cookie: Option<&str>) -> String {
         req = req.header("cookie", cookie);
     }
     text(app.send(req.body(Body::empty()).unwrap()).await).await
+}
+
+/// The emails the file backend wrote for this test, as raw RFC 5322 text.
+pub fn sent_emails(app: &TestApp) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(app.db.dir.path().join("emails")) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .collect()
 }
