@@ -52,8 +52,9 @@ impl Feedback {
         })
     }
 
-    fn server_failed(self) -> Signal<bool> {
-        Signal::derive(move || matches!(self.error.get(), Some(AccountError::Server)))
+    /// A message about the whole request (throttled, server failure), not about one field.
+    fn general(self) -> Signal<Option<String>> {
+        Signal::derive(move || self.error.get().filter(|e| e.form().is_none()).map(|e| e.to_string()))
     }
 }
 
@@ -102,8 +103,8 @@ fn Field(
 fn FormErrors(feedback: Feedback) -> impl IntoView {
     view! {
         <FieldErrors id="form-errors".to_string() messages=feedback.messages(NON_FIELD)/>
-        <Show when=move || feedback.server_failed().get()>
-            <p class="form-error" role="alert">"Something went wrong on our side. Please try again."</p>
+        <Show when=move || feedback.general().get().is_some()>
+            <p class="form-error" role="alert">{move || feedback.general().get()}</p>
         </Show>
     }
 }

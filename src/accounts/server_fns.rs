@@ -12,6 +12,7 @@ use crate::accounts::types::{FormErrors, NON_FIELD};
 #[server]
 pub async fn login(login: String, password: String, next: Option<String>) -> Result<(), AccountError> {
     use crate::accounts::auth::{AuthSession, Credentials};
+    use crate::accounts::throttle::{self, LOGIN_PER_ACCOUNT, LOGIN_PER_IP};
     use crate::accounts::users;
     use crate::core::security::safe_next;
 
@@ -28,21 +29,39 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
         if !errors.is_empty() {
             return Err(AccountError::Invalid(errors));
         }
+        let state = expect_context::<crate::core::state::AppState>();
+        let pool = &state.db.pool;
+        let ip = client_ip().await;
+        let limits = [(LOGIN_PER_ACCOUNT, login.as_str()), (LOGIN_PER_IP, ip.as_str())];
+        if let Some(minutes) = throttle::check(pool, &limits)
+            .await
+            .map_err(|e| server_error("throttle", e))?
+        {
+            return Err(AccountError::Throttled(minutes));
+        }
         let mut session = leptos_axum::extract::<AuthSession>()
             .await
             .map_err(|e| server_error("session", e))?;
         let user = session
-            .authenticate(Credentials { login, password })
+            .authenticate(Credentials {
+                login: login.clone(),
+                password,
+            })
             .await
             .map_err(|e| server_error("login", e))?;
         let Some(user) = user else {
+            for (rule, key) in limits {
+                rule.record(pool, key).await.map_err(|e| server_error("throttle", e))?;
+            }
             errors.add(NON_FIELD, "Please enter a correct username or email and password.");
             return Err(AccountError::Invalid(errors));
         };
         // `login` gives the session a new id, so an id planted before login is worthless.
         session.login(&user).await.map_err(|e| server_error("login", e))?;
-        let state = expect_context::<crate::core::state::AppState>();
-        if let Err(e) = users::touch_last_login(&state.db.pool, user.id).await {
+        if let Err(e) = LOGIN_PER_ACCOUNT.clear(pool, &login).await {
+            tracing::warn!(error = %e, "could not reset the failure count");
+        }
+        if let Err(e) = users::touch_last_login(pool, user.id).await {
             tracing::warn!(error = %e, "could not record last login");
         }
         leptos_axum::redirect(safe_next(next.as_deref().unwrap_or("/")));
@@ -195,7 +214,22 @@ pub async fn change_password(
 #[server]
 pub async fn request_password_reset(email: String) -> Result<(), AccountError> {
     with_status(async move {
+        use crate::accounts::throttle::{self, RESET_PER_EMAIL, RESET_PER_IP};
         let state = expect_context::<crate::core::state::AppState>();
+        let ip = client_ip().await;
+        let email_key = email.trim().to_string();
+        let limits = [(RESET_PER_EMAIL, email_key.as_str()), (RESET_PER_IP, ip.as_str())];
+        if let Some(minutes) = throttle::check(&state.db.pool, &limits)
+            .await
+            .map_err(|e| server_error("throttle", e))?
+        {
+            return Err(AccountError::Throttled(minutes));
+        }
+        for (rule, key) in limits {
+            rule.record(&state.db.pool, key)
+                .await
+                .map_err(|e| server_error("throttle", e))?;
+        }
         crate::accounts::service::request_password_reset(&state.db.pool, &state.mailer, &state.config, &email).await?;
         leptos_axum::redirect("/forgot-password?sent=1");
         Ok(())
@@ -213,6 +247,17 @@ pub async fn reset_password(token: String, new_password1: String, new_password2:
         Ok(())
     })
     .await
+}
+
+/// The client's address as the server saw it ("unknown" when the connection info is missing, as in tests that call
+/// the router directly).
+#[cfg(feature = "ssr")]
+async fn client_ip() -> String {
+    use axum::extract::ConnectInfo;
+    leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 /// The session's user, or `Unauthenticated`.
@@ -236,6 +281,7 @@ async fn with_status<T>(body: impl std::future::Future<Output = Result<T, Accoun
     let status = match &result {
         Err(AccountError::Invalid(_)) => StatusCode::BAD_REQUEST,
         Err(AccountError::Unauthenticated) => StatusCode::UNAUTHORIZED,
+        Err(AccountError::Throttled(_)) => StatusCode::TOO_MANY_REQUESTS,
         _ => return result,
     };
     // Only a direct call gets the status: when a page render calls the function, the page keeps its own status.

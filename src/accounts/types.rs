@@ -41,6 +41,9 @@ pub enum AccountError {
     /// The form has problems, listed per field.
     #[error("Please correct the errors below.")]
     Invalid(FormErrors),
+    /// Too many attempts; the user must wait this many minutes.
+    #[error("Too many attempts. Try again in {0} minutes.")]
+    Throttled(i64),
     /// The action needs a logged-in user.
     #[error("Please log in to continue.")]
     Unauthenticated,
@@ -54,7 +57,7 @@ impl AccountError {
     pub fn form(&self) -> Option<&FormErrors> {
         match self {
             Self::Invalid(errors) => Some(errors),
-            Self::Unauthenticated | Self::Server => None,
+            Self::Throttled(_) | Self::Unauthenticated | Self::Server => None,
         }
     }
 }
