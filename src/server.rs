@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(routes::routes())
+        .merge(accounts::routes::routes())
         .leptos_routes_with_context(&state, leptos_routes, context.clone(), {
             let options = state.leptos.clone();
             move || shell(options.clone())

@@ -15,6 +15,8 @@ pub mod password;
 #[cfg(feature = "ssr")]
 pub mod resets;
 #[cfg(feature = "ssr")]
+pub mod routes;
+#[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod sessions;

@@ -11,8 +11,8 @@ use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use crate::accounts::fields::BIO_MAX;
 use crate::accounts::server_fns::{
-    ChangePassword, Login, Logout, Register, RequestPasswordReset, ResetPassword, UpdateProfile, current_user,
-    get_profile,
+    ChangePassword, DeleteAccount, Login, Logout, Register, RequestPasswordReset, ResetPassword, UpdateProfile,
+    current_user, get_profile,
 };
 use crate::accounts::types::{AccountError, DISPLAY_MODES, LANGUAGES, NON_FIELD, Profile};
 
@@ -237,7 +237,27 @@ pub fn SettingsPage() -> impl IntoView {
                 })}
             </Suspense>
             <p class="auth-switch"><a href="/settings/password">"Change your password"</a></p>
+            <p class="auth-switch"><a href="/settings/export" download>"Download your data (JSON)"</a></p>
+            <DangerZone/>
         </section>
+    }
+}
+
+/// Account deletion, confirmed by the password.
+#[component]
+fn DangerZone() -> impl IntoView {
+    let action = ServerAction::<DeleteAccount>::new();
+    let feedback = Feedback::of(action);
+    view! {
+        <details class="danger-zone">
+            <summary>"Delete account"</summary>
+            <p>"This deletes your account and all your conversations. It cannot be undone."</p>
+            <ActionForm action=action attr:class="form" attr:novalidate=true>
+                <FormErrors feedback/>
+                <Field name="password" label="Confirm with your password" kind="password" autocomplete="current-password" feedback/>
+                <button type="submit" class="danger" disabled=move || action.pending().get()>"Delete my account"</button>
+            </ActionForm>
+        </details>
     }
 }
 

@@ -210,6 +210,28 @@ pub async fn change_password(
     .await
 }
 
+/// Deletes the logged-in user's account and everything it owns, after checking the password, then logs out.
+#[server]
+pub async fn delete_account(password: String) -> Result<(), AccountError> {
+    with_status(async move {
+        let (user, mut session) = require_user().await?;
+        let state = expect_context::<crate::core::state::AppState>();
+        if !crate::accounts::password::verify(password, Some(user.password.clone())).await {
+            let mut errors = FormErrors::default();
+            errors.add("password", "Your password was entered incorrectly.");
+            return Err(AccountError::Invalid(errors));
+        }
+        crate::accounts::users::delete(&state.db.pool, user.id)
+            .await
+            .map_err(|e| server_error("delete account", e))?;
+        session.logout().await.map_err(|e| server_error("logout", e))?;
+        tracing::info!(user_id = user.id, "account deleted");
+        leptos_axum::redirect("/?account_deleted=1");
+        Ok(())
+    })
+    .await
+}
+
 /// Emails a reset link if an account has this address; answers the same either way.
 #[server]
 pub async fn request_password_reset(email: String) -> Result<(), AccountError> {

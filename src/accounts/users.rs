@@ -228,3 +228,12 @@ pub async fn update_profile(pool: &AnyPool, id: i64, update: &ProfileUpdate) -> 
         _ => CreateUserError::Database(e),
     })
 }
+
+/// Deletes the user; everything they own goes with them (foreign keys cascade).
+pub async fn delete(pool: &AnyPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

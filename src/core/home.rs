@@ -2,12 +2,17 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 /// `/`: what ThiCode is and why one would run it.
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let deleted = move || use_query_map().with(|q| q.get("account_deleted").is_some());
     view! {
         <Title text="Your own AI chat"/>
+        <Show when=deleted>
+            <p class="notice" role="status">"Your account and all its data were deleted."</p>
+        </Show>
         <section class="hero">
             <h1>"Chat with AI on a server you own"</h1>
             <p class="lead">

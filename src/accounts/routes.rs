@@ -1,0 +1,61 @@
+//! Plain HTTP routes of accounts: the personal data export (a file download, not a page).
+
+use axum::Router;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::accounts::auth::AuthSession;
+use crate::core::state::AppState;
+
+/// `/settings/export`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/settings/export", get(export))
+}
+
+/// Epoch milliseconds as RFC 3339 (UTC).
+pub fn iso(millis: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Everything ThiCode stores about the logged-in user, as a JSON download.
+async fn export(auth: AuthSession) -> Response {
+    let Some(user) = auth.user else {
+        return Redirect::to("/login?next=/settings/export").into_response();
+    };
+    let preferences: serde_json::Value = serde_json::from_str(&user.preferences).unwrap_or_else(|_| json!({}));
+    let document = json!({
+        "format": "thicode-export-1",
+        "exported_at": iso(crate::core::db::now_millis()),
+        "profile": {
+            "id": user.id,
+            "username": user.username,
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "bio": user.bio,
+            "preferences": preferences,
+            "date_joined": iso(user.date_joined),
+            "date_modified": iso(user.date_modified),
+            "last_login": user.last_login.map(iso),
+        },
+        // Filled by the chat feature once conversations exist.
+        "conversations": [],
+    });
+    let filename = format!("attachment; filename=\"thicode-{}.json\"", user.username);
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, filename),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        serde_json::to_string_pretty(&document).unwrap_or_default(),
+    )
+        .into_response()
+}
