@@ -29,6 +29,19 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// At most this many hashes run at once: one core less than the machine has (at least one), so a burst of logins
+/// queues here instead of starving the request workers of CPU (`/healthz` stays fast while 50 logins run).
+static HASHING_SLOTS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
+});
+
+/// Runs one argon2 computation on the blocking pool, within the machine's hashing slots.
+async fn on_hashing_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _slot = HASHING_SLOTS.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 /// Hashing failed (only on exhausted memory or a broken random source).
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
@@ -36,20 +49,20 @@ pub struct HashError(String);
 
 /// Hashes `password` into a PHC string, on the blocking pool.
 pub async fn hash(password: String) -> Result<String, HashError> {
-    tokio::task::spawn_blocking(move || {
+    on_hashing_slot(move || {
         argon2()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
             .map_err(|e| HashError(e.to_string()))
     })
     .await
-    .map_err(|e| HashError(e.to_string()))?
+    .unwrap_or_else(|| Err(HashError("hashing task failed".into())))
 }
 
 /// Checks `password` against a stored PHC string (or the dummy hash when there is none), on the blocking pool.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
     let exists = stored.is_some();
-    let checked = tokio::task::spawn_blocking(move || {
+    let checked = on_hashing_slot(move || {
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
         PasswordHash::new(&stored).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
     })
