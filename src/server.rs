@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::middleware;
+use axum::serve::ListenerExt;
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
@@ -78,7 +79,14 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     let addr = state.config.site_addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?;
+        .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?
+        // Pages stream in several chunks; without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold the later
+        // chunks back by tens of milliseconds on keep-alive connections.
+        .tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
     let pool = state.db.pool.clone();
     let cleanup = accounts::sessions::DbSessionStore::new(pool.clone()).spawn_cleanup();
     let app = router(state);

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 
-test("register: field errors appear in place, then the new account is logged in", async ({ page }) => {
+test("register → log out → log in → edit bio, model and theme → reload shows the saved values", async ({ page }) => {
   await page.goto("/");
   await page.waitForSelector('body[data-hydrated="true"]');
   await page.getByRole("link", { name: "Sign up" }).click();
@@ -21,4 +21,27 @@ test("register: field errors appear in place, then the new account is logged in"
   await expect(page).toHaveURL("/");
   await expect(page.getByTestId("user-name")).toHaveText("linus-js");
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();
+  await page.getByRole("link", { name: "Log in" }).click();
+  await page.getByLabel("Username or email").fill("linus-js@example.com");
+  await page.getByLabel("Password").fill("Penguin-Kernel-1991");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByTestId("user-name")).toHaveText("linus-js");
+
+  await page.getByTestId("user-name").click();
+  await expect(page).toHaveURL("/settings");
+  await page.getByLabel("Bio").fill("Just a hobby, won't be big.");
+  await expect(page.locator("#bio-counter")).toHaveText("27 / 500");
+  await page.getByLabel("Preferred AI model").selectOption("mistral-large-latest");
+  await page.getByLabel("Display mode").selectOption("dark");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByRole("status")).toHaveText("Your settings were saved.");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await page.reload();
+  await expect(page.getByLabel("Bio")).toHaveValue("Just a hobby, won't be big.");
+  await expect(page.getByLabel("Preferred AI model")).toHaveValue("mistral-large-latest");
+  await expect(page.getByLabel("Display mode")).toHaveValue("dark");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
 });
