@@ -249,22 +249,7 @@ pub async fn change_password(
             "Your old password was entered incorrectly. Please enter it again.",
         );
     }
-    let attributes = UserAttributes {
-        username: &user.username,
-        email: &user.email,
-        first_name: &user.first_name,
-        last_name: &user.last_name,
-    };
-    if new_password1.is_empty() {
-        errors.add("new_password1", "This field may not be blank.");
-    } else {
-        for problem in password::validate(&new_password1, attributes) {
-            errors.add("new_password1", problem);
-        }
-    }
-    if new_password1 != new_password2 {
-        errors.add("new_password2", "The two password fields didn't match.");
-    }
+    check_new_password(&mut errors, user, &new_password1, &new_password2);
     if !errors.is_empty() {
         return Err(AccountError::Invalid(errors));
     }
@@ -345,22 +330,7 @@ pub async fn reset_password(
         .map_err(internal)?
         .ok_or_else(invalid_link)?;
     let mut errors = FormErrors::default();
-    let attributes = UserAttributes {
-        username: &user.username,
-        email: &user.email,
-        first_name: &user.first_name,
-        last_name: &user.last_name,
-    };
-    if new_password1.is_empty() {
-        errors.add("new_password1", "This field may not be blank.");
-    } else {
-        for problem in password::validate(&new_password1, attributes) {
-            errors.add("new_password1", problem);
-        }
-    }
-    if new_password1 != new_password2 {
-        errors.add("new_password2", "The two password fields didn't match.");
-    }
+    check_new_password(&mut errors, &user, &new_password1, &new_password2);
     if !errors.is_empty() {
         return Err(AccountError::Invalid(errors));
     }
@@ -376,4 +346,24 @@ fn html_escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// The rules for a new password of an existing user (change and reset), added to `errors` per field.
+fn check_new_password(errors: &mut FormErrors, user: &User, new_password1: &str, new_password2: &str) {
+    let attributes = UserAttributes {
+        username: &user.username,
+        email: &user.email,
+        first_name: &user.first_name,
+        last_name: &user.last_name,
+    };
+    if new_password1.is_empty() {
+        errors.add("new_password1", "This field may not be blank.");
+    } else {
+        for problem in password::validate(new_password1, attributes) {
+            errors.add("new_password1", problem);
+        }
+    }
+    if new_password1 != new_password2 {
+        errors.add("new_password2", "The two password fields didn't match.");
+    }
 }

@@ -1,15 +1,11 @@
 //! The `thicode` binary as an operator uses it: help, migrate, configuration errors, start-up and graceful shutdown.
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestDb;
+use crate::common::TestDb;
 
 /// The binary with a clean environment and an empty settings file, so only what a test sets counts.
 fn thicode(dir: &std::path::Path) -> Command {

@@ -1,12 +1,8 @@
 //! The HTTP surface through the full middleware stack: health checks, pages, errors, security headers, limits.
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common::{TestApp, get, header, json, text};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{TestApp, get, header, json, text};
 
 #[tokio::test]
 async fn healthz_answers_with_a_request_id_and_security_headers() {

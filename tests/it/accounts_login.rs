@@ -1,12 +1,8 @@
 //! Logging in and out through the server functions exactly as a browser without JavaScript does: form posts,
 //! redirects, the session cookie, and errors carried back to the form.
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common::{ORIGIN, TestApp, form_post, header, page, session_cookie, with_user};
 use axum::http::StatusCode;
-use common::{ORIGIN, TestApp, form_post, header, page, session_cookie, with_user};
 use leptos::server_fn::ServerFn;
 use thicode::accounts::password;
 use thicode::accounts::server_fns::{Login, Logout};
@@ -168,7 +164,7 @@ async fn scripts_get_400_with_the_field_errors_as_json() {
         .unwrap();
     let res = app.send(req).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let body = common::json(res).await;
+    let body = crate::common::json(res).await;
     assert_eq!(
         body["Invalid"]["fields"]["__all__"][0],
         "Please enter a correct username or email and password."

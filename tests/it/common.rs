@@ -1,6 +1,5 @@
 //! Test support: a fresh database per test — a SQLite file in a temporary folder, or, when `TEST_DATABASE_URL`
 //! points at PostgreSQL, a new database on that server that is dropped afterwards — and the app built on it.
-#![allow(dead_code, clippy::unwrap_used)] // each test binary uses part of this module
 
 use std::path::{Path, PathBuf};
 

@@ -1,11 +1,7 @@
 //! Throttling of failed logins (per account and per address) and of reset requests.
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common::{ORIGIN, TestApp, form_post, header, page, sent_emails, session_cookie, with_user};
 use axum::http::StatusCode;
-use common::{ORIGIN, TestApp, form_post, header, page, sent_emails, session_cookie, with_user};
 use leptos::server_fn::ServerFn;
 use thicode::accounts::server_fns::{Login, RequestPasswordReset};
 
@@ -46,7 +42,7 @@ async fn five_failures_lock_an_account_for_fifteen_minutes_whether_or_not_it_exi
         .unwrap();
     let res = app.send(req).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(common::json(res).await, serde_json::json!({"Throttled": 15}));
+    assert_eq!(crate::common::json(res).await, serde_json::json!({"Throttled": 15}));
 }
 
 #[tokio::test]

@@ -1,10 +1,6 @@
 //! The database session store on the backend selected by `TEST_DATABASE_URL` (SQLite when unset).
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::TestDb;
+use crate::common::TestDb;
 use thicode::accounts::sessions::DbSessionStore;
 use thicode::core::db;
 use time::{Duration, OffsetDateTime};

@@ -1,13 +1,9 @@
 //! `createsuperuser` and `changepassword` against a real database (SQLite, or PostgreSQL with TEST_DATABASE_URL).
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::TestDb;
+use crate::common::TestDb;
 use thicode::accounts::{password, users};
 use thicode::core::db;
 

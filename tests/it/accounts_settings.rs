@@ -1,12 +1,8 @@
 //! Settings and password change through their server functions, as browsers without JavaScript post them.
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common::{ORIGIN, TestApp, form_post, header, page, session_cookie, with_user};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{ORIGIN, TestApp, form_post, header, page, session_cookie, with_user};
 use leptos::server_fn::ServerFn;
 use thicode::accounts::server_fns::{ChangePassword, Login, UpdateProfile};
 use thicode::accounts::{password, users};

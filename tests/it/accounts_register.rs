@@ -1,11 +1,7 @@
 //! Registration through its server function, as a browser without JavaScript posts it.
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common::{ORIGIN, TestApp, form_post, header, page, session_cookie, with_user};
 use axum::http::StatusCode;
-use common::{ORIGIN, TestApp, form_post, header, page, session_cookie, with_user};
 use leptos::server_fn::ServerFn;
 use thicode::accounts::server_fns::Register;
 use thicode::accounts::users;
@@ -176,7 +172,7 @@ async fn scripts_get_400_with_the_field_errors_as_json() {
         .unwrap();
     let res = app.send(req).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let answer = common::json(res).await;
+    let answer = crate::common::json(res).await;
     assert_eq!(
         answer["Invalid"]["fields"]["password2"][0],
         "The two password fields didn't match."

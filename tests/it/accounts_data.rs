@@ -1,12 +1,8 @@
 //! The personal data export and account deletion.
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common::{ORIGIN, TestApp, form_post, header, page, session_cookie, with_user};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{ORIGIN, TestApp, form_post, header, page, session_cookie, with_user};
 use leptos::server_fn::ServerFn;
 use thicode::accounts::server_fns::{DeleteAccount, Login};
 use thicode::accounts::{resets, users};
@@ -53,7 +49,7 @@ async fn the_export_holds_the_profile_and_never_the_password_hash() {
         "attachment; filename=\"thicode-ada.json\""
     );
     let user = users::by_id(&app.pool().pool, id).await.unwrap().unwrap();
-    let text = common::text(res).await;
+    let text = crate::common::text(res).await;
     assert!(
         !text.contains(&user.password) && !text.contains("argon2"),
         "no hash in the export"

@@ -1,10 +1,6 @@
 //! The database layer on the backend selected by `TEST_DATABASE_URL` (SQLite when unset).
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::TestDb;
+use crate::common::TestDb;
 use thicode::core::db::{self, Backend};
 
 #[tokio::test]

@@ -1,11 +1,7 @@
 //! Password reset by email: the request, the mail (file backend), the link, and every way a link must die.
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common::{ORIGIN, TestApp, form_post, header, page, sent_emails, session_cookie, with_user};
 use axum::http::StatusCode;
-use common::{ORIGIN, TestApp, form_post, header, page, sent_emails, session_cookie, with_user};
 use leptos::server_fn::ServerFn;
 use thicode::accounts::server_fns::{Login, RequestPasswordReset, ResetPassword};
 use thicode::accounts::{password, users};

@@ -1,0 +1,18 @@
+//! Integration tests, linked into one binary (one link instead of one per file keeps builds fast and small).
+//! The database backend is SQLite, or PostgreSQL when `TEST_DATABASE_URL` is set.
+#![cfg(feature = "ssr")]
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod accounts_cli;
+mod accounts_data;
+mod accounts_login;
+mod accounts_register;
+mod accounts_reset;
+mod accounts_settings;
+mod accounts_throttle;
+mod cli;
+mod database;
+mod http;
+mod sessions;
