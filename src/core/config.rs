@@ -46,6 +46,7 @@ keys! {
     "EMAIL_FILE_PATH" => "email"."file_path",
     "EMAIL_HOST" => "email"."host",
     "EMAIL_PORT" => "email"."port",
+    "EMAIL_USE_TLS" => "email"."use_tls",
     "EMAIL_HOST_USER" => "email"."host_user",
     "EMAIL_HOST_PASSWORD" => "email"."host_password",
     "DEFAULT_FROM_EMAIL" => "email"."default_from_email",
@@ -137,6 +138,8 @@ pub struct EmailConfig {
     pub host: Option<String>,
     /// SMTP port.
     pub port: u16,
+    /// Upgrade SMTP connections with STARTTLS (Django's `EMAIL_USE_TLS`); off only for a relay on a trusted host.
+    pub use_tls: bool,
     /// SMTP user name.
     pub host_user: Option<String>,
     /// SMTP password.
@@ -538,6 +541,9 @@ impl Config {
                 src.get("EMAIL_PORT").unwrap_or("587"),
                 "a port number (1-65535)",
             )?,
+            use_tls: src
+                .get("EMAIL_USE_TLS")
+                .map_or(Ok(true), |v| parse_bool("EMAIL_USE_TLS", v))?,
             host_user: src.get("EMAIL_HOST_USER").map(str::to_string),
             host_password: src.get("EMAIL_HOST_PASSWORD").map(Secret::new),
             default_from_email: src

@@ -61,12 +61,15 @@ impl Mailer {
             }
             EmailBackend::Smtp => {
                 let host = config.host.as_deref().unwrap_or_default();
-                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                    .map_err(|e| ConfigError {
+                let builder = if config.use_tls {
+                    AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(|e| ConfigError {
                         key: "EMAIL_HOST".into(),
                         problem: e.to_string(),
                     })?
-                    .port(config.port);
+                } else {
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                };
+                let mut builder = builder.port(config.port);
                 if let (Some(user), Some(password)) = (&config.host_user, &config.host_password) {
                     builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
                 }

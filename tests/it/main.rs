@@ -15,4 +15,5 @@ mod accounts_throttle;
 mod cli;
 mod database;
 mod http;
+mod mail;
 mod sessions;
