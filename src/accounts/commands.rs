@@ -136,12 +136,7 @@ pub async fn change_password(pool: &AnyPool, login: &str) -> Result<String, Stri
         .ok_or_else(|| format!("user '{login}' does not exist"))?;
     say(&format!("Changing password for user '{}'", user.username));
     let mut console = Console::new();
-    let attributes = UserAttributes {
-        username: &user.username,
-        email: &user.email,
-        first_name: &user.first_name,
-        last_name: &user.last_name,
-    };
+    let attributes = UserAttributes::from(&user);
     let password = ask_new_password(&mut console, attributes, 3)
         .map_err(|e| format!("{e}; aborting password change for user '{}'", user.username))?;
     let hash = password::hash(password).await.map_err(|e| e.to_string())?;

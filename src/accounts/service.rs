@@ -294,7 +294,7 @@ pub async fn request_password_reset(
         "<p>Hello {name},</p><p>Someone asked to reset the password of your ThiCode account. To choose a new \
          password, open this link within one hour:</p><p><a href=\"{link}\">Reset my password</a></p><p>If it was not \
          you, ignore this email: your password stays as it is.</p><p>— ThiCode</p>",
-        name = html_escape(&user.username)
+        name = crate::core::error::escape_html(&user.username)
     );
     let message = crate::core::mail::Email {
         to: user.email.clone(),
@@ -341,21 +341,9 @@ pub async fn reset_password(
     users::set_password(pool, user.id, &hash).await.map_err(internal)
 }
 
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// The rules for a new password of an existing user (change and reset), added to `errors` per field.
 fn check_new_password(errors: &mut FormErrors, user: &User, new_password1: &str, new_password2: &str) {
-    let attributes = UserAttributes {
-        username: &user.username,
-        email: &user.email,
-        first_name: &user.first_name,
-        last_name: &user.last_name,
-    };
+    let attributes = UserAttributes::from(user);
     if new_password1.is_empty() {
         errors.add("new_password1", "This field may not be blank.");
     } else {

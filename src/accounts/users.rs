@@ -237,3 +237,15 @@ pub async fn delete(pool: &AnyPool, id: i64) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+impl<'a> From<&'a User> for crate::accounts::password::UserAttributes<'a> {
+    /// The details of a stored user that a new password must not resemble.
+    fn from(user: &'a User) -> Self {
+        Self {
+            username: &user.username,
+            email: &user.email,
+            first_name: &user.first_name,
+            last_name: &user.last_name,
+        }
+    }
+}

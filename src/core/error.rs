@@ -20,9 +20,6 @@ pub enum AppError {
         /// The configured limit.
         limit: usize,
     },
-    /// A dependency (the database) is unavailable.
-    #[error("Service temporarily unavailable.")]
-    Unavailable,
     /// Anything unexpected; the cause is logged, the client sees a fixed message.
     #[error("A server error occurred.")]
     Internal(String),
@@ -35,7 +32,6 @@ impl AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,7 +62,7 @@ impl AppError {
         self.log();
         let status = self.status();
         let title = status.canonical_reason().unwrap_or("Error");
-        let message = escape(&self.to_string());
+        let message = escape_html(&self.to_string());
         let page = format!(
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · ThiCode</title>\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
@@ -84,7 +80,8 @@ impl IntoResponse for AppError {
     }
 }
 
-fn escape(text: &str) -> String {
+/// Escapes text for HTML content and attribute values.
+pub fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
