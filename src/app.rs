@@ -8,6 +8,7 @@ use leptos_router::{SsrMode, path};
 use crate::accounts::pages::{
     ForgotPasswordPage, LoginPage, PasswordPage, RegisterPage, ResetPasswordPage, SettingsPage, UserMenu,
 };
+use crate::chat::pages::ChatPage;
 use crate::core::home::HomePage;
 use crate::core::layout::{SiteFooter, SiteHeader};
 use crate::core::not_found::NotFound;
@@ -78,6 +79,8 @@ pub fn App() -> impl IntoView {
                     // a real 302 to the login page.
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/password") view=PasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
+                    <Route path=path!("/chat/:id") view=ChatPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <SiteFooter/>

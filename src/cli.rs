@@ -46,6 +46,19 @@ enum Command {
         /// Username or email of the user.
         username: String,
     },
+    /// Run a fake of the Mistral API for tests and benchmarks (prints its address, serves until killed).
+    #[command(hide = true)]
+    FakeMistral {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: std::net::SocketAddr,
+        /// Streaming rate.
+        #[arg(long, default_value_t = 50.0)]
+        tokens_per_second: f64,
+        /// The API key clients must send.
+        #[arg(long, default_value = "fake-key")]
+        api_key: String,
+    },
 }
 
 /// Exit code for a configuration problem (as `EX_CONFIG` in sysexits).
@@ -56,6 +69,14 @@ const EXIT_UNAVAILABLE: u8 = 69;
 /// Parses the command line and runs the chosen command.
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::FakeMistral {
+        addr,
+        tokens_per_second,
+        api_key,
+    }) = cli.command
+    {
+        return fake_mistral(addr, tokens_per_second, api_key).await;
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => return fail(EXIT_CONFIG, &format!("configuration error: {e}")),
@@ -85,6 +106,7 @@ pub async fn run() -> ExitCode {
             })
             .await
         }
+        Command::FakeMistral { .. } => ExitCode::SUCCESS,
         Command::Changepassword { username } => {
             account_command(config, |pool| async move {
                 let name = commands::change_password(&pool, &username).await?;
@@ -92,6 +114,27 @@ pub async fn run() -> ExitCode {
             })
             .await
         }
+    }
+}
+
+#[allow(clippy::print_stdout)] // the address is the command's output
+async fn fake_mistral(addr: std::net::SocketAddr, tokens_per_second: f64, api_key: String) -> ExitCode {
+    use crate::chat::fake_mistral::{FakeSettings, serve};
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => return fail(EXIT_UNAVAILABLE, &format!("cannot listen on {addr}: {e}")),
+    };
+    match listener.local_addr() {
+        Ok(bound) => println!("http://{bound}"),
+        Err(e) => return fail(EXIT_UNAVAILABLE, &format!("cannot listen on {addr}: {e}")),
+    }
+    let settings = FakeSettings {
+        api_key,
+        tokens_per_second,
+    };
+    match serve(listener, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(EXIT_UNAVAILABLE, &format!("fake server failed: {e}")),
     }
 }
 

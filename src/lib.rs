@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod chat;
 #[cfg(feature = "ssr")]
 pub mod cli;
 pub mod core;

@@ -15,10 +15,10 @@ use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::accounts;
 use crate::app::{App, shell};
 use crate::core::state::AppState;
 use crate::core::{routes, security, telemetry};
+use crate::{accounts, chat};
 
 /// The app's page routes, computed once per process. Generating them switches resource loading off process-wide for
 /// a moment (leptos issue #4773), which would leave a page being rendered at that moment waiting forever; so no
@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::routes())
         .merge(accounts::routes::routes())
+        .merge(chat::routes::routes())
         .leptos_routes_with_context(&state, leptos_routes, context.clone(), {
             let options = state.leptos.clone();
             move || shell(options.clone())
@@ -89,6 +90,8 @@ pub async fn serve(state: AppState) -> Result<(), String> {
         });
     let pool = state.db.pool.clone();
     let cleanup = accounts::sessions::DbSessionStore::new(pool.clone()).spawn_cleanup();
+    let recovery = chat::generation::spawn_recovery(pool.clone());
+    let engine = state.chat.clone();
     let app = router(state);
     tracing::info!("ThiCode listening on http://{addr}");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -96,6 +99,9 @@ pub async fn serve(state: AppState) -> Result<(), String> {
         .await
         .map_err(|e| format!("server error: {e}"))?;
     cleanup.abort();
+    recovery.abort();
+    // Replies still being generated are saved as interrupted, with their text so far.
+    engine.interrupt_all(&pool).await;
     tokio::time::timeout(Duration::from_secs(5), pool.close()).await.ok();
     tracing::info!("ThiCode stopped");
     Ok(())

@@ -195,7 +195,7 @@ pub fn UserMenu() -> impl IntoView {
 }
 
 /// `/login?next=<this page>`, for pages that need a logged-in user.
-fn login_redirect() -> impl IntoView {
+pub(crate) fn login_redirect() -> impl IntoView {
     let location = use_location();
     let here = location.pathname.get_untracked();
     view! { <Redirect path=format!("/login?next={}", here.replace('?', "%3F"))/> }

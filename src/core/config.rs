@@ -42,6 +42,8 @@ keys! {
     "MISTRAL_API_KEY" => "ai"."api_key",
     "MISTRAL_BASE_URL" => "ai"."base_url",
     "MISTRAL_DEFAULT_MODEL" => "ai"."default_model",
+    "MISTRAL_TIMEOUT_SECONDS" => "ai"."timeout_seconds",
+    "MISTRAL_MAX_RETRIES" => "ai"."max_retries",
     "EMAIL_BACKEND" => "email"."backend",
     "EMAIL_FILE_PATH" => "email"."file_path",
     "EMAIL_HOST" => "email"."host",
@@ -51,6 +53,7 @@ keys! {
     "EMAIL_HOST_PASSWORD" => "email"."host_password",
     "DEFAULT_FROM_EMAIL" => "email"."default_from_email",
     "MAX_REQUEST_BODY_BYTES" => "limits"."max_request_body_bytes",
+    "MAX_MESSAGE_CHARS" => "limits"."max_message_chars",
     "RATE_LIMIT_MESSAGES_PER_MINUTE" => "limits"."rate_limit_messages_per_minute",
     "RATE_LIMIT_MESSAGES_PER_DAY" => "limits"."rate_limit_messages_per_day",
 }
@@ -125,6 +128,10 @@ pub struct AiConfig {
     pub api_key: Option<Secret>,
     /// Model used when neither the user nor the conversation picks one.
     pub default_model: String,
+    /// Longest silence from the provider (before the reply or between chunks), in seconds.
+    pub idle_timeout_seconds: u64,
+    /// Retries of a failed request before its first token.
+    pub max_retries: u32,
 }
 
 /// Outgoing email settings (Django's names).
@@ -166,6 +173,8 @@ pub struct SecurityConfig {
 pub struct Limits {
     /// Largest request body accepted; bigger ones get 413.
     pub max_request_body_bytes: usize,
+    /// Longest chat message, in characters.
+    pub max_message_chars: usize,
     /// Messages a user may send per minute (0 = no limit).
     pub rate_limit_messages_per_minute: u32,
     /// Messages a user may send per day (0 = no limit).
@@ -514,7 +523,20 @@ impl Config {
                 .get("MISTRAL_DEFAULT_MODEL")
                 .unwrap_or("mistral-small-latest")
                 .to_string(),
+            idle_timeout_seconds: parse_number(
+                "MISTRAL_TIMEOUT_SECONDS",
+                src.get("MISTRAL_TIMEOUT_SECONDS").unwrap_or("60"),
+                "a whole number of seconds",
+            )?,
+            max_retries: parse_number(
+                "MISTRAL_MAX_RETRIES",
+                src.get("MISTRAL_MAX_RETRIES").unwrap_or("3"),
+                "a whole number",
+            )?,
         };
+        if ai.idle_timeout_seconds == 0 {
+            return Err(ConfigError::new("MISTRAL_TIMEOUT_SECONDS", "must be at least 1"));
+        }
         if ai.base_url.ends_with("/v1") {
             return Err(ConfigError::new(
                 "MISTRAL_BASE_URL",
@@ -567,6 +589,11 @@ impl Config {
                 "MAX_REQUEST_BODY_BYTES",
                 src.get("MAX_REQUEST_BODY_BYTES").unwrap_or("2097152"),
                 "a number of bytes",
+            )?,
+            max_message_chars: parse_number(
+                "MAX_MESSAGE_CHARS",
+                src.get("MAX_MESSAGE_CHARS").unwrap_or("32000"),
+                "a whole number of characters",
             )?,
             rate_limit_messages_per_minute: parse_number(
                 "RATE_LIMIT_MESSAGES_PER_MINUTE",

@@ -58,7 +58,8 @@ impl AppError {
         }
     }
 
-    fn into_html(self) -> Response {
+    /// The error as a small HTML page.
+    pub fn into_html(self) -> Response {
         self.log();
         let status = self.status();
         let title = status.canonical_reason().unwrap_or("Error");

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::{Env, LeptosOptions};
 
+use crate::chat::generation::Engine;
+use crate::chat::provider::Provider;
 use crate::core::config::{Config, ConfigError};
 use crate::core::db::Db;
 use crate::core::mail::Mailer;
@@ -20,6 +22,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// Outgoing email.
     pub mailer: Mailer,
+    /// The AI provider and the replies being generated.
+    pub chat: Engine,
 }
 
 impl AppState {
@@ -28,6 +32,7 @@ impl AppState {
         let leptos = leptos_options(&config);
         let mailer = Mailer::from_config(&config.email)?;
         Ok(Self {
+            chat: Engine::new(Provider::from_config(&config.ai)),
             config: Arc::new(config),
             db,
             leptos,

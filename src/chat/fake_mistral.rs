@@ -1,0 +1,400 @@
+//! A fake of the Mistral API for tests and benchmarks: a real HTTP server on 127.0.0.1 speaking the same wire format
+//! (SSE chunks with the padding field `p`, usage on the last chunk, `[DONE]`, `422 extra_forbidden` on unknown keys)
+//! that records every request it receives.
+//!
+//! Faults are asked for by markers in the last user message, so tests, the browser and the benchmark can all reach
+//! them: `[fake:401]`, `[fake:403]`, `[fake:404]`, `[fake:422]`, `[fake:429]` (with `Retry-After: 1`), `[fake:500]`,
+//! `[fake:503]`, `[fake:fail-once:503]` / `[fake:fail-twice:429]` (the first one or two requests carrying that marker
+//! fail, later ones succeed), `[fake:cut]` (the stream breaks after a few tokens), `[fake:malformed]` (an unreadable
+//! chunk after a few tokens), `[fake:hang]` (never answers), `[fake:hang-mid]` (goes silent after a few tokens),
+//! `[fake:tokens=N]` (reply length) and `[fake:tps=N]` (tokens per second).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+/// How the fake behaves.
+#[derive(Debug, Clone)]
+pub struct FakeSettings {
+    /// The key clients must send as `Authorization: Bearer …`.
+    pub api_key: String,
+    /// Default streaming rate.
+    pub tokens_per_second: f64,
+}
+
+impl Default for FakeSettings {
+    fn default() -> Self {
+        Self {
+            api_key: "fake-key".to_string(),
+            tokens_per_second: 200.0,
+        }
+    }
+}
+
+/// A request the fake received.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// The JSON body.
+    pub body: Value,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    settings: Option<FakeSettings>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+/// A running fake server.
+#[derive(Debug)]
+pub struct FakeMistral {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeMistral {
+    /// Starts a fake on a free port of 127.0.0.1.
+    pub async fn start(settings: FakeSettings) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            settings: Some(settings),
+            ..Shared::default()
+        });
+        let app = router(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr, shared, task })
+    }
+
+    /// The base URL to configure (`MISTRAL_BASE_URL`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every chat request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for FakeMistral {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves the fake on `listener` until the process ends (the `fake-mistral` command).
+pub async fn serve(listener: tokio::net::TcpListener, settings: FakeSettings) -> std::io::Result<()> {
+    let shared = Arc::new(Shared {
+        settings: Some(settings),
+        ..Shared::default()
+    });
+    axum::serve(listener, router(shared)).await
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/models", get(models))
+        .route("/v1/chat/completions", post(completions))
+        .route("/_fake/requests", get(recorded))
+        .with_state(shared)
+}
+
+const MODELS: &[(&str, bool)] = &[
+    ("mistral-small-latest", true),
+    ("mistral-medium-latest", true),
+    ("mistral-large-latest", true),
+    ("codestral-latest", true),
+    ("mistral-embed", false),
+];
+
+fn settings(shared: &Shared) -> FakeSettings {
+    shared.settings.clone().unwrap_or_default()
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
+    let expected = format!("Bearer {}", settings(shared).api_key);
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"message": "Unauthorized", "request_id": "fake"})),
+    )
+        .into_response()
+}
+
+async fn models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if !authorized(&shared, &headers) {
+        return unauthorized();
+    }
+    let data: Vec<Value> = MODELS
+        .iter()
+        .map(|(id, chat)| {
+            json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "mistralai",
+                   "max_context_length": 32768, "aliases": [], "deprecation": null,
+                   "capabilities": {"completion_chat": chat, "function_calling": chat, "vision": false},
+                   "type": "base"})
+        })
+        .collect();
+    Json(json!({"object": "list", "data": data})).into_response()
+}
+
+async fn recorded(State(shared): State<Arc<Shared>>) -> Json<Vec<Value>> {
+    let requests = shared.requests.lock().map(|r| r.clone()).unwrap_or_default();
+    Json(requests.into_iter().map(|r| r.body).collect())
+}
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "model",
+    "messages",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stream",
+    "stop",
+    "random_seed",
+    "safe_prompt",
+    "response_format",
+    "presence_penalty",
+    "frequency_penalty",
+    "n",
+    "tools",
+    "tool_choice",
+    "prediction",
+    "parallel_tool_calls",
+];
+const MESSAGE_KEYS: &[&str] = &["role", "content", "tool_calls", "tool_call_id", "prefix"];
+
+/// Mistral's 422 for unknown keys, listing each offender.
+fn extra_forbidden(body: &Value) -> Option<Response> {
+    let mut offenders = Vec::new();
+    if let Some(map) = body.as_object() {
+        offenders.extend(map.keys().filter(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())).cloned());
+        for (i, message) in map
+            .get("messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(m) = message.as_object() {
+                offenders.extend(
+                    m.keys()
+                        .filter(|k| !MESSAGE_KEYS.contains(&k.as_str()))
+                        .map(|k| format!("messages.{i}.{k}")),
+                );
+            }
+        }
+    }
+    (!offenders.is_empty()).then(|| {
+        let detail: Vec<Value> = offenders
+            .iter()
+            .map(|k| json!({"type": "extra_forbidden", "loc": ["body", k], "msg": "Extra inputs are not permitted"}))
+            .collect();
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"object": "error", "message": {"detail": detail}, "type": "invalid_request_message_error"})),
+        )
+            .into_response()
+    })
+}
+
+fn marker_number(prompt: &str, name: &str) -> Option<f64> {
+    let start = prompt.find(&format!("[fake:{name}="))? + name.len() + 7;
+    let end = prompt[start..].find(']')? + start;
+    prompt[start..end].parse().ok()
+}
+
+async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"object": "error", "message": "Invalid JSON body", "type": "invalid_request_error"})),
+        )
+            .into_response();
+    };
+    if let Ok(mut requests) = shared.requests.lock() {
+        requests.push(RecordedRequest {
+            authorization: headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            body: body.clone(),
+        });
+    }
+    if !authorized(&shared, &headers) {
+        return unauthorized();
+    }
+    if let Some(rejection) = extra_forbidden(&body) {
+        return rejection;
+    }
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let messages = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let prompt = messages
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        .and_then(|m| m.get("content").and_then(Value::as_str))
+        .unwrap_or_default()
+        .to_string();
+
+    if let Some(response) = planned_failure(&shared, &prompt) {
+        return response;
+    }
+    if prompt.contains("[fake:hang]") {
+        tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+    }
+    if !MODELS.iter().any(|(id, chat)| *id == model && *chat) {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"object": "error", "message": format!("Invalid model: {model}"), "type": "invalid_model"})),
+        )
+            .into_response();
+    }
+
+    let tps = marker_number(&prompt, "tps")
+        .unwrap_or(settings(&shared).tokens_per_second)
+        .max(0.1);
+    let tokens = reply_tokens(&prompt);
+    let prompt_tokens: usize = messages
+        .iter()
+        .filter_map(|m| m.get("content").and_then(Value::as_str))
+        .map(|c| c.split_whitespace().count())
+        .sum();
+    let cut = prompt.contains("[fake:cut]");
+    let malformed = prompt.contains("[fake:malformed]");
+    let hang_mid = prompt.contains("[fake:hang-mid]");
+    let interval = Duration::from_secs_f64(1.0 / tps);
+    let total = tokens.len();
+
+    let first = chunk(&model, json!({"role": "assistant", "content": ""}), None, None);
+    let events = futures_util::stream::iter(tokens.into_iter().enumerate()).then(move |(i, token)| {
+        let model = model.clone();
+        async move {
+            tokio::time::sleep(interval).await;
+            if i == 3 && hang_mid {
+                tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+            }
+            if i == 3 && cut {
+                return Err(std::io::Error::other("cut"));
+            }
+            if i == 3 && malformed {
+                return Ok(Bytes::from_static(b"data: {\"choices\": [{\"delta\": \n\n"));
+            }
+            let last = i + 1 == total;
+            let usage = last.then(|| {
+                json!({"prompt_tokens": prompt_tokens, "completion_tokens": total,
+                       "total_tokens": prompt_tokens + total})
+            });
+            Ok(chunk(&model, json!({"content": token}), last.then_some("stop"), usage))
+        }
+    });
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) })
+        .chain(events)
+        .chain(futures_util::stream::once(async {
+            Ok(Bytes::from_static(b"data: [DONE]\n\n"))
+        }));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+fn chunk(model: &str, delta: Value, finish_reason: Option<&str>, usage: Option<Value>) -> Bytes {
+    let mut value = json!({
+        "id": "fake-cmpl", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        "p": "abcdefghij",
+    });
+    if let Some(usage) = usage {
+        value["usage"] = usage;
+    }
+    Bytes::from(format!("data: {value}\n\n"))
+}
+
+/// The reply: "Fake reply to: <prompt>" word by word, or `[fake:tokens=N]` filler words.
+fn reply_tokens(prompt: &str) -> Vec<String> {
+    if let Some(n) = marker_number(prompt, "tokens") {
+        const WORDS: &[&str] = &[
+            "lorem",
+            "ipsum",
+            "dolor",
+            "sit",
+            "amet",
+            "consectetur",
+            "adipiscing",
+            "elit",
+        ];
+        return (0..n.max(1.0) as usize)
+            .map(|i| format!("{}{}", if i == 0 { "" } else { " " }, WORDS[i % WORDS.len()]))
+            .collect();
+    }
+    let text = format!("Fake reply to: {prompt}");
+    text.split_inclusive(' ').map(str::to_string).collect()
+}
+
+/// A failure asked for by a marker, if any.
+fn planned_failure(shared: &Shared, prompt: &str) -> Option<Response> {
+    for (marker, times) in [("fail-once", 1u32), ("fail-twice", 2)] {
+        if let Some(start) = prompt.find(&format!("[fake:{marker}:")) {
+            let end = prompt[start..].find(']')? + start;
+            let key = prompt[start..=end].to_string();
+            let code: u16 = prompt[start + marker.len() + 7..end].parse().ok()?;
+            let mut failures = shared.failures.lock().ok()?;
+            let count = failures.entry(key).or_insert(0);
+            if *count < times {
+                *count += 1;
+                return Some(status_response(code));
+            }
+            return None;
+        }
+    }
+    [401u16, 403, 404, 422, 429, 500, 502, 503]
+        .into_iter()
+        .find(|code| prompt.contains(&format!("[fake:{code}]")))
+        .map(status_response)
+}
+
+fn status_response(code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = match code {
+        401 => json!({"message": "Unauthorized", "request_id": "fake"}),
+        422 => json!({"detail": [{"type": "value_error", "msg": "Prompt is not valid", "loc": ["body", "messages"]}]}),
+        429 => json!({"object": "error", "message": "Rate limit exceeded", "type": "rate_limited", "code": "1300"}),
+        _ => json!({"object": "error", "message": format!("fake error {code}"), "type": "api_error"}),
+    };
+    let mut response = (status, Json(body)).into_response();
+    if code == 429
+        && let Ok(value) = "1".parse()
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}

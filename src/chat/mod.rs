@@ -1,0 +1,21 @@
+//! Chat — the counterpart of the original's `chat` app: conversations and their messages, replies from the AI
+//! provider streamed token by token and saved as they arrive, and the chat pages.
+
+pub mod pages;
+pub mod server_fns;
+pub mod types;
+
+#[cfg(feature = "ssr")]
+pub mod fake_mistral;
+#[cfg(feature = "ssr")]
+pub mod generation;
+#[cfg(feature = "ssr")]
+pub mod markdown;
+#[cfg(feature = "ssr")]
+pub mod provider;
+#[cfg(feature = "ssr")]
+pub mod routes;
+#[cfg(feature = "ssr")]
+pub mod service;
+#[cfg(feature = "ssr")]
+pub mod store;

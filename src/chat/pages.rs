@@ -1,0 +1,524 @@
+//! `/chat` and `/chat/{id}`: the sidebar of conversations, the messages of the branch on screen and the composer.
+//! Every control is a form (`ActionForm`), so the page works without JavaScript; with it, replies stream in token by
+//! token over Server-Sent Events and Enter sends.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+use crate::accounts::pages::login_redirect;
+use crate::chat::server_fns::{
+    DeleteConversation, EditMessage, Regenerate, SelectBranch, SendMessage, StopReply, UpdateConversation,
+    get_chat_context, get_conversation,
+};
+use crate::chat::types::{ChatContext, ChatError, ConversationView, MessageView, PAGE_SIZE};
+
+/// The actions of the page, shared by its parts.
+#[derive(Clone, Copy)]
+struct Actions {
+    send: ServerAction<SendMessage>,
+    regenerate: ServerAction<Regenerate>,
+    edit: ServerAction<EditMessage>,
+    stop: ServerAction<StopReply>,
+    branch: ServerAction<SelectBranch>,
+    update: ServerAction<UpdateConversation>,
+    delete: ServerAction<DeleteConversation>,
+}
+
+impl Actions {
+    fn new() -> Self {
+        Self {
+            send: ServerAction::new(),
+            regenerate: ServerAction::new(),
+            edit: ServerAction::new(),
+            stop: ServerAction::new(),
+            branch: ServerAction::new(),
+            update: ServerAction::new(),
+            delete: ServerAction::new(),
+        }
+    }
+
+    /// Changes whenever any action completes, so the data is fetched again.
+    fn version(self) -> usize {
+        self.send.version().get()
+            + self.regenerate.version().get()
+            + self.edit.version().get()
+            + self.stop.version().get()
+            + self.branch.version().get()
+            + self.update.version().get()
+            + self.delete.version().get()
+    }
+
+    /// The message of the last failed action, if any (the newest action's outcome wins).
+    fn error(self) -> Option<String> {
+        let err = |v: Option<Result<_, ChatError>>| v.and_then(Result::err);
+        err(self.send.value().get().map(|r| r.map(|_| ())))
+            .or_else(|| err(self.regenerate.value().get().map(|r| r.map(|_| ()))))
+            .or_else(|| err(self.edit.value().get().map(|r| r.map(|_| ()))))
+            .or_else(|| err(self.stop.value().get()))
+            .or_else(|| err(self.branch.value().get()))
+            .or_else(|| err(self.update.value().get()))
+            .or_else(|| err(self.delete.value().get()))
+            .map(|e| e.to_string())
+    }
+}
+
+/// The text of a reply streaming into the page: (message id, text so far).
+type Live = RwSignal<Option<(i64, String)>>;
+
+/// `/chat` (a new conversation) and `/chat/{id}`.
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok())));
+    let archived = Memo::new(move |_| query.with(|q| q.get("archived").is_some()));
+    let offset =
+        Memo::new(move |_| query.with(|q| q.get("offset").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0).max(0)));
+    let actions = Actions::new();
+    let refresh = RwSignal::new(0usize);
+    let context = Resource::new(
+        move || (archived.get(), offset.get(), actions.version(), refresh.get()),
+        |(archived, offset, ..)| get_chat_context(archived, offset),
+    );
+    let conversation = Resource::new(
+        move || (id.get(), actions.version(), refresh.get()),
+        |(id, ..)| async move {
+            match id {
+                Some(id) => get_conversation(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let live: Live = RwSignal::new(None);
+
+    // A message sent from /chat created a conversation: go to it. A deleted conversation: back to /chat.
+    Effect::new(move |_| {
+        if let Some(Ok(sent)) = actions.send.value().get()
+            && id.get_untracked() != Some(sent.conversation_id)
+        {
+            use_navigate()(&format!("/chat/{}", sent.conversation_id), Default::default());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = actions.delete.value().get() {
+            use_navigate()("/chat", Default::default());
+        }
+    });
+    #[cfg(feature = "hydrate")]
+    client::follow_replies(conversation, live, refresh);
+
+    view! {
+        <div class="chat">
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match context.await {
+                        Ok(ctx) => view! { <Sidebar ctx=ctx.clone() current=id archived offset/> }.into_any(),
+                        Err(ChatError::Unauthenticated) => login_redirect().into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <section class="conversation" aria-label="Conversation">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let ctx = context.await.ok();
+                        match conversation.await {
+                            Ok(view) => view! { <ConversationPane view ctx actions live/> }.into_any(),
+                            Err(ChatError::NotFound) => view! {
+                                <Title text="Not found"/>
+                                <h1>"Conversation not found"</h1>
+                                <p>"It does not exist, or it is not yours. " <a href="/chat">"Start a new one"</a></p>
+                            }.into_any(),
+                            Err(_) => ().into_any(),
+                        }
+                    })}
+                </Suspense>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn Sidebar(ctx: ChatContext, current: Memo<Option<i64>>, archived: Memo<bool>, offset: Memo<i64>) -> impl IntoView {
+    let base = if archived.get_untracked() {
+        "/chat?archived=1&"
+    } else {
+        "/chat?"
+    };
+    let newer =
+        (offset.get_untracked() > 0).then(|| format!("{base}offset={}", (offset.get_untracked() - PAGE_SIZE).max(0)));
+    let older = ctx
+        .has_more
+        .then(|| format!("{base}offset={}", offset.get_untracked() + PAGE_SIZE));
+    let items = ctx
+        .conversations
+        .into_iter()
+        .map(|c| {
+            let href = format!("/chat/{}", c.id);
+            let is_current = move || current.get() == Some(c.id);
+            view! {
+                <li class:pinned=c.is_pinned>
+                    <a href=href aria-current=move || is_current().then_some("page") data-testid="conversation-link">
+                        {c.is_pinned.then_some(view! { <span class="pin" aria-label="Pinned">"📌 "</span> })}
+                        {c.title}
+                    </a>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="sidebar" aria-label="Conversations">
+            <a class="button new-chat" href="/chat">"+ New conversation"</a>
+            <p class="filters">
+                <a href="/chat" aria-current=move || (!archived.get()).then_some("page")>"Active"</a>
+                " · "
+                <a href="/chat?archived=1" aria-current=move || archived.get().then_some("page")>"Archived"</a>
+            </p>
+            <ul class="conversation-list">{items}</ul>
+            <p class="pager">
+                {newer.map(|href| view! { <a href=href>"← Newer"</a> })}
+                {older.map(|href| view! { <a href=href>"Older →"</a> })}
+            </p>
+        </nav>
+    }
+}
+
+#[component]
+fn ConversationPane(
+    view: Option<ConversationView>,
+    ctx: Option<ChatContext>,
+    actions: Actions,
+    live: Live,
+) -> impl IntoView {
+    let demo = ctx.as_ref().is_some_and(|c| c.demo);
+    let models = ctx.as_ref().map(|c| c.models.clone()).unwrap_or_default();
+    let preferred = ctx.as_ref().map(|c| c.preferred_model.clone()).unwrap_or_default();
+    let generating = view
+        .as_ref()
+        .and_then(|v| v.messages.iter().find(|m| m.is_generating()).map(|m| m.id));
+    let conversation_id = view.as_ref().map(|v| v.id);
+    let title = view
+        .as_ref()
+        .map_or_else(|| "New conversation".to_string(), |v| v.title.clone());
+    let last_reply = view
+        .as_ref()
+        .and_then(|v| v.messages.iter().rev().find(|m| m.role == "assistant").map(|m| m.id));
+    let messages = view.as_ref().map(|v| v.messages.clone()).unwrap_or_default();
+    view! {
+        <Title text=title.clone()/>
+        {demo.then(|| view! {
+            <p class="demo-banner" role="status" data-testid="demo-banner">
+                "No AI model is configured: replies come from the built-in demo provider. Set "
+                <code>"MISTRAL_API_KEY"</code> " to use a real model."
+            </p>
+        })}
+        {view.clone().map(|v| view! { <ConversationHeader view=v models=models.clone() actions/> })}
+        {view.is_none().then(|| view! { <h1>"New conversation"</h1> <p class="hint">"Using " {preferred.clone()} "."</p> })}
+        {generating.map(|_| view! { <noscript><meta http-equiv="refresh" content="2"/></noscript> })}
+        <ol class="messages" aria-live="polite">
+            {messages.into_iter().map(|m| {
+                let is_last_reply = Some(m.id) == last_reply;
+                view! { <MessageItem message=m conversation_id=conversation_id.unwrap_or_default() is_last_reply busy=generating.is_some() actions live/> }
+            }).collect_view()}
+        </ol>
+        <Show when=move || actions.error().is_some()>
+            <p class="form-error" role="alert" data-testid="chat-error">{move || actions.error()}</p>
+        </Show>
+        <Composer conversation_id generating actions/>
+    }
+}
+
+#[component]
+fn ConversationHeader(view: ConversationView, models: Vec<String>, actions: Actions) -> impl IntoView {
+    let id = view.id;
+    let archived = view.status == "archived";
+    let current_model = view.model.clone();
+    view! {
+        <header class="conversation-header">
+            <h1 data-testid="conversation-title">{view.title.clone()}</h1>
+            {(!view.tags.is_empty()).then(|| view! {
+                <ul class="tags">{view.tags.iter().map(|t| view! { <li>{t.clone()}</li> }).collect_view()}</ul>
+            })}
+            <div class="conversation-actions">
+                <ActionForm action=actions.update>
+                    <input type="hidden" name="id" value=id/>
+                    <input type="hidden" name="pinned" value=(!view.is_pinned).to_string()/>
+                    <button type="submit" class="link">{if view.is_pinned { "Unpin" } else { "Pin" }}</button>
+                </ActionForm>
+                <ActionForm action=actions.update>
+                    <input type="hidden" name="id" value=id/>
+                    <input type="hidden" name="archived" value=(!archived).to_string()/>
+                    <button type="submit" class="link">{if archived { "Restore" } else { "Archive" }}</button>
+                </ActionForm>
+                <a href=format!("/chat/{id}/export/md") download>"Export Markdown"</a>
+                <a href=format!("/chat/{id}/export/json") download>"Export JSON"</a>
+                <details>
+                    <summary>"Rename"</summary>
+                    <ActionForm action=actions.update attr:class="inline-form">
+                        <input type="hidden" name="id" value=id/>
+                        <label for="title">"Title"</label>
+                        <input id="title" name="title" value=view.title.clone() maxlength="255" required/>
+                        <button type="submit">"Save"</button>
+                    </ActionForm>
+                </details>
+                <details>
+                    <summary>"Settings"</summary>
+                    <ActionForm action=actions.update attr:class="form">
+                        <input type="hidden" name="id" value=id/>
+                        <label for="model">"Model"</label>
+                        <select id="model" name="model">
+                            <option value="default" selected=current_model.is_empty()>"My preferred model"</option>
+                            {models.into_iter().map(|m| {
+                                let selected = m == current_model;
+                                view! { <option value=m.clone() selected=selected>{m.clone()}</option> }
+                            }).collect_view()}
+                        </select>
+                        <label for="system_prompt">"System prompt"</label>
+                        <textarea id="system_prompt" name="system_prompt" rows="3">{view.system_prompt.clone()}</textarea>
+                        <label for="tags">"Tags (comma-separated)"</label>
+                        <input id="tags" name="tags" value=view.tags.join(", ")/>
+                        <button type="submit">"Save"</button>
+                    </ActionForm>
+                </details>
+                <details>
+                    <summary>"Delete"</summary>
+                    <ActionForm action=actions.delete>
+                        <input type="hidden" name="id" value=id/>
+                        <p>"Delete this conversation and all its messages?"</p>
+                        <button type="submit" class="danger">"Delete conversation"</button>
+                    </ActionForm>
+                </details>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+fn MessageItem(
+    message: MessageView,
+    conversation_id: i64,
+    is_last_reply: bool,
+    busy: bool,
+    actions: Actions,
+    live: Live,
+) -> impl IntoView {
+    let id = message.id;
+    let generating = message.is_generating();
+    let stored = message.content.clone();
+    let streamed = move || {
+        live.with(|l| match l {
+            Some((live_id, text)) if *live_id == id => text.clone(),
+            _ => stored.clone(),
+        })
+    };
+    let role_label = if message.role == "user" { "You" } else { "Assistant" };
+    let (index, count) = message.branch;
+    let body = if generating {
+        view! { <div class="message-body streaming" data-testid="streaming">{streamed}<span class="cursor" aria-hidden="true">"▍"</span></div> }.into_any()
+    } else {
+        view! { <div class="message-body markdown" inner_html=message.html.clone()></div> }.into_any()
+    };
+    let status_note = match message.status.as_str() {
+        "stopped" => Some("Stopped."),
+        "interrupted" => Some("Interrupted: the server stopped while writing this reply."),
+        _ => None,
+    };
+    let message_id = id;
+    view! {
+        <li class=format!("message {}", message.role) data-status=message.status.clone() data-testid=format!("message-{}", message.role)>
+            <p class="message-meta">
+                <strong>{role_label}</strong>
+                {message.model.clone().filter(|_| message.role == "assistant").map(|m| view! { <span class="model">{m}</span> })}
+                {(count > 1).then(|| view! {
+                    <span class="branches">
+                        {message.prev_sibling.map(|prev| view! {
+                            <ActionForm action=actions.branch attr:class="inline">
+                                <input type="hidden" name="message_id" value=prev.to_string()/>
+                                <button type="submit" class="link" aria-label="Previous version">"‹"</button>
+                            </ActionForm>
+                        })}
+                        <span data-testid="branch-position">{format!("{index}/{count}")}</span>
+                        {message.next_sibling.map(|next| view! {
+                            <ActionForm action=actions.branch attr:class="inline">
+                                <input type="hidden" name="message_id" value=next.to_string()/>
+                                <button type="submit" class="link" aria-label="Next version">"›"</button>
+                            </ActionForm>
+                        })}
+                    </span>
+                })}
+            </p>
+            {body}
+            {status_note.map(|note| view! { <p class="message-status">{note}</p> })}
+            {message.error.clone().map(|error| view! {
+                <div class="message-error" role="alert" data-testid="message-error">
+                    <p>{error}</p>
+                    <ActionForm action=actions.regenerate attr:class="inline">
+                        <input type="hidden" name="message_id" value=message_id/>
+                        <button type="submit" disabled=busy>"Retry"</button>
+                    </ActionForm>
+                </div>
+            })}
+            <div class="message-actions">
+                {generating.then(|| view! {
+                    <ActionForm action=actions.stop attr:class="inline">
+                        <input type="hidden" name="conversation_id" value=conversation_id.to_string()/>
+                        <input type="hidden" name="message_id" value=message_id/>
+                        <button type="submit" data-testid="stop">"Stop"</button>
+                    </ActionForm>
+                })}
+                {(is_last_reply && !generating && message.error.is_none()).then(|| view! {
+                    <ActionForm action=actions.regenerate attr:class="inline">
+                        <input type="hidden" name="message_id" value=message_id/>
+                        <button type="submit" class="link" disabled=busy data-testid="regenerate">"Regenerate"</button>
+                    </ActionForm>
+                })}
+                {(message.role == "user").then(|| view! {
+                    <details class="edit">
+                        <summary>"Edit"</summary>
+                        <ActionForm action=actions.edit attr:class="form">
+                            <input type="hidden" name="message_id" value=message_id/>
+                            <label for=format!("edit-{id}")>"Edit your message"</label>
+                            <textarea id=format!("edit-{id}") name="content" rows="3">{message.content.clone()}</textarea>
+                            <button type="submit" disabled=busy>"Save and send"</button>
+                        </ActionForm>
+                    </details>
+                })}
+            </div>
+        </li>
+    }
+}
+
+#[component]
+fn Composer(conversation_id: Option<i64>, generating: Option<i64>, actions: Actions) -> impl IntoView {
+    let textarea = NodeRef::<leptos::html::Textarea>::new();
+    // Empty the box once a message went through.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = actions.send.value().get()
+            && let Some(el) = textarea.get_untracked()
+        {
+            el.set_value("");
+        }
+    });
+    let pending = actions.send.pending();
+    let disabled = move || generating.is_some() || pending.get();
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        // Enter sends, Shift+Enter starts a new line (and nothing interrupts an IME composition).
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            #[cfg(feature = "hydrate")]
+            client::submit_form_of(&ev);
+        }
+    };
+    view! {
+        <ActionForm action=actions.send attr:class="composer">
+            {conversation_id.map(|id| view! { <input type="hidden" name="conversation_id" value=id.to_string()/> })}
+            <label for="content" class="visually-hidden">"Message"</label>
+            <textarea id="content" name="content" rows="3" node_ref=textarea required
+                placeholder="Message ThiCode — Enter sends, Shift+Enter adds a line"
+                on:keydown=on_keydown data-testid="composer"></textarea>
+            <button type="submit" disabled=disabled data-testid="send">
+                {move || if generating.is_some() { "Generating…" } else if pending.get() { "Sending…" } else { "Send" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// Browser-only parts: following a reply over Server-Sent Events, and submitting on Enter.
+#[cfg(feature = "hydrate")]
+mod client {
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    use web_sys::{EventSource, MessageEvent};
+
+    use super::Live;
+    use crate::chat::types::{ChatError, ConversationView};
+
+    /// An open stream and its handlers; dropping it closes the stream.
+    struct Follow {
+        message_id: i64,
+        source: EventSource,
+        _handlers: Vec<Closure<dyn FnMut(MessageEvent)>>,
+    }
+
+    impl Drop for Follow {
+        fn drop(&mut self) {
+            self.source.close();
+        }
+    }
+
+    /// Streams the reply being generated in the conversation on screen, if any, into `live`; refetches the page
+    /// when it ends.
+    pub(super) fn follow_replies(
+        conversation: Resource<Result<Option<ConversationView>, ChatError>>,
+        live: Live,
+        refresh: RwSignal<usize>,
+    ) {
+        let current = StoredValue::new_local(None::<Follow>);
+        Effect::new(move |_| {
+            let generating = conversation.get().and_then(Result::ok).flatten().and_then(|v| {
+                v.messages
+                    .iter()
+                    .find(|m| m.is_generating())
+                    .map(|m| (v.id, m.id, m.content.clone()))
+            });
+            let Some((conversation_id, message_id, content)) = generating else {
+                current.set_value(None);
+                return;
+            };
+            if current.with_value(|f| f.as_ref().is_some_and(|f| f.message_id == message_id)) {
+                return;
+            }
+            live.set(Some((message_id, content)));
+            let url = format!("/chat/{conversation_id}/messages/{message_id}/events");
+            let Ok(source) = EventSource::new(&url) else { return };
+            let text_of = |e: &MessageEvent, key: &str| -> Option<String> {
+                let data = e.data().as_string()?;
+                let value: serde_json::Value = serde_json::from_str(&data).ok()?;
+                value.get(key)?.as_str().map(str::to_string)
+            };
+            let snapshot = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                if let Some(text) = text_of(&e, "content") {
+                    live.set(Some((message_id, text)));
+                }
+            });
+            let delta = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                if let Some(text) = text_of(&e, "text") {
+                    live.update(|l| {
+                        if let Some((id, so_far)) = l
+                            && *id == message_id
+                        {
+                            so_far.push_str(&text);
+                        }
+                    });
+                }
+            });
+            let done = Closure::<dyn FnMut(MessageEvent)>::new(move |_e: MessageEvent| {
+                current.set_value(None);
+                refresh.update(|v| *v += 1);
+            });
+            let _ = source.add_event_listener_with_callback("snapshot", snapshot.as_ref().unchecked_ref());
+            let _ = source.add_event_listener_with_callback("delta", delta.as_ref().unchecked_ref());
+            let _ = source.add_event_listener_with_callback("done", done.as_ref().unchecked_ref());
+            current.set_value(Some(Follow {
+                message_id,
+                source,
+                _handlers: vec![snapshot, delta, done],
+            }));
+        });
+    }
+
+    /// Submits the form around the event's target, as the Send button would.
+    pub(super) fn submit_form_of(ev: &leptos::ev::KeyboardEvent) {
+        let form = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("form").ok().flatten())
+            .and_then(|el| el.dyn_into::<web_sys::HtmlFormElement>().ok());
+        if let Some(form) = form {
+            let _ = form.request_submit();
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Server functions of chat. Each is a public POST endpoint under `/_server/`: it starts from the session user and
+//! every lookup is scoped to them. They work as plain form posts too: a form post (no JavaScript) is answered with
+//! a redirect to the conversation, after the reply is complete when a message was sent.
+
+use leptos::prelude::*;
+
+use crate::chat::types::{ChatContext, ChatError, ConversationView, SentMessage};
+
+/// The sidebar, the models on offer and whether a real model is configured.
+#[server]
+pub async fn get_chat_context(archived: bool, offset: i64) -> Result<ChatContext, ChatError> {
+    let (state, user) = session().await?;
+    with_status(crate::chat::service::chat_context(&state, &user, archived, offset).await)
+}
+
+/// A conversation and the messages of its current branch.
+#[server]
+pub async fn get_conversation(id: i64) -> Result<ConversationView, ChatError> {
+    let (state, user) = session().await?;
+    with_status(crate::chat::service::conversation_view(&state, &user, id).await)
+}
+
+/// Sends a message (in a new conversation when `conversation_id` is empty) and starts the reply.
+#[server]
+pub async fn send_message(conversation_id: Option<i64>, content: String) -> Result<SentMessage, ChatError> {
+    let (state, user) = session().await?;
+    let sent = with_status(crate::chat::service::send_message(&state, &user, conversation_id, &content).await)?;
+    finish_form_post(&state, &sent, true).await;
+    Ok(sent)
+}
+
+/// Writes a new reply in place of `message_id` (the old one stays as a sibling).
+#[server]
+pub async fn regenerate(message_id: i64) -> Result<SentMessage, ChatError> {
+    let (state, user) = session().await?;
+    let sent = with_status(crate::chat::service::regenerate(&state, &user, message_id).await)?;
+    finish_form_post(&state, &sent, true).await;
+    Ok(sent)
+}
+
+/// Sends an edited copy of the user message `message_id` as a new branch.
+#[server]
+pub async fn edit_message(message_id: i64, content: String) -> Result<SentMessage, ChatError> {
+    let (state, user) = session().await?;
+    let sent = with_status(crate::chat::service::edit_message(&state, &user, message_id, &content).await)?;
+    finish_form_post(&state, &sent, true).await;
+    Ok(sent)
+}
+
+/// Stops the reply `message_id`, keeping its text so far.
+#[server]
+pub async fn stop_reply(conversation_id: i64, message_id: i64) -> Result<(), ChatError> {
+    let (state, user) = session().await?;
+    with_status(crate::chat::service::stop(&state, &user, message_id).await)?;
+    redirect_form_post(&format!("/chat/{conversation_id}"));
+    Ok(())
+}
+
+/// Shows the branch through `message_id`.
+#[server]
+pub async fn select_branch(message_id: i64) -> Result<(), ChatError> {
+    let (state, user) = session().await?;
+    let conversation_id = with_status(crate::chat::service::select_branch(&state, &user, message_id).await)?;
+    redirect_form_post(&format!("/chat/{conversation_id}"));
+    Ok(())
+}
+
+/// Renames, pins, archives or restores, tags, or changes the model or system prompt of a conversation. Fields left
+/// empty are not changed (`tags` is a comma-separated list; `model` "default" means the user's preferred model).
+#[server]
+#[allow(clippy::too_many_arguments)]
+pub async fn update_conversation(
+    id: i64,
+    title: Option<String>,
+    pinned: Option<bool>,
+    archived: Option<bool>,
+    tags: Option<String>,
+    model: Option<String>,
+    system_prompt: Option<String>,
+) -> Result<(), ChatError> {
+    let (state, user) = session().await?;
+    let edit = crate::chat::service::ConversationEdit {
+        title,
+        is_pinned: pinned,
+        archived,
+        tags: tags.map(|t| t.split(',').map(|s| s.trim().to_string()).collect()),
+        model: model.map(|m| if m == "default" { String::new() } else { m }),
+        system_prompt,
+    };
+    with_status(crate::chat::service::update_conversation(&state, &user, id, edit).await)?;
+    redirect_form_post(&format!("/chat/{id}"));
+    Ok(())
+}
+
+/// Deletes a conversation and its messages.
+#[server]
+pub async fn delete_conversation(id: i64) -> Result<(), ChatError> {
+    let (state, user) = session().await?;
+    with_status(crate::chat::service::delete_conversation(&state, &user, id).await)?;
+    redirect_form_post("/chat");
+    Ok(())
+}
+
+/// The state and the session's user, or `Unauthenticated` (401 for scripts).
+#[cfg(feature = "ssr")]
+async fn session() -> Result<(crate::core::state::AppState, crate::accounts::users::User), ChatError> {
+    let state = expect_context::<crate::core::state::AppState>();
+    let auth = leptos_axum::extract::<crate::accounts::auth::AuthSession>()
+        .await
+        .map_err(|e| crate::chat::service::internal("session", e))?;
+    match auth.user {
+        Some(user) => Ok((state, user)),
+        None => with_status(Err(ChatError::Unauthenticated)),
+    }
+}
+
+/// True for a plain HTML form post to a server function (no JavaScript on the page).
+#[cfg(feature = "ssr")]
+fn is_form_post() -> bool {
+    use axum::http::{header, request::Parts};
+    use_context::<Parts>().is_some_and(|parts| {
+        parts.uri.path().starts_with(env!("SERVER_FN_PREFIX"))
+            && parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn redirect_form_post(path: &str) {
+    if is_form_post() {
+        leptos_axum::redirect(path);
+    }
+}
+
+/// A form post waits for the reply, so the page it lands on shows it complete.
+#[cfg(feature = "ssr")]
+async fn finish_form_post(state: &crate::core::state::AppState, sent: &SentMessage, wait: bool) {
+    if is_form_post() {
+        if wait {
+            state
+                .chat
+                .wait(sent.assistant_message_id, std::time::Duration::from_secs(300))
+                .await;
+        }
+        leptos_axum::redirect(&format!("/chat/{}", sent.conversation_id));
+    }
+}
+
+/// Gives an error the right status for scripts (400, 401, 404, 409, 429); a page render keeps its own status.
+#[cfg(feature = "ssr")]
+fn with_status<T>(result: Result<T, ChatError>) -> Result<T, ChatError> {
+    use axum::http::{StatusCode, header, request::Parts};
+    let status = match &result {
+        Ok(_) => return result,
+        Err(ChatError::Invalid { .. }) => StatusCode::BAD_REQUEST,
+        Err(ChatError::Unauthenticated) => StatusCode::UNAUTHORIZED,
+        Err(ChatError::NotFound) => StatusCode::NOT_FOUND,
+        Err(ChatError::Busy) => StatusCode::CONFLICT,
+        Err(ChatError::RateLimited(_)) => StatusCode::TOO_MANY_REQUESTS,
+        Err(ChatError::Server) => return result,
+    };
+    let script_call = use_context::<Parts>().is_some_and(|parts| {
+        let accepts_html = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        parts.uri.path().starts_with(env!("SERVER_FN_PREFIX")) && !accepts_html
+    });
+    if let (true, Some(response)) = (script_call, use_context::<leptos_axum::ResponseOptions>()) {
+        response.set_status(status);
+    }
+    result
+}

@@ -1,0 +1,471 @@
+//! The chat use cases, called by the server functions and pages here and by the REST API: every function takes the
+//! session user and answers `NotFound` for anything that is not theirs.
+
+use std::collections::HashMap;
+
+use crate::accounts::users::User;
+use crate::chat::generation::{self, Job};
+use crate::chat::markdown::to_safe_html;
+use crate::chat::provider::{ChatRequest, WireMessage, fit_context};
+use crate::chat::store::{self, Conversation, ConversationChanges, ListFilter, LockError, Message, Turn};
+use crate::chat::types::{
+    ChatContext, ChatError, ConversationSummary, ConversationView, MAX_SYSTEM_PROMPT_CHARS, MAX_TAG_CHARS, MAX_TAGS,
+    MAX_TITLE_CHARS, MessageView, PAGE_SIZE, SentMessage,
+};
+use crate::core::db::now_millis;
+use crate::core::state::AppState;
+
+/// Context window assumed when the provider does not say.
+const DEFAULT_CONTEXT_TOKENS: u64 = 32_768;
+
+/// Logs the cause and answers with a fixed message.
+pub fn internal(what: &str, cause: impl std::fmt::Display) -> ChatError {
+    tracing::error!(%cause, "{what} failed");
+    ChatError::Server
+}
+
+fn db(e: sqlx::Error) -> ChatError {
+    internal("chat query", e)
+}
+
+/// The model used for `conversation` (or a new one) by `user`.
+fn model_for(state: &AppState, user: &User, conversation: Option<&Conversation>) -> String {
+    if let Some(c) = conversation.filter(|c| !c.model.is_empty()) {
+        return c.model.clone();
+    }
+    crate::accounts::service::profile_of(user, &state.config.ai.default_model).ai_model
+}
+
+/// Sidebar, model list and provider state for the chat pages.
+pub async fn chat_context(
+    state: &AppState,
+    user: &User,
+    archived: bool,
+    offset: i64,
+) -> Result<ChatContext, ChatError> {
+    let (conversations, has_more) = list(state, user, archived, offset).await?;
+    let models = state.chat.provider.models().await.into_iter().map(|m| m.id).collect();
+    Ok(ChatContext {
+        conversations,
+        has_more,
+        models,
+        preferred_model: model_for(state, user, None),
+        demo: state.chat.provider.is_demo(),
+    })
+}
+
+/// A page of the user's conversations, and whether more follow.
+pub async fn list(
+    state: &AppState,
+    user: &User,
+    archived: bool,
+    offset: i64,
+) -> Result<(Vec<ConversationSummary>, bool), ChatError> {
+    let filter = if archived {
+        ListFilter::Archived
+    } else {
+        ListFilter::Active
+    };
+    let mut rows = store::list_conversations(&state.db.pool, user.id, filter, PAGE_SIZE + 1, offset.max(0))
+        .await
+        .map_err(db)?;
+    let has_more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    Ok((rows.iter().map(summary).collect(), has_more))
+}
+
+/// A conversation as the sidebar shows it.
+pub fn summary(c: &Conversation) -> ConversationSummary {
+    ConversationSummary {
+        id: c.id,
+        title: display_title(&c.title),
+        is_pinned: c.is_pinned,
+        status: c.status.clone(),
+        tags: serde_json::from_str(&c.tags).unwrap_or_default(),
+        last_activity: c.last_message_at.unwrap_or(c.created_at),
+    }
+}
+
+fn display_title(title: &str) -> String {
+    if title.is_empty() {
+        "New conversation".to_string()
+    } else {
+        title.to_string()
+    }
+}
+
+async fn owned(state: &AppState, user: &User, id: i64) -> Result<Conversation, ChatError> {
+    store::conversation(&state.db.pool, user.id, id)
+        .await
+        .map_err(db)?
+        .ok_or(ChatError::NotFound)
+}
+
+/// The conversation with the messages of its current branch.
+pub async fn conversation_view(state: &AppState, user: &User, id: i64) -> Result<ConversationView, ChatError> {
+    let conversation = owned(state, user, id).await?;
+    let messages = store::messages(&state.db.pool, id).await.map_err(db)?;
+    let path = branch(&messages, conversation.current_leaf_id);
+    let views = path.iter().map(|m| message_view(m, &messages)).collect();
+    Ok(ConversationView {
+        id: conversation.id,
+        title: display_title(&conversation.title),
+        is_pinned: conversation.is_pinned,
+        status: conversation.status.clone(),
+        tags: serde_json::from_str(&conversation.tags).unwrap_or_default(),
+        model: conversation.model.clone(),
+        system_prompt: conversation.system_prompt.clone(),
+        messages: views,
+    })
+}
+
+/// The messages from the first one to `leaf`, following parents.
+pub fn branch(messages: &[Message], leaf: Option<i64>) -> Vec<Message> {
+    let by_id: HashMap<i64, &Message> = messages.iter().map(|m| (m.id, m)).collect();
+    let mut path = Vec::new();
+    let mut next = leaf;
+    while let Some(id) = next {
+        let Some(m) = by_id.get(&id) else { break };
+        path.push((*m).clone());
+        next = m.parent_id;
+        if path.len() > messages.len() {
+            break;
+        }
+    }
+    path.reverse();
+    path
+}
+
+/// A stored message as the page shows it; `all` gives its siblings.
+pub fn message_view(m: &Message, all: &[Message]) -> MessageView {
+    let siblings: Vec<i64> = all
+        .iter()
+        .filter(|o| o.parent_id == m.parent_id && o.role == m.role)
+        .map(|o| o.id)
+        .collect();
+    let index = siblings.iter().position(|id| *id == m.id).unwrap_or(0);
+    let metadata: serde_json::Value = serde_json::from_str(&m.metadata).unwrap_or_default();
+    MessageView {
+        id: m.id,
+        parent_id: m.parent_id,
+        role: m.role.clone(),
+        content: m.content.clone(),
+        html: to_safe_html(&m.content),
+        status: m.status.clone(),
+        error: generation::error_of(&m.metadata),
+        model: metadata.get("model").and_then(|v| v.as_str()).map(str::to_string),
+        branch: (index + 1, siblings.len().max(1)),
+        prev_sibling: index.checked_sub(1).and_then(|i| siblings.get(i)).copied(),
+        next_sibling: siblings.get(index + 1).copied(),
+    }
+}
+
+/// A single message with its siblings, for streams and APIs.
+pub async fn message(state: &AppState, user: &User, id: i64) -> Result<MessageView, ChatError> {
+    let m = store::message(&state.db.pool, user.id, id)
+        .await
+        .map_err(db)?
+        .ok_or(ChatError::NotFound)?;
+    let all = store::messages(&state.db.pool, m.conversation_id).await.map_err(db)?;
+    Ok(message_view(&m, &all))
+}
+
+fn check_content(state: &AppState, content: &str) -> Result<String, ChatError> {
+    let content = content.trim_end().to_string();
+    if content.trim().is_empty() {
+        return Err(ChatError::invalid("content", "Write a message first."));
+    }
+    let max = state.config.limits.max_message_chars;
+    let count = content.chars().count();
+    if count > max {
+        return Err(ChatError::invalid(
+            "content",
+            format!("A message can have at most {max} characters (this one has {count})."),
+        ));
+    }
+    Ok(content)
+}
+
+async fn check_rate(state: &AppState, user: &User) -> Result<(), ChatError> {
+    let limits = &state.config.limits;
+    let now = now_millis();
+    for (limit, window) in [
+        (limits.rate_limit_messages_per_minute, 60_000),
+        (limits.rate_limit_messages_per_day, 86_400_000),
+    ] {
+        if limit == 0 {
+            continue;
+        }
+        let (count, oldest) = store::user_messages_since(&state.db.pool, user.id, now - window)
+            .await
+            .map_err(db)?;
+        if count >= i64::from(limit) {
+            let wait = oldest.map_or(window, |t| t + window - now);
+            return Err(ChatError::RateLimited((wait / 1000).max(1)));
+        }
+    }
+    Ok(())
+}
+
+/// Sends `content` in the conversation (a new one when `conversation_id` is `None`), after the current branch's last
+/// message. The user message is committed before the provider is called; the reply is generated in the background.
+pub async fn send_message(
+    state: &AppState,
+    user: &User,
+    conversation_id: Option<i64>,
+    content: &str,
+) -> Result<SentMessage, ChatError> {
+    let content = check_content(state, content)?;
+    check_rate(state, user).await?;
+    let conversation = match conversation_id {
+        Some(id) => owned(state, user, id).await?,
+        None => {
+            let new = store::NewConversation {
+                title: generation::fallback_title(&content),
+                ..Default::default()
+            };
+            let id = store::create_conversation(&state.db.pool, user.id, &new)
+                .await
+                .map_err(db)?;
+            owned(state, user, id).await?
+        }
+    };
+    let parent = conversation.current_leaf_id;
+    start(state, user, &conversation, Some(content), parent, 0).await
+}
+
+/// Generates a new reply in place of the reply `message_id` (kept as a sibling), or a reply to the user message
+/// `message_id` (after an error left it unanswered).
+pub async fn regenerate(state: &AppState, user: &User, message_id: i64) -> Result<SentMessage, ChatError> {
+    let m = store::message(&state.db.pool, user.id, message_id)
+        .await
+        .map_err(db)?
+        .ok_or(ChatError::NotFound)?;
+    let conversation = owned(state, user, m.conversation_id).await?;
+    let parent = if m.role == "assistant" { m.parent_id } else { Some(m.id) };
+    start(state, user, &conversation, None, parent, 0).await
+}
+
+/// Sends an edited copy of the user message `message_id` as a new branch; the old branch stays reachable.
+pub async fn edit_message(
+    state: &AppState,
+    user: &User,
+    message_id: i64,
+    content: &str,
+) -> Result<SentMessage, ChatError> {
+    let content = check_content(state, content)?;
+    let m = store::message(&state.db.pool, user.id, message_id)
+        .await
+        .map_err(db)?
+        .ok_or(ChatError::NotFound)?;
+    if m.role != "user" {
+        return Err(ChatError::invalid("message", "Only your own messages can be edited."));
+    }
+    check_rate(state, user).await?;
+    let conversation = owned(state, user, m.conversation_id).await?;
+    start(state, user, &conversation, Some(content), m.parent_id, m.edit_count + 1).await
+}
+
+async fn start(
+    state: &AppState,
+    user: &User,
+    conversation: &Conversation,
+    user_content: Option<String>,
+    parent_id: Option<i64>,
+    edit_count: i64,
+) -> Result<SentMessage, ChatError> {
+    let model = model_for(state, user, Some(conversation));
+    let turn = Turn {
+        conversation_id: conversation.id,
+        user_id: user.id,
+        user_content: user_content.clone(),
+        parent_id,
+        edit_count,
+        reply_metadata: generation::pending_metadata(&model),
+    };
+    let started = store::start_turn(&state.db.pool, &turn).await.map_err(|e| match e {
+        LockError::NotFound | LockError::BadParent => ChatError::NotFound,
+        LockError::Busy => ChatError::Busy,
+        LockError::Db(e) => db(e),
+    })?;
+
+    // The history of the branch the new reply continues, oldest first.
+    let messages = store::messages(&state.db.pool, conversation.id).await.map_err(db)?;
+    let reply_parent = started.user_message_id.or(parent_id);
+    let mut wire = Vec::new();
+    if !conversation.system_prompt.trim().is_empty() {
+        wire.push(WireMessage {
+            role: "system".into(),
+            content: conversation.system_prompt.clone(),
+        });
+    }
+    wire.extend(
+        branch(&messages, reply_parent)
+            .into_iter()
+            .filter(|m| (m.role == "user" || m.role == "assistant") && !m.content.trim().is_empty())
+            .map(|m| WireMessage {
+                role: m.role,
+                content: m.content,
+            }),
+    );
+    let context = state
+        .chat
+        .provider
+        .models()
+        .await
+        .into_iter()
+        .find(|m| m.id == model)
+        .and_then(|m| m.max_context_length)
+        .unwrap_or(DEFAULT_CONTEXT_TOKENS);
+    let request = ChatRequest::new(model, fit_context(wire, context));
+    // The first exchange names the conversation, unless the user renamed it meanwhile.
+    let first_message = messages.iter().filter(|m| m.role == "user").count() == 1 && user_content.is_some();
+    let auto_title = first_message
+        .then(|| conversation.title.clone())
+        .filter(|t| !t.is_empty());
+    state.chat.spawn(
+        state.db.pool.clone(),
+        Job {
+            conversation_id: conversation.id,
+            message_id: started.assistant_message_id,
+            request,
+            auto_title,
+        },
+    );
+    Ok(SentMessage {
+        conversation_id: conversation.id,
+        user_message_id: started.user_message_id,
+        assistant_message_id: started.assistant_message_id,
+    })
+}
+
+/// Stops the reply `message_id`; what was written so far is kept.
+pub async fn stop(state: &AppState, user: &User, message_id: i64) -> Result<(), ChatError> {
+    let m = store::message(&state.db.pool, user.id, message_id)
+        .await
+        .map_err(db)?
+        .ok_or(ChatError::NotFound)?;
+    store::request_stop(&state.db.pool, m.id).await.map_err(db)?;
+    state.chat.stop(m.id);
+    Ok(())
+}
+
+/// Shows the branch that goes through `message_id` (its newest continuation).
+pub async fn select_branch(state: &AppState, user: &User, message_id: i64) -> Result<i64, ChatError> {
+    let m = store::message(&state.db.pool, user.id, message_id)
+        .await
+        .map_err(db)?
+        .ok_or(ChatError::NotFound)?;
+    let all = store::messages(&state.db.pool, m.conversation_id).await.map_err(db)?;
+    let mut leaf = m.id;
+    while let Some(child) = all.iter().filter(|c| c.parent_id == Some(leaf)).map(|c| c.id).max() {
+        leaf = child;
+    }
+    store::set_leaf(&state.db.pool, m.conversation_id, leaf)
+        .await
+        .map_err(db)?;
+    Ok(m.conversation_id)
+}
+
+/// Changes a user may make to a conversation, unchecked.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationEdit {
+    /// New title.
+    pub title: Option<String>,
+    /// Pin.
+    pub is_pinned: Option<bool>,
+    /// Archive (true) or restore (false).
+    pub archived: Option<bool>,
+    /// Tags.
+    pub tags: Option<Vec<String>>,
+    /// Model ('' = preferred).
+    pub model: Option<String>,
+    /// System prompt.
+    pub system_prompt: Option<String>,
+}
+
+/// Validates and applies `edit`.
+pub async fn update_conversation(
+    state: &AppState,
+    user: &User,
+    id: i64,
+    edit: ConversationEdit,
+) -> Result<(), ChatError> {
+    let mut changes = ConversationChanges::default();
+    if let Some(title) = edit.title {
+        let title = title.trim().to_string();
+        if title.is_empty() {
+            return Err(ChatError::invalid("title", "The title may not be blank."));
+        }
+        if title.chars().count() > MAX_TITLE_CHARS {
+            return Err(ChatError::invalid(
+                "title",
+                format!("A title can have at most {MAX_TITLE_CHARS} characters."),
+            ));
+        }
+        changes.title = Some(title);
+    }
+    if let Some(tags) = edit.tags {
+        let mut clean: Vec<String> = Vec::new();
+        for tag in tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            if tag.chars().count() > MAX_TAG_CHARS {
+                return Err(ChatError::invalid(
+                    "tags",
+                    format!("A tag can have at most {MAX_TAG_CHARS} characters."),
+                ));
+            }
+            if !clean.iter().any(|t| t == tag) {
+                clean.push(tag.to_string());
+            }
+        }
+        if clean.len() > MAX_TAGS {
+            return Err(ChatError::invalid(
+                "tags",
+                format!("A conversation can have at most {MAX_TAGS} tags."),
+            ));
+        }
+        changes.tags = Some(serde_json::Value::from(clean).to_string());
+    }
+    if let Some(model) = edit.model {
+        let model = model.trim().to_string();
+        if !model.is_empty() && !state.chat.provider.models().await.iter().any(|m| m.id == model) {
+            return Err(ChatError::invalid("model", format!("Unknown model “{model}”.")));
+        }
+        changes.model = Some(model);
+    }
+    if let Some(prompt) = edit.system_prompt {
+        if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
+            return Err(ChatError::invalid(
+                "system_prompt",
+                format!("A system prompt can have at most {MAX_SYSTEM_PROMPT_CHARS} characters."),
+            ));
+        }
+        changes.system_prompt = Some(prompt);
+    }
+    changes.is_pinned = edit.is_pinned;
+    changes.status = edit.archived.map(|a| if a { "archived" } else { "active" }.to_string());
+    if store::update_conversation(&state.db.pool, user.id, id, &changes)
+        .await
+        .map_err(db)?
+    {
+        Ok(())
+    } else {
+        Err(ChatError::NotFound)
+    }
+}
+
+/// Deletes the conversation and its messages (a running reply is stopped first).
+pub async fn delete_conversation(state: &AppState, user: &User, id: i64) -> Result<(), ChatError> {
+    let conversation = owned(state, user, id).await?;
+    if let Some(generating) = conversation.generating_id {
+        state.chat.stop(generating);
+    }
+    if store::delete_conversation(&state.db.pool, user.id, id)
+        .await
+        .map_err(db)?
+    {
+        Ok(())
+    } else {
+        Err(ChatError::NotFound)
+    }
+}
