@@ -10,7 +10,7 @@ use crate::accounts::pages::{
 };
 use crate::chat::pages::ChatPage;
 use crate::core::home::HomePage;
-use crate::core::layout::{SiteFooter, SiteHeader};
+use crate::core::layout::{SiteFooter, SiteHeader, rcdata_text};
 use crate::core::not_found::NotFound;
 use crate::core::theme::Theme;
 
@@ -60,7 +60,7 @@ fn set_page_csp() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Title formatter=|page: String| format!("{page} · ThiCode")/>
+        <Title formatter=|page: String| format!("{} · ThiCode", rcdata_text(&page))/>
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <SiteHeader>

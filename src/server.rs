@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
                     security::security_headers,
                 ))
                 .layer(middleware::from_fn(routes::cache_headers))
+                .layer(middleware::from_fn(routes::server_fn_status))
                 .layer(CompressionLayer::new())
                 .layer(middleware::from_fn_with_state(state.clone(), security::limit_body))
                 .layer(middleware::from_fn_with_state(state.clone(), security::check_origin))

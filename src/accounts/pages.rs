@@ -306,7 +306,7 @@ fn SettingsForm(profile: Profile, action: ServerAction<UpdateProfile>) -> impl I
                 <label for="bio">"Bio"</label>
                 <textarea id="bio" name="bio" rows="4" aria-describedby="bio-errors bio-counter"
                     on:input=move |ev| bio.set(event_target_value(&ev)) prop:value=move || bio.get()>
-                    {bio.get_untracked()}
+                    {crate::core::layout::rcdata_text(&bio.get_untracked())}
                 </textarea>
                 <p id="bio-counter" class=move || counter_class(bio_length())
                     aria-live="polite">

@@ -13,6 +13,7 @@ use crate::chat::server_fns::{
     get_chat_context, get_conversation,
 };
 use crate::chat::types::{ChatContext, ChatError, ConversationView, MessageView, PAGE_SIZE};
+use crate::core::layout::rcdata_text;
 
 /// The actions of the page, shared by its parts.
 #[derive(Clone, Copy)]
@@ -276,7 +277,7 @@ fn ConversationHeader(view: ConversationView, models: Vec<String>, actions: Acti
                             }).collect_view()}
                         </select>
                         <label for="system_prompt">"System prompt"</label>
-                        <textarea id="system_prompt" name="system_prompt" rows="3">{view.system_prompt.clone()}</textarea>
+                        <textarea id="system_prompt" name="system_prompt" rows="3">{rcdata_text(&view.system_prompt)}</textarea>
                         <label for="tags">"Tags (comma-separated)"</label>
                         <input id="tags" name="tags" value=view.tags.join(", ")/>
                         <button type="submit">"Save"</button>
@@ -380,7 +381,7 @@ fn MessageItem(
                         <ActionForm action=actions.edit attr:class="form">
                             <input type="hidden" name="message_id" value=message_id/>
                             <label for=format!("edit-{id}")>"Edit your message"</label>
-                            <textarea id=format!("edit-{id}") name="content" rows="3">{message.content.clone()}</textarea>
+                            <textarea id=format!("edit-{id}") name="content" rows="3">{rcdata_text(&message.content)}</textarea>
                             <button type="submit" disabled=busy>"Save and send"</button>
                         </ActionForm>
                     </details>

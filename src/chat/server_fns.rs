@@ -155,7 +155,7 @@ fn with_status<T>(result: Result<T, ChatError>) -> Result<T, ChatError> {
     use axum::http::{StatusCode, header, request::Parts};
     let status = match &result {
         Ok(_) => return result,
-        Err(ChatError::Invalid { .. }) => StatusCode::BAD_REQUEST,
+        Err(ChatError::Invalid { .. } | ChatError::BadRequest(_)) => StatusCode::BAD_REQUEST,
         Err(ChatError::Unauthenticated) => StatusCode::UNAUTHORIZED,
         Err(ChatError::NotFound) => StatusCode::NOT_FOUND,
         Err(ChatError::Busy) => StatusCode::CONFLICT,

@@ -347,6 +347,8 @@ pub async fn stop(state: &AppState, user: &User, message_id: i64) -> Result<(), 
         .ok_or(ChatError::NotFound)?;
     store::request_stop(&state.db.pool, m.id).await.map_err(db)?;
     state.chat.stop(m.id);
+    // A reply generated here is saved and its lock released before answering, so the next send is not refused.
+    state.chat.wait(m.id, std::time::Duration::from_secs(3)).await;
     Ok(())
 }
 

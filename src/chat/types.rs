@@ -113,6 +113,9 @@ pub enum ChatError {
         /// What is wrong with it.
         message: String,
     },
+    /// The request itself is malformed (a missing or non-numeric field).
+    #[error("Invalid request: {0}")]
+    BadRequest(String),
     /// No such conversation or message for this user.
     #[error("Not found.")]
     NotFound,
@@ -143,8 +146,13 @@ impl ChatError {
 impl FromServerFnError for ChatError {
     type Encoder = JsonEncoding;
 
-    fn from_server_fn_error(_: ServerFnErrorErr) -> Self {
-        Self::Server
+    fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
+        match error {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                Self::BadRequest("a field is missing or has the wrong type.".to_string())
+            }
+            _ => Self::Server,
+        }
     }
 }
 

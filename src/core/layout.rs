@@ -55,3 +55,18 @@ pub fn ThemeToggle() -> impl IntoView {
         </form>
     }
 }
+
+/// Text for a `<textarea>` or the `<title>`. Leptos writes the children of these into server-rendered HTML without
+/// escaping them (tachys 0.2 treats them as raw text), so text holding `</textarea>` or `</title>` would end the
+/// element and inject markup; on the server we escape it ourselves (browsers decode entities inside both), in the
+/// browser the text is set as it is.
+pub fn rcdata_text(text: &str) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        crate::core::error::escape_html(text)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        text.to_string()
+    }
+}

@@ -12,6 +12,7 @@ mod accounts_register;
 mod accounts_reset;
 mod accounts_settings;
 mod accounts_throttle;
+mod chat_flow;
 mod chat_provider;
 mod cli;
 mod database;
