@@ -13,6 +13,7 @@ mod accounts_reset;
 mod accounts_settings;
 mod accounts_throttle;
 mod chat_flow;
+mod chat_persistence;
 mod chat_provider;
 mod cli;
 mod database;
