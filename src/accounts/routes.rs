@@ -1,6 +1,7 @@
 //! Plain HTTP routes of accounts: the personal data export (a file download, not a page).
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -25,9 +26,16 @@ pub fn iso(millis: i64) -> String {
 }
 
 /// Everything ThiCode stores about the logged-in user, as a JSON download.
-async fn export(auth: AuthSession) -> Response {
+async fn export(State(state): State<AppState>, auth: AuthSession) -> Response {
     let Some(user) = auth.user else {
         return Redirect::to("/login?next=/settings/export").into_response();
+    };
+    let conversations = match crate::chat::service::export_all(&state.db.pool, user.id).await {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::error!(error = %e, "export failed");
+            return crate::core::error::AppError::Internal(e.to_string()).into_html();
+        }
     };
     let preferences: serde_json::Value = serde_json::from_str(&user.preferences).unwrap_or_else(|_| json!({}));
     let document = json!({
@@ -45,8 +53,7 @@ async fn export(auth: AuthSession) -> Response {
             "date_modified": iso(user.date_modified),
             "last_login": user.last_login.map(iso),
         },
-        // Filled by the chat feature once conversations exist.
-        "conversations": [],
+        "conversations": conversations,
     });
     let filename = format!("attachment; filename=\"thicode-{}.json\"", user.username);
     (

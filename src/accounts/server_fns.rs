@@ -137,9 +137,11 @@ pub async fn get_profile() -> Result<Profile, AccountError> {
     with_status(async move {
         let (user, _) = require_user().await?;
         let state = expect_context::<crate::core::state::AppState>();
+        let models = state.chat.provider.models().await.into_iter().map(|m| m.id).collect();
         Ok(crate::accounts::service::profile_of(
             &user,
             &state.config.ai.default_model,
+            models,
         ))
     })
     .await
@@ -171,7 +173,8 @@ pub async fn update_profile(
             display_mode,
             language,
         };
-        service::update_profile(&state.db.pool, &user, &state.config.ai.default_model, form).await?;
+        let models: Vec<String> = state.chat.provider.models().await.into_iter().map(|m| m.id).collect();
+        service::update_profile(&state.db.pool, &user, &models, form).await?;
         // The display mode applies at once: the theme cookie follows the saved preference.
         if let (Some(theme), Some(response)) = (theme, use_context::<leptos_axum::ResponseOptions>())
             && let Ok(cookie) = axum::http::HeaderValue::from_str(&theme.cookie())

@@ -5,7 +5,7 @@ use sqlx::AnyPool;
 
 use crate::accounts::fields;
 use crate::accounts::password::{self, UserAttributes};
-use crate::accounts::types::{AccountError, DISPLAY_MODES, FALLBACK_MODELS, FormErrors, LANGUAGES, Profile};
+use crate::accounts::types::{AccountError, DISPLAY_MODES, FormErrors, LANGUAGES, Profile};
 use crate::accounts::users::{self, CreateUserError, NewUser, ProfileUpdate, User};
 
 /// What the registration form sends.
@@ -98,7 +98,7 @@ pub fn internal(cause: impl std::fmt::Display) -> AccountError {
 }
 
 /// The settings page's view of `user`.
-pub fn profile_of(user: &User, default_model: &str) -> Profile {
+pub fn profile_of(user: &User, default_model: &str, mut models: Vec<String>) -> Profile {
     let preferences = preferences_of(user);
     let text = |key: &str, fallback: &str| {
         preferences
@@ -107,29 +107,21 @@ pub fn profile_of(user: &User, default_model: &str) -> Profile {
             .unwrap_or(fallback)
             .to_string()
     };
+    let ai_model = text("ai_model", default_model);
+    if !models.is_empty() && !models.contains(&ai_model) {
+        models.insert(0, ai_model.clone());
+    }
     Profile {
         username: user.username.clone(),
         email: user.email.clone(),
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
         bio: user.bio.clone(),
-        ai_model: text("ai_model", default_model),
+        ai_model,
         display_mode: text("display_mode", "system"),
         language: text("language", "en"),
-        models: models(default_model),
+        models,
     }
-}
-
-/// The models offered: the configured default first, then the fallback list.
-pub fn models(default_model: &str) -> Vec<String> {
-    let mut list = vec![default_model.to_string()];
-    list.extend(
-        FALLBACK_MODELS
-            .iter()
-            .map(|m| m.to_string())
-            .filter(|m| m != default_model),
-    );
-    list
 }
 
 fn preferences_of(user: &User) -> serde_json::Map<String, serde_json::Value> {
@@ -159,7 +151,7 @@ pub struct ProfileForm {
 pub async fn update_profile(
     pool: &AnyPool,
     user: &User,
-    default_model: &str,
+    models: &[String],
     form: ProfileForm,
 ) -> Result<(), AccountError> {
     let email = form.email.trim().to_string();
@@ -186,7 +178,11 @@ pub async fn update_profile(
             errors.add(field, e);
         }
     }
-    if !models(default_model).contains(&form.ai_model) {
+    // A model the user already has stays acceptable even if the provider no longer lists it.
+    let current = preferences_of(user)
+        .get("ai_model")
+        .and_then(|v| v.as_str().map(str::to_string));
+    if !models.contains(&form.ai_model) && current.as_deref() != Some(form.ai_model.as_str()) {
         errors.add(
             "ai_model",
             format!(

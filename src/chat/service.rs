@@ -33,7 +33,7 @@ fn model_for(state: &AppState, user: &User, conversation: Option<&Conversation>)
     if let Some(c) = conversation.filter(|c| !c.model.is_empty()) {
         return c.model.clone();
     }
-    crate::accounts::service::profile_of(user, &state.config.ai.default_model).ai_model
+    crate::accounts::service::profile_of(user, &state.config.ai.default_model, Vec::new()).ai_model
 }
 
 /// Sidebar, model list and provider state for the chat pages.
@@ -470,4 +470,32 @@ pub async fn delete_conversation(state: &AppState, user: &User, id: i64) -> Resu
     } else {
         Err(ChatError::NotFound)
     }
+}
+
+/// Every conversation of the user (all statuses, all branches) as JSON, for the personal data export.
+pub async fn export_all(pool: &sqlx::AnyPool, user_id: i64) -> Result<serde_json::Value, sqlx::Error> {
+    use crate::accounts::routes::iso;
+    let mut out = Vec::new();
+    for filter in [ListFilter::Active, ListFilter::Archived] {
+        for c in store::list_conversations(pool, user_id, filter, i64::MAX, 0).await? {
+            let messages: Vec<serde_json::Value> = store::messages(pool, c.id)
+                .await?
+                .into_iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "id": m.id, "parent_id": m.parent_id, "role": m.role, "content": m.content,
+                        "status": m.status, "is_edited": m.is_edited, "created_at": iso(m.created_at),
+                        "metadata": serde_json::from_str::<serde_json::Value>(&m.metadata).unwrap_or_default(),
+                    })
+                })
+                .collect();
+            out.push(serde_json::json!({
+                "id": c.id, "title": c.title, "status": c.status, "is_pinned": c.is_pinned,
+                "tags": serde_json::from_str::<serde_json::Value>(&c.tags).unwrap_or_default(),
+                "model": c.model, "system_prompt": c.system_prompt, "created_at": iso(c.created_at),
+                "messages": messages,
+            }));
+        }
+    }
+    Ok(serde_json::Value::Array(out))
 }

@@ -601,3 +601,78 @@ async fn replies_of_a_dead_process_are_marked_interrupted() {
     assert_eq!(status, StatusCode::OK, "the lock was freed");
     let _ = json;
 }
+
+#[tokio::test]
+async fn the_settings_offer_the_providers_chat_models() {
+    let chat = Chat::new(&[]).await;
+    let cookie = chat.user("ada").await;
+    let html = page(&chat.app, "/settings", Some(&cookie)).await;
+    assert!(html.contains("<option value=\"mistral-medium-latest\""), "{html}");
+    assert!(!html.contains("mistral-embed"), "not a chat model");
+    assert!(!html.contains("open-mistral-nemo"), "only in the fallback list");
+    let form = |model: &str| {
+        format!("email=ada%40example.com&first_name=&last_name=&bio=&ai_model={model}&display_mode=dark&language=en")
+    };
+    let (status, _) = chat
+        .call(
+            thicode::accounts::server_fns::UpdateProfile::PATH,
+            &form("codestral-latest"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = chat
+        .call(
+            thicode::accounts::server_fns::UpdateProfile::PATH,
+            &form("open-mistral-nemo"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // New conversations use the preferred model.
+    let (_, sent) = chat.send(&cookie, None, "hi").await;
+    let reply = chat.settled(id(&sent, "assistant_message_id")).await;
+    let meta: Value = serde_json::from_str(&reply.metadata).unwrap();
+    assert_eq!(meta["model"], "codestral-latest");
+}
+
+#[tokio::test]
+async fn the_data_export_holds_every_conversation_and_deleting_the_account_removes_them() {
+    let chat = Chat::new(&[]).await;
+    let cookie = chat.user("ada").await;
+    let (_, sent) = chat.send(&cookie, None, "remember this").await;
+    let conversation = id(&sent, "conversation_id");
+    chat.settled(id(&sent, "assistant_message_id")).await;
+    chat.call(
+        UpdateConversation::PATH,
+        &format!("id={conversation}&archived=true"),
+        &cookie,
+    )
+    .await;
+    let req = Request::get("/settings/export")
+        .header("host", "127.0.0.1:3000")
+        .header("cookie", &cookie);
+    let export = json(chat.app.send(req.body(Body::empty()).unwrap()).await).await;
+    let conversations = export["conversations"].as_array().unwrap();
+    assert_eq!(conversations.len(), 1);
+    assert_eq!(conversations[0]["status"], "archived");
+    assert_eq!(conversations[0]["messages"][0]["content"], "remember this");
+    assert_eq!(
+        conversations[0]["messages"][1]["content"],
+        "Fake reply to: remember this"
+    );
+
+    let (status, _) = chat
+        .call(
+            thicode::accounts::server_fns::DeleteAccount::PATH,
+            "password=Tr4vel-Lisbon-Blue",
+            &cookie,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+        .fetch_one(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "conversations and messages go with the account");
+}
