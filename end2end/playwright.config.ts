@@ -10,6 +10,8 @@ const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.
 const binary = process.env.THICODE_BIN ?? path.join(targetDir, "debug", "thicode");
 const port = Number(process.env.E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;
+// A fake of the Mistral API (the same binary, `thicode fake-mistral`) so chat replies are real HTTP streams.
+const fakePort = Number(process.env.E2E_FAKE_PORT ?? 3101);
 
 // This file is evaluated by the runner and again by each worker; only the runner (first evaluation) makes the
 // database and its test user, and the workers inherit the folder through the environment.
@@ -55,7 +57,16 @@ export default defineConfig({
     { name: "js-on", testMatch: /.*\.js\.spec\.ts/, use: { javaScriptEnabled: true } },
     { name: "js-off", testMatch: /.*\.nojs\.spec\.ts/, use: { javaScriptEnabled: false } },
   ],
-  webServer: {
+  webServer: [
+    {
+      command: `${binary} fake-mistral --addr 127.0.0.1:${fakePort} --tokens-per-second 30`,
+      url: `http://127.0.0.1:${fakePort}/_fake/requests`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+    {
     command: binary,
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
@@ -70,6 +81,9 @@ export default defineConfig({
       EMAIL_BACKEND: "file",
       EMAIL_FILE_PATH: path.join(dataDir, "emails"),
       RUST_LOG: process.env.E2E_LOG ?? "warn",
+      MISTRAL_API_KEY: "fake-key",
+      MISTRAL_BASE_URL: `http://127.0.0.1:${fakePort}`,
     },
   },
+  ],
 });

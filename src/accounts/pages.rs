@@ -180,6 +180,7 @@ pub fn UserMenu() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || user.get().map(|answer| match answer.ok().flatten() {
                 Some(user) => view! {
+                    <a href="/chat" data-testid="chat-link">"Chat"</a>
                     <a class="user-name" data-testid="user-name" href="/settings">{user.username}</a>
                     <ActionForm action=logout attr:class="logout-form">
                         <button type="submit">"Log out"</button>

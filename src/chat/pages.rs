@@ -112,7 +112,7 @@ pub fn ChatPage() -> impl IntoView {
 
     view! {
         <div class="chat">
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match context.await {
                         Ok(ctx) => view! { <Sidebar ctx=ctx.clone() current=id archived offset/> }.into_any(),
@@ -120,9 +120,9 @@ pub fn ChatPage() -> impl IntoView {
                         Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
             <section class="conversation" aria-label="Conversation">
-                <Suspense fallback=|| ()>
+                <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let ctx = context.await.ok();
                         match conversation.await {
@@ -135,7 +135,7 @@ pub fn ChatPage() -> impl IntoView {
                             Err(_) => ().into_any(),
                         }
                     })}
-                </Suspense>
+                </Transition>
             </section>
         </div>
     }

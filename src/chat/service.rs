@@ -150,7 +150,12 @@ pub fn message_view(m: &Message, all: &[Message]) -> MessageView {
         parent_id: m.parent_id,
         role: m.role.clone(),
         content: m.content.clone(),
-        html: to_safe_html(&m.content),
+        // What users write is shown as they wrote it; replies are Markdown, sanitised.
+        html: if m.role == "user" {
+            crate::core::error::escape_html(&m.content)
+        } else {
+            to_safe_html(&m.content)
+        },
         status: m.status.clone(),
         error: generation::error_of(&m.metadata),
         model: metadata.get("model").and_then(|v| v.as_str()).map(str::to_string),

@@ -676,3 +676,33 @@ async fn the_data_export_holds_every_conversation_and_deleting_the_account_remov
         .unwrap();
     assert_eq!(left, 0, "conversations and messages go with the account");
 }
+
+#[tokio::test]
+async fn without_a_key_the_demo_provider_answers_and_the_page_says_so() {
+    let app = TestApp::new(&[]).await;
+    with_user(&app, "ada", PASSWORD).await;
+    let res = app
+        .send(form_post(
+            Login::PATH,
+            "/login",
+            &format!("login=ada&password={PASSWORD}"),
+            None,
+            ORIGIN,
+        ))
+        .await;
+    let cookie = session_cookie(&res).unwrap();
+    let res = app
+        .send(form_post(
+            SendMessage::PATH,
+            "/chat",
+            "content=Is+anyone+there%3F",
+            Some(&cookie),
+            ORIGIN,
+        ))
+        .await;
+    let location = header(&res, "location").to_string();
+    let html = page(&app, &location, Some(&cookie)).await;
+    assert!(html.contains("data-testid=\"demo-banner\""), "{html}");
+    assert!(html.contains("no AI model is configured"), "{html}");
+    assert!(html.contains("Is anyone there?"));
+}
