@@ -77,11 +77,20 @@ pub fn ChatPage() -> impl IntoView {
     let archived = Memo::new(move |_| query.with(|q| q.get("archived").is_some()));
     let offset =
         Memo::new(move |_| query.with(|q| q.get("offset").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0).max(0)));
+    let search = Memo::new(move |_| query.with(|q| q.get("q")).filter(|q| !q.trim().is_empty()));
     let actions = Actions::new();
     let refresh = RwSignal::new(0usize);
     let context = Resource::new(
-        move || (archived.get(), offset.get(), actions.version(), refresh.get()),
-        |(archived, offset, ..)| get_chat_context(archived, offset),
+        move || {
+            (
+                archived.get(),
+                offset.get(),
+                search.get(),
+                actions.version(),
+                refresh.get(),
+            )
+        },
+        |(archived, offset, q, ..)| get_chat_context(archived, offset, q),
     );
     let conversation = Resource::new(
         move || (id.get(), actions.version(), refresh.get()),
@@ -172,6 +181,14 @@ fn Sidebar(ctx: ChatContext, current: Memo<Option<i64>>, archived: Memo<bool>, o
     view! {
         <nav class="sidebar" aria-label="Conversations">
             <a class="button new-chat" href="/chat">"+ New conversation"</a>
+            <form class="search" method="get" action="/chat" role="search">
+                <label for="q" class="visually-hidden">"Search conversations"</label>
+                <input id="q" name="q" type="search" placeholder="Search titles and messages" maxlength="200"
+                    value=ctx.query.clone().unwrap_or_default() data-testid="search"/>
+            </form>
+            {ctx.query.clone().map(|q| view! {
+                <p class="hint" data-testid="search-results">{format!("Results for “{q}” · ")}<a href="/chat">"Clear"</a></p>
+            })}
             <p class="filters">
                 <a href="/chat" aria-current=move || (!archived.get()).then_some("page")>"Active"</a>
                 " · "

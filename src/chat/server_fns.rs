@@ -6,11 +6,12 @@ use leptos::prelude::*;
 
 use crate::chat::types::{ChatContext, ChatError, ConversationView, SentMessage};
 
-/// The sidebar, the models on offer and whether a real model is configured.
+/// The sidebar (a page of conversations, or the results of the search `q`), the models on offer and whether a real
+/// model is configured.
 #[server]
-pub async fn get_chat_context(archived: bool, offset: i64) -> Result<ChatContext, ChatError> {
+pub async fn get_chat_context(archived: bool, offset: i64, q: Option<String>) -> Result<ChatContext, ChatError> {
     let (state, user) = session().await?;
-    with_status(crate::chat::service::chat_context(&state, &user, archived, offset).await)
+    with_status(crate::chat::service::chat_context(&state, &user, archived, offset, q).await)
 }
 
 /// A conversation and the messages of its current branch.

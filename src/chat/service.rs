@@ -42,8 +42,21 @@ pub async fn chat_context(
     user: &User,
     archived: bool,
     offset: i64,
+    query: Option<String>,
 ) -> Result<ChatContext, ChatError> {
-    let (conversations, has_more) = list(state, user, archived, offset).await?;
+    let query = query.map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
+    let (conversations, has_more) = match &query {
+        Some(q) => {
+            if q.chars().count() > 200 {
+                return Err(ChatError::invalid("q", "Search for at most 200 characters."));
+            }
+            let rows = store::search_conversations(&state.db, user.id, q, PAGE_SIZE)
+                .await
+                .map_err(db)?;
+            (rows.iter().map(summary).collect(), false)
+        }
+        None => list(state, user, archived, offset).await?,
+    };
     let models = state.chat.provider.models().await.into_iter().map(|m| m.id).collect();
     Ok(ChatContext {
         conversations,
@@ -51,6 +64,7 @@ pub async fn chat_context(
         models,
         preferred_model: model_for(state, user, None),
         demo: state.chat.provider.is_demo(),
+        query,
     })
 }
 

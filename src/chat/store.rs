@@ -211,6 +211,55 @@ pub async fn list_conversations(
     .await
 }
 
+/// The user's conversations whose title or any message matches `query` (every word, as a prefix), newest
+/// activity first.
+pub async fn search_conversations(
+    db: &crate::core::db::Db,
+    user_id: i64,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<Conversation>, sqlx::Error> {
+    use crate::core::db::Backend;
+    let words: Vec<String> = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let like = format!("%{}%", query.trim().to_lowercase().replace(['%', '_'], ""));
+    let (matcher, text_query) = match db.backend {
+        // FTS5: every word must occur, as a prefix ("rust"* matches "rustacean").
+        Backend::Sqlite => (
+            "c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid \
+             WHERE messages_fts MATCH $3)",
+            words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "),
+        ),
+        Backend::Postgres => (
+            "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.search @@ to_tsquery('simple', $3))",
+            words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
+        ),
+    };
+    sqlx::query_as(&format!(
+        "SELECT {cols} FROM conversations c WHERE c.user_id = $1 AND c.status <> 'deleted' \
+         AND (lower(c.title) LIKE $2 OR {matcher}) \
+         ORDER BY COALESCE(c.last_message_at, c.created_at) DESC, c.id DESC LIMIT $4",
+        cols = CONVERSATION_COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .bind(user_id)
+    .bind(like)
+    .bind(text_query)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}
+
 /// Every message of a conversation (all branches), oldest first.
 pub async fn messages(pool: &AnyPool, conversation_id: i64) -> Result<Vec<Message>, sqlx::Error> {
     sqlx::query_as(&format!(

@@ -89,6 +89,8 @@ pub struct ChatContext {
     pub preferred_model: String,
     /// No real model is configured (the demo provider answers).
     pub demo: bool,
+    /// The search the sidebar shows results of, if any.
+    pub query: Option<String>,
 }
 
 /// The rows created by a send, regenerate or edit.

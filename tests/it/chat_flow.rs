@@ -706,3 +706,55 @@ async fn without_a_key_the_demo_provider_answers_and_the_page_says_so() {
     assert!(html.contains("no AI model is configured"), "{html}");
     assert!(html.contains("Is anyone there?"));
 }
+
+#[tokio::test]
+async fn search_finds_conversations_by_title_and_message_text_of_the_user_only() {
+    let chat = Chat::new(&[]).await;
+    let ada = chat.user("ada").await;
+    let bob = chat.user("bob").await;
+    for (cookie, text) in [
+        (&ada, "Lifetimes in Rust"),
+        (&ada, "A soup recipe"),
+        (&bob, "Rust for bob"),
+    ] {
+        let (_, sent) = chat.send(cookie, None, text).await;
+        chat.settled(id(&sent, "assistant_message_id")).await;
+    }
+    let titles = |html: &str| -> Vec<String> {
+        html.split("data-testid=\"conversation-link\">")
+            .skip(1)
+            .map(|rest| rest.split("</a>").next().unwrap().to_string())
+            // The model renames conversations ("Fake reply to: User: …"); name them by their first message.
+            .map(|title| {
+                ["Lifetimes in Rust", "A soup recipe", "Rust for bob"]
+                    .into_iter()
+                    .find(|first| title.contains(first))
+                    .unwrap_or_else(|| panic!("{title}"))
+                    .to_string()
+            })
+            .collect()
+    };
+    // "recip" is a prefix of a word in the first message; "reply" is only in the replies; "rust" in a title.
+    for (query, expected) in [
+        ("recip", vec!["A soup recipe"]),
+        ("rust", vec!["Lifetimes in Rust"]),
+        ("fake+reply", vec!["A soup recipe", "Lifetimes in Rust"]),
+        ("nothing-like-this", vec![]),
+        ("LIFETIMES+rus", vec!["Lifetimes in Rust"]),
+        ("%22+OR+*+%25", vec![]),
+    ] {
+        let html = page(&chat.app, &format!("/chat?q={query}"), Some(&ada)).await;
+        assert!(html.contains("data-testid=\"search-results\""), "{query}");
+        let mut found = titles(&html);
+        found.sort();
+        assert_eq!(found, expected, "{query}");
+    }
+    let (status, _) = chat
+        .call(
+            thicode::chat::server_fns::GetChatContext::PATH,
+            &format!("archived=false&offset=0&q={}", "x".repeat(201)),
+            &ada,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
