@@ -7,7 +7,8 @@
 //! `[fake:503]`, `[fake:fail-once:503]` / `[fake:fail-twice:429]` (the first one or two requests carrying that marker
 //! fail, later ones succeed), `[fake:cut]` (the stream breaks after a few tokens), `[fake:malformed]` (an unreadable
 //! chunk after a few tokens), `[fake:hang]` (never answers), `[fake:hang-mid]` (goes silent after a few tokens),
-//! `[fake:tokens=N]` (reply length) and `[fake:tps=N]` (tokens per second).
+//! `[fake:tokens=N]` (reply length), `[fake:tps=N]` (tokens per second) and `[fake:stamp]` (each token ends with
+//! `@<epoch microseconds>` of the moment it was sent, for latency benchmarks).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -290,6 +291,7 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
     let cut = prompt.contains("[fake:cut]");
     let malformed = prompt.contains("[fake:malformed]");
     let hang_mid = prompt.contains("[fake:hang-mid]");
+    let stamp = prompt.contains("[fake:stamp]");
     let interval = Duration::from_secs_f64(1.0 / tps);
     let total = tokens.len();
 
@@ -307,6 +309,12 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
             if i == 3 && malformed {
                 return Ok(Bytes::from_static(b"data: {\"choices\": [{\"delta\": \n\n"));
             }
+            // Benchmarks measure the delay to the browser from the moment each token leaves here.
+            let token = if stamp {
+                format!("{token}@{} ", now_micros())
+            } else {
+                token
+            };
             let last = i + 1 == total;
             let usage = last.then(|| {
                 json!({"prompt_tokens": prompt_tokens, "completion_tokens": total,
@@ -325,6 +333,13 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
         .header(header::CACHE_CONTROL, "no-cache")
         .body(Body::from_stream(stream))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+fn now_micros() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or_default()
 }
 
 fn chunk(model: &str, delta: Value, finish_reason: Option<&str>, usage: Option<Value>) -> Bytes {
