@@ -95,3 +95,16 @@ test("chat: markup and javascript: links in messages are inert", async ({ page }
   await page.getByText("click me").last().click();
   expect(dialogs).toBe(0);
 });
+
+test("chat: code blocks are highlighted and Copy puts the code on the clipboard", async ({ page, context }) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  await logIn(page);
+  await send(page, "Show code\n```rust\nfn main() { println!(\"hi\"); }\n```");
+  await expect(lastReply(page)).toHaveAttribute("data-status", "delivered", { timeout: 10_000 });
+  const block = lastReply(page).locator(".code-block");
+  await expect(block.locator(".code-bar span")).toHaveText("rust");
+  await expect(block.locator("span.hl-storage").first()).toHaveText("fn");
+  await block.getByRole("button", { name: "Copy" }).click();
+  await expect(block.getByRole("button", { name: "Copied" })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('fn main() { println!("hi"); }\n');
+});

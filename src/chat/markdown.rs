@@ -1,11 +1,21 @@
 //! Markdown to safe HTML, on the server only: CommonMark + GFM tables, strikethrough and task lists through
 //! pulldown-cmark, then ammonia's allow-list, so nothing a user or the model writes can run script or load remote
 //! content (no images, no iframes, no event handlers, only http/https/mailto links opened without referrer).
+//! Fenced code blocks are highlighted with syntect (CSS classes `hl-…`, styled in style/main.css) and get a Copy
+//! button; they are set aside before sanitising and put back after, as syntect escapes all of their text itself.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use pulldown_cmark::{Options, Parser, html};
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd, html};
+use syntect::html::{ClassStyle, ClassedHTMLGenerator};
+use syntect::parsing::SyntaxSet;
+use syntect::util::LinesWithEndings;
+
+static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
+
+/// Marks where a highlighted block goes back after sanitising (a private-use character users' text cannot keep).
+const SLOT: char = '\u{E000}';
 
 static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::default();
@@ -13,41 +23,74 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .rm_tags(["img"])
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .link_rel(Some("noopener noreferrer nofollow"))
-        .set_tag_attribute_value("a", "target", "_blank")
-        .add_allowed_classes("code", LANGUAGE_CLASSES.iter().copied());
+        .set_tag_attribute_value("a", "target", "_blank");
     builder
 });
 
-/// Languages whose fence name is kept as a `language-…` class (for highlighting and the copy button's label).
-const LANGUAGE_CLASSES: &[&str] = &[
-    "language-rust",
-    "language-python",
-    "language-javascript",
-    "language-typescript",
-    "language-js",
-    "language-ts",
-    "language-json",
-    "language-toml",
-    "language-yaml",
-    "language-html",
-    "language-css",
-    "language-sql",
-    "language-bash",
-    "language-sh",
-    "language-shell",
-    "language-go",
-    "language-java",
-    "language-c",
-    "language-cpp",
-    "language-text",
-];
-
 /// Renders `text` (Markdown) to sanitised HTML.
 pub fn to_safe_html(text: &str) -> String {
+    let text = text.replace(SLOT, "");
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let mut blocks: Vec<String> = Vec::new();
+    let mut code: Option<(String, String)> = None;
+    let events = Parser::new_ext(&text, options).filter_map(|event| match (&mut code, event) {
+        (None, Event::Start(Tag::CodeBlock(kind))) => {
+            let lang = match kind {
+                CodeBlockKind::Fenced(info) => info.split_whitespace().next().unwrap_or_default().to_string(),
+                CodeBlockKind::Indented => String::new(),
+            };
+            code = Some((lang, String::new()));
+            None
+        }
+        (Some((_, body)), Event::Text(t)) => {
+            body.push_str(&t);
+            None
+        }
+        (Some(_), Event::End(TagEnd::CodeBlock)) => {
+            let (lang, body) = code.take().unwrap_or_default();
+            blocks.push(highlight(&lang, &body));
+            Some(Event::Text(format!("{SLOT}{}{SLOT}", blocks.len() - 1).into()))
+        }
+        (Some(_), _) => None,
+        (None, event) => Some(event),
+    });
     let mut raw = String::with_capacity(text.len() * 3 / 2);
-    html::push_html(&mut raw, Parser::new_ext(text, options));
-    CLEANER.clean(&raw).to_string()
+    html::push_html(&mut raw, events);
+    let mut clean = CLEANER.clean(&raw).to_string();
+    for (i, block) in blocks.iter().enumerate() {
+        clean = clean.replacen(&format!("{SLOT}{i}{SLOT}"), block, 1);
+    }
+    clean
+}
+
+/// A code block with syntax classes, its language and a Copy button (shown once the page runs JavaScript).
+fn highlight(lang: &str, code: &str) -> String {
+    let syntax = SYNTAXES
+        .find_syntax_by_token(lang)
+        .unwrap_or_else(|| SYNTAXES.find_syntax_plain_text());
+    let mut generator =
+        ClassedHTMLGenerator::new_with_class_style(syntax, &SYNTAXES, ClassStyle::SpacedPrefixed { prefix: "hl-" });
+    let mut ok = true;
+    for line in LinesWithEndings::from(code) {
+        if generator.parse_html_for_line_which_includes_newline(line).is_err() {
+            ok = false;
+            break;
+        }
+    }
+    let body = if ok {
+        generator.finalize()
+    } else {
+        crate::core::error::escape_html(code)
+    };
+    let label: String = lang
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-'))
+        .take(20)
+        .collect();
+    format!(
+        "<div class=\"code-block\"><div class=\"code-bar\"><span>{label}</span>\
+         <button type=\"button\" class=\"copy\">Copy</button></div><pre><code>{body}</code></pre></div>"
+    )
 }
 
 #[cfg(test)]
@@ -69,7 +112,24 @@ mod tests {
             "| a | b |\n|---|---|\n| 1 | 2 |\n\n```rust\nfn main() {}\n```\n\n[site](https://example.com)",
         );
         assert!(html.contains("<table>"), "{html}");
-        assert!(html.contains("<code class=\"language-rust\">"), "{html}");
+        assert!(
+            html.contains("<span class=\"hl-storage hl-type hl-function hl-rust\">fn</span>"),
+            "{html}"
+        );
+        assert!(html.contains("class=\"copy\""), "{html}");
         assert!(html.contains("rel=\"noopener noreferrer nofollow\""), "{html}");
+    }
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn code_blocks_stay_escaped_and_slots_cannot_be_forged() {
+        let html = to_safe_html("```html\n<script>alert(1)</script>\n```\n\n\u{E000}0\u{E000}");
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;"), "{html}");
+        assert_eq!(html.matches("code-block").count(), 1, "{html}");
     }
 }

@@ -235,7 +235,7 @@ fn ConversationPane(
         {view.clone().map(|v| view! { <ConversationHeader view=v models=models.clone() actions/> })}
         {view.is_none().then(|| view! { <h1>"New conversation"</h1> <p class="hint">"Using " {preferred.clone()} "."</p> })}
         {generating.map(|_| view! { <noscript><meta http-equiv="refresh" content="2"/></noscript> })}
-        <ol class="messages" aria-live="polite">
+        <ol class="messages" aria-live="polite" on:click=copy_code>
             {messages.into_iter().map(|m| {
                 let is_last_reply = Some(m.id) == last_reply;
                 view! { <MessageItem message=m conversation_id=conversation_id.unwrap_or_default() is_last_reply busy=generating.is_some() actions live/> }
@@ -246,6 +246,14 @@ fn ConversationPane(
         </Show>
         <Composer conversation_id generating actions/>
     }
+}
+
+/// The Copy button of a code block (rendered on the server inside the message HTML): copies the block's text.
+fn copy_code(ev: leptos::ev::MouseEvent) {
+    #[cfg(feature = "hydrate")]
+    client::copy_code(&ev);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
 }
 
 #[component]
@@ -526,6 +534,27 @@ mod client {
                 _handlers: vec![snapshot, delta, done],
             }));
         });
+    }
+
+    /// Copies the text of the code block whose Copy button was clicked.
+    pub(super) fn copy_code(ev: &leptos::ev::MouseEvent) {
+        let Some(button) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .filter(|el| el.class_list().contains("copy"))
+        else {
+            return;
+        };
+        let code = button
+            .closest(".code-block")
+            .ok()
+            .flatten()
+            .and_then(|block| block.query_selector("code").ok().flatten())
+            .and_then(|code| code.text_content());
+        if let Some(text) = code {
+            let _ = window().navigator().clipboard().write_text(&text);
+            button.set_text_content(Some("Copied"));
+        }
     }
 
     /// Submits the form around the event's target, as the Send button would.
