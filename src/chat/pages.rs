@@ -65,6 +65,9 @@ impl Actions {
     }
 }
 
+// Each part returns an `AnyView`: erasing the view types at part boundaries keeps them shallow enough for the
+// release build's type-depth limit and avoids one giant monomorphised hydration routine per page.
+
 /// The text of a reply streaming into the page: (message id, text so far).
 type Live = RwSignal<Option<(i64, String)>>;
 
@@ -201,6 +204,7 @@ fn Sidebar(ctx: ChatContext, current: Memo<Option<i64>>, archived: Memo<bool>, o
             </p>
         </nav>
     }
+    .into_any()
 }
 
 #[component]
@@ -246,6 +250,7 @@ fn ConversationPane(
         </Show>
         <Composer conversation_id generating actions/>
     }
+    .into_any()
 }
 
 /// The Copy button of a code block (rendered on the server inside the message HTML): copies the block's text.
@@ -319,6 +324,7 @@ fn ConversationHeader(view: ConversationView, models: Vec<String>, actions: Acti
             </div>
         </header>
     }
+    .into_any()
 }
 
 #[component]
@@ -414,6 +420,7 @@ fn MessageItem(
             </div>
         </li>
     }
+    .into_any()
 }
 
 #[component]
@@ -449,6 +456,7 @@ fn Composer(conversation_id: Option<i64>, generating: Option<i64>, actions: Acti
             </button>
         </ActionForm>
     }
+    .into_any()
 }
 
 /// Browser-only parts: following a reply over Server-Sent Events, and submitting on Enter.
