@@ -301,7 +301,7 @@ async fn require_user() -> Result<(crate::accounts::users::User, crate::accounts
 /// a session, 500 for our own failures. A plain form post stays a redirect back to the form (Leptos makes it).
 #[cfg(feature = "ssr")]
 async fn with_status<T>(body: impl std::future::Future<Output = Result<T, AccountError>>) -> Result<T, AccountError> {
-    use axum::http::{StatusCode, header, request::Parts};
+    use axum::http::StatusCode;
     let result = body.await;
     let status = match &result {
         Err(AccountError::Invalid(_)) => StatusCode::BAD_REQUEST,
@@ -309,18 +309,7 @@ async fn with_status<T>(body: impl std::future::Future<Output = Result<T, Accoun
         Err(AccountError::Throttled(_)) => StatusCode::TOO_MANY_REQUESTS,
         _ => return result,
     };
-    // Only a direct call gets the status: when a page render calls the function, the page keeps its own status.
-    let script_call = use_context::<Parts>().is_some_and(|parts| {
-        let accepts_html = parts
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        parts.uri.path().starts_with(env!("SERVER_FN_PREFIX")) && !accepts_html
-    });
-    if let (true, Some(response)) = (script_call, use_context::<leptos_axum::ResponseOptions>()) {
-        response.set_status(status);
-    }
+    crate::core::server_fn::set_script_status(status);
     result
 }
 

@@ -115,23 +115,9 @@ async fn session() -> Result<(crate::core::state::AppState, crate::accounts::use
     }
 }
 
-/// True for a plain HTML form post to a server function (no JavaScript on the page).
-#[cfg(feature = "ssr")]
-fn is_form_post() -> bool {
-    use axum::http::{header, request::Parts};
-    use_context::<Parts>().is_some_and(|parts| {
-        parts.uri.path().starts_with(env!("SERVER_FN_PREFIX"))
-            && parts
-                .headers
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"))
-    })
-}
-
 #[cfg(feature = "ssr")]
 fn redirect_form_post(path: &str) {
-    if is_form_post() {
+    if crate::core::server_fn::is_form_post() {
         leptos_axum::redirect(path);
     }
 }
@@ -139,7 +125,7 @@ fn redirect_form_post(path: &str) {
 /// A form post waits for the reply, so the page it lands on shows it complete.
 #[cfg(feature = "ssr")]
 async fn finish_form_post(state: &crate::core::state::AppState, sent: &SentMessage, wait: bool) {
-    if is_form_post() {
+    if crate::core::server_fn::is_form_post() {
         if wait {
             state
                 .chat
@@ -153,7 +139,7 @@ async fn finish_form_post(state: &crate::core::state::AppState, sent: &SentMessa
 /// Gives an error the right status for scripts (400, 401, 404, 409, 429); a page render keeps its own status.
 #[cfg(feature = "ssr")]
 fn with_status<T>(result: Result<T, ChatError>) -> Result<T, ChatError> {
-    use axum::http::{StatusCode, header, request::Parts};
+    use axum::http::StatusCode;
     let status = match &result {
         Ok(_) => return result,
         Err(ChatError::Invalid { .. } | ChatError::BadRequest(_)) => StatusCode::BAD_REQUEST,
@@ -163,16 +149,6 @@ fn with_status<T>(result: Result<T, ChatError>) -> Result<T, ChatError> {
         Err(ChatError::RateLimited(_)) => StatusCode::TOO_MANY_REQUESTS,
         Err(ChatError::Server) => return result,
     };
-    let script_call = use_context::<Parts>().is_some_and(|parts| {
-        let accepts_html = parts
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        parts.uri.path().starts_with(env!("SERVER_FN_PREFIX")) && !accepts_html
-    });
-    if let (true, Some(response)) = (script_call, use_context::<leptos_axum::ResponseOptions>()) {
-        response.set_status(status);
-    }
+    crate::core::server_fn::set_script_status(status);
     result
 }

@@ -13,15 +13,7 @@ use thicode::core::state::AppState;
 use tower::ServiceExt;
 
 use crate::chat_flow::Chat;
-use crate::common::{TestDb, text};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::common::{TestDb, free_port, text};
 
 fn start(db: &TestDb, port: u16, fake: &FakeMistral) -> Child {
     let config = db.dir.path().join("empty.toml");

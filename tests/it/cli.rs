@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::TestDb;
+use crate::common::{TestDb, free_port};
 
 /// The binary with a clean environment and an empty settings file, so only what a test sets counts.
 fn thicode(dir: &std::path::Path) -> Command {
@@ -146,14 +146,6 @@ fn unusable_database_is_a_clear_error() {
         last.starts_with("thicode: DATABASE_URL: cannot use folder /proc/thicode"),
         "{err}"
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {

@@ -223,3 +223,12 @@ pub fn sent_emails(app: &TestApp) -> Vec<String> {
         .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
         .collect()
 }
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
