@@ -49,22 +49,9 @@ async fn wait_ready(http: &reqwest::Client, port: u16) {
     }
 }
 
-#[tokio::test]
-async fn a_reply_cut_by_sigkill_is_kept_and_marked_interrupted_after_restart() {
-    let db = TestDb::new().await;
-    let fake = FakeMistral::start(FakeSettings {
-        tokens_per_second: 20.0,
-        ..FakeSettings::default()
-    })
-    .await
-    .unwrap();
-    let port = free_port();
-    let origin = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let mut server = start(&db, port, &fake);
-    wait_ready(&http, port).await;
-
-    let pool = thicode::core::db::connect(&db.url).await.unwrap();
+/// Creates ada, logs her in over HTTP and sends a long message; returns the session cookie and the send's answer.
+async fn log_in_and_send(http: &reqwest::Client, origin: &str, db_url: &str) -> (String, serde_json::Value) {
+    let pool = thicode::core::db::connect(db_url).await.unwrap();
     let hash = thicode::accounts::password::hash("Tr4vel-Lisbon-Blue".into())
         .await
         .unwrap();
@@ -75,9 +62,10 @@ async fn a_reply_cut_by_sigkill_is_kept_and_marked_interrupted_after_restart() {
         ..Default::default()
     };
     thicode::accounts::users::create(&pool.pool, &new).await.unwrap();
+    pool.pool.close().await;
     let login = http
         .post(format!("{origin}{}", thicode::accounts::server_fns::Login::PATH))
-        .header("origin", &origin)
+        .header("origin", origin)
         .header("content-type", "application/x-www-form-urlencoded")
         .body("login=ada&password=Tr4vel-Lisbon-Blue")
         .send()
@@ -93,7 +81,7 @@ async fn a_reply_cut_by_sigkill_is_kept_and_marked_interrupted_after_restart() {
         .expect("a session");
     let sent = http
         .post(format!("{origin}{}", thicode::chat::server_fns::SendMessage::PATH))
-        .header("origin", &origin)
+        .header("origin", origin)
         .header("cookie", &cookie)
         .header("accept", "application/json")
         .header("content-type", "application/x-www-form-urlencoded")
@@ -104,7 +92,66 @@ async fn a_reply_cut_by_sigkill_is_kept_and_marked_interrupted_after_restart() {
         .text()
         .await
         .unwrap();
-    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    (cookie, serde_json::from_str(&sent).unwrap())
+}
+
+#[tokio::test]
+async fn sigterm_mid_reply_saves_it_as_interrupted_before_exiting() {
+    let db = TestDb::new().await;
+    let fake = FakeMistral::start(FakeSettings {
+        tokens_per_second: 20.0,
+        ..FakeSettings::default()
+    })
+    .await
+    .unwrap();
+    let port = free_port();
+    let http = reqwest::Client::new();
+    let mut server = start(&db, port, &fake);
+    wait_ready(&http, port).await;
+    let (_, sent) = log_in_and_send(&http, &format!("http://127.0.0.1:{port}"), &db.url).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &server.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = server.wait().unwrap();
+    assert!(status.success(), "graceful exit");
+    let pool = thicode::core::db::connect(&db.url).await.unwrap();
+    let m = store::message_by_id(&pool.pool, sent["assistant_message_id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.status, "interrupted", "saved at shutdown, no wait for recovery");
+    assert!(!m.content.is_empty());
+    let locked: Option<i64> = sqlx::query_scalar("SELECT generating_id FROM conversations WHERE id = $1")
+        .bind(sent["conversation_id"].as_i64().unwrap())
+        .fetch_one(&pool.pool)
+        .await
+        .unwrap();
+    assert_eq!(locked, None, "the conversation is free again");
+    pool.pool.close().await;
+}
+
+#[tokio::test]
+async fn a_reply_cut_by_sigkill_is_kept_and_marked_interrupted_after_restart() {
+    let db = TestDb::new().await;
+    let fake = FakeMistral::start(FakeSettings {
+        tokens_per_second: 20.0,
+        ..FakeSettings::default()
+    })
+    .await
+    .unwrap();
+    let port = free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut server = start(&db, port, &fake);
+    wait_ready(&http, port).await;
+
+    let (cookie, sent) = log_in_and_send(&http, &origin, &db.url).await;
+    let pool = thicode::core::db::connect(&db.url).await.unwrap();
     let reply = sent["assistant_message_id"].as_i64().unwrap();
     let conversation = sent["conversation_id"].as_i64().unwrap();
 
