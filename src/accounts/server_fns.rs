@@ -4,66 +4,22 @@
 
 use leptos::prelude::*;
 
-use crate::accounts::types::{AccountError, Profile, SessionUser};
 #[cfg(feature = "ssr")]
-use crate::accounts::types::{FormErrors, NON_FIELD};
+use crate::accounts::types::FormErrors;
+use crate::accounts::types::{AccountError, Profile, SessionUser};
 
 /// Logs in with a username or email and a password, then goes to `next` (a path on this site) or home.
 #[server]
 pub async fn login(login: String, password: String, next: Option<String>) -> Result<(), AccountError> {
-    use crate::accounts::auth::{AuthSession, Credentials};
-    use crate::accounts::throttle::{self, LOGIN_PER_ACCOUNT, LOGIN_PER_IP};
-    use crate::accounts::users;
     use crate::core::security::safe_next;
 
     with_status(async move {
-        let login = login.trim().to_string();
-        let mut errors = FormErrors::default();
-        errors.keep("login", &login);
-        if login.is_empty() {
-            errors.add("login", "This field may not be blank.");
-        }
-        if password.is_empty() {
-            errors.add("password", "This field may not be blank.");
-        }
-        if !errors.is_empty() {
-            return Err(AccountError::Invalid(errors));
-        }
         let state = expect_context::<crate::core::state::AppState>();
-        let pool = &state.db.pool;
-        let ip = client_ip().await;
-        let limits = [(LOGIN_PER_ACCOUNT, login.as_str()), (LOGIN_PER_IP, ip.as_str())];
-        if let Some(minutes) = throttle::check(pool, &limits)
-            .await
-            .map_err(|e| server_error("throttle", e))?
-        {
-            return Err(AccountError::Throttled(minutes));
-        }
-        let mut session = leptos_axum::extract::<AuthSession>()
+        let mut session = leptos_axum::extract::<crate::accounts::auth::AuthSession>()
             .await
             .map_err(|e| server_error("session", e))?;
-        let user = session
-            .authenticate(Credentials {
-                login: login.clone(),
-                password,
-            })
-            .await
-            .map_err(|e| server_error("login", e))?;
-        let Some(user) = user else {
-            for (rule, key) in limits {
-                rule.record(pool, key).await.map_err(|e| server_error("throttle", e))?;
-            }
-            errors.add(NON_FIELD, "Please enter a correct username or email and password.");
-            return Err(AccountError::Invalid(errors));
-        };
-        // `login` gives the session a new id, so an id planted before login is worthless.
-        session.login(&user).await.map_err(|e| server_error("login", e))?;
-        if let Err(e) = LOGIN_PER_ACCOUNT.clear(pool, &login).await {
-            tracing::warn!(error = %e, "could not reset the failure count");
-        }
-        if let Err(e) = users::touch_last_login(pool, user.id).await {
-            tracing::warn!(error = %e, "could not record last login");
-        }
+        let ip = client_ip().await;
+        crate::accounts::service::log_in(&state.db.pool, &mut session, &login, password, &ip).await?;
         leptos_axum::redirect(safe_next(next.as_deref().unwrap_or("/")));
         Ok(())
     })

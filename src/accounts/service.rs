@@ -351,3 +351,58 @@ fn check_new_password(errors: &mut FormErrors, user: &User, new_password1: &str,
         errors.add("new_password2", "The two password fields didn't match.");
     }
 }
+
+/// Checks the credentials (throttled per account and per client address), then logs the session in with a new
+/// session id. Shared by the login page and the REST API.
+pub async fn log_in(
+    pool: &AnyPool,
+    session: &mut crate::accounts::auth::AuthSession,
+    login: &str,
+    password: String,
+    ip: &str,
+) -> Result<User, AccountError> {
+    use crate::accounts::auth::Credentials;
+    use crate::accounts::throttle::{self, LOGIN_PER_ACCOUNT, LOGIN_PER_IP};
+    let login = login.trim().to_string();
+    let mut errors = FormErrors::default();
+    errors.keep("login", &login);
+    if login.is_empty() {
+        errors.add("login", "This field may not be blank.");
+    }
+    if password.is_empty() {
+        errors.add("password", "This field may not be blank.");
+    }
+    if !errors.is_empty() {
+        return Err(AccountError::Invalid(errors));
+    }
+    let limits = [(LOGIN_PER_ACCOUNT, login.as_str()), (LOGIN_PER_IP, ip)];
+    if let Some(minutes) = throttle::check(pool, &limits).await.map_err(internal)? {
+        return Err(AccountError::Throttled(minutes));
+    }
+    let user = session
+        .authenticate(Credentials {
+            login: login.clone(),
+            password,
+        })
+        .await
+        .map_err(internal)?;
+    let Some(user) = user else {
+        for (rule, key) in limits {
+            rule.record(pool, key).await.map_err(internal)?;
+        }
+        errors.add(
+            crate::accounts::types::NON_FIELD,
+            "Please enter a correct username or email and password.",
+        );
+        return Err(AccountError::Invalid(errors));
+    };
+    // `login` gives the session a new id, so an id planted before login is worthless.
+    session.login(&user).await.map_err(internal)?;
+    if let Err(e) = LOGIN_PER_ACCOUNT.clear(pool, &login).await {
+        tracing::warn!(error = %e, "could not reset the failure count");
+    }
+    if let Err(e) = users::touch_last_login(pool, user.id).await {
+        tracing::warn!(error = %e, "could not record last login");
+    }
+    Ok(user)
+}
