@@ -3,6 +3,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod accounts;
+#[cfg(feature = "ssr")]
+pub mod api;
 pub mod app;
 pub mod chat;
 #[cfg(feature = "ssr")]

@@ -18,7 +18,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::app::{App, shell};
 use crate::core::state::AppState;
 use crate::core::{routes, security, telemetry};
-use crate::{accounts, chat};
+use crate::{accounts, api, chat};
 
 /// The app's page routes, computed once per process. Generating them switches resource loading off process-wide for
 /// a moment (leptos issue #4773), which would leave a page being rendered at that moment waiting forever; so no
@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::routes())
         .merge(accounts::routes::routes())
         .merge(chat::routes::routes())
+        .merge(api::routes())
         .leptos_routes_with_context(&state, leptos_routes, context.clone(), {
             let options = state.leptos.clone();
             move || shell(options.clone())

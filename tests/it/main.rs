@@ -12,6 +12,7 @@ mod accounts_register;
 mod accounts_reset;
 mod accounts_settings;
 mod accounts_throttle;
+mod api_accounts;
 mod chat_flow;
 mod chat_persistence;
 mod chat_provider;

@@ -1,0 +1,110 @@
+//! Errors of the REST API in Django REST Framework's shapes, and a JSON body extractor that reports bad input in
+//! them (never a 500).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// Message DRF sends for anonymous requests to protected routes.
+pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
+
+/// An API error.
+#[derive(Debug)]
+pub enum ApiError {
+    /// `{"detail": "…"}` with a status (401 also gets `WWW-Authenticate`).
+    Detail(StatusCode, String),
+    /// 400 `{"field": ["message", …]}`.
+    Fields(BTreeMap<String, Vec<String>>),
+    /// A body of the original backend's own shape (`{error}`, `{errors}`, `{message}`), as API.md names them.
+    Body(StatusCode, Value),
+}
+
+impl ApiError {
+    /// 401 for a request without credentials.
+    pub fn unauthenticated() -> Self {
+        Self::Detail(StatusCode::UNAUTHORIZED, NOT_AUTHENTICATED.to_string())
+    }
+
+    /// A server failure: the cause is logged, the client gets a fixed message.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "api request failed");
+        Self::Detail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "A server error occurred.".to_string(),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            Self::Detail(status, detail) => (status, json!({ "detail": detail })),
+            Self::Fields(fields) => (StatusCode::BAD_REQUEST, json!(fields)),
+            Self::Body(status, body) => (status, body),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Token realm=\"api\""),
+            );
+        }
+        response
+    }
+}
+
+/// A JSON request body; malformed JSON, a wrong media type or missing fields answer in DRF's shapes.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let media = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        if !media.starts_with("application/json") {
+            return Err(ApiError::Detail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Unsupported media type \"{media}\" in request."),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::Detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.".to_string())
+            } else {
+                ApiError::Detail(
+                    StatusCode::BAD_REQUEST,
+                    "The request body could not be read.".to_string(),
+                )
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
+            let text = e.to_string();
+            if let Some(field) = text.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+                ApiError::Fields(BTreeMap::from([(
+                    field.to_string(),
+                    vec!["This field is required.".to_string()],
+                )]))
+            } else if e.is_data() {
+                ApiError::Detail(
+                    StatusCode::BAD_REQUEST,
+                    format!("Invalid data: {}", text.split(" at line").next().unwrap_or_default()),
+                )
+            } else {
+                ApiError::Detail(StatusCode::BAD_REQUEST, "JSON parse error.".to_string())
+            }
+        })
+    }
+}
