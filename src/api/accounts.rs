@@ -19,6 +19,7 @@ use crate::core::state::AppState;
 /// The accounts routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/accounts/api/register/", post(register))
         .route("/api/accounts/api/login/", post(login))
         .route("/api/accounts/api/logout/", post(logout))
         .route("/api/accounts/current-user/", get(current_user))
@@ -55,6 +56,42 @@ fn fields(error: AccountError) -> ApiError {
         AccountError::Unauthenticated => ApiError::unauthenticated(),
         AccountError::Server => ApiError::internal("account service"),
     }
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    username: String,
+    email: String,
+    password1: String,
+    password2: String,
+}
+
+/// Creates an account (never staff) and logs it in; problems come as the original's `{errors: {field: [..]}}`.
+async fn register(
+    State(state): State<AppState>,
+    mut session: AuthSession,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> Result<Json<Value>, ApiError> {
+    let form = crate::accounts::service::Registration {
+        username: body.username,
+        email: body.email,
+        password1: body.password1,
+        password2: body.password2,
+    };
+    let user = match crate::accounts::service::register(&state.db.pool, form).await {
+        Ok(user) => user,
+        Err(AccountError::Invalid(form)) => {
+            return Err(ApiError::Body(
+                StatusCode::BAD_REQUEST,
+                json!({ "errors": form.fields }),
+            ));
+        }
+        Err(e) => return Err(fields(e)),
+    };
+    session.login(&user).await.map_err(ApiError::internal)?;
+    Ok(Json(
+        json!({ "user": user_json(&user), "message": "Registration successful" }),
+    ))
 }
 
 #[derive(Deserialize)]

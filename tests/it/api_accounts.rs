@@ -181,3 +181,32 @@ async fn api_logins_are_throttled_like_the_page() {
             .starts_with("Too many attempts.")
     );
 }
+
+#[tokio::test]
+async fn register_logs_in_and_reports_field_errors_in_the_originals_shape() {
+    let app = TestApp::new(&[]).await;
+    let path = "/api/accounts/api/register/";
+    let body = r#"{"username": "grace", "email": "grace@example.com", "password1": "Cobol-Harbor-1959", "password2": "Cobol-Harbor-1959"}"#;
+    let res = app.send(post_json(path, body, None, &[])).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let session = session_cookie(&res).unwrap();
+    assert_eq!(json(res).await["user"]["username"], "grace");
+    let res = app.send(get_with("/api/accounts/current-user/", Some(&session))).await;
+    assert_eq!(json(res).await["username"], "grace");
+
+    let res = app
+        .send(post_json(
+            path,
+            r#"{"username": "GRACE", "email": "x@example.com", "password1": "password", "password2": "other"}"#,
+            None,
+            &[],
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let errors = json(res).await["errors"].clone();
+    assert!(
+        errors["username"][0].as_str().unwrap().contains("already exists"),
+        "{errors}"
+    );
+    assert!(errors["password2"].is_array(), "{errors}");
+}
