@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod chat;
 pub mod error;
 
 use axum::Router;
@@ -15,4 +16,5 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/csrf/", get(auth::csrf))
         .merge(accounts::routes())
+        .merge(chat::routes())
 }

@@ -337,11 +337,14 @@ async fn start(
         .and_then(|m| m.max_context_length)
         .unwrap_or(DEFAULT_CONTEXT_TOKENS);
     let request = ChatRequest::new(model, fit_context(wire, context));
-    // The first exchange names the conversation, unless the user renamed it meanwhile.
-    let first_message = messages.iter().filter(|m| m.role == "user").count() == 1 && user_content.is_some();
-    let auto_title = first_message
-        .then(|| conversation.title.clone())
-        .filter(|t| !t.is_empty());
+    // The first exchange names the conversation; only the automatic title (the first message's beginning) is
+    // replaced, never one a user gave or renamed it to.
+    let first_message = messages.iter().filter(|m| m.role == "user").count() == 1;
+    let auto_title = user_content
+        .as_deref()
+        .filter(|_| first_message)
+        .map(generation::fallback_title)
+        .filter(|fallback| !fallback.is_empty() && *fallback == conversation.title);
     state.chat.spawn(
         state.db.pool.clone(),
         Job {
@@ -356,6 +359,28 @@ async fn start(
         user_message_id: started.user_message_id,
         assistant_message_id: started.assistant_message_id,
     })
+}
+
+/// Creates an empty conversation named after `first_message` (until the model names it), with the given settings.
+pub async fn create_conversation(
+    state: &AppState,
+    user: &User,
+    first_message: &str,
+    edit: ConversationEdit,
+) -> Result<i64, ChatError> {
+    check_content(state, first_message)?;
+    let new = store::NewConversation {
+        title: generation::fallback_title(first_message),
+        ..Default::default()
+    };
+    let id = store::create_conversation(&state.db.pool, user.id, &new)
+        .await
+        .map_err(db)?;
+    if let Err(e) = update_conversation(state, user, id, edit).await {
+        let _ = store::delete_conversation(&state.db.pool, user.id, id).await;
+        return Err(e);
+    }
+    Ok(id)
 }
 
 /// Stops the reply `message_id`; what was written so far is kept.

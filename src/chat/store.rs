@@ -260,6 +260,68 @@ pub async fn search_conversations(
     .await
 }
 
+/// How the API orders conversation lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    /// `updated_at` (the default, newest first).
+    UpdatedAt,
+    /// `created_at`.
+    CreatedAt,
+    /// `last_message_at`.
+    LastMessageAt,
+}
+
+/// What an API list asks for.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// `active` or `archived`.
+    pub status: String,
+    /// Only this category, when not empty.
+    pub category: String,
+    /// Sort key.
+    pub ordering: Ordering,
+    /// Newest first.
+    pub descending: bool,
+    /// Page size.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}
+
+/// A page of the user's conversations as `query` asks, and the total number matching.
+pub async fn api_list(
+    pool: &AnyPool,
+    user_id: i64,
+    query: &ListQuery,
+) -> Result<(Vec<Conversation>, i64), sqlx::Error> {
+    let (status, category, limit, offset) = (&query.status, &query.category, query.limit, query.offset);
+    let column = match query.ordering {
+        Ordering::UpdatedAt => "updated_at",
+        Ordering::CreatedAt => "created_at",
+        Ordering::LastMessageAt => "COALESCE(last_message_at, created_at)",
+    };
+    let direction = if query.descending { "DESC" } else { "ASC" };
+    let filter = "user_id = $1 AND status = $2 AND ($3 = '' OR category = $3)";
+    let rows = sqlx::query_as(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {filter} ORDER BY {column} {direction}, id {direction} \
+         LIMIT $4 OFFSET $5"
+    ))
+    .bind(user_id)
+    .bind(status)
+    .bind(category)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM conversations WHERE {filter}"))
+        .bind(user_id)
+        .bind(status)
+        .bind(category)
+        .fetch_one(pool)
+        .await?;
+    Ok((rows, total))
+}
+
 /// Every message of a conversation (all branches), oldest first.
 pub async fn messages(pool: &AnyPool, conversation_id: i64) -> Result<Vec<Message>, sqlx::Error> {
     sqlx::query_as(&format!(

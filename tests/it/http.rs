@@ -78,12 +78,15 @@ async fn unknown_pages_get_the_app_404_and_unknown_api_routes_json() {
         "{body}"
     );
 
-    for uri in ["/api/nope/", "/api", "/api/chat/conversations/abc/"] {
+    for uri in ["/api/nope/", "/api", "/api/chat/nothing-here/"] {
         let res = app.send(get(uri)).await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{uri}");
         assert!(header(&res, "content-type").starts_with("application/json"));
         assert_eq!(json(res).await, serde_json::json!({"detail": "Not found."}));
     }
+    // A real route asks for credentials first, as DRF does.
+    let res = app.send(get("/api/chat/conversations/abc/")).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

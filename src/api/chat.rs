@@ -1,0 +1,382 @@
+//! `/api/chat/…`: conversations and messages, on the same services as the chat pages (every lookup scoped to the
+//! caller; another user's ids answer 404).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::accounts::routes::iso;
+use crate::api::auth::ApiUser;
+use crate::api::error::{ApiError, ApiJson};
+use crate::chat::service::{self, ConversationEdit};
+use crate::chat::store::{self, Conversation, ListQuery, Message, Ordering};
+use crate::chat::types::ChatError;
+use crate::core::state::AppState;
+
+/// The chat routes.
+pub fn routes() -> Router<AppState> {
+    let c = "/api/chat/conversations";
+    Router::new()
+        .route(&format!("{c}/"), get(list).post(create))
+        .route(&format!("{c}/{{id}}/"), get(detail).patch(update).delete(remove))
+        .route(&format!("{c}/{{id}}/messages/"), get(messages).post(send))
+        .route(&format!("{c}/{{id}}/messages/{{message_id}}/status/"), get(status))
+        .route(&format!("{c}/{{id}}/archive/"), post(archive))
+        .route(&format!("{c}/{{id}}/restore/"), post(restore))
+        .route(&format!("{c}/{{id}}/update_metadata/"), post(update))
+        .route(&format!("{c}/{{id}}/update-metadata/"), post(update))
+}
+
+/// Chat errors in DRF's shapes.
+impl From<ChatError> for ApiError {
+    fn from(error: ChatError) -> Self {
+        match error {
+            ChatError::Invalid { field, message } => Self::Fields([(field, vec![message])].into_iter().collect()),
+            ChatError::BadRequest(message) => Self::Detail(StatusCode::BAD_REQUEST, message),
+            ChatError::NotFound => Self::Detail(StatusCode::NOT_FOUND, "Not found.".into()),
+            ChatError::Busy => Self::Detail(StatusCode::CONFLICT, error.to_string()),
+            ChatError::RateLimited(_) => Self::Detail(StatusCode::TOO_MANY_REQUESTS, error.to_string()),
+            ChatError::Unauthenticated => Self::unauthenticated(),
+            ChatError::Server => Self::internal("chat service"),
+        }
+    }
+}
+
+fn json_or_empty(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| json!({}))
+}
+
+/// The Message shape of API.md.
+pub fn message_json(m: &Message) -> Value {
+    json!({
+        "id": m.id, "role": m.role, "content": m.content, "created_at": iso(m.created_at),
+        "additional_data": json_or_empty(&m.additional_data), "status": m.status, "parent": m.parent_id,
+        "metadata": json_or_empty(&m.metadata),
+    })
+}
+
+/// The Conversation shape of API.md, with every message oldest first.
+fn conversation_json(c: &Conversation, messages: &[Message]) -> Value {
+    json!({
+        "id": c.id, "title": c.title, "created_at": iso(c.created_at), "updated_at": iso(c.updated_at),
+        "messages": messages.iter().map(message_json).collect::<Vec<_>>(),
+        "additional_data": json_or_empty(&c.additional_data), "status": c.status, "summary": c.summary,
+        "category": c.category, "tags": serde_json::from_str::<Value>(&c.tags).unwrap_or_else(|_| json!([])),
+        "is_pinned": c.is_pinned, "message_count": c.message_count, "last_message_at": c.last_message_at.map(iso),
+        "archived_at": c.archived_at.map(iso), "model": c.model, "system_prompt": c.system_prompt,
+    })
+}
+
+/// A path id; anything not a number is simply not found.
+fn id_of(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| ChatError::NotFound.into())
+}
+
+async fn load(state: &AppState, user_id: i64, id: i64) -> Result<Value, ApiError> {
+    let c = store::conversation(&state.db.pool, user_id, id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ChatError::NotFound)?;
+    let messages = store::messages(&state.db.pool, id).await.map_err(ApiError::internal)?;
+    Ok(conversation_json(&c, &messages))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    category: Option<String>,
+    search: Option<String>,
+    ordering: Option<String>,
+    page: Option<String>,
+    page_size: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ApiError> {
+    let status = params.status.unwrap_or_else(|| "active".into());
+    if !["active", "archived"].contains(&status.as_str()) {
+        return Err(ChatError::invalid("status", "Select a valid choice: active or archived.").into());
+    }
+    let ordering = params.ordering.unwrap_or_else(|| "-updated_at".into());
+    let (descending, key) = ordering
+        .strip_prefix('-')
+        .map_or((false, ordering.as_str()), |k| (true, k));
+    let ordering = match key {
+        "updated_at" => Ordering::UpdatedAt,
+        "created_at" => Ordering::CreatedAt,
+        "last_message_at" => Ordering::LastMessageAt,
+        _ => return Err(ChatError::invalid("ordering", "Use updated_at, created_at or last_message_at.").into()),
+    };
+    let number = |name: &str, raw: Option<String>, default: i64| -> Result<i64, ApiError> {
+        raw.map_or(Ok(default), |v| {
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| ChatError::invalid(name, "A positive whole number is required.").into())
+        })
+    };
+    let paged = params.page.is_some();
+    let page = number("page", params.page, 1)?;
+    let page_size = number("page_size", params.page_size, 20)?.min(100);
+    let rows: Vec<Conversation> = if let Some(search) = params.search.filter(|s| !s.trim().is_empty()) {
+        store::search_conversations(&state.db, user.id, &search, 500)
+            .await
+            .map_err(ApiError::internal)?
+            .into_iter()
+            .filter(|c| c.status == status)
+            .collect()
+    } else {
+        let query = ListQuery {
+            status: status.clone(),
+            category: params.category.unwrap_or_default(),
+            ordering,
+            descending,
+            limit: if paged { page_size } else { 1000 },
+            offset: if paged { (page - 1) * page_size } else { 0 },
+        };
+        let (rows, total) = store::api_list(&state.db.pool, user.id, &query)
+            .await
+            .map_err(ApiError::internal)?;
+        if paged {
+            let mut results = Vec::with_capacity(rows.len());
+            for c in &rows {
+                let messages = store::messages(&state.db.pool, c.id)
+                    .await
+                    .map_err(ApiError::internal)?;
+                results.push(conversation_json(c, &messages));
+            }
+            let link = |p: i64| format!("/api/chat/conversations/?page={p}&page_size={page_size}");
+            let next = (page * page_size < total).then(|| link(page + 1));
+            let previous = (page > 1).then(|| link(page - 1));
+            return Ok(
+                Json(json!({"count": total, "next": next, "previous": previous, "results": results})).into_response(),
+            );
+        }
+        rows
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for c in &rows {
+        let messages = store::messages(&state.db.pool, c.id)
+            .await
+            .map_err(ApiError::internal)?;
+        out.push(conversation_json(c, &messages));
+    }
+    Ok(Json(Value::Array(out)).into_response())
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    initial_message: Option<String>,
+    title: Option<String>,
+    model: Option<String>,
+    system_prompt: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Response, ApiError> {
+    let Some(first) = body.initial_message.filter(|m| !m.trim().is_empty()) else {
+        return Err(ApiError::Body(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "initial_message is required"}),
+        ));
+    };
+    let edit = ConversationEdit {
+        title: body.title,
+        model: body.model,
+        system_prompt: body.system_prompt,
+        ..Default::default()
+    };
+    let id = service::create_conversation(&state, &user, &first, edit).await?;
+    service::send_message(&state, &user, Some(id), &first).await?;
+    Ok((StatusCode::CREATED, Json(load(&state, user.id, id).await?)).into_response())
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(load(&state, user.id, id_of(&id)?).await?))
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    title: Option<String>,
+    category: Option<String>,
+    tags: Option<Vec<String>>,
+    summary: Option<String>,
+    is_pinned: Option<bool>,
+    model: Option<String>,
+    system_prompt: Option<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = id_of(&id)?;
+    if let Some(category) = &body.category
+        && category.chars().count() > 50
+    {
+        return Err(ChatError::invalid("category", "Ensure this field has no more than 50 characters.").into());
+    }
+    let edit = ConversationEdit {
+        title: body.title,
+        is_pinned: body.is_pinned,
+        tags: body.tags,
+        model: body.model,
+        system_prompt: body.system_prompt,
+        ..Default::default()
+    };
+    service::update_conversation(&state, &user, id, edit).await?;
+    if body.category.is_some() || body.summary.is_some() {
+        let changes = store::ConversationChanges {
+            category: body.category,
+            summary: body.summary,
+            ..Default::default()
+        };
+        store::update_conversation(&state.db.pool, user.id, id, &changes)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    Ok(Json(load(&state, user.id, id).await?))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service::delete_conversation(&state, &user, id_of(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_archived(
+    state: &AppState,
+    user: &crate::accounts::users::User,
+    id: &str,
+    archived: bool,
+) -> Result<Json<Value>, ApiError> {
+    let id = id_of(id)?;
+    let edit = ConversationEdit {
+        archived: Some(archived),
+        ..Default::default()
+    };
+    service::update_conversation(state, user, id, edit).await?;
+    Ok(Json(load(state, user.id, id).await?))
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    set_archived(&state, &user, &id, true).await
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    set_archived(&state, &user, &id, false).await
+}
+
+async fn messages(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = id_of(&id)?;
+    store::conversation(&state.db.pool, user.id, id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ChatError::NotFound)?;
+    let messages = store::messages(&state.db.pool, id).await.map_err(ApiError::internal)?;
+    Ok(Json(Value::Array(messages.iter().map(message_json).collect())))
+}
+
+#[derive(Deserialize)]
+struct SendBody {
+    content: String,
+}
+
+async fn send(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SendBody>,
+) -> Result<Response, ApiError> {
+    let sent = service::send_message(&state, &user, Some(id_of(&id)?), &body.content).await?;
+    let user_message = match sent.user_message_id {
+        Some(mid) => store::message_by_id(&state.db.pool, mid)
+            .await
+            .map_err(ApiError::internal)?,
+        None => None,
+    };
+    let mut response = (
+        StatusCode::CREATED,
+        Json(
+            json!({"user_message": user_message.as_ref().map(message_json), "status": "pending",
+                    "assistant_message_id": sent.assistant_message_id}),
+        ),
+    )
+        .into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!(
+        "/api/chat/conversations/{}/messages/{}/status/",
+        sent.conversation_id,
+        sent.user_message_id.unwrap_or(sent.assistant_message_id)
+    )) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// The reply to a user message (its newest assistant child), or the assistant message itself.
+async fn status(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((id, message_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let (id, message_id) = (id_of(&id)?, id_of(&message_id)?);
+    let m = store::message(&state.db.pool, user.id, message_id)
+        .await
+        .map_err(ApiError::internal)?
+        .filter(|m| m.conversation_id == id)
+        .ok_or(ChatError::NotFound)?;
+    let reply = if m.role == "assistant" {
+        Some(m)
+    } else {
+        store::messages(&state.db.pool, id)
+            .await
+            .map_err(ApiError::internal)?
+            .into_iter()
+            .filter(|c| c.parent_id == Some(m.id) && c.role == "assistant")
+            .max_by_key(|c| c.id)
+    };
+    let Some(reply) = reply else {
+        return Ok(Json(json!({"status": "pending"})));
+    };
+    Ok(Json(match reply.status.as_str() {
+        "pending" | "streaming" => json!({"status": reply.status}),
+        "error" | "interrupted" => json!({
+            "status": "error",
+            "error": crate::chat::generation::error_of(&reply.metadata)
+                .unwrap_or_else(|| "The reply was interrupted.".to_string()),
+            "ai_message": message_json(&reply),
+        }),
+        _ => json!({"status": "completed", "ai_message": message_json(&reply)}),
+    }))
+}

@@ -1,0 +1,256 @@
+//! The chat REST API (issue #5) as a browser client of the original uses it: CSRF token, session login, then unsafe
+//! calls carrying `X-CSRFToken`; plus authorization, conflicts and bad input.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+
+use crate::chat_flow::Chat;
+use crate::common::{header, json as body_json};
+
+struct Client<'a> {
+    chat: &'a Chat,
+    cookies: String,
+    csrf: String,
+}
+
+impl<'a> Client<'a> {
+    /// GET /api/csrf/, then POST login with the token, as the original React client did.
+    async fn log_in(chat: &'a Chat, username: &str) -> Self {
+        crate::common::with_user(&chat.app, username, "Tr4vel-Lisbon-Blue").await;
+        let res = chat
+            .app
+            .send(
+                Request::get("/api/csrf/")
+                    .header("host", "127.0.0.1:3000")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let csrf = body_json(res).await["csrfToken"].as_str().unwrap().to_string();
+        let mut client = Self {
+            chat,
+            cookies: format!("csrftoken={csrf}"),
+            csrf,
+        };
+        let (status, _, cookie) = client
+            .raw(
+                "POST",
+                "/api/accounts/api/login/",
+                Some(json!({"username": username, "password": "Tr4vel-Lisbon-Blue"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        client.cookies = format!("{}; csrftoken={}", cookie.unwrap(), client.csrf);
+        client
+    }
+
+    async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value, Option<String>) {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "127.0.0.1:3000")
+            .header("cookie", &self.cookies)
+            .header("x-csrftoken", &self.csrf)
+            .header("content-type", "application/json")
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
+        let res = self.chat.app.send(req).await;
+        let status = res.status();
+        let cookie = crate::common::session_cookie(&res);
+        let text = crate::common::text(res).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null), cookie)
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let (status, value, _) = self.raw(method, path, body).await;
+        (status, value)
+    }
+}
+
+const BASE: &str = "/api/chat/conversations";
+
+async fn poll_completed(client: &Client<'_>, conversation: i64, message: i64) -> Value {
+    for _ in 0..200 {
+        let (status, body) = client
+            .call(
+                "GET",
+                &format!("{BASE}/{conversation}/messages/{message}/status/"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["status"] == "completed" || body["status"] == "error" {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("never completed");
+}
+
+#[tokio::test]
+async fn a_client_of_the_original_runs_a_whole_conversation() {
+    let chat = Chat::new(&[]).await;
+    let client = Client::log_in(&chat, "ada").await;
+    let (status, created) = client
+        .call(
+            "POST",
+            &format!("{BASE}/"),
+            Some(json!({"initial_message": "Hello API", "title": "Mine"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(created["status"], "active");
+    assert_eq!(created["title"], "Mine");
+    assert_eq!(created["messages"][0]["content"], "Hello API");
+    let first_user = created["messages"][0]["id"].as_i64().unwrap();
+    let done = poll_completed(&client, id, first_user).await;
+    assert_eq!(done["ai_message"]["content"], "Fake reply to: Hello API");
+
+    let (status, sent) = client
+        .call(
+            "POST",
+            &format!("{BASE}/{id}/messages/"),
+            Some(json!({"content": "More"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["status"], "pending");
+    let (status, busy) = client
+        .call(
+            "POST",
+            &format!("{BASE}/{id}/messages/"),
+            Some(json!({"content": "Again"})),
+        )
+        .await;
+    assert!(
+        status == StatusCode::CONFLICT || status == StatusCode::CREATED,
+        "{busy}"
+    );
+    let user_message = sent["user_message"]["id"].as_i64().unwrap();
+    let done = poll_completed(&client, id, user_message).await;
+    assert_eq!(done["status"], "completed");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let (_, list) = client.call("GET", &format!("{BASE}/"), None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "a bare array without ?page");
+    assert_eq!(
+        list[0]["title"], "Mine",
+        "a given title is never replaced by the automatic one"
+    );
+    let (_, paged) = client.call("GET", &format!("{BASE}/?page=1&page_size=10"), None).await;
+    assert_eq!(paged["count"], 1);
+    assert!(paged["next"].is_null());
+
+    let (status, archived) = client.call("POST", &format!("{BASE}/{id}/archive/"), None).await;
+    assert_eq!(
+        (status, archived["status"].as_str()),
+        (StatusCode::OK, Some("archived"))
+    );
+    let (_, active) = client.call("GET", &format!("{BASE}/"), None).await;
+    assert_eq!(active, json!([]));
+    let (status, fetched) = client.call("GET", &format!("{BASE}/{id}/"), None).await;
+    assert_eq!(
+        (status, fetched["status"].as_str()),
+        (StatusCode::OK, Some("archived")),
+        "archived is still readable"
+    );
+    let (status, restored) = client.call("POST", &format!("{BASE}/{id}/restore/"), None).await;
+    assert_eq!((status, restored["status"].as_str()), (StatusCode::OK, Some("active")));
+    for spelling in ["update_metadata", "update-metadata"] {
+        let (status, updated) = client
+            .call(
+                "POST",
+                &format!("{BASE}/{id}/{spelling}/"),
+                Some(json!({"category": "work", "tags": ["a"], "is_pinned": true})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{updated}");
+        assert_eq!(
+            (updated["category"].as_str(), updated["is_pinned"].as_bool()),
+            (Some("work"), Some(true))
+        );
+    }
+    let (status, _) = client.call("DELETE", &format!("{BASE}/{id}/"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, gone) = client.call("GET", &format!("{BASE}/{id}/"), None).await;
+    assert_eq!((status, gone), (StatusCode::NOT_FOUND, json!({"detail": "Not found."})));
+}
+
+#[tokio::test]
+async fn other_users_anonymous_callers_and_bad_input_get_clean_errors() {
+    let chat = Chat::new(&[]).await;
+    let ada = Client::log_in(&chat, "ada").await;
+    let bob = Client::log_in(&chat, "bob").await;
+    let (_, created) = ada
+        .call("POST", &format!("{BASE}/"), Some(json!({"initial_message": "secret"})))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let message = created["messages"][0]["id"].as_i64().unwrap();
+    poll_completed(&ada, id, message).await;
+    for (method, path, body) in [
+        ("GET", format!("{BASE}/{id}/"), None),
+        ("PATCH", format!("{BASE}/{id}/"), Some(json!({"title": "x"}))),
+        ("DELETE", format!("{BASE}/{id}/"), None),
+        ("GET", format!("{BASE}/{id}/messages/"), None),
+        ("POST", format!("{BASE}/{id}/messages/"), Some(json!({"content": "hi"}))),
+        ("GET", format!("{BASE}/{id}/messages/{message}/status/"), None),
+        ("POST", format!("{BASE}/{id}/archive/"), None),
+    ] {
+        let (status, body) = bob.call(method, &path, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
+    }
+    let req = Request::get(format!("{BASE}/"))
+        .header("host", "127.0.0.1:3000")
+        .body(Body::empty())
+        .unwrap();
+    let res = chat.app.send(req).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(!header(&res, "www-authenticate").is_empty());
+
+    for (method, path, body, expected) in [
+        ("POST", format!("{BASE}/"), json!({}), StatusCode::BAD_REQUEST),
+        (
+            "POST",
+            format!("{BASE}/"),
+            json!({"initial_message": "   "}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "PATCH",
+            format!("{BASE}/{id}/"),
+            json!({"title": "t".repeat(256)}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "PATCH",
+            format!("{BASE}/{id}/"),
+            json!({"tags": "not a list"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            format!("{BASE}/{id}/messages/"),
+            json!({"content": 5}),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("GET", format!("{BASE}/abc/"), json!(null), StatusCode::NOT_FOUND),
+        (
+            "GET",
+            format!("{BASE}/?ordering=nope"),
+            json!(null),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("GET", format!("{BASE}/?page=0"), json!(null), StatusCode::BAD_REQUEST),
+    ] {
+        let body = (!body.is_null()).then_some(body);
+        let (status, answer) = ada.call(method, &path, body).await;
+        assert_eq!(status, expected, "{method} {path}: {answer}");
+        assert!(answer.is_object(), "a JSON error body: {answer}");
+    }
+    let (_, missing) = ada.call("POST", &format!("{BASE}/"), Some(json!({}))).await;
+    assert_eq!(missing, json!({"error": "initial_message is required"}));
+}
