@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{c}/{{id}}/restore/"), post(restore))
         .route(&format!("{c}/{{id}}/update_metadata/"), post(update))
         .route(&format!("{c}/{{id}}/update-metadata/"), post(update))
+        .route("/api/chat/ask-mistral/", post(ask_mistral))
 }
 
 /// Chat errors in DRF's shapes.
@@ -379,4 +380,55 @@ async fn status(
         }),
         _ => json!({"status": "completed", "ai_message": message_json(&reply)}),
     }))
+}
+
+#[derive(Deserialize)]
+struct AskBody {
+    message: Option<String>,
+}
+
+/// One question to the model, answered whole and not stored (the original's `ask-mistral`).
+async fn ask_mistral(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(body): ApiJson<AskBody>,
+) -> Result<Json<Value>, ApiError> {
+    use crate::chat::provider::{ChatRequest, ProviderError, StreamEvent, WireMessage};
+    use futures_util::StreamExt;
+    let Some(message) = body.message.filter(|m| !m.trim().is_empty()) else {
+        return Err(ApiError::Body(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "message is required"}),
+        ));
+    };
+    let message = service::check_content(&state, &message)?;
+    let model = service::model_for(&state, &user, None);
+    let request = ChatRequest::new(
+        model,
+        vec![WireMessage {
+            role: "user".into(),
+            content: message,
+        }],
+    );
+    let failed = |e: ProviderError| {
+        let status = match e {
+            ProviderError::Unavailable(_) | ProviderError::Timeout(_) | ProviderError::RateLimited { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        ApiError::Body(status, json!({"error": e.to_string()}))
+    };
+    let mut stream = state.chat.provider.stream(&request).await.map_err(failed)?;
+    let mut response = String::new();
+    let mut finished = false;
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(StreamEvent::Delta(text)) => response.push_str(&text),
+            Ok(StreamEvent::Finish { .. }) => finished = true,
+            Err(_) if finished => break,
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    Ok(Json(json!({ "response": response })))
 }

@@ -29,7 +29,7 @@ fn db(e: sqlx::Error) -> ChatError {
 }
 
 /// The model used for `conversation` (or a new one) by `user`.
-fn model_for(state: &AppState, user: &User, conversation: Option<&Conversation>) -> String {
+pub(crate) fn model_for(state: &AppState, user: &User, conversation: Option<&Conversation>) -> String {
     if let Some(c) = conversation.filter(|c| !c.model.is_empty()) {
         return c.model.clone();
     }
@@ -189,7 +189,7 @@ pub async fn message(state: &AppState, user: &User, id: i64) -> Result<MessageVi
     Ok(message_view(&m, &all))
 }
 
-fn check_content(state: &AppState, content: &str) -> Result<String, ChatError> {
+pub(crate) fn check_content(state: &AppState, content: &str) -> Result<String, ChatError> {
     let content = content.trim_end().to_string();
     if content.trim().is_empty() {
         return Err(ChatError::invalid("content", "Write a message first."));

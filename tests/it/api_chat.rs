@@ -254,3 +254,33 @@ async fn other_users_anonymous_callers_and_bad_input_get_clean_errors() {
     let (_, missing) = ada.call("POST", &format!("{BASE}/"), Some(json!({}))).await;
     assert_eq!(missing, json!({"error": "initial_message is required"}));
 }
+
+#[tokio::test]
+async fn ask_mistral_answers_whole_and_maps_provider_failures() {
+    let chat = Chat::new(&[]).await;
+    let client = Client::log_in(&chat, "ada").await;
+    let path = "/api/chat/ask-mistral/";
+    let (status, body) = client.call("POST", path, Some(json!({"message": "Hi there"}))).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"response": "Fake reply to: Hi there"}))
+    );
+    let (status, body) = client.call("POST", path, Some(json!({}))).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, json!({"error": "message is required"}))
+    );
+    let (status, body) = client.call("POST", path, Some(json!({"message": "[fake:401]"}))).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert!(body["error"].as_str().unwrap().contains("API key"), "{body}");
+    let (status, _) = client.call("POST", path, Some(json!({"message": "[fake:503]"}))).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let req = Request::post(path)
+        .header("host", "127.0.0.1:3000")
+        .header("content-type", "application/json");
+    let res = chat
+        .app
+        .send(req.body(Body::from(r#"{"message": "x"}"#)).unwrap())
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
