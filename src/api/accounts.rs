@@ -1,10 +1,10 @@
 //! `/api/accounts/…`: log in, log out and the current user, on the same services as the pages.
 
+use axum::Json;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
-use axum::{Json, extract::Request};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -120,8 +120,7 @@ async fn login(
     }
 }
 
-async fn logout(mut session: AuthSession, req: Request) -> Result<Json<Value>, ApiError> {
-    let (method, headers): (Method, HeaderMap) = (req.method().clone(), req.headers().clone());
+async fn logout(mut session: AuthSession, method: Method, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     if session.user.is_some() {
         csrf_ok(&method, &headers)?;
     }

@@ -146,30 +146,34 @@ async fn list(
             .await
             .map_err(ApiError::internal)?;
         if paged {
-            let mut results = Vec::with_capacity(rows.len());
-            for c in &rows {
-                let messages = store::messages(&state.db.pool, c.id)
-                    .await
-                    .map_err(ApiError::internal)?;
-                results.push(conversation_json(c, &messages));
-            }
             let link = |p: i64| format!("/api/chat/conversations/?page={p}&page_size={page_size}");
             let next = (page * page_size < total).then(|| link(page + 1));
             let previous = (page > 1).then(|| link(page - 1));
+            let results = with_messages(&state, &rows).await?;
             return Ok(
                 Json(json!({"count": total, "next": next, "previous": previous, "results": results})).into_response(),
             );
         }
         rows
     };
-    let mut out = Vec::with_capacity(rows.len());
-    for c in &rows {
-        let messages = store::messages(&state.db.pool, c.id)
-            .await
-            .map_err(ApiError::internal)?;
-        out.push(conversation_json(c, &messages));
+    Ok(Json(with_messages(&state, &rows).await?).into_response())
+}
+
+/// The Conversation shapes of `rows`, their messages loaded in one query.
+async fn with_messages(state: &AppState, rows: &[Conversation]) -> Result<Value, ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let mut by_conversation: std::collections::HashMap<i64, Vec<Message>> = std::collections::HashMap::new();
+    for m in store::messages_of(&state.db.pool, &ids)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        by_conversation.entry(m.conversation_id).or_default().push(m);
     }
-    Ok(Json(Value::Array(out)).into_response())
+    Ok(Value::Array(
+        rows.iter()
+            .map(|c| conversation_json(c, by_conversation.get(&c.id).map_or(&[][..], Vec::as_slice)))
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]

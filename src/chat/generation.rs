@@ -154,7 +154,6 @@ impl Engine {
     async fn run(&self, pool: &AnyPool, job: Job, live: &Arc<Live>) {
         let started = Instant::now();
         let model = job.request.model.clone();
-        let mut content = String::new();
         // Saving runs beside the stream, so a busy database never delays the tokens on their way to readers.
         let saver = tokio::spawn(save_while_streaming(
             pool.clone(),
@@ -183,9 +182,8 @@ impl Engine {
                             first_token_ms.get_or_insert_with(|| started.elapsed().as_millis());
                             if let Ok(mut shared) = live.content.lock() {
                                 shared.push_str(&text);
-                                let _ = live.events.send(LiveEvent::Delta(text.clone()));
+                                let _ = live.events.send(LiveEvent::Delta(text));
                             }
-                            content.push_str(&text);
                             live.changed.notify_one();
                         }
                         Some(Ok(StreamEvent::Finish { finish_reason: reason, usage: reported })) => {
@@ -202,6 +200,7 @@ impl Engine {
         }
         live.ended.notify_one();
         let _ = saver.await;
+        let content = live.content.lock().map(|c| c.clone()).unwrap_or_default();
 
         let status = if stopped {
             "stopped"

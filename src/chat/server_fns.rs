@@ -26,7 +26,7 @@ pub async fn get_conversation(id: i64) -> Result<ConversationView, ChatError> {
 pub async fn send_message(conversation_id: Option<i64>, content: String) -> Result<SentMessage, ChatError> {
     let (state, user) = session().await?;
     let sent = with_status(crate::chat::service::send_message(&state, &user, conversation_id, &content).await)?;
-    finish_form_post(&state, &sent, true).await;
+    finish_form_post(&state, &sent).await;
     Ok(sent)
 }
 
@@ -35,7 +35,7 @@ pub async fn send_message(conversation_id: Option<i64>, content: String) -> Resu
 pub async fn regenerate(message_id: i64) -> Result<SentMessage, ChatError> {
     let (state, user) = session().await?;
     let sent = with_status(crate::chat::service::regenerate(&state, &user, message_id).await)?;
-    finish_form_post(&state, &sent, true).await;
+    finish_form_post(&state, &sent).await;
     Ok(sent)
 }
 
@@ -44,7 +44,7 @@ pub async fn regenerate(message_id: i64) -> Result<SentMessage, ChatError> {
 pub async fn edit_message(message_id: i64, content: String) -> Result<SentMessage, ChatError> {
     let (state, user) = session().await?;
     let sent = with_status(crate::chat::service::edit_message(&state, &user, message_id, &content).await)?;
-    finish_form_post(&state, &sent, true).await;
+    finish_form_post(&state, &sent).await;
     Ok(sent)
 }
 
@@ -124,14 +124,12 @@ fn redirect_form_post(path: &str) {
 
 /// A form post waits for the reply, so the page it lands on shows it complete.
 #[cfg(feature = "ssr")]
-async fn finish_form_post(state: &crate::core::state::AppState, sent: &SentMessage, wait: bool) {
+async fn finish_form_post(state: &crate::core::state::AppState, sent: &SentMessage) {
     if crate::core::server_fn::is_form_post() {
-        if wait {
-            state
-                .chat
-                .wait(sent.assistant_message_id, std::time::Duration::from_secs(300))
-                .await;
-        }
+        state
+            .chat
+            .wait(sent.assistant_message_id, std::time::Duration::from_secs(300))
+            .await;
         leptos_axum::redirect(&format!("/chat/{}", sent.conversation_id));
     }
 }

@@ -332,6 +332,23 @@ pub async fn messages(pool: &AnyPool, conversation_id: i64) -> Result<Vec<Messag
     .await
 }
 
+/// Every message of several conversations at once (one query, not one per conversation), oldest first.
+pub async fn messages_of(pool: &AnyPool, conversation_ids: &[i64]) -> Result<Vec<Message>, sqlx::Error> {
+    if conversation_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=conversation_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id IN ({}) ORDER BY id",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in conversation_ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(pool).await
+}
+
 /// One message, if its conversation belongs to `user_id`.
 pub async fn message(pool: &AnyPool, user_id: i64, id: i64) -> Result<Option<Message>, sqlx::Error> {
     sqlx::query_as(&format!(
