@@ -39,7 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::routes())
         .merge(accounts::routes::routes())
         .merge(chat::routes::routes())
-        .merge(api::routes())
+        .merge(api::routes(&state))
         .leptos_routes_with_context(&state, leptos_routes, context.clone(), {
             let options = state.leptos.clone();
             move || shell(options.clone())

@@ -7,9 +7,13 @@ pub mod server_fns;
 pub mod types;
 
 #[cfg(feature = "ssr")]
+pub mod api_tokens;
+#[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod commands;
+#[cfg(feature = "ssr")]
+pub mod jwt;
 #[cfg(feature = "ssr")]
 pub mod password;
 #[cfg(feature = "ssr")]

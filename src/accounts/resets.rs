@@ -10,7 +10,7 @@ use crate::core::db::now_millis;
 /// How long a link works.
 pub const LIFETIME_MILLIS: i64 = 60 * 60 * 1000;
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -18,7 +18,7 @@ fn sha256_hex(text: &str) -> String {
 }
 
 /// A new random token (two v4 UUIDs: 244 random bits from the OS generator), hex-encoded.
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 

@@ -130,7 +130,7 @@ pub async fn update_profile(
             language,
         };
         let models: Vec<String> = state.chat.provider.models().await.into_iter().map(|m| m.id).collect();
-        service::update_profile(&state.db.pool, &user, &models, form).await?;
+        service::update_profile(&state.db.pool, &user, &models, form, serde_json::Map::new()).await?;
         // The display mode applies at once: the theme cookie follows the saved preference.
         if let (Some(theme), Some(response)) = (theme, use_context::<leptos_axum::ResponseOptions>())
             && let Ok(cookie) = axum::http::HeaderValue::from_str(&theme.cookie())
@@ -195,23 +195,10 @@ pub async fn delete_account(password: String) -> Result<(), AccountError> {
 #[server]
 pub async fn request_password_reset(email: String) -> Result<(), AccountError> {
     with_status(async move {
-        use crate::accounts::throttle::{self, RESET_PER_EMAIL, RESET_PER_IP};
         let state = expect_context::<crate::core::state::AppState>();
         let ip = client_ip().await;
-        let email_key = email.trim().to_string();
-        let limits = [(RESET_PER_EMAIL, email_key.as_str()), (RESET_PER_IP, ip.as_str())];
-        if let Some(minutes) = throttle::check(&state.db.pool, &limits)
-            .await
-            .map_err(|e| server_error("throttle", e))?
-        {
-            return Err(AccountError::Throttled(minutes));
-        }
-        for (rule, key) in limits {
-            rule.record(&state.db.pool, key)
-                .await
-                .map_err(|e| server_error("throttle", e))?;
-        }
-        crate::accounts::service::request_password_reset(&state.db.pool, &state.mailer, &state.config, &email).await?;
+        crate::accounts::service::request_password_reset(&state.db.pool, &state.mailer, &state.config, &email, &ip)
+            .await?;
         leptos_axum::redirect("/forgot-password?sent=1");
         Ok(())
     })

@@ -147,12 +147,17 @@ pub struct ProfileForm {
     pub language: String,
 }
 
-/// Validates and saves the profile; preference keys other clients stored are kept.
+/// Largest stored preferences object, serialised.
+pub const PREFERENCES_MAX_BYTES: usize = 16 * 1024;
+
+/// Validates and saves the profile; preference keys other clients stored are kept. `extra` holds further preference
+/// keys (from the API): each replaces the stored value, `null` removes the key.
 pub async fn update_profile(
     pool: &AnyPool,
     user: &User,
     models: &[String],
     form: ProfileForm,
+    extra: serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), AccountError> {
     let email = form.email.trim().to_string();
     let mut errors = FormErrors::default();
@@ -209,19 +214,36 @@ pub async fn update_profile(
             ),
         );
     }
-    if !errors.is_empty() {
-        return Err(AccountError::Invalid(errors));
-    }
     let mut preferences = preferences_of(user);
+    for (key, value) in extra {
+        if value.is_null() {
+            preferences.remove(&key);
+        } else {
+            preferences.insert(key, value);
+        }
+    }
     preferences.insert("ai_model".into(), form.ai_model.into());
     preferences.insert("display_mode".into(), form.display_mode.into());
     preferences.insert("language".into(), form.language.into());
+    let preferences = serde_json::Value::Object(preferences).to_string();
+    if preferences.len() > PREFERENCES_MAX_BYTES {
+        errors.add(
+            "preferences",
+            format!(
+                "Ensure the preferences take at most {PREFERENCES_MAX_BYTES} bytes (they take {}).",
+                preferences.len()
+            ),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(AccountError::Invalid(errors));
+    }
     let update = ProfileUpdate {
         email,
         first_name: form.first_name,
         last_name: form.last_name,
         bio: form.bio,
-        preferences: serde_json::Value::Object(preferences).to_string(),
+        preferences,
     };
     match users::update_profile(pool, user.id, &update).await {
         Ok(()) => Ok(()),
@@ -257,14 +279,24 @@ pub async fn change_password(
         .ok_or(AccountError::Server)
 }
 
-/// Sends a reset link to the account with this email, if there is one. The answer never tells which.
+/// Sends a reset link to the account with this email, if there is one. The answer never tells which. Requests are
+/// throttled per email and per client address (`ip`), whether or not the account exists.
 pub async fn request_password_reset(
     pool: &AnyPool,
     mailer: &crate::core::mail::Mailer,
     config: &crate::core::config::Config,
     email: &str,
+    ip: &str,
 ) -> Result<(), AccountError> {
+    use crate::accounts::throttle::{self, RESET_PER_EMAIL, RESET_PER_IP};
     let email = email.trim();
+    let limits = [(RESET_PER_EMAIL, email), (RESET_PER_IP, ip)];
+    if let Some(minutes) = throttle::check(pool, &limits).await.map_err(internal)? {
+        return Err(AccountError::Throttled(minutes));
+    }
+    for (rule, key) in limits {
+        rule.record(pool, key).await.map_err(internal)?;
+    }
     if let Err(e) = fields::check_email(email) {
         let mut errors = FormErrors::default();
         errors.keep("email", email);
@@ -279,7 +311,8 @@ pub async fn request_password_reset(
         return Ok(());
     }
     let token = crate::accounts::resets::create(pool, &user).await.map_err(internal)?;
-    let link = format!("{}/reset-password/{token}", config.site_url);
+    let base = config.frontend_url.as_deref().unwrap_or(&config.site_url);
+    let link = format!("{base}/reset-password/{token}");
     let text = format!(
         "Hello {name},\n\nSomeone asked to reset the password of your ThiCode account. To choose a new password, \
          open this link within one hour:\n\n{link}\n\nIf it was not you, ignore this email: your password stays as it \
@@ -361,7 +394,15 @@ pub async fn log_in(
     password: String,
     ip: &str,
 ) -> Result<User, AccountError> {
-    use crate::accounts::auth::Credentials;
+    let user = check_credentials(pool, login, password, ip).await?;
+    // `login` gives the session a new id, so an id planted before login is worthless.
+    session.login(&user).await.map_err(internal)?;
+    Ok(user)
+}
+
+/// The active user these credentials belong to, throttled per account and per client address (failures counted, a
+/// success resets the account's count and records the login). Unknown accounts cost the same time as known ones.
+pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip: &str) -> Result<User, AccountError> {
     use crate::accounts::throttle::{self, LOGIN_PER_ACCOUNT, LOGIN_PER_IP};
     let login = login.trim().to_string();
     let mut errors = FormErrors::default();
@@ -379,14 +420,9 @@ pub async fn log_in(
     if let Some(minutes) = throttle::check(pool, &limits).await.map_err(internal)? {
         return Err(AccountError::Throttled(minutes));
     }
-    let user = session
-        .authenticate(Credentials {
-            login: login.clone(),
-            password,
-        })
-        .await
-        .map_err(internal)?;
-    let Some(user) = user else {
+    let user = users::by_login(pool, &login).await.map_err(internal)?;
+    let valid = password::verify(password, user.as_ref().map(|u| u.password.clone())).await;
+    let Some(user) = user.filter(|u| valid && u.is_active) else {
         for (rule, key) in limits {
             rule.record(pool, key).await.map_err(internal)?;
         }
@@ -396,8 +432,6 @@ pub async fn log_in(
         );
         return Err(AccountError::Invalid(errors));
     };
-    // `login` gives the session a new id, so an id planted before login is worthless.
-    session.login(&user).await.map_err(internal)?;
     if let Err(e) = LOGIN_PER_ACCOUNT.clear(pool, &login).await {
         tracing::warn!(error = %e, "could not reset the failure count");
     }

@@ -1,4 +1,5 @@
-//! `/api/accounts/…`: log in, log out and the current user, on the same services as the pages.
+//! `/api/accounts/…`: register, log in and out, the current user and their settings, password reset, and personal API
+//! tokens; `/api/token/…`: JSON Web Tokens. All on the same services as the pages.
 
 use axum::Json;
 use axum::Router;
@@ -16,13 +17,35 @@ use crate::api::auth::{ApiUser, csrf_ok};
 use crate::api::error::{ApiError, ApiJson};
 use crate::core::state::AppState;
 
-/// The accounts routes.
-pub fn routes() -> Router<AppState> {
+/// Routes anyone may call (rate-limited per client address by the caller of this function).
+pub fn anonymous_routes() -> Router<AppState> {
     Router::new()
         .route("/api/accounts/api/register/", post(register))
         .route("/api/accounts/api/login/", post(login))
+        .route("/api/accounts/api/reset-password/", post(reset_request))
+        .route("/api/accounts/api/verify-reset-token/{token}/", get(reset_verify))
+        .route("/api/accounts/api/reset-password/confirm/", post(reset_confirm))
+        .route("/api/token/", post(jwt_obtain))
+        .route("/api/token/refresh/", post(jwt_refresh))
+        .route("/api/token/revoke/", post(jwt_revoke))
+}
+
+/// Routes of a logged-in caller.
+pub fn routes() -> Router<AppState> {
+    Router::new()
         .route("/api/accounts/api/logout/", post(logout))
         .route("/api/accounts/current-user/", get(current_user))
+        .route("/api/accounts/settings/", get(settings).patch(update_settings))
+        .route("/api/accounts/tokens/", get(tokens).post(create_token))
+        .route("/api/accounts/tokens/{id}/", axum::routing::delete(revoke_token))
+}
+
+/// The client's address ("unknown" when the connection info is missing, as in tests that call the router directly).
+fn client_ip(connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>) -> String {
+    connect.map_or_else(
+        || "unknown".to_string(),
+        |axum::Extension(ConnectInfo(addr))| addr.ip().to_string(),
+    )
 }
 
 /// The User shape of API.md.
@@ -49,10 +72,10 @@ fn fields(error: AccountError) -> ApiError {
                 .map(|(k, v)| (if k == "login" { "username".to_string() } else { k }, v))
                 .collect(),
         ),
-        AccountError::Throttled(minutes) => ApiError::Detail(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many attempts. Try again in {minutes} minutes."),
-        ),
+        AccountError::Throttled(minutes) => ApiError::Throttled {
+            seconds: u64::try_from(minutes.max(1) * 60).unwrap_or(60),
+            detail: AccountError::Throttled(minutes).to_string(),
+        },
         AccountError::Unauthenticated => ApiError::unauthenticated(),
         AccountError::Server => ApiError::internal("account service"),
     }
@@ -106,10 +129,7 @@ async fn login(
     connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let ip = connect.map_or_else(
-        || "unknown".to_string(),
-        |axum::Extension(ConnectInfo(addr))| addr.ip().to_string(),
-    );
+    let ip = client_ip(connect);
     match crate::accounts::service::log_in(&state.db.pool, &mut session, &body.username, body.password, &ip).await {
         Ok(user) => Ok(Json(json!({ "user": user_json(&user), "message": "Login successful" }))),
         // Wrong credentials: the original's 401 `{message}`.
@@ -130,4 +150,285 @@ async fn logout(mut session: AuthSession, method: Method, headers: HeaderMap) ->
 
 async fn current_user(ApiUser(user): ApiUser) -> Json<Value> {
     Json(user_json(&user))
+}
+
+/// `GET settings/`: the preferences and the User fields.
+async fn settings(ApiUser(user): ApiUser) -> Json<Value> {
+    Json(user_json(&user))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    preferences: Option<Value>,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    bio: Option<String>,
+}
+
+/// `PATCH settings/`: preference keys are merged into the stored ones (`null` removes a key); `ai_model`,
+/// `display_mode` and `language` are checked like the settings page does; names, email and bio optional.
+async fn update_settings(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(body): ApiJson<SettingsBody>,
+) -> Result<Json<Value>, ApiError> {
+    use crate::accounts::service::{self, ProfileForm};
+    let mut extra = match body.preferences {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            let kind = match other {
+                Value::Array(_) => "list",
+                Value::String(_) => "str",
+                Value::Bool(_) => "bool",
+                _ => "number",
+            };
+            return Err(ApiError::Fields(std::collections::BTreeMap::from([(
+                "preferences".to_string(),
+                vec![format!("Expected a dictionary of items but got type \"{kind}\".")],
+            )])));
+        }
+    };
+    let profile = service::profile_of(&user, &state.config.ai.default_model, Vec::new());
+    let mut known = |key: &str, current: String| -> Result<String, ApiError> {
+        match extra.remove(key) {
+            None | Some(Value::Null) => Ok(current),
+            Some(Value::String(text)) => Ok(text),
+            Some(_) => Err(ApiError::Fields(std::collections::BTreeMap::from([(
+                key.to_string(),
+                vec!["Not a valid string.".to_string()],
+            )]))),
+        }
+    };
+    let form = ProfileForm {
+        ai_model: known("ai_model", profile.ai_model)?,
+        display_mode: known("display_mode", profile.display_mode)?,
+        language: known("language", profile.language)?,
+        email: body.email.unwrap_or(profile.email),
+        first_name: body.first_name.unwrap_or(profile.first_name),
+        last_name: body.last_name.unwrap_or(profile.last_name),
+        bio: body.bio.unwrap_or(profile.bio),
+    };
+    let models: Vec<String> = state.chat.provider.models().await.into_iter().map(|m| m.id).collect();
+    service::update_profile(&state.db.pool, &user, &models, form, extra)
+        .await
+        .map_err(fields)?;
+    let user = crate::accounts::users::by_id(&state.db.pool, user.id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(ApiError::unauthenticated)?;
+    Ok(Json(user_json(&user)))
+}
+
+#[derive(Deserialize)]
+struct ResetBody {
+    email: Option<String>,
+}
+
+/// `POST api/reset-password/`: the same answer whether or not the address has an account.
+async fn reset_request(
+    State(state): State<AppState>,
+    connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
+    ApiJson(body): ApiJson<ResetBody>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(email) = body.email.filter(|e| !e.trim().is_empty()) else {
+        return Err(ApiError::Body(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "Email is required"}),
+        ));
+    };
+    let ip = client_ip(connect);
+    match crate::accounts::service::request_password_reset(&state.db.pool, &state.mailer, &state.config, &email, &ip)
+        .await
+    {
+        Ok(()) => Ok(Json(json!({
+            "message": "If an account exists with this email, a password reset link has been sent."
+        }))),
+        Err(AccountError::Invalid(form)) => Err(ApiError::Body(
+            StatusCode::BAD_REQUEST,
+            json!({"error": form.fields.values().flatten().next().cloned().unwrap_or_default()}),
+        )),
+        Err(e) => Err(fields(e)),
+    }
+}
+
+/// `GET api/verify-reset-token/{token}/`: whether a reset link still works.
+async fn reset_verify(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let valid = crate::accounts::resets::user_for(&state.db.pool, &token)
+        .await
+        .map_err(ApiError::internal)?
+        .is_some();
+    Ok(Json(json!({ "valid": valid })))
+}
+
+#[derive(Deserialize)]
+struct ResetConfirmBody {
+    token: String,
+    password: String,
+}
+
+/// `POST api/reset-password/confirm/`: sets the new password; a bad token or a weak password is a 400 `{error}`
+/// (plus `errors` by field, for clients that show them).
+async fn reset_confirm(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ResetConfirmBody>,
+) -> Result<Json<Value>, ApiError> {
+    match crate::accounts::service::reset_password(&state.db.pool, &body.token, body.password.clone(), body.password)
+        .await
+    {
+        Ok(()) => Ok(Json(json!({"message": "Password has been reset successfully"}))),
+        Err(AccountError::Invalid(form)) => {
+            let errors: std::collections::BTreeMap<String, Vec<String>> = form
+                .fields
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        if k == "new_password1" {
+                            "password".to_string()
+                        } else {
+                            k
+                        },
+                        v,
+                    )
+                })
+                .collect();
+            let error = errors.values().flatten().cloned().collect::<Vec<_>>().join(" ");
+            Err(ApiError::Body(
+                StatusCode::BAD_REQUEST,
+                json!({"error": error, "errors": errors}),
+            ))
+        }
+        Err(e) => Err(fields(e)),
+    }
+}
+
+/// A personal token as the API shows it.
+fn token_json(token: &crate::accounts::api_tokens::ApiToken) -> Value {
+    json!({
+        "id": token.id, "name": token.name, "prefix": token.prefix, "created_at": iso(token.created_at),
+        "expires_at": token.expires_at.map(iso), "last_used_at": token.last_used_at.map(iso),
+    })
+}
+
+/// `GET tokens/`: the caller's personal API tokens (never their keys).
+async fn tokens(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Value>, ApiError> {
+    let list = crate::accounts::api_tokens::list(&state.db.pool, user.id)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(Value::Array(list.iter().map(token_json).collect())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    name: String,
+    expires_in_days: Option<i64>,
+}
+
+/// `POST tokens/`: a new token; its `key` is in this answer only.
+async fn create_token(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(body): ApiJson<TokenBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let created = crate::accounts::api_tokens::create(&state.db.pool, &user, &body.name, body.expires_in_days)
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|form| fields(AccountError::Invalid(form)))?;
+    let mut out = token_json(&created.token);
+    out["key"] = Value::String(created.key);
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// `DELETE tokens/{id}/`: revokes one of the caller's tokens.
+async fn revoke_token(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let not_found = || ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".into());
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    if crate::accounts::api_tokens::revoke(&state.db.pool, user.id, id)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// simplejwt's answer to an unusable token.
+fn token_not_valid(detail: &str) -> ApiError {
+    ApiError::Body(
+        StatusCode::UNAUTHORIZED,
+        json!({"detail": detail, "code": "token_not_valid"}),
+    )
+}
+
+/// `POST /api/token/`: a new access/refresh pair for a username (or email) and password; throttled like the login.
+async fn jwt_obtain(
+    State(state): State<AppState>,
+    connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Json<Value>, ApiError> {
+    let ip = client_ip(connect);
+    let user =
+        match crate::accounts::service::check_credentials(&state.db.pool, &body.username, body.password, &ip).await {
+            Ok(user) => user,
+            Err(AccountError::Invalid(form)) if form.fields.contains_key(crate::accounts::types::NON_FIELD) => {
+                return Err(ApiError::Detail(
+                    StatusCode::UNAUTHORIZED,
+                    "No active account found with the given credentials".into(),
+                ));
+            }
+            Err(e) => return Err(fields(e)),
+        };
+    let pair = crate::accounts::jwt::obtain(&state.db.pool, &state.jwt, &user)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(json!(pair)))
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh: String,
+}
+
+/// `POST /api/token/refresh/`: the next pair; the refresh token given is spent (reuse revokes its family).
+async fn jwt_refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> Result<Json<Value>, ApiError> {
+    use crate::accounts::jwt::{self, Rejected};
+    match jwt::refresh(&state.db.pool, &state.jwt, &body.refresh)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Ok(pair) => Ok(Json(json!(pair))),
+        Err(Rejected::Reused) => Err(token_not_valid(
+            "Token was already used: every token of this session is now revoked",
+        )),
+        Err(Rejected::Revoked) => Err(token_not_valid("Token is revoked")),
+        Err(Rejected::Invalid | Rejected::NoUser) => Err(token_not_valid("Token is invalid or expired")),
+    }
+}
+
+/// `POST /api/token/revoke/`: ends the session a refresh token belongs to (every token of its family).
+async fn jwt_revoke(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> Result<Json<Value>, ApiError> {
+    match crate::accounts::jwt::revoke(&state.db.pool, &state.jwt, &body.refresh)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Ok(()) => Ok(Json(json!({"message": "Token revoked"}))),
+        Err(_) => Err(token_not_valid("Token is invalid or expired")),
+    }
 }

@@ -1,6 +1,8 @@
-//! Who calls the API: the session shared with the web pages, checked against CSRF on unsafe methods (header
-//! `X-CSRFToken` equal to the `csrftoken` cookie, or a trusted `Origin` — the global origin check has already refused
-//! untrusted ones). Token and JWT schemes join here.
+//! Who calls the API. A request with an `Authorization` header is authenticated by it alone — `Token <key>` or
+//! `Bearer <key>` with a personal API token, or `Bearer <access JWT>` — and is exempt from CSRF (a browser cannot
+//! add that header cross-site without a CORS preflight we refuse). Otherwise the session shared with the web pages
+//! is used and unsafe methods must pass CSRF (header `X-CSRFToken` equal to the `csrftoken` cookie, or a trusted
+//! `Origin` — the global origin check has already refused untrusted ones).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -18,6 +20,67 @@ pub const CSRF_COOKIE: &str = "csrftoken";
 
 /// The authenticated caller of an API route.
 pub struct ApiUser(pub User);
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// The web session (cookie).
+    Session,
+    /// A personal API token.
+    Token,
+    /// A JWT access token.
+    Jwt,
+}
+
+fn invalid(detail: &str) -> ApiError {
+    ApiError::Detail(StatusCode::UNAUTHORIZED, detail.to_string())
+}
+
+/// The user named by the `Authorization` header, if there is one: `Some(Err)` when it is present but not valid.
+pub async fn from_authorization(state: &AppState, headers: &HeaderMap) -> Option<Result<(User, Scheme), ApiError>> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    Some(check_authorization(state, value.to_str().unwrap_or_default()).await)
+}
+
+async fn check_authorization(state: &AppState, value: &str) -> Result<(User, Scheme), ApiError> {
+    use crate::accounts::{api_tokens, jwt};
+    let mut parts = value.split_whitespace();
+    let (scheme, key) = (parts.next().unwrap_or_default(), parts.next());
+    let bearer = scheme.eq_ignore_ascii_case("bearer");
+    if !bearer && !scheme.eq_ignore_ascii_case("token") {
+        return Err(invalid(
+            "Invalid authorization header. Use \"Token <key>\" or \"Bearer <key>\".",
+        ));
+    }
+    let Some(key) = key else {
+        return Err(invalid("Invalid token header. No credentials provided."));
+    };
+    if parts.next().is_some() {
+        return Err(invalid("Invalid token header. Token string should not contain spaces."));
+    }
+    let pool = &state.db.pool;
+    if key.starts_with(api_tokens::KEY_PREFIX) {
+        return match api_tokens::authenticate(pool, key).await.map_err(ApiError::internal)? {
+            Ok(user) => Ok((user, Scheme::Token)),
+            Err(api_tokens::Rejected::Expired) => Err(invalid("Token has expired.")),
+            Err(api_tokens::Rejected::Inactive) => Err(invalid("User inactive or deleted.")),
+            Err(api_tokens::Rejected::Invalid) => Err(invalid("Invalid token.")),
+        };
+    }
+    if bearer {
+        return match jwt::authenticate(pool, &state.jwt, key)
+            .await
+            .map_err(ApiError::internal)?
+        {
+            Ok(user) => Ok((user, Scheme::Jwt)),
+            Err(_) => Err(ApiError::Body(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({"detail": "Given token not valid for any token type", "code": "token_not_valid"}),
+            )),
+        };
+    }
+    Err(invalid("Invalid token."))
+}
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -57,6 +120,9 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(result) = from_authorization(state, &parts.headers).await {
+            return result.map(|(user, _)| Self(user));
+        }
         let session = AuthSession::from_request_parts(parts, state)
             .await
             .map_err(|(_, e)| ApiError::internal(e))?;

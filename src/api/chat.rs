@@ -40,7 +40,7 @@ impl From<ChatError> for ApiError {
             ChatError::BadRequest(message) => Self::Detail(StatusCode::BAD_REQUEST, message),
             ChatError::NotFound => Self::Detail(StatusCode::NOT_FOUND, "Not found.".into()),
             ChatError::Busy => Self::Detail(StatusCode::CONFLICT, error.to_string()),
-            ChatError::RateLimited(_) => Self::Detail(StatusCode::TOO_MANY_REQUESTS, error.to_string()),
+            ChatError::RateLimited(seconds) => Self::throttled(u64::try_from(seconds).unwrap_or(1)),
             ChatError::Unauthenticated => Self::unauthenticated(),
             ChatError::Server => Self::internal("chat service"),
         }

@@ -21,12 +21,28 @@ pub enum ApiError {
     Fields(BTreeMap<String, Vec<String>>),
     /// A body of the original backend's own shape (`{error}`, `{errors}`, `{message}`), as API.md names them.
     Body(StatusCode, Value),
+    /// 429 `{"detail": "…"}` with `Retry-After`.
+    Throttled {
+        /// Seconds to wait.
+        seconds: u64,
+        /// What to tell the client.
+        detail: String,
+    },
 }
 
 impl ApiError {
     /// 401 for a request without credentials.
     pub fn unauthenticated() -> Self {
         Self::Detail(StatusCode::UNAUTHORIZED, NOT_AUTHENTICATED.to_string())
+    }
+
+    /// 429 in DRF's words, with `Retry-After: seconds`.
+    pub fn throttled(seconds: u64) -> Self {
+        let seconds = seconds.max(1);
+        Self::Throttled {
+            seconds,
+            detail: format!("Request was throttled. Expected available in {seconds} seconds."),
+        }
     }
 
     /// A server failure: the cause is logged, the client gets a fixed message.
@@ -41,17 +57,30 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            Self::Throttled { seconds, .. } => Some(*seconds),
+            _ => None,
+        };
         let (status, body) = match self {
             Self::Detail(status, detail) => (status, json!({ "detail": detail })),
             Self::Fields(fields) => (StatusCode::BAD_REQUEST, json!(fields)),
             Self::Body(status, body) => (status, body),
+            Self::Throttled { detail, .. } => (StatusCode::TOO_MANY_REQUESTS, json!({ "detail": detail })),
         };
         let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
+            headers.append(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Token realm=\"api\""),
             );
+            headers.append(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"api\""),
+            );
+        }
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

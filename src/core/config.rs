@@ -34,6 +34,7 @@ keys! {
     "LEPTOS_SITE_ADDR" => "server"."site_addr",
     "LEPTOS_SITE_ROOT" => "server"."site_root",
     "SITE_URL" => "server"."site_url",
+    "FRONTEND_URL" => "server"."frontend_url",
     "DATABASE_URL" => "database"."url",
     "SECRET_KEY" => "security"."secret_key",
     "SESSION_COOKIE_SECURE" => "security"."session_cookie_secure",
@@ -56,7 +57,17 @@ keys! {
     "MAX_MESSAGE_CHARS" => "limits"."max_message_chars",
     "RATE_LIMIT_MESSAGES_PER_MINUTE" => "limits"."rate_limit_messages_per_minute",
     "RATE_LIMIT_MESSAGES_PER_DAY" => "limits"."rate_limit_messages_per_day",
+    "RATE_LIMIT_ANONYMOUS_PER_MINUTE" => "limits"."rate_limit_anonymous_per_minute",
 }
+
+/// Origins CORS allows in development when `CORS_ALLOWED_ORIGINS` is not set: the dev servers of a separate client
+/// (Vite's 5173 and 5174) on both loopback names. Production allows none unless configured.
+pub const DEV_CORS_ORIGINS: &[&str] = &[
+    "http://localhost:5173",
+    "http://localhost:5174",
+    "http://127.0.0.1:5173",
+    "http://127.0.0.1:5174",
+];
 
 /// A configuration problem, always naming the key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +190,8 @@ pub struct Limits {
     pub rate_limit_messages_per_minute: u32,
     /// Messages a user may send per day (0 = no limit).
     pub rate_limit_messages_per_day: u32,
+    /// Requests one client address may make per minute to the anonymous API routes (0 = no limit).
+    pub rate_limit_anonymous_per_minute: u32,
 }
 
 /// All of ThiCode's settings.
@@ -194,6 +207,8 @@ pub struct Config {
     pub site_root: PathBuf,
     /// Public address of the site, used in links and as the trusted origin.
     pub site_url: String,
+    /// Another client's address for emailed links (`{frontend_url}/reset-password/{token}`); default: the site.
+    pub frontend_url: Option<String>,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
     /// Security settings.
@@ -471,6 +486,12 @@ impl Config {
             None => format!("http://{site_addr}"),
         };
 
+        let frontend_url = src
+            .get("FRONTEND_URL")
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| parse_origin("FRONTEND_URL", url))
+            .transpose()?;
+
         let database_url = match src.get("DATABASE_URL") {
             None => format!("sqlite://{}", path("data/thicode.db").display()),
             Some(url) => normalise_database_url(url, &src.base_dir)?,
@@ -505,13 +526,15 @@ impl Config {
             Some(v) => parse_number("SECURE_HSTS_SECONDS", v, "a number of seconds")?,
             None => 31_536_000,
         };
-        let cors_allowed_origins = src
-            .get("CORS_ALLOWED_ORIGINS")
-            .unwrap_or("")
-            .split(',')
-            .filter(|o| !o.trim().is_empty())
-            .map(|o| parse_origin("CORS_ALLOWED_ORIGINS", o))
-            .collect::<Result<Vec<_>, _>>()?;
+        let cors_allowed_origins = match src.get("CORS_ALLOWED_ORIGINS") {
+            Some(list) => list
+                .split(',')
+                .filter(|o| !o.trim().is_empty())
+                .map(|o| parse_origin("CORS_ALLOWED_ORIGINS", o))
+                .collect::<Result<Vec<_>, _>>()?,
+            None if production => Vec::new(),
+            None => DEV_CORS_ORIGINS.iter().map(|o| (*o).to_string()).collect(),
+        };
 
         let ai = AiConfig {
             base_url: parse_http_url(
@@ -605,6 +628,11 @@ impl Config {
                 src.get("RATE_LIMIT_MESSAGES_PER_DAY").unwrap_or("1000"),
                 "a whole number (0 turns the limit off)",
             )?,
+            rate_limit_anonymous_per_minute: parse_number(
+                "RATE_LIMIT_ANONYMOUS_PER_MINUTE",
+                src.get("RATE_LIMIT_ANONYMOUS_PER_MINUTE").unwrap_or("60"),
+                "a whole number (0 turns the limit off)",
+            )?,
         };
         if limits.max_request_body_bytes < 1024 {
             return Err(ConfigError::new("MAX_REQUEST_BODY_BYTES", "must be at least 1024"));
@@ -616,6 +644,7 @@ impl Config {
             site_addr,
             site_root,
             site_url,
+            frontend_url,
             database_url,
             security: SecurityConfig {
                 secret_key,

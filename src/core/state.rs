@@ -24,6 +24,10 @@ pub struct AppState {
     pub mailer: Mailer,
     /// The AI provider and the replies being generated.
     pub chat: Engine,
+    /// Signs and checks the API's JSON Web Tokens.
+    pub jwt: crate::accounts::jwt::Keys,
+    /// In-memory request-rate limits of the API.
+    pub api_limits: crate::api::limits::Limiters,
 }
 
 impl AppState {
@@ -33,6 +37,8 @@ impl AppState {
         let mailer = Mailer::from_config(&config.email)?;
         Ok(Self {
             chat: Engine::new(Provider::from_config(&config.ai)),
+            jwt: crate::accounts::jwt::Keys::new(config.security.secret_key.expose()),
+            api_limits: crate::api::limits::Limiters::new(&config.limits),
             config: Arc::new(config),
             db,
             leptos,

@@ -13,6 +13,7 @@ mod accounts_reset;
 mod accounts_settings;
 mod accounts_throttle;
 mod api_accounts;
+mod api_auth;
 mod api_chat;
 mod chat_flow;
 mod chat_persistence;
