@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{c}/{{id}}/"), get(detail).patch(update).delete(remove))
         .route(&format!("{c}/{{id}}/messages/"), get(messages).post(send))
         .route(&format!("{c}/{{id}}/messages/{{message_id}}/status/"), get(status))
+        .route(&format!("{c}/{{id}}/messages/{{message_id}}/stream/"), get(stream))
         .route(&format!("{c}/{{id}}/archive/"), post(archive))
         .route(&format!("{c}/{{id}}/restore/"), post(restore))
         .route(&format!("{c}/{{id}}/update_metadata/"), post(update))
@@ -314,29 +315,58 @@ async fn messages(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SendBody {
     content: String,
+    content_type: Option<String>,
+    model: Option<String>,
+    parent_id: Option<i64>,
 }
 
+#[derive(Deserialize)]
+struct StreamParam {
+    stream: Option<String>,
+}
+
+/// Whether the client asked for Server-Sent Events (`Accept: text/event-stream` or `?stream=true`).
+fn wants_stream(headers: &axum::http::HeaderMap, param: &StreamParam) -> bool {
+    param.stream.as_deref().is_some_and(|v| matches!(v, "true" | "1"))
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/event-stream"))
+}
+
+/// `POST messages/`: stores the user message and starts the reply in the background; 201 with the message, or —
+/// asked for a stream — Server-Sent Events: `user_message`, then `delta`s, then `done` with the saved reply.
 async fn send(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
+    Query(param): Query<StreamParam>,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<Response, ApiError> {
-    let sent = service::send_message(&state, &user, Some(id_of(&id)?), &body.content).await?;
+    let options = service::SendOptions {
+        content_type: body.content_type,
+        model: body.model,
+        parent_id: body.parent_id,
+    };
+    let sent = service::send_message_with(&state, &user, Some(id_of(&id)?), &body.content, options).await?;
     let user_message = match sent.user_message_id {
         Some(mid) => store::message_by_id(&state.db.pool, mid)
             .await
             .map_err(ApiError::internal)?,
         None => None,
     };
+    let user_message = user_message.as_ref().map(message_json);
+    if wants_stream(&headers, &param) {
+        return Ok(sse_reply(state, user, sent.assistant_message_id, user_message));
+    }
     let mut response = (
         StatusCode::CREATED,
-        Json(
-            json!({"user_message": user_message.as_ref().map(message_json), "status": "pending",
-                    "assistant_message_id": sent.assistant_message_id}),
-        ),
+        Json(json!({"user_message": user_message, "status": "pending",
+                    "assistant_message_id": sent.assistant_message_id})),
     )
         .into_response();
     if let Ok(location) = HeaderValue::from_str(&format!(
@@ -349,6 +379,72 @@ async fn send(
     Ok(response)
 }
 
+/// The events of the reply `message_id` for API clients: an optional first `user_message`, the text so far as
+/// `snapshot`, live `delta`s, and `done` with the saved Message (status, usage in `metadata`).
+fn sse_reply(state: AppState, user: crate::accounts::users::User, message_id: i64, first: Option<Value>) -> Response {
+    use crate::chat::routes::{ReplyEvent, follow_reply};
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures_util::StreamExt;
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let pool = state.db.pool.clone();
+    tokio::spawn(follow_reply(state, user, message_id, tx));
+    let head = first.map(|m| Event::default().event("user_message").data(m.to_string()));
+    let events = tokio_stream::wrappers::ReceiverStream::new(rx).then(move |event| {
+        let pool = pool.clone();
+        async move {
+            match event {
+                ReplyEvent::Snapshot(content) => Event::default()
+                    .event("snapshot")
+                    .data(json!({"content": content}).to_string()),
+                ReplyEvent::Delta(text) => Event::default().event("delta").data(json!({"text": text}).to_string()),
+                ReplyEvent::Done(_) => {
+                    let message = store::message_by_id(&pool, message_id).await.ok().flatten();
+                    Event::default()
+                        .event("done")
+                        .data(json!({"message": message.as_ref().map(message_json)}).to_string())
+                }
+            }
+        }
+    });
+    let stream = futures_util::stream::iter(head)
+        .chain(events)
+        .map(Ok::<_, std::convert::Infallible>);
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+}
+
+/// `GET messages/{message_id}/stream/`: re-attaches to a reply (or a user message's reply): what was produced so
+/// far, then live deltas, then `done`.
+async fn stream(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((id, message_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (id, message_id) = (id_of(&id)?, id_of(&message_id)?);
+    let reply = reply_of(&state, user.id, id, message_id)
+        .await?
+        .ok_or(ChatError::NotFound)?;
+    Ok(sse_reply(state, user, reply.id, None))
+}
+
+/// The message itself when it is an assistant reply, else the newest reply to it (none yet: `None`); 404 when the
+/// message is not the caller's or not in conversation `id`.
+async fn reply_of(state: &AppState, user_id: i64, id: i64, message_id: i64) -> Result<Option<Message>, ApiError> {
+    let m = store::message(&state.db.pool, user_id, message_id)
+        .await
+        .map_err(ApiError::internal)?
+        .filter(|m| m.conversation_id == id)
+        .ok_or(ChatError::NotFound)?;
+    if m.role == "assistant" {
+        return Ok(Some(m));
+    }
+    Ok(store::messages(&state.db.pool, id)
+        .await
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .filter(|c| c.parent_id == Some(m.id) && c.role == "assistant")
+        .max_by_key(|c| c.id))
+}
+
 /// The reply to a user message (its newest assistant child), or the assistant message itself.
 async fn status(
     State(state): State<AppState>,
@@ -356,22 +452,7 @@ async fn status(
     Path((id, message_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let (id, message_id) = (id_of(&id)?, id_of(&message_id)?);
-    let m = store::message(&state.db.pool, user.id, message_id)
-        .await
-        .map_err(ApiError::internal)?
-        .filter(|m| m.conversation_id == id)
-        .ok_or(ChatError::NotFound)?;
-    let reply = if m.role == "assistant" {
-        Some(m)
-    } else {
-        store::messages(&state.db.pool, id)
-            .await
-            .map_err(ApiError::internal)?
-            .into_iter()
-            .filter(|c| c.parent_id == Some(m.id) && c.role == "assistant")
-            .max_by_key(|c| c.id)
-    };
-    let Some(reply) = reply else {
+    let Some(reply) = reply_of(&state, user.id, id, message_id).await? else {
         return Ok(Json(json!({"status": "pending"})));
     };
     Ok(Json(match reply.status.as_str() {
@@ -406,6 +487,7 @@ async fn ask_mistral(
         ));
     };
     let message = service::check_content(&state, &message)?;
+    state.api_limits.ask(user.id).map_err(ApiError::throttled)?;
     let model = service::model_for(&state, &user, None);
     let request = ChatRequest::new(
         model,

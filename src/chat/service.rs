@@ -234,7 +234,51 @@ pub async fn send_message(
     conversation_id: Option<i64>,
     content: &str,
 ) -> Result<SentMessage, ChatError> {
+    send_message_with(state, user, conversation_id, content, SendOptions::default()).await
+}
+
+/// The kinds of content a message may declare (API `content_type`); kept in its `additional_data`.
+pub const CONTENT_TYPES: &[&str] = &["text", "markdown", "code"];
+
+/// Optional parts of a message sent through the API.
+#[derive(Debug, Clone, Default)]
+pub struct SendOptions {
+    /// One of [`CONTENT_TYPES`].
+    pub content_type: Option<String>,
+    /// A model for this reply only (must be one the provider lists).
+    pub model: Option<String>,
+    /// The message to continue from instead of the branch on screen (a new branch when it is not the last one).
+    pub parent_id: Option<i64>,
+}
+
+/// [`send_message`] with a content type, a model for this reply, or a parent message to branch from.
+pub async fn send_message_with(
+    state: &AppState,
+    user: &User,
+    conversation_id: Option<i64>,
+    content: &str,
+    options: SendOptions,
+) -> Result<SentMessage, ChatError> {
     let content = check_content(state, content)?;
+    let additional = match options.content_type.as_deref() {
+        None => String::from("{}"),
+        Some(kind) if CONTENT_TYPES.contains(&kind) => serde_json::json!({ "content_type": kind }).to_string(),
+        Some(kind) => {
+            return Err(ChatError::invalid(
+                "content_type",
+                format!("\u{201c}{kind}\u{201d} is not a valid choice: use text, markdown or code."),
+            ));
+        }
+    };
+    let model = match options.model.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()) {
+        Some(model) if !state.chat.provider.models().await.iter().any(|m| m.id == model) => {
+            return Err(ChatError::invalid(
+                "model",
+                format!("Unknown model \u{201c}{model}\u{201d}."),
+            ));
+        }
+        other => other,
+    };
     check_rate(state, user).await?;
     let conversation = match conversation_id {
         Some(id) => owned(state, user, id).await?,
@@ -249,8 +293,48 @@ pub async fn send_message(
             owned(state, user, id).await?
         }
     };
-    let parent = conversation.current_leaf_id;
-    start(state, user, &conversation, Some(content), parent, 0).await
+    let parent = match options.parent_id {
+        Some(id) => {
+            let m = store::message(&state.db.pool, user.id, id)
+                .await
+                .map_err(db)?
+                .filter(|m| m.conversation_id == conversation.id)
+                .ok_or_else(|| ChatError::invalid("parent_id", "No such message in this conversation."))?;
+            Some(m.id)
+        }
+        None => conversation.current_leaf_id,
+    };
+    let turn = NewTurn {
+        user_content: Some(content),
+        parent_id: parent,
+        edit_count: 0,
+        model,
+        additional,
+    };
+    start(state, user, &conversation, turn).await
+}
+
+/// What [`start`] adds to a conversation.
+struct NewTurn {
+    user_content: Option<String>,
+    parent_id: Option<i64>,
+    edit_count: i64,
+    /// A model for this reply instead of the conversation's.
+    model: Option<String>,
+    /// `additional_data` of the user message.
+    additional: String,
+}
+
+impl NewTurn {
+    fn reply_to(parent_id: Option<i64>, user_content: Option<String>, edit_count: i64) -> Self {
+        Self {
+            user_content,
+            parent_id,
+            edit_count,
+            model: None,
+            additional: String::from("{}"),
+        }
+    }
 }
 
 /// Generates a new reply in place of the reply `message_id` (kept as a sibling), or a reply to the user message
@@ -262,7 +346,7 @@ pub async fn regenerate(state: &AppState, user: &User, message_id: i64) -> Resul
         .ok_or(ChatError::NotFound)?;
     let conversation = owned(state, user, m.conversation_id).await?;
     let parent = if m.role == "assistant" { m.parent_id } else { Some(m.id) };
-    start(state, user, &conversation, None, parent, 0).await
+    start(state, user, &conversation, NewTurn::reply_to(parent, None, 0)).await
 }
 
 /// Sends an edited copy of the user message `message_id` as a new branch; the old branch stays reachable.
@@ -282,22 +366,29 @@ pub async fn edit_message(
     }
     check_rate(state, user).await?;
     let conversation = owned(state, user, m.conversation_id).await?;
-    start(state, user, &conversation, Some(content), m.parent_id, m.edit_count + 1).await
+    let turn = NewTurn::reply_to(m.parent_id, Some(content), m.edit_count + 1);
+    start(state, user, &conversation, turn).await
 }
 
 async fn start(
     state: &AppState,
     user: &User,
     conversation: &Conversation,
-    user_content: Option<String>,
-    parent_id: Option<i64>,
-    edit_count: i64,
+    new: NewTurn,
 ) -> Result<SentMessage, ChatError> {
-    let model = model_for(state, user, Some(conversation));
+    let NewTurn {
+        user_content,
+        parent_id,
+        edit_count,
+        model,
+        additional,
+    } = new;
+    let model = model.unwrap_or_else(|| model_for(state, user, Some(conversation)));
     let turn = Turn {
         conversation_id: conversation.id,
         user_id: user.id,
         user_content: user_content.clone(),
+        user_additional_data: additional,
         parent_id,
         edit_count,
         reply_metadata: generation::pending_metadata(&model),

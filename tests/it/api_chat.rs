@@ -284,3 +284,209 @@ async fn ask_mistral_answers_whole_and_maps_provider_failures() {
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The events of a Server-Sent Events body: (event name, JSON data).
+fn sse_events(text: &str) -> Vec<(String, Value)> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let mut name = String::new();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            (!name.is_empty()).then(|| (name, serde_json::from_str(&data).unwrap_or(Value::Null)))
+        })
+        .collect()
+}
+
+impl Client<'_> {
+    /// A request whose whole (streamed) body is read as text.
+    async fn stream(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        accept: &str,
+    ) -> (StatusCode, String, String) {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "127.0.0.1:3000")
+            .header("cookie", &self.cookies)
+            .header("x-csrftoken", &self.csrf)
+            .header("accept", accept)
+            .header("content-type", "application/json")
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
+        let res = self.chat.app.send(req).await;
+        let status = res.status();
+        let kind = header(&res, "content-type").to_string();
+        (status, kind, crate::common::text(res).await)
+    }
+}
+
+#[tokio::test]
+async fn api_clients_can_stream_a_reply_and_reattach_to_it() {
+    let chat = Chat::new(&[]).await;
+    let client = Client::log_in(&chat, "ada").await;
+    let (_, created) = client
+        .call("POST", &format!("{BASE}/"), Some(json!({"initial_message": "Hi"})))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    poll_completed(&client, id, created["messages"][0]["id"].as_i64().unwrap()).await;
+
+    // POST with Accept: text/event-stream: the user message, deltas, then the saved reply with its usage.
+    let (status, kind, text) = client
+        .stream(
+            "POST",
+            &format!("{BASE}/{id}/messages/"),
+            Some(json!({"content": "Stream please", "content_type": "markdown"})),
+            "text/event-stream",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(kind.starts_with("text/event-stream"), "{kind}");
+    let events = sse_events(&text);
+    assert_eq!(events[0].0, "user_message", "{text}");
+    assert_eq!(events[0].1["content"], "Stream please");
+    assert_eq!(events[0].1["additional_data"]["content_type"], "markdown");
+    let (last, done) = events.last().unwrap();
+    assert_eq!(last, "done");
+    let streamed: String = events
+        .iter()
+        .filter_map(|(name, data)| match name.as_str() {
+            "snapshot" => data["content"].as_str(),
+            "delta" => data["text"].as_str(),
+            _ => None,
+        })
+        .collect();
+    assert!(events.iter().any(|(n, _)| n == "delta"), "{text}");
+    assert_eq!(streamed, "Fake reply to: Stream please");
+    assert_eq!(done["message"]["content"], "Fake reply to: Stream please");
+    assert_eq!(done["message"]["status"], "delivered");
+    assert!(
+        done["message"]["metadata"]["completion_tokens"].as_i64().unwrap() > 0,
+        "{done}"
+    );
+
+    // ?stream=true does the same; a slow reply sent without streaming can be re-attached to midway.
+    let (status, _, text) = client
+        .stream(
+            "POST",
+            &format!("{BASE}/{id}/messages/?stream=true"),
+            Some(json!({"content": "Q"})),
+            "*/*",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sse_events(&text).last().unwrap().0, "done");
+    let (status, sent) = client
+        .call(
+            "POST",
+            &format!("{BASE}/{id}/messages/"),
+            Some(json!({"content": "[fake:tps=40] [fake:tokens=40] slow"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let reply = sent["assistant_message_id"].as_i64().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, _, text) = client
+        .stream(
+            "GET",
+            &format!("{BASE}/{id}/messages/{reply}/stream/"),
+            None,
+            "text/event-stream",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let events = sse_events(&text);
+    assert_eq!(events[0].0, "snapshot", "{text}");
+    assert!(
+        !events[0].1["content"].as_str().unwrap().is_empty(),
+        "text so far first"
+    );
+    assert!(events.iter().any(|(n, _)| n == "delta"), "then live deltas");
+    let streamed: String = events
+        .iter()
+        .filter_map(|(name, data)| match name.as_str() {
+            "snapshot" => data["content"].as_str(),
+            "delta" => data["text"].as_str(),
+            _ => None,
+        })
+        .collect();
+    let (name, done) = events.last().unwrap();
+    assert_eq!(name, "done");
+    assert_eq!(done["message"]["content"].as_str().unwrap(), streamed);
+    assert_eq!(streamed.split_whitespace().count(), 40);
+
+    // Another user's reply, or nonsense ids: 404 in DRF's shape.
+    let other = Client::log_in(&chat, "bob").await;
+    let (status, body) = other
+        .call("GET", &format!("{BASE}/{id}/messages/{reply}/stream/"), None)
+        .await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Not found."})));
+    let (status, _) = client
+        .call("GET", &format!("{BASE}/{id}/messages/x/stream/"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn messages_take_a_content_type_a_model_and_a_parent() {
+    let chat = Chat::new(&[]).await;
+    let client = Client::log_in(&chat, "ada").await;
+    let (_, created) = client
+        .call("POST", &format!("{BASE}/"), Some(json!({"initial_message": "First"})))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let first = created["messages"][0]["id"].as_i64().unwrap();
+    let done = poll_completed(&client, id, first).await;
+    let first_reply = done["ai_message"]["id"].as_i64().unwrap();
+    let (_, sent) = client
+        .call(
+            "POST",
+            &format!("{BASE}/{id}/messages/"),
+            Some(json!({"content": "Second"})),
+        )
+        .await;
+    poll_completed(&client, id, sent["user_message"]["id"].as_i64().unwrap()).await;
+
+    let path = format!("{BASE}/{id}/messages/");
+    let post = |body: Value| client.call("POST", &path, Some(body));
+    let (status, body) = post(json!({"content": "x", "content_type": "video"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["content_type"][0].as_str().unwrap().contains("video"));
+    let (status, body) = post(json!({"content": "x", "model": "no-such-model"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["model"].is_array());
+    let (status, body) = post(json!({"content": "x", "parent_id": 999_999})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["parent_id"].is_array());
+    let (status, _) = post(json!({"content": "x", "parent_id": "abc"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Branch from the first reply with another model: the new message's parent is that reply; the provider was
+    // asked with that model and without the second exchange.
+    let model = "mistral-large-latest".to_string();
+    let (status, sent) =
+        post(json!({"content": "Alternative", "parent_id": first_reply, "model": model, "content_type": "code"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["user_message"]["parent"], first_reply);
+    assert_eq!(sent["user_message"]["additional_data"], json!({"content_type": "code"}));
+    let done = poll_completed(&client, id, sent["user_message"]["id"].as_i64().unwrap()).await;
+    assert_eq!(done["ai_message"]["metadata"]["model"], model.as_str());
+    let requests = chat.fake.requests();
+    let last = &requests.last().unwrap().body;
+    assert_eq!(last["model"], model.as_str());
+    let contents: Vec<&str> = last["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(contents, ["First", "Fake reply to: First", "Alternative"]);
+}
