@@ -6,7 +6,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::accounts::pages::{
-    ForgotPasswordPage, LoginPage, PasswordPage, RegisterPage, ResetPasswordPage, SettingsPage, UserMenu,
+    ForgotPasswordPage, LoginPage, PasswordPage, RegisterPage, ResetPasswordPage, SettingsPage, TokensPage, UserMenu,
 };
 use crate::chat::pages::ChatPage;
 use crate::core::home::HomePage;
@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
                     // a real 302 to the login page.
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/password") view=PasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
                     <Route path=path!("/chat/:id") view=ChatPage ssr=SsrMode::Async/>
                 </Routes>

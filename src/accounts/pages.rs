@@ -11,10 +11,10 @@ use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use crate::accounts::fields::BIO_MAX;
 use crate::accounts::server_fns::{
-    ChangePassword, DeleteAccount, Login, Logout, Register, RequestPasswordReset, ResetPassword, UpdateProfile,
-    current_user, get_profile,
+    ChangePassword, CreateApiToken, DeleteAccount, Login, Logout, Register, RequestPasswordReset, ResetPassword,
+    RevokeApiToken, UpdateProfile, current_user, get_profile, list_api_tokens,
 };
-use crate::accounts::types::{AccountError, DISPLAY_MODES, LANGUAGES, NON_FIELD, Profile};
+use crate::accounts::types::{AccountError, DISPLAY_MODES, LANGUAGES, NON_FIELD, Profile, TOKEN_LIFETIMES, TokenRow};
 
 /// The outcome of a form's last submission, read field by field.
 #[derive(Clone, Copy)]
@@ -238,6 +238,7 @@ pub fn SettingsPage() -> impl IntoView {
                 })}
             </Suspense>
             <p class="auth-switch"><a href="/settings/password">"Change your password"</a></p>
+            <p class="auth-switch"><a href="/settings/tokens">"API tokens"</a></p>
             <p class="auth-switch"><a href="/settings/export" download>"Download your data (JSON)"</a></p>
             <DangerZone/>
         </section>
@@ -416,4 +417,103 @@ pub fn ResetPasswordPage() -> impl IntoView {
             <p class="auth-switch"><a href="/forgot-password">"Request a new link"</a></p>
         </section>
     }
+}
+
+/// `/settings/tokens`: personal API tokens — create one (its key is shown once), see when each was last used, revoke.
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    let create = ServerAction::<CreateApiToken>::new();
+    let revoke = ServerAction::<RevokeApiToken>::new();
+    let feedback = Feedback::of(create);
+    let tokens = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_api_tokens(),
+    );
+    let revoked = move || use_query_map().with(|q| q.get("revoked").is_some());
+    view! {
+        <Title text="API tokens"/>
+        <section class="auth-card wide">
+            <h1>"API tokens"</h1>
+            <p class="hint">
+                "Tokens let scripts use the " <a href="/api/docs/">"REST API"</a> " as you: send "
+                <code>"Authorization: Token <key>"</code> ". Anyone with a key can read and write your conversations."
+            </p>
+            <Show when=revoked>
+                <p class="notice" role="status">"Token revoked."</p>
+            </Show>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match tokens.await {
+                        Ok(view) => {
+                            let key = view.new_key.map(|key| view! {
+                                <div class="notice new-key" role="status">
+                                    <p>"Your new token — copy it now, it will not be shown again:"</p>
+                                    <pre><code data-testid="new-key">{key}</code></pre>
+                                </div>
+                            });
+                            let rows = view.tokens;
+                            view! {
+                                {key}
+                                <TokenList rows revoke/>
+                            }.into_any()
+                        }
+                        Err(AccountError::Unauthenticated) => login_redirect().into_any(),
+                        Err(_) => view! {
+                            <p class="form-error" role="alert">"Your tokens could not be loaded. Please try again."</p>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <h2>"New token"</h2>
+            <ActionForm action=create attr:class="form" attr:novalidate=true>
+                <FormErrors feedback/>
+                <Field name="name" label="Name (what uses it)" autocomplete="off" feedback keep=true/>
+                <div class="field-group">
+                    <label for="expires_in_days">"Expires after"</label>
+                    <select id="expires_in_days" name="expires_in_days" aria-describedby="expires_in_days-errors">
+                        {TOKEN_LIFETIMES.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                    </select>
+                    <FieldErrors id="expires_in_days-errors".to_string() messages=feedback.messages("expires_in_days")/>
+                </div>
+                <button type="submit" class="primary" disabled=move || create.pending().get()>"Create token"</button>
+            </ActionForm>
+            <p class="auth-switch"><a href="/settings">"Back to settings"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn TokenList(rows: Vec<TokenRow>, revoke: ServerAction<RevokeApiToken>) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p class="hint">"No tokens yet."</p> }.into_any();
+    }
+    view! {
+        <table class="tokens">
+            <thead><tr><th>"Name"</th><th>"Key"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th></th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|t| {
+                    let expires = match (t.expires, t.expired) {
+                        (Some(at), true) => format!("expired {at}"),
+                        (Some(at), false) => at,
+                        (None, _) => "never".to_string(),
+                    };
+                    view! {
+                        <tr>
+                            <td>{t.name}</td>
+                            <td><code>{t.prefix}"…"</code></td>
+                            <td>{t.created}</td>
+                            <td>{expires}</td>
+                            <td>{t.last_used.unwrap_or_else(|| "never".to_string())}</td>
+                            <td>
+                                <ActionForm action=revoke>
+                                    <input type="hidden" name="id" value=t.id.to_string()/>
+                                    <button type="submit" class="danger small">"Revoke"</button>
+                                </ActionForm>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }.into_any()
 }

@@ -119,3 +119,34 @@ pub struct Profile {
     /// Models to choose from.
     pub models: Vec<String>,
 }
+
+/// A personal API token as the settings page lists it (never the key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRow {
+    /// Token id.
+    pub id: i64,
+    /// The owner's label.
+    pub name: String,
+    /// The first characters of the key.
+    pub prefix: String,
+    /// Creation date (UTC, `YYYY-MM-DD HH:MM`).
+    pub created: String,
+    /// Expiry date, if any.
+    pub expires: Option<String>,
+    /// Whether it has expired.
+    pub expired: bool,
+    /// Last use, if any.
+    pub last_used: Option<String>,
+}
+
+/// The API tokens page: the user's tokens, and a key just created (shown this once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensView {
+    /// Newest first.
+    pub tokens: Vec<TokenRow>,
+    /// The key of the token created just before, shown once.
+    pub new_key: Option<String>,
+}
+
+/// Lifetimes offered for a new token, in days (none = never expires).
+pub const TOKEN_LIFETIMES: &[(&str, &str)] = &[("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")];

@@ -525,3 +525,100 @@ async fn anonymous_routes_are_limited_per_address_with_retry_after() {
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_tokens_page_creates_shows_once_and_revokes_without_javascript() {
+    use crate::common::{form_post, page};
+    use leptos::server_fn::ServerFn;
+    use thicode::accounts::server_fns::{CreateApiToken, Login, RevokeApiToken};
+    let app = TestApp::new(&[]).await;
+    with_user(&app, "ada", PASSWORD).await;
+    let res = app
+        .send(form_post(
+            Login::PATH,
+            "/login",
+            &format!("login=ada&password={PASSWORD}"),
+            None,
+            ORIGIN,
+        ))
+        .await;
+    let cookie = session_cookie(&res).unwrap();
+
+    let res = app
+        .send(form_post(
+            CreateApiToken::PATH,
+            "/settings/tokens",
+            "name=&expires_in_days=30",
+            Some(&cookie),
+            ORIGIN,
+        ))
+        .await;
+    let back = header(&res, "location").trim_start_matches(ORIGIN).to_string();
+    assert!(
+        page(&app, &back, Some(&cookie))
+            .await
+            .contains("This field may not be blank.")
+    );
+
+    let res = app
+        .send(form_post(
+            CreateApiToken::PATH,
+            "/settings/tokens",
+            "name=backup+script&expires_in_days=30",
+            Some(&cookie),
+            ORIGIN,
+        ))
+        .await;
+    assert_eq!(header(&res, "location"), "/settings/tokens?created=1");
+    let html = page(&app, "/settings/tokens?created=1", Some(&cookie)).await;
+    let start = html.find("thc_").expect("the new key is shown");
+    let key = html[start..start + 68].to_string();
+    assert!(html.contains("backup script"));
+    let again = page(&app, "/settings/tokens", Some(&cookie)).await;
+    assert!(!again.contains(&key), "shown once only");
+    assert!(again.contains(&key[..12]), "the prefix stays listed");
+
+    let auth = format!("Token {key}");
+    let me = call(
+        "GET",
+        "/api/accounts/current-user/",
+        None,
+        None,
+        &[("authorization", &auth)],
+    );
+    assert_eq!(app.send(me).await.status(), StatusCode::OK);
+    let id: (i64,) = sqlx::query_as("SELECT id FROM api_tokens")
+        .fetch_one(&app.pool().pool)
+        .await
+        .unwrap();
+    let res = app
+        .send(form_post(
+            RevokeApiToken::PATH,
+            "/settings/tokens",
+            &format!("id={}", id.0),
+            Some(&cookie),
+            ORIGIN,
+        ))
+        .await;
+    assert_eq!(header(&res, "location"), "/settings/tokens?revoked=1");
+    let me = call(
+        "GET",
+        "/api/accounts/current-user/",
+        None,
+        None,
+        &[("authorization", &auth)],
+    );
+    assert_eq!(app.send(me).await.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        page(&app, "/settings/tokens", Some(&cookie))
+            .await
+            .contains("No tokens yet.")
+    );
+
+    // Logged out: a browser (asking for HTML) goes to the login page.
+    let res = app
+        .send(call("GET", "/settings/tokens", None, None, &[("accept", "text/html")]))
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert!(header(&res, "location").starts_with("/login?next="));
+}
