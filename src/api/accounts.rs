@@ -2,42 +2,46 @@
 //! tokens; `/api/token/…`: JSON Web Tokens. All on the same services as the pages.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::accounts::auth::AuthSession;
-use crate::accounts::routes::iso;
 use crate::accounts::types::AccountError;
 use crate::accounts::users::User;
 use crate::api::auth::{ApiUser, csrf_ok};
 use crate::api::error::{ApiError, ApiJson};
+use crate::api::schema::{
+    AuthErrors, AuthOut, BodyErrors, Detail, MessageText, NotFound, Throttled, TokenNotValid, TokenOut, UserOut,
+    ValidOut, to_json,
+};
 use crate::core::state::AppState;
 
 /// Routes anyone may call (rate-limited per client address by the caller of this function).
-pub fn anonymous_routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/accounts/api/register/", post(register))
-        .route("/api/accounts/api/login/", post(login))
-        .route("/api/accounts/api/reset-password/", post(reset_request))
-        .route("/api/accounts/api/verify-reset-token/{token}/", get(reset_verify))
-        .route("/api/accounts/api/reset-password/confirm/", post(reset_confirm))
-        .route("/api/token/", post(jwt_obtain))
-        .route("/api/token/refresh/", post(jwt_refresh))
-        .route("/api/token/revoke/", post(jwt_revoke))
+pub fn anonymous_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(reset_request))
+        .routes(routes!(reset_verify))
+        .routes(routes!(reset_confirm))
+        .routes(routes!(jwt_obtain))
+        .routes(routes!(jwt_refresh))
+        .routes(routes!(jwt_revoke))
 }
 
 /// Routes of a logged-in caller.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/accounts/api/logout/", post(logout))
-        .route("/api/accounts/current-user/", get(current_user))
-        .route("/api/accounts/settings/", get(settings).patch(update_settings))
-        .route("/api/accounts/tokens/", get(tokens).post(create_token))
-        .route("/api/accounts/tokens/{id}/", axum::routing::delete(revoke_token))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(logout))
+        .routes(routes!(current_user))
+        .routes(routes!(settings, update_settings))
+        .routes(routes!(tokens, create_token))
+        .routes(routes!(revoke_token))
 }
 
 /// The client's address ("unknown" when the connection info is missing, as in tests that call the router directly).
@@ -50,17 +54,7 @@ fn client_ip(connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>
 
 /// The User shape of API.md.
 pub fn user_json(user: &User) -> Value {
-    json!({
-        "id": user.id,
-        "username": user.username,
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "bio": user.bio,
-        "date_joined": iso(user.date_joined),
-        "date_modified": iso(user.date_modified),
-        "preferences": serde_json::from_str::<Value>(&user.preferences).unwrap_or_else(|_| json!({})),
-    })
+    to_json(&UserOut::from(user))
 }
 
 /// Account errors in DRF's field shape (`login` is called `username` in the API).
@@ -81,7 +75,7 @@ fn fields(error: AccountError) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RegisterBody {
     username: String,
     email: String,
@@ -90,6 +84,8 @@ struct RegisterBody {
 }
 
 /// Creates an account (never staff) and logs it in; problems come as the original's `{errors: {field: [..]}}`.
+#[utoipa::path(post, path = "/api/accounts/api/register/", tag = "accounts", request_body = RegisterBody,
+    responses((status = 200, body = AuthOut, description = "Created (never staff) and logged in"), BodyErrors, Throttled))]
 async fn register(
     State(state): State<AppState>,
     mut session: AuthSession,
@@ -117,12 +113,15 @@ async fn register(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginBody {
     username: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/accounts/api/login/", tag = "accounts", request_body = LoginBody,
+    responses((status = 200, body = AuthOut, description = "Logged in: the session cookie is set"),
+        (status = 401, body = MessageText, description = "Wrong credentials"), BodyErrors, Throttled))]
 async fn login(
     State(state): State<AppState>,
     mut session: AuthSession,
@@ -140,6 +139,8 @@ async fn login(
     }
 }
 
+#[utoipa::path(post, path = "/api/accounts/api/logout/", tag = "accounts",
+    responses((status = 200, body = MessageText), (status = 403, body = Detail, description = "CSRF failed")))]
 async fn logout(mut session: AuthSession, method: Method, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     if session.user.is_some() {
         csrf_ok(&method, &headers)?;
@@ -148,18 +149,24 @@ async fn logout(mut session: AuthSession, method: Method, headers: HeaderMap) ->
     Ok(Json(json!({ "message": "Logout successful" })))
 }
 
+#[utoipa::path(get, path = "/api/accounts/current-user/", tag = "accounts", security(("session" = []), ("token" = []), ("jwt" = [])),
+    responses((status = 200, body = UserOut), AuthErrors))]
 async fn current_user(ApiUser(user): ApiUser) -> Json<Value> {
     Json(user_json(&user))
 }
 
 /// `GET settings/`: the preferences and the User fields.
+#[utoipa::path(get, path = "/api/accounts/settings/", tag = "accounts", security(("session" = []), ("token" = []), ("jwt" = [])),
+    responses((status = 200, body = UserOut, description = "The preferences and the User fields"), AuthErrors))]
 async fn settings(ApiUser(user): ApiUser) -> Json<Value> {
     Json(user_json(&user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SettingsBody {
+    /// Keys to merge into the stored preferences (`null` removes one).
+    #[schema(value_type = Option<Object>)]
     preferences: Option<Value>,
     email: Option<String>,
     first_name: Option<String>,
@@ -169,6 +176,8 @@ struct SettingsBody {
 
 /// `PATCH settings/`: preference keys are merged into the stored ones (`null` removes a key); `ai_model`,
 /// `display_mode` and `language` are checked like the settings page does; names, email and bio optional.
+#[utoipa::path(patch, path = "/api/accounts/settings/", tag = "accounts", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = SettingsBody,
+    responses((status = 200, body = UserOut), AuthErrors, BodyErrors))]
 async fn update_settings(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -222,12 +231,15 @@ async fn update_settings(
     Ok(Json(user_json(&user)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ResetBody {
     email: Option<String>,
 }
 
 /// `POST api/reset-password/`: the same answer whether or not the address has an account.
+#[utoipa::path(post, path = "/api/accounts/api/reset-password/", tag = "accounts", request_body = ResetBody,
+    responses((status = 200, body = MessageText, description = "Always the same, whether the address has an account or not"),
+        BodyErrors, Throttled))]
 async fn reset_request(
     State(state): State<AppState>,
     connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
@@ -255,6 +267,9 @@ async fn reset_request(
 }
 
 /// `GET api/verify-reset-token/{token}/`: whether a reset link still works.
+#[utoipa::path(get, path = "/api/accounts/api/verify-reset-token/{token}/", tag = "accounts",
+    params(("token" = String, Path, description = "The token of a reset link")),
+    responses((status = 200, body = ValidOut), Throttled))]
 async fn reset_verify(
     State(state): State<AppState>,
     axum::extract::Path(token): axum::extract::Path<String>,
@@ -266,7 +281,7 @@ async fn reset_verify(
     Ok(Json(json!({ "valid": valid })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ResetConfirmBody {
     token: String,
     password: String,
@@ -274,6 +289,8 @@ struct ResetConfirmBody {
 
 /// `POST api/reset-password/confirm/`: sets the new password; a bad token or a weak password is a 400 `{error}`
 /// (plus `errors` by field, for clients that show them).
+#[utoipa::path(post, path = "/api/accounts/api/reset-password/confirm/", tag = "accounts", request_body = ResetConfirmBody,
+    responses((status = 200, body = MessageText), BodyErrors, Throttled))]
 async fn reset_confirm(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ResetConfirmBody>,
@@ -309,13 +326,12 @@ async fn reset_confirm(
 
 /// A personal token as the API shows it.
 fn token_json(token: &crate::accounts::api_tokens::ApiToken) -> Value {
-    json!({
-        "id": token.id, "name": token.name, "prefix": token.prefix, "created_at": iso(token.created_at),
-        "expires_at": token.expires_at.map(iso), "last_used_at": token.last_used_at.map(iso),
-    })
+    to_json(&TokenOut::from(token))
 }
 
 /// `GET tokens/`: the caller's personal API tokens (never their keys).
+#[utoipa::path(get, path = "/api/accounts/tokens/", tag = "tokens", security(("session" = []), ("token" = []), ("jwt" = [])),
+    responses((status = 200, body = Vec<TokenOut>), AuthErrors))]
 async fn tokens(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Value>, ApiError> {
     let list = crate::accounts::api_tokens::list(&state.db.pool, user.id)
         .await
@@ -323,7 +339,7 @@ async fn tokens(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result
     Ok(Json(Value::Array(list.iter().map(token_json).collect())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenBody {
     name: String,
@@ -331,6 +347,8 @@ struct TokenBody {
 }
 
 /// `POST tokens/`: a new token; its `key` is in this answer only.
+#[utoipa::path(post, path = "/api/accounts/tokens/", tag = "tokens", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = TokenBody,
+    responses((status = 201, body = TokenOut, description = "Created; `key` is in this answer only"), AuthErrors, BodyErrors))]
 async fn create_token(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -340,12 +358,17 @@ async fn create_token(
         .await
         .map_err(ApiError::internal)?
         .map_err(|form| fields(AccountError::Invalid(form)))?;
-    let mut out = token_json(&created.token);
-    out["key"] = Value::String(created.key);
-    Ok((StatusCode::CREATED, Json(out)))
+    let out = TokenOut {
+        key: Some(created.key),
+        ..TokenOut::from(&created.token)
+    };
+    Ok((StatusCode::CREATED, Json(to_json(&out))))
 }
 
 /// `DELETE tokens/{id}/`: revokes one of the caller's tokens.
+#[utoipa::path(delete, path = "/api/accounts/tokens/{id}/", tag = "tokens", security(("session" = []), ("token" = []), ("jwt" = [])),
+    params(("id" = i64, Path, description = "Token id")),
+    responses((status = 204, description = "Revoked"), AuthErrors, NotFound))]
 async fn revoke_token(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -372,6 +395,8 @@ fn token_not_valid(detail: &str) -> ApiError {
 }
 
 /// `POST /api/token/`: a new access/refresh pair for a username (or email) and password; throttled like the login.
+#[utoipa::path(post, path = "/api/token/", tag = "jwt", request_body = LoginBody,
+    responses((status = 200, body = crate::accounts::jwt::Pair), (status = 401, body = Detail), BodyErrors, Throttled))]
 async fn jwt_obtain(
     State(state): State<AppState>,
     connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
@@ -395,12 +420,16 @@ async fn jwt_obtain(
     Ok(Json(json!(pair)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RefreshBody {
     refresh: String,
 }
 
 /// `POST /api/token/refresh/`: the next pair; the refresh token given is spent (reuse revokes its family).
+#[utoipa::path(post, path = "/api/token/refresh/", tag = "jwt", request_body = RefreshBody,
+    responses((status = 200, body = crate::accounts::jwt::Pair, description = "The next pair; the token sent is spent"),
+        (status = 401, body = TokenNotValid, description = "Invalid, expired, revoked, or reused (which revokes its family)"),
+        BodyErrors, Throttled))]
 async fn jwt_refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshBody>,
@@ -420,6 +449,8 @@ async fn jwt_refresh(
 }
 
 /// `POST /api/token/revoke/`: ends the session a refresh token belongs to (every token of its family).
+#[utoipa::path(post, path = "/api/token/revoke/", tag = "jwt", request_body = RefreshBody,
+    responses((status = 200, body = MessageText), (status = 401, body = TokenNotValid), BodyErrors, Throttled))]
 async fn jwt_revoke(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshBody>,

@@ -8,7 +8,6 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::accounts::auth::AuthSession;
 use crate::accounts::users::User;
@@ -133,6 +132,9 @@ impl FromRequestParts<AppState> for ApiUser {
 }
 
 /// `GET /api/csrf/`: the CSRF token, also set as the `csrftoken` cookie (readable by scripts, SameSite=Lax).
+#[utoipa::path(get, path = "/api/csrf/", tag = "accounts",
+    responses((status = 200, body = crate::api::schema::CsrfOut, description = "Also set as the `csrftoken` cookie"),
+        crate::api::schema::Throttled))]
 pub async fn csrf(axum::extract::State(state): axum::extract::State<AppState>, headers: HeaderMap) -> Response {
     let token = cookie(&headers, CSRF_COOKIE)
         .filter(|t| t.len() == 32 && t.chars().all(|c| c.is_ascii_hexdigit()))
@@ -143,5 +145,6 @@ pub async fn csrf(axum::extract::State(state): axum::extract::State<AppState>, h
         ""
     };
     let set = format!("{CSRF_COOKIE}={token}; Path=/; Max-Age=31449600; SameSite=Lax{secure}");
-    ([(header::SET_COOKIE, set)], axum::Json(json!({ "csrfToken": token }))).into_response()
+    let body = crate::api::schema::CsrfOut { csrf_token: token };
+    ([(header::SET_COOKIE, set)], axum::Json(body)).into_response()
 }

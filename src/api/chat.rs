@@ -1,36 +1,40 @@
 //! `/api/chat/…`: conversations and messages, on the same services as the chat pages (every lookup scoped to the
 //! caller; another user's ids answer 404).
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::accounts::routes::iso;
 use crate::api::auth::ApiUser;
 use crate::api::error::{ApiError, ApiJson};
+use crate::api::schema::{
+    AskOut, AuthErrors, BodyErrors, Conflict, ConversationList, ConversationOut, MessageOut, NotFound, SentOut,
+    StatusOut, Throttled, to_json,
+};
 use crate::chat::service::{self, ConversationEdit};
 use crate::chat::store::{self, Conversation, ListQuery, Message, Ordering};
 use crate::chat::types::ChatError;
 use crate::core::state::AppState;
 
 /// The chat routes.
-pub fn routes() -> Router<AppState> {
-    let c = "/api/chat/conversations";
-    Router::new()
-        .route(&format!("{c}/"), get(list).post(create))
-        .route(&format!("{c}/{{id}}/"), get(detail).patch(update).delete(remove))
-        .route(&format!("{c}/{{id}}/messages/"), get(messages).post(send))
-        .route(&format!("{c}/{{id}}/messages/{{message_id}}/status/"), get(status))
-        .route(&format!("{c}/{{id}}/messages/{{message_id}}/stream/"), get(stream))
-        .route(&format!("{c}/{{id}}/archive/"), post(archive))
-        .route(&format!("{c}/{{id}}/restore/"), post(restore))
-        .route(&format!("{c}/{{id}}/update_metadata/"), post(update))
-        .route(&format!("{c}/{{id}}/update-metadata/"), post(update))
-        .route("/api/chat/ask-mistral/", post(ask_mistral))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(detail, update, remove))
+        .routes(routes!(messages, send))
+        .routes(routes!(status))
+        .routes(routes!(stream))
+        .routes(routes!(archive))
+        .routes(routes!(restore))
+        .routes(routes!(update_metadata))
+        .routes(routes!(update_metadata_dash))
+        .routes(routes!(ask_mistral))
 }
 
 /// Chat errors in DRF's shapes.
@@ -48,29 +52,14 @@ impl From<ChatError> for ApiError {
     }
 }
 
-fn json_or_empty(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| json!({}))
-}
-
 /// The Message shape of API.md.
 pub fn message_json(m: &Message) -> Value {
-    json!({
-        "id": m.id, "role": m.role, "content": m.content, "created_at": iso(m.created_at),
-        "additional_data": json_or_empty(&m.additional_data), "status": m.status, "parent": m.parent_id,
-        "metadata": json_or_empty(&m.metadata),
-    })
+    to_json(&MessageOut::from(m))
 }
 
 /// The Conversation shape of API.md, with every message oldest first.
 fn conversation_json(c: &Conversation, messages: &[Message]) -> Value {
-    json!({
-        "id": c.id, "title": c.title, "created_at": iso(c.created_at), "updated_at": iso(c.updated_at),
-        "messages": messages.iter().map(message_json).collect::<Vec<_>>(),
-        "additional_data": json_or_empty(&c.additional_data), "status": c.status, "summary": c.summary,
-        "category": c.category, "tags": serde_json::from_str::<Value>(&c.tags).unwrap_or_else(|_| json!([])),
-        "is_pinned": c.is_pinned, "message_count": c.message_count, "last_message_at": c.last_message_at.map(iso),
-        "archived_at": c.archived_at.map(iso), "model": c.model, "system_prompt": c.system_prompt,
-    })
+    to_json(&ConversationOut::new(c, messages))
 }
 
 /// A path id; anything not a number is simply not found.
@@ -87,16 +76,28 @@ async fn load(state: &AppState, user_id: i64, id: i64) -> Result<Value, ApiError
     Ok(conversation_json(&c, &messages))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// `active` (default) or `archived`.
     status: Option<String>,
+    /// Only this category.
     category: Option<String>,
+    /// Words to find in titles and message text.
     search: Option<String>,
+    /// `-updated_at` (default), `created_at`, `last_message_at`, each with or without `-`.
     ordering: Option<String>,
+    /// Page number (from 1): the answer becomes a page object.
+    #[param(value_type = Option<i64>, minimum = 1)]
     page: Option<String>,
+    /// Conversations per page (default 20, at most 100).
+    #[param(value_type = Option<i64>, minimum = 1)]
     page_size: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/chat/conversations/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(ListParams),
+    responses((status = 200, body = ConversationList, description = "A bare array without `page`; a page object with it"),
+        (status = 400, body = crate::api::schema::FieldErrors), AuthErrors))]
 async fn list(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -177,7 +178,7 @@ async fn with_messages(state: &AppState, rows: &[Conversation]) -> Result<Value,
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct CreateBody {
     initial_message: Option<String>,
     title: Option<String>,
@@ -185,6 +186,9 @@ struct CreateBody {
     system_prompt: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/chat/conversations/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = CreateBody,
+    responses((status = 201, body = ConversationOut, description = "Created with the first message; the reply is generated in the background"),
+        AuthErrors, BodyErrors, Throttled))]
 async fn create(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -207,6 +211,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(load(&state, user.id, id).await?)).into_response())
 }
 
+#[utoipa::path(get, path = "/api/chat/conversations/{id}/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id")),
+    responses((status = 200, body = ConversationOut), AuthErrors, NotFound))]
 async fn detail(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -215,7 +221,7 @@ async fn detail(
     Ok(Json(load(&state, user.id, id_of(&id)?).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct UpdateBody {
     title: Option<String>,
     category: Option<String>,
@@ -226,6 +232,8 @@ struct UpdateBody {
     system_prompt: Option<String>,
 }
 
+#[utoipa::path(patch, path = "/api/chat/conversations/{id}/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id")), request_body = UpdateBody,
+    responses((status = 200, body = ConversationOut), AuthErrors, BodyErrors, NotFound))]
 async fn update(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -260,6 +268,32 @@ async fn update(
     Ok(Json(load(&state, user.id, id).await?))
 }
 
+/// `POST update_metadata/`: the same as PATCH (the original client used both spellings).
+#[utoipa::path(post, path = "/api/chat/conversations/{id}/update_metadata/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id")), request_body = UpdateBody,
+    responses((status = 200, body = ConversationOut), AuthErrors, BodyErrors, NotFound))]
+async fn update_metadata(
+    state: State<AppState>,
+    user: ApiUser,
+    id: Path<String>,
+    body: ApiJson<UpdateBody>,
+) -> Result<Json<Value>, ApiError> {
+    update(state, user, id, body).await
+}
+
+/// `POST update-metadata/`: the same as PATCH.
+#[utoipa::path(post, path = "/api/chat/conversations/{id}/update-metadata/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id")), request_body = UpdateBody,
+    responses((status = 200, body = ConversationOut), AuthErrors, BodyErrors, NotFound))]
+async fn update_metadata_dash(
+    state: State<AppState>,
+    user: ApiUser,
+    id: Path<String>,
+    body: ApiJson<UpdateBody>,
+) -> Result<Json<Value>, ApiError> {
+    update(state, user, id, body).await
+}
+
+#[utoipa::path(delete, path = "/api/chat/conversations/{id}/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id")),
+    responses((status = 204, description = "Deleted with its messages"), AuthErrors, NotFound))]
 async fn remove(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -284,6 +318,8 @@ async fn set_archived(
     Ok(Json(load(state, user.id, id).await?))
 }
 
+#[utoipa::path(post, path = "/api/chat/conversations/{id}/archive/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id")),
+    responses((status = 200, body = ConversationOut), AuthErrors, NotFound))]
 async fn archive(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -292,6 +328,8 @@ async fn archive(
     set_archived(&state, &user, &id, true).await
 }
 
+#[utoipa::path(post, path = "/api/chat/conversations/{id}/restore/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id")),
+    responses((status = 200, body = ConversationOut), AuthErrors, NotFound))]
 async fn restore(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -300,6 +338,8 @@ async fn restore(
     set_archived(&state, &user, &id, false).await
 }
 
+#[utoipa::path(get, path = "/api/chat/conversations/{id}/messages/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id")),
+    responses((status = 200, body = Vec<MessageOut>, description = "Every message, oldest first"), AuthErrors, NotFound))]
 async fn messages(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -314,7 +354,7 @@ async fn messages(
     Ok(Json(Value::Array(messages.iter().map(message_json).collect())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SendBody {
     content: String,
@@ -323,8 +363,10 @@ struct SendBody {
     parent_id: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StreamParam {
+    /// `true`: answer with Server-Sent Events (as `Accept: text/event-stream` does).
     stream: Option<String>,
 }
 
@@ -339,6 +381,11 @@ fn wants_stream(headers: &axum::http::HeaderMap, param: &StreamParam) -> bool {
 
 /// `POST messages/`: stores the user message and starts the reply in the background; 201 with the message, or —
 /// asked for a stream — Server-Sent Events: `user_message`, then `delta`s, then `done` with the saved reply.
+#[utoipa::path(post, path = "/api/chat/conversations/{id}/messages/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id"), StreamParam), request_body = SendBody,
+    responses((status = 201, body = SentOut, description = "Stored; the reply is generated in the background (poll `status/` or stream it)"),
+        (status = 200, content_type = "text/event-stream", body = String,
+            description = "With `Accept: text/event-stream` or `?stream=true`: events `user_message`, `delta` {text}, `done` {message}"),
+        AuthErrors, BodyErrors, NotFound, Conflict, Throttled))]
 async fn send(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -414,6 +461,10 @@ fn sse_reply(state: AppState, user: crate::accounts::users::User, message_id: i6
 
 /// `GET messages/{message_id}/stream/`: re-attaches to a reply (or a user message's reply): what was produced so
 /// far, then live deltas, then `done`.
+#[utoipa::path(get, path = "/api/chat/conversations/{id}/messages/{message_id}/stream/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id"), ("message_id" = i64, Path, description = "Message id")),
+    responses((status = 200, content_type = "text/event-stream", body = String,
+            description = "Events `snapshot` {content} (the text so far), `delta` {text}, then `done` {message}"),
+        AuthErrors, NotFound))]
 async fn stream(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -446,6 +497,8 @@ async fn reply_of(state: &AppState, user_id: i64, id: i64, message_id: i64) -> R
 }
 
 /// The reply to a user message (its newest assistant child), or the assistant message itself.
+#[utoipa::path(get, path = "/api/chat/conversations/{id}/messages/{message_id}/status/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id"), ("message_id" = i64, Path, description = "Message id")),
+    responses((status = 200, body = StatusOut), AuthErrors, NotFound))]
 async fn status(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -467,12 +520,17 @@ async fn status(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct AskBody {
     message: Option<String>,
 }
 
 /// One question to the model, answered whole and not stored (the original's `ask-mistral`).
+#[utoipa::path(post, path = "/api/chat/ask-mistral/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = AskBody,
+    responses((status = 200, body = AskOut, description = "The model's whole answer; nothing is stored"),
+        (status = 502, body = crate::api::schema::ErrorText, description = "The provider refused the request"),
+        (status = 503, body = crate::api::schema::ErrorText, description = "The provider is unavailable"),
+        AuthErrors, BodyErrors, Throttled))]
 async fn ask_mistral(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,

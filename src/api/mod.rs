@@ -4,8 +4,10 @@
 pub mod accounts;
 pub mod auth;
 pub mod chat;
+pub mod docs;
 pub mod error;
 pub mod limits;
+pub mod schema;
 
 use axum::Router;
 use axum::extract::Request;
@@ -14,22 +16,109 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::error::ApiError;
 use crate::core::state::AppState;
 
-/// Every API route, with CORS, DRF-shaped 405s, and the per-address limit on the anonymous ones.
+/// The frame of the OpenAPI document; the paths and shapes come from the routes themselves.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ThiCode API",
+        description = "The REST API of ThiCode: the routes and JSON shapes of the original thiCodeDjango backend, \
+            plus personal tokens, JWT and streaming. Errors use Django REST Framework's shapes.",
+        license(name = "MIT")
+    ),
+    modifiers(&SecuritySchemes),
+    // Shapes only reachable through the shared error responses (`schema::AuthErrors` …) are listed here; the rest are
+    // collected from the routes.
+    components(schemas(
+        schema::Detail, schema::BadRequest, schema::FieldErrors, schema::ErrorText, schema::ErrorsOut,
+        schema::ResetError, schema::TokenNotValid
+    )),
+    tags(
+        (name = "accounts", description = "Register, log in, the current user, settings, password reset"),
+        (name = "tokens", description = "Personal API tokens (`Authorization: Token <key>` or `Bearer <key>`)"),
+        (name = "jwt", description = "JSON Web Tokens: short-lived access, rotating refresh"),
+        (name = "chat", description = "Conversations and messages; replies generated in the background")
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::accounts::auth::SESSION_COOKIE,
+                "The web session (log in with `POST /api/accounts/api/login/`). Unsafe methods need the \
+                 `X-CSRFToken` header equal to the `csrftoken` cookie (from `GET /api/csrf/`), or a trusted `Origin`.",
+            ))),
+        );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Token <key>` with a personal API token (created in Settings → API tokens or with \
+                 `POST /api/accounts/tokens/`). No CSRF token needed.",
+            ))),
+        );
+        components.add_security_scheme(
+            "jwt",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "`Bearer <access>` from `POST /api/token/` (or `Bearer <key>` with a personal token).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every API route with its OpenAPI document: CORS, DRF-shaped 405s, the per-address limit on the anonymous routes,
+/// `/api/openapi.json` and the `/api/docs/` page.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let anonymous = Router::new()
-        .route("/api/csrf/", get(auth::csrf))
+    let (router, doc) = documented(state).split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    let json = doc.clone();
+    router
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = json.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/api/docs/", get(move || docs::page(doc.clone())))
+        .layer(middleware::from_fn(method_not_allowed))
+        .layer(cors(state))
+}
+
+/// The OpenAPI document of the API (what `/api/openapi.json` serves).
+pub fn openapi(state: &AppState) -> Document {
+    documented(state).split_for_parts().1
+}
+
+fn documented(state: &AppState) -> OpenApiRouter<AppState> {
+    let anonymous = OpenApiRouter::new()
+        .routes(routes!(auth::csrf))
         .merge(accounts::anonymous_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), limits::anonymous));
-    Router::new()
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(anonymous)
         .merge(accounts::routes())
         .merge(chat::routes())
-        .layer(middleware::from_fn(method_not_allowed))
-        .layer(cors(state))
 }
 
 /// CORS for the configured origins: credentials allowed, `X-CSRFToken` and `Authorization` accepted, preflight

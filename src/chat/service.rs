@@ -237,8 +237,12 @@ pub async fn send_message(
     send_message_with(state, user, conversation_id, content, SendOptions::default()).await
 }
 
-/// The kinds of content a message may declare (API `content_type`); kept in its `additional_data`.
-pub const CONTENT_TYPES: &[&str] = &["text", "markdown", "code"];
+/// The content types a message may declare (API `content_type`), by short name and MIME type; stored as MIME.
+pub const CONTENT_TYPES: &[(&str, &str)] = &[
+    ("text", "text/plain"),
+    ("markdown", "text/markdown"),
+    ("code", "text/x-code"),
+];
 
 /// Optional parts of a message sent through the API.
 #[derive(Debug, Clone, Default)]
@@ -260,15 +264,17 @@ pub async fn send_message_with(
     options: SendOptions,
 ) -> Result<SentMessage, ChatError> {
     let content = check_content(state, content)?;
-    let additional = match options.content_type.as_deref() {
-        None => String::from("{}"),
-        Some(kind) if CONTENT_TYPES.contains(&kind) => serde_json::json!({ "content_type": kind }).to_string(),
-        Some(kind) => {
-            return Err(ChatError::invalid(
-                "content_type",
-                format!("\u{201c}{kind}\u{201d} is not a valid choice: use text, markdown or code."),
-            ));
-        }
+    let content_type = match options.content_type.as_deref() {
+        None => "text/markdown",
+        Some(kind) => match CONTENT_TYPES.iter().find(|(name, mime)| *name == kind || *mime == kind) {
+            Some((_, mime)) => mime,
+            None => {
+                return Err(ChatError::invalid(
+                    "content_type",
+                    format!("\u{201c}{kind}\u{201d} is not a valid choice: use text, markdown or code."),
+                ));
+            }
+        },
     };
     let model = match options.model.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()) {
         Some(model) if !state.chat.provider.models().await.iter().any(|m| m.id == model) => {
@@ -309,7 +315,7 @@ pub async fn send_message_with(
         parent_id: parent,
         edit_count: 0,
         model,
-        additional,
+        content_type,
     };
     start(state, user, &conversation, turn).await
 }
@@ -321,8 +327,8 @@ struct NewTurn {
     edit_count: i64,
     /// A model for this reply instead of the conversation's.
     model: Option<String>,
-    /// `additional_data` of the user message.
-    additional: String,
+    /// MIME type of the user message.
+    content_type: &'static str,
 }
 
 impl NewTurn {
@@ -332,7 +338,7 @@ impl NewTurn {
             parent_id,
             edit_count,
             model: None,
-            additional: String::from("{}"),
+            content_type: "text/markdown",
         }
     }
 }
@@ -381,14 +387,14 @@ async fn start(
         parent_id,
         edit_count,
         model,
-        additional,
+        content_type,
     } = new;
     let model = model.unwrap_or_else(|| model_for(state, user, Some(conversation)));
     let turn = Turn {
         conversation_id: conversation.id,
         user_id: user.id,
         user_content: user_content.clone(),
-        user_additional_data: additional,
+        user_content_type: content_type,
         parent_id,
         edit_count,
         reply_metadata: generation::pending_metadata(&model),

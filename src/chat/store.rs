@@ -400,8 +400,8 @@ pub struct Turn {
     pub user_id: i64,
     /// The user message to add first, if any (`None` when regenerating).
     pub user_content: Option<String>,
-    /// `additional_data` (JSON object text) of that user message.
-    pub user_additional_data: String,
+    /// MIME type of that user message.
+    pub user_content_type: &'static str,
     /// Parent of the first inserted message (the user message, or the reply when regenerating).
     pub parent_id: Option<i64>,
     /// Edit count of the new user message (edits of an earlier one).
@@ -465,7 +465,7 @@ pub async fn start_turn(pool: &AnyPool, turn: &Turn) -> Result<Started, LockErro
     if let Some(content) = &turn.user_content {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO messages (conversation_id, parent_id, role, content, status, is_edited, edit_count, \
-             created_at, updated_at, delivered_at, additional_data) \
+             created_at, updated_at, delivered_at, content_type) \
              VALUES ($1, $2, 'user', $3, 'delivered', $4, $5, $6, $6, $6, $7) RETURNING id",
         )
         .bind(turn.conversation_id)
@@ -474,7 +474,7 @@ pub async fn start_turn(pool: &AnyPool, turn: &Turn) -> Result<Started, LockErro
         .bind(i64::from(turn.edit_count > 0))
         .bind(turn.edit_count)
         .bind(now)
-        .bind(&turn.user_additional_data)
+        .bind(turn.user_content_type)
         .fetch_one(&mut *tx)
         .await?;
         parent = Some(id);

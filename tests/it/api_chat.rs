@@ -344,7 +344,7 @@ async fn api_clients_can_stream_a_reply_and_reattach_to_it() {
         .stream(
             "POST",
             &format!("{BASE}/{id}/messages/"),
-            Some(json!({"content": "Stream please", "content_type": "markdown"})),
+            Some(json!({"content": "Stream please", "content_type": "text"})),
             "text/event-stream",
         )
         .await;
@@ -353,7 +353,7 @@ async fn api_clients_can_stream_a_reply_and_reattach_to_it() {
     let events = sse_events(&text);
     assert_eq!(events[0].0, "user_message", "{text}");
     assert_eq!(events[0].1["content"], "Stream please");
-    assert_eq!(events[0].1["additional_data"]["content_type"], "markdown");
+    assert_eq!(events[0].1["content_type"], "text/plain");
     let (last, done) = events.last().unwrap();
     assert_eq!(last, "done");
     let streamed: String = events
@@ -476,7 +476,7 @@ async fn messages_take_a_content_type_a_model_and_a_parent() {
         post(json!({"content": "Alternative", "parent_id": first_reply, "model": model, "content_type": "code"})).await;
     assert_eq!(status, StatusCode::CREATED, "{sent}");
     assert_eq!(sent["user_message"]["parent"], first_reply);
-    assert_eq!(sent["user_message"]["additional_data"], json!({"content_type": "code"}));
+    assert_eq!(sent["user_message"]["content_type"], "text/x-code");
     let done = poll_completed(&client, id, sent["user_message"]["id"].as_i64().unwrap()).await;
     assert_eq!(done["ai_message"]["metadata"]["model"], model.as_str());
     let requests = chat.fake.requests();

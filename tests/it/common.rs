@@ -205,13 +205,19 @@ pub fn session_cookie(res: &Response<Body>) -> Option<String> {
         .map(|c| c.split(';').next().unwrap().to_string())
 }
 
-/// A page as HTML, with an optional cookie.
+/// A page as HTML, with an optional cookie. The empty comments (`<!>`) that mark where hydration resumes are left out,
+/// so assertions can read text as a browser shows it (`>ada</a>`).
 pub async fn page(app: &TestApp, uri: &str, cookie: Option<&str>) -> String {
     let mut req = Request::get(uri).header("host", "127.0.0.1:3000");
     if let Some(cookie) = cookie {
         req = req.header("cookie", cookie);
     }
-    text(app.send(req.body(Body::empty()).unwrap()).await).await
+    without_markers(&text(app.send(req.body(Body::empty()).unwrap()).await).await)
+}
+
+/// `html` without the hydration markers `<!>`.
+pub fn without_markers(html: &str) -> String {
+    html.replace("<!>", "")
 }
 
 /// The emails the file backend wrote for this test, as raw RFC 5322 text.

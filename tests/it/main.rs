@@ -15,6 +15,7 @@ mod accounts_throttle;
 mod api_accounts;
 mod api_auth;
 mod api_chat;
+mod api_contract;
 mod chat_flow;
 mod chat_persistence;
 mod chat_provider;
