@@ -118,3 +118,21 @@ stop_test_postgres() {
     runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$THICODE_PG_DIR" -m fast stop >/dev/null 2>&1 || true
   fi
 }
+
+# schemathesis (PyPI) in its own virtual environment, kept between runs in the user's cache.
+SCHEMATHESIS_VERSION="4.32.5"
+ensure_fuzz_tools() {
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/schemathesis-$SCHEMATHESIS_VERSION"
+  if [ ! -x "$venv/bin/schemathesis" ]; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION (PyPI, once)"
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+      apt_install python3-venv
+      python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  FUZZ_BIN="$venv/bin"
+  FUZZ_PYTHON="$venv/bin/python"
+}

@@ -14,7 +14,7 @@ use crate::accounts::auth::AuthSession;
 use crate::accounts::types::AccountError;
 use crate::accounts::users::User;
 use crate::api::auth::{ApiUser, csrf_ok};
-use crate::api::error::{ApiError, ApiJson};
+use crate::api::error::{ApiError, ApiJson, ApiPath};
 use crate::api::schema::{
     AuthErrors, AuthOut, BodyErrors, Detail, MessageText, NotFound, Throttled, TokenNotValid, TokenOut, UserOut,
     ValidOut, to_json,
@@ -77,9 +77,17 @@ fn fields(error: AccountError) -> ApiError {
 
 #[derive(Deserialize, ToSchema)]
 struct RegisterBody {
+    /// Letters, digits and @ . + - _ (at most 150).
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
     username: String,
+    /// Email address (unique, any case).
+    #[schema(min_length = 3, format = "email")]
     email: String,
+    /// At least 8 characters, not common, not all digits, not like the username or email.
+    #[schema(min_length = 8)]
     password1: String,
+    /// The same again.
+    #[schema(min_length = 8)]
     password2: String,
 }
 
@@ -115,7 +123,11 @@ async fn register(
 
 #[derive(Deserialize, ToSchema)]
 struct LoginBody {
+    /// Username or email.
+    #[schema(min_length = 1)]
     username: String,
+    /// Password.
+    #[schema(min_length = 1)]
     password: String,
 }
 
@@ -233,6 +245,8 @@ async fn update_settings(
 
 #[derive(Deserialize, ToSchema)]
 struct ResetBody {
+    /// The account's email address.
+    #[schema(min_length = 3, format = "email")]
     email: Option<String>,
 }
 
@@ -269,11 +283,8 @@ async fn reset_request(
 /// `GET api/verify-reset-token/{token}/`: whether a reset link still works.
 #[utoipa::path(get, path = "/api/accounts/api/verify-reset-token/{token}/", tag = "accounts",
     params(("token" = String, Path, description = "The token of a reset link")),
-    responses((status = 200, body = ValidOut), Throttled))]
-async fn reset_verify(
-    State(state): State<AppState>,
-    axum::extract::Path(token): axum::extract::Path<String>,
-) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, body = ValidOut), NotFound, Throttled))]
+async fn reset_verify(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     let valid = crate::accounts::resets::user_for(&state.db.pool, &token)
         .await
         .map_err(ApiError::internal)?
@@ -283,7 +294,11 @@ async fn reset_verify(
 
 #[derive(Deserialize, ToSchema)]
 struct ResetConfirmBody {
+    /// The token of the emailed link.
+    #[schema(min_length = 1)]
     token: String,
+    /// The new password (same rules as at registration).
+    #[schema(min_length = 8)]
     password: String,
 }
 
@@ -342,7 +357,11 @@ async fn tokens(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenBody {
+    /// What uses it (at most 100 characters).
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// Lifetime in days; none = never expires.
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<i64>,
 }
 
@@ -372,7 +391,7 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let not_found = || ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".into());
     let id: i64 = id.parse().map_err(|_| not_found())?;

@@ -2,7 +2,7 @@
 //! caller; another user's ids answer 404).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::auth::ApiUser;
-use crate::api::error::{ApiError, ApiJson};
+use crate::api::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::api::schema::{
     AskOut, AuthErrors, BodyErrors, Conflict, ConversationList, ConversationOut, MessageOut, NotFound, SentOut,
     StatusOut, Throttled, to_json,
@@ -97,11 +97,11 @@ struct ListParams {
 
 #[utoipa::path(get, path = "/api/chat/conversations/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(ListParams),
     responses((status = 200, body = ConversationList, description = "A bare array without `page`; a page object with it"),
-        (status = 400, body = crate::api::schema::FieldErrors), AuthErrors))]
+        (status = 400, body = crate::api::schema::BadRequest), AuthErrors))]
 async fn list(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Response, ApiError> {
     let status = params.status.unwrap_or_else(|| "active".into());
     if !["active", "archived"].contains(&status.as_str()) {
@@ -180,14 +180,31 @@ async fn with_messages(state: &AppState, rows: &[Conversation]) -> Result<Value,
 
 #[derive(Deserialize, ToSchema)]
 struct CreateBody {
+    /// The first message (required; not blank).
+    #[schema(min_length = 1)]
     initial_message: Option<String>,
+    /// A title (default: the first message's beginning, until the model names the conversation).
+    #[schema(min_length = 1, max_length = 255)]
     title: Option<String>,
+    /// A model the provider lists.
     model: Option<String>,
+    /// Sent first to the model.
     system_prompt: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/chat/conversations/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = CreateBody,
-    responses((status = 201, body = ConversationOut, description = "Created with the first message; the reply is generated in the background"),
+    responses((status = 201, body = ConversationOut, description = "Created with the first message; the reply is generated in the background",
+        links(
+            ("detail" = (operation_id = "detail", parameters(("id" = "$response.body#/id")))),
+            ("update" = (operation_id = "update", parameters(("id" = "$response.body#/id")))),
+            ("remove" = (operation_id = "remove", parameters(("id" = "$response.body#/id")))),
+            ("messages" = (operation_id = "messages", parameters(("id" = "$response.body#/id")))),
+            ("send" = (operation_id = "send", parameters(("id" = "$response.body#/id")))),
+            ("archive" = (operation_id = "archive", parameters(("id" = "$response.body#/id")))),
+            ("restore" = (operation_id = "restore", parameters(("id" = "$response.body#/id")))),
+            ("update_metadata" = (operation_id = "update_metadata", parameters(("id" = "$response.body#/id")))),
+            ("update_metadata_dash" = (operation_id = "update_metadata_dash", parameters(("id" = "$response.body#/id"))))
+        )),
         AuthErrors, BodyErrors, Throttled))]
 async fn create(
     State(state): State<AppState>,
@@ -216,15 +233,21 @@ async fn create(
 async fn detail(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(load(&state, user.id, id_of(&id)?).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
 struct UpdateBody {
+    /// Not blank, at most 255 characters.
+    #[schema(min_length = 1, max_length = 255)]
     title: Option<String>,
+    /// At most 50 characters.
+    #[schema(max_length = 50)]
     category: Option<String>,
+    /// At most 20 tags of at most 50 characters.
+    #[schema(max_items = 20)]
     tags: Option<Vec<String>>,
     summary: Option<String>,
     is_pinned: Option<bool>,
@@ -237,7 +260,7 @@ struct UpdateBody {
 async fn update(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = id_of(&id)?;
@@ -274,7 +297,7 @@ async fn update(
 async fn update_metadata(
     state: State<AppState>,
     user: ApiUser,
-    id: Path<String>,
+    id: ApiPath<String>,
     body: ApiJson<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
     update(state, user, id, body).await
@@ -286,7 +309,7 @@ async fn update_metadata(
 async fn update_metadata_dash(
     state: State<AppState>,
     user: ApiUser,
-    id: Path<String>,
+    id: ApiPath<String>,
     body: ApiJson<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
     update(state, user, id, body).await
@@ -297,7 +320,7 @@ async fn update_metadata_dash(
 async fn remove(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     service::delete_conversation(&state, &user, id_of(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -323,7 +346,7 @@ async fn set_archived(
 async fn archive(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     set_archived(&state, &user, &id, true).await
 }
@@ -333,7 +356,7 @@ async fn archive(
 async fn restore(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     set_archived(&state, &user, &id, false).await
 }
@@ -343,7 +366,7 @@ async fn restore(
 async fn messages(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = id_of(&id)?;
     store::conversation(&state.db.pool, user.id, id)
@@ -357,9 +380,14 @@ async fn messages(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SendBody {
+    /// The message (not blank).
+    #[schema(min_length = 1)]
     content: String,
+    /// `text`, `markdown` (default) or `code` (or their MIME types).
     content_type: Option<String>,
+    /// A model the provider lists, for this reply only.
     model: Option<String>,
+    /// Continue from this message of the conversation instead of the latest one (a new branch).
     parent_id: Option<i64>,
 }
 
@@ -382,15 +410,19 @@ fn wants_stream(headers: &axum::http::HeaderMap, param: &StreamParam) -> bool {
 /// `POST messages/`: stores the user message and starts the reply in the background; 201 with the message, or —
 /// asked for a stream — Server-Sent Events: `user_message`, then `delta`s, then `done` with the saved reply.
 #[utoipa::path(post, path = "/api/chat/conversations/{id}/messages/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id"), StreamParam), request_body = SendBody,
-    responses((status = 201, body = SentOut, description = "Stored; the reply is generated in the background (poll `status/` or stream it)"),
-        (status = 200, content_type = "text/event-stream", body = String,
+    responses((status = 201, body = SentOut, description = "Stored; the reply is generated in the background (poll `status/` or stream it)",
+        links(
+            ("status" = (operation_id = "status", parameters(("id" = "$request.path.id"), ("message_id" = "$response.body#/assistant_message_id")))),
+            ("stream" = (operation_id = "stream", parameters(("id" = "$request.path.id"), ("message_id" = "$response.body#/assistant_message_id"))))
+        )),
+        (status = 200, content_type = "text/event-stream", body = crate::api::schema::SseEvent,
             description = "With `Accept: text/event-stream` or `?stream=true`: events `user_message`, `delta` {text}, `done` {message}"),
         AuthErrors, BodyErrors, NotFound, Conflict, Throttled))]
 async fn send(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
-    Query(param): Query<StreamParam>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(param): ApiQuery<StreamParam>,
     headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<Response, ApiError> {
@@ -462,13 +494,13 @@ fn sse_reply(state: AppState, user: crate::accounts::users::User, message_id: i6
 /// `GET messages/{message_id}/stream/`: re-attaches to a reply (or a user message's reply): what was produced so
 /// far, then live deltas, then `done`.
 #[utoipa::path(get, path = "/api/chat/conversations/{id}/messages/{message_id}/stream/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id"), ("message_id" = i64, Path, description = "Message id")),
-    responses((status = 200, content_type = "text/event-stream", body = String,
+    responses((status = 200, content_type = "text/event-stream", body = crate::api::schema::SseEvent,
             description = "Events `snapshot` {content} (the text so far), `delta` {text}, then `done` {message}"),
         AuthErrors, NotFound))]
 async fn stream(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path((id, message_id)): Path<(String, String)>,
+    ApiPath((id, message_id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (id, message_id) = (id_of(&id)?, id_of(&message_id)?);
     let reply = reply_of(&state, user.id, id, message_id)
@@ -502,7 +534,7 @@ async fn reply_of(state: &AppState, user_id: i64, id: i64, message_id: i64) -> R
 async fn status(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path((id, message_id)): Path<(String, String)>,
+    ApiPath((id, message_id)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let (id, message_id) = (id_of(&id)?, id_of(&message_id)?);
     let Some(reply) = reply_of(&state, user.id, id, message_id).await? else {
@@ -522,6 +554,8 @@ async fn status(
 
 #[derive(Deserialize, ToSchema)]
 struct AskBody {
+    /// The question (required; not blank).
+    #[schema(min_length = 1)]
     message: Option<String>,
 }
 

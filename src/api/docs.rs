@@ -8,7 +8,6 @@ use std::sync::Arc;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
-use utoipa::openapi::OpenApi;
 
 use crate::core::error::escape_html;
 
@@ -22,8 +21,7 @@ margin:.3rem 0}td,th{border-bottom:1px solid #e3e3e3;padding:.2rem .6rem;text-al
 .lock{color:#6b7280;font-size:.9rem}nav a{margin-right:.8rem}";
 
 /// The page.
-pub async fn page(doc: Arc<OpenApi>) -> Response {
-    let doc = serde_json::to_value(doc.as_ref()).unwrap_or(Value::Null);
+pub async fn page(doc: Arc<Value>) -> Response {
     let mut res = Html(render(&doc)).into_response();
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,

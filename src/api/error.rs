@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -135,5 +136,46 @@ where
                 ApiError::Detail(StatusCode::BAD_REQUEST, "JSON parse error.".to_string())
             }
         })
+    }
+}
+
+/// Query parameters; ones that cannot be read (a repeated or malformed field) answer 400 `{detail}`.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|e| {
+                ApiError::Detail(
+                    StatusCode::BAD_REQUEST,
+                    format!("Invalid query string: {}", e.body_text()),
+                )
+            })
+    }
+}
+
+/// Path parameters; ones that cannot be read (not UTF-8 once decoded) name nothing that exists: 404 `{detail}`.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|_| ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".to_string()))
     }
 }

@@ -90,7 +90,7 @@ impl Modify for SecuritySchemes {
 /// `/api/openapi.json` and the `/api/docs/` page.
 pub fn routes(state: &AppState) -> Router<AppState> {
     let (router, doc) = documented(state).split_for_parts();
-    let doc = std::sync::Arc::new(doc);
+    let doc = std::sync::Arc::new(document_json(&doc));
     let json = doc.clone();
     router
         .route(
@@ -105,9 +105,41 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .layer(cors(state))
 }
 
-/// The OpenAPI document of the API (what `/api/openapi.json` serves).
-pub fn openapi(state: &AppState) -> Document {
-    documented(state).split_for_parts().1
+/// The OpenAPI document of the API, as `/api/openapi.json` serves it.
+pub fn openapi(state: &AppState) -> serde_json::Value {
+    document_json(&documented(state).split_for_parts().1)
+}
+
+/// The document as JSON. utoipa 5.5 writes the fields of Link objects in snake case (`operation_id`); the
+/// specification (and every client) expects `operationId`, `operationRef` and `requestBody`.
+fn document_json(doc: &Document) -> serde_json::Value {
+    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    if let Some(paths) = value.get_mut("paths").and_then(serde_json::Value::as_object_mut) {
+        for operation in paths.values_mut().filter_map(serde_json::Value::as_object_mut) {
+            for op in operation.values_mut() {
+                let Some(responses) = op.get_mut("responses").and_then(serde_json::Value::as_object_mut) else {
+                    continue;
+                };
+                for response in responses.values_mut() {
+                    let Some(links) = response.get_mut("links").and_then(serde_json::Value::as_object_mut) else {
+                        continue;
+                    };
+                    for link in links.values_mut().filter_map(serde_json::Value::as_object_mut) {
+                        for (from, to) in [
+                            ("operation_id", "operationId"),
+                            ("operation_ref", "operationRef"),
+                            ("request_body", "requestBody"),
+                        ] {
+                            if let Some(v) = link.remove(from) {
+                                link.insert(to.to_string(), v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    value
 }
 
 fn documented(state: &AppState) -> OpenApiRouter<AppState> {

@@ -299,6 +299,16 @@ pub struct StatusOut {
     pub error: Option<String>,
 }
 
+/// One Server-Sent Event of a reply stream: `event` names it, `data` is JSON text (`user_message` and `done`: a
+/// Message; `snapshot`: `{content}`; `delta`: `{text}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SseEvent {
+    /// `user_message`, `snapshot`, `delta` or `done`.
+    pub event: Option<String>,
+    /// JSON text.
+    pub data: Option<String>,
+}
+
 /// `ask-mistral/`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AskOut {

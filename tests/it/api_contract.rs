@@ -32,7 +32,7 @@ fn pointer_segment(path: &str) -> String {
 
 impl Contract {
     fn new(chat: &Chat) -> Self {
-        let doc = serde_json::to_value(thicode::api::openapi(&chat.app.state)).unwrap();
+        let doc = thicode::api::openapi(&chat.app.state);
         Self {
             doc,
             seen: Mutex::new(BTreeSet::new()),
