@@ -14,8 +14,8 @@ use utoipa_axum::routes;
 use crate::api::auth::ApiUser;
 use crate::api::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::api::schema::{
-    AskOut, AuthErrors, BodyErrors, Conflict, ConversationList, ConversationOut, MessageOut, NotFound, SentOut,
-    StatusOut, Throttled, to_json,
+    AskOut, AuthErrors, BodyErrors, Conflict, ConversationList, ConversationOut, ConversationPage, MessageOut,
+    NotFound, SentOut, StatusOut, Throttled, to_json,
 };
 use crate::chat::service::{self, ConversationEdit};
 use crate::chat::store::{self, Conversation, ListQuery, Message, Ordering};
@@ -143,6 +143,7 @@ async fn list(
             descending,
             limit: if paged { page_size } else { 1000 },
             offset: if paged { (page - 1) * page_size } else { 0 },
+            count: paged,
         };
         let (rows, total) = store::api_list(&state.db.pool, user.id, &query)
             .await
@@ -152,30 +153,30 @@ async fn list(
             let next = (page * page_size < total).then(|| link(page + 1));
             let previous = (page > 1).then(|| link(page - 1));
             let results = with_messages(&state, &rows).await?;
-            return Ok(
-                Json(json!({"count": total, "next": next, "previous": previous, "results": results})).into_response(),
-            );
+            let page = ConversationPage {
+                count: total,
+                next,
+                previous,
+                results,
+            };
+            return Ok(Json(ConversationList::Page(page)).into_response());
         }
         rows
     };
-    Ok(Json(with_messages(&state, &rows).await?).into_response())
+    Ok(Json(ConversationList::All(with_messages(&state, &rows).await?)).into_response())
 }
 
 /// The Conversation shapes of `rows`, their messages loaded in one query.
-async fn with_messages(state: &AppState, rows: &[Conversation]) -> Result<Value, ApiError> {
+async fn with_messages(state: &AppState, rows: &[Conversation]) -> Result<Vec<ConversationOut>, ApiError> {
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let mut by_conversation: std::collections::HashMap<i64, Vec<Message>> = std::collections::HashMap::new();
-    for m in store::messages_of(&state.db.pool, &ids)
-        .await
-        .map_err(ApiError::internal)?
-    {
+    for m in store::messages_of(&state.db, &ids).await.map_err(ApiError::internal)? {
         by_conversation.entry(m.conversation_id).or_default().push(m);
     }
-    Ok(Value::Array(
-        rows.iter()
-            .map(|c| conversation_json(c, by_conversation.get(&c.id).map_or(&[][..], Vec::as_slice)))
-            .collect(),
-    ))
+    Ok(rows
+        .iter()
+        .map(|c| ConversationOut::new(c, by_conversation.get(&c.id).map_or(&[][..], Vec::as_slice)))
+        .collect())
 }
 
 #[derive(Deserialize, ToSchema)]

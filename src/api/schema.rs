@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use utoipa::{IntoResponses, ToSchema};
 
 use crate::accounts::routes::iso;
@@ -14,6 +15,14 @@ use crate::chat::store::{Conversation, Message};
 
 fn json_or(text: &str, fallback: Value) -> Value {
     serde_json::from_str(text).unwrap_or(fallback)
+}
+
+/// A stored JSON object written out as it is (checked, not rebuilt); `{}` if the stored text is not JSON.
+fn raw_object(text: &str) -> Box<RawValue> {
+    RawValue::from_string(text.to_string())
+        .ok()
+        .filter(|raw| raw.get().starts_with('{'))
+        .unwrap_or_else(|| RawValue::from_string("{}".to_string()).unwrap_or_default())
 }
 
 /// An account.
@@ -71,14 +80,14 @@ pub struct MessageOut {
     pub created_at: String,
     /// Free-form data.
     #[schema(value_type = Object)]
-    pub additional_data: Value,
+    pub additional_data: Box<RawValue>,
     /// `pending`, `streaming`, `delivered`, `stopped`, `interrupted` or `error`.
     pub status: String,
     /// The message this one follows (messages form a tree: regenerated replies and edits are siblings).
     pub parent: Option<i64>,
     /// Replies: `model`, `prompt_tokens`, `completion_tokens`, `finish_reason`, `error`…
     #[schema(value_type = Object)]
-    pub metadata: Value,
+    pub metadata: Box<RawValue>,
 }
 
 impl From<&Message> for MessageOut {
@@ -89,10 +98,10 @@ impl From<&Message> for MessageOut {
             content: m.content.clone(),
             content_type: m.content_type.clone(),
             created_at: iso(m.created_at),
-            additional_data: json_or(&m.additional_data, Value::Object(serde_json::Map::new())),
+            additional_data: raw_object(&m.additional_data),
             status: m.status.clone(),
             parent: m.parent_id,
-            metadata: json_or(&m.metadata, Value::Object(serde_json::Map::new())),
+            metadata: raw_object(&m.metadata),
         }
     }
 }
@@ -112,7 +121,7 @@ pub struct ConversationOut {
     pub messages: Vec<MessageOut>,
     /// Free-form data.
     #[schema(value_type = Object)]
-    pub additional_data: Value,
+    pub additional_data: Box<RawValue>,
     /// `active` or `archived`.
     pub status: String,
     /// Summary text.
@@ -144,7 +153,7 @@ impl ConversationOut {
             created_at: iso(c.created_at),
             updated_at: iso(c.updated_at),
             messages: messages.iter().map(MessageOut::from).collect(),
-            additional_data: json_or(&c.additional_data, Value::Object(serde_json::Map::new())),
+            additional_data: raw_object(&c.additional_data),
             status: c.status.clone(),
             summary: c.summary.clone(),
             category: c.category.clone(),
