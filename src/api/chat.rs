@@ -15,7 +15,7 @@ use crate::api::auth::ApiUser;
 use crate::api::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::api::schema::{
     AskOut, AuthErrors, BodyErrors, Conflict, ConversationList, ConversationOut, ConversationPage, MessageOut,
-    NotFound, SentOut, StatusOut, Throttled, to_json,
+    NotFound, SentOut, StatusOut, Throttled, json_response, to_json,
 };
 use crate::chat::service::{self, ConversationEdit};
 use crate::chat::store::{self, Conversation, ListQuery, Message, Ordering};
@@ -58,7 +58,7 @@ pub fn message_json(m: &Message) -> Value {
 }
 
 /// The Conversation shape of API.md, with every message oldest first.
-fn conversation_json(c: &Conversation, messages: &[Message]) -> Value {
+fn conversation_json(c: &Conversation, messages: Vec<Message>) -> Value {
     to_json(&ConversationOut::new(c, messages))
 }
 
@@ -73,7 +73,7 @@ async fn load(state: &AppState, user_id: i64, id: i64) -> Result<Value, ApiError
         .map_err(ApiError::internal)?
         .ok_or(ChatError::NotFound)?;
     let messages = store::messages(&state.db.pool, id).await.map_err(ApiError::internal)?;
-    Ok(conversation_json(&c, &messages))
+    Ok(conversation_json(&c, messages))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -128,13 +128,14 @@ async fn list(
     let paged = params.page.is_some();
     let page = number("page", params.page, 1)?;
     let page_size = number("page_size", params.page_size, 20)?.min(100);
-    let rows: Vec<Conversation> = if let Some(search) = params.search.filter(|s| !s.trim().is_empty()) {
-        store::search_conversations(&state.db, user.id, &search, 500)
+    let results = if let Some(search) = params.search.filter(|s| !s.trim().is_empty()) {
+        let rows: Vec<Conversation> = store::search_conversations(&state.db, user.id, &search, 500)
             .await
             .map_err(ApiError::internal)?
             .into_iter()
             .filter(|c| c.status == status)
-            .collect()
+            .collect();
+        with_messages(&state, rows).await?
     } else {
         let query = ListQuery {
             status: status.clone(),
@@ -145,29 +146,41 @@ async fn list(
             offset: if paged { (page - 1) * page_size } else { 0 },
             count: paged,
         };
-        let (rows, total) = store::api_list(&state.db.pool, user.id, &query)
+        let (rows, total) = store::api_list(&state.db, user.id, &query)
             .await
             .map_err(ApiError::internal)?;
+        let results = rows
+            .into_iter()
+            .map(|(c, messages)| ConversationOut::new(&c, messages))
+            .collect();
         if paged {
             let link = |p: i64| format!("/api/chat/conversations/?page={p}&page_size={page_size}");
-            let next = (page * page_size < total).then(|| link(page + 1));
-            let previous = (page > 1).then(|| link(page - 1));
-            let results = with_messages(&state, &rows).await?;
             let page = ConversationPage {
                 count: total,
-                next,
-                previous,
+                next: (page * page_size < total).then(|| link(page + 1)),
+                previous: (page > 1).then(|| link(page - 1)),
                 results,
             };
-            return Ok(Json(ConversationList::Page(page)).into_response());
+            return Ok(json_response(
+                StatusCode::OK,
+                &ConversationList::Page(page),
+                LIST_SIZE_HINT,
+            ));
         }
-        rows
+        results
     };
-    Ok(Json(ConversationList::All(with_messages(&state, &rows).await?)).into_response())
+    Ok(json_response(
+        StatusCode::OK,
+        &ConversationList::All(results),
+        LIST_SIZE_HINT,
+    ))
 }
 
+/// Starting size of the buffer of a list answer.
+const LIST_SIZE_HINT: usize = 64 * 1024;
+
 /// The Conversation shapes of `rows`, their messages loaded in one query.
-async fn with_messages(state: &AppState, rows: &[Conversation]) -> Result<Vec<ConversationOut>, ApiError> {
+async fn with_messages(state: &AppState, rows: Vec<Conversation>) -> Result<Vec<ConversationOut>, ApiError> {
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let mut by_conversation: std::collections::HashMap<i64, Vec<Message>> = std::collections::HashMap::new();
     for m in store::messages_of(&state.db, &ids).await.map_err(ApiError::internal)? {
@@ -175,7 +188,7 @@ async fn with_messages(state: &AppState, rows: &[Conversation]) -> Result<Vec<Co
     }
     Ok(rows
         .iter()
-        .map(|c| ConversationOut::new(c, by_conversation.get(&c.id).map_or(&[][..], Vec::as_slice)))
+        .map(|c| ConversationOut::new(c, by_conversation.remove(&c.id).unwrap_or_default()))
         .collect())
 }
 

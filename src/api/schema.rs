@@ -90,19 +90,25 @@ pub struct MessageOut {
     pub metadata: Box<RawValue>,
 }
 
+impl From<Message> for MessageOut {
+    fn from(m: Message) -> Self {
+        Self {
+            additional_data: raw_object(&m.additional_data),
+            metadata: raw_object(&m.metadata),
+            created_at: iso(m.created_at),
+            id: m.id,
+            role: m.role,
+            content: m.content,
+            content_type: m.content_type,
+            status: m.status,
+            parent: m.parent_id,
+        }
+    }
+}
+
 impl From<&Message> for MessageOut {
     fn from(m: &Message) -> Self {
-        Self {
-            id: m.id,
-            role: m.role.clone(),
-            content: m.content.clone(),
-            content_type: m.content_type.clone(),
-            created_at: iso(m.created_at),
-            additional_data: raw_object(&m.additional_data),
-            status: m.status.clone(),
-            parent: m.parent_id,
-            metadata: raw_object(&m.metadata),
-        }
+        Self::from(m.clone())
     }
 }
 
@@ -146,13 +152,13 @@ pub struct ConversationOut {
 
 impl ConversationOut {
     /// The shape of `c` with `messages`.
-    pub fn new(c: &Conversation, messages: &[Message]) -> Self {
+    pub fn new(c: &Conversation, messages: Vec<Message>) -> Self {
         Self {
             id: c.id,
             title: c.title.clone(),
             created_at: iso(c.created_at),
             updated_at: iso(c.updated_at),
-            messages: messages.iter().map(MessageOut::from).collect(),
+            messages: messages.into_iter().map(MessageOut::from).collect(),
             additional_data: raw_object(&c.additional_data),
             status: c.status.clone(),
             summary: c.summary.clone(),
@@ -401,6 +407,21 @@ pub struct Throttled(pub Detail);
 #[derive(IntoResponses)]
 #[response(status = 409)]
 pub struct Conflict(pub Detail);
+
+/// A JSON answer written straight into a buffer of about the right size (a list of conversations is tens of
+/// kilobytes; growing a small buffer step by step copied it several times).
+pub fn json_response<T: Serialize>(
+    status: axum::http::StatusCode,
+    value: &T,
+    size_hint: usize,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut body = Vec::with_capacity(size_hint);
+    if serde_json::to_writer(&mut body, value).is_err() {
+        return crate::api::error::ApiError::internal("serialising a response").into_response();
+    }
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
 
 /// Serialises a shape (they cannot fail: plain data).
 pub fn to_json<T: Serialize>(value: &T) -> Value {

@@ -290,12 +290,13 @@ pub struct ListQuery {
     pub count: bool,
 }
 
-/// A page of the user's conversations as `query` asks, and the total number matching.
+/// A page of the user's conversations as `query` asks, each with all its messages (oldest first), and the total
+/// number matching. One query: the database adds each conversation's messages as a JSON array (see [`messages_of`]).
 pub async fn api_list(
-    pool: &AnyPool,
+    db: &Db,
     user_id: i64,
     query: &ListQuery,
-) -> Result<(Vec<Conversation>, i64), sqlx::Error> {
+) -> Result<(Vec<(Conversation, Vec<Message>)>, i64), sqlx::Error> {
     let (status, category, limit, offset) = (&query.status, &query.category, query.limit, query.offset);
     let column = match query.ordering {
         Ordering::UpdatedAt => "updated_at",
@@ -304,28 +305,59 @@ pub async fn api_list(
     };
     let direction = if query.descending { "DESC" } else { "ASC" };
     let filter = "user_id = $1 AND status = $2 AND ($3 = '' OR category = $3)";
-    let rows = sqlx::query_as(&format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {filter} ORDER BY {column} {direction}, id {direction} \
-         LIMIT $4 OFFSET $5"
+    let messages = messages_json_sql(db.backend, "c.id");
+    let rows = sqlx::query(&format!(
+        "SELECT {CONVERSATION_COLUMNS}, {messages} AS messages_json FROM conversations c WHERE {filter} \
+         ORDER BY {column} {direction}, id {direction} LIMIT $4 OFFSET $5"
     ))
     .bind(user_id)
     .bind(status)
     .bind(category)
     .bind(limit)
     .bind(offset)
-    .fetch_all(pool)
+    .fetch_all(&db.pool)
     .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let conversation = Conversation::from_row(&row)?;
+        let messages = parse_messages(&row.try_get::<String, _>("messages_json")?)?;
+        out.push((conversation, messages));
+    }
     if !query.count {
-        let total = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-        return Ok((rows, total));
+        let total = i64::try_from(out.len()).unwrap_or(i64::MAX);
+        return Ok((out, total));
     }
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM conversations WHERE {filter}"))
         .bind(user_id)
         .bind(status)
         .bind(category)
-        .fetch_one(pool)
+        .fetch_one(&db.pool)
         .await?;
-    Ok((rows, total))
+    Ok((out, total))
+}
+
+/// SQL for the JSON array (text) of every message of the conversation `id_expr`, oldest first.
+fn messages_json_sql(backend: Backend, id_expr: &str) -> String {
+    let pairs: Vec<String> = MESSAGE_COLUMNS
+        .split(", ")
+        .map(|c| format!("'{c}', m.{c}", c = c.trim()))
+        .collect();
+    let pairs = pairs.join(", ");
+    match backend {
+        Backend::Sqlite => format!(
+            "COALESCE((SELECT json_group_array(json_object({pairs}) ORDER BY m.id) FROM messages m \
+             WHERE m.conversation_id = {id_expr}), '[]')"
+        ),
+        Backend::Postgres => format!(
+            "COALESCE((SELECT json_agg(json_build_object({pairs}) ORDER BY m.id) FROM messages m \
+             WHERE m.conversation_id = {id_expr}), '[]')::text"
+        ),
+    }
+}
+
+fn parse_messages(array: &str) -> Result<Vec<Message>, sqlx::Error> {
+    let rows: Vec<MessageJson> = serde_json::from_str(array).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(rows.into_iter().map(Message::from).collect())
 }
 
 /// Every message of a conversation (all branches), oldest first.
@@ -346,30 +378,18 @@ pub async fn messages_of(db: &Db, conversation_ids: &[i64]) -> Result<Vec<Messag
         return Ok(Vec::new());
     }
     let placeholders: Vec<String> = (1..=conversation_ids.len()).map(|i| format!("${i}")).collect();
-    let placeholders = placeholders.join(", ");
-    let pairs: Vec<String> = MESSAGE_COLUMNS
-        .split(", ")
-        .map(|c| format!("'{c}', m.{c}", c = c.trim()))
-        .collect();
-    let pairs = pairs.join(", ");
-    let sql = match db.backend {
-        Backend::Sqlite => format!(
-            "SELECT COALESCE((SELECT json_group_array(json_object({pairs}) ORDER BY m.id) FROM messages m \
-             WHERE m.conversation_id = c.id), '[]') FROM conversations c WHERE c.id IN ({placeholders})"
-        ),
-        Backend::Postgres => format!(
-            "SELECT COALESCE((SELECT json_agg(json_build_object({pairs}) ORDER BY m.id) FROM messages m \
-             WHERE m.conversation_id = c.id), '[]')::text FROM conversations c WHERE c.id IN ({placeholders})"
-        ),
-    };
+    let sql = format!(
+        "SELECT {} FROM conversations c WHERE c.id IN ({})",
+        messages_json_sql(db.backend, "c.id"),
+        placeholders.join(", ")
+    );
     let mut query = sqlx::query_scalar::<_, String>(&sql);
     for id in conversation_ids {
         query = query.bind(*id);
     }
     let mut out = Vec::new();
     for array in query.fetch_all(&db.pool).await? {
-        let rows: Vec<MessageJson> = serde_json::from_str(&array).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        out.extend(rows.into_iter().map(Message::from));
+        out.extend(parse_messages(&array)?);
     }
     out.sort_by_key(|m| m.id);
     Ok(out)

@@ -490,3 +490,52 @@ async fn messages_take_a_content_type_a_model_and_a_parent() {
         .collect();
     assert_eq!(contents, ["First", "Fake reply to: First", "Alternative"]);
 }
+
+#[tokio::test]
+async fn the_list_writes_conversations_exactly_as_the_detail_route() {
+    let chat = Chat::new(&[]).await;
+    let client = Client::log_in(&chat, "ada").await;
+    let (_, created) = client
+        .call(
+            "POST",
+            &format!("{BASE}/"),
+            Some(json!({"initial_message": "Compare \"me\" <b>ünïcode</b> ✓"})),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    poll_completed(&client, id, created["messages"][0]["id"].as_i64().unwrap()).await;
+    let (_, sent) = client
+        .call(
+            "POST",
+            &format!("{BASE}/{id}/messages/"),
+            Some(json!({"content": "line\nbreak\ttab", "content_type": "code"})),
+        )
+        .await;
+    poll_completed(&client, id, sent["user_message"]["id"].as_i64().unwrap()).await;
+    // Times on a whole second and just after it; odd stored JSON that must still come out as objects.
+    let pool = &chat.app.pool().pool;
+    let first = created["messages"][0]["id"].as_i64().unwrap();
+    sqlx::query("UPDATE messages SET created_at = 1764000000000, additional_data = '{\"k\": [1, 2]}' WHERE id = $1")
+        .bind(first)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE messages SET created_at = 1764000000007 WHERE id = $1")
+        .bind(first + 1)
+        .execute(pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, list) = client.call("GET", &format!("{BASE}/"), None).await;
+    let (_, detail) = client.call("GET", &format!("{BASE}/{id}/"), None).await;
+    assert_eq!(
+        list[0], detail,
+        "list (written by the database) and detail (built in Rust) agree"
+    );
+    assert_eq!(detail["messages"][0]["created_at"], "2025-11-24T16:00:00Z");
+    assert_eq!(detail["messages"][1]["created_at"], "2025-11-24T16:00:00.007Z");
+    assert_eq!(detail["messages"][0]["additional_data"], json!({"k": [1, 2]}));
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 4);
+    let (_, page) = client.call("GET", &format!("{BASE}/?page=1"), None).await;
+    assert_eq!(page["results"][0], detail);
+}
