@@ -50,6 +50,7 @@ keys! {
     "EMAIL_HOST" => "email"."host",
     "EMAIL_PORT" => "email"."port",
     "EMAIL_USE_TLS" => "email"."use_tls",
+    "EMAIL_TLS_CA_FILE" => "email"."tls_ca_file",
     "EMAIL_HOST_USER" => "email"."host_user",
     "EMAIL_HOST_PASSWORD" => "email"."host_password",
     "DEFAULT_FROM_EMAIL" => "email"."default_from_email",
@@ -158,6 +159,8 @@ pub struct EmailConfig {
     pub port: u16,
     /// Upgrade SMTP connections with STARTTLS (Django's `EMAIL_USE_TLS`); off only for a relay on a trusted host.
     pub use_tls: bool,
+    /// A PEM certificate authority trusted for STARTTLS besides the public roots (a private relay's own CA).
+    pub tls_ca_file: Option<PathBuf>,
     /// SMTP user name.
     pub host_user: Option<String>,
     /// SMTP password.
@@ -589,6 +592,10 @@ impl Config {
             use_tls: src
                 .get("EMAIL_USE_TLS")
                 .map_or(Ok(true), |v| parse_bool("EMAIL_USE_TLS", v))?,
+            tls_ca_file: src
+                .get("EMAIL_TLS_CA_FILE")
+                .filter(|v| !v.trim().is_empty())
+                .map(path),
             host_user: src.get("EMAIL_HOST_USER").map(str::to_string),
             host_password: src.get("EMAIL_HOST_PASSWORD").map(Secret::new),
             default_from_email: src

@@ -4,6 +4,7 @@
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::core::config::{ConfigError, EmailBackend, EmailConfig};
@@ -62,10 +63,27 @@ impl Mailer {
             EmailBackend::Smtp => {
                 let host = config.host.as_deref().unwrap_or_default();
                 let builder = if config.use_tls {
-                    AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(|e| ConfigError {
+                    // STARTTLS is required: a relay that does not offer it gets nothing in clear text.
+                    let mut tls = TlsParameters::builder(host.to_string());
+                    if let Some(file) = &config.tls_ca_file {
+                        let problem = |problem: String| ConfigError {
+                            key: "EMAIL_TLS_CA_FILE".into(),
+                            problem,
+                        };
+                        let pem =
+                            std::fs::read(file).map_err(|e| problem(format!("cannot read {}: {e}", file.display())))?;
+                        let not_pem = || problem(format!("{} holds no PEM certificate", file.display()));
+                        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                            return Err(not_pem());
+                        }
+                        let ca = Certificate::from_pem(&pem).map_err(|_| not_pem())?;
+                        tls = tls.add_root_certificate(ca);
+                    }
+                    let tls = tls.build().map_err(|e| ConfigError {
                         key: "EMAIL_HOST".into(),
                         problem: e.to_string(),
-                    })?
+                    })?;
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::Required(tls))
                 } else {
                     AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
                 };
