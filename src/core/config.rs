@@ -592,10 +592,7 @@ impl Config {
             use_tls: src
                 .get("EMAIL_USE_TLS")
                 .map_or(Ok(true), |v| parse_bool("EMAIL_USE_TLS", v))?,
-            tls_ca_file: src
-                .get("EMAIL_TLS_CA_FILE")
-                .filter(|v| !v.trim().is_empty())
-                .map(path),
+            tls_ca_file: src.get("EMAIL_TLS_CA_FILE").filter(|v| !v.trim().is_empty()).map(path),
             host_user: src.get("EMAIL_HOST_USER").map(str::to_string),
             host_password: src.get("EMAIL_HOST_PASSWORD").map(Secret::new),
             default_from_email: src
