@@ -174,6 +174,17 @@ async fn revoke_family(pool: &AnyPool, family: &str) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
+/// Revokes every refresh token of a user, as a password change ends their other sessions: API clients must obtain a
+/// new pair once their access token (at most five minutes old) expires.
+pub async fn revoke_user(pool: &AnyPool, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE jwt_refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now_millis())
+        .bind(user_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Revokes the family of a refresh token (logout of an API client).
 pub async fn revoke(pool: &AnyPool, keys: &Keys, token: &str) -> Result<Result<(), Rejected>, sqlx::Error> {
     let Some(claims) = keys.verify(token, "refresh") else {

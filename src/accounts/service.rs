@@ -273,6 +273,9 @@ pub async fn change_password(
     }
     let hash = password::hash(new_password1).await.map_err(internal)?;
     users::set_password(pool, user.id, &hash).await.map_err(internal)?;
+    crate::accounts::jwt::revoke_user(pool, user.id)
+        .await
+        .map_err(internal)?;
     users::by_id(pool, user.id)
         .await
         .map_err(internal)?
@@ -367,7 +370,8 @@ pub async fn reset_password(
         return Err(invalid_link());
     }
     let hash = password::hash(new_password1).await.map_err(internal)?;
-    users::set_password(pool, user.id, &hash).await.map_err(internal)
+    users::set_password(pool, user.id, &hash).await.map_err(internal)?;
+    crate::accounts::jwt::revoke_user(pool, user.id).await.map_err(internal)
 }
 
 /// The rules for a new password of an existing user (change and reset), added to `errors` per field.

@@ -622,3 +622,69 @@ async fn the_tokens_page_creates_shows_once_and_revokes_without_javascript() {
     assert_eq!(res.status(), StatusCode::FOUND);
     assert!(header(&res, "location").starts_with("/login?next="));
 }
+
+#[tokio::test]
+async fn a_password_change_or_reset_ends_every_jwt_session() {
+    let app = TestApp::new(&[]).await;
+    let id = with_user(&app, "ada", PASSWORD).await;
+    let obtain = |password: &str| {
+        call(
+            "POST",
+            "/api/token/",
+            Some(json!({"username": "ada", "password": password})),
+            None,
+            &[],
+        )
+    };
+    let refresh = |token: &str| {
+        call(
+            "POST",
+            "/api/token/refresh/",
+            Some(json!({"refresh": token})),
+            None,
+            &[],
+        )
+    };
+    let pair = json(app.send(obtain(PASSWORD)).await).await;
+    let user = thicode::accounts::users::by_id(&app.pool().pool, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let new = "Fresh-Harbour-Lights-9";
+    thicode::accounts::service::change_password(&app.pool().pool, &user, PASSWORD.into(), new.into(), new.into())
+        .await
+        .unwrap();
+    let res = app.send(refresh(pair["refresh"].as_str().unwrap())).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "refresh tokens die with the old password"
+    );
+    let pair = json(app.send(obtain(new)).await).await;
+    assert!(pair["refresh"].is_string());
+
+    // The same through a reset link.
+    app.send(call(
+        "POST",
+        "/api/accounts/api/reset-password/",
+        Some(json!({"email": "ada@example.com"})),
+        None,
+        &[],
+    ))
+    .await;
+    let mail = sent_emails(&app).pop().unwrap().replace("=\r\n", "");
+    let at = mail.find("/reset-password/").unwrap() + "/reset-password/".len();
+    let token = &mail[at..at + 64];
+    let res = app
+        .send(call(
+            "POST",
+            "/api/accounts/api/reset-password/confirm/",
+            Some(json!({"token": token, "password": "Other-Harbour-Lights-8"})),
+            None,
+            &[],
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.send(refresh(pair["refresh"].as_str().unwrap())).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
