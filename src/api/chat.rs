@@ -15,7 +15,7 @@ use crate::api::auth::ApiUser;
 use crate::api::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::api::schema::{
     AskOut, AuthErrors, BodyErrors, Conflict, ConversationList, ConversationOut, ConversationPage, MessageOut,
-    NotFound, SentOut, StatusOut, Throttled, json_response, to_json,
+    NotFound, SentOut, StatusOut, Throttled, json_body, json_bytes, to_json,
 };
 use crate::chat::service::{self, ConversationEdit};
 use crate::chat::store::{self, Conversation, ListQuery, Message, Ordering};
@@ -101,8 +101,17 @@ struct ListParams {
 async fn list(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
+    uri: axum::http::Uri,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Response, ApiError> {
+    // Read the version before the data: a write in between makes the kept answer look older, never newer.
+    let cache_key = uri.query().unwrap_or_default();
+    let version = store::list_version(&state.db.pool, user.id)
+        .await
+        .map_err(ApiError::internal)?;
+    if let Some(body) = state.list_cache.get(user.id, cache_key, version) {
+        return Ok(json_body(body));
+    }
     let status = params.status.unwrap_or_else(|| "active".into());
     if !["active", "archived"].contains(&status.as_str()) {
         return Err(ChatError::invalid("status", "Select a valid choice: active or archived.").into());
@@ -128,14 +137,15 @@ async fn list(
     let paged = params.page.is_some();
     let page = number("page", params.page, 1)?;
     let page_size = number("page_size", params.page_size, 20)?.min(100);
-    let results = if let Some(search) = params.search.filter(|s| !s.trim().is_empty()) {
+    let (list, generating) = if let Some(search) = params.search.filter(|s| !s.trim().is_empty()) {
         let rows: Vec<Conversation> = store::search_conversations(&state.db, user.id, &search, 500)
             .await
             .map_err(ApiError::internal)?
             .into_iter()
             .filter(|c| c.status == status)
             .collect();
-        with_messages(&state, rows).await?
+        let generating = rows.iter().any(|c| c.generating_id.is_some());
+        (ConversationList::All(with_messages(&state, rows).await?), generating)
     } else {
         let query = ListQuery {
             status: status.clone(),
@@ -149,31 +159,29 @@ async fn list(
         let (rows, total) = store::api_list(&state.db, user.id, &query)
             .await
             .map_err(ApiError::internal)?;
+        let generating = rows.iter().any(|(c, _)| c.generating_id.is_some());
         let results = rows
             .into_iter()
             .map(|(c, messages)| ConversationOut::new(&c, messages))
             .collect();
-        if paged {
+        let list = if paged {
             let link = |p: i64| format!("/api/chat/conversations/?page={p}&page_size={page_size}");
-            let page = ConversationPage {
+            ConversationList::Page(ConversationPage {
                 count: total,
                 next: (page * page_size < total).then(|| link(page + 1)),
                 previous: (page > 1).then(|| link(page - 1)),
                 results,
-            };
-            return Ok(json_response(
-                StatusCode::OK,
-                &ConversationList::Page(page),
-                LIST_SIZE_HINT,
-            ));
-        }
-        results
+            })
+        } else {
+            ConversationList::All(results)
+        };
+        (list, generating)
     };
-    Ok(json_response(
-        StatusCode::OK,
-        &ConversationList::All(results),
-        LIST_SIZE_HINT,
-    ))
+    let body = json_bytes(&list, LIST_SIZE_HINT)?;
+    if !generating {
+        state.list_cache.put(user.id, cache_key, version, body.clone());
+    }
+    Ok(json_body(body))
 }
 
 /// Starting size of the buffer of a list answer.

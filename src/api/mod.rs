@@ -7,6 +7,7 @@ pub mod chat;
 pub mod docs;
 pub mod error;
 pub mod limits;
+pub mod list_cache;
 pub mod schema;
 
 use axum::Router;

@@ -408,19 +408,18 @@ pub struct Throttled(pub Detail);
 #[response(status = 409)]
 pub struct Conflict(pub Detail);
 
-/// A JSON answer written straight into a buffer of about the right size (a list of conversations is tens of
+/// A shape as JSON bytes, written straight into a buffer of about the right size (a list of conversations is tens of
 /// kilobytes; growing a small buffer step by step copied it several times).
-pub fn json_response<T: Serialize>(
-    status: axum::http::StatusCode,
-    value: &T,
-    size_hint: usize,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
+pub fn json_bytes<T: Serialize>(value: &T, size_hint: usize) -> Result<axum::body::Bytes, crate::api::error::ApiError> {
     let mut body = Vec::with_capacity(size_hint);
-    if serde_json::to_writer(&mut body, value).is_err() {
-        return crate::api::error::ApiError::internal("serialising a response").into_response();
-    }
-    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+    serde_json::to_writer(&mut body, value).map_err(crate::api::error::ApiError::internal)?;
+    Ok(body.into())
+}
+
+/// A 200 answer with a JSON body already written.
+pub fn json_body(body: axum::body::Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Serialises a shape (they cannot fail: plain data).

@@ -360,6 +360,16 @@ fn parse_messages(array: &str) -> Result<Vec<Message>, sqlx::Error> {
     Ok(rows.into_iter().map(Message::from).collect())
 }
 
+/// The version of the user's conversation list (see migration 000008): it changes with every write the API's list
+/// shows, except the text of a reply being streamed.
+pub async fn list_version(pool: &AnyPool, user_id: i64) -> Result<i64, sqlx::Error> {
+    let version: Option<i64> = sqlx::query_scalar("SELECT version FROM list_versions WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(version.unwrap_or(0))
+}
+
 /// Every message of a conversation (all branches), oldest first.
 pub async fn messages(pool: &AnyPool, conversation_id: i64) -> Result<Vec<Message>, sqlx::Error> {
     sqlx::query_as(&format!(

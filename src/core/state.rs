@@ -28,6 +28,8 @@ pub struct AppState {
     pub jwt: crate::accounts::jwt::Keys,
     /// In-memory request-rate limits of the API.
     pub api_limits: crate::api::limits::Limiters,
+    /// Answers of the API's conversation list, reused while the user's list version is unchanged.
+    pub list_cache: Arc<crate::api::list_cache::ListCache>,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
             chat: Engine::new(Provider::from_config(&config.ai)),
             jwt: crate::accounts::jwt::Keys::new(config.security.secret_key.expose()),
             api_limits: crate::api::limits::Limiters::new(&config.limits),
+            list_cache: Arc::default(),
             config: Arc::new(config),
             db,
             leptos,

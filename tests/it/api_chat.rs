@@ -539,3 +539,90 @@ async fn the_list_writes_conversations_exactly_as_the_detail_route() {
     let (_, page) = client.call("GET", &format!("{BASE}/?page=1"), None).await;
     assert_eq!(page["results"][0], detail);
 }
+
+#[tokio::test]
+async fn the_cached_list_follows_every_change() {
+    let chat = Chat::new(&[("RATE_LIMIT_MESSAGES_PER_MINUTE", "0")]).await;
+    let client = Client::log_in(&chat, "ada").await;
+    let state = &chat.app.state;
+    let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    let list_path = format!("{BASE}/");
+    let list = || client.call("GET", &list_path, None);
+    let (_, created) = client
+        .call("POST", &format!("{BASE}/"), Some(json!({"initial_message": "Hello"})))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    poll_completed(&client, id, created["messages"][0]["id"].as_i64().unwrap()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await; // the automatic title lands after the reply
+    let (_, first) = list().await;
+    let version = thicode::chat::store::list_version(&state.db.pool, user).await.unwrap();
+    assert!(
+        state.list_cache.get(user, "", version).is_some(),
+        "an unchanged list is kept"
+    );
+    assert_eq!(list().await.1, first);
+
+    // Each kind of change shows at once.
+    client
+        .call("PATCH", &format!("{BASE}/{id}/"), Some(json!({"title": "Renamed"})))
+        .await;
+    assert_eq!(list().await.1[0]["title"], "Renamed");
+    client
+        .call(
+            "POST",
+            &format!("{BASE}/{id}/update_metadata/"),
+            Some(json!({"is_pinned": true, "tags": ["x"]})),
+        )
+        .await;
+    let (_, now) = list().await;
+    assert_eq!(
+        (now[0]["is_pinned"].as_bool(), now[0]["tags"].clone()),
+        (Some(true), json!(["x"]))
+    );
+    let (_, sent) = client
+        .call(
+            "POST",
+            &format!("{BASE}/{id}/messages/"),
+            Some(json!({"content": "[fake:tps=30] [fake:tokens=30] slow"})),
+        )
+        .await;
+    // While the reply streams, the list is read afresh and shows the text growing.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let early = list().await.1[0]["messages"][3]["content"].as_str().unwrap().len();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let later = list().await.1[0]["messages"][3]["content"].as_str().unwrap().len();
+    assert!(later > early && early > 0, "{early} then {later}");
+    poll_completed(&client, id, sent["user_message"]["id"].as_i64().unwrap()).await;
+    let (_, done) = list().await;
+    let (_, detail) = client.call("GET", &format!("{BASE}/{id}/"), None).await;
+    assert_eq!(done[0], detail, "the finished reply, not a frozen partial one");
+    assert_eq!(done[0]["messages"][3]["status"], "delivered");
+    // A write from elsewhere (another instance, the CLI) is seen too: the version lives in the database.
+    sqlx::query("UPDATE conversations SET summary = 'from elsewhere' WHERE id = $1")
+        .bind(id)
+        .execute(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(list().await.1[0]["summary"], "from elsewhere");
+    sqlx::query("UPDATE messages SET content = 'edited elsewhere' WHERE conversation_id = $1 AND role = 'user'")
+        .bind(id)
+        .execute(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(list().await.1[0]["messages"][0]["content"], "edited elsewhere");
+    client.call("POST", &format!("{BASE}/{id}/archive/"), None).await;
+    assert_eq!(list().await.1, json!([]));
+    client.call("POST", &format!("{BASE}/{id}/restore/"), None).await;
+    assert_eq!(list().await.1.as_array().unwrap().len(), 1);
+    client.call("DELETE", &format!("{BASE}/{id}/"), None).await;
+    assert_eq!(list().await.1, json!([]));
+    // Deleting the user with everything they own still works with the version rows in place.
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(user)
+        .execute(&state.db.pool)
+        .await
+        .unwrap();
+}
