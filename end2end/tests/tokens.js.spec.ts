@@ -41,5 +41,11 @@ test("API tokens: created in settings, shown once, used by a script, revoked", a
   const after = await api.get("/api/accounts/current-user/", { headers: { Authorization: `Token ${key}` } });
   expect(after.status()).toBe(401);
   await api.dispose();
+
+  // The API reference is a page of the server, reached by a full load (not the app's router).
+  await page.getByRole("link", { name: "REST API" }).click();
+  await expect(page).toHaveURL("/api/docs/");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("ThiCode API");
+  await expect(page.locator("h3").filter({ hasText: /^POST\s*\/api\/accounts\/tokens\/$/ })).toHaveCount(1);
   expect(errors).toEqual([]);
 });

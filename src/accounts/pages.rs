@@ -435,7 +435,7 @@ pub fn TokensPage() -> impl IntoView {
         <section class="auth-card wide">
             <h1>"API tokens"</h1>
             <p class="hint">
-                "Tokens let scripts use the " <a href="/api/docs/">"REST API"</a> " as you: send "
+                "Tokens let scripts use the " <a href="/api/docs/" rel="external">"REST API"</a> " as you: send "
                 <code>"Authorization: Token <key>"</code> ". Anyone with a key can read and write your conversations."
             </p>
             <Show when=revoked>

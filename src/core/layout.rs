@@ -28,7 +28,11 @@ pub fn SiteHeader(children: Children) -> impl IntoView {
 pub fn SiteFooter() -> impl IntoView {
     view! {
         <footer class="site-footer">
-            <p>"ThiCode " {env!("CARGO_PKG_VERSION")} " — a self-hosted AI chat assistant."</p>
+            <p>
+                "ThiCode " {env!("CARGO_PKG_VERSION")} " — a self-hosted AI chat assistant. "
+                // Served by the server, not the app's router: a full page load.
+                <a href="/api/docs/" rel="external">"API reference"</a>
+            </p>
         </footer>
     }
 }
