@@ -408,6 +408,7 @@ pub async fn log_in(
 /// success resets the account's count and records the login). Unknown accounts cost the same time as known ones.
 pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip: &str) -> Result<User, AccountError> {
     use crate::accounts::throttle::{self, LOGIN_PER_ACCOUNT, LOGIN_PER_IP};
+    use axum_login::AuthnBackend;
     let login = login.trim().to_string();
     let mut errors = FormErrors::default();
     errors.keep("login", &login);
@@ -424,9 +425,15 @@ pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip
     if let Some(minutes) = throttle::check(pool, &limits).await.map_err(internal)? {
         return Err(AccountError::Throttled(minutes));
     }
-    let user = users::by_login(pool, &login).await.map_err(internal)?;
-    let valid = password::verify(password, user.as_ref().map(|u| u.password.clone())).await;
-    let Some(user) = user.filter(|u| valid && u.is_active) else {
+    let credentials = crate::accounts::auth::Credentials {
+        login: login.clone(),
+        password,
+    };
+    let user = crate::accounts::auth::Backend::new(pool.clone())
+        .authenticate(credentials)
+        .await
+        .map_err(internal)?;
+    let Some(user) = user else {
         for (rule, key) in limits {
             rule.record(pool, key).await.map_err(internal)?;
         }

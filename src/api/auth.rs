@@ -20,28 +20,17 @@ pub const CSRF_COOKIE: &str = "csrftoken";
 /// The authenticated caller of an API route.
 pub struct ApiUser(pub User);
 
-/// How the caller authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    /// The web session (cookie).
-    Session,
-    /// A personal API token.
-    Token,
-    /// A JWT access token.
-    Jwt,
-}
-
 fn invalid(detail: &str) -> ApiError {
     ApiError::Detail(StatusCode::UNAUTHORIZED, detail.to_string())
 }
 
 /// The user named by the `Authorization` header, if there is one: `Some(Err)` when it is present but not valid.
-pub async fn from_authorization(state: &AppState, headers: &HeaderMap) -> Option<Result<(User, Scheme), ApiError>> {
+pub async fn from_authorization(state: &AppState, headers: &HeaderMap) -> Option<Result<User, ApiError>> {
     let value = headers.get(header::AUTHORIZATION)?;
     Some(check_authorization(state, value.to_str().unwrap_or_default()).await)
 }
 
-async fn check_authorization(state: &AppState, value: &str) -> Result<(User, Scheme), ApiError> {
+async fn check_authorization(state: &AppState, value: &str) -> Result<User, ApiError> {
     use crate::accounts::{api_tokens, jwt};
     let mut parts = value.split_whitespace();
     let (scheme, key) = (parts.next().unwrap_or_default(), parts.next());
@@ -60,7 +49,7 @@ async fn check_authorization(state: &AppState, value: &str) -> Result<(User, Sch
     let pool = &state.db.pool;
     if key.starts_with(api_tokens::KEY_PREFIX) {
         return match api_tokens::authenticate(pool, key).await.map_err(ApiError::internal)? {
-            Ok(user) => Ok((user, Scheme::Token)),
+            Ok(user) => Ok(user),
             Err(api_tokens::Rejected::Expired) => Err(invalid("Token has expired.")),
             Err(api_tokens::Rejected::Inactive) => Err(invalid("User inactive or deleted.")),
             Err(api_tokens::Rejected::Invalid) => Err(invalid("Invalid token.")),
@@ -71,7 +60,7 @@ async fn check_authorization(state: &AppState, value: &str) -> Result<(User, Sch
             .await
             .map_err(ApiError::internal)?
         {
-            Ok(user) => Ok((user, Scheme::Jwt)),
+            Ok(user) => Ok(user),
             Err(_) => Err(ApiError::Body(
                 StatusCode::UNAUTHORIZED,
                 serde_json::json!({"detail": "Given token not valid for any token type", "code": "token_not_valid"}),
@@ -120,7 +109,7 @@ impl FromRequestParts<AppState> for ApiUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(result) = from_authorization(state, &parts.headers).await {
-            return result.map(|(user, _)| Self(user));
+            return result.map(Self);
         }
         let session = AuthSession::from_request_parts(parts, state)
             .await

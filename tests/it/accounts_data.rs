@@ -1,24 +1,11 @@
 //! The personal data export and account deletion.
 
-use crate::common::{ORIGIN, TestApp, form_post, header, page, session_cookie, with_user};
+use crate::common::{ORIGIN, TestApp, form_post, header, logged_in, page, with_user};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use leptos::server_fn::ServerFn;
-use thicode::accounts::server_fns::{DeleteAccount, Login};
+use thicode::accounts::server_fns::DeleteAccount;
 use thicode::accounts::{resets, users};
-
-async fn logged_in(app: &TestApp) -> String {
-    let res = app
-        .send(form_post(
-            Login::PATH,
-            "/login",
-            "login=ada&password=Tr4vel-Lisbon-Blue",
-            None,
-            ORIGIN,
-        ))
-        .await;
-    session_cookie(&res).unwrap()
-}
 
 fn export(cookie: Option<&str>) -> Request<Body> {
     let mut req = Request::get("/settings/export").header("host", "127.0.0.1:3000");
@@ -41,7 +28,7 @@ async fn the_export_holds_the_profile_and_never_the_password_hash() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(header(&res, "location"), "/login?next=/settings/export");
 
-    let cookie = logged_in(&app).await;
+    let cookie = logged_in(&app, "ada").await;
     let res = app.send(export(Some(&cookie))).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
@@ -71,7 +58,7 @@ async fn deletion_needs_the_password_and_removes_everything() {
     let id = with_user(&app, "ada", "Tr4vel-Lisbon-Blue").await;
     let user = users::by_id(&app.pool().pool, id).await.unwrap().unwrap();
     resets::create(&app.pool().pool, &user).await.unwrap();
-    let cookie = logged_in(&app).await;
+    let cookie = logged_in(&app, "ada").await;
 
     let res = app
         .send(form_post(

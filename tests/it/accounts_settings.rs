@@ -1,17 +1,11 @@
 //! Settings and password change through their server functions, as browsers without JavaScript post them.
 
-use crate::common::{ORIGIN, TestApp, form_post, header, page, session_cookie, with_user};
+use crate::common::{ORIGIN, TestApp, form_post, header, logged_in, page, session_cookie, with_user};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use leptos::server_fn::ServerFn;
-use thicode::accounts::server_fns::{ChangePassword, Login, UpdateProfile};
+use thicode::accounts::server_fns::{ChangePassword, UpdateProfile};
 use thicode::accounts::{password, users};
-
-async fn logged_in(app: &TestApp, username: &str) -> String {
-    let body = format!("login={username}&password=Tr4vel-Lisbon-Blue");
-    let res = app.send(form_post(Login::PATH, "/login", &body, None, ORIGIN)).await;
-    session_cookie(&res).unwrap()
-}
 
 fn settings_body(email: &str, bio: &str, ai_model: &str, display_mode: &str) -> String {
     format!(

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::common::{ORIGIN, TestApp, header, json, sent_emails, session_cookie, with_user};
 
-const PASSWORD: &str = "Tr4vel-Lisbon-Blue";
+use crate::common::PASSWORD;
 
 /// A JSON request with optional cookie and headers.
 fn call(method: &str, path: &str, body: Option<Value>, cookie: Option<&str>, extra: &[(&str, &str)]) -> Request<Body> {
@@ -530,19 +530,10 @@ async fn anonymous_routes_are_limited_per_address_with_retry_after() {
 async fn the_tokens_page_creates_shows_once_and_revokes_without_javascript() {
     use crate::common::{form_post, page};
     use leptos::server_fn::ServerFn;
-    use thicode::accounts::server_fns::{CreateApiToken, Login, RevokeApiToken};
+    use thicode::accounts::server_fns::{CreateApiToken, RevokeApiToken};
     let app = TestApp::new(&[]).await;
     with_user(&app, "ada", PASSWORD).await;
-    let res = app
-        .send(form_post(
-            Login::PATH,
-            "/login",
-            &format!("login=ada&password={PASSWORD}"),
-            None,
-            ORIGIN,
-        ))
-        .await;
-    let cookie = session_cookie(&res).unwrap();
+    let cookie = crate::common::logged_in(&app, "ada").await;
 
     let res = app
         .send(form_post(

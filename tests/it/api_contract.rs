@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::chat_flow::Chat;
 use crate::common::{header, text, with_user};
 
-const PASSWORD: &str = "Tr4vel-Lisbon-Blue";
+use crate::common::PASSWORD;
 const CSRF: &str = "0123456789abcdef0123456789abcdef";
 
 /// Checks responses against the document and remembers which operations were seen.

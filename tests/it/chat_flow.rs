@@ -7,16 +7,15 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use leptos::server_fn::ServerFn;
 use serde_json::Value;
-use thicode::accounts::server_fns::Login;
 use thicode::chat::fake_mistral::{FakeMistral, FakeSettings};
 use thicode::chat::server_fns::{
     EditMessage, GetConversation, Regenerate, SelectBranch, SendMessage, StopReply, UpdateConversation,
 };
 use thicode::chat::store;
 
-use crate::common::{ORIGIN, TestApp, form_post, header, json, page, session_cookie, text, with_user};
+use crate::common::{ORIGIN, TestApp, form_post, header, json, page, text, with_user};
 
-const PASSWORD: &str = "Tr4vel-Lisbon-Blue";
+use crate::common::PASSWORD;
 
 pub struct Chat {
     pub app: TestApp,
@@ -40,12 +39,7 @@ impl Chat {
 
     pub async fn user(&self, name: &str) -> String {
         with_user(&self.app, name, PASSWORD).await;
-        let body = format!("login={name}&password={PASSWORD}");
-        let res = self
-            .app
-            .send(form_post(Login::PATH, "/login", &body, None, ORIGIN))
-            .await;
-        session_cookie(&res).unwrap()
+        crate::common::logged_in(&self.app, name).await
     }
 
     /// Calls a server function as a script does (form-encoded body, JSON answer).
@@ -681,16 +675,7 @@ async fn the_data_export_holds_every_conversation_and_deleting_the_account_remov
 async fn without_a_key_the_demo_provider_answers_and_the_page_says_so() {
     let app = TestApp::new(&[]).await;
     with_user(&app, "ada", PASSWORD).await;
-    let res = app
-        .send(form_post(
-            Login::PATH,
-            "/login",
-            &format!("login=ada&password={PASSWORD}"),
-            None,
-            ORIGIN,
-        ))
-        .await;
-    let cookie = session_cookie(&res).unwrap();
+    let cookie = crate::common::logged_in(&app, "ada").await;
     let res = app
         .send(form_post(
             SendMessage::PATH,

@@ -195,6 +195,25 @@ pub fn form_post(path: &str, from: &str, body: &str, cookie: Option<&str>, origi
     req.body(Body::from(body.to_string())).unwrap()
 }
 
+/// The password `with_user` accounts get in most tests.
+pub const PASSWORD: &str = "Tr4vel-Lisbon-Blue";
+
+/// Logs `username` (password [`PASSWORD`]) in through the login form; returns the session cookie.
+pub async fn logged_in(app: &TestApp, username: &str) -> String {
+    use leptos::server_fn::ServerFn;
+    let body = format!("login={username}&password={PASSWORD}");
+    let res = app
+        .send(form_post(
+            thicode::accounts::server_fns::Login::PATH,
+            "/login",
+            &body,
+            None,
+            ORIGIN,
+        ))
+        .await;
+    session_cookie(&res).unwrap()
+}
+
 /// The `sessionid=…` pair a response sets, if any.
 pub fn session_cookie(res: &Response<Body>) -> Option<String> {
     res.headers()
