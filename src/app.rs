@@ -10,6 +10,7 @@ use crate::accounts::pages::{
 };
 use crate::chat::pages::ChatPage;
 use crate::core::home::HomePage;
+use crate::core::i18n::Lang;
 use crate::core::layout::{SiteFooter, SiteHeader, rcdata_text};
 use crate::core::not_found::NotFound;
 use crate::core::theme::Theme;
@@ -19,9 +20,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_page_csp();
     let theme = Theme::current().as_str();
+    let lang = Lang::current().code();
     view! {
         <!DOCTYPE html>
-        <html lang="en" data-theme=theme>
+        <html lang=lang data-theme=theme>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -55,14 +57,31 @@ fn set_page_csp() {
     }
 }
 
+/// After each navigation in the browser: a page rendered in another language than the cookie now asks for (logging
+/// in or saving the settings switched it) is loaded again from the server.
+#[component]
+fn LanguageReload() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        let location = leptos_router::hooks::use_location();
+        Effect::new(move |_| {
+            location.pathname.track();
+            location.search.track();
+            crate::core::i18n::client::reload_if_switched();
+        });
+    }
+}
+
 /// The app: frame, routes and the 404 fallback.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let t = Lang::current();
     view! {
         <Title formatter=|page: String| format!("{} · ThiCode", rcdata_text(&page))/>
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            <a class="skip-link" href="#main">{t.t("Skip to content", "Aller au contenu")}</a>
+            <LanguageReload/>
             <SiteHeader>
                 <UserMenu/>
             </SiteHeader>

@@ -14,7 +14,8 @@ use crate::accounts::server_fns::{
     ChangePassword, CreateApiToken, DeleteAccount, Login, Logout, Register, RequestPasswordReset, ResetPassword,
     RevokeApiToken, UpdateProfile, current_user, get_profile, list_api_tokens,
 };
-use crate::accounts::types::{AccountError, DISPLAY_MODES, LANGUAGES, NON_FIELD, Profile, TOKEN_LIFETIMES, TokenRow};
+use crate::accounts::types::{AccountError, DISPLAY_MODES, NON_FIELD, Profile, TOKEN_LIFETIMES, TokenRow};
+use crate::core::i18n::Lang;
 
 /// The outcome of a form's last submission, read field by field.
 #[derive(Clone, Copy)]
@@ -54,7 +55,12 @@ impl Feedback {
 
     /// A message about the whole request (throttled, server failure), not about one field.
     fn general(self) -> Signal<Option<String>> {
-        Signal::derive(move || self.error.get().filter(|e| e.form().is_none()).map(|e| e.to_string()))
+        Signal::derive(move || {
+            self.error
+                .get()
+                .filter(|e| e.form().is_none())
+                .map(|e| e.message(Lang::current()))
+        })
     }
 }
 
@@ -121,22 +127,23 @@ pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let feedback = Feedback::of(action);
     let next = next_path();
+    let t = Lang::current();
     view! {
-        <Title text="Log in"/>
+        <Title text=t.t("Log in", "Connexion")/>
         <section class="auth-card">
-            <h1>"Log in"</h1>
+            <h1>{t.t("Log in", "Connexion")}</h1>
             <Show when=move || use_query_map().with(|q| q.get("reset").is_some())>
-                <p class="notice" role="status">"Your password has been set. You may log in now."</p>
+                <p class="notice" role="status">{t.t("Your password has been set. You may log in now.", "Votre mot de passe a été défini. Vous pouvez vous connecter.")}</p>
             </Show>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
                 <input type="hidden" name="next" value=next/>
-                <Field name="login" label="Username or email" autocomplete="username" feedback keep=true/>
-                <Field name="password" label="Password" kind="password" autocomplete="current-password" feedback/>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>"Log in"</button>
+                <Field name="login" label=t.t("Username or email", "Nom d’utilisateur ou e-mail") autocomplete="username" feedback keep=true/>
+                <Field name="password" label=t.t("Password", "Mot de passe") kind="password" autocomplete="current-password" feedback/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Log in", "Se connecter")}</button>
             </ActionForm>
-            <p class="auth-switch">"New here? " <a href=move || format!("/register?next={}", next())>"Create an account"</a></p>
-            <p class="auth-switch"><a href="/forgot-password">"Forgot your password?"</a></p>
+            <p class="auth-switch">{t.t("New here? ", "Nouveau ? ")} <a href=move || format!("/register?next={}", next())>{t.t("Create an account", "Créer un compte")}</a></p>
+            <p class="auth-switch"><a href="/forgot-password">{t.t("Forgot your password?", "Mot de passe oublié ?")}</a></p>
         </section>
     }
 }
@@ -147,21 +154,22 @@ pub fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
     let feedback = Feedback::of(action);
     let next = next_path();
+    let t = Lang::current();
     view! {
-        <Title text="Create an account"/>
+        <Title text=t.t("Create an account", "Créer un compte")/>
         <section class="auth-card">
-            <h1>"Create an account"</h1>
+            <h1>{t.t("Create an account", "Créer un compte")}</h1>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
                 <input type="hidden" name="next" value=next/>
-                <Field name="username" label="Username" autocomplete="username" feedback keep=true/>
-                <Field name="email" label="Email" kind="email" autocomplete="email" feedback keep=true/>
-                <Field name="password1" label="Password" kind="password" autocomplete="new-password" feedback/>
-                <Field name="password2" label="Confirm password" kind="password" autocomplete="new-password" feedback/>
-                <p class="hint">"At least 8 characters, not a common password, not only digits, not like your name."</p>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>"Create account"</button>
+                <Field name="username" label=t.t("Username", "Nom d’utilisateur") autocomplete="username" feedback keep=true/>
+                <Field name="email" label=t.t("Email", "E-mail") kind="email" autocomplete="email" feedback keep=true/>
+                <Field name="password1" label=t.t("Password", "Mot de passe") kind="password" autocomplete="new-password" feedback/>
+                <Field name="password2" label=t.t("Confirm password", "Confirmez le mot de passe") kind="password" autocomplete="new-password" feedback/>
+                <p class="hint">{t.t("At least 8 characters, not a common password, not only digits, not like your name.", "Au moins 8 caractères, pas un mot de passe courant, pas seulement des chiffres, pas comme votre nom.")}</p>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Create account", "Créer le compte")}</button>
             </ActionForm>
-            <p class="auth-switch">"Already have an account? " <a href="/login">"Log in"</a></p>
+            <p class="auth-switch">{t.t("Already have an account? ", "Déjà un compte ? ")} <a href="/login">{t.t("Log in", "Se connecter")}</a></p>
         </section>
     }
 }
@@ -176,19 +184,20 @@ pub fn UserMenu() -> impl IntoView {
         move || (location.pathname.get(), logout.version().get()),
         |_| current_user(),
     );
+    let t = Lang::current();
     view! {
         <Transition fallback=|| ()>
             {move || user.get().map(|answer| match answer.ok().flatten() {
                 Some(user) => view! {
-                    <a href="/chat" data-testid="chat-link">"Chat"</a>
+                    <a href="/chat" data-testid="chat-link">{t.t("Chat", "Discussions")}</a>
                     <a class="user-name" data-testid="user-name" href="/settings">{user.username}</a>
                     <ActionForm action=logout attr:class="logout-form">
-                        <button type="submit">"Log out"</button>
+                        <button type="submit">{t.t("Log out", "Se déconnecter")}</button>
                     </ActionForm>
                 }.into_any(),
                 None => view! {
-                    <a class="button" href="/login">"Log in"</a>
-                    <a class="button primary" href="/register">"Sign up"</a>
+                    <a class="button" href="/login">{t.t("Log in", "Connexion")}</a>
+                    <a class="button primary" href="/register">{t.t("Sign up", "Inscription")}</a>
                 }.into_any(),
             })}
         </Transition>
@@ -208,38 +217,42 @@ pub fn SettingsPage() -> impl IntoView {
     let action = ServerAction::<UpdateProfile>::new();
     let profile = Resource::new(move || action.version().get(), |_| get_profile());
     let query = use_query_map();
+    let t = Lang::current();
     let notice = move || {
         query.with(|q| {
             if q.get("saved").is_some() {
-                Some("Your settings were saved.")
+                Some(t.t("Your settings were saved.", "Vos réglages ont été enregistrés."))
             } else if q.get("password_changed").is_some() {
-                Some("Your password was changed. Your other sessions were logged out.")
+                Some(t.t(
+                    "Your password was changed. Your other sessions were logged out.",
+                    "Votre mot de passe a été changé. Vos autres sessions ont été fermées.",
+                ))
             } else {
                 None
             }
         })
     };
     view! {
-        <Title text="Settings"/>
+        <Title text=t.t("Settings", "Réglages")/>
         <section class="auth-card wide">
-            <h1>"Settings"</h1>
+            <h1>{t.t("Settings", "Réglages")}</h1>
             <Show when=move || notice().is_some() && action.value().with(|v| !matches!(v, Some(Err(_))))>
                 <p class="notice" role="status">{notice}</p>
             </Show>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Suspense fallback=move || view! { <p>{t.t("Loading…", "Chargement…")}</p> }>
                 {move || Suspend::new(async move {
                     match profile.await {
                         Ok(profile) => view! { <SettingsForm profile action/> }.into_any(),
                         Err(AccountError::Unauthenticated) => login_redirect().into_any(),
                         Err(_) => view! {
-                            <p class="form-error" role="alert">"Your settings could not be loaded. Please try again."</p>
+                            <p class="form-error" role="alert">{t.t("Your settings could not be loaded. Please try again.", "Vos réglages n’ont pas pu être chargés. Veuillez réessayer.")}</p>
                         }.into_any(),
                     }
                 })}
             </Suspense>
-            <p class="auth-switch"><a href="/settings/password">"Change your password"</a></p>
-            <p class="auth-switch"><a href="/settings/tokens">"API tokens"</a></p>
-            <p class="auth-switch"><a href="/settings/export" download>"Download your data (JSON)"</a></p>
+            <p class="auth-switch"><a href="/settings/password">{t.t("Change your password", "Changer votre mot de passe")}</a></p>
+            <p class="auth-switch"><a href="/settings/tokens">{t.t("API tokens", "Jetons d’API")}</a></p>
+            <p class="auth-switch"><a href="/settings/export" download>{t.t("Download your data (JSON)", "Télécharger vos données (JSON)")}</a></p>
             <DangerZone/>
         </section>
     }
@@ -250,14 +263,15 @@ pub fn SettingsPage() -> impl IntoView {
 fn DangerZone() -> impl IntoView {
     let action = ServerAction::<DeleteAccount>::new();
     let feedback = Feedback::of(action);
+    let t = Lang::current();
     view! {
         <details class="danger-zone">
-            <summary>"Delete account"</summary>
-            <p>"This deletes your account and all your conversations. It cannot be undone."</p>
+            <summary>{t.t("Delete account", "Supprimer le compte")}</summary>
+            <p>{t.t("This deletes your account and all your conversations. It cannot be undone.", "Cela supprime votre compte et toutes vos conversations, sans retour possible.")}</p>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
-                <Field name="password" label="Confirm with your password" kind="password" autocomplete="current-password" feedback/>
-                <button type="submit" class="danger" disabled=move || action.pending().get()>"Delete my account"</button>
+                <Field name="password" label=t.t("Confirm with your password", "Confirmez avec votre mot de passe") kind="password" autocomplete="current-password" feedback/>
+                <button type="submit" class="danger" disabled=move || action.pending().get()>{t.t("Delete my account", "Supprimer mon compte")}</button>
             </ActionForm>
         </details>
     }
@@ -289,23 +303,27 @@ fn SettingsForm(profile: Profile, action: ServerAction<UpdateProfile>) -> impl I
             <FieldErrors id=format!("{name}-errors") messages=feedback.messages(name)/>
         }
     };
+    let t = Lang::current();
     let models = profile.models.iter().map(|m| (m.clone(), m.clone())).collect();
-    let modes = DISPLAY_MODES.iter().map(|m| (m.to_string(), capitalise(m))).collect();
-    let languages = LANGUAGES
+    let modes = DISPLAY_MODES
         .iter()
-        .map(|(code, name)| (code.to_string(), name.to_string()))
+        .map(|m| (m.to_string(), display_mode_label(m, t).to_string()))
+        .collect();
+    let languages = Lang::ALL
+        .iter()
+        .map(|lang| (lang.code().to_string(), lang.name().to_string()))
         .collect();
     view! {
         <ActionForm action=action attr:class="form" attr:novalidate=true>
             <FormErrors feedback/>
-            <p class="hint">"Signed in as " <strong>{profile.username.clone()}</strong></p>
+            <p class="hint">{t.t("Signed in as ", "Connecté en tant que ")} <strong>{profile.username.clone()}</strong></p>
             <div class="field-group">
-            <Field name="first_name" label="First name" autocomplete="given-name" feedback keep=true initial=profile.first_name.clone()/>
-            <Field name="last_name" label="Last name" autocomplete="family-name" feedback keep=true initial=profile.last_name.clone()/>
-            <Field name="email" label="Email" kind="email" autocomplete="email" feedback keep=true initial=profile.email.clone()/>
+            <Field name="first_name" label=t.t("First name", "Prénom") autocomplete="given-name" feedback keep=true initial=profile.first_name.clone()/>
+            <Field name="last_name" label=t.t("Last name", "Nom") autocomplete="family-name" feedback keep=true initial=profile.last_name.clone()/>
+            <Field name="email" label=t.t("Email", "E-mail") kind="email" autocomplete="email" feedback keep=true initial=profile.email.clone()/>
             </div>
             <div class="field-group">
-                <label for="bio">"Bio"</label>
+                <label for="bio">{t.t("Bio", "Biographie")}</label>
                 <textarea id="bio" name="bio" rows="4" aria-describedby="bio-errors bio-counter"
                     on:input=move |ev| bio.set(event_target_value(&ev)) prop:value=move || bio.get()>
                     {crate::core::layout::rcdata_text(&bio.get_untracked())}
@@ -317,14 +335,14 @@ fn SettingsForm(profile: Profile, action: ServerAction<UpdateProfile>) -> impl I
                 <FieldErrors id="bio-errors".to_string() messages=feedback.messages("bio")/>
             </div>
             <div class="field-group">
-                <label for="ai_model">"Preferred AI model"</label>
+                <label for="ai_model">{t.t("Preferred AI model", "Modèle d’IA préféré")}</label>
                 {select("ai_model", models, profile.ai_model.clone())}
-                <label for="display_mode">"Display mode"</label>
+                <label for="display_mode">{t.t("Display mode", "Affichage")}</label>
                 {select("display_mode", modes, profile.display_mode.clone())}
-                <label for="language">"Language"</label>
+                <label for="language">{t.t("Language", "Langue")}</label>
                 {select("language", languages, profile.language.clone())}
             </div>
-            <button type="submit" class="primary" disabled=move || action.pending().get()>"Save settings"</button>
+            <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Save settings", "Enregistrer")}</button>
         </ActionForm>
     }
 }
@@ -333,12 +351,12 @@ fn counter_class(length: usize) -> &'static str {
     if length > BIO_MAX { "counter over" } else { "counter" }
 }
 
-fn capitalise(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+fn display_mode_label(mode: &str, t: Lang) -> &'static str {
+    match mode {
+        "light" => t.t("Light", "Clair"),
+        "dark" => t.t("Dark", "Sombre"),
+        _ => t.t("System", "Système"),
+    }
 }
 
 /// `/settings/password`: the current password and the new one twice. Needs a logged-in user.
@@ -347,21 +365,22 @@ pub fn PasswordPage() -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
     let feedback = Feedback::of(action);
     let user = Resource::new(|| (), |_| current_user());
+    let t = Lang::current();
     view! {
-        <Title text="Change password"/>
+        <Title text=t.t("Change password", "Changer le mot de passe")/>
         <section class="auth-card">
-            <h1>"Change password"</h1>
+            <h1>{t.t("Change password", "Changer le mot de passe")}</h1>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match user.await {
                         Ok(Some(_)) => view! {
                             <ActionForm action=action attr:class="form" attr:novalidate=true>
                                 <FormErrors feedback/>
-                                <Field name="old_password" label="Current password" kind="password" autocomplete="current-password" feedback/>
-                                <Field name="new_password1" label="New password" kind="password" autocomplete="new-password" feedback/>
-                                <Field name="new_password2" label="Confirm new password" kind="password" autocomplete="new-password" feedback/>
-                                <p class="hint">"Changing it logs you out everywhere else."</p>
-                                <button type="submit" class="primary" disabled=move || action.pending().get()>"Change password"</button>
+                                <Field name="old_password" label=t.t("Current password", "Mot de passe actuel") kind="password" autocomplete="current-password" feedback/>
+                                <Field name="new_password1" label=t.t("New password", "Nouveau mot de passe") kind="password" autocomplete="new-password" feedback/>
+                                <Field name="new_password2" label=t.t("Confirm new password", "Confirmez le nouveau mot de passe") kind="password" autocomplete="new-password" feedback/>
+                                <p class="hint">{t.t("Changing it logs you out everywhere else.", "Le changer vous déconnecte partout ailleurs.")}</p>
+                                <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Change password", "Changer le mot de passe")}</button>
                             </ActionForm>
                         }.into_any(),
                         _ => login_redirect().into_any(),
@@ -378,21 +397,25 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let action = ServerAction::<RequestPasswordReset>::new();
     let feedback = Feedback::of(action);
     let sent = move || use_query_map().with(|q| q.get("sent").is_some());
+    let t = Lang::current();
     view! {
-        <Title text="Reset your password"/>
+        <Title text=t.t("Reset your password", "Réinitialiser votre mot de passe")/>
         <section class="auth-card">
-            <h1>"Reset your password"</h1>
+            <h1>{t.t("Reset your password", "Réinitialiser votre mot de passe")}</h1>
             <Show when=sent>
                 <p class="notice" role="status">
-                    "If an account uses that address, we sent it a link to choose a new password. It works for one hour."
+                    {t.t(
+                        "If an account uses that address, we sent it a link to choose a new password. It works for one hour.",
+                        "Si un compte utilise cette adresse, nous lui avons envoyé un lien pour choisir un nouveau mot de passe. Il est valable une heure.",
+                    )}
                 </p>
             </Show>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
-                <Field name="email" label="Email" kind="email" autocomplete="email" feedback keep=true/>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>"Send me a link"</button>
+                <Field name="email" label=t.t("Email", "E-mail") kind="email" autocomplete="email" feedback keep=true/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Send me a link", "Envoyez-moi un lien")}</button>
             </ActionForm>
-            <p class="auth-switch"><a href="/login">"Back to log in"</a></p>
+            <p class="auth-switch"><a href="/login">{t.t("Back to log in", "Retour à la connexion")}</a></p>
         </section>
     }
 }
@@ -403,18 +426,19 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let action = ServerAction::<ResetPassword>::new();
     let feedback = Feedback::of(action);
     let token = move || use_params_map().with(|p| p.get("token")).unwrap_or_default();
+    let t = Lang::current();
     view! {
-        <Title text="Choose a new password"/>
+        <Title text=t.t("Choose a new password", "Choisir un nouveau mot de passe")/>
         <section class="auth-card">
-            <h1>"Choose a new password"</h1>
+            <h1>{t.t("Choose a new password", "Choisir un nouveau mot de passe")}</h1>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
                 <input type="hidden" name="token" value=token/>
-                <Field name="new_password1" label="New password" kind="password" autocomplete="new-password" feedback/>
-                <Field name="new_password2" label="Confirm new password" kind="password" autocomplete="new-password" feedback/>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>"Set password"</button>
+                <Field name="new_password1" label=t.t("New password", "Nouveau mot de passe") kind="password" autocomplete="new-password" feedback/>
+                <Field name="new_password2" label=t.t("Confirm new password", "Confirmez le nouveau mot de passe") kind="password" autocomplete="new-password" feedback/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Set password", "Définir le mot de passe")}</button>
             </ActionForm>
-            <p class="auth-switch"><a href="/forgot-password">"Request a new link"</a></p>
+            <p class="auth-switch"><a href="/forgot-password">{t.t("Request a new link", "Demander un nouveau lien")}</a></p>
         </section>
     }
 }
@@ -430,24 +454,27 @@ pub fn TokensPage() -> impl IntoView {
         |_| list_api_tokens(),
     );
     let revoked = move || use_query_map().with(|q| q.get("revoked").is_some());
+    let t = Lang::current();
     view! {
-        <Title text="API tokens"/>
+        <Title text=t.t("API tokens", "Jetons d’API")/>
         <section class="auth-card wide">
-            <h1>"API tokens"</h1>
+            <h1>{t.t("API tokens", "Jetons d’API")}</h1>
             <p class="hint">
-                "Tokens let scripts use the " <a href="/api/docs/" rel="external">"REST API"</a> " as you: send "
-                <code>"Authorization: Token <key>"</code> ". Anyone with a key can read and write your conversations."
+                {t.t("Tokens let scripts use the ", "Les jetons permettent à des scripts d’utiliser l’")} <a href="/api/docs/" rel="external">{t.t("REST API", "API REST")}</a>
+                {t.t(" as you: send ", " en votre nom : envoyez ")}
+                <code>"Authorization: Token <key>"</code>
+                {t.t(". Anyone with a key can read and write your conversations.", ". Quiconque détient une clé peut lire et écrire vos conversations.")}
             </p>
             <Show when=revoked>
-                <p class="notice" role="status">"Token revoked."</p>
+                <p class="notice" role="status">{t.t("Token revoked.", "Jeton révoqué.")}</p>
             </Show>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Suspense fallback=move || view! { <p>{t.t("Loading…", "Chargement…")}</p> }>
                 {move || Suspend::new(async move {
                     match tokens.await {
                         Ok(view) => {
                             let key = view.new_key.map(|key| view! {
                                 <div class="notice new-key" role="status">
-                                    <p>"Your new token — copy it now, it will not be shown again:"</p>
+                                    <p>{t.t("Your new token — copy it now, it will not be shown again:", "Votre nouveau jeton — copiez-le maintenant, il ne sera plus affiché :")}</p>
                                     <pre><code data-testid="new-key">{key}</code></pre>
                                 </div>
                             });
@@ -459,55 +486,59 @@ pub fn TokensPage() -> impl IntoView {
                         }
                         Err(AccountError::Unauthenticated) => login_redirect().into_any(),
                         Err(_) => view! {
-                            <p class="form-error" role="alert">"Your tokens could not be loaded. Please try again."</p>
+                            <p class="form-error" role="alert">{t.t("Your tokens could not be loaded. Please try again.", "Vos jetons n’ont pas pu être chargés. Veuillez réessayer.")}</p>
                         }.into_any(),
                     }
                 })}
             </Suspense>
-            <h2>"New token"</h2>
+            <h2>{t.t("New token", "Nouveau jeton")}</h2>
             <ActionForm action=create attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
-                <Field name="name" label="Name (what uses it)" autocomplete="off" feedback keep=true/>
+                <Field name="name" label=t.t("Name (what uses it)", "Nom (ce qui l’utilise)") autocomplete="off" feedback keep=true/>
                 <div class="field-group">
-                    <label for="expires_in_days">"Expires after"</label>
+                    <label for="expires_in_days">{t.t("Expires after", "Expire après")}</label>
                     <select id="expires_in_days" name="expires_in_days" aria-describedby="expires_in_days-errors">
-                        {TOKEN_LIFETIMES.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                        {TOKEN_LIFETIMES.iter().map(|(value, en, fr)| view! { <option value=*value>{t.t(en, fr)}</option> }).collect_view()}
                     </select>
                     <FieldErrors id="expires_in_days-errors".to_string() messages=feedback.messages("expires_in_days")/>
                 </div>
-                <button type="submit" class="primary" disabled=move || create.pending().get()>"Create token"</button>
+                <button type="submit" class="primary" disabled=move || create.pending().get()>{t.t("Create token", "Créer le jeton")}</button>
             </ActionForm>
-            <p class="auth-switch"><a href="/settings">"Back to settings"</a></p>
+            <p class="auth-switch"><a href="/settings">{t.t("Back to settings", "Retour aux réglages")}</a></p>
         </section>
     }
 }
 
 #[component]
 fn TokenList(rows: Vec<TokenRow>, revoke: ServerAction<RevokeApiToken>) -> impl IntoView {
+    let t = Lang::current();
     if rows.is_empty() {
-        return view! { <p class="hint">"No tokens yet."</p> }.into_any();
+        return view! { <p class="hint">{t.t("No tokens yet.", "Aucun jeton pour l’instant.")}</p> }.into_any();
     }
     view! {
         <table class="tokens">
-            <thead><tr><th>"Name"</th><th>"Key"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th></th></tr></thead>
+            <thead><tr>
+                <th>{t.t("Name", "Nom")}</th><th>{t.t("Key", "Clé")}</th><th>{t.t("Created", "Créé")}</th>
+                <th>{t.t("Expires", "Expire")}</th><th>{t.t("Last used", "Dernière utilisation")}</th><th></th>
+            </tr></thead>
             <tbody>
-                {rows.into_iter().map(|t| {
-                    let expires = match (t.expires, t.expired) {
-                        (Some(at), true) => format!("expired {at}"),
+                {rows.into_iter().map(|row| {
+                    let expires = match (row.expires, row.expired) {
+                        (Some(at), true) => format!("{} {at}", t.t("expired", "expiré le")),
                         (Some(at), false) => at,
-                        (None, _) => "never".to_string(),
+                        (None, _) => t.t("never", "jamais").to_string(),
                     };
                     view! {
                         <tr>
-                            <td>{t.name}</td>
-                            <td><code>{t.prefix}"…"</code></td>
-                            <td>{t.created}</td>
+                            <td>{row.name}</td>
+                            <td><code>{row.prefix}"…"</code></td>
+                            <td>{row.created}</td>
                             <td>{expires}</td>
-                            <td>{t.last_used.unwrap_or_else(|| "never".to_string())}</td>
+                            <td>{row.last_used.unwrap_or_else(|| t.t("never", "jamais").to_string())}</td>
                             <td>
                                 <ActionForm action=revoke>
-                                    <input type="hidden" name="id" value=t.id.to_string()/>
-                                    <button type="submit" class="danger small">"Revoke"</button>
+                                    <input type="hidden" name="id" value=row.id.to_string()/>
+                                    <button type="submit" class="danger small">{t.t("Revoke", "Révoquer")}</button>
                                 </ActionForm>
                             </td>
                         </tr>
@@ -515,5 +546,6 @@ fn TokenList(rows: Vec<TokenRow>, revoke: ServerAction<RevokeApiToken>) -> impl 
                 }).collect_view()}
             </tbody>
         </table>
-    }.into_any()
+    }
+    .into_any()
 }

@@ -19,7 +19,11 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
             .await
             .map_err(|e| server_error("session", e))?;
         let ip = client_ip().await;
-        crate::accounts::service::log_in(&state.db.pool, &mut session, &login, password, &ip).await?;
+        let user = crate::accounts::service::log_in(&state.db.pool, &mut session, &login, password, &ip).await?;
+        // The account's language, if it has one, becomes this browser's.
+        if let Some(lang) = crate::accounts::service::preferred_language(&user) {
+            crate::core::server_fn::set_cookie(&lang.cookie());
+        }
         leptos_axum::redirect(safe_next(next.as_deref().unwrap_or("/")));
         Ok(())
     })
@@ -98,6 +102,7 @@ pub async fn get_profile() -> Result<Profile, AccountError> {
             &user,
             &state.config.ai.default_model,
             models,
+            crate::core::i18n::Lang::current(),
         ))
     })
     .await
@@ -120,6 +125,7 @@ pub async fn update_profile(
         let (user, _) = require_user().await?;
         let state = expect_context::<crate::core::state::AppState>();
         let theme = crate::core::theme::Theme::parse(&display_mode);
+        let lang = crate::core::i18n::Lang::parse(&language);
         let form = ProfileForm {
             email,
             first_name,
@@ -131,11 +137,12 @@ pub async fn update_profile(
         };
         let models: Vec<String> = state.chat.provider.models().await.into_iter().map(|m| m.id).collect();
         service::update_profile(&state.db.pool, &user, &models, form, serde_json::Map::new()).await?;
-        // The display mode applies at once: the theme cookie follows the saved preference.
-        if let (Some(theme), Some(response)) = (theme, use_context::<leptos_axum::ResponseOptions>())
-            && let Ok(cookie) = axum::http::HeaderValue::from_str(&theme.cookie())
-        {
-            response.append_header(axum::http::header::SET_COOKIE, cookie);
+        // The display mode and the language apply at once: their cookies follow the saved preferences.
+        if let Some(theme) = theme {
+            crate::core::server_fn::set_cookie(&theme.cookie());
+        }
+        if let Some(lang) = lang {
+            crate::core::server_fn::set_cookie(&lang.cookie());
         }
         leptos_axum::redirect("/settings?saved=1");
         Ok(())
@@ -293,8 +300,15 @@ pub async fn request_password_reset(email: String) -> Result<(), AccountError> {
     with_status(async move {
         let state = expect_context::<crate::core::state::AppState>();
         let ip = client_ip().await;
-        crate::accounts::service::request_password_reset(&state.db.pool, &state.mailer, &state.config, &email, &ip)
-            .await?;
+        crate::accounts::service::request_password_reset(
+            &state.db.pool,
+            &state.mailer,
+            &state.config,
+            &email,
+            &ip,
+            crate::core::i18n::Lang::current(),
+        )
+        .await?;
         leptos_axum::redirect("/forgot-password?sent=1");
         Ok(())
     })
@@ -337,11 +351,23 @@ async fn require_user() -> Result<(crate::accounts::users::User, crate::accounts
 }
 
 /// Runs a server function body and gives its error the right status for scripts: 400 for form problems, 401 without
-/// a session, 500 for our own failures. A plain form post stays a redirect back to the form (Leptos makes it).
+/// a session, 500 for our own failures. A plain form post stays a redirect back to the form (Leptos makes it). Form
+/// messages are translated into the page's language.
 #[cfg(feature = "ssr")]
 async fn with_status<T>(body: impl std::future::Future<Output = Result<T, AccountError>>) -> Result<T, AccountError> {
     use axum::http::StatusCode;
-    let result = body.await;
+    let lang = crate::core::i18n::Lang::current();
+    let result = body.await.map_err(|e| match e {
+        AccountError::Invalid(mut errors) => {
+            for messages in errors.fields.values_mut() {
+                for message in messages.iter_mut() {
+                    *message = crate::core::i18n::translate(lang, message);
+                }
+            }
+            AccountError::Invalid(errors)
+        }
+        other => other,
+    });
     let status = match &result {
         Err(AccountError::Invalid(_)) => StatusCode::BAD_REQUEST,
         Err(AccountError::Unauthenticated) => StatusCode::UNAUTHORIZED,

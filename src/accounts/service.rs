@@ -5,8 +5,9 @@ use sqlx::AnyPool;
 
 use crate::accounts::fields;
 use crate::accounts::password::{self, UserAttributes};
-use crate::accounts::types::{AccountError, DISPLAY_MODES, FormErrors, LANGUAGES, Profile};
+use crate::accounts::types::{AccountError, DISPLAY_MODES, FormErrors, Profile};
 use crate::accounts::users::{self, CreateUserError, NewUser, ProfileUpdate, User};
+use crate::core::i18n::Lang;
 
 /// What the registration form sends.
 #[derive(Debug, Clone)]
@@ -97,8 +98,24 @@ pub fn internal(cause: impl std::fmt::Display) -> AccountError {
     AccountError::Server
 }
 
-/// The settings page's view of `user`.
-pub fn profile_of(user: &User, default_model: &str, mut models: Vec<String>) -> Profile {
+/// The interface language the user saved, if they chose one.
+pub fn preferred_language(user: &User) -> Option<Lang> {
+    preferences_of(user)
+        .get("language")
+        .and_then(|v| v.as_str())
+        .and_then(Lang::parse)
+}
+
+/// Saves `lang` as the user's interface language; their other preferences stay.
+pub async fn set_language(pool: &AnyPool, user: &User, lang: Lang) -> Result<(), AccountError> {
+    let mut preferences = preferences_of(user);
+    preferences.insert("language".into(), lang.code().into());
+    let text = serde_json::Value::Object(preferences).to_string();
+    users::set_preferences(pool, user.id, &text).await.map_err(internal)
+}
+
+/// The settings page's view of `user`; `lang` is the language shown when the user has not chosen one.
+pub fn profile_of(user: &User, default_model: &str, mut models: Vec<String>, lang: Lang) -> Profile {
     let preferences = preferences_of(user);
     let text = |key: &str, fallback: &str| {
         preferences
@@ -119,7 +136,7 @@ pub fn profile_of(user: &User, default_model: &str, mut models: Vec<String>) -> 
         bio: user.bio.clone(),
         ai_model,
         display_mode: text("display_mode", "system"),
-        language: text("language", "en"),
+        language: text("language", lang.code()),
         models,
     }
 }
@@ -205,7 +222,7 @@ pub async fn update_profile(
             ),
         );
     }
-    if !LANGUAGES.iter().any(|(code, _)| *code == form.language) {
+    if Lang::parse(&form.language).is_none() {
         errors.add(
             "language",
             format!(
@@ -283,13 +300,15 @@ pub async fn change_password(
 }
 
 /// Sends a reset link to the account with this email, if there is one. The answer never tells which. Requests are
-/// throttled per email and per client address (`ip`), whether or not the account exists.
+/// throttled per email and per client address (`ip`), whether or not the account exists. The mail is written in the
+/// account's language, or in `lang` (the requester's) when the account has not chosen one.
 pub async fn request_password_reset(
     pool: &AnyPool,
     mailer: &crate::core::mail::Mailer,
     config: &crate::core::config::Config,
     email: &str,
     ip: &str,
+    lang: Lang,
 ) -> Result<(), AccountError> {
     use crate::accounts::throttle::{self, RESET_PER_EMAIL, RESET_PER_IP};
     let email = email.trim();
@@ -316,29 +335,45 @@ pub async fn request_password_reset(
     let token = crate::accounts::resets::create(pool, &user).await.map_err(internal)?;
     let base = config.frontend_url.as_deref().unwrap_or(&config.site_url);
     let link = format!("{base}/reset-password/{token}");
-    let text = format!(
-        "Hello {name},\n\nSomeone asked to reset the password of your ThiCode account. To choose a new password, \
-         open this link within one hour:\n\n{link}\n\nIf it was not you, ignore this email: your password stays as it \
-         is.\n\n— ThiCode\n",
-        name = user.username
-    );
-    let html = format!(
-        "<p>Hello {name},</p><p>Someone asked to reset the password of your ThiCode account. To choose a new \
-         password, open this link within one hour:</p><p><a href=\"{link}\">Reset my password</a></p><p>If it was not \
-         you, ignore this email: your password stays as it is.</p><p>— ThiCode</p>",
-        name = crate::core::error::escape_html(&user.username)
-    );
-    let message = crate::core::mail::Email {
-        to: user.email.clone(),
-        subject: "Reset your ThiCode password".into(),
-        text,
-        html,
-    };
+    let message = reset_email(&user, &link, preferred_language(&user).unwrap_or(lang));
     // A mail failure is logged, not shown: the answer must not reveal that the account exists.
     if let Err(e) = mailer.send(&config.email.default_from_email, message).await {
         tracing::error!(error = %e, "password reset email not sent");
     }
     Ok(())
+}
+
+/// The reset mail with its link, in `lang`.
+fn reset_email(user: &User, link: &str, lang: Lang) -> crate::core::mail::Email {
+    let (greeting, body, action, ignore, subject) = match lang {
+        Lang::En => (
+            "Hello",
+            "Someone asked to reset the password of your ThiCode account. To choose a new password, open this link \
+             within one hour:",
+            "Reset my password",
+            "If it was not you, ignore this email: your password stays as it is.",
+            "Reset your ThiCode password",
+        ),
+        Lang::Fr => (
+            "Bonjour",
+            "Quelqu’un a demandé à réinitialiser le mot de passe de votre compte ThiCode. Pour choisir un nouveau \
+             mot de passe, ouvrez ce lien dans l’heure :",
+            "Réinitialiser mon mot de passe",
+            "Si ce n’était pas vous, ignorez ce message : votre mot de passe ne change pas.",
+            "Réinitialisez votre mot de passe ThiCode",
+        ),
+    };
+    let name = &user.username;
+    let escaped = crate::core::error::escape_html(name);
+    crate::core::mail::Email {
+        to: user.email.clone(),
+        subject: subject.into(),
+        text: format!("{greeting} {name},\n\n{body}\n\n{link}\n\n{ignore}\n\n— ThiCode\n"),
+        html: format!(
+            "<p>{greeting} {escaped},</p><p>{body}</p><p><a href=\"{link}\">{action}</a></p><p>{ignore}</p>\
+             <p>— ThiCode</p>"
+        ),
+    }
 }
 
 /// Sets a new password with a reset token; the token is then spent and every session of the user ends.

@@ -53,6 +53,31 @@ pub enum AccountError {
 }
 
 impl AccountError {
+    /// The message for the user, in `lang` (form messages are translated by the server).
+    pub fn message(&self, lang: crate::core::i18n::Lang) -> String {
+        match self {
+            Self::Invalid(_) => lang
+                .t(
+                    "Please correct the errors below.",
+                    "Veuillez corriger les erreurs ci-dessous.",
+                )
+                .into(),
+            Self::Throttled(minutes) => match lang {
+                crate::core::i18n::Lang::En => format!("Too many attempts. Try again in {minutes} minutes."),
+                crate::core::i18n::Lang::Fr => format!("Trop de tentatives. Réessayez dans {minutes} minutes."),
+            },
+            Self::Unauthenticated => lang
+                .t("Please log in to continue.", "Connectez-vous pour continuer.")
+                .into(),
+            Self::Server => lang
+                .t(
+                    "Something went wrong on our side. Please try again.",
+                    "Un problème est survenu de notre côté. Veuillez réessayer.",
+                )
+                .into(),
+        }
+    }
+
     /// The form problems, if that is what this is.
     pub fn form(&self) -> Option<&FormErrors> {
         match self {
@@ -93,9 +118,6 @@ pub const FALLBACK_MODELS: &[&str] = &[
 
 /// Display modes a user may choose.
 pub const DISPLAY_MODES: &[&str] = &["system", "light", "dark"];
-
-/// Interface languages.
-pub const LANGUAGES: &[(&str, &str)] = &[("en", "English"), ("fr", "Français")];
 
 /// The editable profile and preferences of the logged-in user, as the settings page shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,5 +170,10 @@ pub struct TokensView {
     pub new_key: Option<String>,
 }
 
-/// Lifetimes offered for a new token, in days (none = never expires).
-pub const TOKEN_LIFETIMES: &[(&str, &str)] = &[("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")];
+/// Lifetimes offered for a new token, in days (none = never expires), with their English and French labels.
+pub const TOKEN_LIFETIMES: &[(&str, &str, &str)] = &[
+    ("30", "30 days", "30 jours"),
+    ("90", "90 days", "90 jours"),
+    ("365", "1 year", "1 an"),
+    ("", "Never", "Jamais"),
+];

@@ -183,6 +183,17 @@ pub async fn set_password(pool: &AnyPool, id: i64, password_hash: &str) -> Resul
     Ok(())
 }
 
+/// Replaces the preferences (a JSON object's text).
+pub async fn set_preferences(pool: &AnyPool, id: i64, preferences: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET preferences = $1, date_modified = $2 WHERE id = $3")
+        .bind(preferences)
+        .bind(now_millis())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Records a successful login.
 pub async fn touch_last_login(pool: &AnyPool, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")

@@ -19,6 +19,7 @@ use crate::api::schema::{
     AuthErrors, AuthOut, BodyErrors, Detail, MessageText, NotFound, Throttled, TokenNotValid, TokenOut, UserOut,
     ValidOut, to_json,
 };
+use crate::core::i18n::Lang;
 use crate::core::state::AppState;
 
 /// Routes anyone may call (rate-limited per client address by the caller of this function).
@@ -212,7 +213,7 @@ async fn update_settings(
             )])));
         }
     };
-    let profile = service::profile_of(&user, &state.config.ai.default_model, Vec::new());
+    let profile = service::profile_of(&user, &state.config.ai.default_model, Vec::new(), Lang::En);
     let mut known = |key: &str, current: String| -> Result<String, ApiError> {
         match extra.remove(key) {
             None | Some(Value::Null) => Ok(current),
@@ -257,6 +258,7 @@ struct ResetBody {
 async fn reset_request(
     State(state): State<AppState>,
     connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<Json<Value>, ApiError> {
     let Some(email) = body.email.filter(|e| !e.trim().is_empty()) else {
@@ -266,8 +268,17 @@ async fn reset_request(
         ));
     };
     let ip = client_ip(connect);
-    match crate::accounts::service::request_password_reset(&state.db.pool, &state.mailer, &state.config, &email, &ip)
-        .await
+    // The mail is in the account's language, else in the one the client asks for (Accept-Language).
+    let lang = crate::core::i18n::from_headers(&headers);
+    match crate::accounts::service::request_password_reset(
+        &state.db.pool,
+        &state.mailer,
+        &state.config,
+        &email,
+        &ip,
+        lang,
+    )
+    .await
     {
         Ok(()) => Ok(Json(json!({
             "message": "If an account exists with this email, a password reset link has been sent."

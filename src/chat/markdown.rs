@@ -88,9 +88,23 @@ fn highlight(lang: &str, code: &str) -> String {
         .take(20)
         .collect();
     format!(
-        "<div class=\"code-block\"><div class=\"code-bar\"><span>{label}</span>\
-         <button type=\"button\" class=\"copy\">Copy</button></div><pre><code>{body}</code></pre></div>"
+        "<div class=\"code-block\"><div class=\"code-bar\"><span>{label}</span>{COPY_BUTTON}</div>\
+         <pre><code>{body}</code></pre></div>"
     )
+}
+
+/// The Copy button of code blocks. User HTML cannot contain a button (the sanitiser drops them), so this text only
+/// ever comes from [`highlight`].
+const COPY_BUTTON: &str = "<button type=\"button\" class=\"copy\">Copy</button>";
+
+/// Rendered HTML with its Copy buttons labelled in `lang`.
+pub fn localise(html: String, lang: crate::core::i18n::Lang) -> String {
+    match lang {
+        crate::core::i18n::Lang::En => html,
+        crate::core::i18n::Lang::Fr => {
+            html.replace(COPY_BUTTON, "<button type=\"button\" class=\"copy\">Copier</button>")
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::chat::server_fns::{
     get_chat_context, get_conversation,
 };
 use crate::chat::types::{ChatContext, ChatError, ConversationView, MessageView, PAGE_SIZE};
+use crate::core::i18n::Lang;
 use crate::core::layout::rcdata_text;
 
 /// The actions of the page, shared by its parts.
@@ -61,7 +62,7 @@ impl Actions {
             .or_else(|| err(self.branch.value().get()))
             .or_else(|| err(self.update.value().get()))
             .or_else(|| err(self.delete.value().get()))
-            .map(|e| e.to_string())
+            .map(|e| e.message(Lang::current()))
     }
 }
 
@@ -105,6 +106,7 @@ pub fn ChatPage() -> impl IntoView {
         },
     );
     let live: Live = RwSignal::new(None);
+    let t = Lang::current();
 
     // A message sent from /chat created a conversation: go to it. A deleted conversation: back to /chat.
     Effect::new(move |_| {
@@ -124,25 +126,28 @@ pub fn ChatPage() -> impl IntoView {
 
     view! {
         <div class="chat">
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{t.t("Loading…", "Chargement…")}</p> }>
                 {move || Suspend::new(async move {
                     match context.await {
                         Ok(ctx) => view! { <Sidebar ctx=ctx.clone() current=id archived offset/> }.into_any(),
                         Err(ChatError::Unauthenticated) => login_redirect().into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.message(t)}</p> }.into_any(),
                     }
                 })}
             </Transition>
-            <section class="conversation" aria-label="Conversation">
+            <section class="conversation" aria-label=t.t("Conversation", "Conversation")>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let ctx = context.await.ok();
                         match conversation.await {
                             Ok(view) => view! { <ConversationPane view ctx actions live/> }.into_any(),
                             Err(ChatError::NotFound) => view! {
-                                <Title text="Not found"/>
-                                <h1>"Conversation not found"</h1>
-                                <p>"It does not exist, or it is not yours. " <a href="/chat">"Start a new one"</a></p>
+                                <Title text=t.t("Not found", "Introuvable")/>
+                                <h1>{t.t("Conversation not found", "Conversation introuvable")}</h1>
+                                <p>
+                                    {t.t("It does not exist, or it is not yours. ", "Elle n’existe pas, ou elle n’est pas à vous. ")}
+                                    <a href="/chat">{t.t("Start a new one", "En commencer une nouvelle")}</a>
+                                </p>
                             }.into_any(),
                             Err(_) => ().into_any(),
                         }
@@ -155,6 +160,7 @@ pub fn ChatPage() -> impl IntoView {
 
 #[component]
 fn Sidebar(ctx: ChatContext, current: Memo<Option<i64>>, archived: Memo<bool>, offset: Memo<i64>) -> impl IntoView {
+    let t = Lang::current();
     let base = if archived.get_untracked() {
         "/chat?archived=1&"
     } else {
@@ -174,7 +180,7 @@ fn Sidebar(ctx: ChatContext, current: Memo<Option<i64>>, archived: Memo<bool>, o
             view! {
                 <li class:pinned=c.is_pinned>
                     <a href=href aria-current=move || is_current().then_some("page") data-testid="conversation-link">
-                        {c.is_pinned.then_some(view! { <span class="pin" aria-label="Pinned">"📌 "</span> })}
+                        {c.is_pinned.then_some(view! { <span class="pin" aria-label=t.t("Pinned", "Épinglée")>"📌 "</span> })}
                         {c.title}
                     </a>
                 </li>
@@ -183,24 +189,28 @@ fn Sidebar(ctx: ChatContext, current: Memo<Option<i64>>, archived: Memo<bool>, o
         .collect_view();
     view! {
         <nav class="sidebar" aria-label="Conversations">
-            <a class="button new-chat" href="/chat">"+ New conversation"</a>
+            <a class="button new-chat" href="/chat">{t.t("+ New conversation", "+ Nouvelle conversation")}</a>
             <form class="search" method="get" action="/chat" role="search">
-                <label for="q" class="visually-hidden">"Search conversations"</label>
-                <input id="q" name="q" type="search" placeholder="Search titles and messages" maxlength="200"
+                <label for="q" class="visually-hidden">{t.t("Search conversations", "Chercher dans les conversations")}</label>
+                <input id="q" name="q" type="search" maxlength="200"
+                    placeholder=t.t("Search titles and messages", "Chercher dans les titres et les messages")
                     value=ctx.query.clone().unwrap_or_default() data-testid="search"/>
             </form>
             {ctx.query.clone().map(|q| view! {
-                <p class="hint" data-testid="search-results">{format!("Results for “{q}” · ")}<a href="/chat">"Clear"</a></p>
+                <p class="hint" data-testid="search-results">
+                    {match t { Lang::En => format!("Results for “{q}” · "), Lang::Fr => format!("Résultats pour « {q} » · ") }}
+                    <a href="/chat">{t.t("Clear", "Effacer")}</a>
+                </p>
             })}
             <p class="filters">
-                <a href="/chat" aria-current=move || (!archived.get()).then_some("page")>"Active"</a>
+                <a href="/chat" aria-current=move || (!archived.get()).then_some("page")>{t.t("Active", "Actives")}</a>
                 " · "
-                <a href="/chat?archived=1" aria-current=move || archived.get().then_some("page")>"Archived"</a>
+                <a href="/chat?archived=1" aria-current=move || archived.get().then_some("page")>{t.t("Archived", "Archivées")}</a>
             </p>
             <ul class="conversation-list">{items}</ul>
             <p class="pager">
-                {newer.map(|href| view! { <a href=href>"← Newer"</a> })}
-                {older.map(|href| view! { <a href=href>"Older →"</a> })}
+                {newer.map(|href| view! { <a href=href>{t.t("← Newer", "← Plus récentes")}</a> })}
+                {older.map(|href| view! { <a href=href>{t.t("Older →", "Plus anciennes →")}</a> })}
             </p>
         </nav>
     }
@@ -214,6 +224,7 @@ fn ConversationPane(
     actions: Actions,
     live: Live,
 ) -> impl IntoView {
+    let t = Lang::current();
     let demo = ctx.as_ref().is_some_and(|c| c.demo);
     let models = ctx.as_ref().map(|c| c.models.clone()).unwrap_or_default();
     let preferred = ctx.as_ref().map(|c| c.preferred_model.clone()).unwrap_or_default();
@@ -221,9 +232,10 @@ fn ConversationPane(
         .as_ref()
         .and_then(|v| v.messages.iter().find(|m| m.is_generating()).map(|m| m.id));
     let conversation_id = view.as_ref().map(|v| v.id);
-    let title = view
-        .as_ref()
-        .map_or_else(|| "New conversation".to_string(), |v| v.title.clone());
+    let title = view.as_ref().map_or_else(
+        || t.t("New conversation", "Nouvelle conversation").to_string(),
+        |v| v.title.clone(),
+    );
     let last_reply = view
         .as_ref()
         .and_then(|v| v.messages.iter().rev().find(|m| m.role == "assistant").map(|m| m.id));
@@ -232,12 +244,16 @@ fn ConversationPane(
         <Title text=title.clone()/>
         {demo.then(|| view! {
             <p class="demo-banner" role="status" data-testid="demo-banner">
-                "No AI model is configured: replies come from the built-in demo provider. Set "
-                <code>"MISTRAL_API_KEY"</code> " to use a real model."
+                {t.t("No AI model is configured: replies come from the built-in demo provider. Set ", "Aucun modèle d’IA n’est configuré : les réponses viennent du fournisseur de démonstration intégré. Définissez ")}
+                <code>"MISTRAL_API_KEY"</code>
+                {t.t(" to use a real model.", " pour utiliser un vrai modèle.")}
             </p>
         })}
         {view.clone().map(|v| view! { <ConversationHeader view=v models=models.clone() actions/> })}
-        {view.is_none().then(|| view! { <h1>"New conversation"</h1> <p class="hint">"Using " {preferred.clone()} "."</p> })}
+        {view.is_none().then(|| view! {
+            <h1>{t.t("New conversation", "Nouvelle conversation")}</h1>
+            <p class="hint">{t.t("Using ", "Modèle : ")} {preferred.clone()} "."</p>
+        })}
         {generating.map(|_| view! { <noscript><meta http-equiv="refresh" content="2"/></noscript> })}
         <ol class="messages" aria-live="polite" on:click=copy_code>
             {messages.into_iter().map(|m| {
@@ -266,6 +282,7 @@ fn ConversationHeader(view: ConversationView, models: Vec<String>, actions: Acti
     let id = view.id;
     let archived = view.status == "archived";
     let current_model = view.model.clone();
+    let t = Lang::current();
     view! {
         <header class="conversation-header">
             <h1 data-testid="conversation-title">{view.title.clone()}</h1>
@@ -276,49 +293,53 @@ fn ConversationHeader(view: ConversationView, models: Vec<String>, actions: Acti
                 <ActionForm action=actions.update>
                     <input type="hidden" name="id" value=id/>
                     <input type="hidden" name="pinned" value=(!view.is_pinned).to_string()/>
-                    <button type="submit" class="link">{if view.is_pinned { "Unpin" } else { "Pin" }}</button>
+                    <button type="submit" class="link">
+                        {if view.is_pinned { t.t("Unpin", "Désépingler") } else { t.t("Pin", "Épingler") }}
+                    </button>
                 </ActionForm>
                 <ActionForm action=actions.update>
                     <input type="hidden" name="id" value=id/>
                     <input type="hidden" name="archived" value=(!archived).to_string()/>
-                    <button type="submit" class="link">{if archived { "Restore" } else { "Archive" }}</button>
+                    <button type="submit" class="link">
+                        {if archived { t.t("Restore", "Restaurer") } else { t.t("Archive", "Archiver") }}
+                    </button>
                 </ActionForm>
-                <a href=format!("/chat/{id}/export/md") download>"Export Markdown"</a>
-                <a href=format!("/chat/{id}/export/json") download>"Export JSON"</a>
+                <a href=format!("/chat/{id}/export/md") download>{t.t("Export Markdown", "Exporter en Markdown")}</a>
+                <a href=format!("/chat/{id}/export/json") download>{t.t("Export JSON", "Exporter en JSON")}</a>
                 <details>
-                    <summary>"Rename"</summary>
+                    <summary>{t.t("Rename", "Renommer")}</summary>
                     <ActionForm action=actions.update attr:class="inline-form">
                         <input type="hidden" name="id" value=id/>
-                        <label for="title">"Title"</label>
+                        <label for="title">{t.t("Title", "Titre")}</label>
                         <input id="title" name="title" value=view.title.clone() maxlength="255" required/>
-                        <button type="submit">"Save"</button>
+                        <button type="submit">{t.t("Save", "Enregistrer")}</button>
                     </ActionForm>
                 </details>
                 <details>
-                    <summary>"Settings"</summary>
+                    <summary>{t.t("Settings", "Réglages")}</summary>
                     <ActionForm action=actions.update attr:class="form">
                         <input type="hidden" name="id" value=id/>
-                        <label for="model">"Model"</label>
+                        <label for="model">{t.t("Model", "Modèle")}</label>
                         <select id="model" name="model">
-                            <option value="default" selected=current_model.is_empty()>"My preferred model"</option>
+                            <option value="default" selected=current_model.is_empty()>{t.t("My preferred model", "Mon modèle préféré")}</option>
                             {models.into_iter().map(|m| {
                                 let selected = m == current_model;
                                 view! { <option value=m.clone() selected=selected>{m.clone()}</option> }
                             }).collect_view()}
                         </select>
-                        <label for="system_prompt">"System prompt"</label>
+                        <label for="system_prompt">{t.t("System prompt", "Consigne système")}</label>
                         <textarea id="system_prompt" name="system_prompt" rows="3">{rcdata_text(&view.system_prompt)}</textarea>
-                        <label for="tags">"Tags (comma-separated)"</label>
+                        <label for="tags">{t.t("Tags (comma-separated)", "Étiquettes (séparées par des virgules)")}</label>
                         <input id="tags" name="tags" value=view.tags.join(", ")/>
-                        <button type="submit">"Save"</button>
+                        <button type="submit">{t.t("Save", "Enregistrer")}</button>
                     </ActionForm>
                 </details>
                 <details>
-                    <summary>"Delete"</summary>
+                    <summary>{t.t("Delete", "Supprimer")}</summary>
                     <ActionForm action=actions.delete>
                         <input type="hidden" name="id" value=id/>
-                        <p>"Delete this conversation and all its messages?"</p>
-                        <button type="submit" class="danger">"Delete conversation"</button>
+                        <p>{t.t("Delete this conversation and all its messages?", "Supprimer cette conversation et tous ses messages ?")}</p>
+                        <button type="submit" class="danger">{t.t("Delete conversation", "Supprimer la conversation")}</button>
                     </ActionForm>
                 </details>
             </div>
@@ -345,7 +366,12 @@ fn MessageItem(
             _ => stored.clone(),
         })
     };
-    let role_label = if message.role == "user" { "You" } else { "Assistant" };
+    let t = Lang::current();
+    let role_label = if message.role == "user" {
+        t.t("You", "Vous")
+    } else {
+        t.t("Assistant", "Assistant")
+    };
     let (index, count) = message.branch;
     let body = if generating {
         view! { <div class="message-body streaming" data-testid="streaming">{streamed}<span class="cursor" aria-hidden="true">"▍"</span></div> }.into_any()
@@ -353,8 +379,11 @@ fn MessageItem(
         view! { <div class="message-body markdown" inner_html=message.html.clone()></div> }.into_any()
     };
     let status_note = match message.status.as_str() {
-        "stopped" => Some("Stopped."),
-        "interrupted" => Some("Interrupted: the server stopped while writing this reply."),
+        "stopped" => Some(t.t("Stopped.", "Arrêtée.")),
+        "interrupted" => Some(t.t(
+            "Interrupted: the server stopped while writing this reply.",
+            "Interrompue : le serveur s’est arrêté pendant qu’il écrivait cette réponse.",
+        )),
         _ => None,
     };
     let message_id = id;
@@ -368,14 +397,14 @@ fn MessageItem(
                         {message.prev_sibling.map(|prev| view! {
                             <ActionForm action=actions.branch attr:class="inline">
                                 <input type="hidden" name="message_id" value=prev.to_string()/>
-                                <button type="submit" class="link" aria-label="Previous version">"‹"</button>
+                                <button type="submit" class="link" aria-label=t.t("Previous version", "Version précédente")>"‹"</button>
                             </ActionForm>
                         })}
                         <span data-testid="branch-position">{format!("{index}/{count}")}</span>
                         {message.next_sibling.map(|next| view! {
                             <ActionForm action=actions.branch attr:class="inline">
                                 <input type="hidden" name="message_id" value=next.to_string()/>
-                                <button type="submit" class="link" aria-label="Next version">"›"</button>
+                                <button type="submit" class="link" aria-label=t.t("Next version", "Version suivante")>"›"</button>
                             </ActionForm>
                         })}
                     </span>
@@ -388,7 +417,7 @@ fn MessageItem(
                     <p>{error}</p>
                     <ActionForm action=actions.regenerate attr:class="inline">
                         <input type="hidden" name="message_id" value=message_id/>
-                        <button type="submit" disabled=busy>"Retry"</button>
+                        <button type="submit" disabled=busy>{t.t("Retry", "Réessayer")}</button>
                     </ActionForm>
                 </div>
             })}
@@ -397,23 +426,23 @@ fn MessageItem(
                     <ActionForm action=actions.stop attr:class="inline">
                         <input type="hidden" name="conversation_id" value=conversation_id.to_string()/>
                         <input type="hidden" name="message_id" value=message_id/>
-                        <button type="submit" data-testid="stop">"Stop"</button>
+                        <button type="submit" data-testid="stop">{t.t("Stop", "Arrêter")}</button>
                     </ActionForm>
                 })}
                 {(is_last_reply && !generating && message.error.is_none()).then(|| view! {
                     <ActionForm action=actions.regenerate attr:class="inline">
                         <input type="hidden" name="message_id" value=message_id/>
-                        <button type="submit" class="link" disabled=busy data-testid="regenerate">"Regenerate"</button>
+                        <button type="submit" class="link" disabled=busy data-testid="regenerate">{t.t("Regenerate", "Régénérer")}</button>
                     </ActionForm>
                 })}
                 {(message.role == "user").then(|| view! {
                     <details class="edit">
-                        <summary>"Edit"</summary>
+                        <summary>{t.t("Edit", "Modifier")}</summary>
                         <ActionForm action=actions.edit attr:class="form">
                             <input type="hidden" name="message_id" value=message_id/>
-                            <label for=format!("edit-{id}")>"Edit your message"</label>
+                            <label for=format!("edit-{id}")>{t.t("Edit your message", "Modifiez votre message")}</label>
                             <textarea id=format!("edit-{id}") name="content" rows="3">{rcdata_text(&message.content)}</textarea>
-                            <button type="submit" disabled=busy>"Save and send"</button>
+                            <button type="submit" disabled=busy>{t.t("Save and send", "Enregistrer et envoyer")}</button>
                         </ActionForm>
                     </details>
                 })}
@@ -435,6 +464,7 @@ fn Composer(conversation_id: Option<i64>, generating: Option<i64>, actions: Acti
         }
     });
     let pending = actions.send.pending();
+    let t = Lang::current();
     let disabled = move || generating.is_some() || pending.get();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         // Enter sends, Shift+Enter starts a new line (and nothing interrupts an IME composition).
@@ -447,12 +477,21 @@ fn Composer(conversation_id: Option<i64>, generating: Option<i64>, actions: Acti
     view! {
         <ActionForm action=actions.send attr:class="composer">
             {conversation_id.map(|id| view! { <input type="hidden" name="conversation_id" value=id.to_string()/> })}
-            <label for="content" class="visually-hidden">"Message"</label>
+            <label for="content" class="visually-hidden">{t.t("Message", "Message")}</label>
             <textarea id="content" name="content" rows="3" node_ref=textarea required
-                placeholder="Message ThiCode — Enter sends, Shift+Enter adds a line"
+                placeholder=t.t(
+                    "Message ThiCode — Enter sends, Shift+Enter adds a line",
+                    "Écrivez à ThiCode — Entrée envoie, Maj+Entrée ajoute une ligne",
+                )
                 on:keydown=on_keydown data-testid="composer"></textarea>
             <button type="submit" disabled=disabled data-testid="send">
-                {move || if generating.is_some() { "Generating…" } else if pending.get() { "Sending…" } else { "Send" }}
+                {move || if generating.is_some() {
+                    t.t("Generating…", "Génération…")
+                } else if pending.get() {
+                    t.t("Sending…", "Envoi…")
+                } else {
+                    t.t("Send", "Envoyer")
+                }}
             </button>
         </ActionForm>
     }
@@ -561,7 +600,7 @@ mod client {
             .and_then(|code| code.text_content());
         if let Some(text) = code {
             let _ = window().navigator().clipboard().write_text(&text);
-            button.set_text_content(Some("Copied"));
+            button.set_text_content(Some(crate::core::i18n::Lang::current().t("Copied", "Copié")));
         }
     }
 

@@ -18,7 +18,16 @@ pub async fn get_chat_context(archived: bool, offset: i64, q: Option<String>) ->
 #[server]
 pub async fn get_conversation(id: i64) -> Result<ConversationView, ChatError> {
     let (state, user) = session().await?;
-    with_status(crate::chat::service::conversation_view(&state, &user, id).await)
+    let mut view = with_status(crate::chat::service::conversation_view(&state, &user, id).await)?;
+    // Failed replies keep the provider's explanation in English; pages show it in their language.
+    let lang = crate::core::i18n::Lang::current();
+    for message in &mut view.messages {
+        message.html = crate::chat::markdown::localise(std::mem::take(&mut message.html), lang);
+        if let Some(error) = &mut message.error {
+            *error = crate::core::i18n::translate(lang, error);
+        }
+    }
+    Ok(view)
 }
 
 /// Sends a message (in a new conversation when `conversation_id` is empty) and starts the reply.
@@ -134,10 +143,18 @@ async fn finish_form_post(state: &crate::core::state::AppState, sent: &SentMessa
     }
 }
 
-/// Gives an error the right status for scripts (400, 401, 404, 409, 429); a page render keeps its own status.
+/// Gives an error the right status for scripts (400, 401, 404, 409, 429); a page render keeps its own status. Field
+/// messages are translated into the page's language.
 #[cfg(feature = "ssr")]
 fn with_status<T>(result: Result<T, ChatError>) -> Result<T, ChatError> {
     use axum::http::StatusCode;
+    let result = result.map_err(|e| match e {
+        ChatError::Invalid { field, message } => ChatError::Invalid {
+            message: crate::core::i18n::translate(crate::core::i18n::Lang::current(), &message),
+            field,
+        },
+        other => other,
+    });
     let status = match &result {
         Ok(_) => return result,
         Err(ChatError::Invalid { .. } | ChatError::BadRequest(_)) => StatusCode::BAD_REQUEST,

@@ -33,7 +33,13 @@ pub(crate) fn model_for(state: &AppState, user: &User, conversation: Option<&Con
     if let Some(c) = conversation.filter(|c| !c.model.is_empty()) {
         return c.model.clone();
     }
-    crate::accounts::service::profile_of(user, &state.config.ai.default_model, Vec::new()).ai_model
+    crate::accounts::service::profile_of(
+        user,
+        &state.config.ai.default_model,
+        Vec::new(),
+        crate::core::i18n::Lang::En,
+    )
+    .ai_model
 }
 
 /// Sidebar, model list and provider state for the chat pages.

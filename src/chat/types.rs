@@ -136,6 +136,38 @@ pub enum ChatError {
 }
 
 impl ChatError {
+    /// The message for the user, in `lang` (field messages are translated by the server).
+    pub fn message(&self, lang: crate::core::i18n::Lang) -> String {
+        use crate::core::i18n::Lang;
+        match (self, lang) {
+            (Self::Invalid { message, .. }, _) => message.clone(),
+            (Self::BadRequest(detail), Lang::En) => format!("Invalid request: {detail}"),
+            (Self::BadRequest(_), Lang::Fr) => "Requête invalide : un champ manque ou n’a pas le bon type.".into(),
+            (Self::RateLimited(seconds), Lang::En) => {
+                format!("You are sending messages too fast. Try again in {seconds} s.")
+            }
+            (Self::RateLimited(seconds), Lang::Fr) => {
+                format!("Vous envoyez des messages trop vite. Réessayez dans {seconds} s.")
+            }
+            (Self::NotFound, lang) => lang.t("Not found.", "Introuvable.").into(),
+            (Self::Busy, lang) => lang
+                .t(
+                    "A reply is already being generated in this conversation. Wait for it or stop it first.",
+                    "Une réponse est déjà en cours dans cette conversation. Attendez-la ou arrêtez-la d’abord.",
+                )
+                .into(),
+            (Self::Unauthenticated, lang) => lang
+                .t("Please log in to continue.", "Connectez-vous pour continuer.")
+                .into(),
+            (Self::Server, lang) => lang
+                .t(
+                    "Something went wrong on our side. Please try again.",
+                    "Un problème est survenu de notre côté. Veuillez réessayer.",
+                )
+                .into(),
+        }
+    }
+
     /// A field error.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Invalid {

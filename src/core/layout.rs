@@ -4,6 +4,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
+use crate::core::i18n::Lang;
 use crate::core::theme::Theme;
 
 /// Top bar of every page; `children` are the features' items (the user menu), shown before the theme switch.
@@ -15,7 +16,7 @@ pub fn SiteHeader(children: Children) -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"◆"</span>
                 "ThiCode"
             </a>
-            <nav class="site-nav" aria-label="Main">
+            <nav class="site-nav" aria-label=Lang::current().t("Main", "Principal")>
                 {children()}
                 <ThemeToggle/>
             </nav>
@@ -23,17 +24,38 @@ pub fn SiteHeader(children: Children) -> impl IntoView {
     }
 }
 
-/// Bottom line of every page.
+/// Bottom line of every page, with the language switch.
 #[component]
 pub fn SiteFooter() -> impl IntoView {
+    let t = Lang::current();
     view! {
         <footer class="site-footer">
             <p>
-                "ThiCode " {env!("CARGO_PKG_VERSION")} " — a self-hosted AI chat assistant. "
+                "ThiCode " {env!("CARGO_PKG_VERSION")}
+                {t.t(" — a self-hosted AI chat assistant. ", " — un assistant de chat IA à héberger soi-même. ")}
                 // Served by the server, not the app's router: a full page load.
-                <a href="/api/docs/" rel="external">"API reference"</a>
+                <a href="/api/docs/" rel="external">{t.t("API reference", "Référence de l’API")}</a>
             </p>
+            <LanguageSwitch/>
         </footer>
+    }
+}
+
+/// Buttons for the other languages. A plain form post (with or without JavaScript): the server stores the choice
+/// and sends the page again, rendered in the new language.
+#[component]
+pub fn LanguageSwitch() -> impl IntoView {
+    let current = Lang::current();
+    let location = use_location();
+    view! {
+        <form class="language-switch" method="post" action="/language">
+            <input type="hidden" name="next" value=move || location.pathname.get()/>
+            {Lang::ALL.into_iter().filter(|l| *l != current).map(|lang| view! {
+                <button type="submit" name="lang" value=lang.code() lang=lang.code() data-testid="language-switch">
+                    {lang.name()}
+                </button>
+            }).collect_view()}
+        </form>
     }
 }
 
@@ -41,6 +63,7 @@ pub fn SiteFooter() -> impl IntoView {
 #[component]
 pub fn ThemeToggle() -> impl IntoView {
     let theme = RwSignal::new(Theme::current());
+    let lang = Lang::current();
     let location = use_location();
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -54,7 +77,7 @@ pub fn ThemeToggle() -> impl IntoView {
             <input type="hidden" name="theme" value=move || theme.get().next().as_str()/>
             <input type="hidden" name="next" value=move || location.pathname.get()/>
             <button type="submit" data-theme-current=move || theme.get().as_str()>
-                {move || theme.get().label()}
+                {move || theme.get().label(lang)}
             </button>
         </form>
     }

@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::core::i18n::Lang;
+
 /// Shown for any path no route matches; answers with status 404 on the server.
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -10,12 +12,18 @@ pub fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
+    let t = Lang::current();
     view! {
-        <Title text="Page not found"/>
+        <Title text=t.t("Page not found", "Page introuvable")/>
         <section class="not-found">
-            <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. It may have moved, or the link may be mistyped."</p>
-            <p><a href="/">"Go to the home page"</a></p>
+            <h1>{t.t("Page not found", "Page introuvable")}</h1>
+            <p>
+                {t.t(
+                    "There is nothing at this address. It may have moved, or the link may be mistyped.",
+                    "Il n’y a rien à cette adresse. La page a peut-être changé de place, ou le lien est mal saisi.",
+                )}
+            </p>
+            <p><a href="/">{t.t("Go to the home page", "Aller à l’accueil")}</a></p>
         </section>
     }
 }

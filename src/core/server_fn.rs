@@ -35,3 +35,13 @@ pub fn set_script_status(status: StatusCode) {
         response.set_status(status);
     }
 }
+
+/// Adds a `Set-Cookie` header (the theme or the language) to the server function's response.
+pub fn set_cookie(cookie: &str) {
+    if let (Some(response), Ok(value)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        axum::http::HeaderValue::from_str(cookie),
+    ) {
+        response.append_header(header::SET_COOKIE, value);
+    }
+}

@@ -42,11 +42,11 @@ impl Theme {
     }
 
     /// What the switch shows.
-    pub fn label(self) -> &'static str {
+    pub fn label(self, lang: crate::core::i18n::Lang) -> &'static str {
         match self {
-            Self::System => "Theme: system",
-            Self::Light => "Theme: light",
-            Self::Dark => "Theme: dark",
+            Self::System => lang.t("Theme: system", "Thème : système"),
+            Self::Light => lang.t("Theme: light", "Thème : clair"),
+            Self::Dark => lang.t("Theme: dark", "Thème : sombre"),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The HTTP surface through the full middleware stack: health checks, pages, errors, security headers, limits.
 
-use crate::common::{TestApp, get, header, json, text};
+use crate::common::{TestApp, get, header, json, text, without_markers};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 
@@ -41,7 +41,7 @@ async fn home_page_is_rendered_on_the_server_with_a_nonce_csp() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header(&res, "cache-control"), "no-store");
     let csp = header(&res, "content-security-policy").to_string();
-    let body = text(res).await;
+    let body = without_markers(&text(res).await);
     assert!(body.contains("<h1>Chat with AI on a server you own</h1>"), "{body}");
     assert!(body.contains("<title>Your own AI chat · ThiCode</title>"), "{body}");
     assert!(body.contains(r#"data-theme="system""#));

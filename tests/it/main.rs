@@ -22,5 +22,6 @@ mod chat_provider;
 mod cli;
 mod database;
 mod http;
+mod i18n;
 mod mail;
 mod sessions;

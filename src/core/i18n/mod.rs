@@ -1,0 +1,198 @@
+//! The interface language (English or French).
+//!
+//! The language of a page is chosen on the server, in this order: the `lang` cookie (set by the language switch in
+//! the footer, by saving the settings and at login from the account's preference), then the browser's
+//! `Accept-Language`, then English. The server writes it into `<html lang>`, and the browser reads it back from there,
+//! so the hydrated page renders the same text as the server did.
+//!
+//! Interface text is written in both languages where it is used (`lang.t("Log in", "Se connecter")`), so a missing
+//! translation is a compile error. Messages of the shared services (validation, provider errors) stay English — they
+//! are the REST API's contract, worded like Django's — and server functions translate them for pages through the
+//! French catalog ([`translate`]), as Django's gettext does.
+
+#[cfg(feature = "ssr")]
+mod catalog_fr;
+
+/// An interface language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// English (the default).
+    #[default]
+    En,
+    /// French.
+    Fr,
+}
+
+impl Lang {
+    /// Every language, in the order the switch and the settings list them.
+    pub const ALL: [Self; 2] = [Self::En, Self::Fr];
+
+    /// Parses a language code: `en` or `fr`.
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "en" => Some(Self::En),
+            "fr" => Some(Self::Fr),
+            _ => None,
+        }
+    }
+
+    /// The code stored in preferences, the cookie and `<html lang>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Fr => "fr",
+        }
+    }
+
+    /// The language's own name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::En => "English",
+            Self::Fr => "Français",
+        }
+    }
+
+    /// Text in this language: the English or the French one.
+    pub fn t(self, en: &'static str, fr: &'static str) -> &'static str {
+        match self {
+            Self::En => en,
+            Self::Fr => fr,
+        }
+    }
+
+    /// A `Set-Cookie` value remembering this language for a year.
+    pub fn cookie(self) -> String {
+        format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", self.code())
+    }
+
+    /// The language in a `Cookie` header, if one is set and known.
+    pub fn from_cookie_header(header: &str) -> Option<Self> {
+        header
+            .split(';')
+            .filter_map(|pair| pair.trim().strip_prefix("lang="))
+            .find_map(Self::parse)
+    }
+
+    /// The preferred known language of an `Accept-Language` header (`fr-CA,fr;q=0.9,en;q=0.8`), if any.
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        header
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.trim().split(';');
+                let tag = parts.next()?.trim();
+                let primary = tag.split('-').next()?.to_ascii_lowercase();
+                let quality = parts
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
+                let lang = Self::parse(&primary)?;
+                (quality > 0.0).then_some((lang, quality))
+            })
+            // The first of the best: `max_by` keeps the last of equals, so compare in reverse order.
+            .rev()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(lang, _)| lang)
+    }
+
+    /// The language of the current page: from the request on the server, from the document in the browser.
+    pub fn current() -> Self {
+        #[cfg(feature = "ssr")]
+        return server::from_request();
+        #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+        return client::from_document();
+        #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+        Self::En
+    }
+}
+
+/// A message of the shared services (English) in `lang`. Unknown messages stay English.
+#[cfg(feature = "ssr")]
+pub fn translate(lang: Lang, message: &str) -> String {
+    match lang {
+        Lang::En => message.to_string(),
+        Lang::Fr => catalog_fr::translate(message).unwrap_or_else(|| message.to_string()),
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::Lang;
+    use axum::http::{HeaderMap, header, request::Parts};
+    use leptos::prelude::use_context;
+
+    pub fn from_request() -> Lang {
+        use_context::<Parts>()
+            .map(|parts| from_headers(&parts.headers))
+            .unwrap_or_default()
+    }
+
+    /// Cookie first, then `Accept-Language`, then English.
+    pub fn from_headers(headers: &HeaderMap) -> Lang {
+        let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        text(header::COOKIE)
+            .and_then(Lang::from_cookie_header)
+            .or_else(|| text(header::ACCEPT_LANGUAGE).and_then(Lang::from_accept_language))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use server::from_headers;
+
+/// Browser side: the language of the document, and a reload when the cookie says another one.
+#[cfg(feature = "hydrate")]
+pub mod client {
+    use super::Lang;
+    use wasm_bindgen::JsCast;
+
+    #[cfg_attr(feature = "ssr", allow(dead_code))]
+    pub(super) fn from_document() -> Lang {
+        leptos::prelude::document()
+            .document_element()
+            .and_then(|html| html.get_attribute("lang"))
+            .and_then(|code| Lang::parse(&code))
+            .unwrap_or_default()
+    }
+
+    /// After logging in or saving the settings the server may have switched the language (in the cookie); the page
+    /// on screen was rendered in the old one, so it is loaded again from the server.
+    pub fn reload_if_switched() {
+        let document = leptos::prelude::document();
+        let Some(cookie) = document
+            .dyn_ref::<web_sys::HtmlDocument>()
+            .and_then(|d| d.cookie().ok())
+            .and_then(|c| Lang::from_cookie_header(&c))
+        else {
+            return;
+        };
+        if cookie != from_document() {
+            let _ = leptos::prelude::window().location().reload();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+
+    #[test]
+    fn cookie_round_trip() {
+        assert_eq!(Lang::from_cookie_header("a=1; lang=fr; b=2"), Some(Lang::Fr));
+        assert_eq!(Lang::from_cookie_header("lang=de"), None);
+        assert_eq!(Lang::from_cookie_header(""), None);
+        assert!(Lang::Fr.cookie().starts_with("lang=fr;"));
+    }
+
+    #[test]
+    fn accept_language() {
+        assert_eq!(Lang::from_accept_language("fr-CA,fr;q=0.9,en;q=0.8"), Some(Lang::Fr));
+        assert_eq!(
+            Lang::from_accept_language("de-DE,de;q=0.9,en;q=0.5,fr;q=0.4"),
+            Some(Lang::En)
+        );
+        assert_eq!(Lang::from_accept_language("en-US,fr"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("de, fr;q=0"), None);
+        assert_eq!(Lang::from_accept_language("FR"), Some(Lang::Fr));
+        assert_eq!(Lang::from_accept_language("*"), None);
+        assert_eq!(Lang::from_accept_language("fr;q=abc"), None);
+    }
+}

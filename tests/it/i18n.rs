@@ -1,0 +1,410 @@
+//! The French interface: how a page's language is chosen, the switch, the account's preference, every page's text,
+//! the validation and provider messages, the reset email — and the REST API staying English.
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use leptos::server_fn::ServerFn;
+use serde_json::Value;
+use thicode::accounts::server_fns::{Login, Register, RequestPasswordReset, UpdateProfile};
+use thicode::accounts::users;
+use thicode::chat::server_fns::SendMessage;
+
+use crate::chat_flow::Chat;
+use crate::common::{
+    ORIGIN, PASSWORD, TestApp, form_post, header, logged_in, sent_emails, text, with_user, without_markers,
+};
+
+/// A page with these request headers, hydration markers removed.
+async fn page_with(app: &TestApp, uri: &str, headers: &[(&str, &str)]) -> String {
+    let mut req = Request::get(uri).header("host", "127.0.0.1:3000");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    without_markers(&text(app.send(req.body(Body::empty()).unwrap()).await).await)
+}
+
+/// The page in French (cookie) for a session cookie, or none.
+async fn french(app: &TestApp, uri: &str, session: Option<&str>) -> String {
+    let cookie = match session {
+        Some(s) => format!("{s}; lang=fr"),
+        None => "lang=fr".to_string(),
+    };
+    page_with(app, uri, &[("cookie", &cookie)]).await
+}
+
+/// The page in English, for the same session.
+async fn english(app: &TestApp, uri: &str, session: Option<&str>) -> String {
+    let cookie = match session {
+        Some(s) => format!("{s}; lang=en"),
+        None => "lang=en".to_string(),
+    };
+    page_with(app, uri, &[("cookie", &cookie)]).await
+}
+
+/// The `lang=…` cookie a response sets, if any.
+fn lang_cookie(res: &axum::http::Response<Body>) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("lang="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn the_language_comes_from_the_cookie_then_the_browser_then_english() {
+    let app = TestApp::new(&[]).await;
+    let default = page_with(&app, "/login", &[]).await;
+    assert!(default.contains(r#"<html lang="en""#) && default.contains("<h1>Log in</h1>"));
+
+    let browser = page_with(&app, "/login", &[("accept-language", "fr-CA,fr;q=0.9,en;q=0.8")]).await;
+    assert!(browser.contains(r#"<html lang="fr""#), "Accept-Language picks French");
+    assert!(browser.contains("<h1>Connexion</h1>") && browser.contains("<title>Connexion · ThiCode</title>"));
+
+    let chosen = page_with(&app, "/login", &[("accept-language", "fr"), ("cookie", "lang=en")]).await;
+    assert!(
+        chosen.contains(r#"<html lang="en""#),
+        "the cookie wins over the browser"
+    );
+
+    let unknown = page_with(
+        &app,
+        "/login",
+        &[("accept-language", "de-DE,de;q=0.9"), ("cookie", "lang=xx")],
+    )
+    .await;
+    assert!(
+        unknown.contains(r#"<html lang="en""#),
+        "unknown languages fall back to English"
+    );
+}
+
+/// Text nodes and the labels users read in attributes (placeholders, ARIA labels) of the page's body.
+fn visible_texts(html: &str) -> BTreeSet<String> {
+    let start = html.find("<body").unwrap_or(0);
+    let end = html.find("</body>").unwrap_or(html.len());
+    let body = &html[start..end];
+    let mut texts = BTreeSet::new();
+    let mut rest = body;
+    while let Some(start) = rest.find('>') {
+        rest = &rest[start + 1..];
+        let end = rest.find('<').unwrap_or(rest.len());
+        let text = rest[..end].trim();
+        if !text.is_empty() {
+            texts.insert(text.to_string());
+        }
+        rest = &rest[end..];
+    }
+    for attribute in ["placeholder=\"", "aria-label=\"", "title=\""] {
+        for part in body.split(attribute).skip(1) {
+            texts.insert(part.split('"').next().unwrap_or_default().to_string());
+        }
+    }
+    texts
+}
+
+/// Texts that are the same in both languages: names, codes, symbols and the user's own data.
+fn is_language_neutral(text: &str) -> bool {
+    const SAME: &[&str] = &[
+        "ThiCode",
+        "◆",
+        "·",
+        "…",
+        "‹",
+        "›",
+        "📌",
+        "▍",
+        "English",
+        "Français",
+        "Assistant",
+        "Conversation",
+        "Conversations",
+        "Message",
+        "MISTRAL_API_KEY",
+        "Authorization: Token &lt;key&gt;",
+        "Copy",
+        "Signed in as",
+    ];
+    SAME.contains(&text)
+        || text.starts_with(env!("CARGO_PKG_VERSION"))
+        || text.chars().all(|c| !c.is_alphabetic())
+        || text.contains("ada")
+        || text.contains("mistral")
+        || text.contains("codestral")
+        || text.contains("Fake reply")
+        || ["fn", "main", "rust"].contains(&text)
+        || text.contains("Kitchen")
+}
+
+#[tokio::test]
+async fn no_english_is_left_on_any_french_page() {
+    let chat = Chat::new(&[]).await;
+    let cookie = chat.user("ada").await;
+    // A conversation with a code block and a failed reply, so the message actions, the Copy button and the
+    // provider's error are on the page.
+    let (_, sent) = chat.send(&cookie, None, "Kitchen\n\n```rust\nfn main() {}\n```").await;
+    let conversation = sent["conversation_id"].as_i64().unwrap();
+    chat.settled(sent["assistant_message_id"].as_i64().unwrap()).await;
+    let (_, failed) = chat.send(&cookie, Some(conversation), "[fake:503] Kitchen").await;
+    chat.settled(failed["assistant_message_id"].as_i64().unwrap()).await;
+    let app = &chat.app;
+
+    let pages: &[(&str, bool)] = &[
+        ("/", false),
+        ("/login", false),
+        ("/register", false),
+        ("/forgot-password", false),
+        ("/forgot-password?sent=1", false),
+        ("/reset-password/abc", false),
+        ("/login?reset=1", false),
+        ("/no-such-page", false),
+        ("/settings?saved=1", true),
+        ("/settings/password", true),
+        ("/settings/tokens", true),
+        ("/chat", true),
+        (&format!("/chat/{conversation}"), true),
+        ("/chat/999999", true),
+        ("/chat?q=Kitchen", true),
+    ];
+    let mut left = Vec::new();
+    for (uri, logged_in) in pages {
+        let session = logged_in.then_some(cookie.as_str());
+        let en = english(app, uri, session).await;
+        let fr = french(app, uri, session).await;
+        assert!(fr.contains(r#"<html lang="fr""#), "{uri}");
+        let english_texts = visible_texts(&en);
+        for text in visible_texts(&fr) {
+            if english_texts.contains(&text) && !is_language_neutral(&text) {
+                left.push(format!("{uri}: {text}"));
+            }
+        }
+    }
+    assert!(left.is_empty(), "untranslated on French pages:\n{}", left.join("\n"));
+
+    let page = french(app, &format!("/chat/{conversation}"), Some(&cookie)).await;
+    assert!(page.contains(">Copier</button>"), "the code block's button");
+    assert!(
+        page.contains("Le fournisseur d’IA est indisponible"),
+        "the provider's error in French"
+    );
+}
+
+#[tokio::test]
+async fn validation_messages_are_french_on_french_pages() {
+    let app = TestApp::new(&[]).await;
+    with_user(&app, "ada", PASSWORD).await;
+    let body = "username=bad+name&email=not-an-email&password1=123&password2=124&next=%2F";
+    let mut req = form_post(Register::PATH, "/register", body, Some("lang=fr"), ORIGIN);
+    req.headers_mut().insert("accept-language", "en".parse().unwrap());
+    let res = app.send(req).await;
+    let html = french(&app, header(&res, "location").trim_start_matches(ORIGIN), None).await;
+    for message in [
+        "Saisissez un nom d’utilisateur valide.",
+        "Saisissez une adresse e-mail valide.",
+        "Ce mot de passe est trop court. Il doit contenir au minimum 8 caractères.",
+        "Ce mot de passe est entièrement numérique.",
+        "Les deux mots de passe ne correspondent pas.",
+    ] {
+        assert!(html.contains(message), "missing {message:?} in {html}");
+    }
+    assert!(!html.contains("This password"), "no English left");
+    let body = "username=ADA&email=ada2%40example.com&password1=ada&password2=ada&next=%2F";
+    let res = app
+        .send(form_post(Register::PATH, "/register", body, Some("lang=fr"), ORIGIN))
+        .await;
+    let html = french(&app, header(&res, "location").trim_start_matches(ORIGIN), None).await;
+    assert!(html.contains("Un utilisateur avec ce nom existe déjà."), "{html}");
+    assert!(
+        html.contains("Le mot de passe est trop semblable au champ « nom d’utilisateur »."),
+        "{html}"
+    );
+
+    // A wrong password, then the throttle, in French.
+    let wrong = "login=ada&password=wrong-password";
+    let res = app
+        .send(form_post(Login::PATH, "/login", wrong, Some("lang=fr"), ORIGIN))
+        .await;
+    let html = french(&app, header(&res, "location").trim_start_matches(ORIGIN), None).await;
+    assert!(html.contains("Saisissez un nom d’utilisateur (ou une adresse e-mail) et un mot de passe valides."));
+    for _ in 0..5 {
+        app.send(form_post(Login::PATH, "/login", wrong, Some("lang=fr"), ORIGIN))
+            .await;
+    }
+    let res = app
+        .send(form_post(Login::PATH, "/login", wrong, Some("lang=fr"), ORIGIN))
+        .await;
+    let html = french(&app, header(&res, "location").trim_start_matches(ORIGIN), None).await;
+    assert!(
+        html.contains("Trop de tentatives. Réessayez dans 15 minutes."),
+        "{html}"
+    );
+
+    // Scripts calling a server function get the page's language too.
+    let chat = Chat::new(&[]).await;
+    let session = chat.user("bob").await;
+    let (status, answer) = chat
+        .call(SendMessage::PATH, "content=+", &format!("{session}; lang=fr"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer.to_string().contains("Écrivez d’abord un message."), "{answer}");
+}
+
+#[tokio::test]
+async fn the_switch_stores_the_language_and_goes_back() {
+    let app = TestApp::new(&[]).await;
+    let id = with_user(&app, "ada", PASSWORD).await;
+    let res = app
+        .send(form_post(
+            "/language",
+            "/login",
+            "lang=fr&next=%2Flogin%3Freset%3D1",
+            None,
+            ORIGIN,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header(&res, "location"), "/login?reset=1");
+    assert_eq!(lang_cookie(&res).as_deref(), Some("lang=fr"));
+
+    let res = app
+        .send(form_post(
+            "/language",
+            "/",
+            "lang=fr&next=%2F%2Fevil.example",
+            None,
+            ORIGIN,
+        ))
+        .await;
+    assert_eq!(header(&res, "location"), "/", "no open redirect");
+    let res = app
+        .send(form_post("/language", "/", "lang=klingon&next=%2F", None, ORIGIN))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(lang_cookie(&res).is_none());
+    let res = app
+        .send(form_post("/language", "/", "lang=fr", None, "https://evil.example"))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "cross-site posts are refused");
+
+    // Logged in, the choice is saved in the account's preferences (other keys kept) and applied at the next login.
+    let session = logged_in(&app, "ada").await;
+    let res = app
+        .send(form_post(
+            "/language",
+            "/settings",
+            "lang=fr&next=%2Fsettings",
+            Some(&session),
+            ORIGIN,
+        ))
+        .await;
+    assert_eq!(lang_cookie(&res).as_deref(), Some("lang=fr"));
+    let user = users::by_id(&app.pool().pool, id).await.unwrap().unwrap();
+    let preferences: Value = serde_json::from_str(&user.preferences).unwrap();
+    assert_eq!(preferences["language"], "fr");
+    let res = app
+        .send(form_post(
+            Login::PATH,
+            "/login",
+            &format!("login=ada&password={PASSWORD}"),
+            Some("lang=en"),
+            ORIGIN,
+        ))
+        .await;
+    assert_eq!(
+        lang_cookie(&res).as_deref(),
+        Some("lang=fr"),
+        "login applies the account's language"
+    );
+    let html = french(&app, "/settings", Some(&session)).await;
+    assert!(html.contains(r#"<option value="fr" selected"#), "{html}");
+}
+
+#[tokio::test]
+async fn an_account_without_a_language_keeps_the_browsers() {
+    let app = TestApp::new(&[]).await;
+    with_user(&app, "ada", PASSWORD).await;
+    let res = app
+        .send(form_post(
+            Login::PATH,
+            "/login",
+            &format!("login=ada&password={PASSWORD}"),
+            Some("lang=fr"),
+            ORIGIN,
+        ))
+        .await;
+    assert!(lang_cookie(&res).is_none(), "no preference: the cookie stays as it is");
+    let session = crate::common::session_cookie(&res).unwrap();
+    // The settings offer the language the page is shown in.
+    let html = french(&app, "/settings", Some(&session)).await;
+    assert!(html.contains(r#"<option value="fr" selected"#));
+
+    // Saving the settings in English switches the language at once.
+    let body = "email=ada%40example.com&first_name=&last_name=&bio=&ai_model=mistral-small-latest&display_mode=system&language=en";
+    let res = app
+        .send(form_post(
+            UpdateProfile::PATH,
+            "/settings",
+            body,
+            Some(&format!("{session}; lang=fr")),
+            ORIGIN,
+        ))
+        .await;
+    assert_eq!(lang_cookie(&res).as_deref(), Some("lang=en"));
+}
+
+#[tokio::test]
+async fn the_reset_email_is_in_the_accounts_language_else_the_requesters() {
+    let app = TestApp::new(&[]).await;
+    let id = with_user(&app, "ada", PASSWORD).await;
+    with_user(&app, "bob", PASSWORD).await;
+    users::set_preferences(&app.pool().pool, id, r#"{"language":"fr","ai_model":"x"}"#)
+        .await
+        .unwrap();
+    // Ada chose French: her mail is French even when asked from an English page.
+    app.send(form_post(
+        RequestPasswordReset::PATH,
+        "/forgot-password",
+        "email=ada%40example.com",
+        Some("lang=en"),
+        ORIGIN,
+    ))
+    .await;
+    let mail = sent_emails(&app).pop().unwrap().replace("=\r\n", "");
+    assert!(mail.contains("Bonjour ada"), "{mail}");
+    assert!(!mail.contains("Hello"));
+
+    // Bob chose nothing: the language of the page he asked from.
+    let before = sent_emails(&app).len();
+    app.send(form_post(
+        RequestPasswordReset::PATH,
+        "/forgot-password",
+        "email=bob%40example.com",
+        Some("lang=fr"),
+        ORIGIN,
+    ))
+    .await;
+    let mails = sent_emails(&app);
+    assert_eq!(mails.len(), before + 1);
+    assert!(mails.iter().any(|m| m.replace("=\r\n", "").contains("Bonjour bob")));
+}
+
+#[tokio::test]
+async fn the_rest_api_keeps_the_english_contract() {
+    let app = TestApp::new(&[]).await;
+    let req = Request::post("/api/accounts/api/register/")
+        .header("host", "127.0.0.1:3000")
+        .header("content-type", "application/json")
+        .header("accept-language", "fr")
+        .header("cookie", "lang=fr")
+        .body(Body::from(
+            r#"{"username":"bad name","email":"x","password1":"123","password2":"123"}"#,
+        ))
+        .unwrap();
+    let res = app.send(req).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = text(res).await;
+    assert!(body.contains("Enter a valid username."), "{body}");
+    assert!(!body.contains("Saisissez"));
+}
