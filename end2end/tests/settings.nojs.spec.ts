@@ -12,9 +12,16 @@ test("settings work with plain form posts", async ({ page }) => {
   await page.getByLabel("Display mode").selectOption("light");
   await page.getByLabel("Language").selectOption("fr");
   await page.getByRole("button", { name: "Save settings" }).click();
-  await expect(page.getByRole("status")).toHaveText("Your settings were saved.");
+  // The page comes back in the language just chosen.
+  await expect(page.getByRole("status")).toHaveText("Vos réglages ont été enregistrés.");
+  await expect(page.locator("html")).toHaveAttribute("lang", "fr");
   await expect(page.locator("html")).toHaveAttribute("data-theme", "light");
-  await expect(page.getByLabel("Bio")).toHaveValue("Analyst of engines.");
-  await expect(page.getByLabel("Language")).toHaveValue("fr");
+  await expect(page.getByLabel("Biographie")).toHaveValue("Analyst of engines.");
+  await expect(page.getByLabel("Langue")).toHaveValue("fr");
+
+  await page.getByLabel("Langue").selectOption("en");
+  await page.getByRole("button", { name: "Enregistrer" }).click();
+  await expect(page.getByRole("status")).toHaveText("Your settings were saved.");
+  await expect(page.getByLabel("Language")).toHaveValue("en");
   await page.getByRole("button", { name: "Log out" }).click();
 });
