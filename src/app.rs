@@ -8,6 +8,7 @@ use leptos_router::{SsrMode, path};
 use crate::accounts::pages::{
     ForgotPasswordPage, LoginPage, PasswordPage, RegisterPage, ResetPasswordPage, SettingsPage, TokensPage, UserMenu,
 };
+use crate::admin::pages::{AdminFallback, AdminPage};
 use crate::chat::pages::ChatPage;
 use crate::core::home::HomePage;
 use crate::core::i18n::Lang;
@@ -101,6 +102,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
                     <Route path=path!("/chat/:id") view=ChatPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/*any") view=AdminFallback ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <SiteFooter/>

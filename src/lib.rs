@@ -3,6 +3,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod accounts;
+pub mod admin;
 #[cfg(feature = "ssr")]
 pub mod api;
 pub mod app;

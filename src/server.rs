@@ -18,7 +18,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::app::{App, shell};
 use crate::core::state::AppState;
 use crate::core::{routes, security, telemetry};
-use crate::{accounts, api, chat};
+use crate::{accounts, admin, api, chat};
 
 /// The app's page routes, computed once per process. Generating them switches resource loading off process-wide for
 /// a moment (leptos issue #4773), which would leave a page being rendered at that moment waiting forever; so no
@@ -47,6 +47,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
+        // Inside the session layer below, so it knows the user.
+        .layer(middleware::from_fn(admin::guard::require_login))
         .layer(
             // Outermost first: every request gets an id before it is traced, and every answer (errors included)
             // carries the security headers and is compressed. Sessions sit inside the CSRF check, so a refused

@@ -190,6 +190,9 @@ pub fn UserMenu() -> impl IntoView {
             {move || user.get().map(|answer| match answer.ok().flatten() {
                 Some(user) => view! {
                     <a href="/chat" data-testid="chat-link">{t.t("Chat", "Discussions")}</a>
+                    {user.is_staff.then(|| view! {
+                        <a href="/admin" data-testid="admin-link">{t.t("Admin", "Administration")}</a>
+                    })}
                     <a class="user-name" data-testid="user-name" href="/settings">{user.username}</a>
                     <ActionForm action=logout attr:class="logout-form">
                         <button type="submit">{t.t("Log out", "Se déconnecter")}</button>

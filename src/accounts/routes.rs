@@ -60,6 +60,11 @@ pub fn iso(millis: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Epoch milliseconds as `YYYY-MM-DD HH:MM` (UTC), as the pages show dates.
+pub fn minute(millis: i64) -> String {
+    iso(millis).chars().take(16).collect::<String>().replace('T', " ")
+}
+
 /// Everything ThiCode stores about the logged-in user, as a JSON download.
 async fn export(State(state): State<AppState>, auth: AuthSession) -> Response {
     let Some(user) = auth.user else {

@@ -217,13 +217,7 @@ pub async fn list_api_tokens() -> Result<TokensView, AccountError> {
             .await
             .map_err(|e| server_error("session", e))?;
         let now = crate::core::db::now_millis();
-        let when = |millis: i64| {
-            crate::accounts::routes::iso(millis)
-                .chars()
-                .take(16)
-                .collect::<String>()
-                .replace('T', " ")
-        };
+        let when = crate::accounts::routes::minute;
         Ok(TokensView {
             tokens: tokens
                 .into_iter()
@@ -338,6 +332,17 @@ async fn client_ip() -> String {
         .unwrap_or_else(|_| "unknown".to_string())
 }
 
+/// The session's user if they are staff; `Unauthenticated` without a session, `Forbidden` for anyone else.
+#[cfg(feature = "ssr")]
+pub(crate) async fn require_staff() -> Result<crate::accounts::users::User, AccountError> {
+    let (user, _) = require_user().await?;
+    if user.is_staff && user.is_active {
+        Ok(user)
+    } else {
+        Err(AccountError::Forbidden)
+    }
+}
+
 /// The session's user, or `Unauthenticated`.
 #[cfg(feature = "ssr")]
 async fn require_user() -> Result<(crate::accounts::users::User, crate::accounts::auth::AuthSession), AccountError> {
@@ -354,7 +359,9 @@ async fn require_user() -> Result<(crate::accounts::users::User, crate::accounts
 /// a session, 500 for our own failures. A plain form post stays a redirect back to the form (Leptos makes it). Form
 /// messages are translated into the page's language.
 #[cfg(feature = "ssr")]
-async fn with_status<T>(body: impl std::future::Future<Output = Result<T, AccountError>>) -> Result<T, AccountError> {
+pub(crate) async fn with_status<T>(
+    body: impl std::future::Future<Output = Result<T, AccountError>>,
+) -> Result<T, AccountError> {
     use axum::http::StatusCode;
     let lang = crate::core::i18n::Lang::current();
     let result = body.await.map_err(|e| match e {
@@ -371,6 +378,7 @@ async fn with_status<T>(body: impl std::future::Future<Output = Result<T, Accoun
     let status = match &result {
         Err(AccountError::Invalid(_)) => StatusCode::BAD_REQUEST,
         Err(AccountError::Unauthenticated) => StatusCode::UNAUTHORIZED,
+        Err(AccountError::Forbidden) => StatusCode::FORBIDDEN,
         Err(AccountError::Throttled(_)) => StatusCode::TOO_MANY_REQUESTS,
         _ => return result,
     };
@@ -380,7 +388,7 @@ async fn with_status<T>(body: impl std::future::Future<Output = Result<T, Accoun
 
 /// Logs the cause (the request span has its id) and answers with a fixed message.
 #[cfg(feature = "ssr")]
-fn server_error(what: &str, cause: impl std::fmt::Display) -> AccountError {
+pub(crate) fn server_error(what: &str, cause: impl std::fmt::Display) -> AccountError {
     tracing::error!(%cause, "{what} failed");
     AccountError::Server
 }

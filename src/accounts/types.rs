@@ -47,6 +47,9 @@ pub enum AccountError {
     /// The action needs a logged-in user.
     #[error("Please log in to continue.")]
     Unauthenticated,
+    /// The user may not do this (an admin page for someone who is not staff).
+    #[error("You do not have permission to view this page.")]
+    Forbidden,
     /// The request could not be handled (the cause is in the server log).
     #[error("Something went wrong on our side. Please try again.")]
     Server,
@@ -69,6 +72,12 @@ impl AccountError {
             Self::Unauthenticated => lang
                 .t("Please log in to continue.", "Connectez-vous pour continuer.")
                 .into(),
+            Self::Forbidden => lang
+                .t(
+                    "You do not have permission to view this page.",
+                    "Vous n’avez pas la permission de voir cette page.",
+                )
+                .into(),
             Self::Server => lang
                 .t(
                     "Something went wrong on our side. Please try again.",
@@ -82,7 +91,7 @@ impl AccountError {
     pub fn form(&self) -> Option<&FormErrors> {
         match self {
             Self::Invalid(errors) => Some(errors),
-            Self::Throttled(_) | Self::Unauthenticated | Self::Server => None,
+            Self::Throttled(_) | Self::Unauthenticated | Self::Forbidden | Self::Server => None,
         }
     }
 }

@@ -159,6 +159,21 @@ pub async fn by_login(pool: &AnyPool, login: &str) -> Result<Option<User>, sqlx:
     .await
 }
 
+/// How many accounts exist.
+pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await
+}
+
+/// The `limit` newest accounts, newest first.
+pub async fn newest(pool: &AnyPool, limit: i64) -> Result<Vec<User>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users ORDER BY date_joined DESC, id DESC LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 /// Whether a username or an email is already used (any case), for friendly form errors before inserting.
 pub async fn taken(pool: &AnyPool, username: &str, email: &str) -> Result<(bool, bool), sqlx::Error> {
     let (name, mail): (i64, i64) = sqlx::query_as(

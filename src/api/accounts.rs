@@ -72,6 +72,11 @@ fn fields(error: AccountError) -> ApiError {
             detail: AccountError::Throttled(minutes).to_string(),
         },
         AccountError::Unauthenticated => ApiError::unauthenticated(),
+        // No API route answers it (only the admin pages do), but a 403 is what it would mean.
+        AccountError::Forbidden => ApiError::Detail(
+            StatusCode::FORBIDDEN,
+            "You do not have permission to perform this action.".into(),
+        ),
         AccountError::Server => ApiError::internal("account service"),
     }
 }

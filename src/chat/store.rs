@@ -370,6 +370,13 @@ pub async fn list_version(pool: &AnyPool, user_id: i64) -> Result<i64, sqlx::Err
     Ok(version.unwrap_or(0))
 }
 
+/// How many conversations and messages exist, of every user (the admin overview).
+pub async fn totals(pool: &AnyPool) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as("SELECT (SELECT COUNT(*) FROM conversations), (SELECT COUNT(*) FROM messages)")
+        .fetch_one(pool)
+        .await
+}
+
 /// Every message of a conversation (all branches), oldest first.
 pub async fn messages(pool: &AnyPool, conversation_id: i64) -> Result<Vec<Message>, sqlx::Error> {
     sqlx::query_as(&format!(

@@ -124,13 +124,15 @@ fn is_language_neutral(text: &str) -> bool {
         "Message",
         "MISTRAL_API_KEY",
         "Authorization: Token &lt;key&gt;",
-        "Copy",
-        "Signed in as",
+        "Administration",
+        "conversations",
+        "messages",
     ];
     SAME.contains(&text)
         || text.starts_with(env!("CARGO_PKG_VERSION"))
         || text.chars().all(|c| !c.is_alphabetic())
         || text.contains("ada")
+        || text.contains("root")
         || text.contains("mistral")
         || text.contains("codestral")
         || text.contains("Fake reply")
@@ -150,6 +152,15 @@ async fn no_english_is_left_on_any_french_page() {
     let (_, failed) = chat.send(&cookie, Some(conversation), "[fake:503] Kitchen").await;
     chat.settled(failed["assistant_message_id"].as_i64().unwrap()).await;
     let app = &chat.app;
+    let staff = thicode::accounts::users::NewUser {
+        username: "root".into(),
+        email: "root@example.com".into(),
+        password_hash: thicode::accounts::password::hash(PASSWORD.to_string()).await.unwrap(),
+        is_staff: true,
+        ..Default::default()
+    };
+    users::create(&app.pool().pool, &staff).await.unwrap();
+    let root = logged_in(app, "root").await;
 
     let pages: &[(&str, bool)] = &[
         ("/", false),
@@ -169,8 +180,13 @@ async fn no_english_is_left_on_any_french_page() {
         ("/chat?q=Kitchen", true),
     ];
     let mut left = Vec::new();
-    for (uri, logged_in) in pages {
-        let session = logged_in.then_some(cookie.as_str());
+    let staff_pages: &[(&str, bool)] = &[("/admin", true), ("/admin/nothing", true)];
+    for (uri, logged_in) in pages.iter().chain(staff_pages) {
+        let session = logged_in.then_some(if uri.starts_with("/admin") {
+            root.as_str()
+        } else {
+            cookie.as_str()
+        });
         let en = english(app, uri, session).await;
         let fr = french(app, uri, session).await;
         assert!(fr.contains(r#"<html lang="fr""#), "{uri}");

@@ -12,6 +12,7 @@ mod accounts_register;
 mod accounts_reset;
 mod accounts_settings;
 mod accounts_throttle;
+mod admin;
 mod api_accounts;
 mod api_auth;
 mod api_chat;

@@ -1,0 +1,46 @@
+//! Server functions of the admin pages: each starts from the session user and answers 401 without one, 403 for
+//! anyone who is not staff.
+
+use leptos::prelude::*;
+
+use crate::accounts::types::AccountError;
+use crate::admin::types::InstanceOverview;
+
+/// Counts and the newest accounts, for staff.
+#[server]
+pub async fn admin_overview() -> Result<InstanceOverview, AccountError> {
+    use crate::accounts::server_fns::{require_staff, server_error, with_status};
+    use crate::admin::types::{AdminUserRow, NEWEST};
+    with_status(async move {
+        require_staff().await?;
+        let state = expect_context::<crate::core::state::AppState>();
+        let pool = &state.db.pool;
+        let users = crate::accounts::users::count(pool)
+            .await
+            .map_err(|e| server_error("count users", e))?;
+        let (conversations, messages) = crate::chat::store::totals(pool)
+            .await
+            .map_err(|e| server_error("count conversations", e))?;
+        let newest = crate::accounts::users::newest(pool, NEWEST)
+            .await
+            .map_err(|e| server_error("list users", e))?;
+        let when = |millis: i64| crate::accounts::routes::minute(millis);
+        Ok(InstanceOverview {
+            users,
+            conversations,
+            messages,
+            newest: newest
+                .into_iter()
+                .map(|u| AdminUserRow {
+                    username: u.username,
+                    email: u.email,
+                    joined: when(u.date_joined),
+                    last_login: u.last_login.map(when),
+                    is_active: u.is_active,
+                    is_staff: u.is_staff,
+                })
+                .collect(),
+        })
+    })
+    .await
+}
