@@ -1,6 +1,7 @@
 //! The foundation every feature builds on: page frame, home and error pages, and (server only) settings, database,
 //! security, logging and the routes every deployment needs (health checks, theme, API 404); the interface language.
 
+pub mod document;
 pub mod home;
 pub mod i18n;
 pub mod layout;

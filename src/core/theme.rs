@@ -60,40 +60,22 @@ impl Theme {
 
     /// The mode in a `Cookie` header, if any.
     pub fn from_cookie_header(header: &str) -> Self {
-        header
-            .split(';')
-            .filter_map(|pair| pair.trim().strip_prefix("theme="))
-            .find_map(Self::parse)
+        crate::core::document::cookie_value(header, "theme")
+            .and_then(Self::parse)
             .unwrap_or(Self::System)
     }
 
-    /// The mode of the current page: from the request on the server, from the document in the browser.
+    /// The mode of the current page: from the request's cookie on the server, from `<html data-theme>` in the browser.
     pub fn current() -> Self {
         #[cfg(feature = "ssr")]
-        return server::from_request();
+        return crate::core::document::request_header(axum::http::header::COOKIE)
+            .map_or(Self::System, |cookies| Self::from_cookie_header(&cookies));
         #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-        return client::from_document();
+        return crate::core::document::html_attribute("data-theme")
+            .and_then(|value| Self::parse(&value))
+            .unwrap_or(Self::System);
         #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
         Self::System
-    }
-}
-
-#[cfg(feature = "ssr")]
-mod server {
-    use super::Theme;
-    use axum::http::{header, request::Parts};
-    use leptos::prelude::use_context;
-
-    pub fn from_request() -> Theme {
-        use_context::<Parts>()
-            .and_then(|parts| {
-                parts
-                    .headers
-                    .get(header::COOKIE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(Theme::from_cookie_header)
-            })
-            .unwrap_or(Theme::System)
     }
 }
 
@@ -102,15 +84,6 @@ mod server {
 pub mod client {
     use super::Theme;
     use wasm_bindgen::JsCast;
-
-    #[cfg_attr(feature = "ssr", allow(dead_code))]
-    pub(super) fn from_document() -> Theme {
-        leptos::prelude::document()
-            .document_element()
-            .and_then(|html| html.get_attribute("data-theme"))
-            .and_then(|value| Theme::parse(&value))
-            .unwrap_or(Theme::System)
-    }
 
     /// Switches the page to `theme` at once and remembers it.
     pub fn apply(theme: Theme) {

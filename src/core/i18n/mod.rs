@@ -67,10 +67,7 @@ impl Lang {
 
     /// The language in a `Cookie` header, if one is set and known.
     pub fn from_cookie_header(header: &str) -> Option<Self> {
-        header
-            .split(';')
-            .filter_map(|pair| pair.trim().strip_prefix("lang="))
-            .find_map(Self::parse)
+        crate::core::document::cookie_value(header, "lang").and_then(Self::parse)
     }
 
     /// The preferred known language of an `Accept-Language` header (`fr-CA,fr;q=0.9,en;q=0.8`), if any.
@@ -93,10 +90,12 @@ impl Lang {
             .map(|(lang, _)| lang)
     }
 
-    /// The language of the current page: from the request on the server, from the document in the browser.
+    /// The language of the current page: from the request on the server, from `<html lang>` in the browser.
     pub fn current() -> Self {
         #[cfg(feature = "ssr")]
-        return server::from_request();
+        return leptos::prelude::use_context::<axum::http::request::Parts>()
+            .map(|parts| from_headers(&parts.headers))
+            .unwrap_or_default();
         #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
         return client::from_document();
         #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
@@ -113,42 +112,26 @@ pub fn translate(lang: Lang, message: &str) -> String {
     }
 }
 
+/// The language a request asks for: its cookie first, then `Accept-Language`, then English.
 #[cfg(feature = "ssr")]
-mod server {
-    use super::Lang;
-    use axum::http::{HeaderMap, header, request::Parts};
-    use leptos::prelude::use_context;
-
-    pub fn from_request() -> Lang {
-        use_context::<Parts>()
-            .map(|parts| from_headers(&parts.headers))
-            .unwrap_or_default()
-    }
-
-    /// Cookie first, then `Accept-Language`, then English.
-    pub fn from_headers(headers: &HeaderMap) -> Lang {
-        let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
-        text(header::COOKIE)
-            .and_then(Lang::from_cookie_header)
-            .or_else(|| text(header::ACCEPT_LANGUAGE).and_then(Lang::from_accept_language))
-            .unwrap_or_default()
-    }
+pub fn from_headers(headers: &axum::http::HeaderMap) -> Lang {
+    use axum::http::header;
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    text(header::COOKIE)
+        .and_then(Lang::from_cookie_header)
+        .or_else(|| text(header::ACCEPT_LANGUAGE).and_then(Lang::from_accept_language))
+        .unwrap_or_default()
 }
-
-#[cfg(feature = "ssr")]
-pub use server::from_headers;
 
 /// Browser side: the language of the document, and a reload when the cookie says another one.
 #[cfg(feature = "hydrate")]
 pub mod client {
     use super::Lang;
-    use wasm_bindgen::JsCast;
+    use crate::core::document::{cookies, html_attribute};
 
     #[cfg_attr(feature = "ssr", allow(dead_code))]
     pub(super) fn from_document() -> Lang {
-        leptos::prelude::document()
-            .document_element()
-            .and_then(|html| html.get_attribute("lang"))
+        html_attribute("lang")
             .and_then(|code| Lang::parse(&code))
             .unwrap_or_default()
     }
@@ -156,12 +139,7 @@ pub mod client {
     /// After logging in or saving the settings the server may have switched the language (in the cookie); the page
     /// on screen was rendered in the old one, so it is loaded again from the server.
     pub fn reload_if_switched() {
-        let document = leptos::prelude::document();
-        let Some(cookie) = document
-            .dyn_ref::<web_sys::HtmlDocument>()
-            .and_then(|d| d.cookie().ok())
-            .and_then(|c| Lang::from_cookie_header(&c))
-        else {
+        let Some(cookie) = cookies().and_then(|c| Lang::from_cookie_header(&c)) else {
             return;
         };
         if cookie != from_document() {

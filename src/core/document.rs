@@ -1,0 +1,46 @@
+//! What a page knows about its visitor's choices (theme, language): cookies of the request on the server, attributes
+//! of `<html>` in the browser — the server writes them there, so the hydrated page reads what the server rendered.
+
+/// The first value of cookie `name` in a `Cookie` header.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name).then_some(value)
+    })
+}
+
+/// A header of the request being rendered or handled (server side).
+#[cfg(feature = "ssr")]
+pub fn request_header(name: axum::http::HeaderName) -> Option<String> {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+    parts.headers.get(name)?.to_str().ok().map(str::to_string)
+}
+
+/// An attribute of the document's `<html>` element (browser side).
+#[cfg(feature = "hydrate")]
+pub fn html_attribute(name: &str) -> Option<String> {
+    leptos::prelude::document().document_element()?.get_attribute(name)
+}
+
+/// The document's cookies, as a `Cookie` header would carry them (browser side).
+#[cfg(feature = "hydrate")]
+pub fn cookies() -> Option<String> {
+    use wasm_bindgen::JsCast;
+    leptos::prelude::document()
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()?
+        .cookie()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cookie_value;
+
+    #[test]
+    fn finds_a_cookie_by_its_exact_name() {
+        assert_eq!(cookie_value("a=1; lang=fr; b=2", "lang"), Some("fr"));
+        assert_eq!(cookie_value("xlang=fr", "lang"), None);
+        assert_eq!(cookie_value("", "lang"), None);
+    }
+}
