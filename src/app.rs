@@ -68,7 +68,7 @@ fn LanguageReload() -> impl IntoView {
         Effect::new(move |_| {
             location.pathname.track();
             location.search.track();
-            crate::core::i18n::client::reload_if_switched();
+            crate::core::i18n::client::reload_if_switched(None);
         });
     }
 }

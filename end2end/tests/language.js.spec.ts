@@ -59,6 +59,16 @@ test("French: the switch, hydrated French pages, messages in French, the languag
   await expect(page.getByLabel("Language")).toHaveValue("en");
   await hydrated(page);
 
+  // Saved again from the same address (/settings?saved=1): the language still switches at once.
+  await page.getByLabel("Language").selectOption("fr");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(h1).toHaveText("Réglages");
+  await hydrated(page);
+  await page.getByLabel("Langue").selectOption("en");
+  await page.getByRole("button", { name: "Enregistrer" }).click();
+  await expect(h1).toHaveText("Settings");
+  await hydrated(page);
+
   // Logged out, this browser switches to French; logging in brings back the account's English.
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();

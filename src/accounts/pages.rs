@@ -218,6 +218,13 @@ pub(crate) fn login_redirect() -> impl IntoView {
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let action = ServerAction::<UpdateProfile>::new();
+    // A saved language applies at once, even when the page's address does not change (saving twice).
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(Ok(())) = action.value().get() {
+            crate::core::i18n::client::reload_if_switched(Some("/settings?saved=1"));
+        }
+    });
     let profile = Resource::new(move || action.version().get(), |_| get_profile());
     let query = use_query_map();
     let t = Lang::current();

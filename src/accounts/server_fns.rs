@@ -133,7 +133,7 @@ pub async fn update_profile(
             bio,
             ai_model,
             display_mode,
-            language,
+            language: Some(language),
         };
         let models: Vec<String> = state.chat.provider.models().await.into_iter().map(|m| m.id).collect();
         service::update_profile(&state.db.pool, &user, &models, form, serde_json::Map::new()).await?;

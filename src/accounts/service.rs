@@ -108,7 +108,12 @@ pub fn preferred_language(user: &User) -> Option<Lang> {
 
 /// Saves `lang` as the user's interface language; their other preferences stay.
 pub async fn set_language(pool: &AnyPool, user: &User, lang: Lang) -> Result<(), AccountError> {
-    let mut preferences = preferences_of(user);
+    // The stored row, not the session's copy, so a change saved meanwhile is kept.
+    let user = users::by_id(pool, user.id)
+        .await
+        .map_err(internal)?
+        .ok_or(AccountError::Unauthenticated)?;
+    let mut preferences = preferences_of(&user);
     preferences.insert("language".into(), lang.code().into());
     let text = serde_json::Value::Object(preferences).to_string();
     users::set_preferences(pool, user.id, &text).await.map_err(internal)
@@ -160,8 +165,9 @@ pub struct ProfileForm {
     pub ai_model: String,
     /// system, light or dark.
     pub display_mode: String,
-    /// en or fr.
-    pub language: String,
+    /// en or fr; `None` keeps what is stored (an API client that did not send it), so an account that never chose
+    /// a language keeps following the browser's.
+    pub language: Option<String>,
 }
 
 /// Largest stored preferences object, serialised.
@@ -222,13 +228,10 @@ pub async fn update_profile(
             ),
         );
     }
-    if Lang::parse(&form.language).is_none() {
+    if let Some(language) = form.language.as_deref().filter(|l| Lang::parse(l).is_none()) {
         errors.add(
             "language",
-            format!(
-                "Select a valid choice. {} is not one of the available choices.",
-                form.language
-            ),
+            format!("Select a valid choice. {language} is not one of the available choices."),
         );
     }
     let mut preferences = preferences_of(user);
@@ -241,7 +244,9 @@ pub async fn update_profile(
     }
     preferences.insert("ai_model".into(), form.ai_model.into());
     preferences.insert("display_mode".into(), form.display_mode.into());
-    preferences.insert("language".into(), form.language.into());
+    if let Some(language) = form.language {
+        preferences.insert("language".into(), language.into());
+    }
     let preferences = serde_json::Value::Object(preferences).to_string();
     if preferences.len() > PREFERENCES_MAX_BYTES {
         errors.add(

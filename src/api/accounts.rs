@@ -219,6 +219,8 @@ async fn update_settings(
         }
     };
     let profile = service::profile_of(&user, &state.config.ai.default_model, Vec::new(), Lang::En);
+    // Stored only when sent: an account that never chose a language keeps following the browser's.
+    let language_sent = extra.get("language").is_some_and(|v| !v.is_null());
     let mut known = |key: &str, current: String| -> Result<String, ApiError> {
         match extra.remove(key) {
             None | Some(Value::Null) => Ok(current),
@@ -232,7 +234,12 @@ async fn update_settings(
     let form = ProfileForm {
         ai_model: known("ai_model", profile.ai_model)?,
         display_mode: known("display_mode", profile.display_mode)?,
-        language: known("language", profile.language)?,
+        language: if language_sent {
+            Some(known("language", profile.language)?)
+        } else {
+            known("language", String::new())?;
+            None
+        },
         email: body.email.unwrap_or(profile.email),
         first_name: body.first_name.unwrap_or(profile.first_name),
         last_name: body.last_name.unwrap_or(profile.last_name),

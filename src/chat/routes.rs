@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -35,14 +35,14 @@ pub fn routes() -> Router<AppState> {
         .route("/chat/{conversation_id}/export/{format}", get(export))
 }
 
-fn not_found() -> Response {
-    AppError::NotFound.into_html()
+fn not_found(headers: &HeaderMap) -> Response {
+    AppError::NotFound.into_html_for(headers)
 }
 
-fn chat_error(e: ChatError) -> Response {
+fn chat_error(e: ChatError, headers: &HeaderMap) -> Response {
     match e {
-        ChatError::NotFound => not_found(),
-        _ => AppError::Internal(e.to_string()).into_html(),
+        ChatError::NotFound => not_found(headers),
+        _ => AppError::Internal(e.to_string()).into_html_for(headers),
     }
 }
 
@@ -117,18 +117,19 @@ pub async fn follow_reply(state: AppState, user: User, message_id: i64, tx: mpsc
 async fn events(
     State(state): State<AppState>,
     auth: AuthSession,
+    headers: HeaderMap,
     Path((conversation_id, message_id)): Path<(String, String)>,
 ) -> Response {
     let Some(user) = auth.user else {
-        return AppError::Forbidden("Please log in to continue.".into()).into_html();
+        return AppError::Forbidden("Please log in to continue.".into()).into_html_for(&headers);
     };
     let (Ok(conversation_id), Ok(message_id)) = (conversation_id.parse::<i64>(), message_id.parse::<i64>()) else {
-        return not_found();
+        return not_found(&headers);
     };
     match store::message(&state.db.pool, user.id, message_id).await {
         Ok(Some(m)) if m.conversation_id == conversation_id => {}
-        Ok(_) => return not_found(),
-        Err(e) => return chat_error(service::internal("stream lookup", e)),
+        Ok(_) => return not_found(&headers),
+        Err(e) => return chat_error(service::internal("stream lookup", e), &headers),
     }
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(follow_reply(state, user, message_id, tx));
@@ -156,17 +157,18 @@ async fn events(
 async fn export(
     State(state): State<AppState>,
     auth: AuthSession,
+    headers: HeaderMap,
     Path((conversation_id, format)): Path<(String, String)>,
 ) -> Response {
     let Some(user) = auth.user else {
-        return AppError::Forbidden("Please log in to continue.".into()).into_html();
+        return AppError::Forbidden("Please log in to continue.".into()).into_html_for(&headers);
     };
     let Ok(id) = conversation_id.parse::<i64>() else {
-        return not_found();
+        return not_found(&headers);
     };
     let view = match service::conversation_view(&state, &user, id).await {
         Ok(view) => view,
-        Err(e) => return chat_error(e),
+        Err(e) => return chat_error(e, &headers),
     };
     let stem = {
         let slug = store::slugify(&view.title);
@@ -205,7 +207,7 @@ async fn export(
                 "json",
             )
         }
-        _ => return not_found(),
+        _ => return not_found(&headers),
     };
     (
         [

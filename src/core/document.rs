@@ -13,7 +13,21 @@ pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 #[cfg(feature = "ssr")]
 pub fn request_header(name: axum::http::HeaderName) -> Option<String> {
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
-    parts.headers.get(name)?.to_str().ok().map(str::to_string)
+    header_text(&parts.headers, name)
+}
+
+/// Every value of a header as text, joined as a single header would list them (`; ` for `Cookie`, which HTTP/2 may
+/// split, `, ` for the others). Bytes that are not UTF-8 (another app's cookie on the same host) are replaced rather
+/// than making the whole header unreadable.
+#[cfg(feature = "ssr")]
+pub fn header_text(headers: &axum::http::HeaderMap, name: axum::http::HeaderName) -> Option<String> {
+    let separator = if name == axum::http::header::COOKIE { "; " } else { ", " };
+    let values: Vec<String> = headers
+        .get_all(name)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    (!values.is_empty()).then(|| values.join(separator))
 }
 
 /// An attribute of the document's `<html>` element (browser side).

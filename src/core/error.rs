@@ -47,8 +47,13 @@ impl AppError {
         if wants_json {
             self.into_response()
         } else {
-            self.into_html()
+            self.into_html_for(headers)
         }
+    }
+
+    /// The error as a small HTML page in the language the request asks for.
+    pub fn into_html_for(self, headers: &HeaderMap) -> Response {
+        self.html_in(crate::core::i18n::from_headers(headers))
     }
 
     fn log(&self) {
@@ -58,16 +63,23 @@ impl AppError {
         }
     }
 
-    /// The error as a small HTML page.
+    /// The error as a small HTML page in English.
     pub fn into_html(self) -> Response {
+        self.html_in(crate::core::i18n::Lang::En)
+    }
+
+    fn html_in(self, lang: crate::core::i18n::Lang) -> Response {
+        use crate::core::i18n::translate;
         self.log();
         let status = self.status();
-        let title = status.canonical_reason().unwrap_or("Error");
-        let message = escape_html(&self.to_string());
+        let title = escape_html(&translate(lang, status.canonical_reason().unwrap_or("Error")));
+        let message = escape_html(&translate(lang, &self.to_string()));
+        let back = lang.t("Back to ThiCode", "Retour à ThiCode");
+        let code = lang.code();
         let page = format!(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · ThiCode</title>\
+            "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><title>{title} · ThiCode</title>\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
-             <body><main><h1>{title}</h1><p>{message}</p><p><a href=\"/\">Back to ThiCode</a></p></main></body></html>"
+             <body><main><h1>{title}</h1><p>{message}</p><p><a href=\"/\">{back}</a></p></main></body></html>"
         );
         (status, Html(page)).into_response()
     }

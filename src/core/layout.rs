@@ -49,7 +49,7 @@ pub fn LanguageSwitch() -> impl IntoView {
     let location = use_location();
     view! {
         <form class="language-switch" method="post" action="/language">
-            <input type="hidden" name="next" value=move || location.pathname.get()/>
+            <input type="hidden" name="next" value=move || here(&location)/>
             {Lang::ALL.into_iter().filter(|l| *l != current).map(|lang| view! {
                 <button type="submit" name="lang" value=lang.code() lang=lang.code() data-testid="language-switch">
                     {lang.name()}
@@ -75,11 +75,23 @@ pub fn ThemeToggle() -> impl IntoView {
     view! {
         <form class="theme-toggle" method="post" action="/theme" on:submit=on_submit>
             <input type="hidden" name="theme" value=move || theme.get().next().as_str()/>
-            <input type="hidden" name="next" value=move || location.pathname.get()/>
+            <input type="hidden" name="next" value=move || here(&location)/>
             <button type="submit" data-theme-current=move || theme.get().as_str()>
                 {move || theme.get().label(lang)}
             </button>
         </form>
+    }
+}
+
+/// The page's path with its query (`/login?next=/admin`), for switches that come back to it.
+fn here(location: &leptos_router::location::Location) -> String {
+    let search = location.search.get();
+    let search = search.trim_start_matches('?');
+    let path = location.pathname.get();
+    if search.is_empty() {
+        path
+    } else {
+        format!("{path}?{search}")
     }
 }
 

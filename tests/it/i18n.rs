@@ -268,6 +268,81 @@ async fn validation_messages_are_french_on_french_pages() {
 }
 
 #[tokio::test]
+async fn odd_requests_still_get_their_language() {
+    let app = TestApp::new(&[]).await;
+    // Another app's cookie on the same host holds bytes that are not UTF-8: the language cookie still counts.
+    let req = Request::get("/login")
+        .header("host", "127.0.0.1:3000")
+        .header(
+            "cookie",
+            axum::http::HeaderValue::from_bytes(b"other=caf\xe9; lang=fr").unwrap(),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let html = without_markers(&text(app.send(req).await).await);
+    assert!(html.contains(r#"<html lang="fr""#));
+    // HTTP/2 may send the cookies in several headers.
+    let req = Request::get("/login")
+        .header("host", "127.0.0.1:3000")
+        .header("cookie", "a=1")
+        .header("cookie", "lang=fr")
+        .body(Body::empty())
+        .unwrap();
+    assert!(text(app.send(req).await).await.contains(r#"<html lang="fr""#));
+
+    // The switches come back to the page with its query.
+    let html = french(&app, "/login?next=/admin", None).await;
+    assert!(html.contains(r#"name="next" value="/login?next=/admin""#), "{html}");
+
+    // Error pages outside the app speak French too.
+    let res = app
+        .send(
+            Request::get("/chat/1/export/md")
+                .header("host", "127.0.0.1:3000")
+                .header("cookie", "lang=fr")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let html = text(res).await;
+    assert!(
+        html.contains(r#"<html lang="fr">"#) && html.contains("Connectez-vous pour continuer."),
+        "{html}"
+    );
+    assert!(html.contains("Accès refusé") && html.contains("Retour à ThiCode"));
+}
+
+#[tokio::test]
+async fn the_api_stores_a_language_only_when_sent() {
+    let app = TestApp::new(&[]).await;
+    let id = with_user(&app, "ada", PASSWORD).await;
+    let session = logged_in(&app, "ada").await;
+    let patch = |body: &'static str| {
+        Request::patch("/api/accounts/settings/")
+            .header("host", "127.0.0.1:3000")
+            .header("origin", ORIGIN)
+            .header("content-type", "application/json")
+            .header("cookie", &session)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let stored = || async {
+        let user = users::by_id(&app.pool().pool, id).await.unwrap().unwrap();
+        serde_json::from_str::<Value>(&user.preferences).unwrap()
+    };
+    let res = app.send(patch(r#"{"bio": "Counts."}"#)).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", text(res).await);
+    assert!(stored().await.get("language").is_none(), "not chosen, not stored");
+    let res = app.send(patch(r#"{"preferences": {"language": "fr"}}"#)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(stored().await["language"], "fr");
+    let res = app.send(patch(r#"{"preferences": {"language": "xx"}}"#)).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(stored().await["language"], "fr");
+}
+
+#[tokio::test]
 async fn the_switch_stores_the_language_and_goes_back() {
     let app = TestApp::new(&[]).await;
     let id = with_user(&app, "ada", PASSWORD).await;

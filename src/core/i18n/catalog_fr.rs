@@ -1,9 +1,22 @@
 //! French for the messages of the shared services. An entry is the English text as the service writes it, with `{}`
-//! where the service puts a value, and its French; values are carried over in order (and translated themselves when
-//! the catalog has them, like the field names in "too similar to the {}"). Wording follows Django's and DRF's French
+//! where the service puts a value, and its French; values are carried over in order, unchanged (they are what the
+//! user typed) except the field name in "too similar to the {}". Wording follows Django's and DRF's French
 //! translations where they have the message.
 
 const ENTRIES: &[(&str, &str)] = &[
+    // Error pages outside the app (core::error): status names and messages.
+    ("Not Found", "Introuvable"),
+    ("Forbidden", "Accès refusé"),
+    ("Payload Too Large", "Requête trop volumineuse"),
+    ("Internal Server Error", "Erreur du serveur"),
+    ("Not found.", "Introuvable."),
+    ("A server error occurred.", "Une erreur du serveur s’est produite."),
+    ("Please log in to continue.", "Connectez-vous pour continuer."),
+    (
+        "Request body is too large (limit {} bytes).",
+        "Le corps de la requête est trop volumineux (limite {} octets).",
+    ),
+    ("CSRF Failed: {}", "Échec de la vérification CSRF : {}"),
     // Fields (accounts::fields, api_tokens).
     ("This field may not be blank.", "Ce champ ne peut être vide."),
     (
@@ -45,10 +58,6 @@ const ENTRIES: &[(&str, &str)] = &[
         "The password is too similar to the {}.",
         "Le mot de passe est trop semblable au champ « {} ».",
     ),
-    ("username", "nom d’utilisateur"),
-    ("first name", "prénom"),
-    ("last name", "nom"),
-    ("email address", "adresse e-mail"),
     (
         "This password is too short. It must contain at least {} characters.",
         "Ce mot de passe est trop court. Il doit contenir au minimum {} caractères.",
@@ -101,8 +110,8 @@ const ENTRIES: &[(&str, &str)] = &[
         "Un message peut comporter au plus {} caractères (celui-ci en a {}).",
     ),
     (
-        "{} is not a valid choice: use text, markdown or code.",
-        "{} n’est pas un choix valide : utilisez text, markdown ou code.",
+        "“{}” is not a valid choice: use text, markdown or code.",
+        "« {} » n’est pas un choix valide : utilisez text, markdown ou code.",
     ),
     ("Unknown model “{}”.", "Modèle inconnu « {} »."),
     (
@@ -173,30 +182,30 @@ const ENTRIES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The French of `message`, if the catalog has it.
+/// Names of the fields a password may be too similar to: the one message whose value is ours, not the user's.
+const FIELD_NAMES: &[(&str, &str)] = &[
+    ("username", "nom d’utilisateur"),
+    ("first name", "prénom"),
+    ("last name", "nom"),
+    ("email address", "adresse e-mail"),
+];
+
+/// The French of `message`, if the catalog has it. Values are carried over as they are (they are what the user
+/// typed), except the field name of the password-similarity message.
 pub fn translate(message: &str) -> Option<String> {
     ENTRIES.iter().find_map(|(english, french)| {
         let values = match_template(english, message)?;
+        let names_a_field = english.starts_with("The password is too similar to the");
         let mut out = String::with_capacity(french.len() + message.len());
         let mut pieces = french.split("{}");
         out.push_str(pieces.next().unwrap_or_default());
         for (piece, value) in pieces.zip(values) {
-            match exact(value) {
-                Some(translated) => out.push_str(translated),
-                None => out.push_str(value),
-            }
+            let field = FIELD_NAMES.iter().find(|(name, _)| names_a_field && *name == value);
+            out.push_str(field.map_or(value, |(_, french)| french));
             out.push_str(piece);
         }
         Some(out)
     })
-}
-
-/// The French of a message without values.
-fn exact(message: &str) -> Option<&'static str> {
-    ENTRIES
-        .iter()
-        .find(|(english, _)| *english == message && !english.contains("{}"))
-        .map(|(_, french)| *french)
 }
 
 /// The values of `message` if it is `template` with each `{}` filled in.
@@ -236,6 +245,11 @@ mod tests {
             Some("Le fournisseur d’IA a refusé la requête : too long")
         );
         assert_eq!(translate("Something nobody wrote."), None);
+        // What the user typed is never translated.
+        assert_eq!(
+            translate("Unknown model “username”.").as_deref(),
+            Some("Modèle inconnu « username ».")
+        );
         // A template does not match a longer or shorter text.
         assert_eq!(translate("This field may not be blank. Really."), None);
     }

@@ -78,9 +78,13 @@ impl Lang {
                 let mut parts = item.trim().split(';');
                 let tag = parts.next()?.trim();
                 let primary = tag.split('-').next()?.to_ascii_lowercase();
+                // `q` in any case and with spaces around `=`; a weight outside 0–1 makes the item invalid.
                 let quality = parts
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
+                    .find_map(|p| {
+                        let (name, value) = p.split_once('=')?;
+                        name.trim().eq_ignore_ascii_case("q").then_some(value.trim())
+                    })
+                    .map_or(Some(1.0), |q| q.parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q)))?;
                 let lang = Self::parse(&primary)?;
                 (quality > 0.0).then_some((lang, quality))
             })
@@ -115,11 +119,11 @@ pub fn translate(lang: Lang, message: &str) -> String {
 /// The language a request asks for: its cookie first, then `Accept-Language`, then English.
 #[cfg(feature = "ssr")]
 pub fn from_headers(headers: &axum::http::HeaderMap) -> Lang {
+    use crate::core::document::header_text;
     use axum::http::header;
-    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    text(header::COOKIE)
-        .and_then(Lang::from_cookie_header)
-        .or_else(|| text(header::ACCEPT_LANGUAGE).and_then(Lang::from_accept_language))
+    header_text(headers, header::COOKIE)
+        .and_then(|cookies| Lang::from_cookie_header(&cookies))
+        .or_else(|| header_text(headers, header::ACCEPT_LANGUAGE).and_then(|h| Lang::from_accept_language(&h)))
         .unwrap_or_default()
 }
 
@@ -138,13 +142,31 @@ pub mod client {
 
     /// After logging in or saving the settings the server may have switched the language (in the cookie); the page
     /// on screen was rendered in the old one, so it is loaded again from the server.
-    pub fn reload_if_switched() {
+    /// At most once per language and tab: should the server ever render another language than the cookie says, the
+    /// page does not reload forever. `target` is the address to load (the current one when `None`).
+    pub fn reload_if_switched(target: Option<&str>) {
+        const KEY: &str = "thicode.language-reload";
         let Some(cookie) = cookies().and_then(|c| Lang::from_cookie_header(&c)) else {
             return;
         };
-        if cookie != from_document() {
-            let _ = leptos::prelude::window().location().reload();
+        let window = leptos::prelude::window();
+        let storage = window.session_storage().ok().flatten();
+        if cookie == from_document() {
+            if let Some(storage) = storage {
+                let _ = storage.remove_item(KEY);
+            }
+            return;
         }
+        if let Some(storage) = &storage {
+            if storage.get_item(KEY).ok().flatten().as_deref() == Some(cookie.code()) {
+                return;
+            }
+            let _ = storage.set_item(KEY, cookie.code());
+        }
+        let _ = match target {
+            Some(url) => window.location().assign(url),
+            None => window.location().reload(),
+        };
     }
 }
 
@@ -172,5 +194,7 @@ mod tests {
         assert_eq!(Lang::from_accept_language("FR"), Some(Lang::Fr));
         assert_eq!(Lang::from_accept_language("*"), None);
         assert_eq!(Lang::from_accept_language("fr;q=abc"), None);
+        assert_eq!(Lang::from_accept_language("fr;Q=0.1, en;q = 0.5"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("fr;q=inf, en;q=0.5"), Some(Lang::En));
     }
 }
