@@ -21,7 +21,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_page_csp();
     let theme = Theme::current().as_str();
-    let lang = Lang::current().code();
+    let lang = Lang::current();
+    // Every component asks for the language; the request's headers are read this once.
+    #[cfg(feature = "ssr")]
+    provide_context(lang);
+    let lang = lang.code();
     view! {
         <!DOCTYPE html>
         <html lang=lang data-theme=theme>

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::accounts::pages::login_redirect;
+use crate::accounts::server_fns::current_user;
 use crate::accounts::types::AccountError;
 use crate::admin::server_fns::admin_overview;
 use crate::admin::types::{AdminUserRow, InstanceOverview};
@@ -32,16 +33,22 @@ pub fn AdminPage() -> impl IntoView {
     }
 }
 
-/// Any other path under `/admin`: the same checks, then the 404 page.
+/// Any other path under `/admin`: the same checks (from the session user alone, nothing to load), then the 404 page.
 #[component]
 pub fn AdminFallback() -> impl IntoView {
-    let overview = Resource::new(|| (), |_| admin_overview());
+    let user = Resource::new(|| (), |_| current_user());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(_) => view! { <NotFound/> }.into_any(),
-                    Err(error) => view! { <section class="auth-card">{refused(error)}</section> }.into_any(),
+                let refusal = match user.await {
+                    Ok(Some(user)) if user.is_staff => None,
+                    Ok(Some(_)) => Some(AccountError::Forbidden),
+                    Ok(None) => Some(AccountError::Unauthenticated),
+                    Err(error) => Some(error),
+                };
+                match refusal {
+                    None => view! { <NotFound/> }.into_any(),
+                    Some(error) => view! { <section class="auth-card">{refused(error)}</section> }.into_any(),
                 }
             })}
         </Suspense>

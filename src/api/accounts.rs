@@ -237,7 +237,8 @@ async fn update_settings(
         language: if language_sent {
             Some(known("language", profile.language)?)
         } else {
-            known("language", String::new())?;
+            // Absent or `null`: what is stored stays (a `null` must not reach the merge below, which would remove it).
+            extra.remove("language");
             None
         },
         email: body.email.unwrap_or(profile.email),

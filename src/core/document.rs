@@ -12,8 +12,7 @@ pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 /// A header of the request being rendered or handled (server side).
 #[cfg(feature = "ssr")]
 pub fn request_header(name: axum::http::HeaderName) -> Option<String> {
-    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
-    header_text(&parts.headers, name)
+    leptos::prelude::with_context::<axum::http::request::Parts, _>(|parts| header_text(&parts.headers, name)).flatten()
 }
 
 /// Every value of a header as text, joined as a single header would list them (`; ` for `Cookie`, which HTTP/2 may

@@ -94,11 +94,14 @@ impl Lang {
             .map(|(lang, _)| lang)
     }
 
-    /// The language of the current page: from the request on the server, from `<html lang>` in the browser.
+    /// The language of the current page: from the request on the server (worked out once per page by the shell,
+    /// which provides it to every component), from `<html lang>` in the browser.
     pub fn current() -> Self {
         #[cfg(feature = "ssr")]
-        return leptos::prelude::use_context::<axum::http::request::Parts>()
-            .map(|parts| from_headers(&parts.headers))
+        return leptos::prelude::use_context::<Self>()
+            .or_else(|| {
+                leptos::prelude::with_context::<axum::http::request::Parts, _>(|parts| from_headers(&parts.headers))
+            })
             .unwrap_or_default();
         #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
         return client::from_document();
