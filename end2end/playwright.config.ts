@@ -7,7 +7,7 @@ import path from "node:path";
 // The test command builds the app first; this file only starts the built binary on a fresh SQLite database.
 const root = path.resolve(__dirname, "..");
 const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, "target");
-const binary = process.env.THICODE_BIN ?? path.join(targetDir, "debug", "thicode");
+export const binary = process.env.THICODE_BIN ?? path.join(targetDir, "debug", "thicode");
 const port = Number(process.env.E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;
 // A fake of the Mistral API (the same binary, `thicode fake-mistral`) so chat replies are real HTTP streams.
@@ -29,6 +29,22 @@ if (!process.env.THICODE_E2E_DATA) {
   });
 }
 const dataDir = process.env.THICODE_E2E_DATA;
+
+/** The environment of a ThiCode server on `port` sharing the test database and the fake provider (tests start a
+ * second instance with it). */
+export function serverEnv(serverPort: number): Record<string, string> {
+  return {
+    THICODE_CONFIG: path.join(root, "Leptos.toml"),
+    LEPTOS_SITE_ADDR: `127.0.0.1:${serverPort}`,
+    LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
+    DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
+    EMAIL_BACKEND: "file",
+    EMAIL_FILE_PATH: path.join(dataDir, "emails"),
+    RUST_LOG: process.env.E2E_LOG ?? "warn",
+    MISTRAL_API_KEY: "fake-key",
+    MISTRAL_BASE_URL: `http://127.0.0.1:${fakePort}`,
+  };
+}
 
 const chromiumArgs = [
   "--no-sandbox",
@@ -73,17 +89,7 @@ export default defineConfig({
     timeout: 60_000,
     stdout: "ignore",
     stderr: "pipe",
-    env: {
-      THICODE_CONFIG: path.join(root, "Leptos.toml"),
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
-      DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
-      EMAIL_BACKEND: "file",
-      EMAIL_FILE_PATH: path.join(dataDir, "emails"),
-      RUST_LOG: process.env.E2E_LOG ?? "warn",
-      MISTRAL_API_KEY: "fake-key",
-      MISTRAL_BASE_URL: `http://127.0.0.1:${fakePort}`,
-    },
+    env: serverEnv(port),
   },
   ],
 });

@@ -18,8 +18,6 @@ use crate::core::theme::Theme;
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    set_page_csp();
     let theme = Theme::current().as_str();
     let lang = Lang::current();
     // Every component asks for the language; the request's headers are read this once.
@@ -43,22 +41,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
-    }
-}
-
-/// Sends this page's Content-Security-Policy with the nonce its hydration script carries.
-#[cfg(feature = "ssr")]
-fn set_page_csp() {
-    let Some(nonce) = leptos::nonce::use_nonce() else {
-        return;
-    };
-    let development = use_context::<crate::core::state::AppState>().is_none_or(|s| !s.config.is_production());
-    let policy = crate::core::security::page_csp(&nonce, development);
-    if let (Some(response), Ok(value)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        axum::http::HeaderValue::from_str(&policy),
-    ) {
-        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

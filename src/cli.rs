@@ -177,6 +177,9 @@ async fn serve(config: Config) -> ExitCode {
     if config.ai.api_key.is_none() {
         tracing::warn!("MISTRAL_API_KEY is not set: no AI model is configured");
     }
+    if let Some(file) = &config.security.secret_key_file {
+        tracing::info!(path = %file.display(), "SECRET_KEY is not set: using the development secret kept in this file");
+    }
     let state = match AppState::new(config, db) {
         Ok(state) => state,
         Err(e) => return fail(EXIT_CONFIG, &format!("configuration error: {e}")),

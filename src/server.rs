@@ -17,7 +17,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::app::{App, shell};
 use crate::core::state::AppState;
-use crate::core::{routes, security, telemetry};
+use crate::core::{client, routes, security, telemetry};
 use crate::{accounts, admin, api, chat};
 
 /// The app's page routes, computed once per process. Generating them switches resource loading off process-wide for
@@ -32,7 +32,7 @@ pub fn router(state: AppState) -> Router {
         let state = state.clone();
         move || {
             provide_context(state.clone());
-            leptos::nonce::provide_nonce();
+            security::provide_page_nonce();
         }
     };
     Router::new()
@@ -55,6 +55,8 @@ pub fn router(state: AppState) -> Router {
             // cross-site request never touches the session.
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(middleware::from_fn(security::isolate_reactive_owner))
+                .layer(middleware::from_fn_with_state(state.clone(), client::resolve_client))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(telemetry::request_span)
@@ -70,13 +72,31 @@ pub fn router(state: AppState) -> Router {
                     security::security_headers,
                 ))
                 .layer(middleware::from_fn(routes::cache_headers))
-                .layer(middleware::from_fn(routes::server_fn_status))
                 .layer(CompressionLayer::new())
                 .layer(middleware::from_fn_with_state(state.clone(), security::limit_body))
+                .layer(middleware::from_fn_with_state(
+                    (state.clone(), form_pages()),
+                    security::safe_referer,
+                ))
+                // A valid API token is checked before the cross-origin check (which it is exempt from) and before the
+                // session layer (which must not see the session cookie of a token-authenticated request).
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    api::auth::authenticate_token,
+                ))
                 .layer(middleware::from_fn_with_state(state.clone(), security::check_origin))
                 .layer(accounts::auth::layer(&state)),
         )
         .with_state(state)
+}
+
+/// The page of every server function's form, for redirects back to it.
+fn form_pages() -> security::FormPages {
+    security::FormPages::new(
+        accounts::server_fns::form_pages()
+            .into_iter()
+            .chain(chat::server_fns::form_pages()),
+    )
 }
 
 /// Binds `addr` and serves until SIGINT or SIGTERM; requests in flight are allowed to finish.
@@ -96,6 +116,7 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     let cleanup = accounts::sessions::DbSessionStore::new(pool.clone()).spawn_cleanup();
     let recovery = chat::generation::spawn_recovery(pool.clone());
     let engine = state.chat.clone();
+    let outbox = state.outbox.clone();
     let app = router(state);
     tracing::info!("ThiCode listening on http://{addr}");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -104,8 +125,14 @@ pub async fn serve(state: AppState) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))?;
     cleanup.abort();
     recovery.abort();
-    // Replies still being generated are saved as interrupted, with their text so far.
+    // Replies still being generated are saved as interrupted, with their text so far; queued mail gets a moment.
     engine.interrupt_all(&pool).await;
+    if tokio::time::timeout(Duration::from_secs(10), outbox.idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!("stopping with email still queued");
+    }
     tokio::time::timeout(Duration::from_secs(5), pool.close()).await.ok();
     tracing::info!("ThiCode stopped");
     Ok(())

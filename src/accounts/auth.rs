@@ -70,6 +70,18 @@ impl AuthnBackend for Backend {
 /// The session of a request, with its user.
 pub type AuthSession = axum_login::AuthSession<Backend>;
 
+/// Logs `user` in on this session under a new session id, whatever the session held (axum-login only gives an
+/// anonymous session a new id): an id planted in a browser before login is worthless after it. A session that
+/// belonged to someone else starts empty, as Django's `login` does.
+pub async fn start_session(session: &mut AuthSession, user: &User) -> Result<(), axum_login::Error<Backend>> {
+    if session.user.as_ref().is_some_and(|current| current.id != user.id) {
+        session.session.clear().await;
+    }
+    // Not `flush`: it keeps the record's id, which the store would then create again.
+    session.session.cycle_id().await.map_err(axum_login::Error::Session)?;
+    session.login(user).await
+}
+
 /// Sessions in the database behind an HttpOnly, SameSite=Lax cookie (Secure per `SESSION_COOKIE_SECURE`), ending
 /// after two weeks without use; and the login layer on top.
 pub fn layer(state: &AppState) -> AuthManagerLayer<Backend, DbSessionStore> {

@@ -20,6 +20,7 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
             .map_err(|e| server_error("session", e))?;
         let ip = client_ip().await;
         let user = crate::accounts::service::log_in(&state.db.pool, &mut session, &login, password, &ip).await?;
+        crate::core::server_fn::set_cookie(&crate::core::security::new_csrf_cookie(&state.config));
         // The account's language, if it has one, becomes this browser's.
         if let Some(lang) = crate::accounts::service::preferred_language(&user) {
             crate::core::server_fn::set_cookie(&lang.cookie());
@@ -58,7 +59,10 @@ pub async fn register(
         let mut session = leptos_axum::extract::<AuthSession>()
             .await
             .map_err(|e| server_error("session", e))?;
-        session.login(&user).await.map_err(|e| server_error("login", e))?;
+        crate::accounts::auth::start_session(&mut session, &user)
+            .await
+            .map_err(|e| server_error("login", e))?;
+        crate::core::server_fn::set_cookie(&crate::core::security::new_csrf_cookie(&state.config));
         leptos_axum::redirect(safe_next(next.as_deref().unwrap_or("/")));
         Ok(())
     })
@@ -296,7 +300,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AccountError> {
         let ip = client_ip().await;
         crate::accounts::service::request_password_reset(
             &state.db.pool,
-            &state.mailer,
+            &state.outbox,
             &state.config,
             &email,
             &ip,
@@ -321,15 +325,34 @@ pub async fn reset_password(token: String, new_password1: String, new_password2:
     .await
 }
 
+/// The page each form of these server functions is on: where a failed no-JavaScript post goes back to when its
+/// `Referer` is not a page of this site (`core::security::FormPages`).
+#[cfg(feature = "ssr")]
+pub fn form_pages() -> Vec<(&'static str, &'static str)> {
+    use leptos::server_fn::ServerFn;
+    vec![
+        (Login::PATH, "/login"),
+        (Register::PATH, "/register"),
+        (Logout::PATH, "/"),
+        (UpdateProfile::PATH, "/settings"),
+        (ChangePassword::PATH, "/settings/password"),
+        (DeleteAccount::PATH, "/settings"),
+        (CreateApiToken::PATH, "/settings/tokens"),
+        (RevokeApiToken::PATH, "/settings/tokens"),
+        (RequestPasswordReset::PATH, "/forgot-password"),
+        // The reset page's own address holds the token; without it, the user asks for a new link.
+        (ResetPassword::PATH, "/forgot-password"),
+    ]
+}
+
 /// The client's address as the server saw it ("unknown" when the connection info is missing, as in tests that call
 /// the router directly).
 #[cfg(feature = "ssr")]
 async fn client_ip() -> String {
-    use axum::extract::ConnectInfo;
-    leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+    use crate::core::client::ClientAddr;
+    leptos_axum::extract::<axum::Extension<ClientAddr>>()
         .await
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
-        .unwrap_or_else(|_| "unknown".to_string())
+        .map_or_else(|_| "unknown".to_string(), |axum::Extension(c)| c.text())
 }
 
 /// The session's user if they are staff; `Unauthenticated` without a session, `Forbidden` for anyone else.

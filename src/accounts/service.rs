@@ -309,7 +309,7 @@ pub async fn change_password(
 /// account's language, or in `lang` (the requester's) when the account has not chosen one.
 pub async fn request_password_reset(
     pool: &AnyPool,
-    mailer: &crate::core::mail::Mailer,
+    outbox: &crate::core::mail::Outbox,
     config: &crate::core::config::Config,
     email: &str,
     ip: &str,
@@ -330,22 +330,35 @@ pub async fn request_password_reset(
         errors.add("email", e);
         return Err(AccountError::Invalid(errors));
     }
-    let Some(user) = users::by_login(pool, email).await.map_err(internal)? else {
-        return Ok(());
+    // Everything that depends on whether the account exists happens after the answer, in the background: known and
+    // unknown addresses cost the request the same work and time.
+    let base = config.frontend_url.clone().unwrap_or_else(|| config.site_url.clone());
+    outbox.post(reset_mail(pool.clone(), email.to_string(), base, lang));
+    Ok(())
+}
+
+/// The reset mail for the active account whose email is `email` (any case), with a new link; nothing for anyone else.
+async fn reset_mail(pool: AnyPool, email: String, base: String, lang: Lang) -> Option<crate::core::mail::Email> {
+    let user = match users::by_login(&pool, &email).await {
+        Ok(user) => user?,
+        Err(e) => {
+            tracing::error!(error = %e, "password reset: account lookup failed");
+            return None;
+        }
     };
     // `by_login` also matches usernames; only an exact email match (any case) receives mail.
-    if !user.is_active || !user.email.eq_ignore_ascii_case(email) {
-        return Ok(());
+    if !user.is_active || !user.email.eq_ignore_ascii_case(&email) {
+        return None;
     }
-    let token = crate::accounts::resets::create(pool, &user).await.map_err(internal)?;
-    let base = config.frontend_url.as_deref().unwrap_or(&config.site_url);
+    let token = match crate::accounts::resets::create(&pool, &user).await {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::error!(error = %e, "password reset: token not created");
+            return None;
+        }
+    };
     let link = format!("{base}/reset-password/{token}");
-    let message = reset_email(&user, &link, preferred_language(&user).unwrap_or(lang));
-    // A mail failure is logged, not shown: the answer must not reveal that the account exists.
-    if let Err(e) = mailer.send(&config.email.default_from_email, message).await {
-        tracing::error!(error = %e, "password reset email not sent");
-    }
-    Ok(())
+    Some(reset_email(&user, &link, preferred_language(&user).unwrap_or(lang)))
 }
 
 /// The reset mail with its link, in `lang`.
@@ -439,8 +452,9 @@ pub async fn log_in(
     ip: &str,
 ) -> Result<User, AccountError> {
     let user = check_credentials(pool, login, password, ip).await?;
-    // `login` gives the session a new id, so an id planted before login is worthless.
-    session.login(&user).await.map_err(internal)?;
+    crate::accounts::auth::start_session(session, &user)
+        .await
+        .map_err(internal)?;
     Ok(user)
 }
 

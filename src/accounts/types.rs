@@ -99,9 +99,17 @@ impl AccountError {
 impl FromServerFnError for AccountError {
     type Encoder = JsonEncoding;
 
-    fn from_server_fn_error(_: ServerFnErrorErr) -> Self {
-        // Transport or decoding problems: nothing the user can fix in the form.
-        Self::Server
+    fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
+        // Arguments that could not be decoded are the caller's mistake (400, the field named); transport problems are
+        // nothing the user can fix in the form.
+        match crate::core::arguments::argument_error(&error) {
+            Some(e) => {
+                let mut errors = FormErrors::default();
+                errors.add(e.field.as_deref().unwrap_or(NON_FIELD), e.message);
+                Self::Invalid(errors)
+            }
+            None => Self::Server,
+        }
     }
 }
 

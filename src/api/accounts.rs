@@ -2,8 +2,9 @@
 //! tokens; `/api/token/…`: JSON Web Tokens. All on the same services as the pages.
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -19,6 +20,7 @@ use crate::api::schema::{
     AuthErrors, AuthOut, BodyErrors, Detail, MessageText, NotFound, Throttled, TokenNotValid, TokenOut, UserOut,
     ValidOut, to_json,
 };
+use crate::core::client::ClientAddr;
 use crate::core::i18n::Lang;
 use crate::core::state::AppState;
 
@@ -45,12 +47,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_token))
 }
 
-/// The client's address ("unknown" when the connection info is missing, as in tests that call the router directly).
-fn client_ip(connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>) -> String {
-    connect.map_or_else(
-        || "unknown".to_string(),
-        |axum::Extension(ConnectInfo(addr))| addr.ip().to_string(),
-    )
+/// The client's address (`core::client`; "unknown" when the connection info is missing, as in tests that call the
+/// router directly).
+fn client_ip(client: Option<axum::Extension<ClientAddr>>) -> String {
+    client.map_or_else(|| "unknown".to_string(), |axum::Extension(c)| c.text())
 }
 
 /// The User shape of API.md.
@@ -104,7 +104,7 @@ async fn register(
     State(state): State<AppState>,
     mut session: AuthSession,
     ApiJson(body): ApiJson<RegisterBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let form = crate::accounts::service::Registration {
         username: body.username,
         email: body.email,
@@ -121,10 +121,19 @@ async fn register(
         }
         Err(e) => return Err(fields(e)),
     };
-    session.login(&user).await.map_err(ApiError::internal)?;
-    Ok(Json(
+    crate::accounts::auth::start_session(&mut session, &user)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(logged_in(
+        &state,
         json!({ "user": user_json(&user), "message": "Registration successful" }),
     ))
+}
+
+/// The answer to a successful login or registration: `body`, and a new CSRF token (rotated at login, as Django does).
+fn logged_in(state: &AppState, body: Value) -> Response {
+    let cookie = crate::core::security::new_csrf_cookie(&state.config);
+    ([(header::SET_COOKIE, cookie)], Json(body)).into_response()
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -143,12 +152,15 @@ struct LoginBody {
 async fn login(
     State(state): State<AppState>,
     mut session: AuthSession,
-    connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
+    connect: Option<axum::Extension<ClientAddr>>,
     ApiJson(body): ApiJson<LoginBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let ip = client_ip(connect);
     match crate::accounts::service::log_in(&state.db.pool, &mut session, &body.username, body.password, &ip).await {
-        Ok(user) => Ok(Json(json!({ "user": user_json(&user), "message": "Login successful" }))),
+        Ok(user) => Ok(logged_in(
+            &state,
+            json!({ "user": user_json(&user), "message": "Login successful" }),
+        )),
         // Wrong credentials: the original's 401 `{message}`.
         Err(AccountError::Invalid(form)) if form.fields.contains_key(crate::accounts::types::NON_FIELD) => Err(
             ApiError::Body(StatusCode::UNAUTHORIZED, json!({ "message": "Invalid credentials" })),
@@ -180,15 +192,20 @@ async fn settings(ApiUser(user): ApiUser) -> Json<Value> {
     Json(user_json(&user))
 }
 
+/// Fields the API does not know (a client sending the whole User back: `id`, `username`, `date_joined` …) are
+/// ignored, as DRF does.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 struct SettingsBody {
     /// Keys to merge into the stored preferences (`null` removes one).
     #[schema(value_type = Option<Object>)]
     preferences: Option<Value>,
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     email: Option<String>,
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     first_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     last_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     bio: Option<String>,
 }
 
@@ -270,7 +287,7 @@ struct ResetBody {
         BodyErrors, Throttled))]
 async fn reset_request(
     State(state): State<AppState>,
-    connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
+    connect: Option<axum::Extension<ClientAddr>>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -285,7 +302,7 @@ async fn reset_request(
     let lang = crate::core::i18n::from_headers(&headers);
     match crate::accounts::service::request_password_reset(
         &state.db.pool,
-        &state.mailer,
+        &state.outbox,
         &state.config,
         &email,
         &ip,
@@ -442,7 +459,7 @@ fn token_not_valid(detail: &str) -> ApiError {
     responses((status = 200, body = crate::accounts::jwt::Pair), (status = 401, body = Detail), BodyErrors, Throttled))]
 async fn jwt_obtain(
     State(state): State<AppState>,
-    connect: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
+    connect: Option<axum::Extension<ClientAddr>>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
     let ip = client_ip(connect);

@@ -1,8 +1,10 @@
-//! Who calls the API. A request with an `Authorization` header is authenticated by it alone — `Token <key>` or
-//! `Bearer <key>` with a personal API token, or `Bearer <access JWT>` — and is exempt from CSRF (a browser cannot
-//! add that header cross-site without a CORS preflight we refuse). Otherwise the session shared with the web pages
-//! is used and unsafe methods must pass CSRF (header `X-CSRFToken` equal to the `csrftoken` cookie, or a trusted
-//! `Origin` — the global origin check has already refused untrusted ones).
+//! Who calls the API. A request whose `Authorization` is `Token <key>` or `Bearer <key>` (a personal API token, or an
+//! access JWT) is authenticated by it alone: [`authenticate_token`] checks it before the session layer, removes the
+//! session cookie so the session plays no part, and exempts the request from CSRF (no browser attaches such a header
+//! by itself, and CORS refuses a cross-site script that tries). Any other `Authorization` scheme (the Basic
+//! credentials a browser attaches behind HTTP authentication) is ignored, as DRF's token authentication does: the
+//! session shared with the web pages is used, and unsafe methods must pass CSRF (header `X-CSRFToken` equal to the
+//! `csrftoken` cookie, or a trusted `Origin` — the global origin check has already refused untrusted ones).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -14,11 +16,64 @@ use crate::accounts::users::User;
 use crate::api::error::ApiError;
 use crate::core::state::AppState;
 
-/// Name of the CSRF cookie (Django's).
-pub const CSRF_COOKIE: &str = "csrftoken";
+pub use crate::core::security::CSRF_COOKIE;
 
 /// The authenticated caller of an API route.
 pub struct ApiUser(pub User);
+
+/// The user a valid `Token`/`Bearer` credential named, found by [`authenticate_token`].
+#[derive(Clone)]
+struct TokenCaller(User);
+
+/// Whether `Authorization` uses one of our schemes (`Token`, `Bearer`), valid or not.
+fn has_token_scheme(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_whitespace().next())
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer"))
+}
+
+/// Middleware outside the session layer and the cross-origin check: an `/api/` request carrying a valid
+/// `Token`/`Bearer` credential is authenticated by it alone — its session cookie is removed before the session layer
+/// reads it — and is marked [`CsrfExempt`](crate::core::security::CsrfExempt). Every other request goes on as it
+/// came, to the cross-origin check; an invalid credential is answered 401 by [`ApiUser`].
+pub async fn authenticate_token(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if req.uri().path().starts_with("/api/")
+        && has_token_scheme(req.headers())
+        && let Some(Ok(user)) = from_authorization(&state, req.headers()).await
+    {
+        remove_cookie(req.headers_mut(), crate::accounts::auth::SESSION_COOKIE);
+        req.extensions_mut().insert(TokenCaller(user));
+        req.extensions_mut().insert(crate::core::security::CsrfExempt);
+    }
+    next.run(req).await
+}
+
+/// Drops cookie `name` from the request's `Cookie` headers, keeping the others.
+fn remove_cookie(headers: &mut HeaderMap, name: &str) {
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .flat_map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .split(';')
+                .map(|pair| pair.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter(|pair| !pair.is_empty() && pair.split_once('=').is_none_or(|(key, _)| key.trim() != name))
+        .collect();
+    headers.remove(header::COOKIE);
+    if let Ok(value) = kept.join("; ").parse()
+        && !kept.is_empty()
+    {
+        headers.insert(header::COOKIE, value);
+    }
+}
 
 fn invalid(detail: &str) -> ApiError {
     ApiError::Detail(StatusCode::UNAUTHORIZED, detail.to_string())
@@ -108,8 +163,15 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(result) = from_authorization(state, &parts.headers).await {
-            return result.map(Self);
+        if let Some(TokenCaller(user)) = parts.extensions.get::<TokenCaller>() {
+            return Ok(Self(user.clone()));
+        }
+        // Our scheme, but not a valid credential: say what is wrong with it (never fall back to the session).
+        if has_token_scheme(&parts.headers) {
+            return match from_authorization(state, &parts.headers).await {
+                Some(result) => result.map(Self),
+                None => Err(ApiError::unauthenticated()),
+            };
         }
         let session = AuthSession::from_request_parts(parts, state)
             .await
@@ -126,14 +188,9 @@ impl FromRequestParts<AppState> for ApiUser {
         crate::api::schema::Throttled))]
 pub async fn csrf(axum::extract::State(state): axum::extract::State<AppState>, headers: HeaderMap) -> Response {
     let token = cookie(&headers, CSRF_COOKIE)
-        .filter(|t| t.len() == 32 && t.chars().all(|c| c.is_ascii_hexdigit()))
+        .filter(|t| crate::core::security::is_csrf_token(t))
         .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_string);
-    let secure = if state.config.security.session_cookie_secure {
-        "; Secure"
-    } else {
-        ""
-    };
-    let set = format!("{CSRF_COOKIE}={token}; Path=/; Max-Age=31449600; SameSite=Lax{secure}");
+    let set = crate::core::security::csrf_cookie(&state.config, &token);
     let body = crate::api::schema::CsrfOut { csrf_token: token };
     ([(header::SET_COOKIE, set)], axum::Json(body)).into_response()
 }

@@ -204,13 +204,17 @@ async fn with_messages(state: &AppState, rows: Vec<Conversation>) -> Result<Vec<
 struct CreateBody {
     /// The first message (required; not blank).
     #[schema(min_length = 1)]
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     initial_message: Option<String>,
     /// A title (default: the first message's beginning, until the model names the conversation).
     #[schema(min_length = 1, max_length = 255)]
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     title: Option<String>,
     /// A model the provider lists.
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     model: Option<String>,
     /// Sent first to the model.
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     system_prompt: Option<String>,
 }
 
@@ -245,9 +249,12 @@ async fn create(
         system_prompt: body.system_prompt,
         ..Default::default()
     };
-    let id = service::create_conversation(&state, &user, &first, edit).await?;
-    service::send_message(&state, &user, Some(id), &first).await?;
-    Ok((StatusCode::CREATED, Json(load(&state, user.id, id).await?)).into_response())
+    let sent = service::start_conversation(&state, &user, &first, edit).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(load(&state, user.id, sent.conversation_id).await?),
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/api/chat/conversations/{id}/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id")),
@@ -264,16 +271,23 @@ async fn detail(
 struct UpdateBody {
     /// Not blank, at most 255 characters.
     #[schema(min_length = 1, max_length = 255)]
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     title: Option<String>,
     /// At most 50 characters.
     #[schema(max_length = 50)]
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     category: Option<String>,
     /// At most 20 tags of at most 50 characters.
     #[schema(max_items = 20)]
+    #[serde(default, deserialize_with = "crate::api::lenient::tags")]
     tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     summary: Option<String>,
+    #[serde(default, deserialize_with = "crate::api::lenient::boolean")]
     is_pinned: Option<bool>,
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     model: Option<String>,
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     system_prompt: Option<String>,
 }
 
@@ -400,16 +414,20 @@ async fn messages(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 struct SendBody {
     /// The message (not blank).
     #[schema(min_length = 1)]
     content: String,
-    /// `text`, `markdown` (default) or `code` (or their MIME types).
+    /// `text`, `markdown` (default) or `code` (or their MIME types); any other text of at most 50 characters is
+    /// accepted as the default, as the original backend did.
+    #[schema(max_length = 50)]
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     content_type: Option<String>,
     /// A model the provider lists, for this reply only.
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     model: Option<String>,
     /// Continue from this message of the conversation instead of the latest one (a new branch).
+    #[serde(default, deserialize_with = "crate::api::lenient::integer")]
     parent_id: Option<i64>,
 }
 
@@ -578,6 +596,7 @@ async fn status(
 struct AskBody {
     /// The question (required; not blank).
     #[schema(min_length = 1)]
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
     message: Option<String>,
 }
 

@@ -87,7 +87,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON request body; malformed JSON, a wrong media type or missing fields answer in DRF's shapes.
+/// A request body in any encoding DRF's default parsers read — JSON, a URL-encoded form, or a multipart form (its
+/// text fields) — so clients of the original backend keep working whatever they send. Malformed bodies, other media
+/// types or missing fields answer in DRF's shapes.
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -104,13 +106,8 @@ where
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        if !media.starts_with("application/json") {
-            return Err(ApiError::Detail(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Unsupported media type \"{media}\" in request."),
-            ));
-        }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+        let kind = media.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let unreadable = |e: axum::extract::rejection::BytesRejection| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::Detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.".to_string())
             } else {
@@ -119,23 +116,78 @@ where
                     "The request body could not be read.".to_string(),
                 )
             }
-        })?;
-        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
-            let text = e.to_string();
-            if let Some(field) = text.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-                ApiError::Fields(BTreeMap::from([(
-                    field.to_string(),
-                    vec!["This field is required.".to_string()],
-                )]))
-            } else if e.is_data() {
-                ApiError::Detail(
-                    StatusCode::BAD_REQUEST,
-                    format!("Invalid data: {}", text.split(" at line").next().unwrap_or_default()),
-                )
-            } else {
-                ApiError::Detail(StatusCode::BAD_REQUEST, "JSON parse error.".to_string())
+        };
+        if kind == "application/json" || (kind.starts_with("application/") && kind.ends_with("+json")) {
+            let bytes = axum::body::Bytes::from_request(req, state).await.map_err(unreadable)?;
+            return serde_json::from_slice(&bytes).map(ApiJson).map_err(decode_error);
+        }
+        let fields = if kind == "application/x-www-form-urlencoded" {
+            let bytes = axum::body::Bytes::from_request(req, state).await.map_err(unreadable)?;
+            form_fields(form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())))
+        } else if kind == "multipart/form-data" {
+            multipart_fields(req, state).await?
+        } else {
+            return Err(ApiError::Detail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Unsupported media type \"{media}\" in request."),
+            ));
+        };
+        serde_json::from_value(fields).map(ApiJson).map_err(decode_error)
+    }
+}
+
+/// Form fields as a JSON object of texts; a name sent several times becomes a list.
+fn form_fields(pairs: impl Iterator<Item = (String, String)>) -> Value {
+    let mut object = serde_json::Map::new();
+    for (key, value) in pairs {
+        match object.get_mut(&key) {
+            None => {
+                object.insert(key, Value::String(value));
             }
-        })
+            Some(Value::Array(items)) => items.push(Value::String(value)),
+            Some(first) => {
+                let first = first.take();
+                object.insert(key, Value::Array(vec![first, Value::String(value)]));
+            }
+        }
+    }
+    Value::Object(object)
+}
+
+/// The text fields of a multipart form (files are not read).
+async fn multipart_fields<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
+    let bad = || ApiError::Detail(StatusCode::BAD_REQUEST, "Multipart form parse error.".to_string());
+    let mut form = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|_| bad())?;
+    let mut pairs = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(|_| bad())? {
+        let Some(name) = field.name().map(str::to_string) else {
+            continue;
+        };
+        if field.file_name().is_some() {
+            continue;
+        }
+        pairs.push((name, field.text().await.map_err(|_| bad())?));
+    }
+    Ok(form_fields(pairs.into_iter()))
+}
+
+/// A body that does not fit the route's fields, in DRF's shapes.
+fn decode_error(e: serde_json::Error) -> ApiError {
+    let text = e.to_string();
+    if let Some(field) = text.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        ApiError::Fields(BTreeMap::from([(
+            field.to_string(),
+            vec!["This field is required.".to_string()],
+        )]))
+    } else if e.is_data() {
+        ApiError::Detail(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid data: {}", text.split(" at line").next().unwrap_or_default()),
+        )
+    } else {
+        ApiError::Detail(StatusCode::BAD_REQUEST, "JSON parse error.".to_string())
     }
 }
 

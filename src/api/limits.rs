@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -65,8 +65,9 @@ fn check<K: std::hash::Hash + Eq + Clone>(limiter: Option<&DefaultKeyedRateLimit
 pub async fn anonymous(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let ip = req
         .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip());
+        .get::<crate::core::client::ClientAddr>()
+        .and_then(|c| c.0)
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     match state.api_limits.anonymous(ip) {
         Ok(()) => next.run(req).await,
         Err(seconds) => ApiError::throttled(seconds).into_response(),

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod chat;
 pub mod docs;
 pub mod error;
+pub mod lenient;
 pub mod limits;
 pub mod list_cache;
 pub mod schema;

@@ -14,7 +14,7 @@ use crate::chat::server_fns::{
 };
 use crate::chat::types::{ChatContext, ChatError, ConversationView, MessageView, PAGE_SIZE};
 use crate::core::i18n::Lang;
-use crate::core::layout::rcdata_text;
+use crate::core::layout::{NoScriptRefresh, rcdata_text};
 
 /// The actions of the page, shared by its parts.
 #[derive(Clone, Copy)]
@@ -77,7 +77,9 @@ type Live = RwSignal<Option<(i64, String)>>;
 pub fn ChatPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok())));
+    // `/chat/{id}`: an id that is not a number names no conversation (404, like one that is not yours).
+    let raw_id = Memo::new(move |_| params.with(|p| p.get("id")));
+    let id = Memo::new(move |_| raw_id.get().and_then(|v| v.parse::<i64>().ok()));
     let archived = Memo::new(move |_| query.with(|q| q.get("archived").is_some()));
     let offset =
         Memo::new(move |_| query.with(|q| q.get("offset").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0).max(0)));
@@ -97,10 +99,11 @@ pub fn ChatPage() -> impl IntoView {
         |(archived, offset, q, ..)| get_chat_context(archived, offset, q),
     );
     let conversation = Resource::new(
-        move || (id.get(), actions.version(), refresh.get()),
-        |(id, ..)| async move {
-            match id {
-                Some(id) => get_conversation(id).await.map(Some),
+        move || (raw_id.get(), actions.version(), refresh.get()),
+        |(raw_id, ..)| async move {
+            match raw_id.map(|raw| raw.parse::<i64>()) {
+                Some(Ok(id)) => get_conversation(id).await.map(Some),
+                Some(Err(_)) => Err(ChatError::NotFound),
                 None => Ok(None),
             }
         },
@@ -141,14 +144,17 @@ pub fn ChatPage() -> impl IntoView {
                         let ctx = context.await.ok();
                         match conversation.await {
                             Ok(view) => view! { <ConversationPane view ctx actions live/> }.into_any(),
-                            Err(ChatError::NotFound) => view! {
+                            Err(ChatError::NotFound) => {
+                                crate::core::not_found::set_not_found_status();
+                                view! {
                                 <Title text=t.t("Not found", "Introuvable")/>
                                 <h1>{t.t("Conversation not found", "Conversation introuvable")}</h1>
                                 <p>
                                     {t.t("It does not exist, or it is not yours. ", "Elle n’existe pas, ou elle n’est pas à vous. ")}
                                     <a href="/chat">{t.t("Start a new one", "En commencer une nouvelle")}</a>
                                 </p>
-                            }.into_any(),
+                            }.into_any()
+                            }
                             Err(_) => ().into_any(),
                         }
                     })}
@@ -254,7 +260,7 @@ fn ConversationPane(
             <h1>{t.t("New conversation", "Nouvelle conversation")}</h1>
             <p class="hint">{t.t("Using ", "Modèle : ")} {preferred.clone()} "."</p>
         })}
-        {generating.map(|_| view! { <noscript><meta http-equiv="refresh" content="2"/></noscript> })}
+        {generating.map(|_| view! { <NoScriptRefresh seconds=2/> })}
         <ol class="messages" aria-live="polite" on:click=copy_code>
             {messages.into_iter().map(|m| {
                 let is_last_reply = Some(m.id) == last_reply;
@@ -389,11 +395,11 @@ fn MessageItem(
     let message_id = id;
     view! {
         <li class=format!("message {}", message.role) data-status=message.status.clone() data-testid=format!("message-{}", message.role)>
-            <p class="message-meta">
+            <div class="message-meta">
                 <strong>{role_label}</strong>
                 {message.model.clone().filter(|_| message.role == "assistant").map(|m| view! { <span class="model">{m}</span> })}
                 {(count > 1).then(|| view! {
-                    <span class="branches">
+                    <div class="branches">
                         {message.prev_sibling.map(|prev| view! {
                             <ActionForm action=actions.branch attr:class="inline">
                                 <input type="hidden" name="message_id" value=prev.to_string()/>
@@ -407,9 +413,9 @@ fn MessageItem(
                                 <button type="submit" class="link" aria-label=t.t("Next version", "Version suivante")>"›"</button>
                             </ActionForm>
                         })}
-                    </span>
+                    </div>
                 })}
-            </p>
+            </div>
             {body}
             {status_note.map(|note| view! { <p class="message-status">{note}</p> })}
             {message.error.clone().map(|error| view! {

@@ -143,6 +143,24 @@ async fn finish_form_post(state: &crate::core::state::AppState, sent: &SentMessa
     }
 }
 
+/// The page the forms of these server functions are on (`core::security::FormPages`): the chat.
+#[cfg(feature = "ssr")]
+pub fn form_pages() -> Vec<(&'static str, &'static str)> {
+    use leptos::server_fn::ServerFn;
+    [
+        SendMessage::PATH,
+        Regenerate::PATH,
+        EditMessage::PATH,
+        StopReply::PATH,
+        SelectBranch::PATH,
+        UpdateConversation::PATH,
+        DeleteConversation::PATH,
+    ]
+    .into_iter()
+    .map(|path| (path, "/chat"))
+    .collect()
+}
+
 /// Gives an error the right status for scripts (400, 401, 404, 409, 429); a page render keeps its own status. Field
 /// messages are translated into the page's language.
 #[cfg(feature = "ssr")]

@@ -250,10 +250,15 @@ pub const CONTENT_TYPES: &[(&str, &str)] = &[
     ("code", "text/x-code"),
 ];
 
+/// What a message is stored as when it names no content type, or one we do not know.
+const DEFAULT_CONTENT_TYPE: &str = "text/markdown";
+/// Longest content type accepted (the original's column).
+const MAX_CONTENT_TYPE_CHARS: usize = 50;
+
 /// Optional parts of a message sent through the API.
 #[derive(Debug, Clone, Default)]
 pub struct SendOptions {
-    /// One of [`CONTENT_TYPES`].
+    /// One of [`CONTENT_TYPES`]; anything else (at most 50 characters) means the default.
     pub content_type: Option<String>,
     /// A model for this reply only (must be one the provider lists).
     pub model: Option<String>,
@@ -270,17 +275,20 @@ pub async fn send_message_with(
     options: SendOptions,
 ) -> Result<SentMessage, ChatError> {
     let content = check_content(state, content)?;
-    let content_type = match options.content_type.as_deref() {
-        None => "text/markdown",
-        Some(kind) => match CONTENT_TYPES.iter().find(|(name, mime)| *name == kind || *mime == kind) {
-            Some((_, mime)) => mime,
-            None => {
-                return Err(ChatError::invalid(
-                    "content_type",
-                    format!("\u{201c}{kind}\u{201d} is not a valid choice: use text, markdown or code."),
-                ));
-            }
-        },
+    // The original backend stored any content type it was sent (clients send a model name there, for one): any text
+    // of at most 50 characters is accepted, and one we do not know means the default.
+    let content_type = match options.content_type.as_deref().map(str::trim) {
+        Some(kind) if kind.chars().count() > MAX_CONTENT_TYPE_CHARS => {
+            return Err(ChatError::invalid(
+                "content_type",
+                format!("Ensure this field has no more than {MAX_CONTENT_TYPE_CHARS} characters."),
+            ));
+        }
+        Some(kind) => CONTENT_TYPES
+            .iter()
+            .find(|(name, mime)| name.eq_ignore_ascii_case(kind) || mime.eq_ignore_ascii_case(kind))
+            .map_or(DEFAULT_CONTENT_TYPE, |(_, mime)| *mime),
+        None => DEFAULT_CONTENT_TYPE,
     };
     let model = match options.model.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()) {
         Some(model) if !state.chat.provider.models().await.iter().any(|m| m.id == model) => {
@@ -292,19 +300,22 @@ pub async fn send_message_with(
         other => other,
     };
     check_rate(state, user).await?;
-    let conversation = match conversation_id {
-        Some(id) => owned(state, user, id).await?,
-        None => {
-            let new = store::NewConversation {
-                title: generation::fallback_title(&content),
-                ..Default::default()
-            };
-            let id = store::create_conversation(&state.db.pool, user.id, &new)
-                .await
-                .map_err(db)?;
-            owned(state, user, id).await?
-        }
+    let Some(id) = conversation_id else {
+        // A new conversation and its first message are created together.
+        let new = store::NewConversation {
+            title: generation::fallback_title(&content),
+            ..Default::default()
+        };
+        let turn = NewTurn {
+            user_content: Some(content),
+            parent_id: None,
+            edit_count: 0,
+            model,
+            content_type,
+        };
+        return start(state, user, Target::New(new), turn).await;
     };
+    let conversation = owned(state, user, id).await?;
     let parent = match options.parent_id {
         Some(id) => {
             let m = store::message(&state.db.pool, user.id, id)
@@ -323,7 +334,7 @@ pub async fn send_message_with(
         model,
         content_type,
     };
-    start(state, user, &conversation, turn).await
+    start(state, user, Target::Existing(Box::new(conversation)), turn).await
 }
 
 /// What [`start`] adds to a conversation.
@@ -358,7 +369,13 @@ pub async fn regenerate(state: &AppState, user: &User, message_id: i64) -> Resul
         .ok_or(ChatError::NotFound)?;
     let conversation = owned(state, user, m.conversation_id).await?;
     let parent = if m.role == "assistant" { m.parent_id } else { Some(m.id) };
-    start(state, user, &conversation, NewTurn::reply_to(parent, None, 0)).await
+    start(
+        state,
+        user,
+        Target::Existing(Box::new(conversation)),
+        NewTurn::reply_to(parent, None, 0),
+    )
+    .await
 }
 
 /// Sends an edited copy of the user message `message_id` as a new branch; the old branch stays reachable.
@@ -379,15 +396,16 @@ pub async fn edit_message(
     check_rate(state, user).await?;
     let conversation = owned(state, user, m.conversation_id).await?;
     let turn = NewTurn::reply_to(m.parent_id, Some(content), m.edit_count + 1);
-    start(state, user, &conversation, turn).await
+    start(state, user, Target::Existing(Box::new(conversation)), turn).await
 }
 
-async fn start(
-    state: &AppState,
-    user: &User,
-    conversation: &Conversation,
-    new: NewTurn,
-) -> Result<SentMessage, ChatError> {
+/// Where [`start`] adds a turn: a conversation of the user's, or one it creates in the same transaction.
+enum Target {
+    Existing(Box<Conversation>),
+    New(store::NewConversation),
+}
+
+async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> Result<SentMessage, ChatError> {
     let NewTurn {
         user_content,
         parent_id,
@@ -395,9 +413,13 @@ async fn start(
         model,
         content_type,
     } = new;
-    let model = model.unwrap_or_else(|| model_for(state, user, Some(conversation)));
-    let turn = Turn {
-        conversation_id: conversation.id,
+    let model = model.unwrap_or_else(|| match &target {
+        Target::Existing(conversation) => model_for(state, user, Some(conversation)),
+        Target::New(new) if !new.model.is_empty() => new.model.clone(),
+        Target::New(_) => model_for(state, user, None),
+    });
+    let mut turn = Turn {
+        conversation_id: 0,
         user_id: user.id,
         user_content: user_content.clone(),
         user_content_type: content_type,
@@ -405,11 +427,25 @@ async fn start(
         edit_count,
         reply_metadata: generation::pending_metadata(&model),
     };
-    let started = store::start_turn(&state.db.pool, &turn).await.map_err(|e| match e {
+    let refused = |e: LockError| match e {
         LockError::NotFound | LockError::BadParent => ChatError::NotFound,
         LockError::Busy => ChatError::Busy,
         LockError::Db(e) => db(e),
-    })?;
+    };
+    let (conversation, started) = match target {
+        Target::Existing(conversation) => {
+            turn.conversation_id = conversation.id;
+            let started = store::start_turn(&state.db.pool, &turn).await.map_err(refused)?;
+            (*conversation, started)
+        }
+        Target::New(new) => {
+            let (id, started) = store::create_with_turn(&state.db.pool, &new, &turn)
+                .await
+                .map_err(refused)?;
+            (owned(state, user, id).await?, started)
+        }
+    };
+    let conversation = &conversation;
 
     // The history of the branch the new reply continues, oldest first.
     let messages = store::messages(&state.db.pool, conversation.id).await.map_err(db)?;
@@ -464,26 +500,31 @@ async fn start(
     })
 }
 
-/// Creates an empty conversation named after `first_message` (until the model names it), with the given settings.
-pub async fn create_conversation(
+/// Starts a conversation with the given settings and its first message: the settings are checked and the rate limit
+/// applied first, then the conversation and the message are created in one transaction (so a refused or failed start
+/// leaves nothing behind), and the reply is generated in the background.
+pub async fn start_conversation(
     state: &AppState,
     user: &User,
     first_message: &str,
     edit: ConversationEdit,
-) -> Result<i64, ChatError> {
-    check_content(state, first_message)?;
+) -> Result<SentMessage, ChatError> {
+    let content = check_content(state, first_message)?;
+    let changes = changes_of(state, edit).await?;
+    check_rate(state, user).await?;
     let new = store::NewConversation {
-        title: generation::fallback_title(first_message),
-        ..Default::default()
+        title: changes.title.unwrap_or_else(|| generation::fallback_title(&content)),
+        model: changes.model.unwrap_or_default(),
+        system_prompt: changes.system_prompt.unwrap_or_default(),
     };
-    let id = store::create_conversation(&state.db.pool, user.id, &new)
-        .await
-        .map_err(db)?;
-    if let Err(e) = update_conversation(state, user, id, edit).await {
-        let _ = store::delete_conversation(&state.db.pool, user.id, id).await;
-        return Err(e);
-    }
-    Ok(id)
+    let turn = NewTurn {
+        user_content: Some(content),
+        parent_id: None,
+        edit_count: 0,
+        model: None,
+        content_type: "text/markdown",
+    };
+    start(state, user, Target::New(new), turn).await
 }
 
 /// Stops the reply `message_id`; what was written so far is kept.
@@ -540,6 +581,19 @@ pub async fn update_conversation(
     id: i64,
     edit: ConversationEdit,
 ) -> Result<(), ChatError> {
+    let changes = changes_of(state, edit).await?;
+    if store::update_conversation(&state.db.pool, user.id, id, &changes)
+        .await
+        .map_err(db)?
+    {
+        Ok(())
+    } else {
+        Err(ChatError::NotFound)
+    }
+}
+
+/// The stored form of `edit`, or the first field that is wrong.
+async fn changes_of(state: &AppState, edit: ConversationEdit) -> Result<ConversationChanges, ChatError> {
     let mut changes = ConversationChanges::default();
     if let Some(title) = edit.title {
         let title = title.trim().to_string();
@@ -593,14 +647,7 @@ pub async fn update_conversation(
     }
     changes.is_pinned = edit.is_pinned;
     changes.status = edit.archived.map(|a| if a { "archived" } else { "active" }.to_string());
-    if store::update_conversation(&state.db.pool, user.id, id, &changes)
-        .await
-        .map_err(db)?
-    {
-        Ok(())
-    } else {
-        Err(ChatError::NotFound)
-    }
+    Ok(changes)
 }
 
 /// Deletes the conversation and its messages (a running reply is stopped first).

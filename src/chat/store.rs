@@ -161,6 +161,14 @@ pub struct NewConversation {
 
 /// Creates a conversation for `user_id`.
 pub async fn create_conversation(pool: &AnyPool, user_id: i64, new: &NewConversation) -> Result<i64, sqlx::Error> {
+    insert_conversation(pool, user_id, new).await
+}
+
+async fn insert_conversation<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user_id: i64,
+    new: &NewConversation,
+) -> Result<i64, sqlx::Error> {
     let now = now_millis();
     sqlx::query_scalar(
         "INSERT INTO conversations (user_id, title, slug, model, system_prompt, created_at, updated_at) \
@@ -172,8 +180,22 @@ pub async fn create_conversation(pool: &AnyPool, user_id: i64, new: &NewConversa
     .bind(&new.model)
     .bind(&new.system_prompt)
     .bind(now)
-    .fetch_one(pool)
+    .fetch_one(executor)
     .await
+}
+
+/// Creates a conversation and starts its first turn (`turn`, whose `conversation_id` is ignored) in one transaction:
+/// the conversation exists with its first message, or not at all.
+pub async fn create_with_turn(pool: &AnyPool, new: &NewConversation, turn: &Turn) -> Result<(i64, Started), LockError> {
+    let mut tx = pool.begin().await?;
+    let id = insert_conversation(&mut *tx, turn.user_id, new).await?;
+    let turn = Turn {
+        conversation_id: id,
+        ..turn.clone()
+    };
+    let started = start_turn_in(&mut tx, &turn).await?;
+    tx.commit().await?;
+    Ok((id, started))
 }
 
 /// The conversation `id` if `user_id` owns it and it is not deleted.
@@ -525,8 +547,14 @@ pub struct Started {
 /// Takes the conversation's generation lock and inserts the user message (if any) and a pending reply, all in one
 /// transaction: the lock is a conditional UPDATE, so two concurrent sends cannot both win on either backend.
 pub async fn start_turn(pool: &AnyPool, turn: &Turn) -> Result<Started, LockError> {
-    let now = now_millis();
     let mut tx = pool.begin().await?;
+    let started = start_turn_in(&mut tx, turn).await?;
+    tx.commit().await?;
+    Ok(started)
+}
+
+async fn start_turn_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, turn: &Turn) -> Result<Started, LockError> {
+    let now = now_millis();
     let locked = sqlx::query(
         "UPDATE conversations SET generating_id = 0, generating_beat_at = $1 \
          WHERE id = $2 AND user_id = $3 AND status <> 'deleted' \
@@ -536,7 +564,7 @@ pub async fn start_turn(pool: &AnyPool, turn: &Turn) -> Result<Started, LockErro
     .bind(turn.conversation_id)
     .bind(turn.user_id)
     .bind(now - STALE_LOCK_MS)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     if locked == 0 {
@@ -544,7 +572,7 @@ pub async fn start_turn(pool: &AnyPool, turn: &Turn) -> Result<Started, LockErro
             sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1 AND user_id = $2 AND status <> 'deleted'")
                 .bind(turn.conversation_id)
                 .bind(turn.user_id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
         return Err(if exists.is_some() {
             LockError::Busy
@@ -556,7 +584,7 @@ pub async fn start_turn(pool: &AnyPool, turn: &Turn) -> Result<Started, LockErro
         let found: Option<i64> = sqlx::query_scalar("SELECT id FROM messages WHERE id = $1 AND conversation_id = $2")
             .bind(parent)
             .bind(turn.conversation_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         if found.is_none() {
             return Err(LockError::BadParent);
@@ -578,7 +606,7 @@ pub async fn start_turn(pool: &AnyPool, turn: &Turn) -> Result<Started, LockErro
         .bind(turn.edit_count)
         .bind(now)
         .bind(turn.user_content_type)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         parent = Some(id);
         user_message_id = Some(id);
@@ -592,7 +620,7 @@ pub async fn start_turn(pool: &AnyPool, turn: &Turn) -> Result<Started, LockErro
     .bind(parent)
     .bind(now)
     .bind(&turn.reply_metadata)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     sqlx::query(
         "UPDATE conversations SET generating_id = $1, current_leaf_id = $1, message_count = message_count + $2, \
@@ -602,9 +630,8 @@ pub async fn start_turn(pool: &AnyPool, turn: &Turn) -> Result<Started, LockErro
     .bind(added)
     .bind(now)
     .bind(turn.conversation_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(Started {
         user_message_id,
         assistant_message_id,

@@ -142,7 +142,9 @@ impl ChatError {
         match (self, lang) {
             (Self::Invalid { message, .. }, _) => message.clone(),
             (Self::BadRequest(detail), Lang::En) => format!("Invalid request: {detail}"),
-            (Self::BadRequest(_), Lang::Fr) => "Requête invalide : un champ manque ou n’a pas le bon type.".into(),
+            (Self::BadRequest(_), Lang::Fr) => {
+                "Requête invalide : un champ n’a pas le bon type ou ne peut pas être lu.".into()
+            }
             (Self::RateLimited(seconds), Lang::En) => {
                 format!("You are sending messages too fast. Try again in {seconds} s.")
             }
@@ -181,11 +183,15 @@ impl FromServerFnError for ChatError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
-        match error {
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
-                Self::BadRequest("a field is missing or has the wrong type.".to_string())
-            }
-            _ => Self::Server,
+        match crate::core::arguments::argument_error(&error) {
+            Some(e) => match e.field {
+                Some(field) => Self::Invalid {
+                    field,
+                    message: e.message,
+                },
+                None => Self::BadRequest(e.message),
+            },
+            None => Self::Server,
         }
     }
 }

@@ -40,6 +40,7 @@ keys! {
     "SESSION_COOKIE_SECURE" => "security"."session_cookie_secure",
     "SECURE_HSTS_SECONDS" => "security"."hsts_seconds",
     "CORS_ALLOWED_ORIGINS" => "security"."cors_allowed_origins",
+    "TRUSTED_PROXIES" => "security"."trusted_proxies",
     "MISTRAL_API_KEY" => "ai"."api_key",
     "MISTRAL_BASE_URL" => "ai"."base_url",
     "MISTRAL_DEFAULT_MODEL" => "ai"."default_model",
@@ -180,6 +181,10 @@ pub struct SecurityConfig {
     pub hsts_seconds: u64,
     /// Origins allowed by CORS and trusted for CSRF (`scheme://host[:port]`).
     pub cors_allowed_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client (none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where the development secret is kept when `SECRET_KEY` is not set (development only; see [`Config::load`]).
+    pub secret_key_file: Option<PathBuf>,
 }
 
 /// Request and usage limits.
@@ -377,6 +382,61 @@ fn absolute(base: &Path, path: &Path) -> PathBuf {
 }
 
 /// Development fallback for `SECRET_KEY`: random for this process, so nothing signed survives a restart.
+/// Name of the development secret's file in the data folder.
+const DEV_SECRET_FILE: &str = "secret_key";
+
+/// The secret kept in `file`, created (readable by its owner only) with a new random secret when missing or unusable.
+fn kept_secret(file: &Path) -> Result<String, ConfigError> {
+    let problem = |e: std::io::Error| {
+        ConfigError::new(
+            "SECRET_KEY",
+            format!(
+                "not set, and the development secret cannot be kept in {}: {e}",
+                file.display()
+            ),
+        )
+    };
+    if let Ok(text) = std::fs::read_to_string(file) {
+        let text = text.trim();
+        if text.len() >= 32 {
+            return Ok(text.to_string());
+        }
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(problem)?;
+    }
+    let secret = random_secret();
+    // Written beside the file and renamed over it, so a concurrent reader sees the old secret or the new one, whole.
+    let temporary = file.with_extension(format!("tmp{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(&temporary).map_err(problem)?;
+    std::io::Write::write_all(&mut out, secret.as_bytes()).map_err(problem)?;
+    out.sync_all().map_err(problem)?;
+    std::fs::rename(&temporary, file).map_err(problem)?;
+    Ok(secret)
+}
+
+/// A comma-separated list of networks (`10.0.0.0/8`) or single addresses (`127.0.0.1`, `::1`).
+fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::new(
+                        "TRUSTED_PROXIES",
+                        format!("expected addresses or networks such as 10.0.0.0/8 or ::1, got {item:?}"),
+                    )
+                })
+        })
+        .collect()
+}
+
 fn random_secret() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
@@ -461,9 +521,15 @@ fn check_secret_strength(secret: &str) -> Result<(), String> {
 }
 
 impl Config {
-    /// Loads and validates the configuration from the real sources.
+    /// Loads and validates the configuration from the real sources. In development without `SECRET_KEY`, the secret
+    /// is generated once and kept in the data folder (`data/secret_key`, mode 0600), so a restart does not end every
+    /// API session.
     pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::from_sources(&Sources::load(config_file)?)
+        let mut config = Self::from_sources(&Sources::load(config_file)?)?;
+        if let Some(file) = &config.security.secret_key_file {
+            config.security.secret_key = Secret::new(kept_secret(file)?);
+        }
+        Ok(config)
     }
 
     /// Parses and validates settings; the first problem found is returned, naming its key.
@@ -513,8 +579,14 @@ impl Config {
                     "required in production: set at least 32 random characters (`openssl rand -hex 32`)",
                 ));
             }
+            // Replaced by the secret kept in this file when the real sources are loaded (`Config::load`).
             None => Secret::new(random_secret()),
         };
+        let secret_key_file = src
+            .get("SECRET_KEY")
+            .is_none()
+            .then(|| path("data").join(DEV_SECRET_FILE));
+        let trusted_proxies = src.get("TRUSTED_PROXIES").map_or(Ok(Vec::new()), parse_networks)?;
         let session_cookie_secure = match src.get("SESSION_COOKIE_SECURE") {
             Some(v) => parse_bool("SESSION_COOKIE_SECURE", v)?,
             None => production,
@@ -655,6 +727,8 @@ impl Config {
                 session_cookie_secure,
                 hsts_seconds,
                 cors_allowed_origins,
+                trusted_proxies,
+                secret_key_file,
             },
             ai,
             email,

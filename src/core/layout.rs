@@ -109,3 +109,24 @@ pub fn rcdata_text(text: &str) -> String {
         text.to_string()
     }
 }
+
+/// Reloads the page every `seconds` for a visitor without JavaScript (a reply being written shows up as it grows).
+///
+/// Only the server writes the `<meta http-equiv="refresh">`: a browser that runs scripts parses the server's
+/// `<noscript>` as inert text, but obeys a refresh element that the client would create itself (after a send, when
+/// the page re-renders), and would reload the page under the user's hands. The client renders the same `<noscript>`
+/// empty, which hydrates against the server's.
+#[component]
+pub fn NoScriptRefresh(seconds: u32) -> impl IntoView {
+    noscript_refresh(seconds)
+}
+
+#[cfg(feature = "ssr")]
+fn noscript_refresh(seconds: u32) -> AnyView {
+    view! { <noscript><meta http-equiv="refresh" content=seconds.to_string()/></noscript> }.into_any()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn noscript_refresh(_seconds: u32) -> AnyView {
+    view! { <noscript></noscript> }.into_any()
+}

@@ -1,6 +1,14 @@
 //! Outgoing email through lettre: `console` (development: printed on standard output, like Django's console
 //! backend), `file` (one `.eml` per message in a folder; tests read them) or `smtp` (STARTTLS and credentials, e.g.
-//! SendGrid at smtp.sendgrid.net:587 with user `apikey`). Every message has a text and an HTML part.
+//! SendGrid at smtp.sendgrid.net:587 with user `apikey`). Every message has a text and an HTML part. Mail that a
+//! request asks for is composed and sent in the background by the [`Outbox`], so an answer never waits for (nor
+//! reveals anything through the timing of) a lookup or a relay.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -130,4 +138,101 @@ impl Mailer {
 #[allow(clippy::print_stdout)] // the console backend's whole purpose
 fn print_message(message: &Message) {
     println!("{}\n{}", String::from_utf8_lossy(&message.formatted()), "-".repeat(79));
+}
+
+/// A message to compose in the background: it looks up what it needs and yields the mail, or nothing to send.
+type Job = Pin<Box<dyn Future<Output = Option<Email>> + Send>>;
+
+/// How many jobs may wait; more are refused (and logged) rather than held in memory without bound.
+const OUTBOX_CAPACITY: usize = 256;
+
+/// Waits before the second and third attempt at a failing send.
+const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(10)];
+
+/// A small in-process queue of mail: one worker composes each message and sends it, with two retries; a message that
+/// still fails is logged (never its recipient or content). Cheap to clone.
+#[derive(Clone)]
+pub struct Outbox {
+    inner: Arc<OutboxInner>,
+}
+
+struct OutboxInner {
+    jobs: tokio::sync::mpsc::Sender<Job>,
+    pending: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Outbox({} pending)", self.inner.pending.load(Ordering::SeqCst))
+    }
+}
+
+impl Outbox {
+    /// Starts the worker on the current Tokio runtime, sending through `mailer` from `from`.
+    pub fn start(mailer: Mailer, from: String) -> Self {
+        let (jobs, mut queue) = tokio::sync::mpsc::channel::<Job>(OUTBOX_CAPACITY);
+        let inner = Arc::new(OutboxInner {
+            jobs,
+            pending: AtomicUsize::new(0),
+            idle: tokio::sync::Notify::new(),
+        });
+        let worker = Arc::downgrade(&inner);
+        let work = async move {
+            while let Some(job) = queue.recv().await {
+                if let Some(email) = job.await {
+                    send_with_retries(&mailer, &from, email).await;
+                }
+                let Some(inner) = worker.upgrade() else { break };
+                if inner.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    inner.idle.notify_waiters();
+                }
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(work);
+            }
+            Err(_) => tracing::warn!("no async runtime: the outbox will not send mail"),
+        }
+        Self { inner }
+    }
+
+    /// Queues `compose`: it runs after the current request, in the worker, and its mail (if any) is sent then.
+    pub fn post(&self, compose: impl Future<Output = Option<Email>> + Send + 'static) {
+        self.inner.pending.fetch_add(1, Ordering::SeqCst);
+        if self.inner.jobs.try_send(Box::pin(compose)).is_err() {
+            tracing::error!("email not queued: the outbox is full or stopped");
+            if self.inner.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+                self.inner.idle.notify_waiters();
+            }
+        }
+    }
+
+    /// Returns once every queued message has been sent or given up (tests, and a graceful shutdown).
+    pub async fn idle(&self) {
+        loop {
+            let notified = self.inner.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.inner.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+async fn send_with_retries(mailer: &Mailer, from: &str, email: Email) {
+    let attempts = RETRY_DELAYS.len() + 1;
+    for attempt in 1..=attempts {
+        match mailer.send(from, email.clone()).await {
+            Ok(()) => return,
+            Err(e) if attempt < attempts => {
+                tracing::warn!(error = %e, attempt, "email not sent; trying again");
+                tokio::time::sleep(RETRY_DELAYS[attempt - 1]).await;
+            }
+            Err(e) => tracing::error!(error = %e, attempts, "email not sent; giving up"),
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The foundation every feature builds on: page frame, home and error pages, and (server only) settings, database,
 //! security, logging and the routes every deployment needs (health checks, theme, API 404); the interface language.
 
+pub mod arguments;
 pub mod document;
 pub mod home;
 pub mod i18n;
@@ -8,6 +9,8 @@ pub mod layout;
 pub mod not_found;
 pub mod theme;
 
+#[cfg(feature = "ssr")]
+pub mod client;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]

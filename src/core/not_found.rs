@@ -5,13 +5,19 @@ use leptos_meta::Title;
 
 use crate::core::i18n::Lang;
 
-/// Shown for any path no route matches; answers with status 404 on the server.
-#[component]
-pub fn NotFound() -> impl IntoView {
+/// Gives the page being rendered the status 404 (server side; nothing in the browser). Pages that show a "not
+/// found" state for a missing object call it too, so a missing page is never a 200.
+pub fn set_not_found_status() {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
+}
+
+/// Shown for any path no route matches; answers with status 404 on the server.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    set_not_found_status();
     let t = Lang::current();
     view! {
         <Title text=t.t("Page not found", "Page introuvable")/>

@@ -97,24 +97,6 @@ pub async fn cache_headers(req: Request, next: Next) -> Response {
     res
 }
 
-/// Leptos answers 500 when a server function's arguments cannot be decoded (a missing field, text for a number).
-/// Our server-function error types turn those into a `BadRequest` variant; this gives them the status they deserve.
-pub async fn server_fn_status(req: Request, next: Next) -> Response {
-    let is_server_fn = req.uri().path().starts_with(env!("SERVER_FN_PREFIX"));
-    let res = next.run(req).await;
-    if !is_server_fn || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "A server error occurred.").into_response();
-    };
-    if bytes.starts_with(br#"{"BadRequest""#) {
-        parts.status = StatusCode::BAD_REQUEST;
-    }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
-}
-
 /// `thicode.Ab12Cd34.wasm`: cargo-leptos puts a content hash between the name and the extension.
 fn is_hashed_name(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or_default();

@@ -14,10 +14,30 @@ use crate::core::state::AppState;
 /// CSP for anything that is not a rendered page (JSON, files): nothing may load or frame it.
 const STRICT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
-/// Adds the security headers every response carries, unless a handler set its own.
-pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The CSP nonce of one request, chosen by [`security_headers`] before the request is handled: the page's scripts
+/// carry it (the router's context gives it to Leptos) and the same middleware writes it into the page's policy.
+#[derive(Debug, Clone)]
+pub struct PageNonce(pub leptos::nonce::Nonce);
+
+/// Adds the security headers every response carries, unless a handler set its own. A page (HTML) gets the page
+/// policy with the nonce its scripts carry — decided here, from this request's own nonce, so no page can leave without
+/// it; everything else gets the strict policy.
+pub async fn security_headers(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let nonce = leptos::nonce::Nonce::new();
+    req.extensions_mut().insert(PageNonce(nonce.clone()));
     let mut res = next.run(req).await;
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
     let headers = res.headers_mut();
+    if is_html
+        && !headers.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(policy) = HeaderValue::from_str(&page_csp(&nonce, !state.config.is_production()))
+    {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     let mut set = |name: HeaderName, value: &'static str| {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     };
@@ -35,6 +55,32 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     res
 }
 
+/// Gives this request's nonce ([`PageNonce`]) to the page being rendered; the router's context calls it.
+pub fn provide_page_nonce() {
+    let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<PageNonce>().map(|n| n.0.clone()));
+    match nonce {
+        Some(nonce) => leptos::prelude::provide_context(nonce),
+        // Rendered outside the middleware stack (never in the app): a nonce the policy will not name, so the
+        // page's scripts are refused rather than allowed.
+        None => leptos::nonce::provide_nonce(),
+    }
+}
+
+/// Runs each request with a reactive owner of its own. Leptos keeps the current owner in a thread-local that a page
+/// render sets and leaves behind; a server function or a static file that Leptos handles next on the same worker
+/// thread would make its owner a child of that page's, and read — and take — the page's contexts: its response
+/// headers (the page policy, a redirect, a cookie of another visitor), its language, its nonce. Under a root owner of
+/// its own, a request sees only what it provided itself.
+pub async fn isolate_reactive_owner(req: Request, next: Next) -> Response {
+    leptos::reactive::computed::ScopedFuture {
+        owner: leptos::prelude::Owner::new_root(None),
+        observer: None,
+        fut: next.run(req),
+    }
+    .await
+}
+
 /// The policy of a rendered page: scripts only from us or with this response's nonce, WASM allowed to compile,
 /// nothing from other origins. Development adds the live-reload websocket of `cargo leptos watch`.
 pub fn page_csp(nonce: &str, development: bool) -> String {
@@ -46,17 +92,24 @@ pub fn page_csp(nonce: &str, development: bool) -> String {
     )
 }
 
+/// Marks a request that is authenticated by a credential no browser attaches by itself (an API token in
+/// `Authorization`, checked before this middleware runs): it cannot be forged cross-site, so [`check_origin`] lets it
+/// through. Nothing else is exempt — not an `Authorization` header as such, since browsers attach saved HTTP
+/// Basic/Digest/NTLM credentials to cross-site form posts.
+#[derive(Debug, Clone, Copy)]
+pub struct CsrfExempt;
+
 /// Refuses unsafe requests (POST, PUT, PATCH, DELETE) that a browser sent from another site.
 ///
 /// A browser always says where a request comes from, in `Origin` or at least `Sec-Fetch-Site`; we accept our own
-/// origin (the `Host` the browser addressed, or `SITE_URL`) and `CORS_ALLOWED_ORIGINS`. Requests carrying an
-/// `Authorization` header hold no ambient credential and are exempt, as are non-browser clients that send neither
-/// header. Plain HTML form posts keep working, since browsers send `Origin` on them.
+/// origin (the `Host` the browser addressed, or `SITE_URL`) and `CORS_ALLOWED_ORIGINS`. Requests marked
+/// [`CsrfExempt`] pass, as do non-browser clients that send neither header. Plain HTML form posts keep working, since
+/// browsers send `Origin` on them.
 pub async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if matches!(
         *req.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    ) || req.headers().contains_key(header::AUTHORIZATION)
+    ) || req.extensions().get::<CsrfExempt>().is_some()
     {
         return next.run(req).await;
     }
@@ -103,6 +156,81 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> Result<(), String> {
     }
 }
 
+/// The page each server function's form is on, by the server function's path: where a failed no-JavaScript post goes
+/// back to when its `Referer` is not a page of this site. The features list their forms; the router collects them.
+#[derive(Debug, Clone, Default)]
+pub struct FormPages(std::sync::Arc<std::collections::HashMap<&'static str, &'static str>>);
+
+impl FormPages {
+    /// The table of `(server function path, page)` pairs.
+    pub fn new(pages: impl IntoIterator<Item = (&'static str, &'static str)>) -> Self {
+        Self(std::sync::Arc::new(pages.into_iter().collect()))
+    }
+
+    /// The page of the form posting to `path`; the home page for a server function no form posts to.
+    pub fn page_of(&self, path: &str) -> &'static str {
+        self.0.get(path).copied().unwrap_or("/")
+    }
+}
+
+/// Leptos sends a plain form post to a server function back to its `Referer`, as given (with the error in the
+/// query). Before it runs, the `Referer` of every server-function request becomes a path on this site: its own path
+/// when it is a page of this origin, else the page of the form ([`FormPages`]) — never another site.
+pub async fn safe_referer(
+    State((state, pages)): State<(AppState, FormPages)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    if path.starts_with(env!("SERVER_FN_PREFIX")) {
+        let target = same_origin_referer(&state, req.headers())
+            .unwrap_or_else(|| format!("{}{}", own_origin(&state, req.headers()), pages.page_of(path)));
+        let value = HeaderValue::from_str(&target).unwrap_or(HeaderValue::from_static("/"));
+        req.headers_mut().insert(header::REFERER, value);
+    }
+    next.run(req).await
+}
+
+/// Our origin as the browser addressed it: its `Origin` header when that names the `Host` it sent the request to,
+/// else `SITE_URL`. (Leptos puts the error into the query of an absolute URL; a path alone would lose it.)
+fn own_origin(state: &AppState, headers: &HeaderMap) -> String {
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let host = text(header::HOST).map(str::to_ascii_lowercase);
+    match text(header::ORIGIN).map(str::to_ascii_lowercase) {
+        Some(origin)
+            if host.is_some()
+                && (origin.strip_prefix("https://") == host.as_deref()
+                    || (!state.config.is_production() && origin.strip_prefix("http://") == host.as_deref())) =>
+        {
+            origin
+        }
+        _ => state.config.site_url.trim_end_matches('/').to_string(),
+    }
+}
+
+/// The request's `Referer` when it is a page of this site: the `Host` the browser addressed or `SITE_URL`, over
+/// HTTPS (or HTTP outside production), with a path that [`safe_next`] accepts.
+fn same_origin_referer(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let text = headers.get(header::REFERER)?.to_str().ok()?;
+    let referer: axum::http::Uri = text.parse().ok()?;
+    let scheme = referer.scheme_str()?;
+    if scheme != "https" && (scheme != "http" || state.config.is_production()) {
+        return None;
+    }
+    let authority = referer.authority()?.as_str().to_ascii_lowercase();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let site = state.config.site_url.to_ascii_lowercase();
+    let site_authority = site.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
+    if host.as_deref() != Some(authority.as_str()) && site_authority != Some(authority.as_str()) {
+        return None;
+    }
+    let path = referer.path_and_query().map_or("/", |p| p.as_str());
+    (safe_next(path) == path).then(|| text.to_string())
+}
+
 /// Answers 413 for a declared body over the limit, and caps streamed bodies at the same size.
 pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.config.limits.max_request_body_bytes;
@@ -116,6 +244,31 @@ pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next)
         return AppError::PayloadTooLarge { limit }.render(&path, req.headers());
     }
     next.run(req.map(|body| Body::new(Limited::new(body, limit)))).await
+}
+
+/// Name of the CSRF cookie (Django's).
+pub const CSRF_COOKIE: &str = "csrftoken";
+
+/// Whether `token` has the shape of the CSRF tokens we hand out (32 hex digits).
+pub fn is_csrf_token(token: &str) -> bool {
+    token.len() == 32 && token.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// `Set-Cookie` value that gives the browser the CSRF token `token`: readable by scripts (they send it back as
+/// `X-CSRFToken`), SameSite=Lax, Secure when session cookies are.
+pub fn csrf_cookie(config: &crate::core::config::Config, token: &str) -> String {
+    let secure = if config.security.session_cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{CSRF_COOKIE}={token}; Path=/; Max-Age=31449600; SameSite=Lax{secure}")
+}
+
+/// A fresh CSRF token as a `Set-Cookie` value: logging in rotates the token, as Django does, so a token seen before
+/// login is worthless after it.
+pub fn new_csrf_cookie(config: &crate::core::config::Config) -> String {
+    csrf_cookie(config, &uuid::Uuid::new_v4().simple().to_string())
 }
 
 /// `next` if it is a path on this site (`/…`, not `//host` or `/\host`), otherwise `/`: no open redirects.

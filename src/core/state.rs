@@ -9,7 +9,7 @@ use crate::chat::generation::Engine;
 use crate::chat::provider::Provider;
 use crate::core::config::{Config, ConfigError};
 use crate::core::db::Db;
-use crate::core::mail::Mailer;
+use crate::core::mail::{Mailer, Outbox};
 
 /// Shared application state, cheap to clone.
 #[derive(Clone, Debug)]
@@ -20,8 +20,8 @@ pub struct AppState {
     pub db: Db,
     /// Leptos rendering options derived from [`Config`].
     pub leptos: LeptosOptions,
-    /// Outgoing email.
-    pub mailer: Mailer,
+    /// Outgoing email, sent in the background.
+    pub outbox: Outbox,
     /// The AI provider and the replies being generated.
     pub chat: Engine,
     /// Signs and checks the API's JSON Web Tokens.
@@ -36,7 +36,10 @@ impl AppState {
     /// Builds the state from settings and an open database; fails only on an unusable mail configuration.
     pub fn new(config: Config, db: Db) -> Result<Self, ConfigError> {
         let leptos = leptos_options(&config);
-        let mailer = Mailer::from_config(&config.email)?;
+        let outbox = Outbox::start(
+            Mailer::from_config(&config.email)?,
+            config.email.default_from_email.clone(),
+        );
         Ok(Self {
             chat: Engine::new(Provider::from_config(&config.ai)),
             jwt: crate::accounts::jwt::Keys::new(config.security.secret_key.expose()),
@@ -45,7 +48,7 @@ impl AppState {
             config: Arc::new(config),
             db,
             leptos,
-            mailer,
+            outbox,
         })
     }
 }

@@ -31,12 +31,17 @@ pub fn init(filter: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The span of one request: method, path and the `x-request-id` set by the request-id layer.
+/// The span of one request: method, path, the client's address (`core::client`) and the `x-request-id` set by the
+/// request-id layer.
 pub fn request_span<B>(req: &Request<B>) -> Span {
     let id = req
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+    let client = req
+        .extensions()
+        .get::<crate::core::client::ClientAddr>()
+        .map_or_else(|| "unknown".to_string(), |c| c.text());
+    tracing::info_span!("request", id = %id, client = %client, method = %req.method(), path = %req.uri().path())
 }

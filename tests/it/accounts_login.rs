@@ -24,7 +24,13 @@ async fn login_and_logout_work_as_plain_form_posts() {
         .await;
     assert_eq!(res.status(), StatusCode::FOUND, "success redirects");
     assert_eq!(header(&res, "location"), "/after");
-    let set_cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    let set_cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("sessionid="))
+        .unwrap();
     assert!(
         set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
         "{set_cookie}"

@@ -8,7 +8,7 @@ use thicode::accounts::{password, users};
 
 /// Asks for a link and returns the token from the email that was sent.
 async fn request_link(app: &TestApp, email: &str) -> String {
-    let before = sent_emails(app).len();
+    let before = sent_emails(app).await.len();
     let body = format!("email={}", email.replace('@', "%40"));
     let res = app
         .send(form_post(
@@ -20,7 +20,7 @@ async fn request_link(app: &TestApp, email: &str) -> String {
         ))
         .await;
     assert_eq!(header(&res, "location"), "/forgot-password?sent=1");
-    let mails = sent_emails(app);
+    let mails = sent_emails(app).await;
     assert_eq!(mails.len(), before + 1, "one email per request");
     let mail = mails.into_iter().find(|m| !m.is_empty()).unwrap().replace("=\r\n", "");
     let start = mail.find("/reset-password/").unwrap() + "/reset-password/".len();
@@ -51,7 +51,7 @@ async fn a_reset_link_is_mailed_and_works_once() {
     let old_session = session_cookie(&app.send(form_post(Login::PATH, "/login", login, None, ORIGIN)).await).unwrap();
 
     let token = request_link(&app, "ADA@example.com").await;
-    let mail = sent_emails(&app).pop().unwrap();
+    let mail = sent_emails(&app).await.pop().unwrap();
     assert!(mail.contains("To: ada@example.com") && mail.contains("Subject: Reset your ThiCode password"));
     assert!(
         mail.contains("Content-Type: text/plain") && mail.contains("Content-Type: text/html"),
@@ -116,7 +116,7 @@ async fn the_answer_is_the_same_for_unknown_addresses_and_no_mail_is_sent() {
             assert_eq!(header(&res, "location"), "/forgot-password?sent=1");
         }
     }
-    assert!(sent_emails(&app).is_empty());
+    assert!(sent_emails(&app).await.is_empty());
     assert!(
         page(&app, "/forgot-password?sent=1", None)
             .await

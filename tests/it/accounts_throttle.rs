@@ -99,5 +99,5 @@ async fn reset_requests_are_limited_per_email() {
         .await;
     let html = page(&app, header(&res, "location").trim_start_matches(ORIGIN), None).await;
     assert!(html.contains("Too many attempts. Try again in 15 minutes."));
-    assert_eq!(sent_emails(&app).len(), 3);
+    assert_eq!(sent_emails(&app).await.len(), 3);
 }

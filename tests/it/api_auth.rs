@@ -108,8 +108,9 @@ async fn settings_read_and_merge_arbitrary_preference_keys() {
     let res = app.send(patch(json!({"email": "not-an-email"}))).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(json(res).await["email"].is_array());
+    // Fields the route does not know are ignored, as DRF does (issue #11: clients send the whole User back).
     let res = app.send(patch(json!({"nickname": "x"}))).await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "unknown fields are refused");
+    assert_eq!(res.status(), StatusCode::OK, "unknown fields are ignored");
     let res = app
         .send(call("GET", "/api/accounts/settings/", None, Some(&cookie), &[]))
         .await;
@@ -139,14 +140,14 @@ async fn password_reset_through_the_api() {
     let res = app.send(ask(json!({"email": "nobody@example.com"}))).await;
     assert_eq!(res.status(), StatusCode::OK);
     let unknown = json(res).await;
-    assert!(sent_emails(&app).is_empty());
+    assert!(sent_emails(&app).await.is_empty());
     let res = app.send(ask(json!({"email": "ada@example.com"}))).await;
     assert_eq!(
         json(res).await,
         unknown,
         "same answer whether the account exists or not"
     );
-    let mail = sent_emails(&app).pop().unwrap().replace("=\r\n", "");
+    let mail = sent_emails(&app).await.pop().unwrap().replace("=\r\n", "");
     let start =
         mail.find("http://localhost:5173/reset-password/").unwrap() + "http://localhost:5173/reset-password/".len();
     let token = &mail[start..start + 64];
@@ -333,8 +334,9 @@ async fn personal_tokens_are_shown_once_stored_hashed_and_revocable() {
         .await;
     assert_eq!(json(res).await, json!({"detail": "Token has expired."}));
 
-    // Malformed headers never fall back to the session.
-    for bad in ["Basic YWRhOnB3", "Token", "Token a b", "Bearer not-a-jwt"] {
+    // Malformed credentials of our schemes never fall back to the session. (Other schemes, such as the Basic
+    // credentials a browser attaches behind HTTP authentication, are not ours: the session answers — issue #11.)
+    for bad in ["Token", "Token a b", "Bearer not-a-jwt"] {
         let res = app
             .send(call(
                 "GET",
@@ -663,7 +665,7 @@ async fn a_password_change_or_reset_ends_every_jwt_session() {
         &[],
     ))
     .await;
-    let mail = sent_emails(&app).pop().unwrap().replace("=\r\n", "");
+    let mail = sent_emails(&app).await.pop().unwrap().replace("=\r\n", "");
     let at = mail.find("/reset-password/").unwrap() + "/reset-password/".len();
     let token = &mail[at..at + 64];
     let res = app

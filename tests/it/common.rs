@@ -239,8 +239,9 @@ pub fn without_markers(html: &str) -> String {
     html.replace("<!>", "")
 }
 
-/// The emails the file backend wrote for this test, as raw RFC 5322 text.
-pub fn sent_emails(app: &TestApp) -> Vec<String> {
+/// The emails the file backend wrote for this test, as raw RFC 5322 text, once the outbox has sent what was queued.
+pub async fn sent_emails(app: &TestApp) -> Vec<String> {
+    app.state.outbox.idle().await;
     let Ok(entries) = std::fs::read_dir(app.db.dir.path().join("emails")) else {
         return Vec::new();
     };

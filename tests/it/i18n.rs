@@ -462,12 +462,12 @@ async fn the_reset_email_is_in_the_accounts_language_else_the_requesters() {
         ORIGIN,
     ))
     .await;
-    let mail = sent_emails(&app).pop().unwrap().replace("=\r\n", "");
+    let mail = sent_emails(&app).await.pop().unwrap().replace("=\r\n", "");
     assert!(mail.contains("Bonjour ada"), "{mail}");
     assert!(!mail.contains("Hello"));
 
     // Bob chose nothing: the language of the page he asked from.
-    let before = sent_emails(&app).len();
+    let before = sent_emails(&app).await.len();
     app.send(form_post(
         RequestPasswordReset::PATH,
         "/forgot-password",
@@ -476,7 +476,7 @@ async fn the_reset_email_is_in_the_accounts_language_else_the_requesters() {
         ORIGIN,
     ))
     .await;
-    let mails = sent_emails(&app);
+    let mails = sent_emails(&app).await;
     assert_eq!(mails.len(), before + 1);
     assert!(mails.iter().any(|m| m.replace("=\r\n", "").contains("Bonjour bob")));
 }

@@ -22,6 +22,7 @@ mod chat_persistence;
 mod chat_provider;
 mod cli;
 mod database;
+mod from_outside;
 mod http;
 mod i18n;
 mod mail;

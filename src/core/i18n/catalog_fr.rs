@@ -19,6 +19,12 @@ const ENTRIES: &[(&str, &str)] = &[
     ("CSRF Failed: {}", "Échec de la vérification CSRF : {}"),
     // Fields (accounts::fields, api_tokens).
     ("This field may not be blank.", "Ce champ ne peut être vide."),
+    // Server-function arguments that could not be decoded (core::arguments).
+    ("This field is required.", "Ce champ est obligatoire."),
+    (
+        "A field has the wrong type or cannot be read.",
+        "Un champ n’a pas le bon type ou ne peut pas être lu.",
+    ),
     (
         "Ensure this field has no more than {} characters (it has {}).",
         "Assurez-vous que ce champ ne comporte pas plus de {} caractères (actuellement {}).",

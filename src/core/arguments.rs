@@ -1,0 +1,83 @@
+//! Server-function arguments that could not be decoded (a missing field, text where a number belongs, a body in
+//! another encoding): the caller's mistake, so every server function answers it with 400 and the field's name. The
+//! features' error types turn [`ServerFnErrorErr`] into their own variants through [`argument_error`], the one place
+//! that decides this.
+
+use leptos::server_fn::error::ServerFnErrorErr;
+
+/// What was wrong with the arguments of a server-function call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgumentError {
+    /// The argument that is missing or unreadable, when the decoder named it.
+    pub field: Option<String>,
+    /// What is wrong, in the page's language.
+    pub message: String,
+}
+
+/// The argument error in `error`, if it is one; on the server it also gives a script's call the status 400 (a
+/// plain form post keeps its redirect back to the form).
+pub fn argument_error(error: &ServerFnErrorErr) -> Option<ArgumentError> {
+    let text = match error {
+        ServerFnErrorErr::Args(text) | ServerFnErrorErr::Deserialization(text) => text.as_str(),
+        ServerFnErrorErr::MissingArg(name) => {
+            return Some(mark(ArgumentError {
+                field: Some(name.clone()),
+                message: "This field is required.".into(),
+            }));
+        }
+        _ => return None,
+    };
+    Some(mark(parse(text)))
+}
+
+/// Reads the decoder's message (serde's wording): `missing field `x``, or a type error that may name the field.
+fn parse(text: &str) -> ArgumentError {
+    let quoted = |after: &str| {
+        text.split_once(after)
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(name, _)| name.to_string())
+    };
+    if let Some(field) = quoted("missing field `") {
+        return ArgumentError {
+            field: Some(field),
+            message: "This field is required.".into(),
+        };
+    }
+    let field = quoted("field `").or_else(|| quoted("for key `"));
+    ArgumentError {
+        field,
+        message: "A field has the wrong type or cannot be read.".into(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn mark(mut error: ArgumentError) -> ArgumentError {
+    crate::core::server_fn::set_script_status(axum::http::StatusCode::BAD_REQUEST);
+    error.message = crate::core::i18n::translate(crate::core::i18n::Lang::current(), &error.message);
+    error
+}
+
+#[cfg(not(feature = "ssr"))]
+fn mark(error: ArgumentError) -> ArgumentError {
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_missing_field() {
+        let e = argument_error(&ServerFnErrorErr::Args("missing field `password`".into())).unwrap();
+        assert_eq!(e.field.as_deref(), Some("password"));
+        assert_eq!(e.message, "This field is required.");
+    }
+
+    #[test]
+    fn other_decoding_failures_are_argument_errors_too() {
+        let e = argument_error(&ServerFnErrorErr::Args("invalid digit found in string".into())).unwrap();
+        assert_eq!(e.field, None);
+        assert!(argument_error(&ServerFnErrorErr::Request("connection reset".into())).is_none());
+        assert!(argument_error(&ServerFnErrorErr::ServerError("boom".into())).is_none());
+    }
+}
