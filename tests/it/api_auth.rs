@@ -5,28 +5,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{ORIGIN, TestApp, header, json, sent_emails, session_cookie, with_user};
+use crate::common::{ORIGIN, TestApp, header, json, json_request as call, sent_emails, session_cookie, with_user};
 
 use crate::common::PASSWORD;
-
-/// A JSON request with optional cookie and headers.
-fn call(method: &str, path: &str, body: Option<Value>, cookie: Option<&str>, extra: &[(&str, &str)]) -> Request<Body> {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "127.0.0.1:3000");
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", cookie);
-    }
-    for (k, v) in extra {
-        req = req.header(*k, *v);
-    }
-    req.body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .unwrap()
-}
 
 /// Logs `username` in through the API and returns the session cookie plus a CSRF cookie and header value.
 async fn session(app: &TestApp, username: &str) -> (String, String) {

@@ -151,6 +151,31 @@ pub fn get(uri: &str) -> Request<Body> {
         .unwrap()
 }
 
+/// A JSON request with optional cookie and headers.
+pub fn json_request(
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+    cookie: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Request<Body> {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1:3000");
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    if let Some(cookie) = cookie {
+        req = req.header("cookie", cookie);
+    }
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    req.body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap()
+}
+
 /// The body as text (decompressed responses only).
 pub async fn text(res: Response<Body>) -> String {
     String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()

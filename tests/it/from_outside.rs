@@ -20,7 +20,8 @@ use tower::ServiceExt;
 
 use crate::chat_flow::{Chat, urlencode};
 use crate::common::{
-    ORIGIN, PASSWORD, TestApp, form_post, get, header, json as body_json, logged_in, session_cookie, text, with_user,
+    ORIGIN, PASSWORD, TestApp, form_post, get, header, json as body_json, json_request as api, logged_in,
+    session_cookie, text, with_user,
 };
 
 /// HTTP Basic credentials, as a browser attaches them by itself behind HTTP authentication.
@@ -38,25 +39,6 @@ fn cross_site_post(path: &str, body: &str, cookie: &str) -> Request<Body> {
         .header("content-type", "application/x-www-form-urlencoded")
         .header("cookie", cookie)
         .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
-/// A JSON API request with optional cookie and extra headers.
-fn api(method: &str, path: &str, body: Option<Value>, cookie: Option<&str>, extra: &[(&str, &str)]) -> Request<Body> {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "127.0.0.1:3000");
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", cookie);
-    }
-    for (k, v) in extra {
-        req = req.header(*k, *v);
-    }
-    req.body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
         .unwrap()
 }
 
