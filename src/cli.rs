@@ -8,9 +8,9 @@ use clap::{Parser, Subcommand};
 
 use crate::accounts::commands::{self, SuperuserOptions};
 use crate::core::config::Config;
-use crate::core::state::AppState;
 use crate::core::{db, telemetry};
 use crate::server;
+use crate::state::AppState;
 
 /// ThiCode — a fast, self-hostable AI chat assistant.
 #[derive(Debug, Parser)]

@@ -12,7 +12,11 @@ pub mod chat;
 pub mod cli;
 pub mod core;
 #[cfg(feature = "ssr")]
+pub mod export;
+#[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod state;
 
 /// Entry point of the WASM client: hydrates the server-rendered page, then marks `<body data-hydrated>`.
 #[cfg(feature = "hydrate")]

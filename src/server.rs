@@ -16,8 +16,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::app::{App, shell};
-use crate::core::state::AppState;
 use crate::core::{client, routes, security, telemetry};
+use crate::export;
+use crate::state::AppState;
 use crate::{accounts, admin, api, chat};
 
 /// The app's page routes, computed once per process. Generating them switches resource loading off process-wide for
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::routes())
         .merge(accounts::routes::routes())
+        .merge(export::routes())
         .merge(chat::routes::routes())
         .merge(api::routes(&state))
         .leptos_routes_with_context(&state, leptos_routes, context.clone(), {
@@ -56,7 +58,10 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(middleware::from_fn(security::isolate_reactive_owner))
-                .layer(middleware::from_fn_with_state(state.clone(), client::resolve_client))
+                .layer(middleware::from_fn_with_state(
+                    state.config.clone(),
+                    client::resolve_client,
+                ))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(telemetry::request_span)
@@ -68,14 +73,17 @@ pub fn router(state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(middleware::from_fn_with_state(
-                    state.clone(),
+                    state.config.clone(),
                     security::security_headers,
                 ))
                 .layer(middleware::from_fn(routes::cache_headers))
                 .layer(CompressionLayer::new())
-                .layer(middleware::from_fn_with_state(state.clone(), security::limit_body))
                 .layer(middleware::from_fn_with_state(
-                    (state.clone(), form_pages()),
+                    state.config.clone(),
+                    security::limit_body,
+                ))
+                .layer(middleware::from_fn_with_state(
+                    (state.config.clone(), form_pages()),
                     security::safe_referer,
                 ))
                 // A valid API token is checked before the cross-origin check (which it is exempt from) and before the
@@ -84,7 +92,10 @@ pub fn router(state: AppState) -> Router {
                     state.clone(),
                     api::auth::authenticate_token,
                 ))
-                .layer(middleware::from_fn_with_state(state.clone(), security::check_origin))
+                .layer(middleware::from_fn_with_state(
+                    state.config.clone(),
+                    security::check_origin,
+                ))
                 .layer(accounts::auth::layer(&state)),
         )
         .with_state(state)

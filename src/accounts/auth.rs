@@ -11,7 +11,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::accounts::password;
 use crate::accounts::sessions::DbSessionStore;
 use crate::accounts::users::{self, User};
-use crate::core::state::AppState;
+use crate::state::AppState;
 
 /// Name of the session cookie (Django's).
 pub const SESSION_COOKIE: &str = "sessionid";

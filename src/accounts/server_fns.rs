@@ -14,7 +14,7 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
     use crate::core::security::safe_next;
 
     with_status(async move {
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         let mut session = leptos_axum::extract::<crate::accounts::auth::AuthSession>()
             .await
             .map_err(|e| server_error("session", e))?;
@@ -45,7 +45,7 @@ pub async fn register(
     use crate::core::security::safe_next;
 
     with_status(async move {
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         let user = service::register(
             &state.db.pool,
             Registration {
@@ -100,7 +100,7 @@ pub async fn current_user() -> Result<Option<SessionUser>, AccountError> {
 pub async fn get_profile() -> Result<Profile, AccountError> {
     with_status(async move {
         let (user, _) = require_user().await?;
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         let models = state.chat.provider.models().await.into_iter().map(|m| m.id).collect();
         Ok(crate::accounts::service::profile_of(
             &user,
@@ -127,7 +127,7 @@ pub async fn update_profile(
     use crate::accounts::service::{self, ProfileForm};
     with_status(async move {
         let (user, _) = require_user().await?;
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         let theme = crate::core::theme::Theme::parse(&display_mode);
         let lang = crate::core::i18n::Lang::parse(&language);
         let form = ProfileForm {
@@ -163,7 +163,7 @@ pub async fn change_password(
 ) -> Result<(), AccountError> {
     with_status(async move {
         let (user, mut session) = require_user().await?;
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         let updated = crate::accounts::service::change_password(
             &state.db.pool,
             &user,
@@ -185,7 +185,7 @@ pub async fn change_password(
 pub async fn delete_account(password: String) -> Result<(), AccountError> {
     with_status(async move {
         let (user, mut session) = require_user().await?;
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         if !crate::accounts::password::verify(password, Some(user.password.clone())).await {
             let mut errors = FormErrors::default();
             errors.add("password", "Your password was entered incorrectly.");
@@ -211,7 +211,7 @@ const NEW_KEY: &str = "new_api_key";
 pub async fn list_api_tokens() -> Result<TokensView, AccountError> {
     with_status(async move {
         let (user, session) = require_user().await?;
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         let tokens = crate::accounts::api_tokens::list(&state.db.pool, user.id)
             .await
             .map_err(|e| server_error("list tokens", e))?;
@@ -221,7 +221,7 @@ pub async fn list_api_tokens() -> Result<TokensView, AccountError> {
             .await
             .map_err(|e| server_error("session", e))?;
         let now = crate::core::db::now_millis();
-        let when = crate::accounts::routes::minute;
+        let when = crate::core::time::minute;
         Ok(TokensView {
             tokens: tokens
                 .into_iter()
@@ -246,7 +246,7 @@ pub async fn list_api_tokens() -> Result<TokensView, AccountError> {
 pub async fn create_api_token(name: String, expires_in_days: String) -> Result<(), AccountError> {
     with_status(async move {
         let (user, session) = require_user().await?;
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         let days = match expires_in_days.trim() {
             "" => None,
             text => match text.parse::<i64>() {
@@ -279,7 +279,7 @@ pub async fn create_api_token(name: String, expires_in_days: String) -> Result<(
 pub async fn revoke_api_token(id: String) -> Result<(), AccountError> {
     with_status(async move {
         let (user, _) = require_user().await?;
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         // Not a number, or not one of the user's tokens: nothing to revoke.
         if let Ok(id) = id.parse::<i64>() {
             crate::accounts::api_tokens::revoke(&state.db.pool, user.id, id)
@@ -296,7 +296,7 @@ pub async fn revoke_api_token(id: String) -> Result<(), AccountError> {
 #[server]
 pub async fn request_password_reset(email: String) -> Result<(), AccountError> {
     with_status(async move {
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         let ip = client_ip().await;
         crate::accounts::service::request_password_reset(
             &state.db.pool,
@@ -317,7 +317,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AccountError> {
 #[server]
 pub async fn reset_password(token: String, new_password1: String, new_password2: String) -> Result<(), AccountError> {
     with_status(async move {
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         crate::accounts::service::reset_password(&state.db.pool, &token, new_password1, new_password2).await?;
         leptos_axum::redirect("/login?reset=1");
         Ok(())

@@ -13,7 +13,7 @@ pub async fn admin_overview() -> Result<InstanceOverview, AccountError> {
     use crate::admin::types::{AdminUserRow, NEWEST};
     with_status(async move {
         require_staff().await?;
-        let state = expect_context::<crate::core::state::AppState>();
+        let state = expect_context::<crate::state::AppState>();
         let pool = &state.db.pool;
         let users = crate::accounts::users::count(pool)
             .await
@@ -24,7 +24,7 @@ pub async fn admin_overview() -> Result<InstanceOverview, AccountError> {
         let newest = crate::accounts::users::newest(pool, NEWEST)
             .await
             .map_err(|e| server_error("list users", e))?;
-        let when = |millis: i64| crate::accounts::routes::minute(millis);
+        let when = |millis: i64| crate::core::time::minute(millis);
         Ok(InstanceOverview {
             users,
             conversations,

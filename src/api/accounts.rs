@@ -22,7 +22,7 @@ use crate::api::schema::{
 };
 use crate::core::client::ClientAddr;
 use crate::core::i18n::Lang;
-use crate::core::state::AppState;
+use crate::state::AppState;
 
 /// Routes anyone may call (rate-limited per client address by the caller of this function).
 pub fn anonymous_routes() -> OpenApiRouter<AppState> {

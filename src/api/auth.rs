@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use crate::accounts::auth::AuthSession;
 use crate::accounts::users::User;
 use crate::api::error::ApiError;
-use crate::core::state::AppState;
+use crate::state::AppState;
 
 pub use crate::core::security::CSRF_COOKIE;
 

@@ -20,7 +20,7 @@ use crate::api::schema::{
 use crate::chat::service::{self, ConversationEdit};
 use crate::chat::store::{self, Conversation, ListQuery, Message, Ordering};
 use crate::chat::types::ChatError;
-use crate::core::state::AppState;
+use crate::state::AppState;
 
 /// The chat routes.
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -14,7 +14,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::api::error::ApiError;
 use crate::core::config::Limits;
-use crate::core::state::AppState;
+use crate::state::AppState;
 
 /// The limiters of one server instance.
 #[derive(Clone)]

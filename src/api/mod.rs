@@ -25,7 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::error::ApiError;
-use crate::core::state::AppState;
+use crate::state::AppState;
 
 /// The frame of the OpenAPI document; the paths and shapes come from the routes themselves.
 #[derive(OpenApi)]

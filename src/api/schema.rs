@@ -9,9 +9,9 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use utoipa::{IntoResponses, ToSchema};
 
-use crate::accounts::routes::iso;
 use crate::accounts::users::User;
 use crate::chat::store::{Conversation, Message};
+use crate::core::time::iso;
 
 fn json_or(text: &str, fallback: Value) -> Value {
     serde_json::from_str(text).unwrap_or(fallback)

@@ -23,7 +23,7 @@ use crate::chat::generation::LiveEvent;
 use crate::chat::types::{ChatError, MessageView};
 use crate::chat::{service, store};
 use crate::core::error::AppError;
-use crate::core::state::AppState;
+use crate::state::AppState;
 
 /// How often a reply generated elsewhere is re-read.
 const FOLLOW_EVERY: Duration = Duration::from_millis(250);

@@ -113,8 +113,8 @@ pub async fn delete_conversation(id: i64) -> Result<(), ChatError> {
 
 /// The state and the session's user, or `Unauthenticated` (401 for scripts).
 #[cfg(feature = "ssr")]
-async fn session() -> Result<(crate::core::state::AppState, crate::accounts::users::User), ChatError> {
-    let state = expect_context::<crate::core::state::AppState>();
+async fn session() -> Result<(crate::state::AppState, crate::accounts::users::User), ChatError> {
+    let state = expect_context::<crate::state::AppState>();
     let auth = leptos_axum::extract::<crate::accounts::auth::AuthSession>()
         .await
         .map_err(|e| crate::chat::service::internal("session", e))?;
@@ -133,7 +133,7 @@ fn redirect_form_post(path: &str) {
 
 /// A form post waits for the reply, so the page it lands on shows it complete.
 #[cfg(feature = "ssr")]
-async fn finish_form_post(state: &crate::core::state::AppState, sent: &SentMessage) {
+async fn finish_form_post(state: &crate::state::AppState, sent: &SentMessage) {
     if crate::core::server_fn::is_form_post() {
         state
             .chat

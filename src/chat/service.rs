@@ -13,7 +13,7 @@ use crate::chat::types::{
     MAX_TITLE_CHARS, MessageView, PAGE_SIZE, SentMessage,
 };
 use crate::core::db::now_millis;
-use crate::core::state::AppState;
+use crate::state::AppState;
 
 /// Context window assumed when the provider does not say.
 const DEFAULT_CONTEXT_TOKENS: u64 = 32_768;
@@ -668,7 +668,7 @@ pub async fn delete_conversation(state: &AppState, user: &User, id: i64) -> Resu
 
 /// Every conversation of the user (all statuses, all branches) as JSON, for the personal data export.
 pub async fn export_all(pool: &sqlx::AnyPool, user_id: i64) -> Result<serde_json::Value, sqlx::Error> {
-    use crate::accounts::routes::iso;
+    use crate::core::time::iso;
     let mut out = Vec::new();
     for filter in [ListFilter::Active, ListFilter::Archived] {
         for c in store::list_conversations(pool, user_id, filter, i64::MAX, 0).await? {

@@ -11,7 +11,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
 
-use crate::core::state::AppState;
+use std::sync::Arc;
+
+use crate::core::config::Config;
 
 /// The client's address, in the request's extensions (`None` when the connection is unknown, as for a router called
 /// directly in tests).
@@ -26,12 +28,12 @@ impl ClientAddr {
 }
 
 /// Middleware: puts the [`ClientAddr`] of the request into its extensions.
-pub async fn resolve_client(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn resolve_client(State(config): State<Arc<Config>>, mut req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    let addr = client_addr(peer, req.headers(), &state.config.security.trusted_proxies);
+    let addr = client_addr(peer, req.headers(), &config.security.trusted_proxies);
     req.extensions_mut().insert(ClientAddr(addr));
     next.run(req).await
 }

@@ -1,5 +1,7 @@
-//! The foundation every feature builds on: page frame, home and error pages, and (server only) settings, database,
-//! security, logging and the routes every deployment needs (health checks, theme, API 404); the interface language.
+//! The foundation every feature builds on, and which knows none of them: page frame, home and error pages, the
+//! interface language, and (server only) settings, database, mail, security, the client's address, logging and the
+//! routes every deployment needs (health checks, theme, API 404). Server-side code here takes the pieces of state it
+//! needs (`Arc<Config>`, `Db`); the application's `AppState` lives above every feature, in `crate::state`.
 
 pub mod arguments;
 pub mod document;
@@ -26,6 +28,6 @@ pub mod security;
 #[cfg(feature = "ssr")]
 pub mod server_fn;
 #[cfg(feature = "ssr")]
-pub mod state;
-#[cfg(feature = "ssr")]
 pub mod telemetry;
+#[cfg(feature = "ssr")]
+pub mod time;

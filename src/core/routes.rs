@@ -2,7 +2,7 @@
 //! and the cache policy of responses.
 
 use axum::Router;
-use axum::extract::{Form, Request, State};
+use axum::extract::{Form, FromRef, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,14 +10,17 @@ use axum::routing::{any, get, post};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::core::db;
+use crate::core::db::{self, Db};
 use crate::core::error::AppError;
 use crate::core::security::safe_next;
-use crate::core::state::AppState;
 use crate::core::theme::Theme;
 
-/// `/healthz`, `/readyz`, `POST /theme` and the API fallback.
-pub fn routes() -> Router<AppState> {
+/// `/healthz`, `/readyz`, `POST /theme` and the API fallback, for any router state that holds the database.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Db: FromRef<S>,
+{
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -32,8 +35,8 @@ async fn healthz() -> impl IntoResponse {
 }
 
 /// Readiness: the database answers too.
-async fn readyz(State(state): State<AppState>) -> Response {
-    if db::ping(&state.db).await {
+async fn readyz(State(db): State<Db>) -> Response {
+    if db::ping(&db).await {
         axum::Json(json!({ "status": "ready", "database": "ok" })).into_response()
     } else {
         tracing::warn!("readiness check failed: database unreachable");

@@ -9,7 +9,9 @@ use axum::response::Response;
 use http_body_util::Limited;
 
 use crate::core::error::AppError;
-use crate::core::state::AppState;
+use std::sync::Arc;
+
+use crate::core::config::Config;
 
 /// CSP for anything that is not a rendered page (JSON, files): nothing may load or frame it.
 const STRICT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -22,7 +24,7 @@ pub struct PageNonce(pub leptos::nonce::Nonce);
 /// Adds the security headers every response carries, unless a handler set its own. A page (HTML) gets the page
 /// policy with the nonce its scripts carry — decided here, from this request's own nonce, so no page can leave without
 /// it; everything else gets the strict policy.
-pub async fn security_headers(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn security_headers(State(config): State<Arc<Config>>, mut req: Request, next: Next) -> Response {
     let nonce = leptos::nonce::Nonce::new();
     req.extensions_mut().insert(PageNonce(nonce.clone()));
     let mut res = next.run(req).await;
@@ -34,7 +36,7 @@ pub async fn security_headers(State(state): State<AppState>, mut req: Request, n
     let headers = res.headers_mut();
     if is_html
         && !headers.contains_key(header::CONTENT_SECURITY_POLICY)
-        && let Ok(policy) = HeaderValue::from_str(&page_csp(&nonce, !state.config.is_production()))
+        && let Ok(policy) = HeaderValue::from_str(&page_csp(&nonce, !config.is_production()))
     {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
@@ -46,8 +48,8 @@ pub async fn security_headers(State(state): State<AppState>, mut req: Request, n
     set(header::REFERRER_POLICY, "same-origin");
     set(HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
     set(header::CONTENT_SECURITY_POLICY, STRICT_CSP);
-    if state.config.is_production() && state.config.security.hsts_seconds > 0 {
-        let value = format!("max-age={}; includeSubDomains", state.config.security.hsts_seconds);
+    if config.is_production() && config.security.hsts_seconds > 0 {
+        let value = format!("max-age={}; includeSubDomains", config.security.hsts_seconds);
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.entry(header::STRICT_TRANSPORT_SECURITY).or_insert(value);
         }
@@ -105,7 +107,7 @@ pub struct CsrfExempt;
 /// origin (the `Host` the browser addressed, or `SITE_URL`) and `CORS_ALLOWED_ORIGINS`. Requests marked
 /// [`CsrfExempt`] pass, as do non-browser clients that send neither header. Plain HTML form posts keep working, since
 /// browsers send `Origin` on them.
-pub async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn check_origin(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
     if matches!(
         *req.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
@@ -113,7 +115,7 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
     {
         return next.run(req).await;
     }
-    if let Err(reason) = origin_allowed(&state, req.headers()) {
+    if let Err(reason) = origin_allowed(&config, req.headers()) {
         tracing::warn!(%reason, "cross-origin request refused");
         let path = req.uri().path().to_string();
         return AppError::Forbidden(format!("CSRF Failed: {reason}")).render(&path, req.headers());
@@ -121,7 +123,7 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
     next.run(req).await
 }
 
-fn origin_allowed(state: &AppState, headers: &HeaderMap) -> Result<(), String> {
+fn origin_allowed(config: &Config, headers: &HeaderMap) -> Result<(), String> {
     let text = |name: HeaderName| {
         headers
             .get(name)
@@ -134,13 +136,13 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> Result<(), String> {
             let host = text(header::HOST).unwrap_or_default();
             let same_host = origin.strip_prefix("https://").or_else(|| {
                 // Plain HTTP counts as our own origin only outside production.
-                if state.config.is_production() {
+                if config.is_production() {
                     None
                 } else {
                     origin.strip_prefix("http://")
                 }
             }) == Some(host.as_str());
-            if same_host || state.config.trusted_origins().any(|trusted| trusted == origin) {
+            if same_host || config.trusted_origins().any(|trusted| trusted == origin) {
                 Ok(())
             } else {
                 Err(format!(
@@ -177,14 +179,14 @@ impl FormPages {
 /// query). Before it runs, the `Referer` of every server-function request becomes a path on this site: its own path
 /// when it is a page of this origin, else the page of the form ([`FormPages`]) — never another site.
 pub async fn safe_referer(
-    State((state, pages)): State<(AppState, FormPages)>,
+    State((config, pages)): State<(Arc<Config>, FormPages)>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let path = req.uri().path();
     if path.starts_with(env!("SERVER_FN_PREFIX")) {
-        let target = same_origin_referer(&state, req.headers())
-            .unwrap_or_else(|| format!("{}{}", own_origin(&state, req.headers()), pages.page_of(path)));
+        let target = same_origin_referer(&config, req.headers())
+            .unwrap_or_else(|| format!("{}{}", own_origin(&config, req.headers()), pages.page_of(path)));
         let value = HeaderValue::from_str(&target).unwrap_or(HeaderValue::from_static("/"));
         req.headers_mut().insert(header::REFERER, value);
     }
@@ -193,28 +195,28 @@ pub async fn safe_referer(
 
 /// Our origin as the browser addressed it: its `Origin` header when that names the `Host` it sent the request to,
 /// else `SITE_URL`. (Leptos puts the error into the query of an absolute URL; a path alone would lose it.)
-fn own_origin(state: &AppState, headers: &HeaderMap) -> String {
+fn own_origin(config: &Config, headers: &HeaderMap) -> String {
     let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     let host = text(header::HOST).map(str::to_ascii_lowercase);
     match text(header::ORIGIN).map(str::to_ascii_lowercase) {
         Some(origin)
             if host.is_some()
                 && (origin.strip_prefix("https://") == host.as_deref()
-                    || (!state.config.is_production() && origin.strip_prefix("http://") == host.as_deref())) =>
+                    || (!config.is_production() && origin.strip_prefix("http://") == host.as_deref())) =>
         {
             origin
         }
-        _ => state.config.site_url.trim_end_matches('/').to_string(),
+        _ => config.site_url.trim_end_matches('/').to_string(),
     }
 }
 
 /// The request's `Referer` when it is a page of this site: the `Host` the browser addressed or `SITE_URL`, over
 /// HTTPS (or HTTP outside production), with a path that [`safe_next`] accepts.
-fn same_origin_referer(state: &AppState, headers: &HeaderMap) -> Option<String> {
+fn same_origin_referer(config: &Config, headers: &HeaderMap) -> Option<String> {
     let text = headers.get(header::REFERER)?.to_str().ok()?;
     let referer: axum::http::Uri = text.parse().ok()?;
     let scheme = referer.scheme_str()?;
-    if scheme != "https" && (scheme != "http" || state.config.is_production()) {
+    if scheme != "https" && (scheme != "http" || config.is_production()) {
         return None;
     }
     let authority = referer.authority()?.as_str().to_ascii_lowercase();
@@ -222,7 +224,7 @@ fn same_origin_referer(state: &AppState, headers: &HeaderMap) -> Option<String> 
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .map(str::to_ascii_lowercase);
-    let site = state.config.site_url.to_ascii_lowercase();
+    let site = config.site_url.to_ascii_lowercase();
     let site_authority = site.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
     if host.as_deref() != Some(authority.as_str()) && site_authority != Some(authority.as_str()) {
         return None;
@@ -232,8 +234,8 @@ fn same_origin_referer(state: &AppState, headers: &HeaderMap) -> Option<String> 
 }
 
 /// Answers 413 for a declared body over the limit, and caps streamed bodies at the same size.
-pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = state.config.limits.max_request_body_bytes;
+pub async fn limit_body(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
+    let limit = config.limits.max_request_body_bytes;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

@@ -47,7 +47,7 @@ async fn the_export_holds_the_profile_and_never_the_password_hash() {
     assert_eq!(doc["profile"]["preferences"]["ai_model"], "codestral-latest");
     assert_eq!(
         doc["profile"]["date_joined"],
-        thicode::accounts::routes::iso(user.date_joined)
+        thicode::core::time::iso(user.date_joined)
     );
     assert_eq!(doc["conversations"], serde_json::json!([]));
 }

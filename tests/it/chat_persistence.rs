@@ -9,7 +9,7 @@ use axum::http::Request;
 use leptos::server_fn::ServerFn;
 use thicode::chat::fake_mistral::{FakeMistral, FakeSettings};
 use thicode::chat::store;
-use thicode::core::state::AppState;
+use thicode::state::AppState;
 use tower::ServiceExt;
 
 use crate::chat_flow::Chat;

@@ -9,7 +9,7 @@ use axum::http::{Request, Response};
 use http_body_util::BodyExt;
 use thicode::core::config::{Config, Sources};
 use thicode::core::db::{self, Db};
-use thicode::core::state::AppState;
+use thicode::state::AppState;
 use tower::ServiceExt;
 
 /// A database that exists for one test.

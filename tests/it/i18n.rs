@@ -499,3 +499,60 @@ async fn the_rest_api_keeps_the_english_contract() {
     assert!(body.contains("Enter a valid username."), "{body}");
     assert!(!body.contains("Saisissez"));
 }
+
+/// The French catalog lives in core, which knows no feature; the features' messages are checked against it here.
+#[test]
+fn every_message_of_the_validators_and_the_provider_has_a_translation() {
+    use thicode::accounts::password::{UserAttributes, validate};
+    use thicode::chat::provider::ProviderError;
+    let user = UserAttributes {
+        username: "adalovelace",
+        email: "ada@example.com",
+        first_name: "Augusta",
+        last_name: "Lovelace",
+    };
+    let mut messages: Vec<String> = Vec::new();
+    for password in [
+        "123",
+        "password",
+        "adalovelace1",
+        "augusta99",
+        "lovelace12",
+        "ada@example.com1",
+    ] {
+        messages.extend(validate(password, user));
+    }
+    messages.extend(validate(&"x".repeat(5000), user));
+    use thicode::accounts::fields::{check_email, check_max, check_username};
+    messages.extend(check_username("").err());
+    messages.extend(check_username("bad name").err());
+    messages.extend(check_username(&"a".repeat(151)).err());
+    messages.extend(check_email("nope").err());
+    messages.extend(check_email(&"a".repeat(300)).err());
+    messages.extend(check_max("abc", 2).err());
+    for error in [
+        ProviderError::InvalidKey,
+        ProviderError::Forbidden("m".into()),
+        ProviderError::UnknownModel("m".into()),
+        ProviderError::RateLimited { retry_after: Some(3) },
+        ProviderError::RateLimited { retry_after: None },
+        ProviderError::Rejected("why".into()),
+        ProviderError::Unavailable("503".into()),
+        ProviderError::Timeout(30),
+        ProviderError::CutOff,
+        ProviderError::Malformed,
+    ] {
+        messages.push(error.to_string());
+    }
+    for error in [
+        thicode::accounts::users::CreateUserError::UsernameTaken,
+        thicode::accounts::users::CreateUserError::EmailTaken,
+    ] {
+        messages.push(error.to_string());
+    }
+    assert!(messages.len() > 20);
+    for message in messages {
+        let french = thicode::core::i18n::translate(thicode::core::i18n::Lang::Fr, &message);
+        assert_ne!(french, message, "no French for {message:?}");
+    }
+}
