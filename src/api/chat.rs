@@ -480,7 +480,7 @@ async fn send(
     };
     let user_message = user_message.as_ref().map(message_json);
     if wants_stream(&headers, &param) {
-        return Ok(sse_reply(state, user, sent.assistant_message_id, user_message));
+        return Ok(sse_reply(state, sent.assistant_message_id, user_message));
     }
     let mut response = (
         StatusCode::CREATED,
@@ -498,37 +498,15 @@ async fn send(
     Ok(response)
 }
 
-/// The events of the reply `message_id` for API clients: an optional first `user_message`, the text so far as
-/// `snapshot`, live `delta`s, and `done` with the saved Message (status, usage in `metadata`).
-fn sse_reply(state: AppState, user: crate::accounts::users::User, message_id: i64, first: Option<Value>) -> Response {
-    use crate::chat::routes::{ReplyEvent, follow_reply};
-    use axum::response::sse::{Event, KeepAlive, Sse};
-    use futures_util::StreamExt;
-    let (tx, rx) = tokio::sync::mpsc::channel(256);
-    let pool = state.db.pool.clone();
-    tokio::spawn(follow_reply(state, user, message_id, tx));
+/// The events of the reply `message_id` for API clients (`chat::stream`): an optional first `user_message`, the text
+/// so far as `snapshot`, live `delta`s, and `done` with the saved Message (status, usage in `metadata`).
+fn sse_reply(state: AppState, message_id: i64, first: Option<Value>) -> Response {
+    use axum::response::sse::Event;
     let head = first.map(|m| Event::default().event("user_message").data(m.to_string()));
-    let events = tokio_stream::wrappers::ReceiverStream::new(rx).then(move |event| {
-        let pool = pool.clone();
-        async move {
-            match event {
-                ReplyEvent::Snapshot(content) => Event::default()
-                    .event("snapshot")
-                    .data(json!({"content": content}).to_string()),
-                ReplyEvent::Delta(text) => Event::default().event("delta").data(json!({"text": text}).to_string()),
-                ReplyEvent::Done(_) => {
-                    let message = store::message_by_id(&pool, message_id).await.ok().flatten();
-                    Event::default()
-                        .event("done")
-                        .data(json!({"message": message.as_ref().map(message_json)}).to_string())
-                }
-            }
-        }
-    });
-    let stream = futures_util::stream::iter(head)
-        .chain(events)
-        .map(Ok::<_, std::convert::Infallible>);
-    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+    crate::chat::stream::sse(state, message_id, head, |state, id| async move {
+        let message = store::message_by_id(&state.db.pool, id).await.ok().flatten();
+        Some(json!({"message": message.as_ref().map(message_json)}).to_string())
+    })
 }
 
 /// `GET messages/{message_id}/stream/`: re-attaches to a reply (or a user message's reply): what was produced so
@@ -546,7 +524,7 @@ async fn stream(
     let reply = reply_of(&state, user.id, id, message_id)
         .await?
         .ok_or(ChatError::NotFound)?;
-    Ok(sse_reply(state, user, reply.id, None))
+    Ok(sse_reply(state, reply.id, None))
 }
 
 /// The message itself when it is an assistant reply, else the newest reply to it (none yet: `None`); 404 when the

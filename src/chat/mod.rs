@@ -19,3 +19,5 @@ pub mod routes;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod stream;

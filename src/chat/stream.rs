@@ -1,0 +1,135 @@
+//! Following a reply while it is written, and the one encoding of its Server-Sent Events, used by the chat page and
+//! the REST API alike: an optional first event, `snapshot` `{content}` (the text so far), `delta` `{text}`…, then
+//! `done` with the finished message, which each caller renders in its own shape.
+//!
+//! It works wherever the reply is being generated: from memory when this process writes it, otherwise by following
+//! the database (another instance, sharing the same PostgreSQL, is writing it).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::chat::generation::LiveEvent;
+use crate::chat::store;
+use crate::state::AppState;
+
+/// How often a reply generated elsewhere is re-read.
+const FOLLOW_EVERY: Duration = Duration::from_millis(250);
+
+/// The item sent to a stream's reader.
+pub enum ReplyEvent {
+    /// The whole text so far.
+    Snapshot(String),
+    /// More text.
+    Delta(String),
+    /// The reply is finished (saved).
+    Done,
+}
+
+/// Feeds `tx` with the events of the reply `message_id` until it ends or the reader goes away. The caller has checked
+/// that the reply is its user's.
+pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<ReplyEvent>) {
+    let send = |event| {
+        let tx = tx.clone();
+        async move { tx.send(event).await.is_ok() }
+    };
+    if let Some((snapshot, mut live)) = state.chat.subscribe(message_id) {
+        if !send(ReplyEvent::Snapshot(snapshot)).await {
+            return;
+        }
+        loop {
+            match live.recv().await {
+                Ok(LiveEvent::Delta(text)) => {
+                    if !send(ReplyEvent::Delta(text)).await {
+                        return;
+                    }
+                }
+                Ok(LiveEvent::Done) | Err(broadcast::error::RecvError::Closed) => break,
+                // Too slow a reader: the database has the text; carry on from there.
+                Err(broadcast::error::RecvError::Lagged(_)) => break,
+            }
+        }
+    }
+    // Follow the database: the generator (here or on another instance) saves at least every 500 ms.
+    let mut shown: Option<String> = None;
+    loop {
+        let message = match store::message_by_id(&state.db.pool, message_id).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not follow a reply");
+                tokio::time::sleep(FOLLOW_EVERY).await;
+                continue;
+            }
+        };
+        let finished = !matches!(message.status.as_str(), "pending" | "streaming");
+        if finished {
+            let _ = send(ReplyEvent::Done).await;
+            return;
+        }
+        let event = match &shown {
+            Some(old) if message.content.starts_with(old.as_str()) => {
+                (message.content.len() > old.len()).then(|| ReplyEvent::Delta(message.content[old.len()..].to_string()))
+            }
+            _ => Some(ReplyEvent::Snapshot(message.content.clone())),
+        };
+        if let Some(event) = event
+            && !send(event).await
+        {
+            return;
+        }
+        shown = Some(message.content);
+        tokio::time::sleep(FOLLOW_EVERY).await;
+    }
+}
+
+/// The Server-Sent Events of the reply `message_id` (already checked to be the caller's): `first` if given, then its
+/// text so far, live deltas, and `done` with the data `done` renders for the finished message (no `done` event when
+/// it renders nothing, e.g. the message was deleted meanwhile).
+pub fn sse<F, Fut>(state: AppState, message_id: i64, first: Option<Event>, done: F) -> Response
+where
+    F: Fn(AppState, i64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<String>> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(follow_reply(state.clone(), message_id, tx));
+    let done = Arc::new(done);
+    let events = ReceiverStream::new(rx)
+        .then(move |event| {
+            let (state, done) = (state.clone(), done.clone());
+            async move {
+                match event {
+                    ReplyEvent::Snapshot(content) => Some(
+                        Event::default()
+                            .event("snapshot")
+                            .data(json!({ "content": content }).to_string()),
+                    ),
+                    ReplyEvent::Delta(text) => Some(
+                        Event::default()
+                            .event("delta")
+                            .data(json!({ "text": text }).to_string()),
+                    ),
+                    ReplyEvent::Done => done(state, message_id)
+                        .await
+                        .map(|data| Event::default().event("done").data(data)),
+                }
+            }
+        })
+        .filter_map(std::future::ready);
+    let stream = futures_util::stream::iter(first).chain(events).map(Ok::<_, Infallible>);
+    let mut response = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
+    // Proxies must not buffer the stream.
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
