@@ -36,7 +36,7 @@ impl AppState {
     /// Builds the state from settings and an open database; fails only on an unusable mail configuration.
     pub fn new(config: Config, db: Db) -> Result<Self, ConfigError> {
         let leptos = leptos_options(&config);
-        let outbox = Outbox::start(
+        let outbox = Outbox::new(
             Mailer::from_config(&config.email)?,
             config.email.default_from_email.clone(),
         );

@@ -172,8 +172,11 @@ pub async fn change_password(
             new_password2,
         )
         .await?;
-        // The session stores the password hash; logging in again with the new one keeps this session valid.
-        session.login(&updated).await.map_err(|e| server_error("login", e))?;
+        // The session stores the password hash; logging in again with the new one keeps this session valid, under a
+        // new id (as Django's `update_session_auth_hash` does).
+        crate::accounts::auth::start_session(&mut session, &updated)
+            .await
+            .map_err(|e| server_error("login", e))?;
         leptos_axum::redirect("/settings?password_changed=1");
         Ok(())
     })

@@ -403,6 +403,7 @@ struct TokenBody {
     name: String,
     /// Lifetime in days; none = never expires.
     #[schema(minimum = 1, maximum = 3650)]
+    #[serde(default, deserialize_with = "crate::api::lenient::integer")]
     expires_in_days: Option<i64>,
 }
 

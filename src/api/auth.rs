@@ -54,22 +54,21 @@ pub async fn authenticate_token(
     next.run(req).await
 }
 
-/// Drops cookie `name` from the request's `Cookie` headers, keeping the others.
+/// Drops cookie `name` from the request's `Cookie` headers, keeping the others byte for byte.
 fn remove_cookie(headers: &mut HeaderMap, name: &str) {
-    let kept: Vec<String> = headers
+    let kept: Vec<&[u8]> = headers
         .get_all(header::COOKIE)
         .iter()
-        .flat_map(|v| {
-            String::from_utf8_lossy(v.as_bytes())
-                .split(';')
-                .map(|pair| pair.trim().to_string())
-                .collect::<Vec<_>>()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b';'))
+        .map(<[u8]>::trim_ascii)
+        .filter(|pair| {
+            !pair.is_empty() && pair.split(|b| *b == b'=').next().map(<[u8]>::trim_ascii) != Some(name.as_bytes())
         })
-        .filter(|pair| !pair.is_empty() && pair.split_once('=').is_none_or(|(key, _)| key.trim() != name))
         .collect();
+    let joined = kept.join(&b"; "[..]);
     headers.remove(header::COOKIE);
-    if let Ok(value) = kept.join("; ").parse()
-        && !kept.is_empty()
+    if let Ok(value) = axum::http::HeaderValue::from_bytes(&joined)
+        && !joined.is_empty()
     {
         headers.insert(header::COOKIE, value);
     }

@@ -1,7 +1,9 @@
 //! The client's address, worked out once per request: the connection's peer, or — when that peer is a trusted
 //! reverse proxy (`TRUSTED_PROXIES`) — the address the proxies forwarded in `X-Forwarded-For` (or, without it,
 //! `Forwarded`), read from the right: the first hop that is not itself a trusted proxy. Headers from anyone else are
-//! ignored, so a client cannot choose its own address. Per-address limits and the logs use it.
+//! ignored, so a client cannot choose its own address. Per-address limits and the logs use it. The proxy must write
+//! `X-Forwarded-For` (nginx's `$proxy_add_x_forwarded_for`, Caddy's default): when that header is present,
+//! `Forwarded` is not read.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -41,7 +43,8 @@ pub async fn resolve_client(State(config): State<Arc<Config>>, mut req: Request,
 /// The client of a request from `peer` with these headers, trusting the proxies in `trusted`.
 pub fn client_addr(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(&ip));
-    let peer = peer?;
+    // `::ffff:10.0.0.2` (an IPv4 peer on a dual-stack socket) is 10.0.0.2.
+    let peer = peer?.to_canonical();
     if !is_trusted(peer) {
         return Some(peer);
     }
@@ -94,6 +97,7 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .ok()
         .or_else(|| hop.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
         .or_else(|| hop.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
+        .map(|ip: IpAddr| ip.to_canonical())
 }
 
 #[cfg(test)]

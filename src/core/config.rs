@@ -381,11 +381,11 @@ fn absolute(base: &Path, path: &Path) -> PathBuf {
     }
 }
 
-/// Development fallback for `SECRET_KEY`: random for this process, so nothing signed survives a restart.
 /// Name of the development secret's file in the data folder.
 const DEV_SECRET_FILE: &str = "secret_key";
 
 /// The secret kept in `file`, created (readable by its owner only) with a new random secret when missing or unusable.
+/// A file that others may read is made private again (with a warning in the log at start).
 fn kept_secret(file: &Path) -> Result<String, ConfigError> {
     let problem = |e: std::io::Error| {
         ConfigError::new(
@@ -396,27 +396,60 @@ fn kept_secret(file: &Path) -> Result<String, ConfigError> {
             ),
         )
     };
-    if let Ok(text) = std::fs::read_to_string(file) {
-        let text = text.trim();
-        if text.len() >= 32 {
-            return Ok(text.to_string());
-        }
+    if let Some(secret) = read_secret(file).map_err(problem)? {
+        return Ok(secret);
     }
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(problem)?;
     }
+    // Written to a new file of our own (never one planted under that name), then published under the real name only
+    // if no other process did so first; the loser of such a race reads the winner's secret.
     let secret = random_secret();
-    // Written beside the file and renamed over it, so a concurrent reader sees the old secret or the new one, whole.
-    let temporary = file.with_extension(format!("tmp{}", std::process::id()));
+    let temporary = file.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut out = options.open(&temporary).map_err(problem)?;
-    std::io::Write::write_all(&mut out, secret.as_bytes()).map_err(problem)?;
-    out.sync_all().map_err(problem)?;
-    std::fs::rename(&temporary, file).map_err(problem)?;
-    Ok(secret)
+    let written = options.open(&temporary).and_then(|mut out| {
+        std::io::Write::write_all(&mut out, secret.as_bytes())?;
+        out.sync_all()
+    });
+    let published = written.and_then(|()| {
+        // A short or unreadable file left by an earlier failure is replaced; a good one is kept.
+        if file.exists() {
+            std::fs::remove_file(file)?;
+        }
+        std::fs::hard_link(&temporary, file)
+    });
+    let _ = std::fs::remove_file(&temporary);
+    match published {
+        Ok(()) => Ok(secret),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            read_secret(file).map_err(problem)?.ok_or_else(|| problem(e))
+        }
+        Err(e) => Err(problem(e)),
+    }
+}
+
+/// The secret in `file` if it holds one (at least 32 characters), made readable by its owner only.
+fn read_secret(file: &Path) -> std::io::Result<Option<String>> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let text = text.trim();
+    if text.len() < 32 {
+        return Ok(None);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(file)?.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(Some(text.to_string()))
 }
 
 /// A comma-separated list of networks (`10.0.0.0/8`) or single addresses (`127.0.0.1`, `::1`).
@@ -525,11 +558,15 @@ impl Config {
     /// is generated once and kept in the data folder (`data/secret_key`, mode 0600), so a restart does not end every
     /// API session.
     pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
-        let mut config = Self::from_sources(&Sources::load(config_file)?)?;
-        if let Some(file) = &config.security.secret_key_file {
-            config.security.secret_key = Secret::new(kept_secret(file)?);
+        Self::from_sources(&Sources::load(config_file)?)?.with_kept_secret()
+    }
+
+    /// In development without `SECRET_KEY`: the secret kept in `secret_key_file` (created on first use).
+    pub fn with_kept_secret(mut self) -> Result<Self, ConfigError> {
+        if let Some(file) = &self.security.secret_key_file {
+            self.security.secret_key = Secret::new(kept_secret(file)?);
         }
-        Ok(config)
+        Ok(self)
     }
 
     /// Parses and validates settings; the first problem found is returned, naming its key.

@@ -81,7 +81,13 @@ impl AppError {
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
              <body><main><h1>{title}</h1><p>{message}</p><p><a href=\"/\">{back}</a></p></main></body></html>"
         );
-        (status, Html(page)).into_response()
+        // No scripts on these pages: the strict policy, not the page policy the middleware gives rendered pages.
+        (
+            status,
+            [(header::CONTENT_SECURITY_POLICY, crate::core::security::STRICT_CSP)],
+            Html(page),
+        )
+            .into_response()
     }
 }
 

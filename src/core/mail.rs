@@ -5,7 +5,6 @@
 //! reveals anything through the timing of) a lookup or a relay.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -51,10 +50,37 @@ pub struct Email {
     pub html: String,
 }
 
-/// Why a message was not sent.
+/// Why a message was not sent. Its text may quote the relay's answer (which can name the recipient); [`MailError::kind`]
+/// is what the logs get.
 #[derive(Debug, thiserror::Error)]
 #[error("email not sent: {0}")]
-pub struct MailError(String);
+pub struct MailError(String, &'static str);
+
+impl MailError {
+    fn new(kind: &'static str, detail: impl std::fmt::Display) -> Self {
+        Self(detail.to_string(), kind)
+    }
+
+    /// The kind of failure, without the recipient or the relay's words.
+    pub fn kind(&self) -> &'static str {
+        self.1
+    }
+}
+
+fn smtp_error(e: &lettre::transport::smtp::Error) -> MailError {
+    let kind = if e.is_permanent() {
+        "the relay refused the message"
+    } else if e.is_transient() {
+        "the relay deferred the message"
+    } else if e.is_timeout() {
+        "the relay timed out"
+    } else if e.is_tls() {
+        "TLS with the relay failed"
+    } else {
+        "the relay could not be reached"
+    };
+    MailError::new(kind, e)
+}
 
 impl Mailer {
     /// Builds the configured backend; the file backend's folder is created now.
@@ -106,16 +132,22 @@ impl Mailer {
 
     /// Sends `email` from `from`.
     pub async fn send(&self, from: &str, email: Email) -> Result<(), MailError> {
-        let from: Mailbox = from
+        let from: Mailbox = from.parse().map_err(|e| {
+            MailError::new(
+                "DEFAULT_FROM_EMAIL is not an address",
+                format!("DEFAULT_FROM_EMAIL: {e}"),
+            )
+        })?;
+        let to: Mailbox = email
+            .to
             .parse()
-            .map_err(|e| MailError(format!("DEFAULT_FROM_EMAIL: {e}")))?;
-        let to: Mailbox = email.to.parse().map_err(|e| MailError(format!("recipient: {e}")))?;
+            .map_err(|e| MailError::new("the recipient is not an address", format!("recipient: {e}")))?;
         let message = Message::builder()
             .from(from)
             .to(to)
             .subject(email.subject)
             .multipart(MultiPart::alternative_plain_html(email.text, email.html))
-            .map_err(|e| MailError(e.to_string()))?;
+            .map_err(|e| MailError::new("the message could not be built", e))?;
         match self {
             Self::Console => {
                 print_message(&message);
@@ -125,12 +157,8 @@ impl Mailer {
                 .send(message)
                 .await
                 .map(|_| ())
-                .map_err(|e| MailError(e.to_string())),
-            Self::Smtp(transport) => transport
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| MailError(e.to_string())),
+                .map_err(|e| MailError::new("the mail file could not be written", e)),
+            Self::Smtp(transport) => transport.send(message).await.map(|_| ()).map_err(|e| smtp_error(&e)),
         }
     }
 }
@@ -140,24 +168,27 @@ fn print_message(message: &Message) {
     println!("{}\n{}", String::from_utf8_lossy(&message.formatted()), "-".repeat(79));
 }
 
-/// A message to compose in the background: it looks up what it needs and yields the mail, or nothing to send.
-type Job = Pin<Box<dyn Future<Output = Option<Email>> + Send>>;
+/// Most messages sent at once; more wait for a turn.
+const CONCURRENT_SENDS: usize = 4;
 
-/// How many jobs may wait; more are refused (and logged) rather than held in memory without bound.
-const OUTBOX_CAPACITY: usize = 256;
+/// Most messages waiting or being sent; more are refused (and logged) rather than held in memory without bound.
+const OUTBOX_CAPACITY: usize = 1024;
 
 /// Waits before the second and third attempt at a failing send.
 const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(10)];
 
-/// A small in-process queue of mail: one worker composes each message and sends it, with two retries; a message that
-/// still fails is logged (never its recipient or content). Cheap to clone.
+/// Mail composed and sent in the background, each message in a task of its own (at most [`CONCURRENT_SENDS`] at a
+/// time) with two retries; a message that still fails is logged (never its recipient or content). A task that
+/// panics still counts as done, so [`Outbox::idle`] always returns. Cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
     inner: Arc<OutboxInner>,
 }
 
 struct OutboxInner {
-    jobs: tokio::sync::mpsc::Sender<Job>,
+    mailer: Mailer,
+    from: String,
+    turns: tokio::sync::Semaphore,
     pending: AtomicUsize,
     idle: tokio::sync::Notify,
 }
@@ -168,45 +199,51 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
-impl Outbox {
-    /// Starts the worker on the current Tokio runtime, sending through `mailer` from `from`.
-    pub fn start(mailer: Mailer, from: String) -> Self {
-        let (jobs, mut queue) = tokio::sync::mpsc::channel::<Job>(OUTBOX_CAPACITY);
-        let inner = Arc::new(OutboxInner {
-            jobs,
-            pending: AtomicUsize::new(0),
-            idle: tokio::sync::Notify::new(),
-        });
-        let worker = Arc::downgrade(&inner);
-        let work = async move {
-            while let Some(job) = queue.recv().await {
-                if let Some(email) = job.await {
-                    send_with_retries(&mailer, &from, email).await;
-                }
-                let Some(inner) = worker.upgrade() else { break };
-                if inner.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    inner.idle.notify_waiters();
-                }
-            }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(work);
-            }
-            Err(_) => tracing::warn!("no async runtime: the outbox will not send mail"),
+/// Counts a message as pending for as long as it lives (dropped on success, failure or panic).
+struct Pending(Arc<OutboxInner>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.0.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
         }
-        Self { inner }
+    }
+}
+
+impl Outbox {
+    /// An outbox sending through `mailer` from `from`.
+    pub fn new(mailer: Mailer, from: String) -> Self {
+        Self {
+            inner: Arc::new(OutboxInner {
+                mailer,
+                from,
+                turns: tokio::sync::Semaphore::new(CONCURRENT_SENDS),
+                pending: AtomicUsize::new(0),
+                idle: tokio::sync::Notify::new(),
+            }),
+        }
     }
 
-    /// Queues `compose`: it runs after the current request, in the worker, and its mail (if any) is sent then.
+    /// Queues `compose`: it runs after the current request, and the mail it yields (if any) is sent then.
     pub fn post(&self, compose: impl Future<Output = Option<Email>> + Send + 'static) {
-        self.inner.pending.fetch_add(1, Ordering::SeqCst);
-        if self.inner.jobs.try_send(Box::pin(compose)).is_err() {
-            tracing::error!("email not queued: the outbox is full or stopped");
-            if self.inner.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
-                self.inner.idle.notify_waiters();
-            }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::error!("email not queued: no async runtime");
+            return;
+        };
+        if self.inner.pending.fetch_add(1, Ordering::SeqCst) >= OUTBOX_CAPACITY {
+            drop(Pending(self.inner.clone()));
+            tracing::error!("email not queued: the outbox is full");
+            return;
         }
+        let pending = Pending(self.inner.clone());
+        runtime.spawn(async move {
+            let inner = pending.0.clone();
+            let Ok(_turn) = inner.turns.acquire().await else { return };
+            if let Some(email) = compose.await {
+                send_with_retries(&inner.mailer, &inner.from, email).await;
+            }
+            drop(pending);
+        });
     }
 
     /// Returns once every queued message has been sent or given up (tests, and a graceful shutdown).
@@ -229,10 +266,10 @@ async fn send_with_retries(mailer: &Mailer, from: &str, email: Email) {
         match mailer.send(from, email.clone()).await {
             Ok(()) => return,
             Err(e) if attempt < attempts => {
-                tracing::warn!(error = %e, attempt, "email not sent; trying again");
+                tracing::warn!(error = %e.kind(), attempt, "email not sent; trying again");
                 tokio::time::sleep(RETRY_DELAYS[attempt - 1]).await;
             }
-            Err(e) => tracing::error!(error = %e, attempts, "email not sent; giving up"),
+            Err(e) => tracing::error!(error = %e.kind(), attempts, "email not sent; giving up"),
         }
     }
 }

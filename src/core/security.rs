@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use crate::core::config::Config;
 
-/// CSP for anything that is not a rendered page (JSON, files): nothing may load or frame it.
-const STRICT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+/// CSP for anything that is not a rendered page (JSON, files, plain error pages): nothing may load or frame it.
+pub const STRICT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// The CSP nonce of one request, chosen by [`security_headers`] before the request is handled: the page's scripts
 /// carry it (the router's context gives it to Leptos) and the same middleware writes it into the page's policy.

@@ -43,5 +43,33 @@ pub fn request_span<B>(req: &Request<B>) -> Span {
         .extensions()
         .get::<crate::core::client::ClientAddr>()
         .map_or_else(|| "unknown".to_string(), |c| c.text());
-    tracing::info_span!("request", id = %id, client = %client, method = %req.method(), path = %req.uri().path())
+    let path = redacted_path(req.uri().path());
+    tracing::info_span!("request", id = %id, client = %client, method = %req.method(), path = %path)
+}
+
+/// `path` with the secret it may carry (a password-reset token) replaced by `…`.
+fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for marker in ["/reset-password/", "/verify-reset-token/"] {
+        if let Some(at) = path.find(marker) {
+            let start = at + marker.len();
+            let end = path[start..].find('/').map_or(path.len(), |i| start + i);
+            return format!("{}…{}", &path[..start], &path[end..]).into();
+        }
+    }
+    path.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_path;
+
+    #[test]
+    fn reset_tokens_stay_out_of_the_log() {
+        assert_eq!(redacted_path("/reset-password/abc123"), "/reset-password/…");
+        assert_eq!(
+            redacted_path("/api/accounts/api/verify-reset-token/abc123/"),
+            "/api/accounts/api/verify-reset-token/…/"
+        );
+        assert_eq!(redacted_path("/chat/3"), "/chat/3");
+    }
 }

@@ -469,11 +469,17 @@ async fn a_malformed_trusted_proxies_list_names_the_key() {
 
 #[test]
 fn the_development_secret_survives_a_restart_and_is_private() {
+    use thicode::core::config::{Config, Sources};
     let dir = tempfile::tempdir().unwrap();
-    let settings = dir.path().join("Leptos.toml");
-    std::fs::write(&settings, "[package.metadata.leptos]\noutput-name = \"thicode\"\n").unwrap();
-    let first = thicode::core::config::Config::load(Some(&settings)).unwrap();
-    let second = thicode::core::config::Config::load(Some(&settings)).unwrap();
+    // From these sources alone (not the process environment), as `Config::load` does after reading them.
+    let start = || {
+        Config::from_sources(&Sources::from_pairs(dir.path(), [("RUST_LOG", "warn")]))
+            .unwrap()
+            .with_kept_secret()
+            .unwrap()
+    };
+    let first = start();
+    let second = start();
     assert_eq!(first.security.secret_key.expose(), second.security.secret_key.expose());
     assert!(first.security.secret_key.expose().len() >= 32);
     let file = dir.path().join("data").join("secret_key");
@@ -485,9 +491,34 @@ fn the_development_secret_survives_a_restart_and_is_private() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "only the owner may read the secret");
+        let mode = || std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(), 0o600, "only the owner may read the secret");
+        // A file someone made readable to others is made private again, and keeps its secret.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(start().security.secret_key.expose(), first.security.secret_key.expose());
+        assert_eq!(mode(), 0o600);
     }
+    // A file too short to be a secret is replaced.
+    std::fs::write(&file, "short").unwrap();
+    let replaced = start();
+    assert_ne!(
+        replaced.security.secret_key.expose(),
+        first.security.secret_key.expose()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        replaced.security.secret_key.expose()
+    );
+    // With SECRET_KEY set, no file is involved.
+    let given = Config::from_sources(&Sources::from_pairs(
+        dir.path(),
+        [("SECRET_KEY", "k".repeat(40).as_str())],
+    ))
+    .unwrap()
+    .with_kept_secret()
+    .unwrap();
+    assert!(given.security.secret_key_file.is_none());
+    assert_eq!(given.security.secret_key.expose(), "k".repeat(40));
 }
 
 // 9. Arguments a server function cannot decode answer 400 with the field named, in every encoding.
@@ -768,6 +799,35 @@ async fn an_asset_served_while_a_page_renders_takes_nothing_from_it() {
     let csp = header(&page, "content-security-policy").to_string();
     let nonce = nonce_of(&csp).expect("the page keeps its nonce policy");
     assert!(text(page).await.contains(&format!("nonce=\"{nonce}\"")));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_request_handled_while_a_page_renders_takes_none_of_its_response() {
+    // The 404 page sets its status through Leptos' response options, then parks while it renders. Before each
+    // request had an owner of its own, an asset served in between took that status (and would have taken any header
+    // or cookie the page set) and the page lost it.
+    let app = TestApp::new(&[]).await;
+    let router = app.router();
+    // On one thread the schedule is the same every run: serve the asset after 0, 1, 2 … turns of the page's task, so
+    // that one of them lands inside the page's render.
+    for turns in 0..12 {
+        let page = tokio::spawn(router.clone().oneshot(get("/no/such/page")));
+        for _ in 0..turns {
+            tokio::task::yield_now().await;
+        }
+        let asset = router.clone().oneshot(get("/favicon.ico")).await.unwrap();
+        assert_eq!(
+            asset.status(),
+            StatusCode::OK,
+            "after {turns} turns: the asset keeps its own status"
+        );
+        let page = page.await.unwrap().unwrap();
+        assert_eq!(
+            page.status(),
+            StatusCode::NOT_FOUND,
+            "after {turns} turns: the page keeps its own status"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
