@@ -6,7 +6,9 @@ use sqlx::AnyPool;
 use crate::accounts::fields;
 use crate::accounts::password::{self, UserAttributes};
 use crate::accounts::types::{AccountError, DISPLAY_MODES, FormErrors, Profile};
-use crate::accounts::users::{self, CreateUserError, NewUser, ProfileUpdate, User};
+use crate::accounts::users::{self, CreateUserError, NewUser, ProfileUpdate};
+// The account record the surfaces render; they read it only through this service.
+pub use crate::accounts::users::User;
 use crate::core::i18n::Lang;
 
 /// What the registration form sends.
@@ -504,4 +506,13 @@ pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip
         tracing::warn!(error = %e, "could not record last login");
     }
     Ok(user)
+}
+
+/// The active account `id` as stored now; `Unauthenticated` when it is gone or inactive.
+pub async fn user(pool: &AnyPool, id: i64) -> Result<User, AccountError> {
+    users::by_id(pool, id)
+        .await
+        .map_err(internal)?
+        .filter(|u| u.is_active)
+        .ok_or(AccountError::Unauthenticated)
 }

@@ -12,8 +12,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::accounts::auth::AuthSession;
+use crate::accounts::service::User;
 use crate::accounts::types::AccountError;
-use crate::accounts::users::User;
 use crate::api::auth::{ApiUser, csrf_ok};
 use crate::api::error::{ApiError, ApiJson, ApiPath};
 use crate::api::schema::{
@@ -267,10 +267,7 @@ async fn update_settings(
     service::update_profile(&state.db.pool, &user, &models, form, extra)
         .await
         .map_err(fields)?;
-    let user = crate::accounts::users::by_id(&state.db.pool, user.id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(ApiError::unauthenticated)?;
+    let user = service::user(&state.db.pool, user.id).await.map_err(fields)?;
     Ok(Json(user_json(&user)))
 }
 

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::accounts::auth::AuthSession;
-use crate::accounts::users::User;
+use crate::accounts::service::User;
 use crate::api::error::ApiError;
 use crate::state::AppState;
 

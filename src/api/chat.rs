@@ -11,14 +11,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::accounts::service::User;
 use crate::api::auth::ApiUser;
 use crate::api::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::api::schema::{
     AskOut, AuthErrors, BodyErrors, Conflict, ConversationList, ConversationOut, ConversationPage, MessageOut,
     NotFound, SentOut, StatusOut, Throttled, json_body, json_bytes, to_json,
 };
-use crate::chat::service::{self, ConversationEdit};
-use crate::chat::store::{self, Conversation, ListQuery, Message, Ordering};
+use crate::chat::service::{self, Conversation, ConversationEdit, ListQuery, Message, Ordering};
 use crate::chat::types::ChatError;
 use crate::state::AppState;
 
@@ -67,12 +67,8 @@ fn id_of(raw: &str) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| ChatError::NotFound.into())
 }
 
-async fn load(state: &AppState, user_id: i64, id: i64) -> Result<Value, ApiError> {
-    let c = store::conversation(&state.db.pool, user_id, id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or(ChatError::NotFound)?;
-    let messages = store::messages(&state.db.pool, id).await.map_err(ApiError::internal)?;
+async fn load(state: &AppState, user: &User, id: i64) -> Result<Value, ApiError> {
+    let (c, messages) = service::conversation_with_messages(state, user, id).await?;
     Ok(conversation_json(&c, messages))
 }
 
@@ -106,9 +102,7 @@ async fn list(
 ) -> Result<Response, ApiError> {
     // Read the version before the data: a write in between makes the kept answer look older, never newer.
     let cache_key = uri.query().unwrap_or_default();
-    let version = store::list_version(&state.db.pool, user.id)
-        .await
-        .map_err(ApiError::internal)?;
+    let version = service::list_version(&state, &user).await?;
     if let Some(body) = state.list_cache.get(user.id, cache_key, version) {
         return Ok(json_body(body));
     }
@@ -138,14 +132,13 @@ async fn list(
     let page = number("page", params.page, 1)?;
     let page_size = number("page_size", params.page_size, 20)?.min(100);
     let (list, generating) = if let Some(search) = params.search.filter(|s| !s.trim().is_empty()) {
-        let rows: Vec<Conversation> = store::search_conversations(&state.db, user.id, &search, 500)
-            .await
-            .map_err(ApiError::internal)?
+        let rows = service::search_with_messages(&state, &user, &search, &status).await?;
+        let generating = rows.iter().any(|(c, _)| c.generating_id.is_some());
+        let results = rows
             .into_iter()
-            .filter(|c| c.status == status)
+            .map(|(c, messages)| ConversationOut::new(&c, messages))
             .collect();
-        let generating = rows.iter().any(|c| c.generating_id.is_some());
-        (ConversationList::All(with_messages(&state, rows).await?), generating)
+        (ConversationList::All(results), generating)
     } else {
         let query = ListQuery {
             status: status.clone(),
@@ -156,9 +149,7 @@ async fn list(
             offset: if paged { (page - 1) * page_size } else { 0 },
             count: paged,
         };
-        let (rows, total) = store::api_list(&state.db, user.id, &query)
-            .await
-            .map_err(ApiError::internal)?;
+        let (rows, total) = service::list_with_messages(&state, &user, &query).await?;
         let generating = rows.iter().any(|(c, _)| c.generating_id.is_some());
         let results = rows
             .into_iter()
@@ -186,19 +177,6 @@ async fn list(
 
 /// Starting size of the buffer of a list answer.
 const LIST_SIZE_HINT: usize = 64 * 1024;
-
-/// The Conversation shapes of `rows`, their messages loaded in one query.
-async fn with_messages(state: &AppState, rows: Vec<Conversation>) -> Result<Vec<ConversationOut>, ApiError> {
-    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-    let mut by_conversation: std::collections::HashMap<i64, Vec<Message>> = std::collections::HashMap::new();
-    for m in store::messages_of(&state.db, &ids).await.map_err(ApiError::internal)? {
-        by_conversation.entry(m.conversation_id).or_default().push(m);
-    }
-    Ok(rows
-        .iter()
-        .map(|c| ConversationOut::new(c, by_conversation.remove(&c.id).unwrap_or_default()))
-        .collect())
-}
 
 #[derive(Deserialize, ToSchema)]
 struct CreateBody {
@@ -252,7 +230,7 @@ async fn create(
     let sent = service::start_conversation(&state, &user, &first, edit).await?;
     Ok((
         StatusCode::CREATED,
-        Json(load(&state, user.id, sent.conversation_id).await?),
+        Json(load(&state, &user, sent.conversation_id).await?),
     )
         .into_response())
 }
@@ -264,7 +242,7 @@ async fn detail(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(load(&state, user.id, id_of(&id)?).await?))
+    Ok(Json(load(&state, &user, id_of(&id)?).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -300,31 +278,18 @@ async fn update(
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = id_of(&id)?;
-    if let Some(category) = &body.category
-        && category.chars().count() > 50
-    {
-        return Err(ChatError::invalid("category", "Ensure this field has no more than 50 characters.").into());
-    }
     let edit = ConversationEdit {
         title: body.title,
         is_pinned: body.is_pinned,
         tags: body.tags,
         model: body.model,
         system_prompt: body.system_prompt,
+        category: body.category,
+        summary: body.summary,
         ..Default::default()
     };
     service::update_conversation(&state, &user, id, edit).await?;
-    if body.category.is_some() || body.summary.is_some() {
-        let changes = store::ConversationChanges {
-            category: body.category,
-            summary: body.summary,
-            ..Default::default()
-        };
-        store::update_conversation(&state.db.pool, user.id, id, &changes)
-            .await
-            .map_err(ApiError::internal)?;
-    }
-    Ok(Json(load(&state, user.id, id).await?))
+    Ok(Json(load(&state, &user, id).await?))
 }
 
 /// `POST update_metadata/`: the same as PATCH (the original client used both spellings).
@@ -362,19 +327,14 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn set_archived(
-    state: &AppState,
-    user: &crate::accounts::users::User,
-    id: &str,
-    archived: bool,
-) -> Result<Json<Value>, ApiError> {
+async fn set_archived(state: &AppState, user: &User, id: &str, archived: bool) -> Result<Json<Value>, ApiError> {
     let id = id_of(id)?;
     let edit = ConversationEdit {
         archived: Some(archived),
         ..Default::default()
     };
     service::update_conversation(state, user, id, edit).await?;
-    Ok(Json(load(state, user.id, id).await?))
+    Ok(Json(load(state, user, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/chat/conversations/{id}/archive/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id")),
@@ -404,12 +364,7 @@ async fn messages(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = id_of(&id)?;
-    store::conversation(&state.db.pool, user.id, id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or(ChatError::NotFound)?;
-    let messages = store::messages(&state.db.pool, id).await.map_err(ApiError::internal)?;
+    let (_, messages) = service::conversation_with_messages(&state, &user, id_of(&id)?).await?;
     Ok(Json(Value::Array(messages.iter().map(message_json).collect())))
 }
 
@@ -473,14 +428,11 @@ async fn send(
     };
     let sent = service::send_message_with(&state, &user, Some(id_of(&id)?), &body.content, options).await?;
     let user_message = match sent.user_message_id {
-        Some(mid) => store::message_by_id(&state.db.pool, mid)
-            .await
-            .map_err(ApiError::internal)?,
+        Some(mid) => Some(message_json(&service::stored_message(&state, &user, mid).await?)),
         None => None,
     };
-    let user_message = user_message.as_ref().map(message_json);
     if wants_stream(&headers, &param) {
-        return Ok(sse_reply(state, sent.assistant_message_id, user_message));
+        return Ok(sse_reply(state, user, sent.assistant_message_id, user_message));
     }
     let mut response = (
         StatusCode::CREATED,
@@ -500,12 +452,15 @@ async fn send(
 
 /// The events of the reply `message_id` for API clients (`chat::stream`): an optional first `user_message`, the text
 /// so far as `snapshot`, live `delta`s, and `done` with the saved Message (status, usage in `metadata`).
-fn sse_reply(state: AppState, message_id: i64, first: Option<Value>) -> Response {
+fn sse_reply(state: AppState, user: User, message_id: i64, first: Option<Value>) -> Response {
     use axum::response::sse::Event;
     let head = first.map(|m| Event::default().event("user_message").data(m.to_string()));
-    crate::chat::stream::sse(state, message_id, head, |state, id| async move {
-        let message = store::message_by_id(&state.db.pool, id).await.ok().flatten();
-        Some(json!({"message": message.as_ref().map(message_json)}).to_string())
+    crate::chat::stream::sse(state, message_id, head, move |state, id| {
+        let user = user.clone();
+        async move {
+            let message = service::stored_message(&state, &user, id).await.ok();
+            Some(json!({"message": message.as_ref().map(message_json)}).to_string())
+        }
     })
 }
 
@@ -521,29 +476,10 @@ async fn stream(
     ApiPath((id, message_id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (id, message_id) = (id_of(&id)?, id_of(&message_id)?);
-    let reply = reply_of(&state, user.id, id, message_id)
+    let reply = service::reply_of(&state, &user, id, message_id)
         .await?
         .ok_or(ChatError::NotFound)?;
-    Ok(sse_reply(state, reply.id, None))
-}
-
-/// The message itself when it is an assistant reply, else the newest reply to it (none yet: `None`); 404 when the
-/// message is not the caller's or not in conversation `id`.
-async fn reply_of(state: &AppState, user_id: i64, id: i64, message_id: i64) -> Result<Option<Message>, ApiError> {
-    let m = store::message(&state.db.pool, user_id, message_id)
-        .await
-        .map_err(ApiError::internal)?
-        .filter(|m| m.conversation_id == id)
-        .ok_or(ChatError::NotFound)?;
-    if m.role == "assistant" {
-        return Ok(Some(m));
-    }
-    Ok(store::messages(&state.db.pool, id)
-        .await
-        .map_err(ApiError::internal)?
-        .into_iter()
-        .filter(|c| c.parent_id == Some(m.id) && c.role == "assistant")
-        .max_by_key(|c| c.id))
+    Ok(sse_reply(state, user, reply.id, None))
 }
 
 /// The reply to a user message (its newest assistant child), or the assistant message itself.
@@ -555,7 +491,7 @@ async fn status(
     ApiPath((id, message_id)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let (id, message_id) = (id_of(&id)?, id_of(&message_id)?);
-    let Some(reply) = reply_of(&state, user.id, id, message_id).await? else {
+    let Some(reply) = service::reply_of(&state, &user, id, message_id).await? else {
         return Ok(Json(json!({"status": "pending"})));
     };
     Ok(Json(match reply.status.as_str() {

@@ -9,8 +9,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use utoipa::{IntoResponses, ToSchema};
 
-use crate::accounts::users::User;
-use crate::chat::store::{Conversation, Message};
+use crate::accounts::service::User;
+use crate::chat::service::{Conversation, Message};
 use crate::core::time::iso;
 
 fn json_or(text: &str, fallback: Value) -> Value {

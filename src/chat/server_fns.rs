@@ -96,6 +96,7 @@ pub async fn update_conversation(
         tags: tags.map(|t| t.split(',').map(|s| s.trim().to_string()).collect()),
         model: model.map(|m| if m == "default" { String::new() } else { m }),
         system_prompt,
+        ..Default::default()
     };
     with_status(crate::chat::service::update_conversation(&state, &user, id, edit).await)?;
     redirect_form_post(&format!("/chat/{id}"));

@@ -7,7 +7,9 @@ use crate::accounts::users::User;
 use crate::chat::generation::{self, Job};
 use crate::chat::markdown::to_safe_html;
 use crate::chat::provider::{ChatRequest, WireMessage, fit_context};
-use crate::chat::store::{self, Conversation, ConversationChanges, ListFilter, LockError, Message, Turn};
+use crate::chat::store::{self, ConversationChanges, ListFilter, LockError, Turn};
+// The records the REST API renders; it reads them only through the functions below.
+pub use crate::chat::store::{Conversation, ListQuery, Message, Ordering};
 use crate::chat::types::{
     ChatContext, ChatError, ConversationSummary, ConversationView, MAX_SYSTEM_PROMPT_CHARS, MAX_TAG_CHARS, MAX_TAGS,
     MAX_TITLE_CHARS, MessageView, PAGE_SIZE, SentMessage,
@@ -572,7 +574,14 @@ pub struct ConversationEdit {
     pub model: Option<String>,
     /// System prompt.
     pub system_prompt: Option<String>,
+    /// Category (at most 50 characters; the API's field).
+    pub category: Option<String>,
+    /// Summary (the API's field).
+    pub summary: Option<String>,
 }
+
+/// Longest category.
+const MAX_CATEGORY_CHARS: usize = 50;
 
 /// Validates and applies `edit`.
 pub async fn update_conversation(
@@ -645,6 +654,16 @@ async fn changes_of(state: &AppState, edit: ConversationEdit) -> Result<Conversa
         }
         changes.system_prompt = Some(prompt);
     }
+    if let Some(category) = edit.category {
+        if category.chars().count() > MAX_CATEGORY_CHARS {
+            return Err(ChatError::invalid(
+                "category",
+                format!("Ensure this field has no more than {MAX_CATEGORY_CHARS} characters."),
+            ));
+        }
+        changes.category = Some(category);
+    }
+    changes.summary = edit.summary;
     changes.is_pinned = edit.is_pinned;
     changes.status = edit.archived.map(|a| if a { "archived" } else { "active" }.to_string());
     Ok(changes)
@@ -692,4 +711,90 @@ pub async fn export_all(pool: &sqlx::AnyPool, user_id: i64) -> Result<serde_json
         }
     }
     Ok(serde_json::Value::Array(out))
+}
+
+// The records themselves, for the REST API (it renders them in the original backend's shapes).
+
+/// The user's conversation `id` (any status) with all its messages, oldest first.
+pub async fn conversation_with_messages(
+    state: &AppState,
+    user: &User,
+    id: i64,
+) -> Result<(Conversation, Vec<Message>), ChatError> {
+    let conversation = owned(state, user, id).await?;
+    let messages = store::messages(&state.db.pool, id).await.map_err(db)?;
+    Ok((conversation, messages))
+}
+
+/// A number that changes whenever anything in the user's conversation list changes (kept answers use it).
+pub async fn list_version(state: &AppState, user: &User) -> Result<i64, ChatError> {
+    store::list_version(&state.db.pool, user.id).await.map_err(db)
+}
+
+/// A page of the user's conversations with their messages, and the total when `query.count` asks for it.
+pub async fn list_with_messages(
+    state: &AppState,
+    user: &User,
+    query: &ListQuery,
+) -> Result<(Vec<(Conversation, Vec<Message>)>, i64), ChatError> {
+    store::api_list(&state.db, user.id, query).await.map_err(db)
+}
+
+/// The user's conversations of `status` whose title or messages contain `search`, with their messages.
+pub async fn search_with_messages(
+    state: &AppState,
+    user: &User,
+    search: &str,
+    status: &str,
+) -> Result<Vec<(Conversation, Vec<Message>)>, ChatError> {
+    let rows: Vec<Conversation> = store::search_conversations(&state.db, user.id, search, 500)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .filter(|c| c.status == status)
+        .collect();
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let mut by_conversation: HashMap<i64, Vec<Message>> = HashMap::new();
+    for m in store::messages_of(&state.db, &ids).await.map_err(db)? {
+        by_conversation.entry(m.conversation_id).or_default().push(m);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            let messages = by_conversation.remove(&c.id).unwrap_or_default();
+            (c, messages)
+        })
+        .collect())
+}
+
+/// The user's message `id`.
+pub async fn stored_message(state: &AppState, user: &User, id: i64) -> Result<Message, ChatError> {
+    store::message(&state.db.pool, user.id, id)
+        .await
+        .map_err(db)?
+        .ok_or(ChatError::NotFound)
+}
+
+/// The reply that answers message `message_id` of conversation `conversation_id`: the message itself when it is an
+/// assistant reply, else its newest assistant child (`None` while there is none). Not the user's, or not in that
+/// conversation: `NotFound`.
+pub async fn reply_of(
+    state: &AppState,
+    user: &User,
+    conversation_id: i64,
+    message_id: i64,
+) -> Result<Option<Message>, ChatError> {
+    let m = stored_message(state, user, message_id).await?;
+    if m.conversation_id != conversation_id {
+        return Err(ChatError::NotFound);
+    }
+    if m.role == "assistant" {
+        return Ok(Some(m));
+    }
+    Ok(store::messages(&state.db.pool, conversation_id)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .filter(|c| c.parent_id == Some(m.id) && c.role == "assistant")
+        .max_by_key(|c| c.id))
 }
