@@ -44,10 +44,10 @@ async fn events(
     let (Ok(conversation_id), Ok(message_id)) = (conversation_id.parse::<i64>(), message_id.parse::<i64>()) else {
         return not_found(&headers);
     };
-    match store::message(&state.db.pool, user.id, message_id).await {
-        Ok(Some(m)) if m.conversation_id == conversation_id => {}
+    match service::stored_message(&state, &user, message_id).await {
+        Ok(m) if m.conversation_id == conversation_id => {}
         Ok(_) => return not_found(&headers),
-        Err(e) => return chat_error(service::internal("stream lookup", e), &headers),
+        Err(e) => return chat_error(e, &headers),
     }
     // `done` carries the message as the page shows it.
     stream::sse(state, message_id, None, move |state, id| {

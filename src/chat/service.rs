@@ -189,10 +189,7 @@ pub fn message_view(m: &Message, all: &[Message]) -> MessageView {
 
 /// A single message with its siblings, for streams and APIs.
 pub async fn message(state: &AppState, user: &User, id: i64) -> Result<MessageView, ChatError> {
-    let m = store::message(&state.db.pool, user.id, id)
-        .await
-        .map_err(db)?
-        .ok_or(ChatError::NotFound)?;
+    let m = stored_message(state, user, id).await?;
     let all = store::messages(&state.db.pool, m.conversation_id).await.map_err(db)?;
     Ok(message_view(&m, &all))
 }
@@ -365,10 +362,7 @@ impl NewTurn {
 /// Generates a new reply in place of the reply `message_id` (kept as a sibling), or a reply to the user message
 /// `message_id` (after an error left it unanswered).
 pub async fn regenerate(state: &AppState, user: &User, message_id: i64) -> Result<SentMessage, ChatError> {
-    let m = store::message(&state.db.pool, user.id, message_id)
-        .await
-        .map_err(db)?
-        .ok_or(ChatError::NotFound)?;
+    let m = stored_message(state, user, message_id).await?;
     let conversation = owned(state, user, m.conversation_id).await?;
     let parent = if m.role == "assistant" { m.parent_id } else { Some(m.id) };
     start(
@@ -388,10 +382,7 @@ pub async fn edit_message(
     content: &str,
 ) -> Result<SentMessage, ChatError> {
     let content = check_content(state, content)?;
-    let m = store::message(&state.db.pool, user.id, message_id)
-        .await
-        .map_err(db)?
-        .ok_or(ChatError::NotFound)?;
+    let m = stored_message(state, user, message_id).await?;
     if m.role != "user" {
         return Err(ChatError::invalid("message", "Only your own messages can be edited."));
     }
@@ -531,10 +522,7 @@ pub async fn start_conversation(
 
 /// Stops the reply `message_id`; what was written so far is kept.
 pub async fn stop(state: &AppState, user: &User, message_id: i64) -> Result<(), ChatError> {
-    let m = store::message(&state.db.pool, user.id, message_id)
-        .await
-        .map_err(db)?
-        .ok_or(ChatError::NotFound)?;
+    let m = stored_message(state, user, message_id).await?;
     store::request_stop(&state.db.pool, m.id).await.map_err(db)?;
     state.chat.stop(m.id);
     // A reply generated here is saved and its lock released before answering, so the next send is not refused.
@@ -544,10 +532,7 @@ pub async fn stop(state: &AppState, user: &User, message_id: i64) -> Result<(), 
 
 /// Shows the branch that goes through `message_id` (its newest continuation).
 pub async fn select_branch(state: &AppState, user: &User, message_id: i64) -> Result<i64, ChatError> {
-    let m = store::message(&state.db.pool, user.id, message_id)
-        .await
-        .map_err(db)?
-        .ok_or(ChatError::NotFound)?;
+    let m = stored_message(state, user, message_id).await?;
     let all = store::messages(&state.db.pool, m.conversation_id).await.map_err(db)?;
     let mut leaf = m.id;
     while let Some(child) = all.iter().filter(|c| c.parent_id == Some(leaf)).map(|c| c.id).max() {
