@@ -1,0 +1,13 @@
+//! Queries on `conversations` and `messages`, one file per aggregate. Every read and write that starts from a request
+//! is scoped to the owner (`user_id`), so another user's id behaves exactly like a missing one. Only the chat service
+//! calls them.
+
+mod conversations;
+mod lists;
+mod messages;
+mod turns;
+
+pub use conversations::*;
+pub use lists::*;
+pub use messages::*;
+pub use turns::*;
