@@ -47,12 +47,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_token))
 }
 
-/// The client's address (`core::client`; "unknown" when the connection info is missing, as in tests that call the
-/// router directly).
-fn client_ip(client: Option<axum::Extension<ClientAddr>>) -> String {
-    client.map_or_else(|| "unknown".to_string(), |axum::Extension(c)| c.text())
-}
-
 /// The User shape of API.md.
 pub fn user_json(user: &User) -> Value {
     to_json(&UserOut::from(user))
@@ -152,10 +146,10 @@ struct LoginBody {
 async fn login(
     State(state): State<AppState>,
     mut session: AuthSession,
-    connect: Option<axum::Extension<ClientAddr>>,
+    client: ClientAddr,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
-    let ip = client_ip(connect);
+    let ip = client.text();
     match crate::accounts::service::log_in(&state.db.pool, &mut session, &body.username, body.password, &ip).await {
         Ok(user) => Ok(logged_in(
             &state,
@@ -284,7 +278,7 @@ struct ResetBody {
         BodyErrors, Throttled))]
 async fn reset_request(
     State(state): State<AppState>,
-    connect: Option<axum::Extension<ClientAddr>>,
+    client: ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -294,7 +288,7 @@ async fn reset_request(
             json!({"error": "Email is required"}),
         ));
     };
-    let ip = client_ip(connect);
+    let ip = client.text();
     // The mail is in the account's language, else in the one the client asks for (Accept-Language).
     let lang = crate::core::i18n::from_headers(&headers);
     match crate::accounts::service::request_password_reset(
@@ -457,10 +451,10 @@ fn token_not_valid(detail: &str) -> ApiError {
     responses((status = 200, body = crate::accounts::jwt::Pair), (status = 401, body = Detail), BodyErrors, Throttled))]
 async fn jwt_obtain(
     State(state): State<AppState>,
-    connect: Option<axum::Extension<ClientAddr>>,
+    client: ClientAddr,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let ip = client_ip(connect);
+    let ip = client.text();
     let user =
         match crate::accounts::service::check_credentials(&state.db.pool, &body.username, body.password, &ip).await {
             Ok(user) => user,

@@ -305,14 +305,13 @@ pub async fn send_message_with(
             title: generation::fallback_title(&content),
             ..Default::default()
         };
-        let turn = NewTurn {
-            user_content: Some(content),
-            parent_id: None,
-            edit_count: 0,
-            model,
-            content_type,
-        };
-        return start(state, user, Target::New(new), turn).await;
+        return start(
+            state,
+            user,
+            Target::New(new),
+            NewTurn::first(content, model, content_type),
+        )
+        .await;
     };
     let conversation = owned(state, user, id).await?;
     let parent = match options.parent_id {
@@ -348,13 +347,24 @@ struct NewTurn {
 }
 
 impl NewTurn {
+    /// The first message of a new conversation.
+    fn first(content: String, model: Option<String>, content_type: &'static str) -> Self {
+        Self {
+            user_content: Some(content),
+            parent_id: None,
+            edit_count: 0,
+            model,
+            content_type,
+        }
+    }
+
     fn reply_to(parent_id: Option<i64>, user_content: Option<String>, edit_count: i64) -> Self {
         Self {
             user_content,
             parent_id,
             edit_count,
             model: None,
-            content_type: "text/markdown",
+            content_type: DEFAULT_CONTENT_TYPE,
         }
     }
 }
@@ -510,13 +520,7 @@ pub async fn start_conversation(
         model: changes.model.unwrap_or_default(),
         system_prompt: changes.system_prompt.unwrap_or_default(),
     };
-    let turn = NewTurn {
-        user_content: Some(content),
-        parent_id: None,
-        edit_count: 0,
-        model: None,
-        content_type: "text/markdown",
-    };
+    let turn = NewTurn::first(content, None, DEFAULT_CONTENT_TYPE);
     start(state, user, Target::New(new), turn).await
 }
 

@@ -29,6 +29,15 @@ impl ClientAddr {
     }
 }
 
+/// The request's client address as a handler argument (never fails: without the middleware, "unknown").
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Self>().copied().unwrap_or(Self(None)))
+    }
+}
+
 /// Middleware: puts the [`ClientAddr`] of the request into its extensions.
 pub async fn resolve_client(State(config): State<Arc<Config>>, mut req: Request, next: Next) -> Response {
     let peer = req

@@ -123,26 +123,36 @@ pub async fn check_origin(State(config): State<Arc<Config>>, req: Request, next:
     next.run(req).await
 }
 
+/// Whether `origin` (`scheme://host[:port]`, lower case) is the `Host` the browser addressed: over HTTPS, or plain
+/// HTTP outside production.
+fn addresses_host(config: &Config, origin: &str, host: Option<&str>) -> bool {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://").filter(|_| !config.is_production()));
+    host.is_some() && rest == host
+}
+
+/// Whether `origin` (lower case) is this site: the `Host` the browser addressed, or `SITE_URL`.
+fn is_our_origin(config: &Config, origin: &str, host: Option<&str>) -> bool {
+    addresses_host(config, origin, host) || origin == config.site_url.trim_end_matches('/').to_ascii_lowercase()
+}
+
+fn lower_header(headers: &HeaderMap, name: HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
+}
+
 fn origin_allowed(config: &Config, headers: &HeaderMap) -> Result<(), String> {
-    let text = |name: HeaderName| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_ascii_lowercase)
-    };
+    let text = |name: HeaderName| lower_header(headers, name);
     match text(header::ORIGIN) {
         // Privacy-sensitive contexts send the literal "null": never ours.
         Some(origin) if origin != "null" => {
-            let host = text(header::HOST).unwrap_or_default();
-            let same_host = origin.strip_prefix("https://").or_else(|| {
-                // Plain HTTP counts as our own origin only outside production.
-                if config.is_production() {
-                    None
-                } else {
-                    origin.strip_prefix("http://")
-                }
-            }) == Some(host.as_str());
-            if same_host || config.trusted_origins().any(|trusted| trusted == origin) {
+            let host = text(header::HOST);
+            if addresses_host(config, &origin, host.as_deref())
+                || config.trusted_origins().any(|trusted| trusted == origin)
+            {
                 Ok(())
             } else {
                 Err(format!(
@@ -196,37 +206,19 @@ pub async fn safe_referer(
 /// Our origin as the browser addressed it: its `Origin` header when that names the `Host` it sent the request to,
 /// else `SITE_URL`. (Leptos puts the error into the query of an absolute URL; a path alone would lose it.)
 fn own_origin(config: &Config, headers: &HeaderMap) -> String {
-    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-    let host = text(header::HOST).map(str::to_ascii_lowercase);
-    match text(header::ORIGIN).map(str::to_ascii_lowercase) {
-        Some(origin)
-            if host.is_some()
-                && (origin.strip_prefix("https://") == host.as_deref()
-                    || (!config.is_production() && origin.strip_prefix("http://") == host.as_deref())) =>
-        {
-            origin
-        }
+    let host = lower_header(headers, header::HOST);
+    match lower_header(headers, header::ORIGIN) {
+        Some(origin) if addresses_host(config, &origin, host.as_deref()) => origin,
         _ => config.site_url.trim_end_matches('/').to_string(),
     }
 }
 
-/// The request's `Referer` when it is a page of this site: the `Host` the browser addressed or `SITE_URL`, over
-/// HTTPS (or HTTP outside production), with a path that [`safe_next`] accepts.
+/// The request's `Referer` when it is a page of this site ([`is_our_origin`]) with a path that [`safe_next`] accepts.
 fn same_origin_referer(config: &Config, headers: &HeaderMap) -> Option<String> {
     let text = headers.get(header::REFERER)?.to_str().ok()?;
     let referer: axum::http::Uri = text.parse().ok()?;
-    let scheme = referer.scheme_str()?;
-    if scheme != "https" && (scheme != "http" || config.is_production()) {
-        return None;
-    }
-    let authority = referer.authority()?.as_str().to_ascii_lowercase();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_ascii_lowercase);
-    let site = config.site_url.to_ascii_lowercase();
-    let site_authority = site.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
-    if host.as_deref() != Some(authority.as_str()) && site_authority != Some(authority.as_str()) {
+    let origin = format!("{}://{}", referer.scheme_str()?, referer.authority()?).to_ascii_lowercase();
+    if !is_our_origin(config, &origin, lower_header(headers, header::HOST).as_deref()) {
         return None;
     }
     let path = referer.path_and_query().map_or("/", |p| p.as_str());
@@ -258,7 +250,7 @@ pub fn is_csrf_token(token: &str) -> bool {
 
 /// `Set-Cookie` value that gives the browser the CSRF token `token`: readable by scripts (they send it back as
 /// `X-CSRFToken`), SameSite=Lax, Secure when session cookies are.
-pub fn csrf_cookie(config: &crate::core::config::Config, token: &str) -> String {
+pub fn csrf_cookie(config: &Config, token: &str) -> String {
     let secure = if config.security.session_cookie_secure {
         "; Secure"
     } else {
@@ -269,7 +261,7 @@ pub fn csrf_cookie(config: &crate::core::config::Config, token: &str) -> String 
 
 /// A fresh CSRF token as a `Set-Cookie` value: logging in rotates the token, as Django does, so a token seen before
 /// login is worthless after it.
-pub fn new_csrf_cookie(config: &crate::core::config::Config) -> String {
+pub fn new_csrf_cookie(config: &Config) -> String {
     csrf_cookie(config, &uuid::Uuid::new_v4().simple().to_string())
 }
 

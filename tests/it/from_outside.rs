@@ -29,17 +29,12 @@ const BASIC: &str = "Basic dXNlcjpodHRwLXBhc3N3b3Jk";
 
 /// A form post from a hostile page: the browser attaches the victim's cookie and saved Basic credentials.
 fn cross_site_post(path: &str, body: &str, cookie: &str) -> Request<Body> {
-    Request::post(path)
-        .header("host", "127.0.0.1:3000")
-        .header("origin", "https://evil.example")
-        .header("sec-fetch-site", "cross-site")
-        .header("referer", "https://evil.example/attack")
-        .header("authorization", BASIC)
-        .header("accept", "text/html")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", cookie)
-        .body(Body::from(body.to_string()))
-        .unwrap()
+    let mut req = form_post(path, "/", body, Some(cookie), "https://evil.example");
+    let headers = req.headers_mut();
+    headers.insert("sec-fetch-site", "cross-site".parse().unwrap());
+    headers.insert("referer", "https://evil.example/attack".parse().unwrap());
+    headers.insert("authorization", BASIC.parse().unwrap());
+    req
 }
 
 async fn current_user(app: &TestApp, cookie: &str) -> (StatusCode, Value) {

@@ -3,13 +3,11 @@
 
 use crate::accounts::types::AccountError;
 
-/// The client's address as the server saw it ("unknown" when the connection info is missing, as in tests that call
-/// the router directly).
+/// The client's address (`core::client`), as text ("unknown" outside the middleware stack, as in tests that call the
+/// router directly).
 pub(super) async fn client_ip() -> String {
-    use crate::core::client::ClientAddr;
-    leptos_axum::extract::<axum::Extension<ClientAddr>>()
-        .await
-        .map_or_else(|_| "unknown".to_string(), |axum::Extension(c)| c.text())
+    let client: Result<crate::core::client::ClientAddr, _> = leptos_axum::extract().await;
+    client.map_or_else(|_| "unknown".to_string(), |c| c.text())
 }
 
 /// The session's user if they are staff; `Unauthenticated` without a session, `Forbidden` for anyone else.

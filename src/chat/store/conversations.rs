@@ -99,11 +99,7 @@ pub struct NewConversation {
     pub system_prompt: String,
 }
 
-/// Creates a conversation for `user_id`.
-pub async fn create_conversation(pool: &AnyPool, user_id: i64, new: &NewConversation) -> Result<i64, sqlx::Error> {
-    insert_conversation(pool, user_id, new).await
-}
-
+/// Creates a conversation for `user_id` on `executor` (a transaction: its first turn comes with it).
 pub(super) async fn insert_conversation<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     user_id: i64,
