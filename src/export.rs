@@ -28,10 +28,7 @@ async fn export(State(state): State<AppState>, auth: AuthSession) -> Response {
     };
     let conversations = match chat::service::export_all(&state.db.pool, user.id).await {
         Ok(list) => list,
-        Err(e) => {
-            tracing::error!(error = %e, "export failed");
-            return AppError::Internal(e.to_string()).into_html();
-        }
+        Err(e) => return AppError::internal("export", e).into_html(),
     };
     let preferences: serde_json::Value = serde_json::from_str(&user.preferences).unwrap_or_else(|_| json!({}));
     let document = json!({

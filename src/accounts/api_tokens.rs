@@ -6,9 +6,9 @@ use serde::Serialize;
 use sqlx::AnyPool;
 
 use crate::accounts::resets::{new_token, sha256_hex};
-use crate::accounts::types::FormErrors;
 use crate::accounts::users::{self, User};
 use crate::core::db::now_millis;
+use crate::core::error::FormErrors;
 
 /// What every key starts with, so a leaked one is easy to recognise (and to tell from a JWT).
 pub const KEY_PREFIX: &str = "thc_";

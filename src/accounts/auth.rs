@@ -82,6 +82,18 @@ pub async fn start_session(session: &mut AuthSession, user: &User) -> Result<(),
     session.login(user).await
 }
 
+impl From<axum_login::Error<Backend>> for crate::core::error::AppError {
+    fn from(cause: axum_login::Error<Backend>) -> Self {
+        Self::internal("session", cause)
+    }
+}
+
+impl From<tower_sessions::session::Error> for crate::core::error::AppError {
+    fn from(cause: tower_sessions::session::Error) -> Self {
+        Self::internal("session", cause)
+    }
+}
+
 /// Sessions in the database behind an HttpOnly, SameSite=Lax cookie (Secure per `SESSION_COOKIE_SECURE`), ending
 /// after two weeks without use; and the login layer on top.
 pub fn layer(state: &AppState) -> AuthManagerLayer<Backend, DbSessionStore> {

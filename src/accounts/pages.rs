@@ -14,19 +14,20 @@ use crate::accounts::server_fns::{
     ChangePassword, CreateApiToken, DeleteAccount, Login, Logout, Register, RequestPasswordReset, ResetPassword,
     RevokeApiToken, UpdateProfile, current_user, get_profile, list_api_tokens,
 };
-use crate::accounts::types::{AccountError, DISPLAY_MODES, NON_FIELD, Profile, TOKEN_LIFETIMES, TokenRow};
+use crate::accounts::types::{DISPLAY_MODES, Profile, TOKEN_LIFETIMES, TokenRow};
+use crate::core::error::{AppError, NON_FIELD};
 use crate::core::i18n::Lang;
 
 /// The outcome of a form's last submission, read field by field.
 #[derive(Clone, Copy)]
 struct Feedback {
-    error: Signal<Option<AccountError>>,
+    error: Signal<Option<AppError>>,
 }
 
 impl Feedback {
     fn of<S>(action: ServerAction<S>) -> Self
     where
-        S: ServerFn<Output = (), Error = AccountError> + Clone + Send + Sync + 'static,
+        S: ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
     {
         Self {
             error: Signal::derive(move || action.value().get().and_then(Result::err)),
@@ -253,7 +254,7 @@ pub fn SettingsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match profile.await {
                         Ok(profile) => view! { <SettingsForm profile action/> }.into_any(),
-                        Err(AccountError::Unauthenticated) => login_redirect().into_any(),
+                        Err(AppError::Unauthenticated) => login_redirect().into_any(),
                         Err(_) => view! {
                             <p class="form-error" role="alert">{t.t("Your settings could not be loaded. Please try again.", "Vos réglages n’ont pas pu être chargés. Veuillez réessayer.")}</p>
                         }.into_any(),
@@ -494,7 +495,7 @@ pub fn TokensPage() -> impl IntoView {
                                 <TokenList rows revoke/>
                             }.into_any()
                         }
-                        Err(AccountError::Unauthenticated) => login_redirect().into_any(),
+                        Err(AppError::Unauthenticated) => login_redirect().into_any(),
                         Err(_) => view! {
                             <p class="form-error" role="alert">{t.t("Your tokens could not be loaded. Please try again.", "Vos jetons n’ont pas pu être chargés. Veuillez réessayer.")}</p>
                         }.into_any(),

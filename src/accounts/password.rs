@@ -47,6 +47,12 @@ async fn on_hashing_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 's
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
+impl From<HashError> for crate::core::error::AppError {
+    fn from(cause: HashError) -> Self {
+        Self::internal("password hashing", cause)
+    }
+}
+
 /// Hashes `password` into a PHC string, on the blocking pool.
 pub async fn hash(password: String) -> Result<String, HashError> {
     on_hashing_slot(move || {

@@ -5,8 +5,9 @@ use sqlx::AnyPool;
 
 use crate::accounts::fields;
 use crate::accounts::password::{self, UserAttributes};
-use crate::accounts::types::{AccountError, DISPLAY_MODES, FormErrors, Profile};
+use crate::accounts::types::{DISPLAY_MODES, Profile};
 use crate::accounts::users::{self, CreateUserError, NewUser, ProfileUpdate};
+use crate::core::error::{AppError, FormErrors};
 // The account record the surfaces render; they read it only through this service.
 pub use crate::accounts::users::User;
 use crate::core::i18n::Lang;
@@ -25,7 +26,7 @@ pub struct Registration {
 }
 
 /// Creates an ordinary (never staff) account, or says what is wrong with each field.
-pub async fn register(pool: &AnyPool, form: Registration) -> Result<User, AccountError> {
+pub async fn register(pool: &AnyPool, form: Registration) -> Result<User, AppError> {
     let username = form.username.trim().to_string();
     let email = form.email.trim().to_string();
     let mut errors = FormErrors::default();
@@ -39,7 +40,7 @@ pub async fn register(pool: &AnyPool, form: Registration) -> Result<User, Accoun
         errors.add("email", e);
     }
     if errors.is_empty() {
-        let (name_taken, email_taken) = users::taken(pool, &username, &email).await.map_err(internal)?;
+        let (name_taken, email_taken) = users::taken(pool, &username, &email).await?;
         if name_taken {
             errors.add("username", CreateUserError::UsernameTaken.to_string());
         }
@@ -63,10 +64,10 @@ pub async fn register(pool: &AnyPool, form: Registration) -> Result<User, Accoun
         errors.add("password2", "The two password fields didn't match.");
     }
     if !errors.is_empty() {
-        return Err(AccountError::Invalid(errors));
+        return Err(AppError::Invalid(errors));
     }
 
-    let password_hash = password::hash(form.password1).await.map_err(internal)?;
+    let password_hash = password::hash(form.password1).await?;
     let new = NewUser {
         username,
         email,
@@ -81,23 +82,14 @@ pub async fn register(pool: &AnyPool, form: Registration) -> Result<User, Accoun
             return Err(field_error(errors, "username", CreateUserError::UsernameTaken));
         }
         Err(CreateUserError::EmailTaken) => return Err(field_error(errors, "email", CreateUserError::EmailTaken)),
-        Err(CreateUserError::Database(e)) => return Err(internal(e)),
+        Err(CreateUserError::Database(e)) => return Err(e.into()),
     };
-    users::by_id(pool, id)
-        .await
-        .map_err(internal)?
-        .ok_or(AccountError::Server)
+    users::by_id(pool, id).await?.ok_or(AppError::Internal)
 }
 
-fn field_error(mut errors: FormErrors, field: &str, error: CreateUserError) -> AccountError {
+fn field_error(mut errors: FormErrors, field: &str, error: CreateUserError) -> AppError {
     errors.add(field, error.to_string());
-    AccountError::Invalid(errors)
-}
-
-/// Logs an unexpected failure (the request span carries its id) and hides it from the user.
-pub fn internal(cause: impl std::fmt::Display) -> AccountError {
-    tracing::error!(%cause, "account operation failed");
-    AccountError::Server
+    AppError::Invalid(errors)
 }
 
 /// The interface language the user saved, if they chose one.
@@ -109,16 +101,13 @@ pub fn preferred_language(user: &User) -> Option<Lang> {
 }
 
 /// Saves `lang` as the user's interface language; their other preferences stay.
-pub async fn set_language(pool: &AnyPool, user: &User, lang: Lang) -> Result<(), AccountError> {
+pub async fn set_language(pool: &AnyPool, user: &User, lang: Lang) -> Result<(), AppError> {
     // The stored row, not the session's copy, so a change saved meanwhile is kept.
-    let user = users::by_id(pool, user.id)
-        .await
-        .map_err(internal)?
-        .ok_or(AccountError::Unauthenticated)?;
+    let user = users::by_id(pool, user.id).await?.ok_or(AppError::Unauthenticated)?;
     let mut preferences = preferences_of(&user);
     preferences.insert("language".into(), lang.code().into());
     let text = serde_json::Value::Object(preferences).to_string();
-    users::set_preferences(pool, user.id, &text).await.map_err(internal)
+    Ok(users::set_preferences(pool, user.id, &text).await?)
 }
 
 /// The settings page's view of `user`; `lang` is the language shown when the user has not chosen one.
@@ -183,7 +172,7 @@ pub async fn update_profile(
     models: &[String],
     form: ProfileForm,
     extra: serde_json::Map<String, serde_json::Value>,
-) -> Result<(), AccountError> {
+) -> Result<(), AppError> {
     let email = form.email.trim().to_string();
     let mut errors = FormErrors::default();
     for (field, value) in [
@@ -196,7 +185,7 @@ pub async fn update_profile(
     }
     if let Err(e) = fields::check_email(&email) {
         errors.add("email", e);
-    } else if !email.eq_ignore_ascii_case(&user.email) && users::taken(pool, "", &email).await.map_err(internal)?.1 {
+    } else if !email.eq_ignore_ascii_case(&user.email) && users::taken(pool, "", &email).await?.1 {
         errors.add("email", CreateUserError::EmailTaken.to_string());
     }
     for (field, value, max) in [
@@ -260,7 +249,7 @@ pub async fn update_profile(
         );
     }
     if !errors.is_empty() {
-        return Err(AccountError::Invalid(errors));
+        return Err(AppError::Invalid(errors));
     }
     let update = ProfileUpdate {
         email,
@@ -272,7 +261,7 @@ pub async fn update_profile(
     match users::update_profile(pool, user.id, &update).await {
         Ok(()) => Ok(()),
         Err(CreateUserError::EmailTaken) => Err(field_error(errors, "email", CreateUserError::EmailTaken)),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(AppError::internal("update profile", e)),
     }
 }
 
@@ -283,7 +272,7 @@ pub async fn change_password(
     old_password: String,
     new_password1: String,
     new_password2: String,
-) -> Result<User, AccountError> {
+) -> Result<User, AppError> {
     let mut errors = FormErrors::default();
     if !password::verify(old_password, Some(user.password.clone())).await {
         errors.add(
@@ -293,17 +282,12 @@ pub async fn change_password(
     }
     check_new_password(&mut errors, user, &new_password1, &new_password2);
     if !errors.is_empty() {
-        return Err(AccountError::Invalid(errors));
+        return Err(AppError::Invalid(errors));
     }
-    let hash = password::hash(new_password1).await.map_err(internal)?;
-    users::set_password(pool, user.id, &hash).await.map_err(internal)?;
-    crate::accounts::jwt::revoke_user(pool, user.id)
-        .await
-        .map_err(internal)?;
-    users::by_id(pool, user.id)
-        .await
-        .map_err(internal)?
-        .ok_or(AccountError::Server)
+    let hash = password::hash(new_password1).await?;
+    users::set_password(pool, user.id, &hash).await?;
+    crate::accounts::jwt::revoke_user(pool, user.id).await?;
+    users::by_id(pool, user.id).await?.ok_or(AppError::Internal)
 }
 
 /// Sends a reset link to the account with this email, if there is one. The answer never tells which. Requests are
@@ -316,21 +300,21 @@ pub async fn request_password_reset(
     email: &str,
     ip: &str,
     lang: Lang,
-) -> Result<(), AccountError> {
+) -> Result<(), AppError> {
     use crate::accounts::throttle::{self, RESET_PER_EMAIL, RESET_PER_IP};
     let email = email.trim();
     let limits = [(RESET_PER_EMAIL, email), (RESET_PER_IP, ip)];
-    if let Some(minutes) = throttle::check(pool, &limits).await.map_err(internal)? {
-        return Err(AccountError::Throttled(minutes));
+    if let Some(seconds) = throttle::check(pool, &limits).await? {
+        return Err(AppError::Throttled(seconds));
     }
     for (rule, key) in limits {
-        rule.record(pool, key).await.map_err(internal)?;
+        rule.record(pool, key).await?;
     }
     if let Err(e) = fields::check_email(email) {
         let mut errors = FormErrors::default();
         errors.keep("email", email);
         errors.add("email", e);
-        return Err(AccountError::Invalid(errors));
+        return Err(AppError::Invalid(errors));
     }
     // Everything that depends on whether the account exists happens after the answer, in the background: known and
     // unknown addresses cost the request the same work and time.
@@ -402,31 +386,30 @@ pub async fn reset_password(
     token: &str,
     new_password1: String,
     new_password2: String,
-) -> Result<(), AccountError> {
+) -> Result<(), AppError> {
     let invalid_link = || {
         let mut errors = FormErrors::default();
         errors.add(
-            crate::accounts::types::NON_FIELD,
+            crate::core::error::NON_FIELD,
             "The password reset link was invalid, possibly because it has already been used or has expired. \
              Please request a new one.",
         );
-        AccountError::Invalid(errors)
+        AppError::Invalid(errors)
     };
     let user = crate::accounts::resets::user_for(pool, token)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(invalid_link)?;
     let mut errors = FormErrors::default();
     check_new_password(&mut errors, &user, &new_password1, &new_password2);
     if !errors.is_empty() {
-        return Err(AccountError::Invalid(errors));
+        return Err(AppError::Invalid(errors));
     }
-    if !crate::accounts::resets::consume(pool, token).await.map_err(internal)? {
+    if !crate::accounts::resets::consume(pool, token).await? {
         return Err(invalid_link());
     }
-    let hash = password::hash(new_password1).await.map_err(internal)?;
-    users::set_password(pool, user.id, &hash).await.map_err(internal)?;
-    crate::accounts::jwt::revoke_user(pool, user.id).await.map_err(internal)
+    let hash = password::hash(new_password1).await?;
+    users::set_password(pool, user.id, &hash).await?;
+    Ok(crate::accounts::jwt::revoke_user(pool, user.id).await?)
 }
 
 /// The rules for a new password of an existing user (change and reset), added to `errors` per field.
@@ -452,17 +435,15 @@ pub async fn log_in(
     login: &str,
     password: String,
     ip: &str,
-) -> Result<User, AccountError> {
+) -> Result<User, AppError> {
     let user = check_credentials(pool, login, password, ip).await?;
-    crate::accounts::auth::start_session(session, &user)
-        .await
-        .map_err(internal)?;
+    crate::accounts::auth::start_session(session, &user).await?;
     Ok(user)
 }
 
 /// The active user these credentials belong to, throttled per account and per client address (failures counted, a
 /// success resets the account's count and records the login). Unknown accounts cost the same time as known ones.
-pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip: &str) -> Result<User, AccountError> {
+pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip: &str) -> Result<User, AppError> {
     use crate::accounts::throttle::{self, LOGIN_PER_ACCOUNT, LOGIN_PER_IP};
     use axum_login::AuthnBackend;
     let login = login.trim().to_string();
@@ -475,11 +456,11 @@ pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip
         errors.add("password", "This field may not be blank.");
     }
     if !errors.is_empty() {
-        return Err(AccountError::Invalid(errors));
+        return Err(AppError::Invalid(errors));
     }
     let limits = [(LOGIN_PER_ACCOUNT, login.as_str()), (LOGIN_PER_IP, ip)];
-    if let Some(minutes) = throttle::check(pool, &limits).await.map_err(internal)? {
-        return Err(AccountError::Throttled(minutes));
+    if let Some(seconds) = throttle::check(pool, &limits).await? {
+        return Err(AppError::Throttled(seconds));
     }
     let credentials = crate::accounts::auth::Credentials {
         login: login.clone(),
@@ -487,17 +468,16 @@ pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip
     };
     let user = crate::accounts::auth::Backend::new(pool.clone())
         .authenticate(credentials)
-        .await
-        .map_err(internal)?;
+        .await?;
     let Some(user) = user else {
         for (rule, key) in limits {
-            rule.record(pool, key).await.map_err(internal)?;
+            rule.record(pool, key).await?;
         }
         errors.add(
-            crate::accounts::types::NON_FIELD,
+            crate::core::error::NON_FIELD,
             "Please enter a correct username or email and password.",
         );
-        return Err(AccountError::Invalid(errors));
+        return Err(AppError::Invalid(errors));
     };
     if let Err(e) = LOGIN_PER_ACCOUNT.clear(pool, &login).await {
         tracing::warn!(error = %e, "could not reset the failure count");
@@ -509,10 +489,9 @@ pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip
 }
 
 /// The active account `id` as stored now; `Unauthenticated` when it is gone or inactive.
-pub async fn user(pool: &AnyPool, id: i64) -> Result<User, AccountError> {
+pub async fn user(pool: &AnyPool, id: i64) -> Result<User, AppError> {
     users::by_id(pool, id)
-        .await
-        .map_err(internal)?
+        .await?
         .filter(|u| u.is_active)
-        .ok_or(AccountError::Unauthenticated)
+        .ok_or(AppError::Unauthenticated)
 }

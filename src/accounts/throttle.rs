@@ -46,8 +46,8 @@ impl Rule {
         self.window_minutes * 60 * 1000
     }
 
-    /// `Some(minutes to wait)` when `key` reached the limit.
-    pub async fn blocked(self, pool: &AnyPool, key: &str) -> Result<Option<i64>, sqlx::Error> {
+    /// `Some(seconds to wait)` when `key` reached the limit.
+    pub async fn blocked(self, pool: &AnyPool, key: &str) -> Result<Option<u64>, sqlx::Error> {
         let since = now_millis() - self.window_millis();
         let (count, oldest): (i64, Option<i64>) =
             sqlx::query_as("SELECT COUNT(*), MIN(at) FROM throttle_events WHERE scope = $1 AND key = $2 AND at > $3")
@@ -60,7 +60,8 @@ impl Rule {
             return Ok(None);
         }
         let free_at = oldest.unwrap_or(since) + self.window_millis();
-        Ok(Some(((free_at - now_millis()).max(0) + 59_999) / 60_000))
+        let wait_millis = u64::try_from(free_at - now_millis()).unwrap_or(0).max(1);
+        Ok(Some(wait_millis.div_ceil(1000)))
     }
 
     /// Counts one event for `key`.
@@ -90,11 +91,11 @@ impl Rule {
     }
 }
 
-/// The first rule that blocks, as minutes to wait.
-pub async fn check(pool: &AnyPool, checks: &[(Rule, &str)]) -> Result<Option<i64>, sqlx::Error> {
+/// The first rule that blocks, as seconds to wait.
+pub async fn check(pool: &AnyPool, checks: &[(Rule, &str)]) -> Result<Option<u64>, sqlx::Error> {
     for (rule, key) in checks {
-        if let Some(minutes) = rule.blocked(pool, key).await? {
-            return Ok(Some(minutes));
+        if let Some(seconds) = rule.blocked(pool, key).await? {
+            return Ok(Some(seconds));
         }
     }
     Ok(None)

@@ -6,9 +6,9 @@ use leptos_meta::Title;
 
 use crate::accounts::pages::login_redirect;
 use crate::accounts::server_fns::current_user;
-use crate::accounts::types::AccountError;
 use crate::admin::server_fns::admin_overview;
 use crate::admin::types::{AdminUserRow, InstanceOverview};
+use crate::core::error::{AppError, Refusal};
 use crate::core::i18n::Lang;
 use crate::core::not_found::NotFound;
 
@@ -42,8 +42,8 @@ pub fn AdminFallback() -> impl IntoView {
             {move || Suspend::new(async move {
                 let refusal = match user.await {
                     Ok(Some(user)) if user.is_staff => None,
-                    Ok(Some(_)) => Some(AccountError::Forbidden),
-                    Ok(None) => Some(AccountError::Unauthenticated),
+                    Ok(Some(_)) => Some(AppError::Forbidden(Refusal::Permission)),
+                    Ok(None) => Some(AppError::Unauthenticated),
                     Err(error) => Some(error),
                 };
                 match refusal {
@@ -56,14 +56,14 @@ pub fn AdminFallback() -> impl IntoView {
 }
 
 /// The login page for visitors, 403 for users who are not staff.
-fn refused(error: AccountError) -> AnyView {
+fn refused(error: AppError) -> AnyView {
     let t = Lang::current();
     match error {
-        AccountError::Unauthenticated => login_redirect().into_any(),
-        AccountError::Forbidden => {
+        AppError::Unauthenticated => login_redirect().into_any(),
+        AppError::Forbidden(_) => {
             #[cfg(feature = "ssr")]
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(axum::http::StatusCode::FORBIDDEN);
+                response.set_status(error.status());
             }
             view! {
                 <Title text=t.t("Forbidden", "Accès refusé")/>

@@ -3,44 +3,35 @@
 
 use leptos::prelude::*;
 
-use crate::accounts::types::AccountError;
 use crate::admin::types::InstanceOverview;
+use crate::core::error::AppError;
 
 /// Counts and the newest accounts, for staff.
 #[server]
-pub async fn admin_overview() -> Result<InstanceOverview, AccountError> {
-    use crate::accounts::server_fns::{require_staff, server_error, with_status};
+pub async fn admin_overview() -> Result<InstanceOverview, AppError> {
+    use crate::accounts::server_fns::require_staff;
     use crate::admin::types::{AdminUserRow, NEWEST};
-    with_status(async move {
-        require_staff().await?;
-        let state = expect_context::<crate::state::AppState>();
-        let pool = &state.db.pool;
-        let users = crate::accounts::users::count(pool)
-            .await
-            .map_err(|e| server_error("count users", e))?;
-        let (conversations, messages) = crate::chat::store::totals(pool)
-            .await
-            .map_err(|e| server_error("count conversations", e))?;
-        let newest = crate::accounts::users::newest(pool, NEWEST)
-            .await
-            .map_err(|e| server_error("list users", e))?;
-        let when = |millis: i64| crate::core::time::minute(millis);
-        Ok(InstanceOverview {
-            users,
-            conversations,
-            messages,
-            newest: newest
-                .into_iter()
-                .map(|u| AdminUserRow {
-                    username: u.username,
-                    email: u.email,
-                    joined: when(u.date_joined),
-                    last_login: u.last_login.map(when),
-                    is_active: u.is_active,
-                    is_staff: u.is_staff,
-                })
-                .collect(),
-        })
+    require_staff().await?;
+    let state = expect_context::<crate::state::AppState>();
+    let pool = &state.db.pool;
+    let users = crate::accounts::users::count(pool).await?;
+    let (conversations, messages) = crate::chat::store::totals(pool).await?;
+    let newest = crate::accounts::users::newest(pool, NEWEST).await?;
+    let when = |millis: i64| crate::core::time::minute(millis);
+    Ok(InstanceOverview {
+        users,
+        conversations,
+        messages,
+        newest: newest
+            .into_iter()
+            .map(|u| AdminUserRow {
+                username: u.username,
+                email: u.email,
+                joined: when(u.date_joined),
+                last_login: u.last_login.map(when),
+                is_active: u.is_active,
+                is_staff: u.is_staff,
+            })
+            .collect(),
     })
-    .await
 }

@@ -13,7 +13,6 @@ use utoipa_axum::routes;
 
 use crate::accounts::auth::AuthSession;
 use crate::accounts::service::User;
-use crate::accounts::types::AccountError;
 use crate::api::auth::{ApiUser, csrf_ok};
 use crate::api::error::{ApiError, ApiJson, ApiPath};
 use crate::api::schema::{
@@ -21,6 +20,7 @@ use crate::api::schema::{
     ValidOut, to_json,
 };
 use crate::core::client::ClientAddr;
+use crate::core::error::AppError;
 use crate::core::i18n::Lang;
 use crate::state::AppState;
 
@@ -52,26 +52,16 @@ pub fn user_json(user: &User) -> Value {
     to_json(&UserOut::from(user))
 }
 
-/// Account errors in DRF's field shape (`login` is called `username` in the API).
-fn fields(error: AccountError) -> ApiError {
+/// Account errors as the API names their fields (`login` is called `username`).
+fn fields(error: AppError) -> ApiError {
     match error {
-        AccountError::Invalid(form) => ApiError::Fields(
-            form.fields
-                .into_iter()
-                .map(|(k, v)| (if k == "login" { "username".to_string() } else { k }, v))
-                .collect(),
-        ),
-        AccountError::Throttled(minutes) => ApiError::Throttled {
-            seconds: u64::try_from(minutes.max(1) * 60).unwrap_or(60),
-            detail: AccountError::Throttled(minutes).to_string(),
-        },
-        AccountError::Unauthenticated => ApiError::unauthenticated(),
-        // No API route answers it (only the admin pages do), but a 403 is what it would mean.
-        AccountError::Forbidden => ApiError::Detail(
-            StatusCode::FORBIDDEN,
-            "You do not have permission to perform this action.".into(),
-        ),
-        AccountError::Server => ApiError::internal("account service"),
+        AppError::Invalid(mut form) => {
+            if let Some(messages) = form.fields.remove("login") {
+                form.fields.entry("username".into()).or_default().extend(messages);
+            }
+            AppError::Invalid(form).into()
+        }
+        other => other.into(),
     }
 }
 
@@ -107,7 +97,7 @@ async fn register(
     };
     let user = match crate::accounts::service::register(&state.db.pool, form).await {
         Ok(user) => user,
-        Err(AccountError::Invalid(form)) => {
+        Err(AppError::Invalid(form)) => {
             return Err(ApiError::Body(
                 StatusCode::BAD_REQUEST,
                 json!({ "errors": form.fields }),
@@ -116,8 +106,7 @@ async fn register(
         Err(e) => return Err(fields(e)),
     };
     crate::accounts::auth::start_session(&mut session, &user)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(logged_in(
         &state,
         json!({ "user": user_json(&user), "message": "Registration successful" }),
@@ -156,9 +145,10 @@ async fn login(
             json!({ "user": user_json(&user), "message": "Login successful" }),
         )),
         // Wrong credentials: the original's 401 `{message}`.
-        Err(AccountError::Invalid(form)) if form.fields.contains_key(crate::accounts::types::NON_FIELD) => Err(
-            ApiError::Body(StatusCode::UNAUTHORIZED, json!({ "message": "Invalid credentials" })),
-        ),
+        Err(AppError::Invalid(form)) if form.fields.contains_key(crate::core::error::NON_FIELD) => Err(ApiError::Body(
+            StatusCode::UNAUTHORIZED,
+            json!({ "message": "Invalid credentials" }),
+        )),
         Err(e) => Err(fields(e)),
     }
 }
@@ -169,7 +159,7 @@ async fn logout(mut session: AuthSession, method: Method, headers: HeaderMap) ->
     if session.user.is_some() {
         csrf_ok(&method, &headers)?;
     }
-    session.logout().await.map_err(ApiError::internal)?;
+    session.logout().await?;
     Ok(Json(json!({ "message": "Logout successful" })))
 }
 
@@ -223,10 +213,11 @@ async fn update_settings(
                 Value::Bool(_) => "bool",
                 _ => "number",
             };
-            return Err(ApiError::Fields(std::collections::BTreeMap::from([(
-                "preferences".to_string(),
-                vec![format!("Expected a dictionary of items but got type \"{kind}\".")],
-            )])));
+            return Err(AppError::invalid(
+                "preferences",
+                format!("Expected a dictionary of items but got type \"{kind}\"."),
+            )
+            .into());
         }
     };
     let profile = service::profile_of(&user, &state.config.ai.default_model, Vec::new(), Lang::En);
@@ -236,10 +227,7 @@ async fn update_settings(
         match extra.remove(key) {
             None | Some(Value::Null) => Ok(current),
             Some(Value::String(text)) => Ok(text),
-            Some(_) => Err(ApiError::Fields(std::collections::BTreeMap::from([(
-                key.to_string(),
-                vec!["Not a valid string.".to_string()],
-            )]))),
+            Some(_) => Err(AppError::invalid(key, "Not a valid string.").into()),
         }
     };
     let form = ProfileForm {
@@ -304,7 +292,7 @@ async fn reset_request(
         Ok(()) => Ok(Json(json!({
             "message": "If an account exists with this email, a password reset link has been sent."
         }))),
-        Err(AccountError::Invalid(form)) => Err(ApiError::Body(
+        Err(AppError::Invalid(form)) => Err(ApiError::Body(
             StatusCode::BAD_REQUEST,
             json!({"error": form.fields.values().flatten().next().cloned().unwrap_or_default()}),
         )),
@@ -318,8 +306,7 @@ async fn reset_request(
     responses((status = 200, body = ValidOut), NotFound, Throttled))]
 async fn reset_verify(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     let valid = crate::accounts::resets::user_for(&state.db.pool, &token)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .is_some();
     Ok(Json(json!({ "valid": valid })))
 }
@@ -346,7 +333,7 @@ async fn reset_confirm(
         .await
     {
         Ok(()) => Ok(Json(json!({"message": "Password has been reset successfully"}))),
-        Err(AccountError::Invalid(form)) => {
+        Err(AppError::Invalid(form)) => {
             let errors: std::collections::BTreeMap<String, Vec<String>> = form
                 .fields
                 .into_iter()
@@ -381,8 +368,7 @@ fn token_json(token: &crate::accounts::api_tokens::ApiToken) -> Value {
     responses((status = 200, body = Vec<TokenOut>), AuthErrors))]
 async fn tokens(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Value>, ApiError> {
     let list = crate::accounts::api_tokens::list(&state.db.pool, user.id)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(Json(Value::Array(list.iter().map(token_json).collect())))
 }
 
@@ -407,9 +393,8 @@ async fn create_token(
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let created = crate::accounts::api_tokens::create(&state.db.pool, &user, &body.name, body.expires_in_days)
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|form| fields(AccountError::Invalid(form)))?;
+        .await?
+        .map_err(|form| fields(AppError::Invalid(form)))?;
     let out = TokenOut {
         key: Some(created.key),
         ..TokenOut::from(&created.token)
@@ -429,8 +414,7 @@ async fn revoke_token(
     let not_found = || ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".into());
     let id: i64 = id.parse().map_err(|_| not_found())?;
     if crate::accounts::api_tokens::revoke(&state.db.pool, user.id, id)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
     {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -458,7 +442,7 @@ async fn jwt_obtain(
     let user =
         match crate::accounts::service::check_credentials(&state.db.pool, &body.username, body.password, &ip).await {
             Ok(user) => user,
-            Err(AccountError::Invalid(form)) if form.fields.contains_key(crate::accounts::types::NON_FIELD) => {
+            Err(AppError::Invalid(form)) if form.fields.contains_key(crate::core::error::NON_FIELD) => {
                 return Err(ApiError::Detail(
                     StatusCode::UNAUTHORIZED,
                     "No active account found with the given credentials".into(),
@@ -467,8 +451,7 @@ async fn jwt_obtain(
             Err(e) => return Err(fields(e)),
         };
     let pair = crate::accounts::jwt::obtain(&state.db.pool, &state.jwt, &user)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(Json(json!(pair)))
 }
 
@@ -488,8 +471,7 @@ async fn jwt_refresh(
 ) -> Result<Json<Value>, ApiError> {
     use crate::accounts::jwt::{self, Rejected};
     match jwt::refresh(&state.db.pool, &state.jwt, &body.refresh)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
     {
         Ok(pair) => Ok(Json(json!(pair))),
         Err(Rejected::Reused) => Err(token_not_valid(
@@ -508,8 +490,7 @@ async fn jwt_revoke(
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Json<Value>, ApiError> {
     match crate::accounts::jwt::revoke(&state.db.pool, &state.jwt, &body.refresh)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
     {
         Ok(()) => Ok(Json(json!({"message": "Token revoked"}))),
         Err(_) => Err(token_not_valid("Token is invalid or expired")),

@@ -19,7 +19,7 @@ use crate::api::schema::{
     NotFound, SentOut, StatusOut, Throttled, json_body, json_bytes, to_json,
 };
 use crate::chat::service::{self, Conversation, ConversationEdit, ListQuery, Message, Ordering};
-use crate::chat::types::ChatError;
+use crate::core::error::AppError;
 use crate::state::AppState;
 
 /// The chat routes.
@@ -37,21 +37,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ask_mistral))
 }
 
-/// Chat errors in DRF's shapes.
-impl From<ChatError> for ApiError {
-    fn from(error: ChatError) -> Self {
-        match error {
-            ChatError::Invalid { field, message } => Self::Fields([(field, vec![message])].into_iter().collect()),
-            ChatError::BadRequest(message) => Self::Detail(StatusCode::BAD_REQUEST, message),
-            ChatError::NotFound => Self::Detail(StatusCode::NOT_FOUND, "Not found.".into()),
-            ChatError::Busy => Self::Detail(StatusCode::CONFLICT, error.to_string()),
-            ChatError::RateLimited(seconds) => Self::throttled(u64::try_from(seconds).unwrap_or(1)),
-            ChatError::Unauthenticated => Self::unauthenticated(),
-            ChatError::Server => Self::internal("chat service"),
-        }
-    }
-}
-
 /// The Message shape of API.md.
 pub fn message_json(m: &Message) -> Value {
     to_json(&MessageOut::from(m))
@@ -64,7 +49,7 @@ fn conversation_json(c: &Conversation, messages: Vec<Message>) -> Value {
 
 /// A path id; anything not a number is simply not found.
 fn id_of(raw: &str) -> Result<i64, ApiError> {
-    raw.parse().map_err(|_| ChatError::NotFound.into())
+    raw.parse().map_err(|_| AppError::NotFound.into())
 }
 
 async fn load(state: &AppState, user: &User, id: i64) -> Result<Value, ApiError> {
@@ -108,7 +93,7 @@ async fn list(
     }
     let status = params.status.unwrap_or_else(|| "active".into());
     if !["active", "archived"].contains(&status.as_str()) {
-        return Err(ChatError::invalid("status", "Select a valid choice: active or archived.").into());
+        return Err(AppError::invalid("status", "Select a valid choice: active or archived.").into());
     }
     let ordering = params.ordering.unwrap_or_else(|| "-updated_at".into());
     let (descending, key) = ordering
@@ -118,14 +103,14 @@ async fn list(
         "updated_at" => Ordering::UpdatedAt,
         "created_at" => Ordering::CreatedAt,
         "last_message_at" => Ordering::LastMessageAt,
-        _ => return Err(ChatError::invalid("ordering", "Use updated_at, created_at or last_message_at.").into()),
+        _ => return Err(AppError::invalid("ordering", "Use updated_at, created_at or last_message_at.").into()),
     };
     let number = |name: &str, raw: Option<String>, default: i64| -> Result<i64, ApiError> {
         raw.map_or(Ok(default), |v| {
             v.parse::<i64>()
                 .ok()
                 .filter(|n| *n >= 1)
-                .ok_or_else(|| ChatError::invalid(name, "A positive whole number is required.").into())
+                .ok_or_else(|| AppError::invalid(name, "A positive whole number is required.").into())
         })
     };
     let paged = params.page.is_some();
@@ -478,7 +463,7 @@ async fn stream(
     let (id, message_id) = (id_of(&id)?, id_of(&message_id)?);
     let reply = service::reply_of(&state, &user, id, message_id)
         .await?
-        .ok_or(ChatError::NotFound)?;
+        .ok_or(AppError::NotFound)?;
     Ok(sse_reply(state, user, reply.id, None))
 }
 

@@ -1,8 +1,6 @@
 //! Errors of the REST API in Django REST Framework's shapes, and a JSON body extractor that reports bad input in
 //! them (never a 500).
 
-use std::collections::BTreeMap;
-
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -10,67 +8,80 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-/// Message DRF sends for anonymous requests to protected routes.
-pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
+use crate::core::error::AppError;
 
-/// An API error.
+/// An API error: a domain error ([`AppError`], rendered in DRF's shapes by `core::error`), or one of the answers
+/// only the REST protocol has.
 #[derive(Debug)]
 pub enum ApiError {
-    /// `{"detail": "…"}` with a status (401 also gets `WWW-Authenticate`).
+    /// What the services answered.
+    App(AppError),
+    /// `{"detail": "…"}` for a protocol problem the domain has no word for (an unsupported media type, a bad token).
     Detail(StatusCode, String),
-    /// 400 `{"field": ["message", …]}`.
-    Fields(BTreeMap<String, Vec<String>>),
     /// A body of the original backend's own shape (`{error}`, `{errors}`, `{message}`), as API.md names them.
     Body(StatusCode, Value),
-    /// 429 `{"detail": "…"}` with `Retry-After`.
-    Throttled {
-        /// Seconds to wait.
-        seconds: u64,
-        /// What to tell the client.
-        detail: String,
-    },
+    /// DRF's request throttle: 429 `{"detail": "Request was throttled. …"}` with `Retry-After`.
+    Throttled(u64),
 }
 
 impl ApiError {
     /// 401 for a request without credentials.
     pub fn unauthenticated() -> Self {
-        Self::Detail(StatusCode::UNAUTHORIZED, NOT_AUTHENTICATED.to_string())
+        Self::App(AppError::Unauthenticated)
     }
 
     /// 429 in DRF's words, with `Retry-After: seconds`.
     pub fn throttled(seconds: u64) -> Self {
-        let seconds = seconds.max(1);
-        Self::Throttled {
-            seconds,
-            detail: format!("Request was throttled. Expected available in {seconds} seconds."),
-        }
+        Self::Throttled(seconds.max(1))
     }
 
     /// A server failure: the cause is logged, the client gets a fixed message.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(%cause, "api request failed");
-        Self::Detail(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "A server error occurred.".to_string(),
-        )
+        Self::App(AppError::internal("api request", cause))
     }
 }
 
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        Self::App(error)
+    }
+}
+
+/// Failures the services' errors already name, through [`AppError`].
+macro_rules! through_app_error {
+    ($($cause:ty),*) => {$(
+        impl From<$cause> for ApiError {
+            fn from(cause: $cause) -> Self {
+                Self::App(cause.into())
+            }
+        }
+    )*};
+}
+
+through_app_error!(
+    sqlx::Error,
+    axum_login::Error<crate::accounts::auth::Backend>,
+    tower_sessions::session::Error
+);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let retry_after = match &self {
-            Self::Throttled { seconds, .. } => Some(*seconds),
-            _ => None,
+        let mut response = match self {
+            Self::App(error) => error.into_response(),
+            Self::Detail(status, detail) => (status, axum::Json(json!({ "detail": detail }))).into_response(),
+            Self::Body(status, body) => (status, axum::Json(body)).into_response(),
+            Self::Throttled(seconds) => {
+                let detail = format!("Request was throttled. Expected available in {seconds} seconds.");
+                let mut response =
+                    (StatusCode::TOO_MANY_REQUESTS, axum::Json(json!({ "detail": detail }))).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                response
+            }
         };
-        let (status, body) = match self {
-            Self::Detail(status, detail) => (status, json!({ "detail": detail })),
-            Self::Fields(fields) => (StatusCode::BAD_REQUEST, json!(fields)),
-            Self::Body(status, body) => (status, body),
-            Self::Throttled { detail, .. } => (StatusCode::TOO_MANY_REQUESTS, json!({ "detail": detail })),
-        };
-        let mut response = (status, axum::Json(body)).into_response();
-        let headers = response.headers_mut();
-        if status == StatusCode::UNAUTHORIZED {
+        if response.status() == StatusCode::UNAUTHORIZED {
+            let headers = response.headers_mut();
             headers.append(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Token realm=\"api\""),
@@ -79,9 +90,6 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"api\""),
             );
-        }
-        if let Some(seconds) = retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -177,10 +185,7 @@ async fn multipart_fields<S: Send + Sync>(req: Request, state: &S) -> Result<Val
 fn decode_error(e: serde_json::Error) -> ApiError {
     let text = e.to_string();
     if let Some(field) = text.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-        ApiError::Fields(BTreeMap::from([(
-            field.to_string(),
-            vec!["This field is required.".to_string()],
-        )]))
+        AppError::invalid(field, "This field is required.").into()
     } else if e.is_data() {
         ApiError::Detail(
             StatusCode::BAD_REQUEST,
@@ -228,6 +233,6 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Self(value))
-            .map_err(|_| ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".to_string()))
+            .map_err(|_| AppError::NotFound.into())
     }
 }

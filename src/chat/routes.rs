@@ -9,9 +9,8 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::accounts::auth::AuthSession;
-use crate::chat::types::ChatError;
 use crate::chat::{service, store, stream};
-use crate::core::error::AppError;
+use crate::core::error::{AppError, Refusal};
 use crate::state::AppState;
 
 /// `/chat/{id}/messages/{message_id}/events` and `/chat/{id}/export.{md|json}`.
@@ -25,13 +24,6 @@ fn not_found(headers: &HeaderMap) -> Response {
     AppError::NotFound.into_html_for(headers)
 }
 
-fn chat_error(e: ChatError, headers: &HeaderMap) -> Response {
-    match e {
-        ChatError::NotFound => not_found(headers),
-        _ => AppError::Internal(e.to_string()).into_html_for(headers),
-    }
-}
-
 async fn events(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -39,7 +31,7 @@ async fn events(
     Path((conversation_id, message_id)): Path<(String, String)>,
 ) -> Response {
     let Some(user) = auth.user else {
-        return AppError::Forbidden("Please log in to continue.".into()).into_html_for(&headers);
+        return AppError::Forbidden(Refusal::LoginRequired).into_html_for(&headers);
     };
     let (Ok(conversation_id), Ok(message_id)) = (conversation_id.parse::<i64>(), message_id.parse::<i64>()) else {
         return not_found(&headers);
@@ -47,7 +39,7 @@ async fn events(
     match service::stored_message(&state, &user, message_id).await {
         Ok(m) if m.conversation_id == conversation_id => {}
         Ok(_) => return not_found(&headers),
-        Err(e) => return chat_error(e, &headers),
+        Err(e) => return e.into_html_for(&headers),
     }
     // `done` carries the message as the page shows it.
     stream::sse(state, message_id, None, move |state, id| {
@@ -67,14 +59,14 @@ async fn export(
     Path((conversation_id, format)): Path<(String, String)>,
 ) -> Response {
     let Some(user) = auth.user else {
-        return AppError::Forbidden("Please log in to continue.".into()).into_html_for(&headers);
+        return AppError::Forbidden(Refusal::LoginRequired).into_html_for(&headers);
     };
     let Ok(id) = conversation_id.parse::<i64>() else {
         return not_found(&headers);
     };
     let view = match service::conversation_view(&state, &user, id).await {
         Ok(view) => view,
-        Err(e) => return chat_error(e, &headers),
+        Err(e) => return e.into_html_for(&headers),
     };
     let stem = {
         let slug = store::slugify(&view.title);

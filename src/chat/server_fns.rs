@@ -4,21 +4,22 @@
 
 use leptos::prelude::*;
 
-use crate::chat::types::{ChatContext, ChatError, ConversationView, SentMessage};
+use crate::chat::types::{ChatContext, ConversationView, SentMessage};
+use crate::core::error::AppError;
 
 /// The sidebar (a page of conversations, or the results of the search `q`), the models on offer and whether a real
 /// model is configured.
 #[server]
-pub async fn get_chat_context(archived: bool, offset: i64, q: Option<String>) -> Result<ChatContext, ChatError> {
+pub async fn get_chat_context(archived: bool, offset: i64, q: Option<String>) -> Result<ChatContext, AppError> {
     let (state, user) = session().await?;
-    with_status(crate::chat::service::chat_context(&state, &user, archived, offset, q).await)
+    crate::chat::service::chat_context(&state, &user, archived, offset, q).await
 }
 
 /// A conversation and the messages of its current branch.
 #[server]
-pub async fn get_conversation(id: i64) -> Result<ConversationView, ChatError> {
+pub async fn get_conversation(id: i64) -> Result<ConversationView, AppError> {
     let (state, user) = session().await?;
-    let mut view = with_status(crate::chat::service::conversation_view(&state, &user, id).await)?;
+    let mut view = crate::chat::service::conversation_view(&state, &user, id).await?;
     // Failed replies keep the provider's explanation in English; pages show it in their language.
     let lang = crate::core::i18n::Lang::current();
     for message in &mut view.messages {
@@ -32,45 +33,45 @@ pub async fn get_conversation(id: i64) -> Result<ConversationView, ChatError> {
 
 /// Sends a message (in a new conversation when `conversation_id` is empty) and starts the reply.
 #[server]
-pub async fn send_message(conversation_id: Option<i64>, content: String) -> Result<SentMessage, ChatError> {
+pub async fn send_message(conversation_id: Option<i64>, content: String) -> Result<SentMessage, AppError> {
     let (state, user) = session().await?;
-    let sent = with_status(crate::chat::service::send_message(&state, &user, conversation_id, &content).await)?;
+    let sent = crate::chat::service::send_message(&state, &user, conversation_id, &content).await?;
     finish_form_post(&state, &sent).await;
     Ok(sent)
 }
 
 /// Writes a new reply in place of `message_id` (the old one stays as a sibling).
 #[server]
-pub async fn regenerate(message_id: i64) -> Result<SentMessage, ChatError> {
+pub async fn regenerate(message_id: i64) -> Result<SentMessage, AppError> {
     let (state, user) = session().await?;
-    let sent = with_status(crate::chat::service::regenerate(&state, &user, message_id).await)?;
+    let sent = crate::chat::service::regenerate(&state, &user, message_id).await?;
     finish_form_post(&state, &sent).await;
     Ok(sent)
 }
 
 /// Sends an edited copy of the user message `message_id` as a new branch.
 #[server]
-pub async fn edit_message(message_id: i64, content: String) -> Result<SentMessage, ChatError> {
+pub async fn edit_message(message_id: i64, content: String) -> Result<SentMessage, AppError> {
     let (state, user) = session().await?;
-    let sent = with_status(crate::chat::service::edit_message(&state, &user, message_id, &content).await)?;
+    let sent = crate::chat::service::edit_message(&state, &user, message_id, &content).await?;
     finish_form_post(&state, &sent).await;
     Ok(sent)
 }
 
 /// Stops the reply `message_id`, keeping its text so far.
 #[server]
-pub async fn stop_reply(conversation_id: i64, message_id: i64) -> Result<(), ChatError> {
+pub async fn stop_reply(conversation_id: i64, message_id: i64) -> Result<(), AppError> {
     let (state, user) = session().await?;
-    with_status(crate::chat::service::stop(&state, &user, message_id).await)?;
+    crate::chat::service::stop(&state, &user, message_id).await?;
     redirect_form_post(&format!("/chat/{conversation_id}"));
     Ok(())
 }
 
 /// Shows the branch through `message_id`.
 #[server]
-pub async fn select_branch(message_id: i64) -> Result<(), ChatError> {
+pub async fn select_branch(message_id: i64) -> Result<(), AppError> {
     let (state, user) = session().await?;
-    let conversation_id = with_status(crate::chat::service::select_branch(&state, &user, message_id).await)?;
+    let conversation_id = crate::chat::service::select_branch(&state, &user, message_id).await?;
     redirect_form_post(&format!("/chat/{conversation_id}"));
     Ok(())
 }
@@ -87,7 +88,7 @@ pub async fn update_conversation(
     tags: Option<String>,
     model: Option<String>,
     system_prompt: Option<String>,
-) -> Result<(), ChatError> {
+) -> Result<(), AppError> {
     let (state, user) = session().await?;
     let edit = crate::chat::service::ConversationEdit {
         title,
@@ -98,31 +99,25 @@ pub async fn update_conversation(
         system_prompt,
         ..Default::default()
     };
-    with_status(crate::chat::service::update_conversation(&state, &user, id, edit).await)?;
+    crate::chat::service::update_conversation(&state, &user, id, edit).await?;
     redirect_form_post(&format!("/chat/{id}"));
     Ok(())
 }
 
 /// Deletes a conversation and its messages.
 #[server]
-pub async fn delete_conversation(id: i64) -> Result<(), ChatError> {
+pub async fn delete_conversation(id: i64) -> Result<(), AppError> {
     let (state, user) = session().await?;
-    with_status(crate::chat::service::delete_conversation(&state, &user, id).await)?;
+    crate::chat::service::delete_conversation(&state, &user, id).await?;
     redirect_form_post("/chat");
     Ok(())
 }
 
 /// The state and the session's user, or `Unauthenticated` (401 for scripts).
 #[cfg(feature = "ssr")]
-async fn session() -> Result<(crate::state::AppState, crate::accounts::users::User), ChatError> {
-    let state = expect_context::<crate::state::AppState>();
-    let auth = leptos_axum::extract::<crate::accounts::auth::AuthSession>()
-        .await
-        .map_err(|e| crate::chat::service::internal("session", e))?;
-    match auth.user {
-        Some(user) => Ok((state, user)),
-        None => with_status(Err(ChatError::Unauthenticated)),
-    }
+async fn session() -> Result<(crate::state::AppState, crate::accounts::users::User), AppError> {
+    let (user, _) = crate::accounts::server_fns::require_user().await?;
+    Ok((expect_context::<crate::state::AppState>(), user))
 }
 
 #[cfg(feature = "ssr")]
@@ -160,29 +155,4 @@ pub fn form_pages() -> Vec<(&'static str, &'static str)> {
     .into_iter()
     .map(|path| (path, "/chat"))
     .collect()
-}
-
-/// Gives an error the right status for scripts (400, 401, 404, 409, 429); a page render keeps its own status. Field
-/// messages are translated into the page's language.
-#[cfg(feature = "ssr")]
-fn with_status<T>(result: Result<T, ChatError>) -> Result<T, ChatError> {
-    use axum::http::StatusCode;
-    let result = result.map_err(|e| match e {
-        ChatError::Invalid { field, message } => ChatError::Invalid {
-            message: crate::core::i18n::translate(crate::core::i18n::Lang::current(), &message),
-            field,
-        },
-        other => other,
-    });
-    let status = match &result {
-        Ok(_) => return result,
-        Err(ChatError::Invalid { .. } | ChatError::BadRequest(_)) => StatusCode::BAD_REQUEST,
-        Err(ChatError::Unauthenticated) => StatusCode::UNAUTHORIZED,
-        Err(ChatError::NotFound) => StatusCode::NOT_FOUND,
-        Err(ChatError::Busy) => StatusCode::CONFLICT,
-        Err(ChatError::RateLimited(_)) => StatusCode::TOO_MANY_REQUESTS,
-        Err(ChatError::Server) => return result,
-    };
-    crate::core::server_fn::set_script_status(status);
-    result
 }

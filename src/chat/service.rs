@@ -7,28 +7,19 @@ use crate::accounts::users::User;
 use crate::chat::generation::{self, Job};
 use crate::chat::markdown::to_safe_html;
 use crate::chat::provider::{ChatRequest, WireMessage, fit_context};
-use crate::chat::store::{self, ConversationChanges, ListFilter, LockError, Turn};
+use crate::chat::store::{self, ConversationChanges, ListFilter, Turn};
 // The records the REST API renders; it reads them only through the functions below.
 pub use crate::chat::store::{Conversation, ListQuery, Message, Ordering};
 use crate::chat::types::{
-    ChatContext, ChatError, ConversationSummary, ConversationView, MAX_SYSTEM_PROMPT_CHARS, MAX_TAG_CHARS, MAX_TAGS,
+    ChatContext, ConversationSummary, ConversationView, MAX_SYSTEM_PROMPT_CHARS, MAX_TAG_CHARS, MAX_TAGS,
     MAX_TITLE_CHARS, MessageView, PAGE_SIZE, SentMessage,
 };
 use crate::core::db::now_millis;
+use crate::core::error::AppError;
 use crate::state::AppState;
 
 /// Context window assumed when the provider does not say.
 const DEFAULT_CONTEXT_TOKENS: u64 = 32_768;
-
-/// Logs the cause and answers with a fixed message.
-pub fn internal(what: &str, cause: impl std::fmt::Display) -> ChatError {
-    tracing::error!(%cause, "{what} failed");
-    ChatError::Server
-}
-
-fn db(e: sqlx::Error) -> ChatError {
-    internal("chat query", e)
-}
 
 /// The model used for `conversation` (or a new one) by `user`.
 pub(crate) fn model_for(state: &AppState, user: &User, conversation: Option<&Conversation>) -> String {
@@ -51,16 +42,14 @@ pub async fn chat_context(
     archived: bool,
     offset: i64,
     query: Option<String>,
-) -> Result<ChatContext, ChatError> {
+) -> Result<ChatContext, AppError> {
     let query = query.map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
     let (conversations, has_more) = match &query {
         Some(q) => {
             if q.chars().count() > 200 {
-                return Err(ChatError::invalid("q", "Search for at most 200 characters."));
+                return Err(AppError::invalid("q", "Search for at most 200 characters."));
             }
-            let rows = store::search_conversations(&state.db, user.id, q, PAGE_SIZE)
-                .await
-                .map_err(db)?;
+            let rows = store::search_conversations(&state.db, user.id, q, PAGE_SIZE).await?;
             (rows.iter().map(summary).collect(), false)
         }
         None => list(state, user, archived, offset).await?,
@@ -82,15 +71,13 @@ pub async fn list(
     user: &User,
     archived: bool,
     offset: i64,
-) -> Result<(Vec<ConversationSummary>, bool), ChatError> {
+) -> Result<(Vec<ConversationSummary>, bool), AppError> {
     let filter = if archived {
         ListFilter::Archived
     } else {
         ListFilter::Active
     };
-    let mut rows = store::list_conversations(&state.db.pool, user.id, filter, PAGE_SIZE + 1, offset.max(0))
-        .await
-        .map_err(db)?;
+    let mut rows = store::list_conversations(&state.db.pool, user.id, filter, PAGE_SIZE + 1, offset.max(0)).await?;
     let has_more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     Ok((rows.iter().map(summary).collect(), has_more))
@@ -116,17 +103,16 @@ fn display_title(title: &str) -> String {
     }
 }
 
-async fn owned(state: &AppState, user: &User, id: i64) -> Result<Conversation, ChatError> {
+async fn owned(state: &AppState, user: &User, id: i64) -> Result<Conversation, AppError> {
     store::conversation(&state.db.pool, user.id, id)
-        .await
-        .map_err(db)?
-        .ok_or(ChatError::NotFound)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The conversation with the messages of its current branch.
-pub async fn conversation_view(state: &AppState, user: &User, id: i64) -> Result<ConversationView, ChatError> {
+pub async fn conversation_view(state: &AppState, user: &User, id: i64) -> Result<ConversationView, AppError> {
     let conversation = owned(state, user, id).await?;
-    let messages = store::messages(&state.db.pool, id).await.map_err(db)?;
+    let messages = store::messages(&state.db.pool, id).await?;
     let path = branch(&messages, conversation.current_leaf_id);
     let views = path.iter().map(|m| message_view(m, &messages)).collect();
     Ok(ConversationView {
@@ -188,21 +174,21 @@ pub fn message_view(m: &Message, all: &[Message]) -> MessageView {
 }
 
 /// A single message with its siblings, for streams and APIs.
-pub async fn message(state: &AppState, user: &User, id: i64) -> Result<MessageView, ChatError> {
+pub async fn message(state: &AppState, user: &User, id: i64) -> Result<MessageView, AppError> {
     let m = stored_message(state, user, id).await?;
-    let all = store::messages(&state.db.pool, m.conversation_id).await.map_err(db)?;
+    let all = store::messages(&state.db.pool, m.conversation_id).await?;
     Ok(message_view(&m, &all))
 }
 
-pub(crate) fn check_content(state: &AppState, content: &str) -> Result<String, ChatError> {
+pub(crate) fn check_content(state: &AppState, content: &str) -> Result<String, AppError> {
     let content = content.trim_end().to_string();
     if content.trim().is_empty() {
-        return Err(ChatError::invalid("content", "Write a message first."));
+        return Err(AppError::invalid("content", "Write a message first."));
     }
     let max = state.config.limits.max_message_chars;
     let count = content.chars().count();
     if count > max {
-        return Err(ChatError::invalid(
+        return Err(AppError::invalid(
             "content",
             format!("A message can have at most {max} characters (this one has {count})."),
         ));
@@ -210,7 +196,7 @@ pub(crate) fn check_content(state: &AppState, content: &str) -> Result<String, C
     Ok(content)
 }
 
-async fn check_rate(state: &AppState, user: &User) -> Result<(), ChatError> {
+async fn check_rate(state: &AppState, user: &User) -> Result<(), AppError> {
     let limits = &state.config.limits;
     let now = now_millis();
     for (limit, window) in [
@@ -220,12 +206,10 @@ async fn check_rate(state: &AppState, user: &User) -> Result<(), ChatError> {
         if limit == 0 {
             continue;
         }
-        let (count, oldest) = store::user_messages_since(&state.db.pool, user.id, now - window)
-            .await
-            .map_err(db)?;
+        let (count, oldest) = store::user_messages_since(&state.db.pool, user.id, now - window).await?;
         if count >= i64::from(limit) {
             let wait = oldest.map_or(window, |t| t + window - now);
-            return Err(ChatError::RateLimited((wait / 1000).max(1)));
+            return Err(AppError::Throttled(u64::try_from(wait / 1000).unwrap_or(0).max(1)));
         }
     }
     Ok(())
@@ -238,7 +222,7 @@ pub async fn send_message(
     user: &User,
     conversation_id: Option<i64>,
     content: &str,
-) -> Result<SentMessage, ChatError> {
+) -> Result<SentMessage, AppError> {
     send_message_with(state, user, conversation_id, content, SendOptions::default()).await
 }
 
@@ -272,13 +256,13 @@ pub async fn send_message_with(
     conversation_id: Option<i64>,
     content: &str,
     options: SendOptions,
-) -> Result<SentMessage, ChatError> {
+) -> Result<SentMessage, AppError> {
     let content = check_content(state, content)?;
     // The original backend stored any content type it was sent (clients send a model name there, for one): any text
     // of at most 50 characters is accepted, and one we do not know means the default.
     let content_type = match options.content_type.as_deref().map(str::trim) {
         Some(kind) if kind.chars().count() > MAX_CONTENT_TYPE_CHARS => {
-            return Err(ChatError::invalid(
+            return Err(AppError::invalid(
                 "content_type",
                 format!("Ensure this field has no more than {MAX_CONTENT_TYPE_CHARS} characters."),
             ));
@@ -291,7 +275,7 @@ pub async fn send_message_with(
     };
     let model = match options.model.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()) {
         Some(model) if !state.chat.provider.models().await.iter().any(|m| m.id == model) => {
-            return Err(ChatError::invalid(
+            return Err(AppError::invalid(
                 "model",
                 format!("Unknown model \u{201c}{model}\u{201d}."),
             ));
@@ -317,10 +301,9 @@ pub async fn send_message_with(
     let parent = match options.parent_id {
         Some(id) => {
             let m = store::message(&state.db.pool, user.id, id)
-                .await
-                .map_err(db)?
+                .await?
                 .filter(|m| m.conversation_id == conversation.id)
-                .ok_or_else(|| ChatError::invalid("parent_id", "No such message in this conversation."))?;
+                .ok_or_else(|| AppError::invalid("parent_id", "No such message in this conversation."))?;
             Some(m.id)
         }
         None => conversation.current_leaf_id,
@@ -371,7 +354,7 @@ impl NewTurn {
 
 /// Generates a new reply in place of the reply `message_id` (kept as a sibling), or a reply to the user message
 /// `message_id` (after an error left it unanswered).
-pub async fn regenerate(state: &AppState, user: &User, message_id: i64) -> Result<SentMessage, ChatError> {
+pub async fn regenerate(state: &AppState, user: &User, message_id: i64) -> Result<SentMessage, AppError> {
     let m = stored_message(state, user, message_id).await?;
     let conversation = owned(state, user, m.conversation_id).await?;
     let parent = if m.role == "assistant" { m.parent_id } else { Some(m.id) };
@@ -390,11 +373,11 @@ pub async fn edit_message(
     user: &User,
     message_id: i64,
     content: &str,
-) -> Result<SentMessage, ChatError> {
+) -> Result<SentMessage, AppError> {
     let content = check_content(state, content)?;
     let m = stored_message(state, user, message_id).await?;
     if m.role != "user" {
-        return Err(ChatError::invalid("message", "Only your own messages can be edited."));
+        return Err(AppError::invalid("message", "Only your own messages can be edited."));
     }
     check_rate(state, user).await?;
     let conversation = owned(state, user, m.conversation_id).await?;
@@ -408,7 +391,7 @@ enum Target {
     New(store::NewConversation),
 }
 
-async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> Result<SentMessage, ChatError> {
+async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> Result<SentMessage, AppError> {
     let NewTurn {
         user_content,
         parent_id,
@@ -430,28 +413,21 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
         edit_count,
         reply_metadata: generation::pending_metadata(&model),
     };
-    let refused = |e: LockError| match e {
-        LockError::NotFound | LockError::BadParent => ChatError::NotFound,
-        LockError::Busy => ChatError::Busy,
-        LockError::Db(e) => db(e),
-    };
     let (conversation, started) = match target {
         Target::Existing(conversation) => {
             turn.conversation_id = conversation.id;
-            let started = store::start_turn(&state.db.pool, &turn).await.map_err(refused)?;
+            let started = store::start_turn(&state.db.pool, &turn).await?;
             (*conversation, started)
         }
         Target::New(new) => {
-            let (id, started) = store::create_with_turn(&state.db.pool, &new, &turn)
-                .await
-                .map_err(refused)?;
+            let (id, started) = store::create_with_turn(&state.db.pool, &new, &turn).await?;
             (owned(state, user, id).await?, started)
         }
     };
     let conversation = &conversation;
 
     // The history of the branch the new reply continues, oldest first.
-    let messages = store::messages(&state.db.pool, conversation.id).await.map_err(db)?;
+    let messages = store::messages(&state.db.pool, conversation.id).await?;
     let reply_parent = started.user_message_id.or(parent_id);
     let mut wire = Vec::new();
     if !conversation.system_prompt.trim().is_empty() {
@@ -511,7 +487,7 @@ pub async fn start_conversation(
     user: &User,
     first_message: &str,
     edit: ConversationEdit,
-) -> Result<SentMessage, ChatError> {
+) -> Result<SentMessage, AppError> {
     let content = check_content(state, first_message)?;
     let changes = changes_of(state, edit).await?;
     check_rate(state, user).await?;
@@ -525,9 +501,9 @@ pub async fn start_conversation(
 }
 
 /// Stops the reply `message_id`; what was written so far is kept.
-pub async fn stop(state: &AppState, user: &User, message_id: i64) -> Result<(), ChatError> {
+pub async fn stop(state: &AppState, user: &User, message_id: i64) -> Result<(), AppError> {
     let m = stored_message(state, user, message_id).await?;
-    store::request_stop(&state.db.pool, m.id).await.map_err(db)?;
+    store::request_stop(&state.db.pool, m.id).await?;
     state.chat.stop(m.id);
     // A reply generated here is saved and its lock released before answering, so the next send is not refused.
     state.chat.wait(m.id, std::time::Duration::from_secs(3)).await;
@@ -535,16 +511,14 @@ pub async fn stop(state: &AppState, user: &User, message_id: i64) -> Result<(), 
 }
 
 /// Shows the branch that goes through `message_id` (its newest continuation).
-pub async fn select_branch(state: &AppState, user: &User, message_id: i64) -> Result<i64, ChatError> {
+pub async fn select_branch(state: &AppState, user: &User, message_id: i64) -> Result<i64, AppError> {
     let m = stored_message(state, user, message_id).await?;
-    let all = store::messages(&state.db.pool, m.conversation_id).await.map_err(db)?;
+    let all = store::messages(&state.db.pool, m.conversation_id).await?;
     let mut leaf = m.id;
     while let Some(child) = all.iter().filter(|c| c.parent_id == Some(leaf)).map(|c| c.id).max() {
         leaf = child;
     }
-    store::set_leaf(&state.db.pool, m.conversation_id, leaf)
-        .await
-        .map_err(db)?;
+    store::set_leaf(&state.db.pool, m.conversation_id, leaf).await?;
     Ok(m.conversation_id)
 }
 
@@ -578,28 +552,25 @@ pub async fn update_conversation(
     user: &User,
     id: i64,
     edit: ConversationEdit,
-) -> Result<(), ChatError> {
+) -> Result<(), AppError> {
     let changes = changes_of(state, edit).await?;
-    if store::update_conversation(&state.db.pool, user.id, id, &changes)
-        .await
-        .map_err(db)?
-    {
+    if store::update_conversation(&state.db.pool, user.id, id, &changes).await? {
         Ok(())
     } else {
-        Err(ChatError::NotFound)
+        Err(AppError::NotFound)
     }
 }
 
 /// The stored form of `edit`, or the first field that is wrong.
-async fn changes_of(state: &AppState, edit: ConversationEdit) -> Result<ConversationChanges, ChatError> {
+async fn changes_of(state: &AppState, edit: ConversationEdit) -> Result<ConversationChanges, AppError> {
     let mut changes = ConversationChanges::default();
     if let Some(title) = edit.title {
         let title = title.trim().to_string();
         if title.is_empty() {
-            return Err(ChatError::invalid("title", "The title may not be blank."));
+            return Err(AppError::invalid("title", "The title may not be blank."));
         }
         if title.chars().count() > MAX_TITLE_CHARS {
-            return Err(ChatError::invalid(
+            return Err(AppError::invalid(
                 "title",
                 format!("A title can have at most {MAX_TITLE_CHARS} characters."),
             ));
@@ -610,7 +581,7 @@ async fn changes_of(state: &AppState, edit: ConversationEdit) -> Result<Conversa
         let mut clean: Vec<String> = Vec::new();
         for tag in tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
             if tag.chars().count() > MAX_TAG_CHARS {
-                return Err(ChatError::invalid(
+                return Err(AppError::invalid(
                     "tags",
                     format!("A tag can have at most {MAX_TAG_CHARS} characters."),
                 ));
@@ -620,7 +591,7 @@ async fn changes_of(state: &AppState, edit: ConversationEdit) -> Result<Conversa
             }
         }
         if clean.len() > MAX_TAGS {
-            return Err(ChatError::invalid(
+            return Err(AppError::invalid(
                 "tags",
                 format!("A conversation can have at most {MAX_TAGS} tags."),
             ));
@@ -630,13 +601,13 @@ async fn changes_of(state: &AppState, edit: ConversationEdit) -> Result<Conversa
     if let Some(model) = edit.model {
         let model = model.trim().to_string();
         if !model.is_empty() && !state.chat.provider.models().await.iter().any(|m| m.id == model) {
-            return Err(ChatError::invalid("model", format!("Unknown model “{model}”.")));
+            return Err(AppError::invalid("model", format!("Unknown model “{model}”.")));
         }
         changes.model = Some(model);
     }
     if let Some(prompt) = edit.system_prompt {
         if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
-            return Err(ChatError::invalid(
+            return Err(AppError::invalid(
                 "system_prompt",
                 format!("A system prompt can have at most {MAX_SYSTEM_PROMPT_CHARS} characters."),
             ));
@@ -645,7 +616,7 @@ async fn changes_of(state: &AppState, edit: ConversationEdit) -> Result<Conversa
     }
     if let Some(category) = edit.category {
         if category.chars().count() > MAX_CATEGORY_CHARS {
-            return Err(ChatError::invalid(
+            return Err(AppError::invalid(
                 "category",
                 format!("Ensure this field has no more than {MAX_CATEGORY_CHARS} characters."),
             ));
@@ -659,18 +630,15 @@ async fn changes_of(state: &AppState, edit: ConversationEdit) -> Result<Conversa
 }
 
 /// Deletes the conversation and its messages (a running reply is stopped first).
-pub async fn delete_conversation(state: &AppState, user: &User, id: i64) -> Result<(), ChatError> {
+pub async fn delete_conversation(state: &AppState, user: &User, id: i64) -> Result<(), AppError> {
     let conversation = owned(state, user, id).await?;
     if let Some(generating) = conversation.generating_id {
         state.chat.stop(generating);
     }
-    if store::delete_conversation(&state.db.pool, user.id, id)
-        .await
-        .map_err(db)?
-    {
+    if store::delete_conversation(&state.db.pool, user.id, id).await? {
         Ok(())
     } else {
-        Err(ChatError::NotFound)
+        Err(AppError::NotFound)
     }
 }
 
@@ -709,15 +677,15 @@ pub async fn conversation_with_messages(
     state: &AppState,
     user: &User,
     id: i64,
-) -> Result<(Conversation, Vec<Message>), ChatError> {
+) -> Result<(Conversation, Vec<Message>), AppError> {
     let conversation = owned(state, user, id).await?;
-    let messages = store::messages(&state.db.pool, id).await.map_err(db)?;
+    let messages = store::messages(&state.db.pool, id).await?;
     Ok((conversation, messages))
 }
 
 /// A number that changes whenever anything in the user's conversation list changes (kept answers use it).
-pub async fn list_version(state: &AppState, user: &User) -> Result<i64, ChatError> {
-    store::list_version(&state.db.pool, user.id).await.map_err(db)
+pub async fn list_version(state: &AppState, user: &User) -> Result<i64, AppError> {
+    Ok(store::list_version(&state.db.pool, user.id).await?)
 }
 
 /// A page of the user's conversations with their messages, and the total when `query.count` asks for it.
@@ -725,8 +693,8 @@ pub async fn list_with_messages(
     state: &AppState,
     user: &User,
     query: &ListQuery,
-) -> Result<(Vec<(Conversation, Vec<Message>)>, i64), ChatError> {
-    store::api_list(&state.db, user.id, query).await.map_err(db)
+) -> Result<(Vec<(Conversation, Vec<Message>)>, i64), AppError> {
+    Ok(store::api_list(&state.db, user.id, query).await?)
 }
 
 /// The user's conversations of `status` whose title or messages contain `search`, with their messages.
@@ -735,16 +703,15 @@ pub async fn search_with_messages(
     user: &User,
     search: &str,
     status: &str,
-) -> Result<Vec<(Conversation, Vec<Message>)>, ChatError> {
+) -> Result<Vec<(Conversation, Vec<Message>)>, AppError> {
     let rows: Vec<Conversation> = store::search_conversations(&state.db, user.id, search, 500)
-        .await
-        .map_err(db)?
+        .await?
         .into_iter()
         .filter(|c| c.status == status)
         .collect();
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let mut by_conversation: HashMap<i64, Vec<Message>> = HashMap::new();
-    for m in store::messages_of(&state.db, &ids).await.map_err(db)? {
+    for m in store::messages_of(&state.db, &ids).await? {
         by_conversation.entry(m.conversation_id).or_default().push(m);
     }
     Ok(rows
@@ -757,11 +724,10 @@ pub async fn search_with_messages(
 }
 
 /// The user's message `id`.
-pub async fn stored_message(state: &AppState, user: &User, id: i64) -> Result<Message, ChatError> {
+pub async fn stored_message(state: &AppState, user: &User, id: i64) -> Result<Message, AppError> {
     store::message(&state.db.pool, user.id, id)
-        .await
-        .map_err(db)?
-        .ok_or(ChatError::NotFound)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The reply that answers message `message_id` of conversation `conversation_id`: the message itself when it is an
@@ -772,17 +738,16 @@ pub async fn reply_of(
     user: &User,
     conversation_id: i64,
     message_id: i64,
-) -> Result<Option<Message>, ChatError> {
+) -> Result<Option<Message>, AppError> {
     let m = stored_message(state, user, message_id).await?;
     if m.conversation_id != conversation_id {
-        return Err(ChatError::NotFound);
+        return Err(AppError::NotFound);
     }
     if m.role == "assistant" {
         return Ok(Some(m));
     }
     Ok(store::messages(&state.db.pool, conversation_id)
-        .await
-        .map_err(db)?
+        .await?
         .into_iter()
         .filter(|c| c.parent_id == Some(m.id) && c.role == "assistant")
         .max_by_key(|c| c.id))

@@ -1,7 +1,5 @@
 //! Types shared by the chat server functions, routes and pages (both targets compile them).
 
-use leptos::server_fn::codec::JsonEncoding;
-use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 /// A conversation in the sidebar.
@@ -102,98 +100,6 @@ pub struct SentMessage {
     pub user_message_id: Option<i64>,
     /// The reply being generated.
     pub assistant_message_id: i64,
-}
-
-/// What a chat server function can answer instead of success. Never carries internal details.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum ChatError {
-    /// A field is wrong.
-    #[error("{message}")]
-    Invalid {
-        /// Field name.
-        field: String,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// The request itself is malformed (a missing or non-numeric field).
-    #[error("Invalid request: {0}")]
-    BadRequest(String),
-    /// No such conversation or message for this user.
-    #[error("Not found.")]
-    NotFound,
-    /// A reply is already being generated in this conversation.
-    #[error("A reply is already being generated in this conversation. Wait for it or stop it first.")]
-    Busy,
-    /// Too many messages; wait this many seconds.
-    #[error("You are sending messages too fast. Try again in {0} s.")]
-    RateLimited(i64),
-    /// The action needs a logged-in user.
-    #[error("Please log in to continue.")]
-    Unauthenticated,
-    /// The request could not be handled (the cause is in the server log).
-    #[error("Something went wrong on our side. Please try again.")]
-    Server,
-}
-
-impl ChatError {
-    /// The message for the user, in `lang` (field messages are translated by the server).
-    pub fn message(&self, lang: crate::core::i18n::Lang) -> String {
-        use crate::core::i18n::Lang;
-        match (self, lang) {
-            (Self::Invalid { message, .. }, _) => message.clone(),
-            (Self::BadRequest(detail), Lang::En) => format!("Invalid request: {detail}"),
-            (Self::BadRequest(_), Lang::Fr) => {
-                "Requête invalide : un champ n’a pas le bon type ou ne peut pas être lu.".into()
-            }
-            (Self::RateLimited(seconds), Lang::En) => {
-                format!("You are sending messages too fast. Try again in {seconds} s.")
-            }
-            (Self::RateLimited(seconds), Lang::Fr) => {
-                format!("Vous envoyez des messages trop vite. Réessayez dans {seconds} s.")
-            }
-            (Self::NotFound, lang) => lang.t("Not found.", "Introuvable.").into(),
-            (Self::Busy, lang) => lang
-                .t(
-                    "A reply is already being generated in this conversation. Wait for it or stop it first.",
-                    "Une réponse est déjà en cours dans cette conversation. Attendez-la ou arrêtez-la d’abord.",
-                )
-                .into(),
-            (Self::Unauthenticated, lang) => lang
-                .t("Please log in to continue.", "Connectez-vous pour continuer.")
-                .into(),
-            (Self::Server, lang) => lang
-                .t(
-                    "Something went wrong on our side. Please try again.",
-                    "Un problème est survenu de notre côté. Veuillez réessayer.",
-                )
-                .into(),
-        }
-    }
-
-    /// A field error.
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.to_string(),
-            message: message.into(),
-        }
-    }
-}
-
-impl FromServerFnError for ChatError {
-    type Encoder = JsonEncoding;
-
-    fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
-        match crate::core::arguments::argument_error(&error) {
-            Some(e) => match e.field {
-                Some(field) => Self::Invalid {
-                    field,
-                    message: e.message,
-                },
-                None => Self::BadRequest(e.message),
-            },
-            None => Self::Server,
-        }
-    }
 }
 
 /// Most tags a conversation may have, and their longest length.

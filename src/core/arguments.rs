@@ -1,7 +1,6 @@
 //! Server-function arguments that could not be decoded (a missing field, text where a number belongs, a body in
-//! another encoding): the caller's mistake, so every server function answers it with 400 and the field's name. The
-//! features' error types turn [`ServerFnErrorErr`] into their own variants through [`argument_error`], the one place
-//! that decides this.
+//! another encoding): the caller's mistake, so every server function answers it as a field error (400) naming the
+//! field. `core::error` turns [`ServerFnErrorErr`] into its variants through [`argument_error`].
 
 use leptos::server_fn::error::ServerFnErrorErr;
 
@@ -14,20 +13,19 @@ pub struct ArgumentError {
     pub message: String,
 }
 
-/// The argument error in `error`, if it is one; on the server it also gives a script's call the status 400 (a
-/// plain form post keeps its redirect back to the form).
+/// The argument error in `error`, if it is one.
 pub fn argument_error(error: &ServerFnErrorErr) -> Option<ArgumentError> {
     let text = match error {
         ServerFnErrorErr::Args(text) | ServerFnErrorErr::Deserialization(text) => text.as_str(),
         ServerFnErrorErr::MissingArg(name) => {
-            return Some(mark(ArgumentError {
+            return Some(ArgumentError {
                 field: Some(name.clone()),
                 message: "This field is required.".into(),
-            }));
+            });
         }
         _ => return None,
     };
-    Some(mark(parse(text)))
+    Some(parse(text))
 }
 
 /// Reads the decoder's message (serde's wording): `missing field `x``, or a type error that may name the field.
@@ -48,18 +46,6 @@ fn parse(text: &str) -> ArgumentError {
         field,
         message: "A field has the wrong type or cannot be read.".into(),
     }
-}
-
-#[cfg(feature = "ssr")]
-fn mark(mut error: ArgumentError) -> ArgumentError {
-    crate::core::server_fn::set_script_status(axum::http::StatusCode::BAD_REQUEST);
-    error.message = crate::core::i18n::translate(crate::core::i18n::Lang::current(), &error.message);
-    error
-}
-
-#[cfg(not(feature = "ssr"))]
-fn mark(error: ArgumentError) -> ArgumentError {
-    error
 }
 
 #[cfg(test)]

@@ -1,101 +1,243 @@
-//! One error vocabulary for the whole server, rendered as DRF-shaped JSON for API clients or as a small HTML page
-//! for browsers. Internal causes are logged with the request id and never sent.
+//! The one error vocabulary of ThiCode: every service, server function, route and API handler answers [`AppError`]
+//! when it does not succeed. It says *what* went wrong; how that reaches the client is decided here, once:
+//! - as the error of a server function (both targets compile the type; the server gives a script's call the HTTP
+//!   status of [`AppError::status_code`] and the page's language, in [`FromServerFnError::ser`]);
+//! - as a small HTML page in the request's language ([`AppError::into_html_for`]);
+//! - as DRF-shaped JSON for `/api/` ([`AppError::json_body`], the `IntoResponse` impl).
+//!
+//! Internal causes (a database error, a failed task) are logged with the request's id where they are converted
+//! ([`AppError::internal`], `From<sqlx::Error>`) and never sent: the client gets a fixed message.
 
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use serde_json::json;
+use std::collections::BTreeMap;
 
-/// An error that ends a request.
-#[derive(Debug, thiserror::Error)]
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+use crate::core::i18n::Lang;
+
+/// Key of errors that belong to the whole form rather than one field (Django's `__all__`).
+pub const NON_FIELD: &str = "__all__";
+
+/// DRF's message for a request without credentials to a protected route.
+pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
+
+/// Field-level problems of a form, and the non-secret values to show again next to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormErrors {
+    /// Messages per field name (`__all__` for the whole form).
+    pub fields: BTreeMap<String, Vec<String>>,
+    /// What the user typed, except passwords, so the form keeps it.
+    pub values: BTreeMap<String, String>,
+}
+
+impl FormErrors {
+    /// Adds a message to `field`.
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.fields.entry(field.to_string()).or_default().push(message.into());
+    }
+
+    /// Remembers a value to show again.
+    pub fn keep(&mut self, field: &str, value: &str) {
+        self.values.insert(field.to_string(), value.to_string());
+    }
+
+    /// Whether any message was added.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+}
+
+/// Why a request is refused although it is well-formed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// The user may not do this (a staff page for someone who is not staff).
+    Permission,
+    /// The page needs a logged-in user and is not one that sends visitors to log in (a download, an event stream).
+    LoginRequired,
+    /// The request failed the cross-site request forgery check; the reason is Django's wording.
+    Csrf(String),
+}
+
+/// What a request can end with instead of success. Never carries internal details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AppError {
-    /// The route or object does not exist (or is not the caller's).
-    #[error("Not found.")]
+    /// The form or body has problems, listed per field.
+    Invalid(FormErrors),
+    /// The request itself is malformed, not one field of it (the detail says how).
+    BadRequest(String),
+    /// The action needs a logged-in user.
+    Unauthenticated,
+    /// The request is refused.
+    Forbidden(Refusal),
+    /// No such object for this user, or no such route.
     NotFound,
-    /// The request is refused, with a reason safe to show.
-    #[error("{0}")]
-    Forbidden(String),
-    /// The request body is larger than `MAX_REQUEST_BODY_BYTES`.
-    #[error("Request body is too large (limit {limit} bytes).")]
-    PayloadTooLarge {
-        /// The configured limit.
-        limit: usize,
+    /// A reply is already being generated in this conversation.
+    Busy,
+    /// The request body is larger than this many bytes.
+    PayloadTooLarge(usize),
+    /// Too many attempts; the client may try again after this many seconds.
+    Throttled(u64),
+    /// The AI provider failed; `retryable` when it is down or busy rather than refusing the request.
+    Provider {
+        /// Whether trying again later may work (503) or not (502).
+        retryable: bool,
+        /// What the provider's failure means, in English.
+        message: String,
     },
-    /// Anything unexpected; the cause is logged, the client sees a fixed message.
-    #[error("A server error occurred.")]
-    Internal(String),
+    /// Something failed on our side; the cause is in the server log.
+    Internal,
 }
 
 impl AppError {
-    /// The HTTP status for this error.
-    pub fn status(&self) -> StatusCode {
+    /// A field error.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FormErrors::default();
+        errors.add(field, message);
+        Self::Invalid(errors)
+    }
+
+    /// The HTTP status of this error: the one table of ThiCode.
+    pub fn status_code(&self) -> u16 {
         match self {
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Invalid(_) | Self::BadRequest(_) => 400,
+            Self::Unauthenticated => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound => 404,
+            Self::Busy => 409,
+            Self::PayloadTooLarge(_) => 413,
+            Self::Throttled(_) => 429,
+            Self::Internal => 500,
+            Self::Provider { retryable: false, .. } => 502,
+            Self::Provider { retryable: true, .. } => 503,
         }
     }
 
-    /// Renders for the client that sent `headers` to `path`: JSON under `/api/` or when JSON is asked for, HTML else.
-    pub fn render(self, path: &str, headers: &HeaderMap) -> Response {
-        let wants_json = path == "/api"
-            || path.starts_with("/api/")
-            || headers
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|accept| accept.contains("application/json") && !accept.contains("text/html"));
-        if wants_json {
-            self.into_response()
-        } else {
-            self.into_html_for(headers)
+    /// The form problems, if that is what this is.
+    pub fn form(&self) -> Option<&FormErrors> {
+        match self {
+            Self::Invalid(errors) => Some(errors),
+            _ => None,
         }
     }
 
-    /// The error as a small HTML page in the language the request asks for.
-    pub fn into_html_for(self, headers: &HeaderMap) -> Response {
-        self.html_in(crate::core::i18n::from_headers(headers))
-    }
-
-    fn log(&self) {
-        if let Self::Internal(cause) = self {
-            // The span of the request carries its id.
-            tracing::error!(%cause, "internal error");
+    /// The message for a person, in `lang`: by variant (field messages are put in the page's language by the server
+    /// before they reach a page). A form error says its first problem, for places that show a single line.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            Self::Invalid(errors) => match errors.fields.values().flatten().next() {
+                // On the server the message may still be the service's English (a page render, not a server-function
+                // answer).
+                #[cfg(feature = "ssr")]
+                Some(first) => crate::core::i18n::translate(lang, first),
+                #[cfg(not(feature = "ssr"))]
+                Some(first) => first.clone(),
+                None => lang
+                    .t(
+                        "Please correct the errors below.",
+                        "Veuillez corriger les erreurs ci-dessous.",
+                    )
+                    .into(),
+            },
+            Self::BadRequest(detail) => match lang {
+                Lang::En => format!("Invalid request: {detail}"),
+                Lang::Fr => "Requête invalide : un champ n’a pas le bon type ou ne peut pas être lu.".into(),
+            },
+            Self::Unauthenticated | Self::Forbidden(Refusal::LoginRequired) => lang
+                .t("Please log in to continue.", "Connectez-vous pour continuer.")
+                .into(),
+            Self::Forbidden(Refusal::Permission) => lang
+                .t(
+                    "You do not have permission to view this page.",
+                    "Vous n’avez pas la permission de voir cette page.",
+                )
+                .into(),
+            Self::Forbidden(Refusal::Csrf(reason)) => match lang {
+                Lang::En => format!("CSRF Failed: {reason}"),
+                Lang::Fr => format!("Échec de la vérification CSRF : {reason}"),
+            },
+            Self::NotFound => lang.t("Not found.", "Introuvable.").into(),
+            Self::Busy => lang
+                .t(
+                    "A reply is already being generated in this conversation. Wait for it or stop it first.",
+                    "Une réponse est déjà en cours dans cette conversation. Attendez-la ou arrêtez-la d’abord.",
+                )
+                .into(),
+            Self::PayloadTooLarge(limit) => match lang {
+                Lang::En => format!("Request body is too large (limit {limit} bytes)."),
+                Lang::Fr => format!("Le corps de la requête est trop volumineux (limite {limit} octets)."),
+            },
+            Self::Throttled(seconds) => {
+                let (n, unit_en, unit_fr) = if *seconds >= 120 {
+                    (seconds.div_ceil(60), "minutes", "minutes")
+                } else {
+                    (*seconds, "s", "s")
+                };
+                match lang {
+                    Lang::En => format!("Too many attempts. Try again in {n} {unit_en}."),
+                    Lang::Fr => format!("Trop de tentatives. Réessayez dans {n} {unit_fr}."),
+                }
+            }
+            Self::Provider { message, .. } => message.clone(),
+            Self::Internal => lang
+                .t(
+                    "Something went wrong on our side. Please try again.",
+                    "Un problème est survenu de notre côté. Veuillez réessayer.",
+                )
+                .into(),
         }
     }
 
-    /// The error as a small HTML page in English.
-    pub fn into_html(self) -> Response {
-        self.html_in(crate::core::i18n::Lang::En)
-    }
-
-    fn html_in(self, lang: crate::core::i18n::Lang) -> Response {
-        use crate::core::i18n::translate;
-        self.log();
-        let status = self.status();
-        let title = escape_html(&translate(lang, status.canonical_reason().unwrap_or("Error")));
-        let message = escape_html(&translate(lang, &self.to_string()));
-        let back = lang.t("Back to ThiCode", "Retour à ThiCode");
-        let code = lang.code();
-        let page = format!(
-            "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><title>{title} · ThiCode</title>\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
-             <body><main><h1>{title}</h1><p>{message}</p><p><a href=\"/\">{back}</a></p></main></body></html>"
-        );
-        // No scripts on these pages: the strict policy, not the page policy the middleware gives rendered pages.
-        (
-            status,
-            [(header::CONTENT_SECURITY_POLICY, crate::core::security::STRICT_CSP)],
-            Html(page),
-        )
-            .into_response()
+    /// The title of the HTML error page: the status' name.
+    #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+    fn title(&self, lang: Lang) -> &'static str {
+        match self.status_code() {
+            400 => lang.t("Bad Request", "Requête invalide"),
+            401 => lang.t("Unauthorized", "Non authentifié"),
+            403 => lang.t("Forbidden", "Accès refusé"),
+            404 => lang.t("Not Found", "Introuvable"),
+            409 => lang.t("Conflict", "Conflit"),
+            413 => lang.t("Payload Too Large", "Requête trop volumineuse"),
+            429 => lang.t("Too Many Requests", "Trop de requêtes"),
+            502 | 503 => lang.t("AI provider unavailable", "Fournisseur d’IA indisponible"),
+            _ => lang.t("Internal Server Error", "Erreur du serveur"),
+        }
     }
 }
 
-impl IntoResponse for AppError {
-    /// DRF's shape: `{"detail": "…"}`.
-    fn into_response(self) -> Response {
-        self.log();
-        (self.status(), axum::Json(json!({ "detail": self.to_string() }))).into_response()
+impl std::fmt::Display for AppError {
+    /// The English message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message(Lang::En))
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
+        // Arguments that could not be decoded are the caller's mistake (400, the field named); transport problems are
+        // nothing the user can fix.
+        match crate::core::arguments::argument_error(&error) {
+            Some(e) => match e.field {
+                Some(field) => Self::invalid(&field, e.message),
+                None => Self::BadRequest(e.message),
+            },
+            None => Self::Internal,
+        }
+    }
+
+    /// The error as a server function sends it: on the server, the status for a script's call (a plain form post keeps
+    /// Leptos' redirect back to the form) and field messages in the page's language.
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        let localised = server::for_server_fn(self);
+        #[cfg(not(feature = "ssr"))]
+        let localised = self.clone();
+        <JsonEncoding as leptos::server_fn::Encodes<Self>>::encode(&localised)
+            .unwrap_or_else(|_| leptos::server_fn::Bytes::from_static(b"\"Internal\""))
     }
 }
 
@@ -105,4 +247,177 @@ pub fn escape_html(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    //! The server's renderings: status, log line, HTML page, DRF JSON.
+
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::{Html, IntoResponse, Response};
+    use serde_json::{Value, json};
+
+    use super::{AppError, NOT_AUTHENTICATED, Refusal};
+    use crate::core::i18n::{Lang, translate};
+
+    /// The error as a server function sends it: the status set for scripts, field messages translated.
+    pub(super) fn for_server_fn(error: &AppError) -> AppError {
+        crate::core::server_fn::set_script_status(error.status());
+        let lang = Lang::current();
+        match error {
+            AppError::Invalid(form) if lang != Lang::En => {
+                let mut form = form.clone();
+                for message in form.fields.values_mut().flatten() {
+                    *message = translate(lang, message);
+                }
+                AppError::Invalid(form)
+            }
+            other => other.clone(),
+        }
+    }
+
+    impl AppError {
+        /// A failure on our side: `cause` is logged (the request's span carries its id), the client gets a fixed
+        /// message.
+        pub fn internal(what: &str, cause: impl std::fmt::Display) -> Self {
+            tracing::error!(%cause, "{what} failed");
+            Self::Internal
+        }
+
+        /// The HTTP status.
+        pub fn status(&self) -> StatusCode {
+            StatusCode::from_u16(self.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+
+        /// The body DRF would send (the original backend's `{"error"}` for a provider failure), in English: the
+        /// REST API's contract.
+        pub fn json_body(&self) -> Value {
+            match self {
+                Self::Invalid(form) => json!(form.fields),
+                Self::Unauthenticated | Self::Forbidden(Refusal::LoginRequired) => {
+                    json!({ "detail": NOT_AUTHENTICATED })
+                }
+                Self::Forbidden(Refusal::Permission) => {
+                    json!({ "detail": "You do not have permission to perform this action." })
+                }
+                Self::Internal => json!({ "detail": "A server error occurred." }),
+                Self::Provider { message, .. } => json!({ "error": message }),
+                other => json!({ "detail": other.to_string() }),
+            }
+        }
+
+        /// Renders for the client that sent `headers` to `path`: JSON under `/api/` or when JSON is asked for, HTML
+        /// else.
+        pub fn render(self, path: &str, headers: &HeaderMap) -> Response {
+            let wants_json = path == "/api"
+                || path.starts_with("/api/")
+                || headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|accept| accept.contains("application/json") && !accept.contains("text/html"));
+            if wants_json {
+                self.into_response()
+            } else {
+                self.into_html_for(headers)
+            }
+        }
+
+        /// The error as a small HTML page in the language the request asks for.
+        pub fn into_html_for(self, headers: &HeaderMap) -> Response {
+            self.html_in(crate::core::i18n::from_headers(headers))
+        }
+
+        /// The error as a small HTML page in English.
+        pub fn into_html(self) -> Response {
+            self.html_in(Lang::En)
+        }
+
+        fn html_in(self, lang: Lang) -> Response {
+            use super::escape_html;
+            let title = escape_html(self.title(lang));
+            let message = escape_html(&self.message(lang));
+            let back = lang.t("Back to ThiCode", "Retour à ThiCode");
+            let code = lang.code();
+            let page = format!(
+                "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><title>{title} · ThiCode</title>\
+                 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
+                 <body><main><h1>{title}</h1><p>{message}</p><p><a href=\"/\">{back}</a></p></main></body></html>"
+            );
+            // No scripts on these pages: the strict policy, not the page policy the middleware gives rendered pages.
+            (
+                self.status(),
+                [(header::CONTENT_SECURITY_POLICY, crate::core::security::STRICT_CSP)],
+                Html(page),
+            )
+                .into_response()
+        }
+    }
+
+    impl IntoResponse for AppError {
+        /// DRF's shapes, with `Retry-After` when throttled.
+        fn into_response(self) -> Response {
+            let mut response = (self.status(), axum::Json(self.json_body())).into_response();
+            if let Self::Throttled(seconds) = self {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds.max(1)));
+            }
+            response
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(cause: sqlx::Error) -> Self {
+            Self::internal("database query", cause)
+        }
+    }
+
+    impl From<tokio::task::JoinError> for AppError {
+        fn from(cause: tokio::task::JoinError) -> Self {
+            Self::internal("background task", cause)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_a_status_and_a_message_in_both_languages() {
+        let all = [
+            AppError::invalid("title", "Too long."),
+            AppError::BadRequest("x".into()),
+            AppError::Unauthenticated,
+            AppError::Forbidden(Refusal::Permission),
+            AppError::Forbidden(Refusal::LoginRequired),
+            AppError::Forbidden(Refusal::Csrf("Origin checking failed.".into())),
+            AppError::NotFound,
+            AppError::Busy,
+            AppError::PayloadTooLarge(10),
+            AppError::Throttled(900),
+            AppError::Provider {
+                retryable: true,
+                message: "down".into(),
+            },
+            AppError::Internal,
+        ];
+        for error in all {
+            assert!((400..600).contains(&error.status_code()), "{error:?}");
+            assert!(!error.message(Lang::En).is_empty());
+            assert!(!error.message(Lang::Fr).is_empty());
+        }
+    }
+
+    #[test]
+    fn waits_read_in_seconds_then_minutes() {
+        assert_eq!(
+            AppError::Throttled(7).to_string(),
+            "Too many attempts. Try again in 7 s."
+        );
+        assert_eq!(
+            AppError::Throttled(899).to_string(),
+            "Too many attempts. Try again in 15 minutes."
+        );
+    }
 }

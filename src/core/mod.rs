@@ -5,6 +5,7 @@
 
 pub mod arguments;
 pub mod document;
+pub mod error;
 pub mod home;
 pub mod i18n;
 pub mod layout;
@@ -17,8 +18,6 @@ pub mod client;
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod db;
-#[cfg(feature = "ssr")]
-pub mod error;
 #[cfg(feature = "ssr")]
 pub mod mail;
 #[cfg(feature = "ssr")]

@@ -118,7 +118,7 @@ pub async fn check_origin(State(config): State<Arc<Config>>, req: Request, next:
     if let Err(reason) = origin_allowed(&config, req.headers()) {
         tracing::warn!(%reason, "cross-origin request refused");
         let path = req.uri().path().to_string();
-        return AppError::Forbidden(format!("CSRF Failed: {reason}")).render(&path, req.headers());
+        return AppError::Forbidden(crate::core::error::Refusal::Csrf(reason.to_string())).render(&path, req.headers());
     }
     next.run(req).await
 }
@@ -235,7 +235,7 @@ pub async fn limit_body(State(config): State<Arc<Config>>, req: Request, next: N
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
         let path = req.uri().path().to_string();
-        return AppError::PayloadTooLarge { limit }.render(&path, req.headers());
+        return AppError::PayloadTooLarge(limit).render(&path, req.headers());
     }
     next.run(req.map(|body| Body::new(Limited::new(body, limit)))).await
 }

@@ -465,7 +465,7 @@ async fn bad_input_gets_specific_errors() {
     }
     let (status, body) = chat.send(&cookie, Some(conversation), "one too many").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    let wait = body["RateLimited"].as_i64().unwrap_or_else(|| panic!("{body}"));
+    let wait = body["Throttled"].as_i64().unwrap_or_else(|| panic!("{body}"));
     assert!((1..=60).contains(&wait), "{wait}");
 }
 

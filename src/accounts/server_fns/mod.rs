@@ -1,7 +1,7 @@
 //! Server functions of accounts, grouped by what they act on. Each is a public POST endpoint under `/_server/`: it
 //! checks its input itself, and the cross-origin check of `core::security` has already run. They work as plain form
 //! posts too (no JavaScript): success redirects, and errors come back to the form through the URL. Server-only
-//! helpers shared by them (the session user, statuses, the client address) are in `ssr`.
+//! helpers shared by them (the session user, the client address) are in `ssr`.
 
 mod profile;
 mod reset;
@@ -14,7 +14,7 @@ pub use profile::*;
 pub use reset::*;
 pub use session::*;
 #[cfg(feature = "ssr")]
-pub(crate) use ssr::{require_staff, server_error, with_status};
+pub(crate) use ssr::{require_staff, require_user};
 pub use tokens::*;
 
 /// The page each form of these server functions is on: where a failed no-JavaScript post goes back to when its

@@ -6,7 +6,8 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{EventSource, MessageEvent};
 
 use super::Live;
-use crate::chat::types::{ChatError, ConversationView};
+use crate::chat::types::ConversationView;
+use crate::core::error::AppError;
 
 /// An open stream and its handlers; dropping it closes the stream.
 struct Follow {
@@ -24,7 +25,7 @@ impl Drop for Follow {
 /// Streams the reply being generated in the conversation on screen, if any, into `live`; refetches the page
 /// when it ends.
 pub(super) fn follow_replies(
-    conversation: Resource<Result<Option<ConversationView>, ChatError>>,
+    conversation: Resource<Result<Option<ConversationView>, AppError>>,
     live: Live,
     refresh: RwSignal<usize>,
 ) {

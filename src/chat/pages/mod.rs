@@ -19,7 +19,7 @@ use crate::chat::server_fns::{
     DeleteConversation, EditMessage, Regenerate, SelectBranch, SendMessage, StopReply, UpdateConversation,
     get_chat_context, get_conversation,
 };
-use crate::chat::types::ChatError;
+use crate::core::error::AppError;
 use crate::core::i18n::Lang;
 
 use conversation::ConversationPane;
@@ -63,7 +63,7 @@ impl Actions {
 
     /// The message of the last failed action, if any (the newest action's outcome wins).
     pub(super) fn error(self) -> Option<String> {
-        let err = |v: Option<Result<_, ChatError>>| v.and_then(Result::err);
+        let err = |v: Option<Result<_, AppError>>| v.and_then(Result::err);
         err(self.send.value().get().map(|r| r.map(|_| ())))
             .or_else(|| err(self.regenerate.value().get().map(|r| r.map(|_| ()))))
             .or_else(|| err(self.edit.value().get().map(|r| r.map(|_| ()))))
@@ -112,7 +112,7 @@ pub fn ChatPage() -> impl IntoView {
         |(raw_id, ..)| async move {
             match raw_id.map(|raw| raw.parse::<i64>()) {
                 Some(Ok(id)) => get_conversation(id).await.map(Some),
-                Some(Err(_)) => Err(ChatError::NotFound),
+                Some(Err(_)) => Err(AppError::NotFound),
                 None => Ok(None),
             }
         },
@@ -142,7 +142,7 @@ pub fn ChatPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match context.await {
                         Ok(ctx) => view! { <Sidebar ctx=ctx.clone() current=id archived offset/> }.into_any(),
-                        Err(ChatError::Unauthenticated) => login_redirect().into_any(),
+                        Err(AppError::Unauthenticated) => login_redirect().into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.message(t)}</p> }.into_any(),
                     }
                 })}
@@ -153,7 +153,7 @@ pub fn ChatPage() -> impl IntoView {
                         let ctx = context.await.ok();
                         match conversation.await {
                             Ok(view) => view! { <ConversationPane view ctx actions live/> }.into_any(),
-                            Err(ChatError::NotFound) => {
+                            Err(AppError::NotFound) => {
                                 crate::core::not_found::set_not_found_status();
                                 view! {
                                 <Title text=t.t("Not found", "Introuvable")/>

@@ -40,6 +40,16 @@ pub enum LockError {
     Db(#[from] sqlx::Error),
 }
 
+impl From<LockError> for crate::core::error::AppError {
+    fn from(error: LockError) -> Self {
+        match error {
+            LockError::NotFound | LockError::BadParent => Self::NotFound,
+            LockError::Busy => Self::Busy,
+            LockError::Db(e) => e.into(),
+        }
+    }
+}
+
 /// What to insert when a generation starts.
 #[derive(Debug, Clone)]
 pub struct Turn {

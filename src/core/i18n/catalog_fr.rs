@@ -4,19 +4,6 @@
 //! translations where they have the message.
 
 const ENTRIES: &[(&str, &str)] = &[
-    // Error pages outside the app (core::error): status names and messages.
-    ("Not Found", "Introuvable"),
-    ("Forbidden", "Accès refusé"),
-    ("Payload Too Large", "Requête trop volumineuse"),
-    ("Internal Server Error", "Erreur du serveur"),
-    ("Not found.", "Introuvable."),
-    ("A server error occurred.", "Une erreur du serveur s’est produite."),
-    ("Please log in to continue.", "Connectez-vous pour continuer."),
-    (
-        "Request body is too large (limit {} bytes).",
-        "Le corps de la requête est trop volumineux (limite {} octets).",
-    ),
-    ("CSRF Failed: {}", "Échec de la vérification CSRF : {}"),
     // Fields (accounts::fields, api_tokens).
     ("This field may not be blank.", "Ce champ ne peut être vide."),
     // Server-function arguments that could not be decoded (core::arguments).
