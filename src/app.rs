@@ -86,8 +86,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/password") view=PasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
-                    <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
-                    <Route path=path!("/chat/:id") view=ChatPage ssr=SsrMode::Async/>
+                    // One route for `/chat` and `/chat/{id}`: going from one to the other (the first message
+                    // creates the conversation) keeps the page and its data instead of mounting it again.
+                    <Route path=path!("/chat/:id?") view=ChatPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/*any") view=AdminFallback ssr=SsrMode::Async/>
                 </Routes>

@@ -108,3 +108,40 @@ test("chat: code blocks are highlighted and Copy puts the code on the clipboard"
   await expect(block.getByRole("button", { name: "Copied" })).toBeVisible();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('fn main() { println!("hi"); }\n');
 });
+
+test("chat: a message costs one request and its stream, and the page never reloads", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  await logIn(page);
+  let loads = 0;
+  page.on("load", () => (loads += 1));
+  const requests: string[] = [];
+  page.on("request", (r) => {
+    const url = new URL(r.url());
+    requests.push(`${r.method()} ${url.pathname}`);
+  });
+  const expectOneRequestAndItsStream = async (text: string, replies: number) => {
+    requests.length = 0;
+    await send(page, text);
+    await expect(page.getByTestId("message-assistant")).toHaveCount(replies);
+    await expect(lastReply(page)).toHaveAttribute("data-status", "delivered", { timeout: 10_000 });
+    await expect(lastReply(page)).toContainText("lorem");
+    // Anything the page would fetch after the reply has had its time.
+    await page.waitForTimeout(1_000);
+    expect(requests).toHaveLength(2);
+    expect(requests[0]).toMatch(/^POST \/_server\//);
+    expect(requests[1]).toMatch(/^GET \/chat\/\d+\/messages\/\d+\/events$/);
+  };
+  // The first message, from /chat: it creates the conversation and goes to it without fetching it.
+  await expectOneRequestAndItsStream("[fake:tps=20] [fake:tokens=12] counted first", 1);
+  await expect(page).toHaveURL(/\/chat\/\d+$/);
+  const id = page.url().split("/").pop();
+  await expect(page.locator(`.sidebar a[href="/chat/${id}"]`)).toBeVisible();
+  // A second message in it.
+  await expectOneRequestAndItsStream("[fake:tps=20] [fake:tokens=12] counted second", 2);
+  await expect(page.getByTestId("message-user")).toHaveCount(2);
+  expect(loads).toBe(0);
+  expect(errors).toEqual([]);
+});

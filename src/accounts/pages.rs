@@ -180,11 +180,19 @@ pub fn RegisterPage() -> impl IntoView {
 pub fn UserMenu() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let location = use_location();
-    // Refetched on every navigation and after logging out, so a change of user shows at once.
-    let user = Resource::new(
-        move || (location.pathname.get(), logout.version().get()),
-        |_| current_user(),
-    );
+    // Refetched when the navigation enters another part of the site (logging in, registering or deleting the account
+    // ends with one) and after logging out, so a change of user shows at once; moving within a part (from one
+    // conversation to another) asks nothing.
+    let part = Memo::new(move |_| {
+        location.pathname.with(|path| {
+            path.trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+    });
+    let user = Resource::new(move || (part.get(), logout.version().get()), |_| current_user());
     let t = Lang::current();
     view! {
         <Transition fallback=|| ()>

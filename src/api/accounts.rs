@@ -105,8 +105,7 @@ async fn register(
         }
         Err(e) => return Err(fields(e)),
     };
-    crate::accounts::auth::start_session(&mut session, &user)
-        .await?;
+    crate::accounts::auth::start_session(&mut session, &user).await?;
     Ok(logged_in(
         &state,
         json!({ "user": user_json(&user), "message": "Registration successful" }),
@@ -367,8 +366,7 @@ fn token_json(token: &crate::accounts::api_tokens::ApiToken) -> Value {
 #[utoipa::path(get, path = "/api/accounts/tokens/", tag = "tokens", security(("session" = []), ("token" = []), ("jwt" = [])),
     responses((status = 200, body = Vec<TokenOut>), AuthErrors))]
 async fn tokens(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Value>, ApiError> {
-    let list = crate::accounts::api_tokens::list(&state.db.pool, user.id)
-        .await?;
+    let list = crate::accounts::api_tokens::list(&state.db.pool, user.id).await?;
     Ok(Json(Value::Array(list.iter().map(token_json).collect())))
 }
 
@@ -413,9 +411,7 @@ async fn revoke_token(
 ) -> Result<StatusCode, ApiError> {
     let not_found = || ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".into());
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    if crate::accounts::api_tokens::revoke(&state.db.pool, user.id, id)
-        .await?
-    {
+    if crate::accounts::api_tokens::revoke(&state.db.pool, user.id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found())
@@ -450,8 +446,7 @@ async fn jwt_obtain(
             }
             Err(e) => return Err(fields(e)),
         };
-    let pair = crate::accounts::jwt::obtain(&state.db.pool, &state.jwt, &user)
-        .await?;
+    let pair = crate::accounts::jwt::obtain(&state.db.pool, &state.jwt, &user).await?;
     Ok(Json(json!(pair)))
 }
 
@@ -470,9 +465,7 @@ async fn jwt_refresh(
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Json<Value>, ApiError> {
     use crate::accounts::jwt::{self, Rejected};
-    match jwt::refresh(&state.db.pool, &state.jwt, &body.refresh)
-        .await?
-    {
+    match jwt::refresh(&state.db.pool, &state.jwt, &body.refresh).await? {
         Ok(pair) => Ok(Json(json!(pair))),
         Err(Rejected::Reused) => Err(token_not_valid(
             "Token was already used: every token of this session is now revoked",
@@ -489,9 +482,7 @@ async fn jwt_revoke(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Json<Value>, ApiError> {
-    match crate::accounts::jwt::revoke(&state.db.pool, &state.jwt, &body.refresh)
-        .await?
-    {
+    match crate::accounts::jwt::revoke(&state.db.pool, &state.jwt, &body.refresh).await? {
         Ok(()) => Ok(Json(json!({"message": "Token revoked"}))),
         Err(_) => Err(token_not_valid("Token is invalid or expired")),
     }

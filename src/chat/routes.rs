@@ -41,11 +41,14 @@ async fn events(
         Ok(_) => return not_found(&headers),
         Err(e) => return e.into_html_for(&headers),
     }
-    // `done` carries the message as the page shows it.
+    // `done` carries the message as the page shows it, in the page's language: the page puts it in place of the
+    // streamed text without asking for the conversation again.
+    let lang = crate::core::i18n::from_headers(&headers);
     stream::sse(state, message_id, None, move |state, id| {
         let user = user.clone();
         async move {
-            let view = service::message(&state, &user, id).await.ok()?;
+            let mut view = service::message(&state, &user, id).await.ok()?;
+            crate::chat::server_fns::localise_message(&mut view, lang);
             serde_json::to_string(&view).ok()
         }
     })

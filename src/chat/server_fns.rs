@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::chat::types::{ChatContext, ConversationView, SentMessage};
+use crate::chat::types::{ChatContext, ConversationView, Sent};
 use crate::core::error::AppError;
 
 /// The sidebar (a page of conversations, or the results of the search `q`), the models on offer and whether a real
@@ -19,43 +19,32 @@ pub async fn get_chat_context(archived: bool, offset: i64, q: Option<String>) ->
 #[server]
 pub async fn get_conversation(id: i64) -> Result<ConversationView, AppError> {
     let (state, user) = session().await?;
-    let mut view = crate::chat::service::conversation_view(&state, &user, id).await?;
-    // Failed replies keep the provider's explanation in English; pages show it in their language.
-    let lang = crate::core::i18n::Lang::current();
-    for message in &mut view.messages {
-        message.html = crate::chat::markdown::localise(std::mem::take(&mut message.html), lang);
-        if let Some(error) = &mut message.error {
-            *error = crate::core::i18n::translate(lang, error);
-        }
-    }
-    Ok(view)
+    let view = crate::chat::service::conversation_view(&state, &user, id).await?;
+    Ok(localised(view))
 }
 
 /// Sends a message (in a new conversation when `conversation_id` is empty) and starts the reply.
 #[server]
-pub async fn send_message(conversation_id: Option<i64>, content: String) -> Result<SentMessage, AppError> {
+pub async fn send_message(conversation_id: Option<i64>, content: String) -> Result<Sent, AppError> {
     let (state, user) = session().await?;
     let sent = crate::chat::service::send_message(&state, &user, conversation_id, &content).await?;
-    finish_form_post(&state, &sent).await;
-    Ok(sent)
+    answer(&state, &user, sent).await
 }
 
 /// Writes a new reply in place of `message_id` (the old one stays as a sibling).
 #[server]
-pub async fn regenerate(message_id: i64) -> Result<SentMessage, AppError> {
+pub async fn regenerate(message_id: i64) -> Result<Sent, AppError> {
     let (state, user) = session().await?;
     let sent = crate::chat::service::regenerate(&state, &user, message_id).await?;
-    finish_form_post(&state, &sent).await;
-    Ok(sent)
+    answer(&state, &user, sent).await
 }
 
 /// Sends an edited copy of the user message `message_id` as a new branch.
 #[server]
-pub async fn edit_message(message_id: i64, content: String) -> Result<SentMessage, AppError> {
+pub async fn edit_message(message_id: i64, content: String) -> Result<Sent, AppError> {
     let (state, user) = session().await?;
     let sent = crate::chat::service::edit_message(&state, &user, message_id, &content).await?;
-    finish_form_post(&state, &sent).await;
-    Ok(sent)
+    answer(&state, &user, sent).await
 }
 
 /// Stops the reply `message_id`, keeping its text so far.
@@ -127,15 +116,47 @@ fn redirect_form_post(path: &str) {
     }
 }
 
-/// A form post waits for the reply, so the page it lands on shows it complete.
+/// The answer to a send, regenerate or edit. A script gets the conversation as it now is, so the page needs no other
+/// request before it follows the reply; a form post waits for the reply and goes to the conversation, which then
+/// shows it complete.
 #[cfg(feature = "ssr")]
-async fn finish_form_post(state: &crate::state::AppState, sent: &SentMessage) {
+async fn answer(
+    state: &crate::state::AppState,
+    user: &crate::accounts::users::User,
+    ids: crate::chat::types::SentMessage,
+) -> Result<Sent, AppError> {
     if crate::core::server_fn::is_form_post() {
         state
             .chat
-            .wait(sent.assistant_message_id, std::time::Duration::from_secs(300))
+            .wait(ids.assistant_message_id, std::time::Duration::from_secs(300))
             .await;
-        leptos_axum::redirect(&format!("/chat/{}", sent.conversation_id));
+        leptos_axum::redirect(&format!("/chat/{}", ids.conversation_id));
+    }
+    let (view, summary) = crate::chat::service::conversation_with_summary(state, user, ids.conversation_id).await?;
+    Ok(Sent {
+        ids,
+        view: localised(view),
+        summary,
+    })
+}
+
+/// The conversation in the page's language: failed replies keep the provider's explanation in English, and the
+/// code blocks' buttons are labelled in English by the Markdown renderer.
+#[cfg(feature = "ssr")]
+fn localised(mut view: ConversationView) -> ConversationView {
+    let lang = crate::core::i18n::Lang::current();
+    for message in &mut view.messages {
+        localise_message(message, lang);
+    }
+    view
+}
+
+/// One message in `lang` (see [`localised`]).
+#[cfg(feature = "ssr")]
+pub fn localise_message(message: &mut crate::chat::types::MessageView, lang: crate::core::i18n::Lang) {
+    message.html = crate::chat::markdown::localise(std::mem::take(&mut message.html), lang);
+    if let Some(error) = &mut message.error {
+        *error = crate::core::i18n::translate(lang, error);
     }
 }
 

@@ -111,11 +111,20 @@ async fn owned(state: &AppState, user: &User, id: i64) -> Result<Conversation, A
 
 /// The conversation with the messages of its current branch.
 pub async fn conversation_view(state: &AppState, user: &User, id: i64) -> Result<ConversationView, AppError> {
+    Ok(conversation_with_summary(state, user, id).await?.0)
+}
+
+/// The conversation with the messages of its current branch, and its line in the sidebar.
+pub async fn conversation_with_summary(
+    state: &AppState,
+    user: &User,
+    id: i64,
+) -> Result<(ConversationView, ConversationSummary), AppError> {
     let conversation = owned(state, user, id).await?;
     let messages = store::messages(&state.db.pool, id).await?;
     let path = branch(&messages, conversation.current_leaf_id);
     let views = path.iter().map(|m| message_view(m, &messages)).collect();
-    Ok(ConversationView {
+    let view = ConversationView {
         id: conversation.id,
         title: display_title(&conversation.title),
         is_pinned: conversation.is_pinned,
@@ -124,7 +133,8 @@ pub async fn conversation_view(state: &AppState, user: &User, id: i64) -> Result
         model: conversation.model.clone(),
         system_prompt: conversation.system_prompt.clone(),
         messages: views,
-    })
+    };
+    Ok((view, summary(&conversation)))
 }
 
 /// The messages from the first one to `leaf`, following parents.

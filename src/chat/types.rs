@@ -102,6 +102,19 @@ pub struct SentMessage {
     pub assistant_message_id: i64,
 }
 
+/// What a send, regenerate or edit answers the page: the rows created, and the conversation as it now is (the reply
+/// pending) with its sidebar line, so the page shows it and follows the reply's stream without another request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    /// The rows created.
+    #[serde(flatten)]
+    pub ids: SentMessage,
+    /// The conversation's current branch, ending with the pending reply.
+    pub view: ConversationView,
+    /// The conversation as the sidebar lists it.
+    pub summary: ConversationSummary,
+}
+
 /// Most tags a conversation may have, and their longest length.
 pub const MAX_TAGS: usize = 20;
 /// See [`MAX_TAGS`].

@@ -6,7 +6,7 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{EventSource, MessageEvent};
 
 use super::Live;
-use crate::chat::types::ConversationView;
+use crate::chat::types::{ConversationView, MessageView};
 use crate::core::error::AppError;
 
 /// An open stream and its handlers; dropping it closes the stream.
@@ -22,12 +22,13 @@ impl Drop for Follow {
     }
 }
 
-/// Streams the reply being generated in the conversation on screen, if any, into `live`; refetches the page
-/// when it ends.
+/// Streams the reply being generated in the conversation on screen, if any, into `live`; when it ends, the `done`
+/// event's message takes the streamed text's place (the page is fetched again only if that message cannot be read).
 pub(super) fn follow_replies(
     conversation: Resource<Result<Option<ConversationView>, AppError>>,
     live: Live,
     refresh: RwSignal<usize>,
+    finished: impl Fn(MessageView) -> bool + Copy + 'static,
 ) {
     let current = StoredValue::new_local(None::<Follow>);
     Effect::new(move |_| {
@@ -68,9 +69,18 @@ pub(super) fn follow_replies(
                 });
             }
         });
-        let done = Closure::<dyn FnMut(MessageEvent)>::new(move |_e: MessageEvent| {
+        let done = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let message = e
+                .data()
+                .as_string()
+                .and_then(|data| serde_json::from_str::<MessageView>(&data).ok());
+            let placed = message.is_some_and(finished);
+            live.set(None);
+            if !placed {
+                refresh.update(|v| *v += 1);
+            }
+            // Closes the stream (this handler is dropped once it returns).
             current.set_value(None);
-            refresh.update(|v| *v += 1);
         });
         let _ = source.add_event_listener_with_callback("snapshot", snapshot.as_ref().unchecked_ref());
         let _ = source.add_event_listener_with_callback("delta", delta.as_ref().unchecked_ref());

@@ -19,6 +19,7 @@ use crate::chat::server_fns::{
     DeleteConversation, EditMessage, Regenerate, SelectBranch, SendMessage, StopReply, UpdateConversation,
     get_chat_context, get_conversation,
 };
+use crate::chat::types::{ChatContext, ConversationSummary, ConversationView, MessageView, PAGE_SIZE, Sent};
 use crate::core::error::AppError;
 use crate::core::i18n::Lang;
 
@@ -50,15 +51,19 @@ impl Actions {
         }
     }
 
-    /// Changes whenever any action completes, so the data is fetched again.
-    pub(super) fn version(self) -> usize {
-        self.send.version().get()
-            + self.regenerate.version().get()
-            + self.edit.version().get()
-            + self.stop.version().get()
+    /// Changes whenever an action completes whose effect the page fetches again. A send, regenerate or edit is not
+    /// one: its answer carries the conversation as it now is ([`Sent`]), and the reply's stream ends with the finished
+    /// message, so a message costs one request and its stream.
+    pub(super) fn refetch_version(self) -> usize {
+        self.stop.version().get()
             + self.branch.version().get()
             + self.update.version().get()
             + self.delete.version().get()
+    }
+
+    /// The answers of send, regenerate and edit, each as it arrives.
+    fn sent(self) -> [MappedSignal<Option<Result<Sent, AppError>>>; 3] {
+        [self.send.value(), self.regenerate.value(), self.edit.value()]
     }
 
     /// The message of the last failed action, if any (the newest action's outcome wins).
@@ -72,6 +77,67 @@ impl Actions {
             .or_else(|| err(self.update.value().get()))
             .or_else(|| err(self.delete.value().get()))
             .map(|e| e.message(Lang::current()))
+    }
+}
+
+/// Data the page already has without asking the server (from an action's answer or a stream's end): kept here,
+/// then shown by bumping the version a resource depends on, whose fetcher takes it instead of fetching. (Writing
+/// into a resource directly would do too, but a `Suspend` that reads it stops following it afterwards.)
+struct Known<T: Send + Sync + 'static> {
+    value: StoredValue<Option<T>>,
+    version: RwSignal<usize>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Known<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Known<T> {}
+
+impl<T: Send + Sync + 'static> Known<T> {
+    fn new() -> Self {
+        Self {
+            value: StoredValue::new(None),
+            version: RwSignal::new(0),
+        }
+    }
+
+    /// Tracks the version, for a resource's source.
+    fn version(self) -> usize {
+        self.version.get()
+    }
+
+    /// Keeps `value` for the next fetch, whatever starts it.
+    fn keep(self, value: T) {
+        self.value.set_value(Some(value));
+    }
+
+    /// Keeps `value` and starts the fetch that takes it.
+    fn show(self, value: T) {
+        self.keep(value);
+        self.version.update(|v| *v += 1);
+    }
+
+    /// The kept value if `wanted` accepts it; it is taken either way.
+    fn take(self, wanted: impl FnOnce(&T) -> bool) -> Option<T> {
+        self.value
+            .try_update_value(|v| v.take())
+            .flatten()
+            .filter(|value| wanted(value))
+    }
+}
+
+/// Puts `summary` where the sidebar's first page lists it now: pinned ones first, then by last activity.
+fn list_first(ctx: &mut ChatContext, summary: ConversationSummary) {
+    let list = &mut ctx.conversations;
+    list.retain(|c| c.id != summary.id);
+    list.push(summary);
+    list.sort_by_key(|c| std::cmp::Reverse((c.is_pinned, c.last_activity, c.id)));
+    if list.len() > PAGE_SIZE as usize {
+        list.truncate(PAGE_SIZE as usize);
+        ctx.has_more = true;
     }
 }
 
@@ -94,24 +160,43 @@ pub fn ChatPage() -> impl IntoView {
         Memo::new(move |_| query.with(|q| q.get("offset").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0).max(0)));
     let search = Memo::new(move |_| query.with(|q| q.get("q")).filter(|q| !q.trim().is_empty()));
     let actions = Actions::new();
+    // Bumped when a stream ends in a way the page cannot apply by itself.
     let refresh = RwSignal::new(0usize);
+    let known_context = Known::<ChatContext>::new();
+    let known_view = Known::<ConversationView>::new();
     let context = Resource::new(
         move || {
             (
                 archived.get(),
                 offset.get(),
                 search.get(),
-                actions.version(),
+                actions.refetch_version(),
                 refresh.get(),
+                known_context.version(),
             )
         },
-        |(archived, offset, q, ..)| get_chat_context(archived, offset, q),
+        move |(archived, offset, q, ..)| async move {
+            match known_context.take(|_| true) {
+                Some(ctx) => Ok(ctx),
+                None => get_chat_context(archived, offset, q).await,
+            }
+        },
     );
     let conversation = Resource::new(
-        move || (raw_id.get(), actions.version(), refresh.get()),
-        |(raw_id, ..)| async move {
+        move || {
+            (
+                raw_id.get(),
+                actions.refetch_version(),
+                refresh.get(),
+                known_view.version(),
+            )
+        },
+        move |(raw_id, ..)| async move {
             match raw_id.map(|raw| raw.parse::<i64>()) {
-                Some(Ok(id)) => get_conversation(id).await.map(Some),
+                Some(Ok(id)) => match known_view.take(|v| v.id == id) {
+                    Some(view) => Ok(Some(view)),
+                    None => get_conversation(id).await.map(Some),
+                },
                 Some(Err(_)) => Err(AppError::NotFound),
                 None => Ok(None),
             }
@@ -120,21 +205,51 @@ pub fn ChatPage() -> impl IntoView {
     let live: Live = RwSignal::new(None);
     let t = Lang::current();
 
-    // A message sent from /chat created a conversation: go to it. A deleted conversation: back to /chat.
-    Effect::new(move |_| {
-        if let Some(Ok(sent)) = actions.send.value().get()
-            && id.get_untracked() != Some(sent.conversation_id)
-        {
-            use_navigate()(&format!("/chat/{}", sent.conversation_id), Default::default());
+    // A send, regenerate or edit answers with the conversation as it now is: show it (going to it when the send from
+    // /chat created it) and list it first in the sidebar. A deleted conversation: back to /chat.
+    let show = move |sent: Sent| {
+        let in_sidebar = !archived.get_untracked() && offset.get_untracked() == 0 && search.get_untracked().is_none();
+        if in_sidebar && let Some(Ok(mut ctx)) = context.get_untracked() {
+            list_first(&mut ctx, sent.summary.clone());
+            known_context.show(ctx);
         }
-    });
+        if id.get_untracked() == Some(sent.view.id) {
+            known_view.show(sent.view);
+        } else {
+            // The navigation fetches the conversation: it finds it known.
+            let path = format!("/chat/{}", sent.view.id);
+            known_view.keep(sent.view);
+            use_navigate()(&path, Default::default());
+        }
+    };
+    // The finished reply of a stream, in place of the streamed text; `false` when it is not on screen.
+    let finished = move |message: MessageView| {
+        let Some(Ok(Some(mut view))) = conversation.get_untracked() else {
+            return false;
+        };
+        let Some(slot) = view.messages.iter_mut().find(|m| m.id == message.id) else {
+            return false;
+        };
+        *slot = message;
+        known_view.show(view);
+        true
+    };
+    for answer in actions.sent() {
+        Effect::new(move |_| {
+            if let Some(Ok(sent)) = answer.get() {
+                show(sent);
+            }
+        });
+    }
     Effect::new(move |_| {
         if let Some(Ok(())) = actions.delete.value().get() {
             use_navigate()("/chat", Default::default());
         }
     });
     #[cfg(feature = "hydrate")]
-    client::follow_replies(conversation, live, refresh);
+    client::follow_replies(conversation, live, refresh, finished);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = finished;
 
     view! {
         <div class="chat">
