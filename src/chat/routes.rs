@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
 
 use crate::accounts::auth::AuthSession;
 use crate::chat::{service, store, stream};
@@ -67,12 +66,14 @@ async fn export(
     let Ok(id) = conversation_id.parse::<i64>() else {
         return not_found(&headers);
     };
-    let view = match service::conversation_view(&state, &user, id).await {
-        Ok(view) => view,
+    let (conversation, all) = match service::conversation_with_messages(&state, &user, id).await {
+        Ok(found) => found,
         Err(e) => return e.into_html_for(&headers),
     };
+    let title = service::display_title(&conversation.title);
+    let messages = service::branch(&all, conversation.current_leaf_id);
     let stem = {
-        let slug = store::slugify(&view.title);
+        let slug = store::slugify(&title);
         if slug.is_empty() {
             format!("conversation-{id}")
         } else {
@@ -81,33 +82,26 @@ async fn export(
     };
     let (body, mime, ext) = match format.as_str() {
         "md" => {
-            let mut text = format!("# {}\n\n", view.title);
-            if !view.system_prompt.is_empty() {
-                text.push_str(&format!("> System: {}\n\n", view.system_prompt.replace('\n', "\n> ")));
+            let mut text = format!("# {title}\n\n");
+            if !conversation.system_prompt.is_empty() {
+                text.push_str(&format!(
+                    "> System: {}\n\n",
+                    conversation.system_prompt.replace('\n', "\n> ")
+                ));
             }
-            for m in &view.messages {
+            for m in &messages {
                 let who = if m.role == "user" { "You" } else { "Assistant" };
                 text.push_str(&format!("## {who}\n\n{}\n\n", m.content.trim_end()));
             }
             (text, "text/markdown; charset=utf-8", "md")
         }
-        "json" => {
-            let messages: Vec<_> = view
-                .messages
-                .iter()
-                .map(|m| {
-                    json!({"id": m.id, "parent_id": m.parent_id, "role": m.role, "content": m.content,
-                                "status": m.status, "model": m.model, "error": m.error})
-                })
-                .collect();
-            let document = json!({"id": view.id, "title": view.title, "tags": view.tags, "model": view.model,
-                                  "system_prompt": view.system_prompt, "messages": messages});
-            (
-                serde_json::to_string_pretty(&document).unwrap_or_default(),
-                "application/json",
-                "json",
-            )
-        }
+        // The REST API's shape, with the messages of the branch on screen.
+        "json" => (
+            serde_json::to_string_pretty(&crate::chat::json::ConversationOut::new(&conversation, messages))
+                .unwrap_or_default(),
+            "application/json",
+            "json",
+        ),
         _ => return not_found(&headers),
     };
     (

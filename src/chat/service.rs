@@ -95,7 +95,8 @@ pub fn summary(c: &Conversation) -> ConversationSummary {
     }
 }
 
-fn display_title(title: &str) -> String {
+/// The title as pages show it ("New conversation" until it has one).
+pub fn display_title(title: &str) -> String {
     if title.is_empty() {
         "New conversation".to_string()
     } else {
@@ -653,31 +654,18 @@ pub async fn delete_conversation(state: &AppState, user: &User, id: i64) -> Resu
 }
 
 /// Every conversation of the user (all statuses, all branches) as JSON, for the personal data export.
-pub async fn export_all(pool: &sqlx::AnyPool, user_id: i64) -> Result<serde_json::Value, sqlx::Error> {
-    use crate::core::time::iso;
+pub async fn export_all(
+    pool: &sqlx::AnyPool,
+    user_id: i64,
+) -> Result<Vec<crate::chat::json::ConversationOut>, sqlx::Error> {
     let mut out = Vec::new();
     for filter in [ListFilter::Active, ListFilter::Archived] {
         for c in store::list_conversations(pool, user_id, filter, i64::MAX, 0).await? {
-            let messages: Vec<serde_json::Value> = store::messages(pool, c.id)
-                .await?
-                .into_iter()
-                .map(|m| {
-                    serde_json::json!({
-                        "id": m.id, "parent_id": m.parent_id, "role": m.role, "content": m.content,
-                        "status": m.status, "is_edited": m.is_edited, "created_at": iso(m.created_at),
-                        "metadata": serde_json::from_str::<serde_json::Value>(&m.metadata).unwrap_or_default(),
-                    })
-                })
-                .collect();
-            out.push(serde_json::json!({
-                "id": c.id, "title": c.title, "status": c.status, "is_pinned": c.is_pinned,
-                "tags": serde_json::from_str::<serde_json::Value>(&c.tags).unwrap_or_default(),
-                "model": c.model, "system_prompt": c.system_prompt, "created_at": iso(c.created_at),
-                "messages": messages,
-            }));
+            let messages = store::messages(pool, c.id).await?;
+            out.push(crate::chat::json::ConversationOut::new(&c, messages));
         }
     }
-    Ok(serde_json::Value::Array(out))
+    Ok(out)
 }
 
 // The records themselves, for the REST API (it renders them in the original backend's shapes).
