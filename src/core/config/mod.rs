@@ -1,14 +1,24 @@
 //! Typed settings, parsed once at start-up — the counterpart of Django's `settings.py`.
 //!
 //! Every setting has one name (its environment variable) and one place in `Leptos.toml` (`[section] key`). Sources,
-//! strongest first: the process environment, a `.env` file, `Leptos.toml`, the built-in default. Relative paths are
+//! strongest first: the process environment, a `.env` file, `Leptos.toml`, the built-in default; figment layers them
+//! ([`Sources`]) and remembers where each value came from, so an error names the file of a bad value. Relative paths are
 //! resolved against the folder of the `Leptos.toml` that was read (or the working directory when there is none), so
 //! the binary behaves the same from any working directory.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+mod sources;
+mod values;
+
+pub use sources::Sources;
+use sources::absolute;
+use values::{
+    DEV_SECRET_FILE, check_secret_strength, kept_secret, parse_bool, parse_http_url, parse_networks, parse_number,
+    parse_origin, random_secret,
+};
 
 /// One setting: its environment name, its `Leptos.toml` location and what it is for.
 #[derive(Debug, Clone, Copy)]
@@ -88,7 +98,18 @@ impl ConfigError {
             problem: problem.into(),
         }
     }
+
+    /// Names the file the bad value was read from, when it is not the environment.
+    fn set_in(mut self, sources: &Sources) -> Self {
+        if let Some(origin) = sources.origin(&self.key).filter(|o| o != ENVIRONMENT) {
+            self.problem = format!("{} (in {origin})", self.problem);
+        }
+        self
+    }
 }
+
+/// The name of the process environment among the sources.
+const ENVIRONMENT: &str = "the environment";
 
 /// A secret value whose `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -231,334 +252,15 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
 }
 
-/// The raw settings before parsing: environment name → text, plus where relative paths start.
-#[derive(Debug, Default, Clone)]
-pub struct Sources {
-    values: HashMap<&'static str, String>,
-    base_dir: PathBuf,
-    config_file: Option<PathBuf>,
-}
-
-impl Sources {
-    /// Reads the real sources: `Leptos.toml` (from `config_file`, `THICODE_CONFIG`, the working directory or a
-    /// parent of the executable's folder), then `.env` beside it, then the process environment.
-    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
-        let explicit = config_file
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("THICODE_CONFIG").map(PathBuf::from));
-        let file = match explicit {
-            Some(path) if !path.is_file() => {
-                return Err(ConfigError::new(
-                    "THICODE_CONFIG",
-                    format!("no such file: {}", path.display()),
-                ));
-            }
-            Some(path) => Some(path),
-            None => find_config_file(),
-        };
-        let cwd = std::env::current_dir().map_err(|e| ConfigError::new("working directory", e.to_string()))?;
-        let base_dir = match &file {
-            Some(f) => absolute(&cwd, f)
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| cwd.clone()),
-            None => cwd.clone(),
-        };
-        let mut sources = Self {
-            base_dir: base_dir.clone(),
-            config_file: file.clone(),
-            ..Self::default()
-        };
-        if let Some(f) = &file {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| ConfigError::new(f.display().to_string(), format!("cannot read: {e}")))?;
-            sources.merge_toml(&text, &f.display().to_string())?;
-        }
-        let dotenv = base_dir.join(".env");
-        if dotenv.is_file() {
-            let pairs = dotenvy::from_path_iter(&dotenv)
-                .map_err(|e| ConfigError::new(dotenv.display().to_string(), e.to_string()))?;
-            for pair in pairs {
-                let (name, value) = pair.map_err(|e| ConfigError::new(dotenv.display().to_string(), e.to_string()))?;
-                sources.set(&name, value);
-            }
-        }
-        for key in KEYS {
-            if let Ok(value) = std::env::var(key.env) {
-                sources.set(key.env, value);
-            }
-        }
-        Ok(sources)
-    }
-
-    /// Sources from in-memory values only (tests, tools); relative paths start at `base_dir`.
-    pub fn from_pairs<'a>(base_dir: &Path, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut sources = Self {
-            base_dir: base_dir.to_path_buf(),
-            ..Self::default()
-        };
-        for (name, value) in pairs {
-            sources.set(name, value.to_string());
-        }
-        sources
-    }
-
-    /// Layers a `Leptos.toml` text under the values already present (the file is the weakest source).
-    pub fn merge_toml(&mut self, text: &str, origin: &str) -> Result<(), ConfigError> {
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError::new(origin, format!("not valid TOML: {}", e.message())))?;
-        for (section, value) in &table {
-            // Build metadata for cargo-leptos may live here too; it is not ours to read.
-            if section == "package" {
-                continue;
-            }
-            let Some(entries) = value.as_table() else {
-                return Err(ConfigError::new(origin, format!("`{section}` must be a [section]")));
-            };
-            for (name, value) in entries {
-                let Some(key) = KEYS.iter().find(|k| k.section == section && k.key == name) else {
-                    return Err(ConfigError::new(
-                        origin,
-                        format!("unknown setting `[{section}] {name}`"),
-                    ));
-                };
-                let text = match value {
-                    toml::Value::String(s) => s.clone(),
-                    toml::Value::Integer(i) => i.to_string(),
-                    toml::Value::Boolean(b) => b.to_string(),
-                    toml::Value::Array(items) => items
-                        .iter()
-                        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    other => {
-                        return Err(ConfigError::new(
-                            key.env,
-                            format!("unsupported value {other} in {origin}"),
-                        ));
-                    }
-                };
-                self.values.entry(key.env).or_insert(text);
-            }
-        }
-        Ok(())
-    }
-
-    fn set(&mut self, name: &str, value: String) {
-        if let Some(key) = KEYS.iter().find(|k| k.env == name) {
-            self.values.insert(key.env, value);
-        }
-    }
-
-    fn get(&self, env: &'static str) -> Option<&str> {
-        self.values
-            .get(env)
-            .map(String::as_str)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    }
-}
-
-fn find_config_file() -> Option<PathBuf> {
-    let here = PathBuf::from("Leptos.toml");
-    if here.is_file() {
-        return Some(here);
-    }
-    // Installed or built binaries sit in `<project>/target/<profile>/`: look upwards from there.
-    let exe = std::env::current_exe().ok()?;
-    exe.ancestors()
-        .skip(1)
-        .map(|dir| dir.join("Leptos.toml"))
-        .find(|candidate| candidate.is_file())
-}
-
-fn absolute(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        base.join(path)
-    }
-}
-
-/// Name of the development secret's file in the data folder.
-const DEV_SECRET_FILE: &str = "secret_key";
-
-/// The secret kept in `file`, created (readable by its owner only) with a new random secret when missing or unusable.
-/// A file that others may read is made private again (with a warning in the log at start).
-fn kept_secret(file: &Path) -> Result<String, ConfigError> {
-    let problem = |e: std::io::Error| {
-        ConfigError::new(
-            "SECRET_KEY",
-            format!(
-                "not set, and the development secret cannot be kept in {}: {e}",
-                file.display()
-            ),
-        )
-    };
-    if let Some(secret) = read_secret(file).map_err(problem)? {
-        return Ok(secret);
-    }
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(problem)?;
-    }
-    // Written to a new file of our own (never one planted under that name), then published under the real name only
-    // if no other process did so first; the loser of such a race reads the winner's secret.
-    let secret = random_secret();
-    let temporary = file.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&temporary).and_then(|mut out| {
-        std::io::Write::write_all(&mut out, secret.as_bytes())?;
-        out.sync_all()
-    });
-    let published = written.and_then(|()| {
-        // A short or unreadable file left by an earlier failure is replaced; a good one is kept.
-        if file.exists() {
-            std::fs::remove_file(file)?;
-        }
-        std::fs::hard_link(&temporary, file)
-    });
-    let _ = std::fs::remove_file(&temporary);
-    match published {
-        Ok(()) => Ok(secret),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            read_secret(file).map_err(problem)?.ok_or_else(|| problem(e))
-        }
-        Err(e) => Err(problem(e)),
-    }
-}
-
-/// The secret in `file` if it holds one (at least 32 characters), made readable by its owner only.
-fn read_secret(file: &Path) -> std::io::Result<Option<String>> {
-    let text = match std::fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let text = text.trim();
-    if text.len() < 32 {
-        return Ok(None);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if std::fs::metadata(file)?.permissions().mode() & 0o077 != 0 {
-            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
-        }
-    }
-    Ok(Some(text.to_string()))
-}
-
-/// A comma-separated list of networks (`10.0.0.0/8`) or single addresses (`127.0.0.1`, `::1`).
-fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            item.parse::<ipnet::IpNet>()
-                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    ConfigError::new(
-                        "TRUSTED_PROXIES",
-                        format!("expected addresses or networks such as 10.0.0.0/8 or ::1, got {item:?}"),
-                    )
-                })
-        })
-        .collect()
-}
-
-fn random_secret() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
-}
-
-fn parse_bool(env: &str, value: &str) -> Result<bool, ConfigError> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError::new(env, format!("expected true or false, got {value:?}"))),
-    }
-}
-
-fn parse_number<T: std::str::FromStr>(env: &str, value: &str, what: &str) -> Result<T, ConfigError> {
-    value
-        .parse()
-        .map_err(|_| ConfigError::new(env, format!("expected {what}, got {value:?}")))
-}
-
-/// Checks `scheme://host[:port]` with nothing after it, as browsers send in `Origin`.
-fn parse_origin(env: &str, value: &str) -> Result<String, ConfigError> {
-    let origin = value.trim().trim_end_matches('/');
-    let Some((scheme, rest)) = origin.split_once("://") else {
-        return Err(ConfigError::new(
-            env,
-            format!("{value:?} is not an origin like https://example.com"),
-        ));
-    };
-    let host_ok = !rest.is_empty()
-        && !rest.contains(['/', '?', '#', '@', ' '])
-        && rest
-            .rsplit_once(':')
-            .is_none_or(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-    if !matches!(scheme, "http" | "https") || !host_ok {
-        return Err(ConfigError::new(
-            env,
-            format!("{value:?} is not an origin like https://example.com"),
-        ));
-    }
-    Ok(origin.to_ascii_lowercase())
-}
-
-fn parse_http_url(env: &str, value: &str) -> Result<String, ConfigError> {
-    let url = value.trim().trim_end_matches('/');
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(url.to_string()),
-        _ => Err(ConfigError::new(
-            env,
-            format!("expected an http(s):// URL, got {value:?}"),
-        )),
-    }
-}
-
-/// Rejects secrets that are short, repetitive or obviously placeholders.
-fn check_secret_strength(secret: &str) -> Result<(), String> {
-    let distinct = secret.chars().collect::<std::collections::BTreeSet<_>>().len();
-    let lower = secret.to_ascii_lowercase();
-    if secret.chars().count() < 32 {
-        return Err(format!(
-            "too short ({} characters); use at least 32 random characters",
-            secret.chars().count()
-        ));
-    }
-    if distinct < 10 {
-        return Err("too repetitive; use at least 32 random characters".into());
-    }
-    if [
-        "insecure",
-        "changeme",
-        "change-me",
-        "change_me",
-        "secret",
-        "password",
-        "example",
-    ]
-    .iter()
-    .any(|word| lower.contains(word))
-    {
-        return Err("looks like a placeholder; generate one with `openssl rand -hex 32`".into());
-    }
-    Ok(())
-}
-
 impl Config {
     /// Loads and validates the configuration from the real sources. In development without `SECRET_KEY`, the secret
     /// is generated once and kept in the data folder (`data/secret_key`, mode 0600), so a restart does not end every
     /// API session.
     pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::from_sources(&Sources::load(config_file)?)?.with_kept_secret()
+        let sources = Sources::load(config_file)?;
+        Self::from_sources(&sources)
+            .map_err(|e| e.set_in(&sources))?
+            .with_kept_secret()
     }
 
     /// In development without `SECRET_KEY`: the secret kept in `secret_key_file` (created on first use).
@@ -910,8 +612,31 @@ mod tests {
     }
 
     #[test]
+    fn values_keep_their_text_and_errors_name_the_file_they_came_from() {
+        let src = Sources::from_pairs(Path::new("/p"), [("EMAIL_HOST_PASSWORD", "\"quoted\" [x] 007")]);
+        let config = Config::from_sources(&src).expect("valid");
+        assert_eq!(
+            config.email.host_password.as_ref().map(Secret::expose),
+            Some("\"quoted\" [x] 007")
+        );
+
+        let mut src = Sources::from_pairs(Path::new("/p"), []);
+        src.merge_toml("[email]\nport = \"x\"\n", "/p/Leptos.toml")
+            .expect("valid toml");
+        let err = Config::from_sources(&src).expect_err("bad port").set_in(&src);
+        assert!(
+            err.to_string().starts_with("EMAIL_PORT: expected a port number"),
+            "{err}"
+        );
+        assert!(err.to_string().ends_with("(in /p/Leptos.toml)"), "{err}");
+        let src = Sources::from_pairs(Path::new("/p"), [("EMAIL_PORT", "x")]);
+        let err = Config::from_sources(&src).expect_err("bad port").set_in(&src);
+        assert!(err.to_string().ends_with("(in settings)"), "{err}");
+    }
+
+    #[test]
     fn shipped_files_document_and_parse_every_setting() {
-        let example = include_str!("../../.env.example");
+        let example = include_str!("../../../.env.example");
         for key in KEYS {
             assert!(
                 example.contains(&format!("# {}=", key.env)),
@@ -920,7 +645,7 @@ mod tests {
             );
         }
         let mut src = Sources::from_pairs(Path::new("/p"), []);
-        src.merge_toml(include_str!("../../Leptos.toml"), "Leptos.toml")
+        src.merge_toml(include_str!("../../../Leptos.toml"), "Leptos.toml")
             .expect("shipped Leptos.toml parses");
         let config = Config::from_sources(&src).expect("shipped Leptos.toml is valid");
         assert_eq!(config.database_url, "sqlite:///p/data/thicode.db");
