@@ -1,0 +1,44 @@
+//! The chat use cases, called by the server functions and pages here and by the REST API: every function takes the
+//! session user and answers `NotFound` for anything that is not theirs.
+
+use crate::accounts::users::User;
+use crate::chat::store;
+// The records the REST API renders; it reads them only through the functions below.
+pub use crate::chat::store::{Conversation, ListQuery, Message, Ordering};
+use crate::core::error::AppError;
+use crate::state::AppState;
+
+mod edits;
+mod turns;
+mod views;
+
+pub use edits::*;
+pub use turns::*;
+pub use views::*;
+
+/// The model used for `conversation` (or a new one) by `user`.
+pub(crate) fn model_for(state: &AppState, user: &User, conversation: Option<&Conversation>) -> String {
+    if let Some(c) = conversation.filter(|c| !c.model.is_empty()) {
+        return c.model.clone();
+    }
+    crate::accounts::service::profile_of(
+        user,
+        &state.config.ai.default_model,
+        Vec::new(),
+        crate::core::i18n::Lang::En,
+    )
+    .ai_model
+}
+
+async fn owned(state: &AppState, user: &User, id: i64) -> Result<Conversation, AppError> {
+    store::conversation(&state.db.pool, user.id, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The user's message `id`.
+pub async fn stored_message(state: &AppState, user: &User, id: i64) -> Result<Message, AppError> {
+    store::message(&state.db.pool, user.id, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}

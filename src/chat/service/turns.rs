@@ -1,0 +1,362 @@
+//! Starting replies: sending a message (in a new conversation or not), regenerating, editing, stopping and
+//! switching branches, with the checks that come first (content, rate).
+
+use crate::accounts::users::User;
+use crate::chat::generation::{self, Job};
+use crate::chat::provider::{ChatRequest, WireMessage, fit_context};
+use crate::chat::store::Conversation;
+use crate::chat::store::{self, Turn};
+use crate::chat::types::SentMessage;
+use crate::core::db::now_millis;
+use crate::core::error::AppError;
+use crate::state::AppState;
+
+use super::edits::{ConversationEdit, changes_of};
+use super::views::branch;
+use super::{model_for, owned, stored_message};
+
+/// Context window assumed when the provider does not say.
+const DEFAULT_CONTEXT_TOKENS: u64 = 32_768;
+
+pub(crate) fn check_content(state: &AppState, content: &str) -> Result<String, AppError> {
+    let content = content.trim_end().to_string();
+    if content.trim().is_empty() {
+        return Err(AppError::invalid("content", "Write a message first."));
+    }
+    let max = state.config.limits.max_message_chars;
+    let count = content.chars().count();
+    if count > max {
+        return Err(AppError::invalid(
+            "content",
+            format!("A message can have at most {max} characters (this one has {count})."),
+        ));
+    }
+    Ok(content)
+}
+
+async fn check_rate(state: &AppState, user: &User) -> Result<(), AppError> {
+    let limits = &state.config.limits;
+    let now = now_millis();
+    for (limit, window) in [
+        (limits.rate_limit_messages_per_minute, 60_000),
+        (limits.rate_limit_messages_per_day, 86_400_000),
+    ] {
+        if limit == 0 {
+            continue;
+        }
+        let (count, oldest) = store::user_messages_since(&state.db.pool, user.id, now - window).await?;
+        if count >= i64::from(limit) {
+            let wait = oldest.map_or(window, |t| t + window - now);
+            return Err(AppError::Throttled(u64::try_from(wait / 1000).unwrap_or(0).max(1)));
+        }
+    }
+    Ok(())
+}
+
+/// Sends `content` in the conversation (a new one when `conversation_id` is `None`), after the current branch's last
+/// message. The user message is committed before the provider is called; the reply is generated in the background.
+pub async fn send_message(
+    state: &AppState,
+    user: &User,
+    conversation_id: Option<i64>,
+    content: &str,
+) -> Result<SentMessage, AppError> {
+    send_message_with(state, user, conversation_id, content, SendOptions::default()).await
+}
+
+/// The content types a message may declare (API `content_type`), by short name and MIME type; stored as MIME.
+pub const CONTENT_TYPES: &[(&str, &str)] = &[
+    ("text", "text/plain"),
+    ("markdown", "text/markdown"),
+    ("code", "text/x-code"),
+];
+
+/// What a message is stored as when it names no content type, or one we do not know.
+const DEFAULT_CONTENT_TYPE: &str = "text/markdown";
+
+/// Longest content type accepted (the original's column).
+const MAX_CONTENT_TYPE_CHARS: usize = 50;
+
+/// Optional parts of a message sent through the API.
+#[derive(Debug, Clone, Default)]
+pub struct SendOptions {
+    /// One of [`CONTENT_TYPES`]; anything else (at most 50 characters) means the default.
+    pub content_type: Option<String>,
+    /// A model for this reply only (must be one the provider lists).
+    pub model: Option<String>,
+    /// The message to continue from instead of the branch on screen (a new branch when it is not the last one).
+    pub parent_id: Option<i64>,
+}
+
+/// [`send_message`] with a content type, a model for this reply, or a parent message to branch from.
+pub async fn send_message_with(
+    state: &AppState,
+    user: &User,
+    conversation_id: Option<i64>,
+    content: &str,
+    options: SendOptions,
+) -> Result<SentMessage, AppError> {
+    let content = check_content(state, content)?;
+    // The original backend stored any content type it was sent (clients send a model name there, for one): any text
+    // of at most 50 characters is accepted, and one we do not know means the default.
+    let content_type = match options.content_type.as_deref().map(str::trim) {
+        Some(kind) if kind.chars().count() > MAX_CONTENT_TYPE_CHARS => {
+            return Err(AppError::invalid(
+                "content_type",
+                format!("Ensure this field has no more than {MAX_CONTENT_TYPE_CHARS} characters."),
+            ));
+        }
+        Some(kind) => CONTENT_TYPES
+            .iter()
+            .find(|(name, mime)| name.eq_ignore_ascii_case(kind) || mime.eq_ignore_ascii_case(kind))
+            .map_or(DEFAULT_CONTENT_TYPE, |(_, mime)| *mime),
+        None => DEFAULT_CONTENT_TYPE,
+    };
+    let model = match options.model.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()) {
+        Some(model) if !state.chat.provider.models().await.iter().any(|m| m.id == model) => {
+            return Err(AppError::invalid(
+                "model",
+                format!("Unknown model \u{201c}{model}\u{201d}."),
+            ));
+        }
+        other => other,
+    };
+    check_rate(state, user).await?;
+    let Some(id) = conversation_id else {
+        // A new conversation and its first message are created together.
+        let new = store::NewConversation {
+            title: generation::fallback_title(&content),
+            ..Default::default()
+        };
+        return start(
+            state,
+            user,
+            Target::New(new),
+            NewTurn::first(content, model, content_type),
+        )
+        .await;
+    };
+    let conversation = owned(state, user, id).await?;
+    let parent = match options.parent_id {
+        Some(id) => {
+            let m = store::message(&state.db.pool, user.id, id)
+                .await?
+                .filter(|m| m.conversation_id == conversation.id)
+                .ok_or_else(|| AppError::invalid("parent_id", "No such message in this conversation."))?;
+            Some(m.id)
+        }
+        None => conversation.current_leaf_id,
+    };
+    let turn = NewTurn {
+        user_content: Some(content),
+        parent_id: parent,
+        edit_count: 0,
+        model,
+        content_type,
+    };
+    start(state, user, Target::Existing(Box::new(conversation)), turn).await
+}
+
+/// What [`start`] adds to a conversation.
+struct NewTurn {
+    user_content: Option<String>,
+    parent_id: Option<i64>,
+    edit_count: i64,
+    /// A model for this reply instead of the conversation's.
+    model: Option<String>,
+    /// MIME type of the user message.
+    content_type: &'static str,
+}
+
+impl NewTurn {
+    /// The first message of a new conversation.
+    fn first(content: String, model: Option<String>, content_type: &'static str) -> Self {
+        Self {
+            user_content: Some(content),
+            parent_id: None,
+            edit_count: 0,
+            model,
+            content_type,
+        }
+    }
+
+    fn reply_to(parent_id: Option<i64>, user_content: Option<String>, edit_count: i64) -> Self {
+        Self {
+            user_content,
+            parent_id,
+            edit_count,
+            model: None,
+            content_type: DEFAULT_CONTENT_TYPE,
+        }
+    }
+}
+
+/// Generates a new reply in place of the reply `message_id` (kept as a sibling), or a reply to the user message
+/// `message_id` (after an error left it unanswered).
+pub async fn regenerate(state: &AppState, user: &User, message_id: i64) -> Result<SentMessage, AppError> {
+    let m = stored_message(state, user, message_id).await?;
+    let conversation = owned(state, user, m.conversation_id).await?;
+    let parent = if m.role == "assistant" { m.parent_id } else { Some(m.id) };
+    start(
+        state,
+        user,
+        Target::Existing(Box::new(conversation)),
+        NewTurn::reply_to(parent, None, 0),
+    )
+    .await
+}
+
+/// Sends an edited copy of the user message `message_id` as a new branch; the old branch stays reachable.
+pub async fn edit_message(
+    state: &AppState,
+    user: &User,
+    message_id: i64,
+    content: &str,
+) -> Result<SentMessage, AppError> {
+    let content = check_content(state, content)?;
+    let m = stored_message(state, user, message_id).await?;
+    if m.role != "user" {
+        return Err(AppError::invalid("message", "Only your own messages can be edited."));
+    }
+    check_rate(state, user).await?;
+    let conversation = owned(state, user, m.conversation_id).await?;
+    let turn = NewTurn::reply_to(m.parent_id, Some(content), m.edit_count + 1);
+    start(state, user, Target::Existing(Box::new(conversation)), turn).await
+}
+
+/// Where [`start`] adds a turn: a conversation of the user's, or one it creates in the same transaction.
+enum Target {
+    Existing(Box<Conversation>),
+    New(store::NewConversation),
+}
+
+async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> Result<SentMessage, AppError> {
+    let NewTurn {
+        user_content,
+        parent_id,
+        edit_count,
+        model,
+        content_type,
+    } = new;
+    let model = model.unwrap_or_else(|| match &target {
+        Target::Existing(conversation) => model_for(state, user, Some(conversation)),
+        Target::New(new) if !new.model.is_empty() => new.model.clone(),
+        Target::New(_) => model_for(state, user, None),
+    });
+    let mut turn = Turn {
+        conversation_id: 0,
+        user_id: user.id,
+        user_content: user_content.clone(),
+        user_content_type: content_type,
+        parent_id,
+        edit_count,
+        reply_metadata: generation::pending_metadata(&model),
+    };
+    let (conversation, started) = match target {
+        Target::Existing(conversation) => {
+            turn.conversation_id = conversation.id;
+            let started = store::start_turn(&state.db.pool, &turn).await?;
+            (*conversation, started)
+        }
+        Target::New(new) => {
+            let (id, started) = store::create_with_turn(&state.db.pool, &new, &turn).await?;
+            (owned(state, user, id).await?, started)
+        }
+    };
+    let conversation = &conversation;
+
+    // The history of the branch the new reply continues, oldest first.
+    let messages = store::messages(&state.db.pool, conversation.id).await?;
+    let reply_parent = started.user_message_id.or(parent_id);
+    let mut wire = Vec::new();
+    if !conversation.system_prompt.trim().is_empty() {
+        wire.push(WireMessage {
+            role: "system".into(),
+            content: conversation.system_prompt.clone(),
+        });
+    }
+    wire.extend(
+        branch(&messages, reply_parent)
+            .into_iter()
+            .filter(|m| (m.role == "user" || m.role == "assistant") && !m.content.trim().is_empty())
+            .map(|m| WireMessage {
+                role: m.role,
+                content: m.content,
+            }),
+    );
+    let context = state
+        .chat
+        .provider
+        .models()
+        .await
+        .into_iter()
+        .find(|m| m.id == model)
+        .and_then(|m| m.max_context_length)
+        .unwrap_or(DEFAULT_CONTEXT_TOKENS);
+    let request = ChatRequest::new(model, fit_context(wire, context));
+    // The first exchange names the conversation; only the automatic title (the first message's beginning) is
+    // replaced, never one a user gave or renamed it to.
+    let first_message = messages.iter().filter(|m| m.role == "user").count() == 1;
+    let auto_title = user_content
+        .as_deref()
+        .filter(|_| first_message)
+        .map(generation::fallback_title)
+        .filter(|fallback| !fallback.is_empty() && *fallback == conversation.title);
+    state.chat.spawn(
+        state.db.pool.clone(),
+        Job {
+            conversation_id: conversation.id,
+            message_id: started.assistant_message_id,
+            request,
+            auto_title,
+        },
+    );
+    Ok(SentMessage {
+        conversation_id: conversation.id,
+        user_message_id: started.user_message_id,
+        assistant_message_id: started.assistant_message_id,
+    })
+}
+
+/// Starts a conversation with the given settings and its first message: the settings are checked and the rate limit
+/// applied first, then the conversation and the message are created in one transaction (so a refused or failed start
+/// leaves nothing behind), and the reply is generated in the background.
+pub async fn start_conversation(
+    state: &AppState,
+    user: &User,
+    first_message: &str,
+    edit: ConversationEdit,
+) -> Result<SentMessage, AppError> {
+    let content = check_content(state, first_message)?;
+    let changes = changes_of(state, edit).await?;
+    check_rate(state, user).await?;
+    let new = store::NewConversation {
+        title: changes.title.unwrap_or_else(|| generation::fallback_title(&content)),
+        model: changes.model.unwrap_or_default(),
+        system_prompt: changes.system_prompt.unwrap_or_default(),
+    };
+    let turn = NewTurn::first(content, None, DEFAULT_CONTENT_TYPE);
+    start(state, user, Target::New(new), turn).await
+}
+
+/// Stops the reply `message_id`; what was written so far is kept.
+pub async fn stop(state: &AppState, user: &User, message_id: i64) -> Result<(), AppError> {
+    let m = stored_message(state, user, message_id).await?;
+    store::request_stop(&state.db.pool, m.id).await?;
+    state.chat.stop(m.id);
+    // A reply generated here is saved and its lock released before answering, so the next send is not refused.
+    state.chat.wait(m.id, std::time::Duration::from_secs(3)).await;
+    Ok(())
+}
+
+/// Shows the branch that goes through `message_id` (its newest continuation).
+pub async fn select_branch(state: &AppState, user: &User, message_id: i64) -> Result<i64, AppError> {
+    let m = stored_message(state, user, message_id).await?;
+    let all = store::messages(&state.db.pool, m.conversation_id).await?;
+    let mut leaf = m.id;
+    while let Some(child) = all.iter().filter(|c| c.parent_id == Some(leaf)).map(|c| c.id).max() {
+        leaf = child;
+    }
+    store::set_leaf(&state.db.pool, m.conversation_id, leaf).await?;
+    Ok(m.conversation_id)
+}
