@@ -15,6 +15,7 @@ use crate::core::i18n::Lang;
 use crate::core::layout::{SiteFooter, SiteHeader, rcdata_text};
 use crate::core::not_found::NotFound;
 use crate::core::theme::Theme;
+use crate::tr;
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -67,7 +68,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Title formatter=|page: String| format!("{} · ThiCode", rcdata_text(&page))/>
         <Router>
-            <a class="skip-link" href="#main">{t.t("Skip to content", "Aller au contenu")}</a>
+            <a class="skip-link" href="#main">{tr!(t, core.shell.skip_content)}</a>
             <LanguageReload/>
             <SiteHeader>
                 <UserMenu/>

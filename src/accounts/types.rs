@@ -76,10 +76,5 @@ pub struct TokensView {
     pub new_key: Option<String>,
 }
 
-/// Lifetimes offered for a new token, in days (none = never expires), with their English and French labels.
-pub const TOKEN_LIFETIMES: &[(&str, &str, &str)] = &[
-    ("30", "30 days", "30 jours"),
-    ("90", "90 days", "90 jours"),
-    ("365", "1 year", "1 an"),
-    ("", "Never", "Jamais"),
-];
+/// Lifetimes offered for a new token, in days (empty = never expires).
+pub const TOKEN_LIFETIMES: &[&str] = &["30", "90", "365", ""];

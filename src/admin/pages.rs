@@ -2,6 +2,8 @@
 //! under `/admin` answer the same way before they answer 404, so they reveal nothing.
 
 use leptos::prelude::*;
+
+use crate::tr;
 use leptos_meta::Title;
 
 use crate::accounts::pages::login_redirect;
@@ -18,10 +20,10 @@ pub fn AdminPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| admin_overview());
     let t = Lang::current();
     view! {
-        <Title text=t.t("Administration", "Administration")/>
+        <Title text=tr!(t, admin.page.administration)/>
         <section class="auth-card wide admin">
-            <h1>{t.t("Administration", "Administration")}</h1>
-            <Suspense fallback=move || view! { <p>{t.t("Loading…", "Chargement…")}</p> }>
+            <h1>{tr!(t, admin.page.administration)}</h1>
+            <Suspense fallback=move || view! { <p>{tr!(t, admin.page.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match overview.await {
                         Ok(overview) => view! { <Overview overview/> }.into_any(),
@@ -66,9 +68,9 @@ fn refused(error: AppError) -> AnyView {
                 response.set_status(error.status());
             }
             view! {
-                <Title text=t.t("Forbidden", "Accès refusé")/>
+                <Title text=tr!(t, admin.page.forbidden)/>
                 <p class="form-error" role="alert" data-testid="forbidden">{error.message(t)}</p>
-                <p><a href="/">{t.t("Go to the home page", "Aller à l’accueil")}</a></p>
+                <p><a href="/">{tr!(t, admin.page.go_home_page)}</a></p>
             }
             .into_any()
         }
@@ -79,22 +81,28 @@ fn refused(error: AppError) -> AnyView {
 #[component]
 fn Overview(overview: InstanceOverview) -> impl IntoView {
     let t = Lang::current();
-    let stat = move |value: i64, en: &'static str, fr: &'static str| {
-        view! { <li><strong>{value}</strong>" "{t.t(en, fr)}</li> }
+    let stat = move |value: i64, label: &'static str| {
+        view! { <li><strong>{value}</strong>" "{label}</li> }
     };
-    let yes_no = move |flag: bool| if flag { t.t("yes", "oui") } else { t.t("no", "non") };
+    let yes_no = move |flag: bool| {
+        if flag {
+            tr!(t, admin.page.yes)
+        } else {
+            tr!(t, admin.page.no)
+        }
+    };
     view! {
         <ul class="admin-stats" data-testid="admin-stats">
-            {stat(overview.users, "accounts", "comptes")}
-            {stat(overview.conversations, "conversations", "conversations")}
-            {stat(overview.messages, "messages", "messages")}
+            {stat(overview.users, tr!(t, admin.page.stat_accounts))}
+            {stat(overview.conversations, tr!(t, admin.page.stat_conversations))}
+            {stat(overview.messages, tr!(t, admin.page.stat_messages))}
         </ul>
-        <h2>{t.t("Newest accounts", "Derniers comptes")}</h2>
+        <h2>{tr!(t, admin.page.newest_accounts)}</h2>
         <table class="tokens admin-users">
             <thead><tr>
-                <th>{t.t("Username", "Nom d’utilisateur")}</th><th>{t.t("Email", "E-mail")}</th>
-                <th>{t.t("Joined", "Inscription")}</th><th>{t.t("Last login", "Dernière connexion")}</th>
-                <th>{t.t("Active", "Actif")}</th><th>{t.t("Staff", "Équipe")}</th>
+                <th>{tr!(t, admin.page.username)}</th><th>{tr!(t, admin.page.email)}</th>
+                <th>{tr!(t, admin.page.joined)}</th><th>{tr!(t, admin.page.last_login)}</th>
+                <th>{tr!(t, admin.page.active)}</th><th>{tr!(t, admin.page.staff)}</th>
             </tr></thead>
             <tbody>
                 {overview.newest.into_iter().map(|user: AdminUserRow| view! {
@@ -102,7 +110,7 @@ fn Overview(overview: InstanceOverview) -> impl IntoView {
                         <td>{user.username}</td>
                         <td>{user.email}</td>
                         <td>{user.joined}</td>
-                        <td>{user.last_login.unwrap_or_else(|| t.t("never", "jamais").to_string())}</td>
+                        <td>{user.last_login.unwrap_or_else(|| tr!(t, admin.page.never).to_string())}</td>
                         <td>{yes_no(user.is_active)}</td>
                         <td>{yes_no(user.is_staff)}</td>
                     </tr>

@@ -15,6 +15,7 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 use crate::core::i18n::Lang;
+use crate::tr;
 
 /// Key of errors that belong to the whole form rather than one field (Django's `__all__`).
 pub const NON_FIELD: &str = "__all__";
@@ -132,76 +133,41 @@ impl AppError {
                 Some(first) => crate::core::i18n::translate(lang, first),
                 #[cfg(not(feature = "ssr"))]
                 Some(first) => first.clone(),
-                None => lang
-                    .t(
-                        "Please correct the errors below.",
-                        "Veuillez corriger les erreurs ci-dessous.",
-                    )
-                    .into(),
+                None => tr!(lang, core.error.invalid).to_string(),
             },
-            Self::BadRequest(detail) => match lang {
-                Lang::En => format!("Invalid request: {detail}"),
-                Lang::Fr => "Requête invalide : un champ n’a pas le bon type ou ne peut pas être lu.".into(),
-            },
-            Self::Unauthenticated | Self::Forbidden(Refusal::LoginRequired) => lang
-                .t("Please log in to continue.", "Connectez-vous pour continuer.")
-                .into(),
-            Self::Forbidden(Refusal::Permission) => lang
-                .t(
-                    "You do not have permission to view this page.",
-                    "Vous n’avez pas la permission de voir cette page.",
-                )
-                .into(),
-            Self::Forbidden(Refusal::Csrf(reason)) => match lang {
-                Lang::En => format!("CSRF Failed: {reason}"),
-                Lang::Fr => format!("Échec de la vérification CSRF : {reason}"),
-            },
-            Self::NotFound => lang.t("Not found.", "Introuvable.").into(),
-            Self::Busy => lang
-                .t(
-                    "A reply is already being generated in this conversation. Wait for it or stop it first.",
-                    "Une réponse est déjà en cours dans cette conversation. Attendez-la ou arrêtez-la d’abord.",
-                )
-                .into(),
-            Self::PayloadTooLarge(limit) => match lang {
-                Lang::En => format!("Request body is too large (limit {limit} bytes)."),
-                Lang::Fr => format!("Le corps de la requête est trop volumineux (limite {limit} octets)."),
-            },
-            Self::Throttled(seconds) => {
-                let (n, unit_en, unit_fr) = if *seconds >= 120 {
-                    (seconds.div_ceil(60), "minutes", "minutes")
-                } else {
-                    (*seconds, "s", "s")
-                };
-                match lang {
-                    Lang::En => format!("Too many attempts. Try again in {n} {unit_en}."),
-                    Lang::Fr => format!("Trop de tentatives. Réessayez dans {n} {unit_fr}."),
-                }
+            Self::BadRequest(detail) => tr!(lang, core.error.bad_request, detail = detail).to_string(),
+            Self::Unauthenticated | Self::Forbidden(Refusal::LoginRequired) => {
+                tr!(lang, core.error.unauthenticated).to_string()
             }
+            Self::Forbidden(Refusal::Permission) => tr!(lang, core.error.forbidden).to_string(),
+            Self::Forbidden(Refusal::Csrf(reason)) => tr!(lang, core.error.csrf, reason = reason).to_string(),
+            Self::NotFound => tr!(lang, core.error.not_found).to_string(),
+            Self::Busy => tr!(lang, core.error.busy).to_string(),
+            Self::PayloadTooLarge(limit) => tr!(lang, core.error.payload_too_large, limit = limit).to_string(),
+            Self::Throttled(seconds) if *seconds >= 120 => {
+                tr!(lang, core.error.throttled_minutes, minutes = seconds.div_ceil(60)).to_string()
+            }
+            Self::Throttled(seconds) => tr!(lang, core.error.throttled_seconds, seconds = seconds).to_string(),
             Self::Provider { message, .. } => message.clone(),
-            Self::Internal => lang
-                .t(
-                    "Something went wrong on our side. Please try again.",
-                    "Un problème est survenu de notre côté. Veuillez réessayer.",
-                )
-                .into(),
+            Self::Internal => tr!(lang, core.error.internal).to_string(),
         }
     }
 
     /// The title of the HTML error page: the status' name.
     #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
-    fn title(&self, lang: Lang) -> &'static str {
+    fn title(&self, lang: Lang) -> String {
         match self.status_code() {
-            400 => lang.t("Bad Request", "Requête invalide"),
-            401 => lang.t("Unauthorized", "Non authentifié"),
-            403 => lang.t("Forbidden", "Accès refusé"),
-            404 => lang.t("Not Found", "Introuvable"),
-            409 => lang.t("Conflict", "Conflit"),
-            413 => lang.t("Payload Too Large", "Requête trop volumineuse"),
-            429 => lang.t("Too Many Requests", "Trop de requêtes"),
-            502 | 503 => lang.t("AI provider unavailable", "Fournisseur d’IA indisponible"),
-            _ => lang.t("Internal Server Error", "Erreur du serveur"),
+            400 => tr!(lang, core.error.title.bad_request),
+            401 => tr!(lang, core.error.title.unauthenticated),
+            403 => tr!(lang, core.error.title.forbidden),
+            404 => tr!(lang, core.error.title.not_found),
+            409 => tr!(lang, core.error.title.conflict),
+            413 => tr!(lang, core.error.title.payload_too_large),
+            429 => tr!(lang, core.error.title.throttled),
+            502 | 503 => tr!(lang, core.error.title.provider),
+            _ => tr!(lang, core.error.title.internal),
         }
+        .to_string()
     }
 }
 
@@ -259,6 +225,7 @@ mod server {
 
     use super::{AppError, NOT_AUTHENTICATED, Refusal};
     use crate::core::i18n::{Lang, translate};
+    use crate::tr;
 
     /// The error as a server function sends it: the status set for scripts, field messages translated.
     pub(super) fn for_server_fn(error: &AppError) -> AppError {
@@ -334,9 +301,9 @@ mod server {
 
         fn html_in(self, lang: Lang) -> Response {
             use super::escape_html;
-            let title = escape_html(self.title(lang));
+            let title = escape_html(&self.title(lang));
             let message = escape_html(&self.message(lang));
-            let back = lang.t("Back to ThiCode", "Retour à ThiCode");
+            let back = tr!(lang, core.error.back_home);
             let code = lang.code();
             let page = format!(
                 "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><title>{title} · ThiCode</title>\

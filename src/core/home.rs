@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::core::i18n::Lang;
+use crate::tr;
 
 /// `/`: what ThiCode is and why one would run it.
 #[component]
@@ -12,47 +13,33 @@ pub fn HomePage() -> impl IntoView {
     let deleted = move || use_query_map().with(|q| q.get("account_deleted").is_some());
     let t = Lang::current();
     view! {
-        <Title text=t.t("Your own AI chat", "Votre propre chat IA")/>
+        <Title text=tr!(t, core.home.own_ai_chat)/>
         <Show when=deleted>
-            <p class="notice" role="status">{t.t("Your account and all its data were deleted.", "Votre compte et toutes ses données ont été supprimés.")}</p>
+            <p class="notice" role="status">{tr!(t, core.home.account_all_data_deleted)}</p>
         </Show>
         <section class="hero">
-            <h1>{t.t("Chat with AI on a server you own", "Discutez avec une IA sur votre propre serveur")}</h1>
+            <h1>{tr!(t, core.home.chat_ai_server_own)}</h1>
             <p class="lead">
-                {t.t(
-                    "ThiCode is a fast, self-hostable AI chat assistant. It talks to Mistral models from the server, \
-                     keeps your conversations in your own database and runs with one command.",
-                    "ThiCode est un assistant de chat IA rapide, à héberger soi-même. Il parle aux modèles Mistral depuis \
-                     le serveur, garde vos conversations dans votre propre base de données et se lance en une commande.",
-                )}
+                {tr!(t, core.home.thicode_fast_self_hostable)}
             </p>
         </section>
-        <section class="features" aria-label=t.t("Why ThiCode", "Pourquoi ThiCode")>
+        <section class="features" aria-label=tr!(t, core.home.why_thicode)>
             <article class="feature">
-                <h2>{t.t("Your data stays yours", "Vos données restent à vous")}</h2>
+                <h2>{tr!(t, core.home.data_stays_yours)}</h2>
                 <p>
-                    {t.t(
-                        "Conversations live in SQLite or PostgreSQL on your machine. The API key never reaches the browser.",
-                        "Les conversations vivent dans SQLite ou PostgreSQL sur votre machine. La clé d’API n’atteint jamais le navigateur.",
-                    )}
+                    {tr!(t, core.home.conversations_live_sqlite_postgresql)}
                 </p>
             </article>
             <article class="feature">
-                <h2>{t.t("Fast on first load", "Rapide dès le premier affichage")}</h2>
+                <h2>{tr!(t, core.home.fast_first_load)}</h2>
                 <p>
-                    {t.t(
-                        "Every page is rendered on the server and works without JavaScript, then becomes a snappy app.",
-                        "Chaque page est rendue par le serveur et marche sans JavaScript, puis devient une application vive.",
-                    )}
+                    {tr!(t, core.home.every_page_rendered_server)}
                 </p>
             </article>
             <article class="feature">
-                <h2>{t.t("Simple to run", "Simple à lancer")}</h2>
+                <h2>{tr!(t, core.home.simple_run)}</h2>
                 <p>
-                    {t.t(
-                        "One binary, one settings file, zero configuration to start: set a Mistral key when you are ready.",
-                        "Un binaire, un fichier de réglages, aucune configuration pour démarrer : ajoutez une clé Mistral quand vous êtes prêt.",
-                    )}
+                    {tr!(t, core.home.one_binary_one_settings)}
                 </p>
             </article>
         </section>

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_location;
 
 use crate::core::i18n::Lang;
 use crate::core::theme::Theme;
+use crate::tr;
 
 /// Top bar of every page; `children` are the features' items (the user menu), shown before the theme switch.
 #[component]
@@ -16,7 +17,7 @@ pub fn SiteHeader(children: Children) -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"◆"</span>
                 "ThiCode"
             </a>
-            <nav class="site-nav" aria-label=Lang::current().t("Main", "Principal")>
+            <nav class="site-nav" aria-label=tr!(Lang::current(), core.layout.main)>
                 {children()}
                 <ThemeToggle/>
             </nav>
@@ -32,9 +33,9 @@ pub fn SiteFooter() -> impl IntoView {
         <footer class="site-footer">
             <p>
                 "ThiCode " {env!("CARGO_PKG_VERSION")}
-                {t.t(" — a self-hosted AI chat assistant. ", " — un assistant de chat IA à héberger soi-même. ")}
+                {tr!(t, core.layout.self_hosted_ai_chat)}
                 // Served by the server, not the app's router: a full page load.
-                <a href="/api/docs/" rel="external">{t.t("API reference", "Référence de l’API")}</a>
+                <a href="/api/docs/" rel="external">{tr!(t, core.layout.api_reference)}</a>
             </p>
             <LanguageSwitch/>
         </footer>

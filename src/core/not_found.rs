@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::core::i18n::Lang;
+use crate::tr;
 
 /// Gives the page being rendered the status 404 (server side; nothing in the browser). Pages that show a "not
 /// found" state for a missing object call it too, so a missing page is never a 200.
@@ -20,16 +21,13 @@ pub fn NotFound() -> impl IntoView {
     set_not_found_status();
     let t = Lang::current();
     view! {
-        <Title text=t.t("Page not found", "Page introuvable")/>
+        <Title text=tr!(t, core.not_found.page_not_found)/>
         <section class="not-found">
-            <h1>{t.t("Page not found", "Page introuvable")}</h1>
+            <h1>{tr!(t, core.not_found.page_not_found)}</h1>
             <p>
-                {t.t(
-                    "There is nothing at this address. It may have moved, or the link may be mistyped.",
-                    "Il n’y a rien à cette adresse. La page a peut-être changé de place, ou le lien est mal saisi.",
-                )}
+                {tr!(t, core.not_found.there_nothing_address_may)}
             </p>
-            <p><a href="/">{t.t("Go to the home page", "Aller à l’accueil")}</a></p>
+            <p><a href="/">{tr!(t, core.not_found.go_home_page)}</a></p>
         </section>
     }
 }

@@ -1,6 +1,8 @@
 //! Display mode (system, light, dark), kept in a `theme` cookie so the server renders the right colours on the first
 //! byte and the switch works with JavaScript off (a form post to `/theme`) as well as on (instant, no reload).
 
+use crate::tr;
+
 /// The display mode a visitor chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Theme {
@@ -44,9 +46,9 @@ impl Theme {
     /// What the switch shows.
     pub fn label(self, lang: crate::core::i18n::Lang) -> &'static str {
         match self {
-            Self::System => lang.t("Theme: system", "Thème : système"),
-            Self::Light => lang.t("Theme: light", "Thème : clair"),
-            Self::Dark => lang.t("Theme: dark", "Thème : sombre"),
+            Self::System => tr!(lang, core.theme.theme_system),
+            Self::Light => tr!(lang, core.theme.theme_light),
+            Self::Dark => tr!(lang, core.theme.theme_dark),
         }
     }
 

@@ -2,6 +2,8 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+
+use crate::tr;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -18,23 +20,20 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let sent = move || use_query_map().with(|q| q.get("sent").is_some());
     let t = Lang::current();
     view! {
-        <Title text=t.t("Reset your password", "Réinitialiser votre mot de passe")/>
+        <Title text=tr!(t, accounts.reset.reset_password)/>
         <section class="auth-card">
-            <h1>{t.t("Reset your password", "Réinitialiser votre mot de passe")}</h1>
+            <h1>{tr!(t, accounts.reset.reset_password)}</h1>
             <Show when=sent>
                 <p class="notice" role="status">
-                    {t.t(
-                        "If an account uses that address, we sent it a link to choose a new password. It works for one hour.",
-                        "Si un compte utilise cette adresse, nous lui avons envoyé un lien pour choisir un nouveau mot de passe. Il est valable une heure.",
-                    )}
+                    {tr!(t, accounts.reset.if_account_uses_address)}
                 </p>
             </Show>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
-                <Field name="email" label=t.t("Email", "E-mail") kind="email" autocomplete="email" feedback keep=true/>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Send me a link", "Envoyez-moi un lien")}</button>
+                <Field name="email" label=tr!(t, accounts.reset.email) kind="email" autocomplete="email" feedback keep=true/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.reset.send_me_link)}</button>
             </ActionForm>
-            <p class="auth-switch"><a href="/login">{t.t("Back to log in", "Retour à la connexion")}</a></p>
+            <p class="auth-switch"><a href="/login">{tr!(t, accounts.reset.back_log)}</a></p>
         </section>
     }
 }
@@ -47,17 +46,17 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let token = move || use_params_map().with(|p| p.get("token")).unwrap_or_default();
     let t = Lang::current();
     view! {
-        <Title text=t.t("Choose a new password", "Choisir un nouveau mot de passe")/>
+        <Title text=tr!(t, accounts.reset.choose_new_password)/>
         <section class="auth-card">
-            <h1>{t.t("Choose a new password", "Choisir un nouveau mot de passe")}</h1>
+            <h1>{tr!(t, accounts.reset.choose_new_password)}</h1>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
                 <input type="hidden" name="token" value=token/>
-                <Field name="new_password1" label=t.t("New password", "Nouveau mot de passe") kind="password" autocomplete="new-password" feedback/>
-                <Field name="new_password2" label=t.t("Confirm new password", "Confirmez le nouveau mot de passe") kind="password" autocomplete="new-password" feedback/>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Set password", "Définir le mot de passe")}</button>
+                <Field name="new_password1" label=tr!(t, accounts.reset.new_password) kind="password" autocomplete="new-password" feedback/>
+                <Field name="new_password2" label=tr!(t, accounts.reset.confirm_new_password) kind="password" autocomplete="new-password" feedback/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.reset.set_password)}</button>
             </ActionForm>
-            <p class="auth-switch"><a href="/forgot-password">{t.t("Request a new link", "Demander un nouveau lien")}</a></p>
+            <p class="auth-switch"><a href="/forgot-password">{tr!(t, accounts.reset.request_new_link)}</a></p>
         </section>
     }
 }

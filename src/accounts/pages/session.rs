@@ -2,6 +2,8 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+
+use crate::tr;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_location, use_query_map};
@@ -19,21 +21,21 @@ pub fn LoginPage() -> impl IntoView {
     let next = next_path();
     let t = Lang::current();
     view! {
-        <Title text=t.t("Log in", "Connexion")/>
+        <Title text=tr!(t, accounts.session.log)/>
         <section class="auth-card">
-            <h1>{t.t("Log in", "Connexion")}</h1>
+            <h1>{tr!(t, accounts.session.log)}</h1>
             <Show when=move || use_query_map().with(|q| q.get("reset").is_some())>
-                <p class="notice" role="status">{t.t("Your password has been set. You may log in now.", "Votre mot de passe a été défini. Vous pouvez vous connecter.")}</p>
+                <p class="notice" role="status">{tr!(t, accounts.session.password_has_been_set)}</p>
             </Show>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
                 <input type="hidden" name="next" value=next/>
-                <Field name="login" label=t.t("Username or email", "Nom d’utilisateur ou e-mail") autocomplete="username" feedback keep=true/>
-                <Field name="password" label=t.t("Password", "Mot de passe") kind="password" autocomplete="current-password" feedback/>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Log in", "Se connecter")}</button>
+                <Field name="login" label=tr!(t, accounts.session.username_email) autocomplete="username" feedback keep=true/>
+                <Field name="password" label=tr!(t, accounts.session.password) kind="password" autocomplete="current-password" feedback/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.session.log_2)}</button>
             </ActionForm>
-            <p class="auth-switch">{t.t("New here? ", "Nouveau ? ")} <a href=move || format!("/register?next={}", next())>{t.t("Create an account", "Créer un compte")}</a></p>
-            <p class="auth-switch"><a href="/forgot-password">{t.t("Forgot your password?", "Mot de passe oublié ?")}</a></p>
+            <p class="auth-switch">{tr!(t, accounts.session.new_here)} <a href=move || format!("/register?next={}", next())>{tr!(t, accounts.session.create_account)}</a></p>
+            <p class="auth-switch"><a href="/forgot-password">{tr!(t, accounts.session.forgot_password)}</a></p>
         </section>
     }
 }
@@ -46,20 +48,20 @@ pub fn RegisterPage() -> impl IntoView {
     let next = next_path();
     let t = Lang::current();
     view! {
-        <Title text=t.t("Create an account", "Créer un compte")/>
+        <Title text=tr!(t, accounts.session.create_account)/>
         <section class="auth-card">
-            <h1>{t.t("Create an account", "Créer un compte")}</h1>
+            <h1>{tr!(t, accounts.session.create_account)}</h1>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
                 <input type="hidden" name="next" value=next/>
-                <Field name="username" label=t.t("Username", "Nom d’utilisateur") autocomplete="username" feedback keep=true/>
-                <Field name="email" label=t.t("Email", "E-mail") kind="email" autocomplete="email" feedback keep=true/>
-                <Field name="password1" label=t.t("Password", "Mot de passe") kind="password" autocomplete="new-password" feedback/>
-                <Field name="password2" label=t.t("Confirm password", "Confirmez le mot de passe") kind="password" autocomplete="new-password" feedback/>
-                <p class="hint">{t.t("At least 8 characters, not a common password, not only digits, not like your name.", "Au moins 8 caractères, pas un mot de passe courant, pas seulement des chiffres, pas comme votre nom.")}</p>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Create account", "Créer le compte")}</button>
+                <Field name="username" label=tr!(t, accounts.session.username) autocomplete="username" feedback keep=true/>
+                <Field name="email" label=tr!(t, accounts.session.email) kind="email" autocomplete="email" feedback keep=true/>
+                <Field name="password1" label=tr!(t, accounts.session.password) kind="password" autocomplete="new-password" feedback/>
+                <Field name="password2" label=tr!(t, accounts.session.confirm_password) kind="password" autocomplete="new-password" feedback/>
+                <p class="hint">{tr!(t, accounts.session.least_8_characters_not)}</p>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.session.create_account_2)}</button>
             </ActionForm>
-            <p class="auth-switch">{t.t("Already have an account? ", "Déjà un compte ? ")} <a href="/login">{t.t("Log in", "Se connecter")}</a></p>
+            <p class="auth-switch">{tr!(t, accounts.session.already_have_account)} <a href="/login">{tr!(t, accounts.session.log_2)}</a></p>
         </section>
     }
 }
@@ -87,18 +89,18 @@ pub fn UserMenu() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || user.get().map(|answer| match answer.ok().flatten() {
                 Some(user) => view! {
-                    <a href="/chat" data-testid="chat-link">{t.t("Chat", "Discussions")}</a>
+                    <a href="/chat" data-testid="chat-link">{tr!(t, accounts.session.chat)}</a>
                     {user.is_staff.then(|| view! {
-                        <a href="/admin" data-testid="admin-link">{t.t("Admin", "Administration")}</a>
+                        <a href="/admin" data-testid="admin-link">{tr!(t, accounts.session.admin)}</a>
                     })}
                     <a class="user-name" data-testid="user-name" href="/settings">{user.username}</a>
                     <ActionForm action=logout attr:class="logout-form">
-                        <button type="submit">{t.t("Log out", "Se déconnecter")}</button>
+                        <button type="submit">{tr!(t, accounts.session.log_out)}</button>
                     </ActionForm>
                 }.into_any(),
                 None => view! {
-                    <a class="button" href="/login">{t.t("Log in", "Connexion")}</a>
-                    <a class="button primary" href="/register">{t.t("Sign up", "Inscription")}</a>
+                    <a class="button" href="/login">{tr!(t, accounts.session.log_3)}</a>
+                    <a class="button primary" href="/register">{tr!(t, accounts.session.sign_up)}</a>
                 }.into_any(),
             })}
         </Transition>

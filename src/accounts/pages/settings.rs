@@ -2,6 +2,8 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+
+use crate::tr;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -31,38 +33,35 @@ pub fn SettingsPage() -> impl IntoView {
     let notice = move || {
         query.with(|q| {
             if q.get("saved").is_some() {
-                Some(t.t("Your settings were saved.", "Vos réglages ont été enregistrés."))
+                Some(tr!(t, accounts.settings.settings_saved))
             } else if q.get("password_changed").is_some() {
-                Some(t.t(
-                    "Your password was changed. Your other sessions were logged out.",
-                    "Votre mot de passe a été changé. Vos autres sessions ont été fermées.",
-                ))
+                Some(tr!(t, accounts.settings.password_changed_other_sessions))
             } else {
                 None
             }
         })
     };
     view! {
-        <Title text=t.t("Settings", "Réglages")/>
+        <Title text=tr!(t, accounts.settings.settings)/>
         <section class="auth-card wide">
-            <h1>{t.t("Settings", "Réglages")}</h1>
+            <h1>{tr!(t, accounts.settings.settings)}</h1>
             <Show when=move || notice().is_some() && action.value().with(|v| !matches!(v, Some(Err(_))))>
                 <p class="notice" role="status">{notice}</p>
             </Show>
-            <Suspense fallback=move || view! { <p>{t.t("Loading…", "Chargement…")}</p> }>
+            <Suspense fallback=move || view! { <p>{tr!(t, accounts.settings.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match profile.await {
                         Ok(profile) => view! { <SettingsForm profile action/> }.into_any(),
                         Err(AppError::Unauthenticated) => login_redirect().into_any(),
                         Err(_) => view! {
-                            <p class="form-error" role="alert">{t.t("Your settings could not be loaded. Please try again.", "Vos réglages n’ont pas pu être chargés. Veuillez réessayer.")}</p>
+                            <p class="form-error" role="alert">{tr!(t, accounts.settings.settings_could_not_loaded)}</p>
                         }.into_any(),
                     }
                 })}
             </Suspense>
-            <p class="auth-switch"><a href="/settings/password">{t.t("Change your password", "Changer votre mot de passe")}</a></p>
-            <p class="auth-switch"><a href="/settings/tokens">{t.t("API tokens", "Jetons d’API")}</a></p>
-            <p class="auth-switch"><a href="/settings/export" download>{t.t("Download your data (JSON)", "Télécharger vos données (JSON)")}</a></p>
+            <p class="auth-switch"><a href="/settings/password">{tr!(t, accounts.settings.change_password)}</a></p>
+            <p class="auth-switch"><a href="/settings/tokens">{tr!(t, accounts.settings.api_tokens)}</a></p>
+            <p class="auth-switch"><a href="/settings/export" download>{tr!(t, accounts.settings.download_data_json)}</a></p>
             <DangerZone/>
         </section>
     }
@@ -76,12 +75,12 @@ fn DangerZone() -> impl IntoView {
     let t = Lang::current();
     view! {
         <details class="danger-zone">
-            <summary>{t.t("Delete account", "Supprimer le compte")}</summary>
-            <p>{t.t("This deletes your account and all your conversations. It cannot be undone.", "Cela supprime votre compte et toutes vos conversations, sans retour possible.")}</p>
+            <summary>{tr!(t, accounts.settings.delete_account)}</summary>
+            <p>{tr!(t, accounts.settings.deletes_account_all_conversations)}</p>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
-                <Field name="password" label=t.t("Confirm with your password", "Confirmez avec votre mot de passe") kind="password" autocomplete="current-password" feedback/>
-                <button type="submit" class="danger" disabled=move || action.pending().get()>{t.t("Delete my account", "Supprimer mon compte")}</button>
+                <Field name="password" label=tr!(t, accounts.settings.confirm_password) kind="password" autocomplete="current-password" feedback/>
+                <button type="submit" class="danger" disabled=move || action.pending().get()>{tr!(t, accounts.settings.delete_my_account)}</button>
             </ActionForm>
         </details>
     }
@@ -126,14 +125,14 @@ fn SettingsForm(profile: Profile, action: ServerAction<UpdateProfile>) -> impl I
     view! {
         <ActionForm action=action attr:class="form" attr:novalidate=true>
             <FormErrors feedback/>
-            <p class="hint">{t.t("Signed in as ", "Connecté en tant que ")} <strong>{profile.username.clone()}</strong></p>
+            <p class="hint">{tr!(t, accounts.settings.signed)} <strong>{profile.username.clone()}</strong></p>
             <div class="field-group">
-            <Field name="first_name" label=t.t("First name", "Prénom") autocomplete="given-name" feedback keep=true initial=profile.first_name.clone()/>
-            <Field name="last_name" label=t.t("Last name", "Nom") autocomplete="family-name" feedback keep=true initial=profile.last_name.clone()/>
-            <Field name="email" label=t.t("Email", "E-mail") kind="email" autocomplete="email" feedback keep=true initial=profile.email.clone()/>
+            <Field name="first_name" label=tr!(t, accounts.settings.first_name) autocomplete="given-name" feedback keep=true initial=profile.first_name.clone()/>
+            <Field name="last_name" label=tr!(t, accounts.settings.last_name) autocomplete="family-name" feedback keep=true initial=profile.last_name.clone()/>
+            <Field name="email" label=tr!(t, accounts.settings.email) kind="email" autocomplete="email" feedback keep=true initial=profile.email.clone()/>
             </div>
             <div class="field-group">
-                <label for="bio">{t.t("Bio", "Biographie")}</label>
+                <label for="bio">{tr!(t, accounts.settings.bio)}</label>
                 <textarea id="bio" name="bio" rows="4" aria-describedby="bio-errors bio-counter"
                     on:input=move |ev| bio.set(event_target_value(&ev)) prop:value=move || bio.get()>
                     {crate::core::layout::rcdata_text(&bio.get_untracked())}
@@ -145,23 +144,23 @@ fn SettingsForm(profile: Profile, action: ServerAction<UpdateProfile>) -> impl I
                 <FieldErrors id="bio-errors".to_string() messages=feedback.messages("bio")/>
             </div>
             <div class="field-group">
-                <label for="ai_model">{t.t("Preferred AI model", "Modèle d’IA préféré")}</label>
+                <label for="ai_model">{tr!(t, accounts.settings.preferred_ai_model)}</label>
                 {select("ai_model", models, profile.ai_model.clone())}
-                <label for="display_mode">{t.t("Display mode", "Affichage")}</label>
+                <label for="display_mode">{tr!(t, accounts.settings.display_mode)}</label>
                 {select("display_mode", modes, profile.display_mode.clone())}
-                <label for="language">{t.t("Language", "Langue")}</label>
+                <label for="language">{tr!(t, accounts.settings.language)}</label>
                 {select("language", languages, profile.language.clone())}
             </div>
-            <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Save settings", "Enregistrer")}</button>
+            <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.settings.save_settings)}</button>
         </ActionForm>
     }
 }
 
 fn display_mode_label(mode: &str, t: Lang) -> &'static str {
     match mode {
-        "light" => t.t("Light", "Clair"),
-        "dark" => t.t("Dark", "Sombre"),
-        _ => t.t("System", "Système"),
+        "light" => tr!(t, accounts.settings.light),
+        "dark" => tr!(t, accounts.settings.dark),
+        _ => tr!(t, accounts.settings.system),
     }
 }
 
@@ -173,20 +172,20 @@ pub fn PasswordPage() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     let t = Lang::current();
     view! {
-        <Title text=t.t("Change password", "Changer le mot de passe")/>
+        <Title text=tr!(t, accounts.settings.change_password_2)/>
         <section class="auth-card">
-            <h1>{t.t("Change password", "Changer le mot de passe")}</h1>
+            <h1>{tr!(t, accounts.settings.change_password_2)}</h1>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match user.await {
                         Ok(Some(_)) => view! {
                             <ActionForm action=action attr:class="form" attr:novalidate=true>
                                 <FormErrors feedback/>
-                                <Field name="old_password" label=t.t("Current password", "Mot de passe actuel") kind="password" autocomplete="current-password" feedback/>
-                                <Field name="new_password1" label=t.t("New password", "Nouveau mot de passe") kind="password" autocomplete="new-password" feedback/>
-                                <Field name="new_password2" label=t.t("Confirm new password", "Confirmez le nouveau mot de passe") kind="password" autocomplete="new-password" feedback/>
-                                <p class="hint">{t.t("Changing it logs you out everywhere else.", "Le changer vous déconnecte partout ailleurs.")}</p>
-                                <button type="submit" class="primary" disabled=move || action.pending().get()>{t.t("Change password", "Changer le mot de passe")}</button>
+                                <Field name="old_password" label=tr!(t, accounts.settings.current_password) kind="password" autocomplete="current-password" feedback/>
+                                <Field name="new_password1" label=tr!(t, accounts.settings.new_password) kind="password" autocomplete="new-password" feedback/>
+                                <Field name="new_password2" label=tr!(t, accounts.settings.confirm_new_password) kind="password" autocomplete="new-password" feedback/>
+                                <p class="hint">{tr!(t, accounts.settings.changing_logs_out_everywhere)}</p>
+                                <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.settings.change_password_2)}</button>
                             </ActionForm>
                         }.into_any(),
                         _ => login_redirect().into_any(),

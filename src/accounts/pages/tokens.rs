@@ -2,6 +2,8 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+
+use crate::tr;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -26,25 +28,25 @@ pub fn TokensPage() -> impl IntoView {
     let revoked = move || use_query_map().with(|q| q.get("revoked").is_some());
     let t = Lang::current();
     view! {
-        <Title text=t.t("API tokens", "Jetons d’API")/>
+        <Title text=tr!(t, accounts.tokens.api_tokens)/>
         <section class="auth-card wide">
-            <h1>{t.t("API tokens", "Jetons d’API")}</h1>
+            <h1>{tr!(t, accounts.tokens.api_tokens)}</h1>
             <p class="hint">
-                {t.t("Tokens let scripts use the ", "Les jetons permettent à des scripts d’utiliser l’")} <a href="/api/docs/" rel="external">{t.t("REST API", "API REST")}</a>
-                {t.t(" as you: send ", " en votre nom : envoyez ")}
+                {tr!(t, accounts.tokens.tokens_let_scripts_use)} <a href="/api/docs/" rel="external">{tr!(t, accounts.tokens.rest_api)}</a>
+                {tr!(t, accounts.tokens.send)}
                 <code>"Authorization: Token <key>"</code>
-                {t.t(". Anyone with a key can read and write your conversations.", ". Quiconque détient une clé peut lire et écrire vos conversations.")}
+                {tr!(t, accounts.tokens.anyone_key_can_read)}
             </p>
             <Show when=revoked>
-                <p class="notice" role="status">{t.t("Token revoked.", "Jeton révoqué.")}</p>
+                <p class="notice" role="status">{tr!(t, accounts.tokens.token_revoked)}</p>
             </Show>
-            <Suspense fallback=move || view! { <p>{t.t("Loading…", "Chargement…")}</p> }>
+            <Suspense fallback=move || view! { <p>{tr!(t, accounts.tokens.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match tokens.await {
                         Ok(view) => {
                             let key = view.new_key.map(|key| view! {
                                 <div class="notice new-key" role="status">
-                                    <p>{t.t("Your new token — copy it now, it will not be shown again:", "Votre nouveau jeton — copiez-le maintenant, il ne sera plus affiché :")}</p>
+                                    <p>{tr!(t, accounts.tokens.new_token_copy_now)}</p>
                                     <pre><code data-testid="new-key">{key}</code></pre>
                                 </div>
                             });
@@ -56,25 +58,25 @@ pub fn TokensPage() -> impl IntoView {
                         }
                         Err(AppError::Unauthenticated) => login_redirect().into_any(),
                         Err(_) => view! {
-                            <p class="form-error" role="alert">{t.t("Your tokens could not be loaded. Please try again.", "Vos jetons n’ont pas pu être chargés. Veuillez réessayer.")}</p>
+                            <p class="form-error" role="alert">{tr!(t, accounts.tokens.tokens_could_not_loaded)}</p>
                         }.into_any(),
                     }
                 })}
             </Suspense>
-            <h2>{t.t("New token", "Nouveau jeton")}</h2>
+            <h2>{tr!(t, accounts.tokens.new_token)}</h2>
             <ActionForm action=create attr:class="form" attr:novalidate=true>
                 <FormErrors feedback/>
-                <Field name="name" label=t.t("Name (what uses it)", "Nom (ce qui l’utilise)") autocomplete="off" feedback keep=true/>
+                <Field name="name" label=tr!(t, accounts.tokens.name_what_uses) autocomplete="off" feedback keep=true/>
                 <div class="field-group">
-                    <label for="expires_in_days">{t.t("Expires after", "Expire après")}</label>
+                    <label for="expires_in_days">{tr!(t, accounts.tokens.expires_after)}</label>
                     <select id="expires_in_days" name="expires_in_days" aria-describedby="expires_in_days-errors">
-                        {TOKEN_LIFETIMES.iter().map(|(value, en, fr)| view! { <option value=*value>{t.t(en, fr)}</option> }).collect_view()}
+                        {TOKEN_LIFETIMES.iter().map(|value| view! { <option value=*value>{lifetime_label(t, value)}</option> }).collect_view()}
                     </select>
                     <FieldErrors id="expires_in_days-errors".to_string() messages=feedback.messages("expires_in_days")/>
                 </div>
-                <button type="submit" class="primary" disabled=move || create.pending().get()>{t.t("Create token", "Créer le jeton")}</button>
+                <button type="submit" class="primary" disabled=move || create.pending().get()>{tr!(t, accounts.tokens.create_token)}</button>
             </ActionForm>
-            <p class="auth-switch"><a href="/settings">{t.t("Back to settings", "Retour aux réglages")}</a></p>
+            <p class="auth-switch"><a href="/settings">{tr!(t, accounts.tokens.back_settings)}</a></p>
         </section>
     }
 }
@@ -83,20 +85,20 @@ pub fn TokensPage() -> impl IntoView {
 fn TokenList(rows: Vec<TokenRow>, revoke: ServerAction<RevokeApiToken>) -> impl IntoView {
     let t = Lang::current();
     if rows.is_empty() {
-        return view! { <p class="hint">{t.t("No tokens yet.", "Aucun jeton pour l’instant.")}</p> }.into_any();
+        return view! { <p class="hint">{tr!(t, accounts.tokens.no_tokens_yet)}</p> }.into_any();
     }
     view! {
         <table class="tokens">
             <thead><tr>
-                <th>{t.t("Name", "Nom")}</th><th>{t.t("Key", "Clé")}</th><th>{t.t("Created", "Créé")}</th>
-                <th>{t.t("Expires", "Expire")}</th><th>{t.t("Last used", "Dernière utilisation")}</th><th></th>
+                <th>{tr!(t, accounts.tokens.name)}</th><th>{tr!(t, accounts.tokens.key)}</th><th>{tr!(t, accounts.tokens.created)}</th>
+                <th>{tr!(t, accounts.tokens.expires)}</th><th>{tr!(t, accounts.tokens.last_used)}</th><th></th>
             </tr></thead>
             <tbody>
                 {rows.into_iter().map(|row| {
                     let expires = match (row.expires, row.expired) {
-                        (Some(at), true) => format!("{} {at}", t.t("expired", "expiré le")),
+                        (Some(at), true) => format!("{} {at}", tr!(t, accounts.tokens.expired)),
                         (Some(at), false) => at,
-                        (None, _) => t.t("never", "jamais").to_string(),
+                        (None, _) => tr!(t, accounts.tokens.never).to_string(),
                     };
                     view! {
                         <tr>
@@ -104,11 +106,11 @@ fn TokenList(rows: Vec<TokenRow>, revoke: ServerAction<RevokeApiToken>) -> impl 
                             <td><code>{row.prefix}"…"</code></td>
                             <td>{row.created}</td>
                             <td>{expires}</td>
-                            <td>{row.last_used.unwrap_or_else(|| t.t("never", "jamais").to_string())}</td>
+                            <td>{row.last_used.unwrap_or_else(|| tr!(t, accounts.tokens.never).to_string())}</td>
                             <td>
                                 <ActionForm action=revoke>
                                     <input type="hidden" name="id" value=row.id.to_string()/>
-                                    <button type="submit" class="danger small">{t.t("Revoke", "Révoquer")}</button>
+                                    <button type="submit" class="danger small">{tr!(t, accounts.tokens.revoke)}</button>
                                 </ActionForm>
                             </td>
                         </tr>
@@ -118,4 +120,14 @@ fn TokenList(rows: Vec<TokenRow>, revoke: ServerAction<RevokeApiToken>) -> impl 
         </table>
     }
     .into_any()
+}
+
+/// The label of a token lifetime of [`TOKEN_LIFETIMES`].
+fn lifetime_label(t: Lang, days: &str) -> &'static str {
+    match days {
+        "30" => tr!(t, accounts.tokens.lifetime_30),
+        "90" => tr!(t, accounts.tokens.lifetime_90),
+        "365" => tr!(t, accounts.tokens.lifetime_365),
+        _ => tr!(t, accounts.tokens.lifetime_never),
+    }
 }

@@ -1,6 +1,8 @@
 //! Browser-only parts: following a reply over Server-Sent Events, copying code, and submitting on Enter.
 
 use leptos::prelude::*;
+
+use crate::tr;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{EventSource, MessageEvent};
@@ -110,7 +112,7 @@ pub(super) fn copy_code(ev: &leptos::ev::MouseEvent) {
         .and_then(|code| code.text_content());
     if let Some(text) = code {
         let _ = window().navigator().clipboard().write_text(&text);
-        button.set_text_content(Some(crate::core::i18n::Lang::current().t("Copied", "Copié")));
+        button.set_text_content(Some(tr!(crate::core::i18n::Lang::current(), chat.client.copied)));
     }
 }
 

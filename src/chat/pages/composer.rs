@@ -3,6 +3,8 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
+use crate::tr;
+
 use crate::core::i18n::Lang;
 
 use super::Actions;
@@ -32,20 +34,17 @@ pub(super) fn Composer(conversation_id: Option<i64>, generating: Option<i64>, ac
     view! {
         <ActionForm action=actions.send attr:class="composer">
             {conversation_id.map(|id| view! { <input type="hidden" name="conversation_id" value=id.to_string()/> })}
-            <label for="content" class="visually-hidden">{t.t("Message", "Message")}</label>
+            <label for="content" class="visually-hidden">{tr!(t, chat.composer.message)}</label>
             <textarea id="content" name="content" rows="3" node_ref=textarea required
-                placeholder=t.t(
-                    "Message ThiCode — Enter sends, Shift+Enter adds a line",
-                    "Écrivez à ThiCode — Entrée envoie, Maj+Entrée ajoute une ligne",
-                )
+                placeholder=tr!(t, chat.composer.message_thicode_enter_sends)
                 on:keydown=on_keydown data-testid="composer"></textarea>
             <button type="submit" disabled=disabled data-testid="send">
                 {move || if generating.is_some() {
-                    t.t("Generating…", "Génération…")
+                    tr!(t, chat.composer.generating)
                 } else if pending.get() {
-                    t.t("Sending…", "Envoi…")
+                    tr!(t, chat.composer.sending)
                 } else {
-                    t.t("Send", "Envoyer")
+                    tr!(t, chat.composer.send)
                 }}
             </button>
         </ActionForm>

@@ -3,6 +3,8 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+
+use crate::tr;
 use leptos_meta::Title;
 
 use crate::chat::types::{ChatContext, ConversationView};
@@ -29,7 +31,7 @@ pub(super) fn ConversationPane(
         .and_then(|v| v.messages.iter().find(|m| m.is_generating()).map(|m| m.id));
     let conversation_id = view.as_ref().map(|v| v.id);
     let title = view.as_ref().map_or_else(
-        || t.t("New conversation", "Nouvelle conversation").to_string(),
+        || tr!(t, chat.conversation.new_conversation).to_string(),
         |v| v.title.clone(),
     );
     let last_reply = view
@@ -40,15 +42,15 @@ pub(super) fn ConversationPane(
         <Title text=title.clone()/>
         {demo.then(|| view! {
             <p class="demo-banner" role="status" data-testid="demo-banner">
-                {t.t("No AI model is configured: replies come from the built-in demo provider. Set ", "Aucun modèle d’IA n’est configuré : les réponses viennent du fournisseur de démonstration intégré. Définissez ")}
+                {tr!(t, chat.conversation.no_ai_model_configured)}
                 <code>"MISTRAL_API_KEY"</code>
-                {t.t(" to use a real model.", " pour utiliser un vrai modèle.")}
+                {tr!(t, chat.conversation.use_real_model)}
             </p>
         })}
         {view.clone().map(|v| view! { <ConversationHeader view=v models=models.clone() actions/> })}
         {view.is_none().then(|| view! {
-            <h1>{t.t("New conversation", "Nouvelle conversation")}</h1>
-            <p class="hint">{t.t("Using ", "Modèle : ")} {preferred.clone()} "."</p>
+            <h1>{tr!(t, chat.conversation.new_conversation)}</h1>
+            <p class="hint">{tr!(t, chat.conversation.using)} {preferred.clone()} "."</p>
         })}
         {generating.map(|_| view! { <NoScriptRefresh seconds=2/> })}
         <ol class="messages" aria-live="polite" on:click=copy_code>
@@ -90,52 +92,52 @@ pub(super) fn ConversationHeader(view: ConversationView, models: Vec<String>, ac
                     <input type="hidden" name="id" value=id/>
                     <input type="hidden" name="pinned" value=(!view.is_pinned).to_string()/>
                     <button type="submit" class="link">
-                        {if view.is_pinned { t.t("Unpin", "Désépingler") } else { t.t("Pin", "Épingler") }}
+                        {if view.is_pinned { tr!(t, chat.conversation.unpin) } else { tr!(t, chat.conversation.pin) }}
                     </button>
                 </ActionForm>
                 <ActionForm action=actions.update>
                     <input type="hidden" name="id" value=id/>
                     <input type="hidden" name="archived" value=(!archived).to_string()/>
                     <button type="submit" class="link">
-                        {if archived { t.t("Restore", "Restaurer") } else { t.t("Archive", "Archiver") }}
+                        {if archived { tr!(t, chat.conversation.restore) } else { tr!(t, chat.conversation.archive) }}
                     </button>
                 </ActionForm>
-                <a href=format!("/chat/{id}/export/md") download>{t.t("Export Markdown", "Exporter en Markdown")}</a>
-                <a href=format!("/chat/{id}/export/json") download>{t.t("Export JSON", "Exporter en JSON")}</a>
+                <a href=format!("/chat/{id}/export/md") download>{tr!(t, chat.conversation.export_markdown)}</a>
+                <a href=format!("/chat/{id}/export/json") download>{tr!(t, chat.conversation.export_json)}</a>
                 <details>
-                    <summary>{t.t("Rename", "Renommer")}</summary>
+                    <summary>{tr!(t, chat.conversation.rename)}</summary>
                     <ActionForm action=actions.update attr:class="inline-form">
                         <input type="hidden" name="id" value=id/>
-                        <label for="title">{t.t("Title", "Titre")}</label>
+                        <label for="title">{tr!(t, chat.conversation.title)}</label>
                         <input id="title" name="title" value=view.title.clone() maxlength="255" required/>
-                        <button type="submit">{t.t("Save", "Enregistrer")}</button>
+                        <button type="submit">{tr!(t, chat.conversation.save)}</button>
                     </ActionForm>
                 </details>
                 <details>
-                    <summary>{t.t("Settings", "Réglages")}</summary>
+                    <summary>{tr!(t, chat.conversation.settings)}</summary>
                     <ActionForm action=actions.update attr:class="form">
                         <input type="hidden" name="id" value=id/>
-                        <label for="model">{t.t("Model", "Modèle")}</label>
+                        <label for="model">{tr!(t, chat.conversation.model)}</label>
                         <select id="model" name="model">
-                            <option value="default" selected=current_model.is_empty()>{t.t("My preferred model", "Mon modèle préféré")}</option>
+                            <option value="default" selected=current_model.is_empty()>{tr!(t, chat.conversation.my_preferred_model)}</option>
                             {models.into_iter().map(|m| {
                                 let selected = m == current_model;
                                 view! { <option value=m.clone() selected=selected>{m.clone()}</option> }
                             }).collect_view()}
                         </select>
-                        <label for="system_prompt">{t.t("System prompt", "Consigne système")}</label>
+                        <label for="system_prompt">{tr!(t, chat.conversation.system_prompt)}</label>
                         <textarea id="system_prompt" name="system_prompt" rows="3">{rcdata_text(&view.system_prompt)}</textarea>
-                        <label for="tags">{t.t("Tags (comma-separated)", "Étiquettes (séparées par des virgules)")}</label>
+                        <label for="tags">{tr!(t, chat.conversation.tags_comma_separated)}</label>
                         <input id="tags" name="tags" value=view.tags.join(", ")/>
-                        <button type="submit">{t.t("Save", "Enregistrer")}</button>
+                        <button type="submit">{tr!(t, chat.conversation.save)}</button>
                     </ActionForm>
                 </details>
                 <details>
-                    <summary>{t.t("Delete", "Supprimer")}</summary>
+                    <summary>{tr!(t, chat.conversation.delete)}</summary>
                     <ActionForm action=actions.delete>
                         <input type="hidden" name="id" value=id/>
-                        <p>{t.t("Delete this conversation and all its messages?", "Supprimer cette conversation et tous ses messages ?")}</p>
-                        <button type="submit" class="danger">{t.t("Delete conversation", "Supprimer la conversation")}</button>
+                        <p>{tr!(t, chat.conversation.delete_conversation_all_messages)}</p>
+                        <button type="submit" class="danger">{tr!(t, chat.conversation.delete_conversation)}</button>
                     </ActionForm>
                 </details>
             </div>

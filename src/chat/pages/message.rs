@@ -4,6 +4,8 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
+use crate::tr;
+
 use crate::chat::types::MessageView;
 use crate::core::i18n::Lang;
 use crate::core::layout::rcdata_text;
@@ -30,9 +32,9 @@ pub(super) fn MessageItem(
     };
     let t = Lang::current();
     let role_label = if message.role == "user" {
-        t.t("You", "Vous")
+        tr!(t, chat.message.you)
     } else {
-        t.t("Assistant", "Assistant")
+        tr!(t, chat.message.assistant)
     };
     let (index, count) = message.branch;
     let body = if generating {
@@ -41,11 +43,8 @@ pub(super) fn MessageItem(
         view! { <div class="message-body markdown" inner_html=message.html.clone()></div> }.into_any()
     };
     let status_note = match message.status.as_str() {
-        "stopped" => Some(t.t("Stopped.", "Arrêtée.")),
-        "interrupted" => Some(t.t(
-            "Interrupted: the server stopped while writing this reply.",
-            "Interrompue : le serveur s’est arrêté pendant qu’il écrivait cette réponse.",
-        )),
+        "stopped" => Some(tr!(t, chat.message.stopped)),
+        "interrupted" => Some(tr!(t, chat.message.interrupted_server_stopped_while)),
         _ => None,
     };
     let message_id = id;
@@ -59,14 +58,14 @@ pub(super) fn MessageItem(
                         {message.prev_sibling.map(|prev| view! {
                             <ActionForm action=actions.branch attr:class="inline">
                                 <input type="hidden" name="message_id" value=prev.to_string()/>
-                                <button type="submit" class="link" aria-label=t.t("Previous version", "Version précédente")>"‹"</button>
+                                <button type="submit" class="link" aria-label=tr!(t, chat.message.previous_version)>"‹"</button>
                             </ActionForm>
                         })}
                         <span data-testid="branch-position">{format!("{index}/{count}")}</span>
                         {message.next_sibling.map(|next| view! {
                             <ActionForm action=actions.branch attr:class="inline">
                                 <input type="hidden" name="message_id" value=next.to_string()/>
-                                <button type="submit" class="link" aria-label=t.t("Next version", "Version suivante")>"›"</button>
+                                <button type="submit" class="link" aria-label=tr!(t, chat.message.next_version)>"›"</button>
                             </ActionForm>
                         })}
                     </div>
@@ -79,7 +78,7 @@ pub(super) fn MessageItem(
                     <p>{error}</p>
                     <ActionForm action=actions.regenerate attr:class="inline">
                         <input type="hidden" name="message_id" value=message_id/>
-                        <button type="submit" disabled=busy>{t.t("Retry", "Réessayer")}</button>
+                        <button type="submit" disabled=busy>{tr!(t, chat.message.retry)}</button>
                     </ActionForm>
                 </div>
             })}
@@ -88,23 +87,23 @@ pub(super) fn MessageItem(
                     <ActionForm action=actions.stop attr:class="inline">
                         <input type="hidden" name="conversation_id" value=conversation_id.to_string()/>
                         <input type="hidden" name="message_id" value=message_id/>
-                        <button type="submit" data-testid="stop">{t.t("Stop", "Arrêter")}</button>
+                        <button type="submit" data-testid="stop">{tr!(t, chat.message.stop)}</button>
                     </ActionForm>
                 })}
                 {(is_last_reply && !generating && message.error.is_none()).then(|| view! {
                     <ActionForm action=actions.regenerate attr:class="inline">
                         <input type="hidden" name="message_id" value=message_id/>
-                        <button type="submit" class="link" disabled=busy data-testid="regenerate">{t.t("Regenerate", "Régénérer")}</button>
+                        <button type="submit" class="link" disabled=busy data-testid="regenerate">{tr!(t, chat.message.regenerate)}</button>
                     </ActionForm>
                 })}
                 {(message.role == "user").then(|| view! {
                     <details class="edit">
-                        <summary>{t.t("Edit", "Modifier")}</summary>
+                        <summary>{tr!(t, chat.message.edit)}</summary>
                         <ActionForm action=actions.edit attr:class="form">
                             <input type="hidden" name="message_id" value=message_id/>
-                            <label for=format!("edit-{id}")>{t.t("Edit your message", "Modifiez votre message")}</label>
+                            <label for=format!("edit-{id}")>{tr!(t, chat.message.edit_message)}</label>
                             <textarea id=format!("edit-{id}") name="content" rows="3">{rcdata_text(&message.content)}</textarea>
-                            <button type="submit" disabled=busy>{t.t("Save and send", "Enregistrer et envoyer")}</button>
+                            <button type="submit" disabled=busy>{tr!(t, chat.message.save_send)}</button>
                         </ActionForm>
                     </details>
                 })}

@@ -11,6 +11,8 @@ mod message;
 mod sidebar;
 
 use leptos::prelude::*;
+
+use crate::tr;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
@@ -253,7 +255,7 @@ pub fn ChatPage() -> impl IntoView {
 
     view! {
         <div class="chat">
-            <Transition fallback=move || view! { <p class="loading">{t.t("Loading…", "Chargement…")}</p> }>
+            <Transition fallback=move || view! { <p class="loading">{tr!(t, chat.page.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match context.await {
                         Ok(ctx) => view! { <Sidebar ctx=ctx.clone() current=id archived offset/> }.into_any(),
@@ -262,7 +264,7 @@ pub fn ChatPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-            <section class="conversation" aria-label=t.t("Conversation", "Conversation")>
+            <section class="conversation" aria-label=tr!(t, chat.page.conversation)>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let ctx = context.await.ok();
@@ -271,11 +273,11 @@ pub fn ChatPage() -> impl IntoView {
                             Err(AppError::NotFound) => {
                                 crate::core::not_found::set_not_found_status();
                                 view! {
-                                <Title text=t.t("Not found", "Introuvable")/>
-                                <h1>{t.t("Conversation not found", "Conversation introuvable")}</h1>
+                                <Title text=tr!(t, chat.page.not_found)/>
+                                <h1>{tr!(t, chat.page.conversation_not_found)}</h1>
                                 <p>
-                                    {t.t("It does not exist, or it is not yours. ", "Elle n’existe pas, ou elle n’est pas à vous. ")}
-                                    <a href="/chat">{t.t("Start a new one", "En commencer une nouvelle")}</a>
+                                    {tr!(t, chat.page.does_not_exist_not)}
+                                    <a href="/chat">{tr!(t, chat.page.start_new_one)}</a>
                                 </p>
                             }.into_any()
                             }

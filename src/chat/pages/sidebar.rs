@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::tr;
+
 use crate::chat::types::{ChatContext, PAGE_SIZE};
 use crate::core::i18n::Lang;
 
@@ -32,7 +34,7 @@ pub(super) fn Sidebar(
             view! {
                 <li class:pinned=c.is_pinned>
                     <a href=href aria-current=move || is_current().then_some("page") data-testid="conversation-link">
-                        {c.is_pinned.then_some(view! { <span class="pin" aria-label=t.t("Pinned", "Épinglée")>"📌 "</span> })}
+                        {c.is_pinned.then_some(view! { <span class="pin" aria-label=tr!(t, chat.sidebar.pinned)>"📌 "</span> })}
                         {c.title}
                     </a>
                 </li>
@@ -41,28 +43,28 @@ pub(super) fn Sidebar(
         .collect_view();
     view! {
         <nav class="sidebar" aria-label="Conversations">
-            <a class="button new-chat" href="/chat">{t.t("+ New conversation", "+ Nouvelle conversation")}</a>
+            <a class="button new-chat" href="/chat">{tr!(t, chat.sidebar.new_conversation)}</a>
             <form class="search" method="get" action="/chat" role="search">
-                <label for="q" class="visually-hidden">{t.t("Search conversations", "Chercher dans les conversations")}</label>
+                <label for="q" class="visually-hidden">{tr!(t, chat.sidebar.search_conversations)}</label>
                 <input id="q" name="q" type="search" maxlength="200"
-                    placeholder=t.t("Search titles and messages", "Chercher dans les titres et les messages")
+                    placeholder=tr!(t, chat.sidebar.search_titles_messages)
                     value=ctx.query.clone().unwrap_or_default() data-testid="search"/>
             </form>
             {ctx.query.clone().map(|q| view! {
                 <p class="hint" data-testid="search-results">
                     {match t { Lang::En => format!("Results for “{q}” · "), Lang::Fr => format!("Résultats pour « {q} » · ") }}
-                    <a href="/chat">{t.t("Clear", "Effacer")}</a>
+                    <a href="/chat">{tr!(t, chat.sidebar.clear)}</a>
                 </p>
             })}
             <p class="filters">
-                <a href="/chat" aria-current=move || (!archived.get()).then_some("page")>{t.t("Active", "Actives")}</a>
+                <a href="/chat" aria-current=move || (!archived.get()).then_some("page")>{tr!(t, chat.sidebar.active)}</a>
                 " · "
-                <a href="/chat?archived=1" aria-current=move || archived.get().then_some("page")>{t.t("Archived", "Archivées")}</a>
+                <a href="/chat?archived=1" aria-current=move || archived.get().then_some("page")>{tr!(t, chat.sidebar.archived)}</a>
             </p>
             <ul class="conversation-list">{items}</ul>
             <p class="pager">
-                {newer.map(|href| view! { <a href=href>{t.t("← Newer", "← Plus récentes")}</a> })}
-                {older.map(|href| view! { <a href=href>{t.t("Older →", "Plus anciennes →")}</a> })}
+                {newer.map(|href| view! { <a href=href>{tr!(t, chat.sidebar.newer)}</a> })}
+                {older.map(|href| view! { <a href=href>{tr!(t, chat.sidebar.older)}</a> })}
             </p>
         </nav>
     }

@@ -5,13 +5,17 @@
 //! `Accept-Language`, then English. The server writes it into `<html lang>`, and the browser reads it back from there,
 //! so the hydrated page renders the same text as the server did.
 //!
-//! Interface text is written in both languages where it is used (`lang.t("Log in", "Se connecter")`), so a missing
-//! translation is a compile error. Messages of the shared services (validation, provider errors) stay English — they
-//! are the REST API's contract, worded like Django's — and server functions translate them for pages through the
-//! French catalog ([`translate`]), as Django's gettext does.
+//! Interface text lives in one catalogue, `src/core/i18n/locales/<language>/<feature>.json`, compiled into code by
+//! leptos_i18n (build.rs): components, errors and server functions name a key, `tr!(lang, chat.composer.send)`, which
+//! the compiler checks, and build.rs fails when a key is missing in a language. Messages of the shared services
+//! (validation, provider errors) are still written in English — they are the REST API's contract, worded like
+//! Django's — and are put into the page's language through the French catalog ([`translate`]), as Django's gettext
+//! does.
 
 #[cfg(feature = "ssr")]
 mod catalog_fr;
+#[cfg(all(test, feature = "ssr"))]
+mod keys;
 
 /// An interface language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,11 +56,11 @@ impl Lang {
         }
     }
 
-    /// Text in this language: the English or the French one.
-    pub fn t(self, en: &'static str, fr: &'static str) -> &'static str {
+    /// This language as the translation module knows it.
+    pub fn locale(self) -> crate::i18n::Locale {
         match self {
-            Self::En => en,
-            Self::Fr => fr,
+            Self::En => crate::i18n::Locale::en,
+            Self::Fr => crate::i18n::Locale::fr,
         }
     }
 
@@ -107,6 +111,32 @@ impl Lang {
         return client::from_document();
         #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
         Self::En
+    }
+}
+
+/// The text of a key of the catalogue (`src/core/i18n/locales`) in a [`Lang`]: `tr!(lang, core.theme.system)`, or
+/// with values, `tr!(lang, core.wait, n = 5)`. The key is checked by the compiler; every key exists in every language
+/// (build.rs fails otherwise).
+#[macro_export]
+macro_rules! tr {
+    ($lang:expr, $($key:tt)+) => {
+        $crate::i18n::td_string!($crate::core::i18n::Lang::locale($lang), $($key)+)
+    };
+}
+
+#[cfg(test)]
+mod catalogue_tests {
+    use super::Lang;
+
+    #[test]
+    fn keys_give_each_languages_text() {
+        let en: &str = tr!(Lang::En, core.theme.theme_system);
+        let fr: &str = tr!(Lang::Fr, core.theme.theme_system);
+        assert_eq!((en, fr), ("Theme: system", "Thème : système"));
+        assert_eq!(
+            tr!(Lang::Fr, core.error.throttled_seconds, seconds = 5).to_string(),
+            "Trop de tentatives. Réessayez dans 5 s."
+        );
     }
 }
 
