@@ -11,6 +11,7 @@ use crate::core::error::{AppError, FormErrors};
 // The account record the surfaces render; they read it only through this service.
 pub use crate::accounts::users::User;
 use crate::core::i18n::Lang;
+use crate::tr;
 
 /// What the registration form sends.
 #[derive(Debug, Clone)]
@@ -349,24 +350,11 @@ async fn reset_mail(pool: AnyPool, email: String, base: String, lang: Lang) -> O
 
 /// The reset mail with its link, in `lang`.
 fn reset_email(user: &User, link: &str, lang: Lang) -> crate::core::mail::Email {
-    let (greeting, body, action, ignore, subject) = match lang {
-        Lang::En => (
-            "Hello",
-            "Someone asked to reset the password of your ThiCode account. To choose a new password, open this link \
-             within one hour:",
-            "Reset my password",
-            "If it was not you, ignore this email: your password stays as it is.",
-            "Reset your ThiCode password",
-        ),
-        Lang::Fr => (
-            "Bonjour",
-            "Quelqu’un a demandé à réinitialiser le mot de passe de votre compte ThiCode. Pour choisir un nouveau \
-             mot de passe, ouvrez ce lien dans l’heure :",
-            "Réinitialiser mon mot de passe",
-            "Si ce n’était pas vous, ignorez ce message : votre mot de passe ne change pas.",
-            "Réinitialisez votre mot de passe ThiCode",
-        ),
-    };
+    let greeting = tr!(lang, accounts.reset_email.greeting);
+    let body = tr!(lang, accounts.reset_email.body);
+    let action = tr!(lang, accounts.reset_email.action);
+    let ignore = tr!(lang, accounts.reset_email.ignore);
+    let subject = tr!(lang, accounts.reset_email.subject);
     let name = &user.username;
     let escaped = crate::core::error::escape_html(name);
     crate::core::mail::Email {

@@ -21,9 +21,9 @@ pub fn LoginPage() -> impl IntoView {
     let next = next_path();
     let t = Lang::current();
     view! {
-        <Title text=tr!(t, accounts.session.log)/>
+        <Title text=tr!(t, accounts.session.log_in_title)/>
         <section class="auth-card">
-            <h1>{tr!(t, accounts.session.log)}</h1>
+            <h1>{tr!(t, accounts.session.log_in_title)}</h1>
             <Show when=move || use_query_map().with(|q| q.get("reset").is_some())>
                 <p class="notice" role="status">{tr!(t, accounts.session.password_has_been_set)}</p>
             </Show>
@@ -32,7 +32,7 @@ pub fn LoginPage() -> impl IntoView {
                 <input type="hidden" name="next" value=next/>
                 <Field name="login" label=tr!(t, accounts.session.username_email) autocomplete="username" feedback keep=true/>
                 <Field name="password" label=tr!(t, accounts.session.password) kind="password" autocomplete="current-password" feedback/>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.session.log_2)}</button>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.session.log_in_action)}</button>
             </ActionForm>
             <p class="auth-switch">{tr!(t, accounts.session.new_here)} <a href=move || format!("/register?next={}", next())>{tr!(t, accounts.session.create_account)}</a></p>
             <p class="auth-switch"><a href="/forgot-password">{tr!(t, accounts.session.forgot_password)}</a></p>
@@ -59,9 +59,9 @@ pub fn RegisterPage() -> impl IntoView {
                 <Field name="password1" label=tr!(t, accounts.session.password) kind="password" autocomplete="new-password" feedback/>
                 <Field name="password2" label=tr!(t, accounts.session.confirm_password) kind="password" autocomplete="new-password" feedback/>
                 <p class="hint">{tr!(t, accounts.session.least_8_characters_not)}</p>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.session.create_account_2)}</button>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.session.create_account_action)}</button>
             </ActionForm>
-            <p class="auth-switch">{tr!(t, accounts.session.already_have_account)} <a href="/login">{tr!(t, accounts.session.log_2)}</a></p>
+            <p class="auth-switch">{tr!(t, accounts.session.already_have_account)} <a href="/login">{tr!(t, accounts.session.log_in_action)}</a></p>
         </section>
     }
 }
@@ -99,7 +99,7 @@ pub fn UserMenu() -> impl IntoView {
                     </ActionForm>
                 }.into_any(),
                 None => view! {
-                    <a class="button" href="/login">{tr!(t, accounts.session.log_3)}</a>
+                    <a class="button" href="/login">{tr!(t, accounts.session.log_in_menu)}</a>
                     <a class="button primary" href="/register">{tr!(t, accounts.session.sign_up)}</a>
                 }.into_any(),
             })}

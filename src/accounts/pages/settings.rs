@@ -59,7 +59,7 @@ pub fn SettingsPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <p class="auth-switch"><a href="/settings/password">{tr!(t, accounts.settings.change_password)}</a></p>
+            <p class="auth-switch"><a href="/settings/password">{tr!(t, accounts.settings.change_password_link)}</a></p>
             <p class="auth-switch"><a href="/settings/tokens">{tr!(t, accounts.settings.api_tokens)}</a></p>
             <p class="auth-switch"><a href="/settings/export" download>{tr!(t, accounts.settings.download_data_json)}</a></p>
             <DangerZone/>
@@ -172,9 +172,9 @@ pub fn PasswordPage() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     let t = Lang::current();
     view! {
-        <Title text=tr!(t, accounts.settings.change_password_2)/>
+        <Title text=tr!(t, accounts.settings.change_password_title)/>
         <section class="auth-card">
-            <h1>{tr!(t, accounts.settings.change_password_2)}</h1>
+            <h1>{tr!(t, accounts.settings.change_password_title)}</h1>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match user.await {
@@ -185,7 +185,7 @@ pub fn PasswordPage() -> impl IntoView {
                                 <Field name="new_password1" label=tr!(t, accounts.settings.new_password) kind="password" autocomplete="new-password" feedback/>
                                 <Field name="new_password2" label=tr!(t, accounts.settings.confirm_new_password) kind="password" autocomplete="new-password" feedback/>
                                 <p class="hint">{tr!(t, accounts.settings.changing_logs_out_everywhere)}</p>
-                                <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.settings.change_password_2)}</button>
+                                <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.settings.change_password_title)}</button>
                             </ActionForm>
                         }.into_any(),
                         _ => login_redirect().into_any(),

@@ -33,7 +33,7 @@ pub fn TokensPage() -> impl IntoView {
             <h1>{tr!(t, accounts.tokens.api_tokens)}</h1>
             <p class="hint">
                 {tr!(t, accounts.tokens.tokens_let_scripts_use)} <a href="/api/docs/" rel="external">{tr!(t, accounts.tokens.rest_api)}</a>
-                {tr!(t, accounts.tokens.send)}
+                {tr!(t, accounts.tokens.as_you_send)}
                 <code>"Authorization: Token <key>"</code>
                 {tr!(t, accounts.tokens.anyone_key_can_read)}
             </p>
