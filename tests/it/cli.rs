@@ -224,3 +224,15 @@ fn a_port_in_use_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn another_programs_variable_that_is_not_utf8_does_not_stop_the_start() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = thicode(dir.path())
+        .env("OTHER_TOOL_SETTING", std::ffi::OsStr::from_bytes(b"caf\xe9"))
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -100,7 +100,11 @@ impl Sources {
                 .map_err(|e| ConfigError::new(&origin, e.to_string()))?;
             sources.layer(Named::new(origin, pairs));
         }
-        sources.layer(Named::new(ENVIRONMENT, std::env::vars()));
+        // Only our keys, one by one: `std::env::vars()` would panic on any other variable that is not UTF-8.
+        let environment = KEYS
+            .iter()
+            .filter_map(|key| std::env::var(key.env).ok().map(|value| (key.env, value)));
+        sources.layer(Named::new(ENVIRONMENT, environment));
         Ok(sources)
     }
 
