@@ -102,7 +102,7 @@ async fn check_authorization(state: &AppState, value: &str) -> Result<User, ApiE
     }
     let pool = &state.db.pool;
     if key.starts_with(api_tokens::KEY_PREFIX) {
-        return match api_tokens::authenticate(pool, key).await.map_err(ApiError::internal)? {
+        return match api_tokens::authenticate(pool, key).await? {
             Ok(user) => Ok(user),
             Err(api_tokens::Rejected::Expired) => Err(invalid("Token has expired.")),
             Err(api_tokens::Rejected::Inactive) => Err(invalid("User inactive or deleted.")),
@@ -110,10 +110,7 @@ async fn check_authorization(state: &AppState, value: &str) -> Result<User, ApiE
         };
     }
     if bearer {
-        return match jwt::authenticate(pool, &state.jwt, key)
-            .await
-            .map_err(ApiError::internal)?
-        {
+        return match jwt::authenticate(pool, &state.jwt, key).await? {
             Ok(user) => Ok(user),
             Err(_) => Err(ApiError::Body(
                 StatusCode::UNAUTHORIZED,

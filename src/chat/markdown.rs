@@ -97,13 +97,21 @@ fn highlight(lang: &str, code: &str) -> String {
 /// ever comes from [`highlight`].
 const COPY_BUTTON: &str = "<button type=\"button\" class=\"copy\">Copy</button>";
 
-/// Rendered HTML with its Copy buttons labelled in `lang`.
+/// Rendered HTML with its Copy buttons labelled in `lang` (from the catalogue).
 pub fn localise(html: String, lang: crate::core::i18n::Lang) -> String {
-    match lang {
-        crate::core::i18n::Lang::En => html,
-        crate::core::i18n::Lang::Fr => {
-            html.replace(COPY_BUTTON, "<button type=\"button\" class=\"copy\">Copier</button>")
-        }
+    let label = crate::tr!(lang, chat.client.copy);
+    html.replace(
+        COPY_BUTTON,
+        &format!("<button type=\"button\" class=\"copy\">{label}</button>"),
+    )
+}
+
+/// A message as its page shows it in `lang`: Copy buttons labelled, and a failed reply's explanation (kept in
+/// English with the message) translated.
+pub fn localise_message(message: &mut crate::chat::types::MessageView, lang: crate::core::i18n::Lang) {
+    message.html = localise(std::mem::take(&mut message.html), lang);
+    if let Some(error) = &mut message.error {
+        *error = crate::core::i18n::translate(lang, error);
     }
 }
 

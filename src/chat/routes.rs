@@ -47,7 +47,7 @@ async fn events(
         let user = user.clone();
         async move {
             let mut view = service::message(&state, &user, id).await.ok()?;
-            crate::chat::server_fns::localise_message(&mut view, lang);
+            crate::chat::markdown::localise_message(&mut view, lang);
             serde_json::to_string(&view).ok()
         }
     })

@@ -146,18 +146,9 @@ async fn answer(
 fn localised(mut view: ConversationView) -> ConversationView {
     let lang = crate::core::i18n::Lang::current();
     for message in &mut view.messages {
-        localise_message(message, lang);
+        crate::chat::markdown::localise_message(message, lang);
     }
     view
-}
-
-/// One message in `lang` (see [`localised`]).
-#[cfg(feature = "ssr")]
-pub fn localise_message(message: &mut crate::chat::types::MessageView, lang: crate::core::i18n::Lang) {
-    message.html = crate::chat::markdown::localise(std::mem::take(&mut message.html), lang);
-    if let Some(error) = &mut message.error {
-        *error = crate::core::i18n::translate(lang, error);
-    }
 }
 
 /// The page the forms of these server functions are on (`core::security::FormPages`): the chat.

@@ -155,7 +155,7 @@ impl AppError {
 
     /// The title of the HTML error page: the status' name.
     #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
-    fn title(&self, lang: Lang) -> String {
+    fn title(&self, lang: Lang) -> &'static str {
         match self.status_code() {
             400 => tr!(lang, core.error.title.bad_request),
             401 => tr!(lang, core.error.title.unauthenticated),
@@ -167,7 +167,6 @@ impl AppError {
             502 | 503 => tr!(lang, core.error.title.provider),
             _ => tr!(lang, core.error.title.internal),
         }
-        .to_string()
     }
 }
 
@@ -301,7 +300,7 @@ mod server {
 
         fn html_in(self, lang: Lang) -> Response {
             use super::escape_html;
-            let title = escape_html(&self.title(lang));
+            let title = escape_html(self.title(lang));
             let message = escape_html(&self.message(lang));
             let back = tr!(lang, core.error.back_home);
             let code = lang.code();
