@@ -79,19 +79,16 @@ pub fn check(name: &str, expires_in_days: Option<i64>) -> Result<(), FormErrors>
     errors.keep("name", name);
     let name = name.trim();
     if name.is_empty() {
-        errors.add("name", "This field may not be blank.");
+        errors.add("name", crate::text!(core.field.blank));
     } else if name.chars().count() > NAME_MAX {
-        errors.add(
-            "name",
-            format!("Ensure this field has no more than {NAME_MAX} characters."),
-        );
+        errors.add("name", crate::text!(core.field.too_long, max = NAME_MAX));
     }
     if let Some(days) = expires_in_days
         && !(1..=MAX_DAYS).contains(&days)
     {
         errors.add(
             "expires_in_days",
-            format!("Ensure this value is between 1 and {MAX_DAYS} days."),
+            crate::text!(accounts.field.token_lifetime_range, max = MAX_DAYS),
         );
     }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
@@ -116,7 +113,7 @@ pub async fn create(
         errors.keep("name", name);
         errors.add(
             "name",
-            format!("You already have {PER_USER_MAX} tokens; revoke one first."),
+            crate::text!(accounts.field.too_many_tokens, count = PER_USER_MAX),
         );
         return Ok(Err(errors));
     }

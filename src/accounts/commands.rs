@@ -107,6 +107,7 @@ pub async fn create_superuser(pool: &AnyPool, options: SuperuserOptions) -> Resu
             .ok_or("THICODE_SUPERUSER_PASSWORD is required with --noinput")?;
         let problems = password::validate(&password, attributes);
         if !problems.is_empty() {
+            let problems: Vec<&str> = problems.iter().map(|p| p.english()).collect();
             return Err(format!("password: {}", problems.join(" ")));
         }
         password

@@ -1,6 +1,9 @@
 //! Rules for account fields, shared by the forms, the CLI and (later) the REST API. Messages follow Django's wording
 //! so clients of the original see the same text.
 
+use crate::core::i18n::Text;
+use crate::text;
+
 /// Longest username (Django: 150).
 pub const USERNAME_MAX: usize = 150;
 /// Longest email address (RFC 5321 path limit, Django's EmailField).
@@ -11,32 +14,30 @@ pub const NAME_MAX: usize = 150;
 pub const BIO_MAX: usize = 500;
 
 /// Checks a username: 1–150 letters, digits and `@ . + - _`.
-pub fn check_username(username: &str) -> Result<(), String> {
+pub fn check_username(username: &str) -> Result<(), Text> {
     let length = username.chars().count();
     if length == 0 {
-        return Err("This field may not be blank.".into());
+        return Err(text!(core.field.blank));
     }
     if length > USERNAME_MAX {
-        return Err(format!("Ensure this field has no more than {USERNAME_MAX} characters."));
+        return Err(text!(core.field.too_long, max = USERNAME_MAX));
     }
     if !username
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))
     {
-        return Err(
-            "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.".into(),
-        );
+        return Err(text!(accounts.field.username_invalid));
     }
     Ok(())
 }
 
 /// Checks an email address: one `@`, a non-empty local part, a dotted domain, no spaces, at most 254 characters.
-pub fn check_email(email: &str) -> Result<(), String> {
+pub fn check_email(email: &str) -> Result<(), Text> {
     if email.is_empty() {
-        return Err("This field may not be blank.".into());
+        return Err(text!(core.field.blank));
     }
     if email.chars().count() > EMAIL_MAX {
-        return Err(format!("Ensure this field has no more than {EMAIL_MAX} characters."));
+        return Err(text!(core.field.too_long, max = EMAIL_MAX));
     }
     let valid = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()
@@ -51,17 +52,15 @@ pub fn check_email(email: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err("Enter a valid email address.".into())
+        Err(text!(accounts.field.email_invalid))
     }
 }
 
 /// Checks a length limit on an optional text field.
-pub fn check_max(value: &str, max: usize) -> Result<(), String> {
+pub fn check_max(value: &str, max: usize) -> Result<(), Text> {
     let length = value.chars().count();
     if length > max {
-        return Err(format!(
-            "Ensure this field has no more than {max} characters (it has {length})."
-        ));
+        return Err(text!(core.field.too_long_has, max = max, len = length));
     }
     Ok(())
 }
@@ -79,10 +78,11 @@ mod tests {
         assert!(
             check_username("has space")
                 .unwrap_err()
+                .english()
                 .starts_with("Enter a valid username.")
         );
         assert!(check_username("semi;colon").is_err());
-        assert!(check_username(&"a".repeat(151)).unwrap_err().contains("150"));
+        assert!(check_username(&"a".repeat(151)).unwrap_err().english().contains("150"));
     }
 
     #[test]
@@ -98,6 +98,7 @@ mod tests {
         assert!(
             check_email(&format!("{}@example.com", "a".repeat(250)))
                 .unwrap_err()
+                .english()
                 .contains("254")
         );
     }

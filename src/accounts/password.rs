@@ -8,6 +8,9 @@ use std::sync::LazyLock;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
 
+use crate::core::i18n::{Lang, Text};
+use crate::{text, tr};
+
 /// OWASP's first recommendation for argon2id: 19 MiB of memory, 2 iterations, 1 lane.
 pub const MEMORY_KIB: u32 = 19 * 1024;
 /// Argon2 iterations.
@@ -101,43 +104,62 @@ pub struct UserAttributes<'a> {
 }
 
 /// Every rule the password breaks, as messages for the user (Django's wording).
-pub fn validate(password: &str, user: UserAttributes<'_>) -> Vec<String> {
+pub fn validate(password: &str, user: UserAttributes<'_>) -> Vec<Text> {
     let mut problems = Vec::new();
     let length = password.chars().count();
     if length > MAX_LENGTH {
-        problems.push(format!(
-            "Ensure this value has at most {MAX_LENGTH} characters (it has {length})."
-        ));
+        problems.push(text!(accounts.password_rules.too_long, max = MAX_LENGTH, len = length));
         return problems;
     }
-    if let Some(name) = too_similar(password, user) {
-        problems.push(format!("The password is too similar to the {name}."));
+    if let Some(attribute) = too_similar(password, user) {
+        problems.push(Text::new(|lang| {
+            tr!(lang, accounts.password_rules.too_similar, field = attribute.name(lang)).to_string()
+        }));
     }
     if length < MIN_LENGTH {
-        problems.push(format!(
-            "This password is too short. It must contain at least {MIN_LENGTH} characters."
-        ));
+        problems.push(text!(accounts.password_rules.too_short, min = MIN_LENGTH));
     }
     if COMMON.contains(&password.trim().to_lowercase()) {
-        problems.push("This password is too common.".to_string());
+        problems.push(text!(accounts.password_rules.too_common));
     }
     if !password.is_empty() && password.chars().all(|c| c.is_ascii_digit()) {
-        problems.push("This password is entirely numeric.".to_string());
+        problems.push(text!(accounts.password_rules.numeric));
     }
     problems
 }
 
+/// An attribute of the user a password may be too similar to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attribute {
+    Username,
+    FirstName,
+    LastName,
+    Email,
+}
+
+impl Attribute {
+    /// The attribute's name, as the similarity message says it.
+    fn name(self, lang: Lang) -> &'static str {
+        match self {
+            Self::Username => tr!(lang, accounts.password_rules.name_username),
+            Self::FirstName => tr!(lang, accounts.password_rules.name_first_name),
+            Self::LastName => tr!(lang, accounts.password_rules.name_last_name),
+            Self::Email => tr!(lang, accounts.password_rules.name_email),
+        }
+    }
+}
+
 /// Django's `UserAttributeSimilarityValidator` with its default 0.7: compares the password with each attribute
 /// and with each word of it (split on non-word characters), using the Ratcliff/Obershelp ratio.
-fn too_similar(password: &str, user: UserAttributes<'_>) -> Option<&'static str> {
+fn too_similar(password: &str, user: UserAttributes<'_>) -> Option<Attribute> {
     const MAX_SIMILARITY: f64 = 0.7;
     let password = password.to_lowercase();
     let password: Vec<char> = password.chars().collect();
     for (name, value) in [
-        ("username", user.username),
-        ("first name", user.first_name),
-        ("last name", user.last_name),
-        ("email address", user.email),
+        (Attribute::Username, user.username),
+        (Attribute::FirstName, user.first_name),
+        (Attribute::LastName, user.last_name),
+        (Attribute::Email, user.email),
     ] {
         let value = value.to_lowercase();
         // A password much longer than the attribute cannot reach the ratio; skip the quadratic work.
@@ -214,7 +236,11 @@ mod tests {
             ["This password is too short. It must contain at least 8 characters."]
         );
         assert_eq!(validate("password123", user()), ["This password is too common."]);
-        assert!(validate("83749261530", user()).contains(&"This password is entirely numeric.".to_string()));
+        assert!(
+            validate("83749261530", user())
+                .iter()
+                .any(|m| *m == "This password is entirely numeric.")
+        );
         assert_eq!(
             validate("Marguerite1", user()),
             ["The password is too similar to the username."]
@@ -223,7 +249,16 @@ mod tests {
             validate("duras2024", user()),
             ["The password is too similar to the last name."]
         );
-        assert!(validate(&"x".repeat(MAX_LENGTH + 1), user())[0].starts_with("Ensure this value has at most 4096"));
+        assert!(
+            validate(&"x".repeat(MAX_LENGTH + 1), user())[0]
+                .english()
+                .starts_with("Ensure this value has at most 4096")
+        );
+        // In French the attribute is named in French too.
+        assert_eq!(
+            validate("duras2024", user())[0].get(Lang::Fr),
+            "Le mot de passe est trop semblable au champ « nom »."
+        );
         assert!(validate("correct horse battery staple", user()).is_empty());
         assert!(validate("Tr4vel-Lisbon-Blue", user()).is_empty());
     }

@@ -11,7 +11,7 @@ use crate::core::error::{AppError, FormErrors};
 // The account record the surfaces render; they read it only through this service.
 pub use crate::accounts::users::User;
 use crate::core::i18n::Lang;
-use crate::tr;
+use crate::{text, tr};
 
 /// What the registration form sends.
 #[derive(Debug, Clone)]
@@ -43,14 +43,14 @@ pub async fn register(pool: &AnyPool, form: Registration) -> Result<User, AppErr
     if errors.is_empty() {
         let (name_taken, email_taken) = users::taken(pool, &username, &email).await?;
         if name_taken {
-            errors.add("username", CreateUserError::UsernameTaken.to_string());
+            errors.add("username", text!(accounts.field.username_taken));
         }
         if email_taken {
-            errors.add("email", CreateUserError::EmailTaken.to_string());
+            errors.add("email", text!(accounts.field.email_taken));
         }
     }
     if form.password1.is_empty() {
-        errors.add("password1", "This field may not be blank.");
+        errors.add("password1", text!(core.field.blank));
     } else {
         let attributes = UserAttributes {
             username: &username,
@@ -62,7 +62,7 @@ pub async fn register(pool: &AnyPool, form: Registration) -> Result<User, AppErr
         }
     }
     if form.password2 != form.password1 {
-        errors.add("password2", "The two password fields didn't match.");
+        errors.add("password2", text!(accounts.password_rules.mismatch));
     }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
@@ -89,7 +89,11 @@ pub async fn register(pool: &AnyPool, form: Registration) -> Result<User, AppErr
 }
 
 fn field_error(mut errors: FormErrors, field: &str, error: CreateUserError) -> AppError {
-    errors.add(field, error.to_string());
+    let message = match error {
+        CreateUserError::UsernameTaken => text!(accounts.field.username_taken),
+        _ => text!(accounts.field.email_taken),
+    };
+    errors.add(field, message);
     AppError::Invalid(errors)
 }
 
@@ -187,7 +191,7 @@ pub async fn update_profile(
     if let Err(e) = fields::check_email(&email) {
         errors.add("email", e);
     } else if !email.eq_ignore_ascii_case(&user.email) && users::taken(pool, "", &email).await?.1 {
-        errors.add("email", CreateUserError::EmailTaken.to_string());
+        errors.add("email", text!(accounts.field.email_taken));
     }
     for (field, value, max) in [
         ("first_name", &form.first_name, fields::NAME_MAX),
@@ -205,26 +209,17 @@ pub async fn update_profile(
     if !models.contains(&form.ai_model) && current.as_deref() != Some(form.ai_model.as_str()) {
         errors.add(
             "ai_model",
-            format!(
-                "Select a valid choice. {} is not one of the available choices.",
-                form.ai_model
-            ),
+            text!(core.field.invalid_choice, value = form.ai_model.clone()),
         );
     }
     if !DISPLAY_MODES.contains(&form.display_mode.as_str()) {
         errors.add(
             "display_mode",
-            format!(
-                "Select a valid choice. {} is not one of the available choices.",
-                form.display_mode
-            ),
+            text!(core.field.invalid_choice, value = form.display_mode.clone()),
         );
     }
     if let Some(language) = form.language.as_deref().filter(|l| Lang::parse(l).is_none()) {
-        errors.add(
-            "language",
-            format!("Select a valid choice. {language} is not one of the available choices."),
-        );
+        errors.add("language", text!(core.field.invalid_choice, value = language));
     }
     let mut preferences = preferences_of(user);
     for (key, value) in extra {
@@ -243,9 +238,10 @@ pub async fn update_profile(
     if preferences.len() > PREFERENCES_MAX_BYTES {
         errors.add(
             "preferences",
-            format!(
-                "Ensure the preferences take at most {PREFERENCES_MAX_BYTES} bytes (they take {}).",
-                preferences.len()
+            text!(
+                accounts.field.preferences_too_big,
+                max = PREFERENCES_MAX_BYTES,
+                size = preferences.len()
             ),
         );
     }
@@ -276,10 +272,7 @@ pub async fn change_password(
 ) -> Result<User, AppError> {
     let mut errors = FormErrors::default();
     if !password::verify(old_password, Some(user.password.clone())).await {
-        errors.add(
-            "old_password",
-            "Your old password was entered incorrectly. Please enter it again.",
-        );
+        errors.add("old_password", text!(accounts.password_rules.old_incorrect));
     }
     check_new_password(&mut errors, user, &new_password1, &new_password2);
     if !errors.is_empty() {
@@ -379,8 +372,7 @@ pub async fn reset_password(
         let mut errors = FormErrors::default();
         errors.add(
             crate::core::error::NON_FIELD,
-            "The password reset link was invalid, possibly because it has already been used or has expired. \
-             Please request a new one.",
+            text!(accounts.password_rules.reset_link_invalid),
         );
         AppError::Invalid(errors)
     };
@@ -404,14 +396,14 @@ pub async fn reset_password(
 fn check_new_password(errors: &mut FormErrors, user: &User, new_password1: &str, new_password2: &str) {
     let attributes = UserAttributes::from(user);
     if new_password1.is_empty() {
-        errors.add("new_password1", "This field may not be blank.");
+        errors.add("new_password1", text!(core.field.blank));
     } else {
         for problem in password::validate(new_password1, attributes) {
             errors.add("new_password1", problem);
         }
     }
     if new_password1 != new_password2 {
-        errors.add("new_password2", "The two password fields didn't match.");
+        errors.add("new_password2", text!(accounts.password_rules.mismatch));
     }
 }
 
@@ -438,10 +430,10 @@ pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip
     let mut errors = FormErrors::default();
     errors.keep("login", &login);
     if login.is_empty() {
-        errors.add("login", "This field may not be blank.");
+        errors.add("login", text!(core.field.blank));
     }
     if password.is_empty() {
-        errors.add("password", "This field may not be blank.");
+        errors.add("password", text!(core.field.blank));
     }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
@@ -463,7 +455,7 @@ pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip
         }
         errors.add(
             crate::core::error::NON_FIELD,
-            "Please enter a correct username or email and password.",
+            text!(accounts.password_rules.login_invalid),
         );
         return Err(AppError::Invalid(errors));
     };

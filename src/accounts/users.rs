@@ -96,10 +96,10 @@ pub struct NewUser {
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
     /// The username is taken (in any case).
-    #[error("A user with that username already exists.")]
+    #[error("{}", crate::text!(accounts.field.username_taken))]
     UsernameTaken,
     /// The email is taken (in any case).
-    #[error("A user with that email already exists.")]
+    #[error("{}", crate::text!(accounts.field.email_taken))]
     EmailTaken,
     /// Anything else.
     #[error(transparent)]

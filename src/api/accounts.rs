@@ -100,7 +100,7 @@ async fn register(
         Err(AppError::Invalid(form)) => {
             return Err(ApiError::Body(
                 StatusCode::BAD_REQUEST,
-                json!({ "errors": form.fields }),
+                json!({ "errors": form.in_lang(Lang::En) }),
             ));
         }
         Err(e) => return Err(fields(e)),
@@ -212,11 +212,9 @@ async fn update_settings(
                 Value::Bool(_) => "bool",
                 _ => "number",
             };
-            return Err(AppError::invalid(
-                "preferences",
-                format!("Expected a dictionary of items but got type \"{kind}\"."),
-            )
-            .into());
+            return Err(
+                AppError::invalid("preferences", crate::text!(core.field.not_a_dictionary, kind = kind)).into(),
+            );
         }
     };
     let profile = service::profile_of(&user, &state.config.ai.default_model, Vec::new(), Lang::En);
@@ -226,7 +224,7 @@ async fn update_settings(
         match extra.remove(key) {
             None | Some(Value::Null) => Ok(current),
             Some(Value::String(text)) => Ok(text),
-            Some(_) => Err(AppError::invalid(key, "Not a valid string.").into()),
+            Some(_) => Err(AppError::invalid(key, crate::text!(core.field.not_a_string)).into()),
         }
     };
     let form = ProfileForm {
@@ -293,7 +291,7 @@ async fn reset_request(
         }))),
         Err(AppError::Invalid(form)) => Err(ApiError::Body(
             StatusCode::BAD_REQUEST,
-            json!({"error": form.fields.values().flatten().next().cloned().unwrap_or_default()}),
+            json!({"error": form.fields.values().flatten().next().map(|m| m.english()).unwrap_or_default()}),
         )),
         Err(e) => Err(fields(e)),
     }
@@ -334,7 +332,7 @@ async fn reset_confirm(
         Ok(()) => Ok(Json(json!({"message": "Password has been reset successfully"}))),
         Err(AppError::Invalid(form)) => {
             let errors: std::collections::BTreeMap<String, Vec<String>> = form
-                .fields
+                .in_lang(Lang::En)
                 .into_iter()
                 .map(|(k, v)| {
                     (

@@ -93,7 +93,7 @@ async fn list(
     }
     let status = params.status.unwrap_or_else(|| "active".into());
     if !["active", "archived"].contains(&status.as_str()) {
-        return Err(AppError::invalid("status", "Select a valid choice: active or archived.").into());
+        return Err(AppError::invalid("status", crate::text!(chat.limit.status_choice)).into());
     }
     let ordering = params.ordering.unwrap_or_else(|| "-updated_at".into());
     let (descending, key) = ordering
@@ -103,14 +103,14 @@ async fn list(
         "updated_at" => Ordering::UpdatedAt,
         "created_at" => Ordering::CreatedAt,
         "last_message_at" => Ordering::LastMessageAt,
-        _ => return Err(AppError::invalid("ordering", "Use updated_at, created_at or last_message_at.").into()),
+        _ => return Err(AppError::invalid("ordering", crate::text!(chat.limit.ordering_choice)).into()),
     };
     let number = |name: &str, raw: Option<String>, default: i64| -> Result<i64, ApiError> {
         raw.map_or(Ok(default), |v| {
             v.parse::<i64>()
                 .ok()
                 .filter(|n| *n >= 1)
-                .ok_or_else(|| AppError::invalid(name, "A positive whole number is required.").into())
+                .ok_or_else(|| AppError::invalid(name, crate::text!(core.field.positive_number)).into())
         })
     };
     let paged = params.page.is_some();
@@ -484,7 +484,7 @@ async fn status(
         "error" | "interrupted" => json!({
             "status": "error",
             "error": crate::chat::generation::error_of(&reply.metadata)
-                .unwrap_or_else(|| "The reply was interrupted.".to_string()),
+                .map_or_else(|| "The reply was interrupted.".to_string(), |e| e.english().to_string()),
             "ai_message": message_json(&reply),
         }),
         _ => json!({"status": "completed", "ai_message": message_json(&reply)}),
@@ -528,15 +528,7 @@ async fn ask_mistral(
             content: message,
         }],
     );
-    let failed = |e: ProviderError| {
-        let status = match e {
-            ProviderError::Unavailable(_) | ProviderError::Timeout(_) | ProviderError::RateLimited { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            _ => StatusCode::BAD_GATEWAY,
-        };
-        ApiError::Body(status, json!({"error": e.to_string()}))
-    };
+    let failed = |e: ProviderError| ApiError::from(AppError::from(e));
     let mut stream = state.chat.provider.stream(&request).await.map_err(failed)?;
     let mut response = String::new();
     let mut finished = false;

@@ -185,7 +185,7 @@ async fn multipart_fields<S: Send + Sync>(req: Request, state: &S) -> Result<Val
 fn decode_error(e: serde_json::Error) -> ApiError {
     let text = e.to_string();
     if let Some(field) = text.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-        AppError::invalid(field, "This field is required.").into()
+        AppError::invalid(field, crate::text!(core.field.required)).into()
     } else if e.is_data() {
         ApiError::Detail(
             StatusCode::BAD_REQUEST,

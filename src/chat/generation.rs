@@ -221,7 +221,7 @@ impl Engine {
             metadata["total_tokens"] = json!(usage.total_tokens);
         }
         if let Some(e) = &error {
-            metadata["error"] = json!({"code": e.code(), "message": e.to_string()});
+            metadata["error"] = e.to_metadata();
             tracing::warn!(code = e.code(), conversation = job.conversation_id, "reply failed");
         }
         // The final write must not be lost to a passing database hiccup.
@@ -369,9 +369,9 @@ pub fn pending_metadata(model: &str) -> String {
 }
 
 /// The user-facing error stored in a message's metadata, if any.
-pub fn error_of(metadata: &str) -> Option<String> {
+pub fn error_of(metadata: &str) -> Option<crate::core::i18n::Text> {
     let value: Value = serde_json::from_str(metadata).ok()?;
-    value.get("error")?.get("message")?.as_str().map(str::to_string)
+    ProviderError::of_metadata(value.get("error")?)
 }
 
 #[cfg(test)]

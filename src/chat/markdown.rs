@@ -106,13 +106,9 @@ pub fn localise(html: String, lang: crate::core::i18n::Lang) -> String {
     )
 }
 
-/// A message as its page shows it in `lang`: Copy buttons labelled, and a failed reply's explanation (kept in
-/// English with the message) translated.
+/// A message as its page shows it in `lang`: Copy buttons labelled.
 pub fn localise_message(message: &mut crate::chat::types::MessageView, lang: crate::core::i18n::Lang) {
     message.html = localise(std::mem::take(&mut message.html), lang);
-    if let Some(error) = &mut message.error {
-        *error = crate::core::i18n::translate(lang, error);
-    }
 }
 
 #[cfg(test)]

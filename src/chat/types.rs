@@ -35,7 +35,7 @@ pub struct MessageView {
     /// `pending`, `streaming`, `delivered`, `stopped`, `interrupted` or `error`.
     pub status: String,
     /// A user-facing error, when the reply failed.
-    pub error: Option<String>,
+    pub error: Option<crate::core::i18n::Text>,
     /// Model that wrote a reply.
     pub model: Option<String>,
     /// Position among its siblings (1-based) and their number: branches from regenerating or editing.

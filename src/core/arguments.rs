@@ -4,13 +4,16 @@
 
 use leptos::server_fn::error::ServerFnErrorErr;
 
+use crate::core::i18n::Text;
+use crate::text;
+
 /// What was wrong with the arguments of a server-function call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgumentError {
     /// The argument that is missing or unreadable, when the decoder named it.
     pub field: Option<String>,
-    /// What is wrong, in the page's language.
-    pub message: String,
+    /// What is wrong.
+    pub message: Text,
 }
 
 /// The argument error in `error`, if it is one.
@@ -20,7 +23,7 @@ pub fn argument_error(error: &ServerFnErrorErr) -> Option<ArgumentError> {
         ServerFnErrorErr::MissingArg(name) => {
             return Some(ArgumentError {
                 field: Some(name.clone()),
-                message: "This field is required.".into(),
+                message: text!(core.field.required),
             });
         }
         _ => return None,
@@ -38,13 +41,13 @@ fn parse(text: &str) -> ArgumentError {
     if let Some(field) = quoted("missing field `") {
         return ArgumentError {
             field: Some(field),
-            message: "This field is required.".into(),
+            message: text!(core.field.required),
         };
     }
     let field = quoted("field `").or_else(|| quoted("for key `"));
     ArgumentError {
         field,
-        message: "A field has the wrong type or cannot be read.".into(),
+        message: text!(core.field.wrong_type),
     }
 }
 

@@ -14,7 +14,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-use crate::core::i18n::Lang;
+use crate::core::i18n::{Lang, Text};
 use crate::tr;
 
 /// Key of errors that belong to the whole form rather than one field (Django's `__all__`).
@@ -27,15 +27,36 @@ pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provide
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormErrors {
     /// Messages per field name (`__all__` for the whole form).
-    pub fields: BTreeMap<String, Vec<String>>,
+    pub fields: BTreeMap<String, Vec<Text>>,
     /// What the user typed, except passwords, so the form keeps it.
     pub values: BTreeMap<String, String>,
 }
 
 impl FormErrors {
     /// Adds a message to `field`.
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.fields.entry(field.to_string()).or_default().push(message.into());
+    pub fn add(&mut self, field: &str, message: Text) {
+        self.fields.entry(field.to_string()).or_default().push(message);
+    }
+
+    /// The messages in `lang`, field by field: DRF's `{"field": ["message"]}`.
+    pub fn in_lang(&self, lang: Lang) -> BTreeMap<String, Vec<String>> {
+        self.fields
+            .iter()
+            .map(|(field, messages)| {
+                (
+                    field.clone(),
+                    messages.iter().map(|m| m.get(lang).to_string()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// The messages of `field` in `lang`.
+    pub fn of(&self, field: &str, lang: Lang) -> Vec<String> {
+        self.fields
+            .get(field)
+            .map(|messages| messages.iter().map(|m| m.get(lang).to_string()).collect())
+            .unwrap_or_default()
     }
 
     /// Remembers a value to show again.
@@ -66,7 +87,7 @@ pub enum AppError {
     /// The form or body has problems, listed per field.
     Invalid(FormErrors),
     /// The request itself is malformed, not one field of it (the detail says how).
-    BadRequest(String),
+    BadRequest(Text),
     /// The action needs a logged-in user.
     Unauthenticated,
     /// The request is refused.
@@ -83,8 +104,8 @@ pub enum AppError {
     Provider {
         /// Whether trying again later may work (503) or not (502).
         retryable: bool,
-        /// What the provider's failure means, in English.
-        message: String,
+        /// What the provider's failure means.
+        message: Text,
     },
     /// Something failed on our side; the cause is in the server log.
     Internal,
@@ -92,7 +113,7 @@ pub enum AppError {
 
 impl AppError {
     /// A field error.
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: &str, message: Text) -> Self {
         let mut errors = FormErrors::default();
         errors.add(field, message);
         Self::Invalid(errors)
@@ -122,20 +143,15 @@ impl AppError {
         }
     }
 
-    /// The message for a person, in `lang`: by variant (field messages are put in the page's language by the server
-    /// before they reach a page). A form error says its first problem, for places that show a single line.
+    /// The message for a person, in `lang`, by variant. A form error says its first problem, for places that show a
+    /// single line.
     pub fn message(&self, lang: Lang) -> String {
         match self {
             Self::Invalid(errors) => match errors.fields.values().flatten().next() {
-                // On the server the message may still be the service's English (a page render, not a server-function
-                // answer).
-                #[cfg(feature = "ssr")]
-                Some(first) => crate::core::i18n::translate(lang, first),
-                #[cfg(not(feature = "ssr"))]
-                Some(first) => first.clone(),
+                Some(first) => first.get(lang).to_string(),
                 None => tr!(lang, core.error.invalid).to_string(),
             },
-            Self::BadRequest(detail) => tr!(lang, core.error.bad_request, detail = detail).to_string(),
+            Self::BadRequest(detail) => tr!(lang, core.error.bad_request, detail = detail.get(lang)).to_string(),
             Self::Unauthenticated | Self::Forbidden(Refusal::LoginRequired) => {
                 tr!(lang, core.error.unauthenticated).to_string()
             }
@@ -148,7 +164,7 @@ impl AppError {
                 tr!(lang, core.error.throttled_minutes, minutes = seconds.div_ceil(60)).to_string()
             }
             Self::Throttled(seconds) => tr!(lang, core.error.throttled_seconds, seconds = seconds).to_string(),
-            Self::Provider { message, .. } => message.clone(),
+            Self::Provider { message, .. } => message.get(lang).to_string(),
             Self::Internal => tr!(lang, core.error.internal).to_string(),
         }
     }
@@ -194,14 +210,12 @@ impl FromServerFnError for AppError {
         }
     }
 
-    /// The error as a server function sends it: on the server, the status for a script's call (a plain form post keeps
-    /// Leptos' redirect back to the form) and field messages in the page's language.
+    /// The error as a server function sends it: on the server, with the status for a script's call (a plain form
+    /// post keeps Leptos' redirect back to the form). Its texts are written in the page's language.
     fn ser(&self) -> leptos::server_fn::Bytes {
         #[cfg(feature = "ssr")]
-        let localised = server::for_server_fn(self);
-        #[cfg(not(feature = "ssr"))]
-        let localised = self.clone();
-        <JsonEncoding as leptos::server_fn::Encodes<Self>>::encode(&localised)
+        crate::core::server_fn::set_script_status(self.status());
+        <JsonEncoding as leptos::server_fn::Encodes<Self>>::encode(self)
             .unwrap_or_else(|_| leptos::server_fn::Bytes::from_static(b"\"Internal\""))
     }
 }
@@ -223,24 +237,8 @@ mod server {
     use serde_json::{Value, json};
 
     use super::{AppError, NOT_AUTHENTICATED, Refusal};
-    use crate::core::i18n::{Lang, translate};
+    use crate::core::i18n::Lang;
     use crate::tr;
-
-    /// The error as a server function sends it: the status set for scripts, field messages translated.
-    pub(super) fn for_server_fn(error: &AppError) -> AppError {
-        crate::core::server_fn::set_script_status(error.status());
-        let lang = Lang::current();
-        match error {
-            AppError::Invalid(form) if lang != Lang::En => {
-                let mut form = form.clone();
-                for message in form.fields.values_mut().flatten() {
-                    *message = translate(lang, message);
-                }
-                AppError::Invalid(form)
-            }
-            other => other.clone(),
-        }
-    }
 
     impl AppError {
         /// A failure on our side: `cause` is logged (the request's span carries its id), the client gets a fixed
@@ -259,7 +257,7 @@ mod server {
         /// REST API's contract.
         pub fn json_body(&self) -> Value {
             match self {
-                Self::Invalid(form) => json!(form.fields),
+                Self::Invalid(form) => json!(form.in_lang(Lang::En)),
                 Self::Unauthenticated | Self::Forbidden(Refusal::LoginRequired) => {
                     json!({ "detail": NOT_AUTHENTICATED })
                 }
@@ -267,7 +265,7 @@ mod server {
                     json!({ "detail": "You do not have permission to perform this action." })
                 }
                 Self::Internal => json!({ "detail": "A server error occurred." }),
-                Self::Provider { message, .. } => json!({ "error": message }),
+                Self::Provider { message, .. } => json!({ "error": message.english() }),
                 other => json!({ "detail": other.to_string() }),
             }
         }
@@ -352,8 +350,8 @@ mod tests {
     #[test]
     fn every_variant_has_a_status_and_a_message_in_both_languages() {
         let all = [
-            AppError::invalid("title", "Too long."),
-            AppError::BadRequest("x".into()),
+            AppError::invalid("title", crate::text!(chat.limit.title_blank)),
+            AppError::BadRequest(crate::text!(core.field.wrong_type)),
             AppError::Unauthenticated,
             AppError::Forbidden(Refusal::Permission),
             AppError::Forbidden(Refusal::LoginRequired),
@@ -364,7 +362,7 @@ mod tests {
             AppError::Throttled(900),
             AppError::Provider {
                 retryable: true,
-                message: "down".into(),
+                message: crate::text!(chat.provider.cut_off),
             },
             AppError::Internal,
         ];
@@ -373,6 +371,27 @@ mod tests {
             assert!(!error.message(Lang::En).is_empty());
             assert!(!error.message(Lang::Fr).is_empty());
         }
+    }
+
+    #[test]
+    fn form_messages_render_in_the_language_asked_for() {
+        let mut form = FormErrors::default();
+        form.add("username", crate::text!(core.field.too_long_has, max = 150, len = 151));
+        let error = AppError::Invalid(form.clone());
+        assert_eq!(
+            error.message(Lang::Fr),
+            "Assurez-vous que ce champ ne comporte pas plus de 150 caractères (actuellement 151)."
+        );
+        assert_eq!(
+            form.of("username", Lang::En),
+            ["Ensure this field has no more than 150 characters (it has 151)."]
+        );
+        assert!(form.of("email", Lang::En).is_empty());
+        #[cfg(feature = "ssr")]
+        assert_eq!(
+            error.json_body(),
+            serde_json::json!({"username": ["Ensure this field has no more than 150 characters (it has 151)."]})
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ impl Feedback {
         Signal::derive(move || {
             self.error
                 .get()
-                .and_then(|e| e.form().and_then(|f| f.fields.get(field).cloned()))
+                .and_then(|e| e.form().map(|f| f.of(field, Lang::current())))
                 .unwrap_or_default()
         })
     }

@@ -88,7 +88,7 @@ pub async fn delete_account(password: String) -> Result<(), AppError> {
     let state = expect_context::<crate::state::AppState>();
     if !crate::accounts::password::verify(password, Some(user.password.clone())).await {
         let mut errors = FormErrors::default();
-        errors.add("password", "Your password was entered incorrectly.");
+        errors.add("password", crate::text!(accounts.password_rules.incorrect));
         return Err(AppError::Invalid(errors));
     }
     crate::accounts::users::delete(&state.db.pool, user.id).await?;

@@ -51,7 +51,7 @@ pub async fn create_api_token(name: String, expires_in_days: String) -> Result<(
             Err(_) => {
                 let mut errors = FormErrors::default();
                 errors.keep("name", &name);
-                errors.add("expires_in_days", "Choose a lifetime from the list.");
+                errors.add("expires_in_days", crate::text!(accounts.field.token_lifetime_choice));
                 return Err(AppError::Invalid(errors));
             }
         },

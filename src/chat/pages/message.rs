@@ -75,7 +75,7 @@ pub(super) fn MessageItem(
             {status_note.map(|note| view! { <p class="message-status">{note}</p> })}
             {message.error.clone().map(|error| view! {
                 <div class="message-error" role="alert" data-testid="message-error">
-                    <p>{error}</p>
+                    <p>{error.get(t).to_string()}</p>
                     <ActionForm action=actions.regenerate attr:class="inline">
                         <input type="hidden" name="message_id" value=message_id/>
                         <button type="submit" disabled=busy>{tr!(t, chat.message.retry)}</button>

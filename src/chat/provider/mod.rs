@@ -12,6 +12,9 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
 use crate::core::config::{AiConfig, Secret};
+use crate::core::error::AppError;
+use crate::core::i18n::Text;
+use crate::text;
 
 mod demo;
 mod wire;
@@ -88,44 +91,57 @@ pub enum StreamEvent {
 pub type ReplyStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, ProviderError>> + Send>>;
 
 /// Why a reply failed, each with a message a user can act on. Provider texts are kept short and never include keys.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A failed reply stores it in its metadata as `{"code", "value", "message"}` (the code and value from serde, the
+/// English message for API clients), so its page shows the message in the reader's language ([`Self::of_metadata`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", content = "value", rename_all = "snake_case")]
 pub enum ProviderError {
     /// 401: the key is missing or wrong.
-    #[error("The AI provider rejected the API key. Check MISTRAL_API_KEY.")]
+    #[serde(rename = "invalid_api_key")]
     InvalidKey,
     /// 403: the key may not use this model.
-    #[error("This API key is not allowed to use the model “{0}”.")]
+    #[serde(rename = "model_forbidden")]
     Forbidden(String),
     /// 404: unknown or retired model.
-    #[error("The model “{0}” is unknown or retired. Choose another model.")]
     UnknownModel(String),
     /// 429 after the retries.
-    #[error("{}", rate_limited_message(*.retry_after))]
     RateLimited {
         /// Seconds to wait, when the provider said.
         retry_after: Option<u64>,
     },
     /// 400/422: the provider refused the request (e.g. the context window is exceeded).
-    #[error("The AI provider refused the request: {0}")]
     Rejected(String),
     /// 5xx or no connection, after the retries.
-    #[error("The AI provider is unavailable ({0}). Try again in a moment.")]
+    #[serde(rename = "provider_unavailable")]
     Unavailable(String),
     /// No data for longer than the idle timeout.
-    #[error("The AI provider stopped answering (no data for {0} s).")]
     Timeout(u64),
     /// The stream broke after some text arrived.
-    #[error("The reply was cut off: the connection to the AI provider broke.")]
     CutOff,
     /// Data that is not the documented format.
-    #[error("The AI provider sent data ThiCode could not read.")]
+    #[serde(rename = "malformed_response")]
     Malformed,
 }
 
-fn rate_limited_message(retry_after: Option<u64>) -> String {
-    match retry_after {
-        Some(secs) => format!("The AI provider is rate limiting requests — retry in {secs} s."),
-        None => "The AI provider is rate limiting requests — retry in a moment.".to_string(),
+impl std::fmt::Display for ProviderError {
+    /// The English message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text().english())
+    }
+}
+
+impl std::error::Error for ProviderError {}
+
+impl From<ProviderError> for AppError {
+    /// A failure of the provider: 503 when it is down, busy or silent (trying later may work), 502 when it refused.
+    fn from(failure: ProviderError) -> Self {
+        Self::Provider {
+            retryable: matches!(
+                failure,
+                ProviderError::Unavailable(_) | ProviderError::Timeout(_) | ProviderError::RateLimited { .. }
+            ),
+            message: failure.text(),
+        }
     }
 }
 
@@ -142,6 +158,43 @@ impl ProviderError {
             Self::Timeout(_) => "timeout",
             Self::CutOff => "cut_off",
             Self::Malformed => "malformed_response",
+        }
+    }
+
+    /// What the failure means for the user, in every language.
+    pub fn text(&self) -> Text {
+        match self {
+            Self::InvalidKey => text!(chat.provider.invalid_key),
+            Self::Forbidden(model) => text!(chat.provider.forbidden, model = model),
+            Self::UnknownModel(model) => text!(chat.provider.unknown_model, model = model),
+            Self::RateLimited {
+                retry_after: Some(seconds),
+            } => text!(chat.provider.rate_limited_for, seconds = seconds),
+            Self::RateLimited { retry_after: None } => text!(chat.provider.rate_limited),
+            Self::Rejected(detail) => text!(chat.provider.rejected, detail = detail),
+            Self::Unavailable(cause) => text!(chat.provider.unavailable, cause = cause),
+            Self::Timeout(seconds) => text!(chat.provider.timeout, seconds = seconds),
+            Self::CutOff => text!(chat.provider.cut_off),
+            Self::Malformed => text!(chat.provider.malformed),
+        }
+    }
+
+    /// The metadata a failed reply keeps about this failure.
+    pub fn to_metadata(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_else(|_| serde_json::json!({ "code": self.code() }));
+        value["message"] = self.text().english().into();
+        value
+    }
+
+    /// The message of the failure stored in a reply's `metadata["error"]`, in every language; a failure stored
+    /// without its code and value (by an older version) keeps the English it was stored with.
+    pub fn of_metadata(error: &serde_json::Value) -> Option<Text> {
+        match serde_json::from_value::<Self>(error.clone()) {
+            Ok(failure) => Some(failure.text()),
+            Err(_) => {
+                let english = error.get("message")?.as_str()?.to_string();
+                Some(Text::new(|_| english.clone()))
+            }
         }
     }
 
@@ -409,6 +462,34 @@ mod tests {
             ]
         );
         assert_eq!(parse_chunk("{not json"), Err(ProviderError::Malformed));
+    }
+
+    #[test]
+    fn a_stored_failure_reads_back_in_either_language() {
+        use crate::core::i18n::Lang;
+        let failure = ProviderError::RateLimited { retry_after: Some(4) };
+        let stored = failure.to_metadata();
+        assert_eq!(stored["code"], "rate_limited");
+        assert_eq!(stored["code"], failure.code());
+        assert_eq!(
+            stored["message"],
+            "The AI provider is rate limiting requests — retry in 4 s."
+        );
+        let text = ProviderError::of_metadata(&stored).unwrap();
+        assert_eq!(
+            text.get(Lang::Fr),
+            "Le fournisseur d’IA limite les requêtes — réessayez dans 4 s."
+        );
+        for failure in [
+            ProviderError::InvalidKey,
+            ProviderError::Unavailable("HTTP 503".into()),
+            ProviderError::Malformed,
+        ] {
+            assert_eq!(failure.to_metadata()["code"], failure.code());
+        }
+        // A failure stored by an older version (code and English only) keeps its English.
+        let old = serde_json::json!({"code": "whatever", "message": "Old text."});
+        assert_eq!(ProviderError::of_metadata(&old).unwrap().get(Lang::Fr), "Old text.");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::chat::store::{self, ConversationChanges};
 use crate::chat::types::{MAX_SYSTEM_PROMPT_CHARS, MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS};
 use crate::core::error::AppError;
 use crate::state::AppState;
+use crate::text;
 
 use super::owned;
 
@@ -53,12 +54,12 @@ pub(super) async fn changes_of(state: &AppState, edit: ConversationEdit) -> Resu
     if let Some(title) = edit.title {
         let title = title.trim().to_string();
         if title.is_empty() {
-            return Err(AppError::invalid("title", "The title may not be blank."));
+            return Err(AppError::invalid("title", text!(chat.limit.title_blank)));
         }
         if title.chars().count() > MAX_TITLE_CHARS {
             return Err(AppError::invalid(
                 "title",
-                format!("A title can have at most {MAX_TITLE_CHARS} characters."),
+                text!(chat.limit.title_too_long, max = MAX_TITLE_CHARS),
             ));
         }
         changes.title = Some(title);
@@ -69,7 +70,7 @@ pub(super) async fn changes_of(state: &AppState, edit: ConversationEdit) -> Resu
             if tag.chars().count() > MAX_TAG_CHARS {
                 return Err(AppError::invalid(
                     "tags",
-                    format!("A tag can have at most {MAX_TAG_CHARS} characters."),
+                    text!(chat.limit.tag_too_long, max = MAX_TAG_CHARS),
                 ));
             }
             if !clean.iter().any(|t| t == tag) {
@@ -79,7 +80,7 @@ pub(super) async fn changes_of(state: &AppState, edit: ConversationEdit) -> Resu
         if clean.len() > MAX_TAGS {
             return Err(AppError::invalid(
                 "tags",
-                format!("A conversation can have at most {MAX_TAGS} tags."),
+                text!(chat.limit.too_many_tags, max = MAX_TAGS),
             ));
         }
         changes.tags = Some(serde_json::Value::from(clean).to_string());
@@ -87,7 +88,10 @@ pub(super) async fn changes_of(state: &AppState, edit: ConversationEdit) -> Resu
     if let Some(model) = edit.model {
         let model = model.trim().to_string();
         if !model.is_empty() && !state.chat.provider.models().await.iter().any(|m| m.id == model) {
-            return Err(AppError::invalid("model", format!("Unknown model “{model}”.")));
+            return Err(AppError::invalid(
+                "model",
+                text!(chat.limit.unknown_model, model = model),
+            ));
         }
         changes.model = Some(model);
     }
@@ -95,7 +99,7 @@ pub(super) async fn changes_of(state: &AppState, edit: ConversationEdit) -> Resu
         if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
             return Err(AppError::invalid(
                 "system_prompt",
-                format!("A system prompt can have at most {MAX_SYSTEM_PROMPT_CHARS} characters."),
+                text!(chat.limit.system_prompt_too_long, max = MAX_SYSTEM_PROMPT_CHARS),
             ));
         }
         changes.system_prompt = Some(prompt);
@@ -104,7 +108,7 @@ pub(super) async fn changes_of(state: &AppState, edit: ConversationEdit) -> Resu
         if category.chars().count() > MAX_CATEGORY_CHARS {
             return Err(AppError::invalid(
                 "category",
-                format!("Ensure this field has no more than {MAX_CATEGORY_CHARS} characters."),
+                text!(core.field.too_long, max = MAX_CATEGORY_CHARS),
             ));
         }
         changes.category = Some(category);

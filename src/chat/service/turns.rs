@@ -10,6 +10,7 @@ use crate::chat::types::SentMessage;
 use crate::core::db::now_millis;
 use crate::core::error::AppError;
 use crate::state::AppState;
+use crate::text;
 
 use super::edits::{ConversationEdit, changes_of};
 use super::views::branch;
@@ -21,14 +22,14 @@ const DEFAULT_CONTEXT_TOKENS: u64 = 32_768;
 pub(crate) fn check_content(state: &AppState, content: &str) -> Result<String, AppError> {
     let content = content.trim_end().to_string();
     if content.trim().is_empty() {
-        return Err(AppError::invalid("content", "Write a message first."));
+        return Err(AppError::invalid("content", text!(chat.limit.write_first)));
     }
     let max = state.config.limits.max_message_chars;
     let count = content.chars().count();
     if count > max {
         return Err(AppError::invalid(
             "content",
-            format!("A message can have at most {max} characters (this one has {count})."),
+            text!(chat.limit.message_too_long, max = max, len = count),
         ));
     }
     Ok(content)
@@ -103,7 +104,7 @@ pub async fn send_message_with(
         Some(kind) if kind.chars().count() > MAX_CONTENT_TYPE_CHARS => {
             return Err(AppError::invalid(
                 "content_type",
-                format!("Ensure this field has no more than {MAX_CONTENT_TYPE_CHARS} characters."),
+                text!(core.field.too_long, max = MAX_CONTENT_TYPE_CHARS),
             ));
         }
         Some(kind) => CONTENT_TYPES
@@ -116,7 +117,7 @@ pub async fn send_message_with(
         Some(model) if !state.chat.provider.models().await.iter().any(|m| m.id == model) => {
             return Err(AppError::invalid(
                 "model",
-                format!("Unknown model \u{201c}{model}\u{201d}."),
+                text!(chat.limit.unknown_model, model = model),
             ));
         }
         other => other,
@@ -142,7 +143,7 @@ pub async fn send_message_with(
             let m = store::message(&state.db.pool, user.id, id)
                 .await?
                 .filter(|m| m.conversation_id == conversation.id)
-                .ok_or_else(|| AppError::invalid("parent_id", "No such message in this conversation."))?;
+                .ok_or_else(|| AppError::invalid("parent_id", text!(chat.limit.no_such_message)))?;
             Some(m.id)
         }
         None => conversation.current_leaf_id,
@@ -216,7 +217,7 @@ pub async fn edit_message(
     let content = check_content(state, content)?;
     let m = stored_message(state, user, message_id).await?;
     if m.role != "user" {
-        return Err(AppError::invalid("message", "Only your own messages can be edited."));
+        return Err(AppError::invalid("message", text!(chat.limit.own_messages_only)));
     }
     check_rate(state, user).await?;
     let conversation = owned(state, user, m.conversation_id).await?;

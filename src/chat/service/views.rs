@@ -26,7 +26,7 @@ pub async fn chat_context(
     let (conversations, has_more) = match &query {
         Some(q) => {
             if q.chars().count() > 200 {
-                return Err(AppError::invalid("q", "Search for at most 200 characters."));
+                return Err(AppError::invalid("q", crate::text!(chat.limit.search_too_long)));
             }
             let rows = store::search_conversations(&state.db, user.id, q, PAGE_SIZE).await?;
             (rows.iter().map(summary).collect(), false)

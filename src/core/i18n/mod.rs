@@ -8,14 +8,15 @@
 //! Interface text lives in one catalogue, `src/core/i18n/locales/<language>/<feature>.json`, compiled into code by
 //! leptos_i18n (build.rs): components, errors and server functions name a key, `tr!(lang, chat.composer.send)`, which
 //! the compiler checks, and build.rs fails when a key is missing in a language. Messages of the shared services
-//! (validation, provider errors) are still written in English — they are the REST API's contract, worded like
-//! Django's — and are put into the page's language through the French catalog ([`translate`]), as Django's gettext
-//! does.
+//! (validation, provider failures), whose reader may be a page in either language, the REST API (English, worded like
+//! Django's) or the CLI, are a [`Text`] made from a key with `text!(…)`: every language at once, each rendering
+//! picks its own.
 
-#[cfg(feature = "ssr")]
-mod catalog_fr;
 #[cfg(all(test, feature = "ssr"))]
 mod keys;
+mod text;
+
+pub use text::Text;
 
 /// An interface language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -137,15 +138,6 @@ mod catalogue_tests {
             tr!(Lang::Fr, core.error.throttled_seconds, seconds = 5).to_string(),
             "Trop de tentatives. Réessayez dans 5 s."
         );
-    }
-}
-
-/// A message of the shared services (English) in `lang`. Unknown messages stay English.
-#[cfg(feature = "ssr")]
-pub fn translate(lang: Lang, message: &str) -> String {
-    match lang {
-        Lang::En => message.to_string(),
-        Lang::Fr => catalog_fr::translate(message).unwrap_or_else(|| message.to_string()),
     }
 }
 
