@@ -69,6 +69,8 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{} · ThiCode", rcdata_text(&page))/>
         <Router>
             <a class="skip-link" href="#main">{tr!(t, core.shell.skip_content)}</a>
+            // On the chat page: straight to the message box.
+            <a class="skip-link skip-composer" href="#content">{tr!(t, core.shell.skip_composer)}</a>
             <LanguageReload/>
             <SiteHeader>
                 <UserMenu/>
@@ -78,8 +80,9 @@ pub fn App() -> impl IntoView {
                     // In-order streaming: what waits for data arrives in place, so pages are complete without
                     // JavaScript (out-of-order chunks would need a script to be put in place).
                     <Route path=path!("") view=HomePage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::InOrder/>
+                    // Rendered whole: a visitor who is already logged in gets a real 302 to the chat.
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/reset-password/:token") view=ResetPasswordPage ssr=SsrMode::InOrder/>
                     // Pages for logged-in users render whole before answering, so a visitor without a session gets

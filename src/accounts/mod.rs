@@ -1,6 +1,9 @@
 //! Accounts — the counterpart of the original's `accounts` app: users, password rules and hashing, sessions and
 //! login, and the account commands of the CLI.
 
+/// Where logging in or signing up lands without a `next` page: the chat.
+pub const LANDING: &str = "/chat";
+
 pub mod fields;
 pub mod pages;
 pub mod server_fns;

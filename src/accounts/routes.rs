@@ -8,8 +8,8 @@ use axum::routing::post;
 use serde::Deserialize;
 
 use crate::accounts::auth::AuthSession;
+use crate::core::document::safe_next;
 use crate::core::i18n::Lang;
-use crate::core::security::safe_next;
 use crate::state::AppState;
 
 /// `POST /language`.

@@ -440,7 +440,7 @@ async fn send(
 fn sse_reply(state: AppState, user: User, message_id: i64, first: Option<Value>) -> Response {
     use axum::response::sse::Event;
     let head = first.map(|m| Event::default().event("user_message").data(m.to_string()));
-    crate::chat::stream::sse(state, message_id, head, move |state, id| {
+    crate::chat::stream::sse(state, message_id, head, None, move |state, id| {
         let user = user.clone();
         async move {
             let message = service::stored_message(&state, &user, id).await.ok();

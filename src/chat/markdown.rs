@@ -106,14 +106,58 @@ pub fn localise(html: String, lang: crate::core::i18n::Lang) -> String {
     )
 }
 
-/// A message as its page shows it in `lang`: Copy buttons labelled.
+/// A message as its page shows it in `lang`: Copy buttons labelled, a failed reply's explanation in that language
+/// only (for a stream's `done` event, written outside any page).
 pub fn localise_message(message: &mut crate::chat::types::MessageView, lang: crate::core::i18n::Lang) {
     message.html = localise(std::mem::take(&mut message.html), lang);
+    if let Some(error) = &mut message.error {
+        *error = error.only(lang);
+    }
+}
+
+/// A user's message as the page shows it: the text as written (escaped; line breaks kept by the page's style), and
+/// fenced code blocks (```` ``` ````) as code. A fence left open stays text.
+pub fn user_html(content: &str) -> String {
+    use crate::core::error::escape_html;
+    let mut out = String::with_capacity(content.len() + 32);
+    let mut code: Option<(String, String)> = None;
+    for line in content.split_inclusive('\n') {
+        if line.trim_start().starts_with("```") {
+            match code.take() {
+                Some((_, body)) => {
+                    out.push_str("<pre><code>");
+                    out.push_str(&escape_html(body.trim_end_matches(['\n', '\r'])));
+                    out.push_str("</code></pre>");
+                }
+                None => code = Some((line.to_string(), String::new())),
+            }
+            continue;
+        }
+        match &mut code {
+            Some((_, body)) => body.push_str(line),
+            None => out.push_str(&escape_html(line)),
+        }
+    }
+    if let Some((fence, body)) = code {
+        out.push_str(&escape_html(&fence));
+        out.push_str(&escape_html(&body));
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_messages_keep_their_text_and_show_fenced_code_as_code() {
+        assert_eq!(user_html("a <b>\nc"), "a &lt;b&gt;\nc");
+        assert_eq!(
+            user_html("look:\n```rust\nfn x() {}\n```\nok"),
+            "look:\n<pre><code>fn x() {}</code></pre>ok"
+        );
+        assert_eq!(user_html("```\nopen <i>"), "```\nopen &lt;i&gt;");
+    }
 
     #[test]
     fn scripts_images_and_javascript_links_are_removed() {

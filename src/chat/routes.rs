@@ -43,7 +43,7 @@ async fn events(
     // `done` carries the message as the page shows it, in the page's language: the page puts it in place of the
     // streamed text without asking for the conversation again.
     let lang = crate::core::i18n::from_headers(&headers);
-    stream::sse(state, message_id, None, move |state, id| {
+    stream::sse(state, message_id, None, Some(lang), move |state, id| {
         let user = user.clone();
         async move {
             let mut view = service::message(&state, &user, id).await.ok()?;

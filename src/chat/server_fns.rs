@@ -12,7 +12,9 @@ use crate::core::error::AppError;
 #[server]
 pub async fn get_chat_context(archived: bool, offset: i64, q: Option<String>) -> Result<ChatContext, AppError> {
     let (state, user) = session().await?;
-    crate::chat::service::chat_context(&state, &user, archived, offset, q).await
+    let utc_offset = crate::core::document::request_header(axum::http::header::COOKIE)
+        .map_or(0, |cookies| crate::core::document::utc_offset(&cookies));
+    crate::chat::service::chat_context(&state, &user, archived, offset, q, utc_offset).await
 }
 
 /// A conversation and the messages of its current branch.
@@ -25,9 +27,19 @@ pub async fn get_conversation(id: i64) -> Result<ConversationView, AppError> {
 
 /// Sends a message (in a new conversation when `conversation_id` is empty) and starts the reply.
 #[server]
-pub async fn send_message(conversation_id: Option<i64>, content: String) -> Result<Sent, AppError> {
+pub async fn send_message(
+    conversation_id: Option<i64>,
+    content: String,
+    /// The model a new conversation uses (the picker of the new-chat screen); `default` or empty: the user's.
+    #[server(default)]
+    model: Option<String>,
+) -> Result<Sent, AppError> {
     let (state, user) = session().await?;
-    let sent = crate::chat::service::send_message(&state, &user, conversation_id, &content).await?;
+    let options = crate::chat::service::SendOptions {
+        model: model.filter(|m| m != "default" && !m.trim().is_empty()),
+        ..Default::default()
+    };
+    let sent = crate::chat::service::send_message_with(&state, &user, conversation_id, &content, options).await?;
     answer(&state, &user, sent).await
 }
 

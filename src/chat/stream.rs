@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -19,7 +19,9 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::chat::generation::LiveEvent;
+use crate::chat::markdown;
 use crate::chat::store;
+use crate::core::i18n::Lang;
 use crate::state::AppState;
 
 /// How often a reply generated elsewhere is re-read.
@@ -92,10 +94,15 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
     }
 }
 
+/// How often, at most, the page's stream sends the rendering of the text so far.
+const PREVIEW_EVERY: Duration = Duration::from_millis(100);
+
 /// The Server-Sent Events of the reply `message_id` (already checked to be the caller's): `first` if given, then its
 /// text so far, live deltas, and `done` with the data `done` renders for the finished message (no `done` event when
-/// it renders nothing, e.g. the message was deleted meanwhile).
-pub fn sse<F, Fut>(state: AppState, message_id: i64, first: Option<Event>, done: F) -> Response
+/// it renders nothing, e.g. the message was deleted meanwhile). With `preview` (the chat page, in its language), the
+/// snapshot and at most every 100 ms a delta also carry `html`: the whole text so far as sanitised Markdown, rendered
+/// exactly as the finished reply will be, so the page never shows raw Markdown.
+pub fn sse<F, Fut>(state: AppState, message_id: i64, first: Option<Event>, preview: Option<Lang>, done: F) -> Response
 where
     F: Fn(AppState, i64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Option<String>> + Send + 'static,
@@ -103,20 +110,52 @@ where
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(follow_reply(state.clone(), message_id, tx));
     let done = Arc::new(done);
+    let mut so_far = String::new();
+    let mut rendered_at: Option<Instant> = None;
+    let mut render = move |event: &ReplyEvent| -> Option<String> {
+        let lang = preview?;
+        let due = match event {
+            ReplyEvent::Snapshot(content) => {
+                so_far.clone_from(content);
+                true
+            }
+            ReplyEvent::Delta(text) => {
+                so_far.push_str(text);
+                rendered_at.is_none_or(|at| at.elapsed() >= PREVIEW_EVERY)
+            }
+            ReplyEvent::Done => false,
+        };
+        due.then(|| {
+            rendered_at = Some(Instant::now());
+            markdown::localise(markdown::to_safe_html(&so_far), lang)
+        })
+    };
     let events = ReceiverStream::new(rx)
-        .then(move |event| {
+        .map(move |event| {
+            let html = render(&event);
+            (event, html)
+        })
+        .then(move |(event, html)| {
             let (state, done) = (state.clone(), done.clone());
             async move {
                 match event {
                     ReplyEvent::Snapshot(content) => Some(
-                        Event::default()
-                            .event("snapshot")
-                            .data(json!({ "content": content }).to_string()),
+                        Event::default().event("snapshot").data(
+                            match html {
+                                Some(html) => json!({ "content": content, "html": html }),
+                                None => json!({ "content": content }),
+                            }
+                            .to_string(),
+                        ),
                     ),
                     ReplyEvent::Delta(text) => Some(
-                        Event::default()
-                            .event("delta")
-                            .data(json!({ "text": text }).to_string()),
+                        Event::default().event("delta").data(
+                            match html {
+                                Some(html) => json!({ "text": text, "html": html }),
+                                None => json!({ "text": text }),
+                            }
+                            .to_string(),
+                        ),
                     ),
                     ReplyEvent::Done => done(state, message_id)
                         .await

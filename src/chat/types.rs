@@ -38,6 +38,10 @@ pub struct MessageView {
     pub error: Option<crate::core::i18n::Text>,
     /// Model that wrote a reply.
     pub model: Option<String>,
+    /// Tokens the reply took, when the provider said.
+    pub tokens: Option<i64>,
+    /// Milliseconds from the request to the reply's first token.
+    pub first_token_ms: Option<i64>,
     /// Position among its siblings (1-based) and their number: branches from regenerating or editing.
     pub branch: (usize, usize),
     /// Sibling before and after this one, to switch branches.
@@ -89,6 +93,13 @@ pub struct ChatContext {
     pub demo: bool,
     /// The search the sidebar shows results of, if any.
     pub query: Option<String>,
+    /// The server's clock when the list was read (epoch ms) and the user's offset from UTC in minutes (from the
+    /// `tz` cookie the browser keeps): the sidebar groups by day with them, the same on both sides.
+    pub now: i64,
+    /// See `now`.
+    pub utc_offset: i32,
+    /// What to call the user in a greeting: their first name, else their username.
+    pub greeting_name: String,
 }
 
 /// The rows created by a send, regenerate or edit.

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::core::i18n::Lang;
+use crate::core::icons::{Icon, Svg};
 use crate::core::theme::Theme;
 use crate::tr;
 
@@ -77,8 +78,17 @@ pub fn ThemeToggle() -> impl IntoView {
         <form class="theme-toggle" method="post" action="/theme" on:submit=on_submit>
             <input type="hidden" name="theme" value=move || theme.get().next().as_str()/>
             <input type="hidden" name="next" value=move || here(&location)/>
-            <button type="submit" data-theme-current=move || theme.get().as_str()>
-                {move || theme.get().label(lang)}
+            <button type="submit" class="icon-button tip-left" data-theme-current=move || theme.get().as_str()
+                data-tip=move || theme.get().label(lang)>
+                {move || {
+                    let icon = match theme.get() {
+                        Theme::System => Icon::Monitor,
+                        Theme::Light => Icon::Sun,
+                        Theme::Dark => Icon::Moon,
+                    };
+                    view! { <Svg icon/> }
+                }}
+                <span class="visually-hidden">{move || theme.get().label(lang)}</span>
             </button>
         </form>
     }

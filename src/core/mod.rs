@@ -4,10 +4,12 @@
 //! needs (`Arc<Config>`, `Db`); the application's `AppState` lives above every feature, in `crate::state`.
 
 pub mod arguments;
+pub mod dialog;
 pub mod document;
 pub mod error;
 pub mod home;
 pub mod i18n;
+pub mod icons;
 pub mod layout;
 pub mod not_found;
 pub mod theme;

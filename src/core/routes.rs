@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::core::db::{self, Db};
+use crate::core::document::safe_next;
 use crate::core::error::AppError;
-use crate::core::security::safe_next;
 use crate::core::theme::Theme;
 
 /// `/healthz`, `/readyz`, `POST /theme` and the API fallback, for any router state that holds the database.

@@ -8,6 +8,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http_body_util::Limited;
 
+use crate::core::document::safe_next;
 use crate::core::error::AppError;
 use std::sync::Arc;
 
@@ -263,33 +264,4 @@ pub fn csrf_cookie(config: &Config, token: &str) -> String {
 /// login is worthless after it.
 pub fn new_csrf_cookie(config: &Config) -> String {
     csrf_cookie(config, &uuid::Uuid::new_v4().simple().to_string())
-}
-
-/// `next` if it is a path on this site (`/…`, not `//host` or `/\host`), otherwise `/`: no open redirects.
-pub fn safe_next(next: &str) -> &str {
-    let same_site = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.chars().any(|c| c.is_control() || c == '\\');
-    if same_site { next } else { "/" }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_stays_on_our_site() {
-        assert_eq!(safe_next("/chat/3?x=1"), "/chat/3?x=1");
-        for hostile in [
-            "https://evil.example/",
-            "//evil.example",
-            "/\\evil.example",
-            "javascript:alert(1)",
-            "",
-            "/a\nb",
-        ] {
-            assert_eq!(safe_next(hostile), "/", "{hostile:?}");
-        }
-    }
 }

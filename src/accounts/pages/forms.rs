@@ -107,10 +107,15 @@ pub(super) fn FormErrors(feedback: Feedback) -> impl IntoView {
     }
 }
 
-/// Where to go after logging in or registering: `?next=` (the server checks it stays on this site) or home.
+/// Where to go after logging in or registering: `?next=` when it stays on this site, else the chat.
 pub(super) fn next_path() -> impl Fn() -> String + Copy {
     let query = use_query_map();
-    move || query.with(|q| q.get("next")).unwrap_or_else(|| "/".to_string())
+    move || {
+        query
+            .with(|q| q.get("next"))
+            .map(|next| crate::core::document::safe_next_or(&next, crate::accounts::LANDING).to_string())
+            .unwrap_or_else(|| crate::accounts::LANDING.to_string())
+    }
 }
 
 pub(super) fn counter_class(length: usize) -> &'static str {

@@ -10,6 +10,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 
 use crate::accounts::server_fns::{Login, Logout, Register, current_user};
 use crate::core::i18n::Lang;
+use crate::core::icons::{Icon, Svg};
 
 use super::forms::{Feedback, Field, FormErrors, next_path};
 
@@ -22,6 +23,7 @@ pub fn LoginPage() -> impl IntoView {
     let t = Lang::current();
     view! {
         <Title text=tr!(t, accounts.session.log_in_title)/>
+        <AlreadyIn/>
         <section class="auth-card">
             <h1>{tr!(t, accounts.session.log_in_title)}</h1>
             <Show when=move || use_query_map().with(|q| q.get("reset").is_some())>
@@ -49,6 +51,7 @@ pub fn RegisterPage() -> impl IntoView {
     let t = Lang::current();
     view! {
         <Title text=tr!(t, accounts.session.create_account)/>
+        <AlreadyIn/>
         <section class="auth-card">
             <h1>{tr!(t, accounts.session.create_account)}</h1>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
@@ -63,6 +66,24 @@ pub fn RegisterPage() -> impl IntoView {
             </ActionForm>
             <p class="auth-switch">{tr!(t, accounts.session.already_have_account)} <a href="/login">{tr!(t, accounts.session.log_in_action)}</a></p>
         </section>
+    }
+}
+
+/// On the login and sign-up pages: a visitor who is already logged in goes on to `next` or the chat (a 302 when the
+/// server renders the page).
+#[component]
+fn AlreadyIn() -> impl IntoView {
+    let next = next_path();
+    let user = Resource::new(|| (), |_| current_user());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(_)) => view! { <Redirect path=next()/> }.into_any(),
+                    _ => ().into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -89,13 +110,22 @@ pub fn UserMenu() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || user.get().map(|answer| match answer.ok().flatten() {
                 Some(user) => view! {
-                    <a href="/chat" data-testid="chat-link">{tr!(t, accounts.session.chat)}</a>
+                    <a href="/chat" data-testid="chat-link" class="icon-button" aria-label=tr!(t, accounts.session.chat)
+                        data-tip=tr!(t, accounts.session.chat)>
+                        <Svg icon=Icon::NewChat/>
+                    </a>
                     {user.is_staff.then(|| view! {
-                        <a href="/admin" data-testid="admin-link">{tr!(t, accounts.session.admin)}</a>
+                        <a href="/admin" data-testid="admin-link" class="icon-button" aria-label=tr!(t, accounts.session.admin)
+                            data-tip=tr!(t, accounts.session.admin)>
+                            <Svg icon=Icon::Shield/>
+                        </a>
                     })}
                     <a class="user-name" data-testid="user-name" href="/settings">{user.username}</a>
                     <ActionForm action=logout attr:class="logout-form">
-                        <button type="submit">{tr!(t, accounts.session.log_out)}</button>
+                        <button type="submit" class="icon-button" aria-label=tr!(t, accounts.session.log_out)
+                            data-tip=tr!(t, accounts.session.log_out)>
+                            <Svg icon=Icon::LogOut/>
+                        </button>
                     </ActionForm>
                 }.into_any(),
                 None => view! {

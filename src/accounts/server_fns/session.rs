@@ -10,7 +10,7 @@ use crate::core::error::AppError;
 /// Logs in with a username or email and a password, then goes to `next` (a path on this site) or home.
 #[server]
 pub async fn login(login: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::core::security::safe_next;
+    use crate::core::document::safe_next_or;
 
     let state = expect_context::<crate::state::AppState>();
     let mut session = auth_session().await?;
@@ -21,7 +21,10 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
     if let Some(lang) = crate::accounts::service::preferred_language(&user) {
         crate::core::server_fn::set_cookie(&lang.cookie());
     }
-    leptos_axum::redirect(safe_next(next.as_deref().unwrap_or("/")));
+    leptos_axum::redirect(safe_next_or(
+        next.as_deref().unwrap_or_default(),
+        crate::accounts::LANDING,
+    ));
     Ok(())
 }
 
@@ -35,7 +38,7 @@ pub async fn register(
     next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::accounts::service::{self, Registration};
-    use crate::core::security::safe_next;
+    use crate::core::document::safe_next_or;
 
     let state = expect_context::<crate::state::AppState>();
     let user = service::register(
@@ -51,7 +54,10 @@ pub async fn register(
     let mut session = auth_session().await?;
     crate::accounts::auth::start_session(&mut session, &user).await?;
     crate::core::server_fn::set_cookie(&crate::core::security::new_csrf_cookie(&state.config));
-    leptos_axum::redirect(safe_next(next.as_deref().unwrap_or("/")));
+    leptos_axum::redirect(safe_next_or(
+        next.as_deref().unwrap_or_default(),
+        crate::accounts::LANDING,
+    ));
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! Browser-only parts: following a reply over Server-Sent Events, copying code, and submitting on Enter.
+//! Browser-only parts: following a reply over Server-Sent Events, keeping the view at the latest message, copying,
+//! drafts, the drawer, and submitting on Enter.
 
 use leptos::prelude::*;
 
@@ -7,7 +8,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{EventSource, MessageEvent};
 
-use super::Live;
+use super::{Live, LiveReply};
 use crate::chat::types::{ConversationView, MessageView};
 use crate::core::error::AppError;
 
@@ -47,26 +48,40 @@ pub(super) fn follow_replies(
         if current.with_value(|f| f.as_ref().is_some_and(|f| f.message_id == message_id)) {
             return;
         }
-        live.set(Some((message_id, content)));
+        live.set(Some(LiveReply {
+            id: message_id,
+            text: content,
+            html: None,
+        }));
         let url = format!("/chat/{conversation_id}/messages/{message_id}/events");
         let Ok(source) = EventSource::new(&url) else { return };
-        let text_of = |e: &MessageEvent, key: &str| -> Option<String> {
+        // Each event may carry `html`: the server's rendering of the whole text so far.
+        let read = |e: &MessageEvent, key: &str| -> Option<(String, Option<String>)> {
             let data = e.data().as_string()?;
             let value: serde_json::Value = serde_json::from_str(&data).ok()?;
-            value.get(key)?.as_str().map(str::to_string)
+            let text = value.get(key)?.as_str()?.to_string();
+            let html = value.get("html").and_then(|h| h.as_str()).map(str::to_string);
+            Some((text, html))
         };
         let snapshot = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            if let Some(text) = text_of(&e, "content") {
-                live.set(Some((message_id, text)));
+            if let Some((text, html)) = read(&e, "content") {
+                live.set(Some(LiveReply {
+                    id: message_id,
+                    text,
+                    html,
+                }));
             }
         });
         let delta = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            if let Some(text) = text_of(&e, "text") {
+            if let Some((text, html)) = read(&e, "text") {
                 live.update(|l| {
-                    if let Some((id, so_far)) = l
-                        && *id == message_id
+                    if let Some(reply) = l
+                        && reply.id == message_id
                     {
-                        so_far.push_str(&text);
+                        reply.text.push_str(&text);
+                        if html.is_some() {
+                            reply.html = html;
+                        }
                     }
                 });
             }
@@ -116,8 +131,8 @@ pub(super) fn copy_code(ev: &leptos::ev::MouseEvent) {
     }
 }
 
-/// Submits the form around the event's target, as the Send button would.
-pub(super) fn submit_form_of(ev: &leptos::ev::KeyboardEvent) {
+/// Submits the form around the event's target, as its submit button would.
+pub(super) fn submit_form_of(ev: &web_sys::Event) {
     let form = ev
         .target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -125,5 +140,126 @@ pub(super) fn submit_form_of(ev: &leptos::ev::KeyboardEvent) {
         .and_then(|el| el.dyn_into::<web_sys::HtmlFormElement>().ok());
     if let Some(form) = form {
         let _ = form.request_submit();
+    }
+}
+
+/// How close to the end (px) still counts as "at the bottom".
+const BOTTOM_SLACK: i32 = 48;
+
+/// Keeps the conversation at its latest message while the reader is there: when it opens or is shown again, and
+/// as a reply streams in. Scrolling up stops it (`on_scroll`), the jump button or reaching the end again resumes.
+pub(super) fn follow_bottom(scroller: NodeRef<leptos::html::Div>, at_bottom: RwSignal<bool>, live: Live) {
+    Effect::new(move |_| {
+        if scroller.get().is_some() && at_bottom.get_untracked() {
+            scroll_to_bottom(scroller, false);
+        }
+    });
+    Effect::new(move |_| {
+        live.track();
+        if at_bottom.get_untracked() {
+            request_animation_frame(move || scroll_to_bottom(scroller, false));
+        }
+    });
+}
+
+/// Whether the reader is at the end of the conversation, after a scroll.
+pub(super) fn on_scroll(scroller: NodeRef<leptos::html::Div>, at_bottom: RwSignal<bool>) {
+    if let Some(el) = scroller.try_get_untracked().flatten() {
+        let near = el.scroll_height() - el.scroll_top() - el.client_height() <= BOTTOM_SLACK;
+        if near != at_bottom.get_untracked() {
+            at_bottom.set(near);
+        }
+    }
+}
+
+/// Scrolls the conversation to its end (smoothly for the jump button, unless the user asked for less motion).
+pub(super) fn scroll_to_bottom(scroller: NodeRef<leptos::html::Div>, smooth: bool) {
+    if let Some(el) = scroller.try_get_untracked().flatten() {
+        let reduced = window()
+            .match_media("(prefers-reduced-motion: reduce)")
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.matches());
+        let options = web_sys::ScrollToOptions::new();
+        options.set_top(f64::from(el.scroll_height()));
+        options.set_behavior(if smooth && !reduced {
+            web_sys::ScrollBehavior::Smooth
+        } else {
+            web_sys::ScrollBehavior::Instant
+        });
+        el.scroll_to_with_scroll_to_options(&options);
+    }
+}
+
+/// Puts `text` on the clipboard.
+pub(super) fn copy_text(text: &str) {
+    let _ = window().navigator().clipboard().write_text(text);
+}
+
+/// Puts a suggestion in the composer and gives it the focus.
+pub(super) fn fill_composer(text: &str) {
+    if let Some(el) = document()
+        .get_element_by_id("content")
+        .and_then(|el| el.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+    {
+        el.set_value(text);
+        let _ = el.focus();
+    }
+}
+
+/// Closes the phone's conversation drawer whenever the page moves to another address (a conversation was picked).
+pub(super) fn close_drawer_on_navigation() {
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        location.search.track();
+        if let Some(toggle) = document()
+            .get_element_by_id("drawer")
+            .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
+        {
+            toggle.set_checked(false);
+        }
+    });
+}
+
+fn draft_key(conversation_id: Option<i64>) -> String {
+    match conversation_id {
+        Some(id) => format!("thicode.draft.{id}"),
+        None => "thicode.draft.new".to_string(),
+    }
+}
+
+fn drafts() -> Option<web_sys::Storage> {
+    window().session_storage().ok().flatten()
+}
+
+/// Remembers what is in the composer, for when the user comes back to this conversation.
+pub(super) fn keep_draft(textarea: NodeRef<leptos::html::Textarea>, conversation_id: Option<i64>) {
+    if let (Some(el), Some(storage)) = (textarea.get_untracked(), drafts()) {
+        let key = draft_key(conversation_id);
+        let _ = if el.value().is_empty() {
+            storage.remove_item(&key)
+        } else {
+            storage.set_item(&key, &el.value())
+        };
+    }
+}
+
+/// Puts the conversation's draft back into an empty composer.
+pub(super) fn restore_draft(textarea: NodeRef<leptos::html::Textarea>, conversation_id: Option<i64>) {
+    Effect::new(move |_| {
+        if let (Some(el), Some(storage)) = (textarea.get(), drafts())
+            && el.value().is_empty()
+            && let Ok(Some(draft)) = storage.get_item(&draft_key(conversation_id))
+        {
+            el.set_value(&draft);
+        }
+    });
+}
+
+/// Forgets the draft of a conversation whose message was sent.
+pub(super) fn forget_draft(conversation_id: Option<i64>) {
+    if let Some(storage) = drafts() {
+        let _ = storage.remove_item(&draft_key(conversation_id));
     }
 }

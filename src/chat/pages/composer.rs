@@ -1,53 +1,94 @@
-//! The composer: the message box (Enter sends, Shift+Enter adds a line) and its Send button.
+//! The composer: the message box, which grows with its text up to about 40 % of the window (Enter sends,
+//! Shift+Enter adds a line), and the Send button, which becomes Stop in the same place while a reply is written.
+//! The focus stays in the box after a send, and a draft is kept per conversation while the tab lives.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use crate::tr;
-
 use crate::core::i18n::Lang;
+use crate::core::icons::{Icon, Svg};
+use crate::core::layout::rcdata_text;
+use crate::tr;
 
 use super::Actions;
 
 #[component]
-pub(super) fn Composer(conversation_id: Option<i64>, generating: Option<i64>, actions: Actions) -> impl IntoView {
+pub(super) fn Composer(
+    conversation_id: Option<i64>,
+    generating: Option<i64>,
+    actions: Actions,
+    /// Text to start with (a suggestion followed without JavaScript, `?prompt=`).
+    #[prop(optional)]
+    initial: String,
+) -> impl IntoView {
     let textarea = NodeRef::<leptos::html::Textarea>::new();
-    // Empty the box once a message went through.
+    let t = Lang::current();
+    // Empty the box (and its draft) once a message went through; the focus stays.
     Effect::new(move |_| {
         if let Some(Ok(_)) = actions.send.value().get()
             && let Some(el) = textarea.get_untracked()
         {
             el.set_value("");
+            #[cfg(feature = "hydrate")]
+            {
+                super::client::forget_draft(conversation_id);
+                let _ = el.focus();
+            }
         }
     });
+    #[cfg(feature = "hydrate")]
+    super::client::restore_draft(textarea, conversation_id);
     let pending = actions.send.pending();
-    let t = Lang::current();
-    let disabled = move || generating.is_some() || pending.get();
+    let disabled = move || pending.get();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         // Enter sends, Shift+Enter starts a new line (and nothing interrupts an IME composition).
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
-            #[cfg(feature = "hydrate")]
-            super::client::submit_form_of(&ev);
+            if generating.is_none() {
+                #[cfg(feature = "hydrate")]
+                super::client::submit_form_of(&ev);
+            }
         }
     };
+    let on_input = move |_| {
+        #[cfg(feature = "hydrate")]
+        super::client::keep_draft(textarea, conversation_id);
+    };
+    let button = match generating {
+        // Stop, in the Send button's place: its own form, bound to the same spot.
+        Some(_) => view! {
+            <button type="submit" form="stop-form" class="send-button stop tip-left" data-testid="stop"
+                aria-label=tr!(t, chat.message.stop) data-tip=tr!(t, chat.message.stop)>
+                <Svg icon=Icon::Stop/>
+            </button>
+        }
+        .into_any(),
+        None => view! {
+            <button type="submit" class="send-button tip-left" disabled=disabled data-testid="send"
+                aria-label=move || if pending.get() { tr!(t, chat.composer.sending) } else { tr!(t, chat.composer.send) }
+                data-tip=tr!(t, chat.composer.send)>
+                <Svg icon=Icon::Send/>
+            </button>
+        }
+        .into_any(),
+    };
     view! {
-        <ActionForm action=actions.send attr:class="composer">
+        {generating.zip(conversation_id).map(|(message_id, conversation)| view! {
+            <ActionForm action=actions.stop attr:id="stop-form" attr:class="visually-hidden">
+                <input type="hidden" name="conversation_id" value=conversation.to_string()/>
+                <input type="hidden" name="message_id" value=message_id.to_string()/>
+            </ActionForm>
+        })}
+        <ActionForm action=actions.send attr:class="composer" attr:id="composer-form">
             {conversation_id.map(|id| view! { <input type="hidden" name="conversation_id" value=id.to_string()/> })}
             <label for="content" class="visually-hidden">{tr!(t, chat.composer.message)}</label>
-            <textarea id="content" name="content" rows="3" node_ref=textarea required
-                placeholder=tr!(t, chat.composer.message_thicode_enter_sends)
-                on:keydown=on_keydown data-testid="composer"></textarea>
-            <button type="submit" disabled=disabled data-testid="send">
-                {move || if generating.is_some() {
-                    tr!(t, chat.composer.generating)
-                } else if pending.get() {
-                    tr!(t, chat.composer.sending)
-                } else {
-                    tr!(t, chat.composer.send)
-                }}
-            </button>
+            <textarea id="content" name="content" rows="1" node_ref=textarea required
+                placeholder=tr!(t, chat.composer.placeholder)
+                aria-keyshortcuts="Shift+Escape"
+                on:keydown=on_keydown on:input=on_input data-testid="composer">{rcdata_text(&initial)}</textarea>
+            {button}
         </ActionForm>
+        <p class="composer-hint js-only" aria-hidden="true">{tr!(t, chat.composer.hint)}</p>
     }
     .into_any()
 }

@@ -1,19 +1,21 @@
-//! The conversation on screen: demo banner, header with its actions (pin, archive, export, rename, settings,
-//! delete), the messages and the composer.
+//! The conversation on screen: its header (drawer button, title renamed in place, model picker, pin, settings and a
+//! menu with archive, export and delete), the messages in their own scrolling area, which follows a streaming reply
+//! while the reader stays at the bottom, and the composer. A new conversation shows a greeting and suggestions.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-
-use crate::tr;
 use leptos_meta::Title;
 
 use crate::chat::types::{ChatContext, ConversationView};
+use crate::core::dialog::{Modal, open_link};
 use crate::core::i18n::Lang;
+use crate::core::icons::{Icon, Svg};
 use crate::core::layout::{NoScriptRefresh, rcdata_text};
+use crate::tr;
 
 use super::composer::Composer;
 use super::message::MessageItem;
-use super::{Actions, Live};
+use super::{Actions, Deleting, Live};
 
 #[component]
 pub(super) fn ConversationPane(
@@ -21,11 +23,20 @@ pub(super) fn ConversationPane(
     ctx: Option<ChatContext>,
     actions: Actions,
     live: Live,
+    deleting: Deleting,
+    /// The dialog the page's address opens (`?dialog=`), and the message it edits (`?edit=`).
+    dialog: Option<String>,
+    editing: Option<i64>,
+    /// Text for the composer to start with (`?prompt=`).
+    prompt: String,
+    /// Whether the reader is at the latest message (kept by the page across renders).
+    at_bottom: RwSignal<bool>,
 ) -> impl IntoView {
     let t = Lang::current();
     let demo = ctx.as_ref().is_some_and(|c| c.demo);
     let models = ctx.as_ref().map(|c| c.models.clone()).unwrap_or_default();
     let preferred = ctx.as_ref().map(|c| c.preferred_model.clone()).unwrap_or_default();
+    let greeting_name = ctx.as_ref().map(|c| c.greeting_name.clone()).unwrap_or_default();
     let generating = view
         .as_ref()
         .and_then(|v| v.messages.iter().find(|m| m.is_generating()).map(|m| m.id));
@@ -37,32 +48,75 @@ pub(super) fn ConversationPane(
     let last_reply = view
         .as_ref()
         .and_then(|v| v.messages.iter().rev().find(|m| m.role == "assistant").map(|m| m.id));
+    let last_user = view
+        .as_ref()
+        .and_then(|v| v.messages.iter().rev().find(|m| m.role == "user").map(|m| m.id));
     let messages = view.as_ref().map(|v| v.messages.clone()).unwrap_or_default();
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    super::client::follow_bottom(scroller, at_bottom, live);
+    let jump = move |_| {
+        #[cfg(feature = "hydrate")]
+        super::client::scroll_to_bottom(scroller, true);
+    };
+    let header = match view.clone() {
+        Some(v) => view! {
+            <ConversationHeader view=v models=models.clone() preferred=preferred.clone() actions dialog=dialog.clone() deleting/>
+        }
+        .into_any(),
+        None => view! { <NewChatHeader models=models.clone() preferred=preferred.clone()/> }.into_any(),
+    };
+    let body = if view.is_none() {
+        view! { <Welcome name=greeting_name/> }.into_any()
+    } else {
+        view! {
+            <ol class="messages" on:click=copy_code>
+                {messages.into_iter().map(|m| {
+                    let is_last_reply = Some(m.id) == last_reply;
+                    let is_last_user = Some(m.id) == last_user;
+                    let edit_open = editing == Some(m.id);
+                    view! {
+                        <MessageItem message=m conversation_id=conversation_id.unwrap_or_default() is_last_reply
+                            is_last_user edit_open busy=generating.is_some() actions live/>
+                    }
+                }).collect_view()}
+            </ol>
+        }
+        .into_any()
+    };
     view! {
         <Title text=title.clone()/>
-        {demo.then(|| view! {
-            <p class="demo-banner" role="status" data-testid="demo-banner">
-                {tr!(t, chat.conversation.no_ai_model_configured)}
-                <code>"MISTRAL_API_KEY"</code>
-                {tr!(t, chat.conversation.use_real_model)}
-            </p>
-        })}
-        {view.clone().map(|v| view! { <ConversationHeader view=v models=models.clone() actions/> })}
-        {view.is_none().then(|| view! {
-            <h1>{tr!(t, chat.conversation.new_conversation)}</h1>
-            <p class="hint">{tr!(t, chat.conversation.using)} {preferred.clone()} "."</p>
-        })}
+        {header}
         {generating.map(|_| view! { <NoScriptRefresh seconds=2/> })}
-        <ol class="messages" aria-live="polite" on:click=copy_code>
-            {messages.into_iter().map(|m| {
-                let is_last_reply = Some(m.id) == last_reply;
-                view! { <MessageItem message=m conversation_id=conversation_id.unwrap_or_default() is_last_reply busy=generating.is_some() actions live/> }
-            }).collect_view()}
-        </ol>
-        <Show when=move || actions.error().is_some()>
-            <p class="form-error" role="alert" data-testid="chat-error">{move || actions.error()}</p>
-        </Show>
-        <Composer conversation_id generating actions/>
+        <div class="conversation-scroll" node_ref=scroller data-testid="scroller"
+            on:scroll=move |_| {
+                #[cfg(feature = "hydrate")]
+                super::client::on_scroll(scroller, at_bottom);
+            }>
+            <div class="column">
+                {demo.then(|| view! {
+                    <p class="demo-banner" role="status" data-testid="demo-banner">
+                        {tr!(t, chat.conversation.no_ai_model_configured)}
+                        <code>"MISTRAL_API_KEY"</code>
+                        {tr!(t, chat.conversation.use_real_model)}
+                    </p>
+                })}
+                <div aria-live="polite">{body}</div>
+            </div>
+            <button type="button" class="jump-latest icon-button" hidden=move || at_bottom.get()
+                aria-label=tr!(t, chat.conversation.jump_latest) data-tip=tr!(t, chat.conversation.jump_latest)
+                class:tip-up=true on:click=jump data-testid="jump-latest">
+                <Svg icon=Icon::ArrowDown/>
+            </button>
+        </div>
+        <div class="composer-wrap">
+            <div class="column">
+                <Show when=move || actions.error().is_some()>
+                    <p class="form-error chat-error" role="alert" data-testid="chat-error">{move || actions.error()}</p>
+                </Show>
+                <Composer conversation_id generating actions initial=prompt/>
+            </div>
+        </div>
     }
     .into_any()
 }
@@ -75,73 +129,236 @@ pub(super) fn copy_code(ev: leptos::ev::MouseEvent) {
     let _ = ev;
 }
 
+/// The button that opens the conversation list on a phone (a label of the drawer's checkbox: no script needed).
 #[component]
-pub(super) fn ConversationHeader(view: ConversationView, models: Vec<String>, actions: Actions) -> impl IntoView {
-    let id = view.id;
-    let archived = view.status == "archived";
-    let current_model = view.model.clone();
+fn DrawerButton() -> impl IntoView {
+    let t = Lang::current();
+    view! {
+        <label for="drawer" class="icon-button drawer-button tip-right" data-tip=tr!(t, chat.sidebar.conversations)
+            data-testid="drawer-button">
+            <Svg icon=Icon::Sidebar/>
+            <span class="visually-hidden">{tr!(t, chat.sidebar.conversations)}</span>
+        </label>
+    }
+}
+
+/// The model picker: the provider's chat models, the user's default first. In a conversation it saves the choice
+/// (at once with JavaScript, with its Apply button without); on a new chat it goes with the first message.
+#[component]
+fn ModelSelect(
+    models: Vec<String>,
+    preferred: String,
+    current: String,
+    #[prop(optional)] form: Option<&'static str>,
+) -> impl IntoView {
+    let t = Lang::current();
+    let default_label = format!("{} ({preferred})", tr!(t, chat.conversation.my_preferred_model));
+    view! {
+        <label for="model-picker" class="visually-hidden">{tr!(t, chat.conversation.model)}</label>
+        <select id="model-picker" name="model" form=form data-testid="model-picker"
+            on:change=move |ev| {
+                #[cfg(feature = "hydrate")]
+                if form.is_none() {
+                    super::client::submit_form_of(&ev);
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = ev;
+            }>
+            <option value="default" selected=current.is_empty()>{default_label}</option>
+            {models.into_iter().map(|m| {
+                let selected = m == current;
+                view! { <option value=m.clone() selected=selected>{m.clone()}</option> }
+            }).collect_view()}
+        </select>
+    }
+}
+
+#[component]
+fn NewChatHeader(models: Vec<String>, preferred: String) -> impl IntoView {
     let t = Lang::current();
     view! {
         <header class="conversation-header">
-            <h1 data-testid="conversation-title">{view.title.clone()}</h1>
-            {(!view.tags.is_empty()).then(|| view! {
-                <ul class="tags">{view.tags.iter().map(|t| view! { <li>{t.clone()}</li> }).collect_view()}</ul>
-            })}
-            <div class="conversation-actions">
+            <DrawerButton/>
+            <h1 data-testid="conversation-title">{tr!(t, chat.conversation.new_conversation)}</h1>
+            <div class="conversation-tools model-picker">
+                <ModelSelect models preferred current=String::new() form="composer-form"/>
+            </div>
+        </header>
+    }
+}
+
+/// The new-chat screen: a greeting, and prompts to start from. Each is a link that puts its text in the composer (the
+/// server fills it in without JavaScript; with it, the text goes in at once and the composer takes the focus).
+#[component]
+fn Welcome(name: String) -> impl IntoView {
+    let t = Lang::current();
+    let suggestions = [
+        tr!(t, chat.welcome.suggestion_explain),
+        tr!(t, chat.welcome.suggestion_code),
+        tr!(t, chat.welcome.suggestion_write),
+        tr!(t, chat.welcome.suggestion_plan),
+    ];
+    view! {
+        <div class="welcome" data-testid="welcome">
+            <h2>{tr!(t, chat.welcome.hello, name = &name).to_string()}</h2>
+            <p>{tr!(t, chat.welcome.how_can_help)}</p>
+            <ul class="suggestions">
+                {suggestions.into_iter().map(|text| view! {
+                    <li>
+                        <a class="button" href=format!("/chat?prompt={}", crate::core::document::encode_component(text))
+                            data-testid="suggestion"
+                            on:click=move |ev| {
+                                #[cfg(feature = "hydrate")]
+                                {
+                                    ev.prevent_default();
+                                    super::client::fill_composer(text);
+                                }
+                                #[cfg(not(feature = "hydrate"))]
+                                let _ = ev;
+                            }>
+                            {text}
+                        </a>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+#[component]
+fn ConversationHeader(
+    view: ConversationView,
+    models: Vec<String>,
+    preferred: String,
+    actions: Actions,
+    dialog: Option<String>,
+    deleting: Deleting,
+) -> impl IntoView {
+    let t = Lang::current();
+    let id = view.id;
+    let here = format!("/chat/{id}");
+    let archived = view.status == "archived";
+    let renaming = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Ok(())) = actions.update.value().get() {
+            renaming.set(false);
+            #[cfg(feature = "hydrate")]
+            crate::core::dialog::client::close_dialogs();
+        }
+    });
+    let title = StoredValue::new(view.title.clone());
+    let shown_title = view.title.clone();
+    let ask_delete = {
+        let title = view.title.clone();
+        move |ev: leptos::ev::MouseEvent| {
+            ev.prevent_default();
+            deleting.ask(id, title.clone());
+        }
+    };
+    let open = |name: &str| dialog.as_deref() == Some(name);
+    view! {
+        <header class="conversation-header">
+            <DrawerButton/>
+            <Show when=move || renaming.get() fallback=move || view! {
+                <h1 data-testid="conversation-title">
+                    <a class="title-button" href=open_link(&format!("/chat/{id}"), "rename")
+                        title=tr!(t, chat.conversation.rename)
+                        on:click=move |ev| { ev.prevent_default(); renaming.set(true); }>
+                        {shown_title.clone()}
+                    </a>
+                </h1>
+            }>
+                <ActionForm action=actions.update attr:class="rename-inline">
+                    <input type="hidden" name="id" value=id/>
+                    <label for="title-inline" class="visually-hidden">{tr!(t, chat.conversation.title)}</label>
+                    <input id="title-inline" name="title" value=title.get_value() maxlength="255" required autofocus
+                        data-testid="title-input"
+                        on:keydown=move |ev| if ev.key() == "Escape" { renaming.set(false) }/>
+                    <button type="submit" class="primary">{tr!(t, chat.conversation.save)}</button>
+                </ActionForm>
+            </Show>
+            <div class="conversation-tools">
+                <ActionForm action=actions.update attr:class="model-picker wide-only">
+                    <input type="hidden" name="id" value=id/>
+                    <ModelSelect models=models.clone() preferred=preferred.clone() current=view.model.clone()/>
+                    <button type="submit" class="nojs-only">{tr!(t, chat.conversation.apply)}</button>
+                </ActionForm>
                 <ActionForm action=actions.update>
                     <input type="hidden" name="id" value=id/>
                     <input type="hidden" name="pinned" value=(!view.is_pinned).to_string()/>
-                    <button type="submit" class="link">
-                        {if view.is_pinned { tr!(t, chat.conversation.unpin) } else { tr!(t, chat.conversation.pin) }}
+                    <button type="submit" class="icon-button" aria-pressed=view.is_pinned.to_string()
+                        aria-label=tr!(t, chat.conversation.pin) data-tip=if view.is_pinned { tr!(t, chat.conversation.unpin) } else { tr!(t, chat.conversation.pin) }
+                        data-testid="pin">
+                        <Svg icon=Icon::Pin/>
                     </button>
                 </ActionForm>
-                <ActionForm action=actions.update>
-                    <input type="hidden" name="id" value=id/>
-                    <input type="hidden" name="archived" value=(!archived).to_string()/>
-                    <button type="submit" class="link">
-                        {if archived { tr!(t, chat.conversation.restore) } else { tr!(t, chat.conversation.archive) }}
-                    </button>
-                </ActionForm>
-                <a href=format!("/chat/{id}/export/md") download>{tr!(t, chat.conversation.export_markdown)}</a>
-                <a href=format!("/chat/{id}/export/json") download>{tr!(t, chat.conversation.export_json)}</a>
-                <details>
-                    <summary>{tr!(t, chat.conversation.rename)}</summary>
-                    <ActionForm action=actions.update attr:class="inline-form">
-                        <input type="hidden" name="id" value=id/>
-                        <label for="title">{tr!(t, chat.conversation.title)}</label>
-                        <input id="title" name="title" value=view.title.clone() maxlength="255" required/>
-                        <button type="submit">{tr!(t, chat.conversation.save)}</button>
-                    </ActionForm>
-                </details>
-                <details>
-                    <summary>{tr!(t, chat.conversation.settings)}</summary>
-                    <ActionForm action=actions.update attr:class="form">
-                        <input type="hidden" name="id" value=id/>
-                        <label for="model">{tr!(t, chat.conversation.model)}</label>
-                        <select id="model" name="model">
-                            <option value="default" selected=current_model.is_empty()>{tr!(t, chat.conversation.my_preferred_model)}</option>
-                            {models.into_iter().map(|m| {
-                                let selected = m == current_model;
-                                view! { <option value=m.clone() selected=selected>{m.clone()}</option> }
-                            }).collect_view()}
-                        </select>
-                        <label for="system_prompt">{tr!(t, chat.conversation.system_prompt)}</label>
-                        <textarea id="system_prompt" name="system_prompt" rows="3">{rcdata_text(&view.system_prompt)}</textarea>
-                        <label for="tags">{tr!(t, chat.conversation.tags_comma_separated)}</label>
-                        <input id="tags" name="tags" value=view.tags.join(", ")/>
-                        <button type="submit">{tr!(t, chat.conversation.save)}</button>
-                    </ActionForm>
-                </details>
-                <details>
-                    <summary>{tr!(t, chat.conversation.delete)}</summary>
-                    <ActionForm action=actions.delete>
-                        <input type="hidden" name="id" value=id/>
-                        <p>{tr!(t, chat.conversation.delete_conversation_all_messages)}</p>
-                        <button type="submit" class="danger">{tr!(t, chat.conversation.delete_conversation)}</button>
-                    </ActionForm>
+                <a class="icon-button" href=open_link(&here, "settings") data-dialog="settings-dialog"
+                    aria-label=tr!(t, chat.conversation.settings) data-tip=tr!(t, chat.conversation.settings)
+                    data-testid="open-settings">
+                    <Svg icon=Icon::Settings/>
+                </a>
+                <details class="menu">
+                    <summary class="icon-button tip-left" aria-label=tr!(t, chat.conversation.more_actions)
+                        data-tip=tr!(t, chat.conversation.more_actions) data-testid="conversation-menu">
+                        <Svg icon=Icon::More/>
+                    </summary>
+                    <ul class="menu-list">
+                        <li>
+                            <ActionForm action=actions.update>
+                                <input type="hidden" name="id" value=id/>
+                                <input type="hidden" name="archived" value=(!archived).to_string()/>
+                                <button type="submit" data-testid="archive">
+                                    {if archived { view! { <Svg icon=Icon::Restore/> }.into_any() } else { view! { <Svg icon=Icon::Archive/> }.into_any() }}
+                                    {if archived { tr!(t, chat.conversation.restore) } else { tr!(t, chat.conversation.archive) }}
+                                </button>
+                            </ActionForm>
+                        </li>
+                        <li><a href=format!("/chat/{id}/export/md") download rel="external"><Svg icon=Icon::Download/>{tr!(t, chat.conversation.export_markdown)}</a></li>
+                        <li><a href=format!("/chat/{id}/export/json") download rel="external"><Svg icon=Icon::Download/>{tr!(t, chat.conversation.export_json)}</a></li>
+                        <li>
+                            <a class="danger-item" href=open_link(&here, "delete") on:click=ask_delete data-testid="delete">
+                                <Svg icon=Icon::Trash/>{tr!(t, chat.conversation.delete)}
+                            </a>
+                        </li>
+                    </ul>
                 </details>
             </div>
         </header>
+        {(!view.tags.is_empty()).then(|| view! {
+            <ul class="tags column" aria-label=tr!(t, chat.conversation.tags)>
+                {view.tags.iter().map(|tag| view! { <li>{tag.clone()}</li> }).collect_view()}
+            </ul>
+        })}
+        // Without JavaScript the title link opens this dialog; with it, the title is edited in place.
+        {open("rename").then({
+            let here = here.clone();
+            move || view! {
+            <Modal id="rename-dialog" title=tr!(t, chat.conversation.rename).to_string() open=true close=here.clone()>
+                <ActionForm action=actions.update attr:class="form">
+                    <input type="hidden" name="id" value=id/>
+                    <label for="title">{tr!(t, chat.conversation.title)}</label>
+                    <input id="title" name="title" value=view.title.clone() maxlength="255" required autofocus/>
+                    <div class="modal-actions">
+                        <a class="button" href=here.clone() data-close="">{tr!(t, core.dialog.cancel)}</a>
+                        <button type="submit" class="primary">{tr!(t, chat.conversation.save)}</button>
+                    </div>
+                </ActionForm>
+            </Modal>
+        }})}
+        <Modal id="settings-dialog" title=tr!(t, chat.conversation.settings).to_string() open=open("settings") close=here.clone()>
+            <ActionForm action=actions.update attr:class="form">
+                <input type="hidden" name="id" value=id/>
+                <label for="system_prompt">{tr!(t, chat.conversation.system_prompt)}</label>
+                <textarea id="system_prompt" name="system_prompt" rows="5">{rcdata_text(&view.system_prompt)}</textarea>
+                <p class="hint">{tr!(t, chat.conversation.system_prompt_hint)}</p>
+                <label for="tags">{tr!(t, chat.conversation.tags_comma_separated)}</label>
+                <input id="tags" name="tags" value=view.tags.join(", ")/>
+                <div class="modal-actions">
+                    <a class="button" href=here.clone() data-close="">{tr!(t, core.dialog.cancel)}</a>
+                    <button type="submit" class="primary" data-testid="save-settings">{tr!(t, chat.conversation.save)}</button>
+                </div>
+            </ActionForm>
+        </Modal>
     }
     .into_any()
 }

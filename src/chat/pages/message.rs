@@ -1,14 +1,15 @@
-//! One message: who wrote it, its version switch, its text (streaming or rendered Markdown), its status and error,
-//! and its actions (stop, regenerate, retry, edit).
+//! One message: its text (a reply as sanitised Markdown, also while it streams; a user's message as written, with
+//! fenced code as code), its status and error, and its toolbar — copy, edit (user), regenerate (the last reply), the
+//! version switch ‹ 2/3 ›, and a quiet line with the model, tokens and time to first token.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use crate::tr;
-
 use crate::chat::types::MessageView;
 use crate::core::i18n::Lang;
+use crate::core::icons::{Icon, Svg};
 use crate::core::layout::rcdata_text;
+use crate::tr;
 
 use super::{Actions, Live};
 
@@ -17,98 +18,176 @@ pub(super) fn MessageItem(
     message: MessageView,
     conversation_id: i64,
     is_last_reply: bool,
+    is_last_user: bool,
+    /// The page's address asks to edit this message (`?edit=`; the Edit link without JavaScript).
+    edit_open: bool,
     busy: bool,
     actions: Actions,
     live: Live,
 ) -> impl IntoView {
+    let t = Lang::current();
     let id = message.id;
+    let is_user = message.role == "user";
     let generating = message.is_generating();
-    let stored = message.content.clone();
-    let streamed = move || {
+    let editing = RwSignal::new(edit_open);
+    let stored_html = message.html.clone();
+    let shown_html = move || {
         live.with(|l| match l {
-            Some((live_id, text)) if *live_id == id => text.clone(),
-            _ => stored.clone(),
+            Some(reply) if reply.id == id => reply
+                .html
+                .clone()
+                .unwrap_or_else(|| crate::core::error::escape_html(&reply.text)),
+            _ => stored_html.clone(),
         })
     };
-    let t = Lang::current();
-    let role_label = if message.role == "user" {
-        tr!(t, chat.message.you)
-    } else {
-        tr!(t, chat.message.assistant)
-    };
     let (index, count) = message.branch;
-    let body = if generating {
-        view! { <div class="message-body streaming" data-testid="streaming">{streamed}<span class="cursor" aria-hidden="true">"▍"</span></div> }.into_any()
+    let body_class = if is_user {
+        "message-body plain"
     } else {
-        view! { <div class="message-body markdown" inner_html=message.html.clone()></div> }.into_any()
+        "message-body markdown"
+    };
+    let body = if generating {
+        view! {
+            <div class=body_class data-testid="streaming" inner_html=shown_html></div>
+            <span class="cursor" aria-hidden="true">"▍"</span>
+        }
+        .into_any()
+    } else {
+        view! { <div class=body_class inner_html=message.html.clone()></div> }.into_any()
     };
     let status_note = match message.status.as_str() {
         "stopped" => Some(tr!(t, chat.message.stopped)),
         "interrupted" => Some(tr!(t, chat.message.interrupted_server_stopped_while)),
         _ => None,
     };
-    let message_id = id;
+    let quiet = (!is_user).then(|| quiet_line(&message, t)).flatten();
+    let source = StoredValue::new(message.content.clone());
+    let content = message.content.clone();
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        super::client::copy_text(&content);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &content;
+        copied.set(true);
+        set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
+    };
+    let copy_label = move || {
+        if copied.get() {
+            tr!(t, chat.client.copied)
+        } else {
+            tr!(t, chat.message.copy)
+        }
+    };
+    let edit_href = format!("/chat/{conversation_id}?edit={id}");
+    let close_href = StoredValue::new(format!("/chat/{conversation_id}"));
+    let can_regenerate = is_last_reply && !generating && message.error.is_none();
+    let classes = format!(
+        "message {}{}",
+        message.role,
+        if is_last_reply || is_last_user { " last" } else { "" }
+    );
     view! {
-        <li class=format!("message {}", message.role) data-status=message.status.clone() data-testid=format!("message-{}", message.role)>
-            <div class="message-meta">
-                <strong>{role_label}</strong>
-                {message.model.clone().filter(|_| message.role == "assistant").map(|m| view! { <span class="model">{m}</span> })}
-                {(count > 1).then(|| view! {
-                    <div class="branches">
-                        {message.prev_sibling.map(|prev| view! {
-                            <ActionForm action=actions.branch attr:class="inline">
-                                <input type="hidden" name="message_id" value=prev.to_string()/>
-                                <button type="submit" class="link" aria-label=tr!(t, chat.message.previous_version)>"‹"</button>
-                            </ActionForm>
-                        })}
-                        <span data-testid="branch-position">{format!("{index}/{count}")}</span>
-                        {message.next_sibling.map(|next| view! {
-                            <ActionForm action=actions.branch attr:class="inline">
-                                <input type="hidden" name="message_id" value=next.to_string()/>
-                                <button type="submit" class="link" aria-label=tr!(t, chat.message.next_version)>"›"</button>
-                            </ActionForm>
-                        })}
+        <li class=classes data-status=message.status.clone() data-testid=format!("message-{}", message.role)>
+            <span class="visually-hidden">{if is_user { tr!(t, chat.message.you) } else { tr!(t, chat.message.assistant) }}</span>
+            <Show when=move || editing.get()>
+                <ActionForm action=actions.edit attr:class="edit-form">
+                    <input type="hidden" name="message_id" value=id/>
+                    <label for=format!("edit-{id}") class="visually-hidden">{tr!(t, chat.message.edit_message)}</label>
+                    <textarea id=format!("edit-{id}") name="content" rows="4" required autofocus
+                        on:keydown=move |ev| if ev.key() == "Escape" { editing.set(false) }>
+                        {rcdata_text(&source.get_value())}
+                    </textarea>
+                    <div class="modal-actions">
+                        <a class="button" href=close_href.get_value()
+                            on:click=move |ev| { ev.prevent_default(); editing.set(false); }>
+                            {tr!(t, core.dialog.cancel)}
+                        </a>
+                        <button type="submit" class="primary" disabled=busy>{tr!(t, chat.message.save_send)}</button>
                     </div>
-                })}
+                </ActionForm>
+            </Show>
+            <div class="message-content" hidden=move || editing.get()>
+                {body}
             </div>
-            {body}
             {status_note.map(|note| view! { <p class="message-status">{note}</p> })}
             {message.error.clone().map(|error| view! {
                 <div class="message-error" role="alert" data-testid="message-error">
                     <p>{error.get(t).to_string()}</p>
                     <ActionForm action=actions.regenerate attr:class="inline">
-                        <input type="hidden" name="message_id" value=message_id/>
-                        <button type="submit" disabled=busy>{tr!(t, chat.message.retry)}</button>
+                        <input type="hidden" name="message_id" value=id/>
+                        <button type="submit" disabled=busy>
+                            <Svg icon=Icon::Refresh/>{tr!(t, chat.message.retry)}
+                        </button>
                     </ActionForm>
                 </div>
             })}
-            <div class="message-actions">
-                {generating.then(|| view! {
-                    <ActionForm action=actions.stop attr:class="inline">
-                        <input type="hidden" name="conversation_id" value=conversation_id.to_string()/>
-                        <input type="hidden" name="message_id" value=message_id/>
-                        <button type="submit" data-testid="stop">{tr!(t, chat.message.stop)}</button>
-                    </ActionForm>
+            <div class="message-tools">
+                {(count > 1).then(|| view! {
+                    <div class="branches">
+                        {message.prev_sibling.map(|prev| view! {
+                            <ActionForm action=actions.branch>
+                                <input type="hidden" name="message_id" value=prev.to_string()/>
+                                <button type="submit" class="icon-button small" aria-label=tr!(t, chat.message.previous_version)
+                                    data-tip=tr!(t, chat.message.previous_version)>
+                                    <Svg icon=Icon::ChevronLeft/>
+                                </button>
+                            </ActionForm>
+                        })}
+                        <span data-testid="branch-position">{format!("{index}/{count}")}</span>
+                        {message.next_sibling.map(|next| view! {
+                            <ActionForm action=actions.branch>
+                                <input type="hidden" name="message_id" value=next.to_string()/>
+                                <button type="submit" class="icon-button small" aria-label=tr!(t, chat.message.next_version)
+                                    data-tip=tr!(t, chat.message.next_version)>
+                                    <Svg icon=Icon::ChevronRight/>
+                                </button>
+                            </ActionForm>
+                        })}
+                    </div>
                 })}
-                {(is_last_reply && !generating && message.error.is_none()).then(|| view! {
-                    <ActionForm action=actions.regenerate attr:class="inline">
-                        <input type="hidden" name="message_id" value=message_id/>
-                        <button type="submit" class="link" disabled=busy data-testid="regenerate">{tr!(t, chat.message.regenerate)}</button>
-                    </ActionForm>
+                {(!generating).then(|| view! {
+                    <span class="fades">
+                        <button type="button" class="icon-button small js-only" on:click=copy data-testid="copy-message"
+                            aria-label=copy_label data-tip=copy_label>
+                            {move || if copied.get() { view! { <Svg icon=Icon::Check/> } } else { view! { <Svg icon=Icon::Copy/> } }}
+                        </button>
+                        {is_user.then(|| view! {
+                            <a class="icon-button small" href=edit_href.clone() data-testid="edit"
+                                aria-label=tr!(t, chat.message.edit) data-tip=tr!(t, chat.message.edit)
+                                on:click=move |ev| { ev.prevent_default(); editing.set(true); }>
+                                <Svg icon=Icon::Pencil/>
+                            </a>
+                        })}
+                        {can_regenerate.then(|| view! {
+                            <ActionForm action=actions.regenerate>
+                                <input type="hidden" name="message_id" value=id/>
+                                <button type="submit" class="icon-button small" disabled=busy data-testid="regenerate"
+                                    aria-label=tr!(t, chat.message.regenerate) data-tip=tr!(t, chat.message.regenerate)>
+                                    <Svg icon=Icon::Refresh/>
+                                </button>
+                            </ActionForm>
+                        })}
+                    </span>
                 })}
-                {(message.role == "user").then(|| view! {
-                    <details class="edit">
-                        <summary>{tr!(t, chat.message.edit)}</summary>
-                        <ActionForm action=actions.edit attr:class="form">
-                            <input type="hidden" name="message_id" value=message_id/>
-                            <label for=format!("edit-{id}")>{tr!(t, chat.message.edit_message)}</label>
-                            <textarea id=format!("edit-{id}") name="content" rows="3">{rcdata_text(&message.content)}</textarea>
-                            <button type="submit" disabled=busy>{tr!(t, chat.message.save_send)}</button>
-                        </ActionForm>
-                    </details>
-                })}
+                {quiet.map(|line| view! { <span class="quiet" data-testid="message-details">{line}</span> })}
             </div>
         </li>
     }
-    .into_any()
+}
+
+/// The model, the tokens written and the time to the first token of a reply, when known.
+fn quiet_line(message: &MessageView, t: Lang) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(model) = &message.model {
+        parts.push(model.clone());
+    }
+    if let Some(tokens) = message.tokens {
+        parts.push(tr!(t, chat.message.tokens, count = tokens).to_string());
+    }
+    if let Some(ms) = message.first_token_ms {
+        let seconds = format!("{:.1}", ms as f64 / 1000.0);
+        parts.push(tr!(t, chat.message.first_token, seconds = seconds).to_string());
+    }
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }

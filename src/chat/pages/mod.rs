@@ -7,7 +7,9 @@
 mod client;
 mod composer;
 mod conversation;
+mod groups;
 mod message;
+mod shortcuts;
 mod sidebar;
 
 use leptos::prelude::*;
@@ -22,10 +24,12 @@ use crate::chat::server_fns::{
     get_chat_context, get_conversation,
 };
 use crate::chat::types::{ChatContext, ConversationSummary, ConversationView, MessageView, PAGE_SIZE, Sent};
+use crate::core::dialog::{DIALOG_PARAM, Modal};
 use crate::core::error::AppError;
 use crate::core::i18n::Lang;
 
 use conversation::ConversationPane;
+use shortcuts::ShortcutsDialog;
 use sidebar::Sidebar;
 
 /// The actions of the page, shared by its parts.
@@ -146,8 +150,35 @@ fn list_first(ctx: &mut ChatContext, summary: ConversationSummary) {
 // Each part returns an `AnyView`: erasing the view types at part boundaries keeps them shallow enough for the
 // release build's type-depth limit and avoids one giant monomorphised hydration routine per page.
 
-/// The text of a reply streaming into the page: (message id, text so far).
-pub(super) type Live = RwSignal<Option<(i64, String)>>;
+/// A reply streaming into the page: its text so far, and that text rendered by the server (sanitised Markdown, as
+/// the finished reply will be) once a stream event brought it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct LiveReply {
+    /// The reply's id.
+    pub id: i64,
+    /// Its text so far.
+    pub text: String,
+    /// The server's rendering of a recent `text`.
+    pub html: Option<String>,
+}
+
+/// The reply streaming into the page, if any.
+pub(super) type Live = RwSignal<Option<LiveReply>>;
+
+/// The conversation a Delete (in the sidebar's menus or the header's) asks to confirm: one dialog for the page.
+#[derive(Clone, Copy)]
+pub(super) struct Deleting(RwSignal<Option<(i64, String)>>);
+
+impl Deleting {
+    /// Opens the confirmation for conversation `id`.
+    pub(super) fn ask(self, id: i64, title: String) {
+        self.0.set(Some((id, title)));
+        #[cfg(feature = "hydrate")]
+        if let Some(dialog) = crate::core::dialog::client::dialog_named("delete-dialog") {
+            let _ = dialog.show_modal();
+        }
+    }
+}
 
 /// `/chat` (a new conversation) and `/chat/{id}`.
 #[component]
@@ -161,6 +192,11 @@ pub fn ChatPage() -> impl IntoView {
     let offset =
         Memo::new(move |_| query.with(|q| q.get("offset").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0).max(0)));
     let search = Memo::new(move |_| query.with(|q| q.get("q")).filter(|q| !q.trim().is_empty()));
+    // Read once, as the page opens: which dialog or edit form the address asks for (without JavaScript), and a
+    // suggestion to put in the composer.
+    let dialog = query.with_untracked(|q| q.get(DIALOG_PARAM));
+    let editing = query.with_untracked(|q| q.get("edit").and_then(|v| v.parse::<i64>().ok()));
+    let prompt = query.with_untracked(|q| q.get("prompt")).unwrap_or_default();
     let actions = Actions::new();
     // Bumped when a stream ends in a way the page cannot apply by itself.
     let refresh = RwSignal::new(0usize);
@@ -205,6 +241,18 @@ pub fn ChatPage() -> impl IntoView {
         },
     );
     let live: Live = RwSignal::new(None);
+    let deleting = Deleting(RwSignal::new(
+        (dialog.as_deref() == Some("delete"))
+            .then(|| id.get_untracked())
+            .flatten()
+            .map(|id| (id, String::new())),
+    ));
+    // The reader follows the latest message until they scroll up; another conversation opens at its end again.
+    let at_bottom = RwSignal::new(true);
+    Effect::new(move |_| {
+        id.track();
+        at_bottom.set(true);
+    });
     let t = Lang::current();
 
     // A send, regenerate or edit answers with the conversation as it now is: show it (going to it when the send from
@@ -243,9 +291,15 @@ pub fn ChatPage() -> impl IntoView {
             }
         });
     }
+    // A deleted conversation: closed, and when it was the one on screen, back to /chat.
     Effect::new(move |_| {
         if let Some(Ok(())) = actions.delete.value().get() {
-            use_navigate()("/chat", Default::default());
+            #[cfg(feature = "hydrate")]
+            crate::core::dialog::client::close_dialogs();
+            let deleted = deleting.0.get_untracked().map(|(deleted, _)| deleted);
+            if deleted.is_none() || deleted == id.get_untracked() {
+                use_navigate()("/chat", Default::default());
+            }
         }
     });
     #[cfg(feature = "hydrate")]
@@ -253,39 +307,74 @@ pub fn ChatPage() -> impl IntoView {
     #[cfg(not(feature = "hydrate"))]
     let _ = finished;
 
+    #[cfg(feature = "hydrate")]
+    {
+        client::close_drawer_on_navigation();
+        shortcuts::client::install();
+    }
+    let delete_open = deleting.0.get_untracked().is_some();
+    let shortcuts_open = dialog.as_deref() == Some("shortcuts");
+    let close_delete = id
+        .get_untracked()
+        .map_or_else(|| "/chat".to_string(), |id| format!("/chat/{id}"));
+
     view! {
         <div class="chat">
+            <input type="checkbox" id="drawer" class="drawer-toggle visually-hidden" data-testid="drawer-toggle"/>
             <Transition fallback=move || view! { <p class="loading">{tr!(t, chat.page.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match context.await {
-                        Ok(ctx) => view! { <Sidebar ctx=ctx.clone() current=id archived offset/> }.into_any(),
+                        Ok(ctx) => view! { <Sidebar ctx=ctx.clone() current=id archived offset actions deleting/> }.into_any(),
                         Err(AppError::Unauthenticated) => login_redirect().into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.message(t)}</p> }.into_any(),
                     }
                 })}
             </Transition>
+            <label for="drawer" class="drawer-backdrop"><span class="visually-hidden">{tr!(t, chat.sidebar.close)}</span></label>
             <section class="conversation" aria-label=tr!(t, chat.page.conversation)>
                 <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
+                    {move || {
+                        let (dialog, prompt) = (dialog.clone(), prompt.clone());
+                        Suspend::new(async move {
                         let ctx = context.await.ok();
                         match conversation.await {
-                            Ok(view) => view! { <ConversationPane view ctx actions live/> }.into_any(),
+                            Ok(view) => view! {
+                                <ConversationPane view ctx actions live deleting dialog editing prompt at_bottom/>
+                            }.into_any(),
                             Err(AppError::NotFound) => {
                                 crate::core::not_found::set_not_found_status();
                                 view! {
                                 <Title text=tr!(t, chat.page.not_found)/>
-                                <h1>{tr!(t, chat.page.conversation_not_found)}</h1>
-                                <p>
-                                    {tr!(t, chat.page.does_not_exist_not)}
-                                    <a href="/chat">{tr!(t, chat.page.start_new_one)}</a>
-                                </p>
+                                <div class="column missing">
+                                    <h1>{tr!(t, chat.page.conversation_not_found)}</h1>
+                                    <p>
+                                        {tr!(t, chat.page.does_not_exist_not)}
+                                        <a href="/chat">{tr!(t, chat.page.start_new_one)}</a>
+                                    </p>
+                                </div>
                             }.into_any()
                             }
                             Err(_) => ().into_any(),
                         }
-                    })}
+                    })}}
                 </Transition>
             </section>
+            <Modal id="delete-dialog" title=tr!(t, chat.conversation.delete_conversation).to_string() open=delete_open
+                close=close_delete.clone()>
+                <p>
+                    {move || deleting.0.with(|d| d.as_ref().map(|(_, title)| title.clone()).filter(|t| !t.is_empty()))
+                        .map(|title| format!("“{title}” — "))}
+                    {tr!(t, chat.conversation.delete_conversation_all_messages)}
+                </p>
+                <ActionForm action=actions.delete>
+                    <input type="hidden" name="id" value=move || deleting.0.with(|d| d.as_ref().map(|(id, _)| id.to_string()).unwrap_or_default())/>
+                    <div class="modal-actions">
+                        <a class="button" href=close_delete data-close="">{tr!(t, core.dialog.cancel)}</a>
+                        <button type="submit" class="danger" data-testid="confirm-delete">{tr!(t, chat.conversation.delete)}</button>
+                    </div>
+                </ActionForm>
+            </Modal>
+            <ShortcutsDialog open=shortcuts_open/>
         </div>
     }
 }

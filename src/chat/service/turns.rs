@@ -54,17 +54,6 @@ async fn check_rate(state: &AppState, user: &User) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Sends `content` in the conversation (a new one when `conversation_id` is `None`), after the current branch's last
-/// message. The user message is committed before the provider is called; the reply is generated in the background.
-pub async fn send_message(
-    state: &AppState,
-    user: &User,
-    conversation_id: Option<i64>,
-    content: &str,
-) -> Result<SentMessage, AppError> {
-    send_message_with(state, user, conversation_id, content, SendOptions::default()).await
-}
-
 /// The content types a message may declare (API `content_type`), by short name and MIME type; stored as MIME.
 pub const CONTENT_TYPES: &[(&str, &str)] = &[
     ("text", "text/plain"),
@@ -83,13 +72,16 @@ const MAX_CONTENT_TYPE_CHARS: usize = 50;
 pub struct SendOptions {
     /// One of [`CONTENT_TYPES`]; anything else (at most 50 characters) means the default.
     pub content_type: Option<String>,
-    /// A model for this reply only (must be one the provider lists).
+    /// A model for this reply only, or for the whole conversation when the message starts one (must be one the
+    /// provider lists).
     pub model: Option<String>,
     /// The message to continue from instead of the branch on screen (a new branch when it is not the last one).
     pub parent_id: Option<i64>,
 }
 
-/// [`send_message`] with a content type, a model for this reply, or a parent message to branch from.
+/// Sends `content` in the conversation (a new one when `conversation_id` is `None`), after the current branch's last
+/// message — or after `options.parent_id` — with an optional content type and model. The user message is committed
+/// before the provider is called; the reply is generated in the background.
 pub async fn send_message_with(
     state: &AppState,
     user: &User,
@@ -124,18 +116,13 @@ pub async fn send_message_with(
     };
     check_rate(state, user).await?;
     let Some(id) = conversation_id else {
-        // A new conversation and its first message are created together.
+        // A new conversation and its first message are created together; a model chosen for it is its model.
         let new = store::NewConversation {
             title: generation::fallback_title(&content),
+            model: model.unwrap_or_default(),
             ..Default::default()
         };
-        return start(
-            state,
-            user,
-            Target::New(new),
-            NewTurn::first(content, model, content_type),
-        )
-        .await;
+        return start(state, user, Target::New(new), NewTurn::first(content, content_type)).await;
     };
     let conversation = owned(state, user, id).await?;
     let parent = match options.parent_id {
@@ -171,12 +158,12 @@ struct NewTurn {
 
 impl NewTurn {
     /// The first message of a new conversation.
-    fn first(content: String, model: Option<String>, content_type: &'static str) -> Self {
+    fn first(content: String, content_type: &'static str) -> Self {
         Self {
             user_content: Some(content),
             parent_id: None,
             edit_count: 0,
-            model,
+            model: None,
             content_type,
         }
     }
@@ -336,7 +323,7 @@ pub async fn start_conversation(
         model: changes.model.unwrap_or_default(),
         system_prompt: changes.system_prompt.unwrap_or_default(),
     };
-    let turn = NewTurn::first(content, None, DEFAULT_CONTENT_TYPE);
+    let turn = NewTurn::first(content, DEFAULT_CONTENT_TYPE);
     start(state, user, Target::New(new), turn).await
 }
 

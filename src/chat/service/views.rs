@@ -21,6 +21,7 @@ pub async fn chat_context(
     archived: bool,
     offset: i64,
     query: Option<String>,
+    utc_offset: i32,
 ) -> Result<ChatContext, AppError> {
     let query = query.map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
     let (conversations, has_more) = match &query {
@@ -41,6 +42,13 @@ pub async fn chat_context(
         preferred_model: model_for(state, user, None),
         demo: state.chat.provider.is_demo(),
         query,
+        now: crate::core::db::now_millis(),
+        utc_offset,
+        greeting_name: if user.first_name.trim().is_empty() {
+            user.username.clone()
+        } else {
+            user.first_name.trim().to_string()
+        },
     })
 }
 
@@ -144,13 +152,17 @@ pub fn message_view(m: &Message, all: &[Message]) -> MessageView {
         content: m.content.clone(),
         // What users write is shown as they wrote it; replies are Markdown, sanitised.
         html: if m.role == "user" {
-            crate::core::error::escape_html(&m.content)
+            crate::chat::markdown::user_html(&m.content)
         } else {
             to_safe_html(&m.content)
         },
         status: m.status.clone(),
         error: generation::error_of(&m.metadata),
         model: metadata.get("model").and_then(|v| v.as_str()).map(str::to_string),
+        tokens: metadata.get("completion_tokens").and_then(serde_json::Value::as_i64),
+        first_token_ms: metadata
+            .get("time_to_first_token_ms")
+            .and_then(serde_json::Value::as_i64),
         branch: (index + 1, siblings.len().max(1)),
         prev_sibling: index.checked_sub(1).and_then(|i| siblings.get(i)).copied(),
         next_sibling: siblings.get(index + 1).copied(),

@@ -38,6 +38,11 @@ impl Text {
         self.0.get(index).or(self.0.first()).map_or("", String::as_str)
     }
 
+    /// This message in `lang` only: what it serialises as wherever it is written.
+    pub fn only(&self, lang: Lang) -> Self {
+        Self(vec![self.get(lang).to_string()])
+    }
+
     /// The English message: the REST API's and the CLI's language.
     pub fn english(&self) -> &str {
         self.get(Lang::En)
