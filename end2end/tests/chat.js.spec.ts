@@ -38,7 +38,9 @@ test("chat: tokens stream in, the reply is saved, Regenerate keeps the old one a
   await page.waitForTimeout(700);
   const later = (await streaming.textContent())?.length ?? 0;
   expect(later).toBeGreaterThan(early);
-  await expect(page.getByTestId("send")).toBeDisabled();
+  // While it is written, Stop takes the Send button's place.
+  await expect(page.getByTestId("send")).toHaveCount(0);
+  await expect(page.getByTestId("stop")).toBeVisible();
 
   await expect(lastReply(page)).toHaveAttribute("data-status", "delivered", { timeout: 10_000 });
   await expect(lastReply(page)).toContainText("adipiscing");

@@ -18,7 +18,8 @@ test("register → log out → log in → edit bio, model and theme → reload s
   await page.getByLabel("Password", { exact: true }).fill("Penguin-Kernel-1991");
   await page.getByLabel("Confirm password").fill("Penguin-Kernel-1991");
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL("/");
+  // A new account lands in the chat.
+  await expect(page).toHaveURL("/chat");
   await expect(page.getByTestId("user-name")).toHaveText("linus-js");
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 

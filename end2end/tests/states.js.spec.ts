@@ -158,7 +158,8 @@ test("every page state hydrates without an error, and its HTML is nested as writ
     timeout: 10_000,
   });
   await settle(page, branched);
-  await page.getByTestId("message-user").last().getByText("Edit", { exact: true }).click();
+  await page.getByTestId("message-user").last().hover();
+  await page.getByTestId("message-user").last().getByTestId("edit").click();
   await page.getByLabel("Edit your message").fill("[fake:tps=400] branch me, edited");
   await page.getByRole("button", { name: "Save and send" }).click();
   await expect(page.getByTestId("message-user").last().getByTestId("branch-position")).toHaveText("2/2", {

@@ -89,7 +89,7 @@ fn highlight(lang: &str, code: &str) -> String {
         .collect();
     format!(
         "<div class=\"code-block\"><div class=\"code-bar\"><span>{label}</span>{COPY_BUTTON}</div>\
-         <pre><code>{body}</code></pre></div>"
+         <pre tabindex=\"0\"><code>{body}</code></pre></div>"
     )
 }
 
@@ -125,7 +125,8 @@ pub fn user_html(content: &str) -> String {
         if line.trim_start().starts_with("```") {
             match code.take() {
                 Some((_, body)) => {
-                    out.push_str("<pre><code>");
+                    // Focusable, so a keyboard can scroll a long line (the block scrolls inside its own box).
+                    out.push_str("<pre tabindex=\"0\"><code>");
                     out.push_str(&escape_html(body.trim_end_matches(['\n', '\r'])));
                     out.push_str("</code></pre>");
                 }
@@ -154,7 +155,7 @@ mod tests {
         assert_eq!(user_html("a <b>\nc"), "a &lt;b&gt;\nc");
         assert_eq!(
             user_html("look:\n```rust\nfn x() {}\n```\nok"),
-            "look:\n<pre><code>fn x() {}</code></pre>ok"
+            "look:\n<pre tabindex=\"0\"><code>fn x() {}</code></pre>ok"
         );
         assert_eq!(user_html("```\nopen <i>"), "```\nopen &lt;i&gt;");
     }

@@ -101,6 +101,10 @@ pub mod client {
             }
         });
         let on_key = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(|ev: web_sys::KeyboardEvent| {
+            if ev.key() == "Tab" {
+                keep_focus_inside(&ev);
+                return;
+            }
             if ev.key() != "Escape" {
                 return;
             }
@@ -126,6 +130,36 @@ pub mod client {
         {
             dialog.close();
             let _ = dialog.show_modal();
+        }
+    }
+
+    /// Tab and Shift+Tab go round the open modal's controls instead of leaving it for the browser's.
+    fn keep_focus_inside(ev: &web_sys::KeyboardEvent) {
+        let document = leptos::prelude::document();
+        let Ok(Some(dialog)) = document.query_selector("dialog.modal[open]") else {
+            return;
+        };
+        let Ok(all) = dialog.query_selector_all(
+            "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), textarea:not([disabled]), \
+             select:not([disabled]), [tabindex]:not([tabindex='-1'])",
+        ) else {
+            return;
+        };
+        let focusable: Vec<HtmlElement> = (0..all.length())
+            .filter_map(|i| all.item(i)?.dyn_into::<HtmlElement>().ok())
+            .collect();
+        let (Some(first), Some(last)) = (focusable.first(), focusable.last()) else {
+            return;
+        };
+        let active = document.active_element();
+        let at = |el: &HtmlElement| active.as_ref().is_some_and(|a| a == el.unchecked_ref::<Element>());
+        let inside = active.as_ref().is_some_and(|a| dialog.contains(Some(a)));
+        if ev.shift_key() && (at(first) || !inside) {
+            ev.prevent_default();
+            let _ = last.focus();
+        } else if !ev.shift_key() && (at(last) || !inside) {
+            ev.prevent_default();
+            let _ = first.focus();
         }
     }
 

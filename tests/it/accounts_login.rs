@@ -39,7 +39,7 @@ async fn login_and_logout_work_as_plain_form_posts() {
     let cookie = session_cookie(&res).expect("session cookie");
     let home = page(&app, "/", Some(&cookie)).await;
     assert!(
-        home.contains(">ada</a>") && home.contains(">Log out</button>"),
+        home.contains(">ada</a>") && home.contains(r#"aria-label="Log out""#),
         "{home}"
     );
     assert!(page(&app, "/", None).await.contains(">Log in</a>"));

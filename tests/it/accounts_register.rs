@@ -30,7 +30,7 @@ async fn a_valid_registration_creates_an_ordinary_account_and_logs_it_in() {
         ))
         .await;
     assert_eq!(res.status(), StatusCode::FOUND);
-    assert_eq!(header(&res, "location"), "/chat");
+    assert_eq!(header(&res, "location"), "/");
     let cookie = session_cookie(&res).expect("logged in");
     assert!(page(&app, "/", Some(&cookie)).await.contains(">grace</a>"));
     let user = users::by_login(&app.pool().pool, "grace").await.unwrap().unwrap();

@@ -127,6 +127,9 @@ fn is_language_neutral(text: &str) -> bool {
         "Administration",
         "conversations",
         "messages",
+        // Key names, the same on French keyboards.
+        "Ctrl/⌘ K",
+        "? · Ctrl /",
     ];
     SAME.contains(&text)
         || text.starts_with(env!("CARGO_PKG_VERSION"))
@@ -136,7 +139,7 @@ fn is_language_neutral(text: &str) -> bool {
         || text.contains("mistral")
         || text.contains("codestral")
         || text.contains("Fake reply")
-        || ["fn", "main", "rust"].contains(&text)
+        || ["fn", "main", "rust", "fn main() {}"].contains(&text)
         || text.contains("Kitchen")
 }
 

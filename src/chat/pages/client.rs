@@ -204,6 +204,9 @@ pub(super) fn fill_composer(text: &str) {
     {
         el.set_value(text);
         let _ = el.focus();
+        if let Some(storage) = drafts() {
+            let _ = storage.set_item(&draft_key(None), text);
+        }
     }
 }
 
@@ -245,14 +248,18 @@ pub(super) fn keep_draft(textarea: NodeRef<leptos::html::Textarea>, conversation
     }
 }
 
-/// Puts the conversation's draft back into an empty composer.
-pub(super) fn restore_draft(textarea: NodeRef<leptos::html::Textarea>, conversation_id: Option<i64>) {
+/// Shows the draft of the conversation on screen in the composer: the box stays when the page moves from one
+/// conversation to another, so each time it is shown it takes that conversation's draft (none: empty, or the text
+/// it was given, `initial`).
+pub(super) fn restore_draft(textarea: NodeRef<leptos::html::Textarea>, conversation_id: Option<i64>, initial: String) {
     Effect::new(move |_| {
-        if let (Some(el), Some(storage)) = (textarea.get(), drafts())
-            && el.value().is_empty()
-            && let Ok(Some(draft)) = storage.get_item(&draft_key(conversation_id))
-        {
-            el.set_value(&draft);
+        let (Some(el), Some(storage)) = (textarea.get(), drafts()) else {
+            return;
+        };
+        let draft = storage.get_item(&draft_key(conversation_id)).ok().flatten();
+        let text = draft.as_deref().unwrap_or(&initial);
+        if el.value() != text {
+            el.set_value(text);
         }
     });
 }

@@ -37,7 +37,21 @@ pub(super) fn Composer(
         }
     });
     #[cfg(feature = "hydrate")]
-    super::client::restore_draft(textarea, conversation_id);
+    {
+        super::client::restore_draft(textarea, conversation_id, initial.clone());
+        // A new chat: ready to type.
+        if conversation_id.is_none() {
+            Effect::new(move |_| {
+                if textarea.get().is_some() {
+                    request_animation_frame(move || {
+                        if let Some(el) = textarea.try_get_untracked().flatten() {
+                            let _ = el.focus();
+                        }
+                    });
+                }
+            });
+        }
+    }
     let pending = actions.send.pending();
     let disabled = move || pending.get();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {

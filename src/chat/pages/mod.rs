@@ -192,11 +192,10 @@ pub fn ChatPage() -> impl IntoView {
     let offset =
         Memo::new(move |_| query.with(|q| q.get("offset").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0).max(0)));
     let search = Memo::new(move |_| query.with(|q| q.get("q")).filter(|q| !q.trim().is_empty()));
-    // Read once, as the page opens: which dialog or edit form the address asks for (without JavaScript), and a
-    // suggestion to put in the composer.
-    let dialog = query.with_untracked(|q| q.get(DIALOG_PARAM));
-    let editing = query.with_untracked(|q| q.get("edit").and_then(|v| v.parse::<i64>().ok()));
-    let prompt = query.with_untracked(|q| q.get("prompt")).unwrap_or_default();
+    // Which dialog or edit form the address asks for (the links that open them without JavaScript), and a suggestion
+    // to put in the composer: read as the page is rendered, not followed (with JavaScript the page opens them itself).
+    let asked = move |name: &str| query.with_untracked(|q| q.get(name));
+    let dialog = asked(DIALOG_PARAM);
     let actions = Actions::new();
     // Bumped when a stream ends in a way the page cannot apply by itself.
     let refresh = RwSignal::new(0usize);
@@ -334,7 +333,9 @@ pub fn ChatPage() -> impl IntoView {
             <section class="conversation" aria-label=tr!(t, chat.page.conversation)>
                 <Transition fallback=|| ()>
                     {move || {
-                        let (dialog, prompt) = (dialog.clone(), prompt.clone());
+                        let dialog = asked(DIALOG_PARAM);
+                        let editing = asked("edit").and_then(|v| v.parse::<i64>().ok());
+                        let prompt = if raw_id.get_untracked().is_none() { asked("prompt").unwrap_or_default() } else { String::new() };
                         Suspend::new(async move {
                         let ctx = context.await.ok();
                         match conversation.await {

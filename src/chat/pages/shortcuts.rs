@@ -9,13 +9,19 @@ use crate::tr;
 /// The shortcuts, as the dialog lists them: keys, then what they do.
 fn shortcuts(t: Lang) -> [(&'static str, &'static str); 7] {
     [
-        ("Ctrl/⌘ Shift O", tr!(t, chat.shortcuts.new_chat)),
-        ("Ctrl/⌘ K", tr!(t, chat.shortcuts.search)),
-        ("Shift Esc", tr!(t, chat.shortcuts.focus_composer)),
-        ("Esc", tr!(t, chat.shortcuts.stop)),
-        ("Ctrl/⌘ Shift C", tr!(t, chat.shortcuts.copy_last)),
-        ("Enter · Shift Enter", tr!(t, chat.shortcuts.send_newline)),
-        ("? · Ctrl /", tr!(t, chat.shortcuts.show)),
+        (tr!(t, chat.shortcuts.keys_new_chat), tr!(t, chat.shortcuts.new_chat)),
+        (tr!(t, chat.shortcuts.keys_search), tr!(t, chat.shortcuts.search)),
+        (
+            tr!(t, chat.shortcuts.keys_focus_composer),
+            tr!(t, chat.shortcuts.focus_composer),
+        ),
+        (tr!(t, chat.shortcuts.keys_stop), tr!(t, chat.shortcuts.stop)),
+        (tr!(t, chat.shortcuts.keys_copy_last), tr!(t, chat.shortcuts.copy_last)),
+        (
+            tr!(t, chat.shortcuts.keys_send_newline),
+            tr!(t, chat.shortcuts.send_newline),
+        ),
+        (tr!(t, chat.shortcuts.keys_show), tr!(t, chat.shortcuts.show)),
     ]
 }
 

@@ -8,6 +8,7 @@ use crate::chat::types::{ChatContext, ConversationSummary, PAGE_SIZE};
 use crate::core::dialog::open_link;
 use crate::core::i18n::Lang;
 use crate::core::icons::{Icon, Svg};
+use crate::core::layout::LanguageSwitch;
 use crate::tr;
 
 use super::groups::grouped;
@@ -106,6 +107,7 @@ pub(super) fn Sidebar(
                 <a class="icon-button" href="/settings" aria-label=tr!(t, chat.sidebar.settings) data-tip=tr!(t, chat.sidebar.settings)>
                     <Svg icon=Icon::Settings/>
                 </a>
+                <LanguageSwitch/>
             </div>
         </nav>
     }

@@ -1,0 +1,325 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type Page } from "@playwright/test";
+
+// The chat interface as a person meets it (issue #13): every page state at phone and desktop size, light and dark,
+// with no horizontal overflow, no console error, hydrated and axe-clean (WCAG 2.2 AA, serious and critical); the
+// view following a streaming reply; dialogs; shortcuts; the phone drawer; the first run; drafts; the toolbar.
+
+const PASSWORD = "Tr4vel-Lisbon-Blue";
+const SIZES = [
+  { width: 390, height: 844 },
+  { width: 1280, height: 800 },
+];
+
+type Watch = { errors: string[] };
+
+function watch(page: Page, allowed: RegExp[] = []): Watch {
+  const w: Watch = { errors: [] };
+  page.on("console", (m) => {
+    if (m.type() === "error" && !allowed.some((re) => re.test(m.text()))) w.errors.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => w.errors.push(`pageerror: ${e.message}`));
+  return w;
+}
+
+async function hydrated(page: Page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15_000 });
+}
+
+async function register(page: Page, username: string) {
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Email").fill(`${username}@example.com`);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Confirm password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL("/chat");
+}
+
+async function api(page: Page, path: string, data: object) {
+  const res = await page.request.post(path, { data, headers: { Origin: new URL(page.url()).origin } });
+  expect(res.status(), `${path}: ${await res.text()}`).toBeLessThan(300);
+  return res.json();
+}
+
+async function settle(page: Page, id: number) {
+  await expect
+    .poll(
+      async () => {
+        const c = await (await page.request.get(`/api/chat/conversations/${id}/`)).json();
+        return (c.messages as { status: string }[]).some((m) => m.status === "pending" || m.status === "streaming");
+      },
+      { timeout: 20_000 },
+    )
+    .toBe(false);
+}
+
+async function conversation(page: Page, first: string): Promise<number> {
+  const id = (await api(page, "/api/chat/conversations/", { initial_message: first })).id as number;
+  await settle(page, id);
+  return id;
+}
+
+/** Opens `url` at each size and theme and checks the experience. */
+async function checkState(page: Page, url: string, state: string, allowed: RegExp[] = []) {
+  for (const theme of ["light", "dark"]) {
+    await page.context().addCookies([{ name: "theme", value: theme, url: new URL(page.url()).origin }]);
+    for (const size of SIZES) {
+      await page.setViewportSize(size);
+      const w = watch(page, allowed);
+      await page.goto(url);
+      await hydrated(page);
+      await page.waitForTimeout(200);
+      const label = `${state} at ${size.width}px, ${theme}`;
+      const [scrollWidth, innerWidth] = await page.evaluate(() => [
+        document.documentElement.scrollWidth,
+        window.innerWidth,
+      ]);
+      expect(scrollWidth, `${label}: wider than the window`).toBeLessThanOrEqual(innerWidth);
+      const axe = await new AxeBuilder({ page })
+        .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"])
+        .analyze();
+      const serious = axe.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+      expect(serious, `${label}: axe`).toEqual([]);
+      expect(w.errors, `${label}: console errors`).toEqual([]);
+      page.removeAllListeners("console");
+      page.removeAllListeners("pageerror");
+    }
+  }
+  await page.context().clearCookies({ name: "theme" });
+}
+
+test("every chat state fits a phone and a desktop, in both themes, hydrated and axe-clean", async ({ page }) => {
+  test.setTimeout(300_000);
+  for (const [url, state] of [
+    ["/", "home"],
+    ["/login", "login"],
+    ["/register", "register"],
+  ]) {
+    await page.goto("/");
+    await checkState(page, url, state);
+  }
+  await register(page, `ui${Date.now()}`);
+  await checkState(page, "/chat", "new chat");
+  await checkState(page, "/chat?archived=1", "no archived conversations");
+  await checkState(page, "/chat?q=nothing-matches-this", "no search results");
+  const wide = "x".repeat(400);
+  const code = await conversation(
+    page,
+    `Show code\n\`\`\`rust\nfn main() { let s = "${wide}"; }\n\`\`\`\n| a | b |\n|---|---|\n| ${wide} | 2 |`,
+  );
+  await checkState(page, `/chat/${code}`, "long code and a wide table");
+  const failed = await conversation(page, "[fake:500] please fail");
+  await checkState(page, `/chat/${failed}`, "error reply");
+  const long = await conversation(page, "[fake:tps=400] [fake:tokens=60] first of many");
+  for (let i = 2; i <= 8; i++) {
+    await api(page, `/api/chat/conversations/${long}/messages/`, { content: `[fake:tps=400] [fake:tokens=60] n${i}` });
+    await settle(page, long);
+  }
+  await checkState(page, `/chat/${long}`, "long chat");
+  await checkState(page, `/chat/${long}?dialog=settings`, "settings dialog");
+  await checkState(page, `/chat/${long}?dialog=shortcuts`, "shortcuts dialog");
+  // French, once.
+  await page.context().addCookies([{ name: "lang", value: "fr", url: new URL(page.url()).origin }]);
+  await checkState(page, `/chat/${long}`, "long chat in French");
+  await checkState(page, "/chat", "new chat in French");
+  await page.context().clearCookies({ name: "lang" });
+});
+
+test("a long conversation opens at its end and a streaming reply is followed only while the reader stays there", async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  await register(page, `scroll${Date.now()}`);
+  await page.setViewportSize({ width: 1280, height: 700 });
+  const id = await conversation(page, "[fake:tps=400] [fake:tokens=80] first");
+  for (let i = 2; i <= 6; i++) {
+    await api(page, `/api/chat/conversations/${id}/messages/`, { content: `[fake:tps=400] [fake:tokens=80] m${i}` });
+    await settle(page, id);
+  }
+  await page.goto(`/chat/${id}`);
+  await hydrated(page);
+  const scroller = page.getByTestId("scroller");
+  const distance = () => scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+  await expect.poll(distance).toBeLessThan(50);
+  await expect(page.getByTestId("jump-latest")).toBeHidden();
+  // A slow reply: the view follows it while at the bottom.
+  const composer = page.getByTestId("composer");
+  await composer.fill("[fake:tps=12] [fake:tokens=120] a slow, long reply");
+  await composer.press("Enter");
+  await expect(page.getByTestId("streaming")).toBeVisible();
+  await page.waitForTimeout(2_500);
+  expect(await distance(), "follows the reply").toBeLessThan(50);
+  // Scrolled up: the view stays where the reader is, and offers the way back.
+  await scroller.evaluate((el) => el.scrollTo({ top: 0 }));
+  await expect(page.getByTestId("jump-latest")).toBeVisible();
+  const top = await scroller.evaluate((el) => el.scrollTop);
+  await page.waitForTimeout(1_500);
+  expect(Math.abs((await scroller.evaluate((el) => el.scrollTop)) - top), "stays put").toBeLessThan(5);
+  await page.getByTestId("jump-latest").click();
+  await expect.poll(distance).toBeLessThan(50);
+  await expect(page.getByTestId("jump-latest")).toBeHidden();
+  // The streaming reply is Markdown already, never raw.
+  await expect(page.getByTestId("streaming")).not.toContainText("**");
+  await page.getByTestId("stop").click();
+});
+
+test("dialogs are modal: Escape closes them and the focus goes back; delete asks first", async ({ page }) => {
+  await register(page, `dialogs${Date.now()}`);
+  const id = await conversation(page, "[fake:tps=400] dialogs");
+  await page.goto(`/chat/${id}`);
+  await hydrated(page);
+  const opener = page.getByTestId("open-settings");
+  await opener.click();
+  const dialog = page.getByTestId("settings-dialog");
+  await expect(dialog).toBeVisible();
+  expect(await dialog.evaluate((d) => d.matches(":modal"))).toBe(true);
+  // The focus is inside the dialog, and Tab keeps it there.
+  for (let i = 0; i < 8; i++) {
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => !!document.activeElement?.closest("dialog"))).toBe(true);
+  }
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(opener).toBeFocused();
+  // Saving closes it.
+  await opener.click();
+  await page.getByLabel("System prompt").fill("Answer like a pirate.");
+  await page.getByTestId("save-settings").click();
+  await expect(dialog).toBeHidden();
+  // The sidebar's menu: one open at a time, Escape closes it; Delete asks for confirmation.
+  await page.getByTestId("conversation-item").first().hover();
+  await page.getByTestId("conversation-item").first().locator("summary").click();
+  await expect(page.getByTestId("menu-delete")).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("menu-delete")).toBeHidden();
+  await page.getByTestId("conversation-item").first().locator("summary").click();
+  await page.getByTestId("menu-delete").click();
+  await expect(page.getByTestId("delete-dialog")).toBeVisible();
+  await page.getByTestId("confirm-delete").click();
+  await expect(page).toHaveURL("/chat");
+  await expect(page.getByTestId("sidebar-empty")).toBeVisible();
+});
+
+test("keyboard shortcuts: search, composer, new chat, the list of shortcuts, stop", async ({ page }) => {
+  await register(page, `keys${Date.now()}`);
+  const id = await conversation(page, "[fake:tps=400] keys");
+  await page.goto(`/chat/${id}`);
+  await hydrated(page);
+  await page.keyboard.press("Control+k");
+  await expect(page.getByTestId("search")).toBeFocused();
+  await page.keyboard.press("Shift+Escape");
+  await expect(page.getByTestId("composer")).toBeFocused();
+  await page.locator("body").click({ position: { x: 5, y: 300 } });
+  await page.keyboard.press("?");
+  await expect(page.getByTestId("shortcuts-dialog")).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("shortcuts-dialog")).toBeHidden();
+  await page.keyboard.press("Control+Shift+O");
+  await expect(page).toHaveURL("/chat");
+  await expect(page.getByTestId("welcome")).toBeVisible();
+  const composer = page.getByTestId("composer");
+  await composer.fill("[fake:tps=6] [fake:tokens=80] slow");
+  await composer.press("Enter");
+  await expect(page.getByTestId("streaming")).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("message-assistant").last()).toHaveAttribute("data-status", "stopped", {
+    timeout: 10_000,
+  });
+});
+
+test("on a phone the conversations are a drawer that closes when one is picked", async ({ page }) => {
+  await register(page, `drawer${Date.now()}`);
+  const id = await conversation(page, "[fake:tps=400] in the drawer");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto("/chat");
+  await hydrated(page);
+  const sidebar = page.locator("#sidebar");
+  await expect(sidebar).toBeHidden();
+  await page.getByTestId("drawer-button").click();
+  await expect(sidebar).toBeVisible();
+  await page.locator(`.sidebar a[href="/chat/${id}"]`).click();
+  await expect(page).toHaveURL(`/chat/${id}`);
+  await expect(sidebar).toBeHidden();
+});
+
+test("the first run lands in the chat, greets the user and focuses the composer; logged in, /login goes there too", async ({
+  page,
+}) => {
+  const name = `first${Date.now()}`;
+  await register(page, name);
+  await expect(page.getByTestId("welcome")).toContainText(`Hello, ${name}`);
+  await expect(page.getByTestId("composer")).toBeFocused();
+  await expect(page.getByTestId("suggestion")).toHaveCount(4);
+  await page.getByTestId("suggestion").first().click();
+  await expect(page.getByTestId("composer")).not.toHaveValue("");
+  await expect(page.getByTestId("composer")).toBeFocused();
+  await page.goto("/login");
+  await expect(page).toHaveURL("/chat");
+  await page.goto("/register");
+  await expect(page).toHaveURL("/chat");
+});
+
+test("the composer: Stop in Send's place, the focus stays after a send, a draft survives switching conversations", async ({
+  page,
+}) => {
+  await register(page, `composer${Date.now()}`);
+  const other = await conversation(page, "[fake:tps=400] the other one");
+  await page.goto("/chat");
+  await hydrated(page);
+  const composer = page.getByTestId("composer");
+  const send = await page.getByTestId("send").boundingBox();
+  await composer.fill("[fake:tps=6] [fake:tokens=60] slow");
+  await composer.press("Enter");
+  await expect(page.getByTestId("stop")).toBeVisible();
+  const stop = await page.getByTestId("stop").boundingBox();
+  expect(stop).toEqual(send);
+  await expect(composer).toBeFocused();
+  await page.getByTestId("stop").click();
+  const here = page.url();
+  await composer.fill("half a thought");
+  await page.locator(`.sidebar a[href="/chat/${other}"]`).click();
+  await expect(page).toHaveURL(`/chat/${other}`);
+  await expect(composer).toHaveValue("");
+  await page.goBack();
+  await expect(page).toHaveURL(here);
+  await expect(composer).toHaveValue("half a thought");
+});
+
+test("the message toolbar: copy gives the Markdown, edit in place, the version switch has real targets", async ({
+  page,
+  context,
+}) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  await register(page, `tools${Date.now()}`);
+  const id = await conversation(page, "[fake:tps=400] **bold** please");
+  await page.goto(`/chat/${id}`);
+  await hydrated(page);
+  const reply = page.getByTestId("message-assistant").last();
+  await reply.hover();
+  await reply.getByTestId("copy-message").click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toContain("**bold**");
+  await expect(reply.getByTestId("message-details")).toContainText("tokens");
+  await reply.getByTestId("regenerate").click();
+  await expect(reply.getByTestId("branch-position")).toHaveText("2/2", { timeout: 10_000 });
+  await settle(page, id);
+  for (const name of ["Previous version", "Next version"]) {
+    const button = page.getByRole("button", { name });
+    if (await button.count()) {
+      const box = await button.first().boundingBox();
+      expect(box!.width).toBeGreaterThanOrEqual(24);
+      expect(box!.height).toBeGreaterThanOrEqual(24);
+    }
+  }
+  const mine = page.getByTestId("message-user").last();
+  await mine.hover();
+  await mine.getByTestId("edit").click();
+  await page.getByLabel("Edit your message").fill("[fake:tps=400] edited");
+  await page.getByRole("button", { name: "Save and send" }).click();
+  await expect(page.getByTestId("message-user").last().getByTestId("branch-position")).toHaveText("2/2", {
+    timeout: 10_000,
+  });
+});
