@@ -1,5 +1,5 @@
-// Refreshes docs/screenshot.png: a chat with a streamed reply, rendered by the built app against the fake Mistral
-// server.  node end2end/screenshot.mjs   (after `cargo leptos build`; uses Debian's Chromium like the tests)
+// Refreshes docs/screenshot.png and docs/screenshot-phone.png (390 px wide): a chat with a streamed reply, rendered
+// by the built app against the fake Mistral server.  node end2end/screenshot.mjs   (after `cargo leptos build`; uses Debian's Chromium like the tests)
 import { chromium } from "@playwright/test";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -40,6 +40,9 @@ try {
   await page.waitForSelector('[data-testid="message-assistant"][data-status="delivered"]');
   await page.waitForTimeout(500);
   await page.screenshot({ path: path.join(root, "docs", "screenshot.png") });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(root, "docs", "screenshot-phone.png") });
 } finally {
   await browser.close();
   server.kill();

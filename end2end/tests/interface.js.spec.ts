@@ -98,11 +98,16 @@ test("every chat state fits a phone and a desktop, in both themes, hydrated and 
     ["/", "home"],
     ["/login", "login"],
     ["/register", "register"],
+    ["/forgot-password", "forgot password"],
+    ["/no/such/page", "404"],
   ]) {
     await page.goto("/");
-    await checkState(page, url, state);
+    await checkState(page, url, state, url === "/no/such/page" ? [/status of 404/] : []);
   }
   await register(page, `ui${Date.now()}`);
+  await checkState(page, "/settings", "settings");
+  await checkState(page, "/settings/password", "password");
+  await checkState(page, "/settings/tokens", "tokens");
   await checkState(page, "/chat", "new chat");
   await checkState(page, "/chat?archived=1", "no archived conversations");
   await checkState(page, "/chat?q=nothing-matches-this", "no search results");
@@ -127,6 +132,17 @@ test("every chat state fits a phone and a desktop, in both themes, hydrated and 
   await checkState(page, `/chat/${long}`, "long chat in French");
   await checkState(page, "/chat", "new chat in French");
   await page.context().clearCookies({ name: "lang" });
+});
+
+test("the staff pages fit a phone and a desktop too", async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("Username or email").fill("ada");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL("/chat");
+  await checkState(page, "/admin", "admin overview");
 });
 
 test("a long conversation opens at its end and a streaming reply is followed only while the reader stays there", async ({

@@ -80,7 +80,9 @@ test("French: the switch, hydrated French pages, messages in French, the languag
   await page.getByLabel("Mot de passe").fill("Radium-Polonium-1898");
   await page.getByRole("button", { name: "Se connecter" }).click();
   await expect(page.locator("html")).toHaveAttribute("lang", "en");
-  await expect(h1).toHaveText("Chat with AI on a server you own");
+  // Logging in lands in the chat.
+  await expect(page).toHaveURL("/chat");
+  await expect(h1).toHaveText("New conversation");
   await expect(page.getByTestId("user-name")).toHaveText("marie-js");
   expect(errors).toEqual([]);
 });

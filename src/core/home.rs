@@ -22,6 +22,11 @@ pub fn HomePage() -> impl IntoView {
             <p class="lead">
                 {tr!(t, core.home.thicode_fast_self_hostable)}
             </p>
+            // The chat sends visitors to log in first; a logged-in visit to the sign-up page goes on to the chat.
+            <p class="cta">
+                <a class="button primary" href="/chat" data-testid="cta-chat">{tr!(t, core.home.start_chatting)}</a>
+                <a class="button" href="/register">{tr!(t, core.home.create_account)}</a>
+            </p>
         </section>
         <section class="features" aria-label=tr!(t, core.home.why_thicode)>
             <article class="feature">

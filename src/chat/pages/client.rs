@@ -156,9 +156,12 @@ pub(super) fn follow_bottom(scroller: NodeRef<leptos::html::Div>, at_bottom: RwS
     });
     Effect::new(move |_| {
         live.track();
-        if at_bottom.get_untracked() {
-            request_animation_frame(move || scroll_to_bottom(scroller, false));
-        }
+        // Asked again in the next frame: a scroll up in between (its event comes first) wins.
+        request_animation_frame(move || {
+            if at_bottom.try_get_untracked().unwrap_or(false) {
+                scroll_to_bottom(scroller, false);
+            }
+        });
     });
 }
 
@@ -188,6 +191,19 @@ pub(super) fn scroll_to_bottom(scroller: NodeRef<leptos::html::Div>, smooth: boo
             web_sys::ScrollBehavior::Instant
         });
         el.scroll_to_with_scroll_to_options(&options);
+    }
+}
+
+/// Makes the composer as tall as its text (up to the limit its style sets), where the browser does not do it itself
+/// (`field-sizing: content`).
+pub(super) fn grow(textarea: NodeRef<leptos::html::Textarea>) {
+    if web_sys::css::supports_with_value("field-sizing", "content").unwrap_or(false) {
+        return;
+    }
+    if let Some(el) = textarea.get_untracked() {
+        let style = web_sys::HtmlElement::style(&el);
+        let _ = style.set_property("height", "auto");
+        let _ = style.set_property("height", &format!("{}px", el.scroll_height()));
     }
 }
 

@@ -66,7 +66,10 @@ pub(super) fn Composer(
     };
     let on_input = move |_| {
         #[cfg(feature = "hydrate")]
-        super::client::keep_draft(textarea, conversation_id);
+        {
+            super::client::keep_draft(textarea, conversation_id);
+            super::client::grow(textarea);
+        }
     };
     let button = match generating {
         // Stop, in the Send button's place: its own form, bound to the same spot.
