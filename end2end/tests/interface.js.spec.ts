@@ -1,5 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
+import { spawn } from "node:child_process";
+import { binary, serverEnv } from "../playwright.config";
 
 // The chat interface as a person meets it (issue #13): every page state at phone and desktop size, light and dark,
 // with no horizontal overflow, no console error, hydrated and axe-clean (WCAG 2.2 AA, serious and critical); the
@@ -132,6 +134,42 @@ test("every chat state fits a phone and a desktop, in both themes, hydrated and 
   await checkState(page, `/chat/${long}`, "long chat in French");
   await checkState(page, "/chat", "new chat in French");
   await page.context().clearCookies({ name: "lang" });
+});
+
+test("the conversation list loads more as it is scrolled to its end", async ({ page }) => {
+  test.setTimeout(90_000);
+  await register(page, `many${Date.now()}`);
+  // 55 conversations are more than a user may start in a minute here: a second instance on the same database with a
+  // higher limit creates them (the session cookie holds for both ports).
+  const port = 3100 + 50 + Math.floor(Math.random() * 40);
+  const other = spawn(binary, ["serve"], {
+    env: { ...process.env, ...serverEnv(port), RATE_LIMIT_MESSAGES_PER_MINUTE: "500" },
+    stdio: "ignore",
+  });
+  try {
+    await expect
+      .poll(async () => (await page.request.get(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status(), {
+        timeout: 20_000,
+      })
+      .toBe(200);
+    for (let i = 1; i <= 55; i++) {
+      const res = await page.request.post(`http://127.0.0.1:${port}/api/chat/conversations/`, {
+        data: { initial_message: `[fake:tps=400] [fake:tokens=3] conversation ${i}` },
+        headers: { Origin: `http://127.0.0.1:${port}` },
+      });
+      expect(res.status(), await res.text()).toBe(201);
+    }
+  } finally {
+    other.kill("SIGTERM");
+  }
+  await page.goto("/chat");
+  await hydrated(page);
+  const items = page.getByTestId("conversation-item");
+  await expect(items).toHaveCount(50);
+  await page.locator(".sidebar-scroll").evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+  await expect(items).toHaveCount(55);
+  await expect(page.getByTestId("more-conversations")).toHaveCount(0);
+  await expect(page).toHaveURL("/chat");
 });
 
 test("the staff pages fit a phone and a desktop too", async ({ page }) => {
@@ -318,6 +356,11 @@ test("the message toolbar: copy gives the Markdown, edit in place, the version s
   await reply.hover();
   await reply.getByTestId("copy-message").click();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toContain("**bold**");
+  // Ctrl+Shift+C copies the last reply.
+  await page.evaluate(() => navigator.clipboard.writeText("something else"));
+  await page.getByTestId("composer").click();
+  await page.keyboard.press("Control+Shift+C");
+  await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).not.toBe("something else");
   await expect(reply.getByTestId("message-details")).toContainText("tokens");
   await reply.getByTestId("regenerate").click();
   await expect(reply.getByTestId("branch-position")).toHaveText("2/2", { timeout: 10_000 });

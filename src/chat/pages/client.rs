@@ -286,3 +286,31 @@ pub(super) fn forget_draft(conversation_id: Option<i64>) {
         let _ = storage.remove_item(&draft_key(conversation_id));
     }
 }
+
+/// Calls `then` each time the element (the sidebar's "More" link) comes into view, while it is on the page.
+pub(super) fn when_visible(target: NodeRef<leptos::html::A>, then: impl Fn() + Clone + 'static) {
+    Effect::new(move |_| {
+        let Some(el) = target.get() else { return };
+        let then = then.clone();
+        let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+            let visible = entries.iter().any(|entry| {
+                entry
+                    .dyn_into::<web_sys::IntersectionObserverEntry>()
+                    .is_ok_and(|e| e.is_intersecting())
+            });
+            if visible {
+                then();
+            }
+        });
+        let Ok(observer) = web_sys::IntersectionObserver::new(callback.as_ref().unchecked_ref()) else {
+            return;
+        };
+        observer.observe(&el);
+        let kept = StoredValue::new_local(Some((observer, callback)));
+        on_cleanup(move || {
+            if let Some(Some((observer, _callback))) = kept.try_update_value(Option::take) {
+                observer.disconnect();
+            }
+        });
+    });
+}

@@ -31,24 +31,58 @@ pub(super) fn Sidebar(
     };
     let newer =
         (offset.get_untracked() > 0).then(|| format!("{base}offset={}", (offset.get_untracked() - PAGE_SIZE).max(0)));
-    let older = ctx
-        .has_more
-        .then(|| format!("{base}offset={}", offset.get_untracked() + PAGE_SIZE));
     let empty = ctx.conversations.is_empty();
     let query = ctx.query.clone();
-    let groups = grouped(ctx.conversations, ctx.now, ctx.utc_offset)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (group, items))| {
-            let heading = format!("sidebar-group-{i}");
-            view! {
-                <h2 class="group" id=heading.clone()>{group.label(t)}</h2>
-                <ul class="conversation-list" aria-labelledby=heading>
-                    {items.into_iter().map(|c| view! { <Item c current actions deleting/> }).collect_view()}
-                </ul>
+    // The list grows as the reader scrolls to its end (with JavaScript): the next pages are appended; without, the
+    // "More" link opens the next page.
+    let (now, utc_offset) = (ctx.now, ctx.utc_offset);
+    let shown = RwSignal::new(ctx.conversations);
+    let has_more = RwSignal::new(ctx.has_more);
+    let loading = RwSignal::new(false);
+    let start = offset.get_untracked();
+    let load_more = move || {
+        if loading.get_untracked() || !has_more.get_untracked() {
+            return;
+        }
+        loading.set(true);
+        let next = start + shown.with_untracked(|list| list.len() as i64);
+        leptos::task::spawn_local(async move {
+            if let Ok(page) = crate::chat::server_fns::get_chat_context(archived.get_untracked(), next, None).await {
+                shown.update(|list| {
+                    for c in page.conversations {
+                        if !list.iter().any(|known| known.id == c.id) {
+                            list.push(c);
+                        }
+                    }
+                });
+                has_more.set(page.has_more);
             }
-        })
-        .collect_view();
+            loading.set(false);
+        });
+    };
+    let older = move || {
+        has_more
+            .get()
+            .then(|| format!("{base}offset={}", start + shown.with(|list| list.len() as i64)))
+    };
+    let more_link = NodeRef::<leptos::html::A>::new();
+    #[cfg(feature = "hydrate")]
+    super::client::when_visible(more_link, load_more);
+    let groups = move || {
+        grouped(shown.get(), now, utc_offset)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (group, items))| {
+                let heading = format!("sidebar-group-{i}");
+                view! {
+                    <h2 class="group" id=heading.clone()>{group.label(t)}</h2>
+                    <ul class="conversation-list" aria-labelledby=heading>
+                        {items.into_iter().map(|c| view! { <Item c current actions deleting/> }).collect_view()}
+                    </ul>
+                }
+            })
+            .collect_view()
+    };
     let empty_state = empty.then(|| match &query {
         Some(q) => view! {
             <p class="sidebar-empty" data-testid="no-results">{tr!(t, chat.sidebar.no_results, q = q)}</p>
@@ -96,7 +130,12 @@ pub(super) fn Sidebar(
                 {groups}
                 <p class="pager">
                     {newer.map(|href| view! { <a href=href>{tr!(t, chat.sidebar.newer)}</a> })}
-                    {older.map(|href| view! { <a href=href data-testid="more-conversations">{tr!(t, chat.sidebar.more)}</a> })}
+                    {move || older().map(|href| view! {
+                        <a href=href node_ref=more_link data-testid="more-conversations"
+                            on:click=move |ev| { ev.prevent_default(); load_more(); }>
+                            {tr!(t, chat.sidebar.more)}
+                        </a>
+                    })}
                 </p>
             </div>
             <div class="sidebar-bottom">
