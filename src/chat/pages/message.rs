@@ -186,7 +186,9 @@ fn quiet_line(message: &MessageView, t: Lang) -> Option<String> {
         parts.push(tr!(t, chat.message.tokens, count = tokens).to_string());
     }
     if let Some(ms) = message.first_token_ms {
-        let seconds = format!("{:.1}", ms as f64 / 1000.0);
+        // Tenths of a second in whole numbers: float formatting would add ~17 KB to the client.
+        let tenths = (ms.max(0) + 50) / 100;
+        let seconds = format!("{}.{}", tenths / 10, tenths % 10);
         parts.push(tr!(t, chat.message.first_token, seconds = seconds).to_string());
     }
     (!parts.is_empty()).then(|| parts.join(" · "))
