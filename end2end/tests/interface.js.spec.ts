@@ -2,66 +2,16 @@ import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { spawn } from "node:child_process";
 import { binary, serverEnv } from "../playwright.config";
+import { PASSWORD, api, conversation, hydrated, register, settle, watch } from "./support";
 
 // The chat interface as a person meets it (issue #13): every page state at phone and desktop size, light and dark,
 // with no horizontal overflow, no console error, hydrated and axe-clean (WCAG 2.2 AA, serious and critical); the
 // view following a streaming reply; dialogs; shortcuts; the phone drawer; the first run; drafts; the toolbar.
 
-const PASSWORD = "Tr4vel-Lisbon-Blue";
 const SIZES = [
   { width: 390, height: 844 },
   { width: 1280, height: 800 },
 ];
-
-type Watch = { errors: string[] };
-
-function watch(page: Page, allowed: RegExp[] = []): Watch {
-  const w: Watch = { errors: [] };
-  page.on("console", (m) => {
-    if (m.type() === "error" && !allowed.some((re) => re.test(m.text()))) w.errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => w.errors.push(`pageerror: ${e.message}`));
-  return w;
-}
-
-async function hydrated(page: Page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15_000 });
-}
-
-async function register(page: Page, username: string) {
-  await page.goto("/register");
-  await hydrated(page);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Email").fill(`${username}@example.com`);
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByLabel("Confirm password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL("/chat");
-}
-
-async function api(page: Page, path: string, data: object) {
-  const res = await page.request.post(path, { data, headers: { Origin: new URL(page.url()).origin } });
-  expect(res.status(), `${path}: ${await res.text()}`).toBeLessThan(300);
-  return res.json();
-}
-
-async function settle(page: Page, id: number) {
-  await expect
-    .poll(
-      async () => {
-        const c = await (await page.request.get(`/api/chat/conversations/${id}/`)).json();
-        return (c.messages as { status: string }[]).some((m) => m.status === "pending" || m.status === "streaming");
-      },
-      { timeout: 20_000 },
-    )
-    .toBe(false);
-}
-
-async function conversation(page: Page, first: string): Promise<number> {
-  const id = (await api(page, "/api/chat/conversations/", { initial_message: first })).id as number;
-  await settle(page, id);
-  return id;
-}
 
 /** Opens `url` at each size and theme and checks the experience. */
 async function checkState(page: Page, url: string, state: string, allowed: RegExp[] = []) {
@@ -79,6 +29,9 @@ async function checkState(page: Page, url: string, state: string, allowed: RegEx
         window.innerWidth,
       ]);
       expect(scrollWidth, `${label}: wider than the window`).toBeLessThanOrEqual(innerWidth);
+      // The chosen theme is the one shown.
+      const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      expect(background, `${label}: background`).toBe(theme === "dark" ? "rgb(21, 21, 29)" : "rgb(255, 255, 255)");
       const axe = await new AxeBuilder({ page })
         .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"])
         .analyze();
@@ -170,6 +123,21 @@ test("the conversation list loads more as it is scrolled to its end", async ({ p
   await expect(items).toHaveCount(55);
   await expect(page.getByTestId("more-conversations")).toHaveCount(0);
   await expect(page).toHaveURL("/chat");
+});
+
+test("a refused form puts the focus on the first field to fix; the home page leads to the chat", async ({ page }) => {
+  await page.goto("/");
+  await hydrated(page);
+  await expect(page.getByTestId("cta-chat")).toBeVisible();
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Username").fill(`focus${Date.now()}`);
+  await page.getByLabel("Email").fill("not-an-email");
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Confirm password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.locator("#email-errors")).toBeVisible();
+  await expect(page.getByLabel("Email")).toBeFocused();
 });
 
 test("the staff pages fit a phone and a desktop too", async ({ page }) => {

@@ -1,19 +1,8 @@
 import { expect, test, type Page } from "@playwright/test";
+import { register } from "./support";
 
 // The chat interface without JavaScript (issue #13): the drawer, the dialogs, the menus, the model picker, the
 // suggestions, renaming and editing all work as links and form posts.
-
-const PASSWORD = "Tr4vel-Lisbon-Blue";
-
-async function register(page: Page, username: string) {
-  await page.goto("/register");
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Email").fill(`${username}@example.com`);
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByLabel("Confirm password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL("/chat");
-}
 
 /** Sends from a suggestion and waits for the finished reply (a form post waits for it). */
 async function start(page: Page): Promise<string> {
@@ -30,7 +19,7 @@ test("without JavaScript: suggestion, rename, settings, model, edit, pin and del
   page,
 }) => {
   test.setTimeout(90_000);
-  await register(page, `nojsui${Date.now()}`);
+  await register(page, `nojsui${Date.now()}`, { js: false });
   await expect(page.getByTestId("welcome")).toBeVisible();
   const path = await start(page);
 
@@ -86,7 +75,7 @@ test("without JavaScript: suggestion, rename, settings, model, edit, pin and del
 });
 
 test("without JavaScript the phone's drawer opens and closes", async ({ page }) => {
-  await register(page, `nojsdrawer${Date.now()}`);
+  await register(page, `nojsdrawer${Date.now()}`, { js: false });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto("/chat");
   const sidebar = page.locator("#sidebar");

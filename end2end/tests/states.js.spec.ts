@@ -1,24 +1,11 @@
 import { expect, test, type Page } from "@playwright/test";
 import { spawn } from "node:child_process";
 import { binary, serverEnv } from "../playwright.config";
+import { conversation, register, sendApi, settle, watch } from "./support";
 
 // Every page in every state it can be in, opened fresh with JavaScript on (issue #11): no console error, no panic,
 // hydrated, and HTML that the browser's parser keeps as written (a block or a form inside <p>, nested forms or links
 // are rearranged by the parser, and hydration then walks a different tree and panics).
-
-const PASSWORD = "Tr4vel-Lisbon-Blue";
-
-type Watch = { errors: string[] };
-
-/** Collects console errors and uncaught exceptions (a WASM panic is both). */
-function watch(page: Page, allowed: RegExp[] = []): Watch {
-  const w: Watch = { errors: [] };
-  page.on("console", (m) => {
-    if (m.type() === "error" && !allowed.some((re) => re.test(m.text()))) w.errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => w.errors.push(`pageerror: ${e.message}`));
-  return w;
-}
 
 /** Tags whose count differs between the server's HTML and the tree the browser's parser builds from it. */
 async function nestingProblems(page: Page, url: string): Promise<string[]> {
@@ -62,50 +49,6 @@ async function check(page: Page, url: string, state: string, allowed: RegExp[] =
   expect(w.errors, `${state}: console errors or panics`).toEqual([]);
   page.removeAllListeners("console");
   page.removeAllListeners("pageerror");
-}
-
-async function register(page: Page, username: string) {
-  await page.goto("/register");
-  await page.waitForSelector('body[data-hydrated="true"]');
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Email").fill(`${username}@example.com`);
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByLabel("Confirm password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByTestId("user-name")).toHaveText(username);
-}
-
-/** Creates a conversation through the REST API (same session) and waits for its reply. */
-async function conversation(page: Page, first: string): Promise<number> {
-  const res = await page.request.post("/api/chat/conversations/", {
-    data: { initial_message: first },
-    headers: { Origin: new URL(page.url()).origin },
-  });
-  expect(res.status()).toBe(201);
-  const id = (await res.json()).id as number;
-  await settle(page, id);
-  return id;
-}
-
-async function sendApi(page: Page, id: number, content: string) {
-  const res = await page.request.post(`/api/chat/conversations/${id}/messages/`, {
-    data: { content },
-    headers: { Origin: new URL(page.url()).origin },
-  });
-  expect(res.status()).toBe(201);
-}
-
-/** Waits until no reply is being generated in the conversation. */
-async function settle(page: Page, id: number) {
-  await expect
-    .poll(
-      async () => {
-        const c = await (await page.request.get(`/api/chat/conversations/${id}/`)).json();
-        return (c.messages as { status: string }[]).some((m) => m.status === "pending" || m.status === "streaming");
-      },
-      { timeout: 15_000 },
-    )
-    .toBe(false);
 }
 
 test("every page state hydrates without an error, and its HTML is nested as written", async ({ page }) => {

@@ -743,3 +743,42 @@ async fn search_finds_conversations_by_title_and_message_text_of_the_user_only()
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_model_picked_on_the_new_chat_screen_is_the_conversations_model() {
+    let chat = Chat::new(&[]).await;
+    let cookie = chat.user("ada").await;
+    let (status, sent) = chat
+        .call(SendMessage::PATH, "content=hello&model=codestral-latest", &cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let reply = chat.settled(id(&sent, "assistant_message_id")).await;
+    let meta: Value = serde_json::from_str(&reply.metadata).unwrap();
+    assert_eq!(meta["model"], "codestral-latest");
+    let conversation = id(&sent, "conversation_id");
+    let ada = thicode::accounts::users::by_login(&chat.app.pool().pool, "ada")
+        .await
+        .unwrap()
+        .unwrap();
+    let c = store::conversation(&chat.app.pool().pool, ada.id, conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.model, "codestral-latest", "the next replies use it too");
+    // "default" (the picker's first choice) is the user's preferred model; an unknown one is a field error.
+    let (_, sent) = chat.call(SendMessage::PATH, "content=hi&model=default", &cookie).await;
+    let reply = chat.settled(id(&sent, "assistant_message_id")).await;
+    let meta: Value = serde_json::from_str(&reply.metadata).unwrap();
+    assert_eq!(meta["model"], "mistral-small-latest");
+    let (status, body) = chat
+        .call(SendMessage::PATH, "content=hi&model=no-such-model", &cookie)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["Invalid"]["fields"]["model"][0]
+            .as_str()
+            .unwrap()
+            .contains("no-such-model"),
+        "{body}"
+    );
+}

@@ -20,6 +20,14 @@ impl Feedback {
     where
         S: ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
     {
+        // A refused form puts the focus on the first field to fix (the submit button was disabled while it was sent,
+        // which took the focus away).
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |_| {
+            if let Some(Err(AppError::Invalid(_))) = action.value().get() {
+                request_animation_frame(focus_first_invalid);
+            }
+        });
         Self {
             error: Signal::derive(move || action.value().get().and_then(Result::err)),
         }
@@ -67,6 +75,20 @@ pub(super) fn FieldErrors(id: String, messages: Signal<Vec<String>>) -> impl Int
                 </For>
             </ul>
         </Show>
+    }
+}
+
+/// Focuses the first field the page marks invalid.
+#[cfg(feature = "hydrate")]
+fn focus_first_invalid() {
+    use wasm_bindgen::JsCast;
+    if let Some(el) = document()
+        .query_selector("input[aria-invalid=true], textarea[aria-invalid=true]")
+        .ok()
+        .flatten()
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
     }
 }
 

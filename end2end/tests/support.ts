@@ -1,0 +1,67 @@
+import { expect, type Page } from "@playwright/test";
+
+// What the end-to-end tests share: an account, the console watch, and conversations made through the REST API.
+
+export const PASSWORD = "Tr4vel-Lisbon-Blue";
+
+export type Watch = { errors: string[] };
+
+/** Collects console errors and uncaught exceptions (a WASM panic is both), except the `allowed` ones. */
+export function watch(page: Page, allowed: RegExp[] = []): Watch {
+  const w: Watch = { errors: [] };
+  page.on("console", (m) => {
+    if (m.type() === "error" && !allowed.some((re) => re.test(m.text()))) w.errors.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => w.errors.push(`pageerror: ${e.message}`));
+  return w;
+}
+
+/** Waits until the page is hydrated. */
+export async function hydrated(page: Page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15_000 });
+}
+
+/** Registers `username` through the sign-up page (hydrated first unless `js` is false) and lands in the chat. */
+export async function register(page: Page, username: string, { js = true }: { js?: boolean } = {}) {
+  await page.goto("/register");
+  if (js) await hydrated(page);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Email").fill(`${username}@example.com`);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Confirm password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL("/chat");
+  await expect(page.getByTestId("user-name")).toHaveText(username);
+}
+
+/** A POST to the REST API with the page's session; its JSON answer. */
+export async function api(page: Page, path: string, data: object) {
+  const res = await page.request.post(path, { data, headers: { Origin: new URL(page.url()).origin } });
+  expect(res.status(), `${path}: ${await res.text()}`).toBeLessThan(300);
+  return res.json();
+}
+
+/** Waits until no reply is being generated in the conversation. */
+export async function settle(page: Page, id: number) {
+  await expect
+    .poll(
+      async () => {
+        const c = await (await page.request.get(`/api/chat/conversations/${id}/`)).json();
+        return (c.messages as { status: string }[]).some((m) => m.status === "pending" || m.status === "streaming");
+      },
+      { timeout: 20_000 },
+    )
+    .toBe(false);
+}
+
+/** Creates a conversation through the REST API (same session) and waits for its reply. */
+export async function conversation(page: Page, first: string): Promise<number> {
+  const id = (await api(page, "/api/chat/conversations/", { initial_message: first })).id as number;
+  await settle(page, id);
+  return id;
+}
+
+/** Sends `content` in conversation `id` through the REST API (the reply is not waited for). */
+export async function sendApi(page: Page, id: number, content: string) {
+  await api(page, `/api/chat/conversations/${id}/messages/`, { content });
+}
