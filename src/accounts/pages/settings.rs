@@ -96,8 +96,11 @@ fn SettingsForm(profile: Profile, action: ServerAction<UpdateProfile>) -> impl I
     let bio_length = move || bio.with(|b| b.chars().count());
     #[cfg(feature = "hydrate")]
     {
-        // Apply the saved display mode at once.
-        if let Some(theme) = crate::core::theme::Theme::parse(&profile.display_mode) {
+        // Just saved: apply the saved display mode at once. (Only then: opening the page must not undo a theme the
+        // header's switch chose since.)
+        if let Some(Ok(())) = action.value().get_untracked()
+            && let Some(theme) = crate::core::theme::Theme::parse(&profile.display_mode)
+        {
             crate::core::theme::client::apply(theme);
         }
     }
