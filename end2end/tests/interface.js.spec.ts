@@ -2,7 +2,7 @@ import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { spawn } from "node:child_process";
 import { binary, serverEnv } from "../playwright.config";
-import { PASSWORD, api, conversation, hydrated, register, settle, watch } from "./support";
+import { PASSWORD, api, conversation, hydrated, register, settle, unwatch, watch } from "./support";
 
 // The chat interface as a person meets it (issue #13): every page state at phone and desktop size, light and dark,
 // with no horizontal overflow, no console error, hydrated and axe-clean (WCAG 2.2 AA, serious and critical); the
@@ -40,8 +40,7 @@ async function checkState(page: Page, url: string, state: string, allowed: RegEx
         .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
       expect(serious, `${label}: axe`).toEqual([]);
       expect(w.errors, `${label}: console errors`).toEqual([]);
-      page.removeAllListeners("console");
-      page.removeAllListeners("pageerror");
+      unwatch(page);
     }
   }
   await page.context().clearCookies({ name: "theme" });

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import { spawn } from "node:child_process";
 import { binary, serverEnv } from "../playwright.config";
-import { conversation, register, sendApi, settle, watch } from "./support";
+import { conversation, register, sendApi, settle, unwatch, watch } from "./support";
 
 // Every page in every state it can be in, opened fresh with JavaScript on (issue #11): no console error, no panic,
 // hydrated, and HTML that the browser's parser keeps as written (a block or a form inside <p>, nested forms or links
@@ -47,8 +47,7 @@ async function check(page: Page, url: string, state: string, allowed: RegExp[] =
   await page.waitForTimeout(300);
   expect(await nestingProblems(page, url), `${state}: invalid nesting`).toEqual([]);
   expect(w.errors, `${state}: console errors or panics`).toEqual([]);
-  page.removeAllListeners("console");
-  page.removeAllListeners("pageerror");
+  unwatch(page);
 }
 
 test("every page state hydrates without an error, and its HTML is nested as written", async ({ page }) => {

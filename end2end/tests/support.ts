@@ -16,6 +16,12 @@ export function watch(page: Page, allowed: RegExp[] = []): Watch {
   return w;
 }
 
+/** Stops the watch `watch` started on the page. */
+export function unwatch(page: Page) {
+  page.removeAllListeners("console");
+  page.removeAllListeners("pageerror");
+}
+
 /** Waits until the page is hydrated. */
 export async function hydrated(page: Page) {
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15_000 });

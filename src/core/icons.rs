@@ -47,8 +47,6 @@ pub enum Icon {
     Keyboard,
     /// Jump to the latest message.
     ArrowDown,
-    /// The account.
-    User,
     /// Log out.
     LogOut,
     /// The light theme.
@@ -90,7 +88,6 @@ impl Icon {
             Self::More => "M5 12h.01M12 12h.01M19 12h.01",
             Self::Keyboard => "M3 6h18v12H3zM7 10h.01M11 10h.01M15 10h.01M7 14h10",
             Self::ArrowDown => "M12 5v14M5 12l7 7 7-7",
-            Self::User => "M12 4a4 4 0 1 0 0 8a4 4 0 1 0 0-8M4 21a8 8 0 0 1 16 0",
             Self::LogOut => "M15 4h4v16h-4M10 17l5-5-5-5M15 12H3",
             Self::Sun => {
                 "M12 8a4 4 0 1 0 0 8a4 4 0 1 0 0-8M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2\

@@ -15,6 +15,7 @@ use crate::tr;
 
 use super::composer::Composer;
 use super::message::MessageItem;
+use super::sidebar::ArchiveToggle;
 use super::{Actions, Deleting, Live};
 
 #[component]
@@ -303,16 +304,7 @@ fn ConversationHeader(
                         <Svg icon=Icon::More/>
                     </summary>
                     <ul class="menu-list">
-                        <li>
-                            <ActionForm action=actions.update>
-                                <input type="hidden" name="id" value=id/>
-                                <input type="hidden" name="archived" value=(!archived).to_string()/>
-                                <button type="submit" data-testid="archive">
-                                    {if archived { view! { <Svg icon=Icon::Restore/> }.into_any() } else { view! { <Svg icon=Icon::Archive/> }.into_any() }}
-                                    {if archived { tr!(t, chat.conversation.restore) } else { tr!(t, chat.conversation.archive) }}
-                                </button>
-                            </ActionForm>
-                        </li>
+                        <li><ArchiveToggle id archived actions testid="archive"/></li>
                         <li><a href=format!("/chat/{id}/export/md") download rel="external"><Svg icon=Icon::Download/>{tr!(t, chat.conversation.export_markdown)}</a></li>
                         <li><a href=format!("/chat/{id}/export/json") download rel="external"><Svg icon=Icon::Download/>{tr!(t, chat.conversation.export_json)}</a></li>
                         <li>

@@ -62,13 +62,11 @@ pub(super) fn MessageItem(
     };
     let quiet = (!is_user).then(|| quiet_line(&message, t)).flatten();
     let source = StoredValue::new(message.content.clone());
-    let content = message.content.clone();
     let copied = RwSignal::new(false);
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
-        super::client::copy_text(&content);
+        source.with_value(|text| super::client::copy_text(text));
         #[cfg(not(feature = "hydrate"))]
-        let _ = &content;
         copied.set(true);
         set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
     };
@@ -150,7 +148,7 @@ pub(super) fn MessageItem(
                     <span class="fades">
                         <button type="button" class="icon-button small js-only" on:click=copy data-testid="copy-message"
                             aria-label=copy_label data-tip=copy_label>
-                            {move || if copied.get() { view! { <Svg icon=Icon::Check/> } } else { view! { <Svg icon=Icon::Copy/> } }}
+                            {move || view! { <Svg icon=if copied.get() { Icon::Check } else { Icon::Copy }/> }}
                         </button>
                         {is_user.then(|| view! {
                             <a class="icon-button small" href=edit_href.clone() data-testid="edit"

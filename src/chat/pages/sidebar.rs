@@ -217,20 +217,7 @@ fn Item(c: ConversationSummary, current: Memo<Option<i64>>, actions: Actions, de
                             </button>
                         </ActionForm>
                     </li>
-                    <li>
-                        <ActionForm action=actions.update>
-                            <input type="hidden" name="id" value=id/>
-                            <input type="hidden" name="archived" value=(!archived).to_string()/>
-                            <button type="submit" data-testid="menu-archive">
-                                {if archived {
-                                    view! { <Svg icon=Icon::Restore/> }.into_any()
-                                } else {
-                                    view! { <Svg icon=Icon::Archive/> }.into_any()
-                                }}
-                                {if archived { tr!(t, chat.sidebar.restore) } else { tr!(t, chat.sidebar.archive) }}
-                            </button>
-                        </ActionForm>
-                    </li>
+                    <li><ArchiveToggle id archived actions testid="menu-archive"/></li>
                     <li>
                         <a href=format!("/chat/{id}/export/md") download rel="external">
                             <Svg icon=Icon::Download/>{tr!(t, chat.sidebar.export)}
@@ -245,5 +232,21 @@ fn Item(c: ConversationSummary, current: Memo<Option<i64>>, actions: Actions, de
                 </ul>
             </details>
         </li>
+    }
+}
+
+/// The menu item that archives a conversation, or restores an archived one (the sidebar's and the header's menus).
+#[component]
+pub(super) fn ArchiveToggle(id: i64, archived: bool, actions: Actions, testid: &'static str) -> impl IntoView {
+    let t = Lang::current();
+    view! {
+        <ActionForm action=actions.update>
+            <input type="hidden" name="id" value=id/>
+            <input type="hidden" name="archived" value=(!archived).to_string()/>
+            <button type="submit" data-testid=testid>
+                <Svg icon=if archived { Icon::Restore } else { Icon::Archive }/>
+                {if archived { tr!(t, chat.sidebar.restore) } else { tr!(t, chat.sidebar.archive) }}
+            </button>
+        </ActionForm>
     }
 }
