@@ -279,12 +279,13 @@ fn ConversationHeader(
                 </ActionForm>
             </Show>
             <div class="conversation-tools">
-                <ActionForm action=actions.update attr:class="model-picker wide-only">
+                <ActionForm action=actions.update attr:class="model-picker">
                     <input type="hidden" name="id" value=id/>
                     <ModelSelect models=models.clone() preferred=preferred.clone() current=view.model.clone()/>
                     <button type="submit" class="nojs-only">{tr!(t, chat.conversation.apply)}</button>
                 </ActionForm>
-                <ActionForm action=actions.update>
+                // On a phone the pin lives in the conversation list's menu only, so the model picker fits.
+                <ActionForm action=actions.update attr:class="wide-only">
                     <input type="hidden" name="id" value=id/>
                     <input type="hidden" name="pinned" value=(!view.is_pinned).to_string()/>
                     <button type="submit" class="icon-button" aria-pressed=view.is_pinned.to_string()
