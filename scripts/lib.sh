@@ -64,6 +64,12 @@ ensure_build_node_tools() {
   npm_ci "$ROOT"
 }
 
+# The app as it is served: the server and the WASM client, split into a chunk per page (src/core/lazy.rs). Server and
+# client must come from the same build (the split is not the same from one build to the next). `build_app --release`.
+build_app() {
+  cargo leptos build --split "$@"
+}
+
 # Playwright and a Chromium to drive.
 ensure_e2e_tools() {
   npm_ci "$ROOT/end2end"

@@ -3,14 +3,15 @@
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 use crate::accounts::pages::{
-    ForgotPasswordPage, LoginPage, PasswordPage, RegisterPage, ResetPasswordPage, SettingsPage, TokensPage, UserMenu,
+    ForgotPasswordRoute, LoginRoute, PasswordRoute, RegisterRoute, ResetPasswordRoute, SettingsRoute, TokensRoute,
+    UserMenu,
 };
-use crate::admin::pages::{AdminFallback, AdminPage};
-use crate::chat::pages::ChatPage;
-use crate::core::home::HomePage;
+use crate::admin::pages::{AdminFallbackRoute, AdminRoute};
+use crate::chat::pages::ChatRoute;
+use crate::core::home::HomeRoute;
 use crate::core::i18n::Lang;
 use crate::core::layout::{SiteFooter, SiteHeader, rcdata_text};
 use crate::core::not_found::NotFound;
@@ -76,28 +77,56 @@ pub fn App() -> impl IntoView {
                 <UserMenu/>
             </SiteHeader>
             <main id="main">
+                // Every page is a lazy route (`core::lazy`): its code is a chunk of its own, fetched when it is
+                // first shown. `preload_page` below names the same pages by path.
                 <Routes fallback=NotFound>
                     // In-order streaming: what waits for data arrives in place, so pages are complete without
                     // JavaScript (out-of-order chunks would need a script to be put in place).
-                    <Route path=path!("") view=HomePage ssr=SsrMode::InOrder/>
+                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::InOrder/>
                     // Rendered whole: a visitor who is already logged in gets a real 302 to the chat.
-                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
-                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/reset-password/:token") view=ResetPasswordPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/reset-password/:token") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::InOrder/>
                     // Pages for logged-in users render whole before answering, so a visitor without a session gets
                     // a real 302 to the login page.
-                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/password") view=PasswordPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/password") view={Lazy::<PasswordRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async/>
                     // One route for `/chat` and `/chat/{id}`: going from one to the other (the first message
                     // creates the conversation) keeps the page and its data instead of mounting it again.
-                    <Route path=path!("/chat/:id?") view=ChatPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/*any") view=AdminFallback ssr=SsrMode::Async/>
+                    <Route path=path!("/chat/:id?") view={Lazy::<ChatRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/*any") view={Lazy::<AdminFallbackRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <SiteFooter/>
         </Router>
     }
+}
+
+/// Starts fetching the chunk of the page at `path` (a link to it was pointed at or focused); the same table as the
+/// routes above.
+#[cfg(feature = "hydrate")]
+pub fn preload_page(path: &str) {
+    use leptos_router::LazyRoute;
+    use std::future::Future;
+    use std::pin::Pin;
+
+    let path = path.trim_end_matches('/');
+    let chunk: Pin<Box<dyn Future<Output = ()>>> = match path {
+        "" => Box::pin(HomeRoute::preload()),
+        "/login" => Box::pin(LoginRoute::preload()),
+        "/register" => Box::pin(RegisterRoute::preload()),
+        "/forgot-password" => Box::pin(ForgotPasswordRoute::preload()),
+        "/settings" => Box::pin(SettingsRoute::preload()),
+        "/settings/password" => Box::pin(PasswordRoute::preload()),
+        "/settings/tokens" => Box::pin(TokensRoute::preload()),
+        "/admin" => Box::pin(AdminRoute::preload()),
+        _ if path.starts_with("/reset-password/") => Box::pin(ResetPasswordRoute::preload()),
+        _ if path == "/chat" || path.starts_with("/chat/") => Box::pin(ChatRoute::preload()),
+        _ if path.starts_with("/admin/") => Box::pin(AdminFallbackRoute::preload()),
+        _ => return,
+    };
+    leptos::task::spawn_local(chunk);
 }

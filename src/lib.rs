@@ -22,15 +22,20 @@ pub mod state;
 // through `core::i18n`'s `tr!`.
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
-/// Entry point of the WASM client: hydrates the server-rendered page, then marks `<body data-hydrated>`.
+/// Entry point of the WASM client: hydrates the server-rendered page — after fetching the chunk of the page on
+/// screen (`core::lazy`) — then marks `<body data-hydrated>`.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    core::dialog::client::install();
-    core::document::remember_utc_offset();
-    if let Some(body) = leptos::prelude::document().body() {
+    let Some(body) = leptos::prelude::document().body() else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
+        core::dialog::client::install();
+        core::lazy::client::install(app::preload_page);
+        core::document::remember_utc_offset();
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

@@ -9,6 +9,8 @@ async function logIn(page: Page) {
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL("/chat");
   await page.waitForSelector('body[data-hydrated="true"]');
+  // The chat page's code and its conversation list have arrived (the page is a chunk of its own, fetched now).
+  await expect(page.getByTestId("search")).toBeVisible();
 }
 
 async function send(page: Page, text: string) {

@@ -120,3 +120,12 @@ fn Overview(overview: InstanceOverview) -> impl IntoView {
     }
     .into_any()
 }
+
+crate::lazy_page!(
+    /// `/admin` as a lazy route.
+    AdminRoute => AdminPage
+);
+crate::lazy_page!(
+    /// `/admin/*` as a lazy route.
+    AdminFallbackRoute => AdminFallback
+);

@@ -50,3 +50,8 @@ pub fn HomePage() -> impl IntoView {
         </section>
     }
 }
+
+crate::lazy_page!(
+    /// `/` as a lazy route.
+    HomeRoute => HomePage
+);

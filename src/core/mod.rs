@@ -11,6 +11,7 @@ pub mod home;
 pub mod i18n;
 pub mod icons;
 pub mod layout;
+pub mod lazy;
 pub mod not_found;
 pub mod theme;
 

@@ -140,6 +140,11 @@ pub(super) fn next_path() -> impl Fn() -> String + Copy {
     }
 }
 
+/// Fetches the code of the page `next_path` leads to while the user fills in the form.
+pub(super) fn preload_next(next: impl Fn() -> String + 'static) {
+    Effect::new(move |_| crate::core::lazy::preload(&next()));
+}
+
 pub(super) fn counter_class(length: usize) -> &'static str {
     if length > BIO_MAX { "counter over" } else { "counter" }
 }

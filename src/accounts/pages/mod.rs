@@ -13,3 +13,32 @@ pub(crate) use session::login_redirect;
 pub use session::{LoginPage, RegisterPage, UserMenu};
 pub use settings::{PasswordPage, SettingsPage};
 pub use tokens::TokensPage;
+
+crate::lazy_page!(
+    /// `/login` as a lazy route.
+    LoginRoute => LoginPage
+);
+crate::lazy_page!(
+    /// `/register` as a lazy route.
+    RegisterRoute => RegisterPage
+);
+crate::lazy_page!(
+    /// `/forgot-password` as a lazy route.
+    ForgotPasswordRoute => ForgotPasswordPage
+);
+crate::lazy_page!(
+    /// `/reset-password/{token}` as a lazy route.
+    ResetPasswordRoute => ResetPasswordPage
+);
+crate::lazy_page!(
+    /// `/settings` as a lazy route.
+    SettingsRoute => SettingsPage
+);
+crate::lazy_page!(
+    /// `/settings/password` as a lazy route.
+    PasswordRoute => PasswordPage
+);
+crate::lazy_page!(
+    /// `/settings/tokens` as a lazy route.
+    TokensRoute => TokensPage
+);

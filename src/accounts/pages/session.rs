@@ -12,7 +12,7 @@ use crate::accounts::server_fns::{Login, Logout, Register, current_user};
 use crate::core::i18n::Lang;
 use crate::core::icons::{Icon, Svg};
 
-use super::forms::{Feedback, Field, FormErrors, next_path};
+use super::forms::{Feedback, Field, FormErrors, next_path, preload_next};
 
 /// `/login`: username or email, and password.
 #[component]
@@ -20,6 +20,7 @@ pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let feedback = Feedback::of(action);
     let next = next_path();
+    preload_next(next);
     let t = Lang::current();
     view! {
         <Title text=tr!(t, accounts.session.log_in_title)/>
@@ -48,6 +49,7 @@ pub fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
     let feedback = Feedback::of(action);
     let next = next_path();
+    preload_next(next);
     let t = Lang::current();
     view! {
         <Title text=tr!(t, accounts.session.create_account)/>

@@ -379,3 +379,8 @@ pub fn ChatPage() -> impl IntoView {
         </div>
     }
 }
+
+crate::lazy_page!(
+    /// `/chat` and `/chat/{id}` as a lazy route.
+    ChatRoute => ChatPage
+);

@@ -1,0 +1,87 @@
+import { expect, test, type Page } from "@playwright/test";
+import { PASSWORD, hydrated, register, watch } from "./support";
+
+// Every page is a chunk of its own (src/core/lazy.rs, `cargo leptos build --split`): a first visit downloads the
+// shell and that page's chunk, a link pointed at or focused fetches its page's chunk ahead, and a navigation to a page
+// never fetched brings its chunk then shows it — all without a reload.
+
+/** The `.wasm` files the page has asked for, by name. */
+function chunks(page: Page): string[] {
+  const names: string[] = [];
+  page.on("request", (r) => {
+    const file = new URL(r.url()).pathname.split("/").pop() ?? "";
+    if (file.endsWith(".wasm")) names.push(file);
+  });
+  return names;
+}
+const pageChunk = (names: string[], page: string) => names.some((n) => n.startsWith(`split___${page}_route_view_`));
+
+test("a first visit fetches the shell and its own page; a link pointed at fetches its page ahead", async ({ page }) => {
+  const w = watch(page);
+  const fetched = chunks(page);
+  let loads = 0;
+  page.on("load", () => (loads += 1));
+  await page.goto("/");
+  await hydrated(page);
+  expect(fetched.some((n) => /^thicode\..*\.wasm$/.test(n)), "the main module").toBe(true);
+  expect(pageChunk(fetched, "home"), "the home page's chunk").toBe(true);
+  for (const other of ["login", "register", "chat", "settings", "admin"]) {
+    expect(pageChunk(fetched, other), `no ${other} chunk on the home page`).toBe(false);
+  }
+
+  // Pointing at "Log in" fetches the login page's code before the click.
+  const login = page.getByRole("banner").getByRole("link", { name: "Log in" });
+  await login.hover();
+  await expect.poll(() => pageChunk(fetched, "login")).toBe(true);
+  await login.click();
+  await expect(page).toHaveURL("/login");
+  await expect(page.getByLabel("Username or email")).toBeVisible();
+
+  // A page whose code was never fetched (a click the pointer never announced): fetched, then shown.
+  expect(pageChunk(fetched, "forgot_password")).toBe(false);
+  await page.locator('a[href="/forgot-password"]').evaluate((a: HTMLAnchorElement) => a.click());
+  await expect(page).toHaveURL("/forgot-password");
+  await expect(page.getByLabel("Email")).toBeVisible();
+  expect(pageChunk(fetched, "forgot_password")).toBe(true);
+  // Back to a page already loaded: nothing more to fetch.
+  const before = fetched.length;
+  await page.goBack();
+  await expect(page.getByLabel("Username or email")).toBeVisible();
+  expect(fetched.length).toBe(before);
+  expect(loads).toBe(1);
+  expect(w.errors).toEqual([]);
+});
+
+test("the sign-up page fetches the chat's code while the form is filled in, so the account lands in it at once", async ({
+  page,
+}) => {
+  const w = watch(page);
+  const fetched = chunks(page);
+  await page.goto("/register");
+  await hydrated(page);
+  await expect.poll(() => pageChunk(fetched, "chat")).toBe(true);
+  await page.getByLabel("Username").fill("lazy_lander");
+  await page.getByLabel("Email").fill("lazy_lander@example.com");
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Confirm password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL("/chat");
+  await expect(page.getByTestId("composer")).toBeFocused();
+  expect(w.errors).toEqual([]);
+});
+
+test("a page opened directly hydrates with its own chunk, and the keyboard's focus fetches the next", async ({ page }) => {
+  const w = watch(page);
+  await register(page, "lazy_focus");
+  const fetched = chunks(page);
+  await page.goto("/settings");
+  await hydrated(page);
+  expect(pageChunk(fetched, "settings")).toBe(true);
+  expect(pageChunk(fetched, "tokens")).toBe(false);
+  await page.locator('a[href="/settings/tokens"]').first().focus();
+  await expect.poll(() => pageChunk(fetched, "tokens")).toBe(true);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL("/settings/tokens");
+  await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+  expect(w.errors).toEqual([]);
+});
