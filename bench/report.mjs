@@ -4,8 +4,9 @@ import os from "node:os";
 import { firstLoad, table } from "./first-load.mjs";
 
 const [startupFile, pkgDir, homeRps, homeP50, homeP99, healthRps, healthP50, healthP99, rssAfterKb, duration, conns,
-  loginsFile, duringRps, duringP50, duringP99] = process.argv.slice(2);
+  loginsFile, duringRps, duringP50, duringP99, pagesFile] = process.argv.slice(2);
 const logins = JSON.parse(readFileSync(loginsFile, "utf8"));
+const pages = JSON.parse(readFileSync(pagesFile, "utf8"));
 // wrk prints latencies with units (us, ms, s); the budget is in milliseconds.
 const toMs = (text) => {
   const m = /^([\d.]+)(us|ms|s)$/.exec(text ?? "");
@@ -24,6 +25,7 @@ const budgets = [
   ["idle RSS", idleRssKb / 1024, 30, "MB"],
   ["start (migrations included) to first 200", startupMs, 300, "ms"],
   ["/healthz p99 during 50 concurrent logins", toMs(duringP99), 20, "ms"],
+  ["navigation to a page whose code was never fetched", pages.navigation.notLoadedMs, 150, "ms"],
 ];
 
 const cpu = (os.cpus()[0]?.model ?? "unknown CPU").trim();
@@ -43,6 +45,18 @@ const lines = [
   `| one login (argon2id verify m=19456 KiB, t=2, p=1, plus session write), median of 10 | ${logins.singleMedianMs.toFixed(1)} ms | – |`,
   `| 50 concurrent logins | ${logins.loginsPerSecond.toFixed(1)} logins/s, p50 ${logins.concurrentP50Ms.toFixed(0)} ms, p99 ${logins.concurrentP99Ms.toFixed(0)} ms, ${logins.failures} failed | – |`,
   `| \`/healthz\` while they run | ${duringRps} req/s, p50 ${duringP50}, p99 ${duringP99} | p99 ≤ 20 ms |`,
+  ...["home", "chat"].map(
+    (p) =>
+      `| in Chromium, first visit to ${p === "home" ? "`/`" : "`/chat`"}: client on the wire | ${pages[p].files} files, ` +
+      `${kb(pages[p].wasm)} KB WASM + ${kb(pages[p].js)} KB JS (as served) | – |`,
+  ),
+  ...["home", "chat"].map(
+    (p) =>
+      `| in Chromium, first visit to ${p === "home" ? "`/`" : "`/chat`"}: to hydrated, median of 5 | ` +
+      `${pages[p].hydratedMsLocal} ms localhost, ${pages[p].hydratedMsSlowPhone} ms slow phone (4× CPU, 1.6 Mbps, 150 ms RTT) | – |`,
+  ),
+  `| click to a page whose code was never fetched, shown (median of 5) | ${pages.navigation.notLoadedMs} ms | ≤ 150 ms |`,
+  `| the same after pointing at its link (preloaded) | ${pages.navigation.preloadedMs} ms | – |`,
 ];
 console.log(lines.join("\n"));
 console.log("\nWhat the first visit to each page downloads of the client (each file compressed on its own):\n");
