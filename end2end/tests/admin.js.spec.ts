@@ -23,7 +23,7 @@ test("admin: the login page first, then the overview for staff; the client route
 
   // Logged out without a reload, going back to the admin page lands on the login page.
   await page.getByRole("button", { name: "Log out" }).click();
-  await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();
+  await expect(page.getByRole("banner").getByRole("link", { name: "Log in" })).toBeVisible();
   await expect(page).toHaveURL("/");
   await page.goBack();
   await expect(page).toHaveURL("/login?next=/admin");

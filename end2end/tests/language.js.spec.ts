@@ -71,7 +71,7 @@ test("French: the switch, hydrated French pages, messages in French, the languag
 
   // Logged out, this browser switches to French; logging in brings back the account's English.
   await page.getByRole("button", { name: "Log out" }).click();
-  await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();
+  await expect(page.getByRole("banner").getByRole("link", { name: "Log in" })).toBeVisible();
   await page.getByRole("button", { name: "Français" }).click();
   await expect(page.locator("html")).toHaveAttribute("lang", "fr");
   await hydrated(page);

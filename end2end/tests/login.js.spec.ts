@@ -19,8 +19,8 @@ test("log in with a wrong then a right password, then log out, without page relo
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 
   await page.getByRole("button", { name: "Log out" }).click();
-  await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();
+  await expect(page.getByRole("banner").getByRole("link", { name: "Log in" })).toBeVisible();
   await page.reload();
-  await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();
+  await expect(page.getByRole("banner").getByRole("link", { name: "Log in" })).toBeVisible();
   expect(errors).toEqual([]);
 });

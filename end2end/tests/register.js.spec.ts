@@ -24,8 +24,8 @@ test("register → log out → log in → edit bio, model and theme → reload s
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 
   await page.getByRole("button", { name: "Log out" }).click();
-  await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();
-  await page.getByRole("link", { name: "Log in" }).click();
+  await expect(page.getByRole("banner").getByRole("link", { name: "Log in" })).toBeVisible();
+  await page.getByRole("banner").getByRole("link", { name: "Log in" }).click();
   await page.getByLabel("Username or email").fill("linus-js@example.com");
   await page.getByLabel("Password").fill("Penguin-Kernel-1991");
   await page.getByRole("button", { name: "Log in" }).click();

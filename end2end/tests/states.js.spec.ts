@@ -88,7 +88,7 @@ test("every page state hydrates without an error, and its HTML is nested as writ
 
   // A second account: each may send 20 messages a minute.
   await page.getByRole("button", { name: "Log out" }).click();
-  await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();
+  await expect(page.getByRole("banner").getByRole("link", { name: "Log in" })).toBeVisible();
   await register(page, `states2${Date.now()}`);
 
   // Branches: a regenerated reply and an edited message (the version switch sits in each message's meta line).

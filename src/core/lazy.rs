@@ -1,11 +1,11 @@
 //! Pages loaded on demand. Every page is a lazy route: the browser's first download is the shell (router, header,
 //! menus, dialogs) plus the chunk of the page it opened — the server names that chunk in `<head>` — and navigating
 //! to another page fetches that page's chunk. Chunks are fetched ahead when a link to their page is pointed at,
-//! focused or touched (`core::lazy::client`), so navigation stays instant. Built by `cargo leptos build --split` (wasm-split); without
-//! `--split` the same code builds one module and nothing is loaded later.
+//! focused or touched (`client`), so navigation stays instant. Built by `cargo leptos build --split` (wasm-split);
+//! without `--split` the same code builds one module and nothing is loaded later.
 
 /// Declares the lazy route `$route` for the page component `$page` (a component without props):
-/// `lazy_page!(ChatRoute => ChatPage)`, then `<Route view=Lazy::<ChatRoute>::new()/>`.
+/// `lazy_page!(ChatRoute => ChatPage)`, then `<Route view={Lazy::<ChatRoute>::new()}/>`.
 #[macro_export]
 macro_rules! lazy_page {
     ($(#[$meta:meta])* $route:ident => $page:ident) => {
