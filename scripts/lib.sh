@@ -67,8 +67,9 @@ ensure_build_node_tools() {
 # The app as it is served: the server and the WASM client, split into a chunk per page (src/core/lazy.rs). Server and
 # client must come from the same build (the split is not the same from one build to the next). `build_app --release`
 # also writes each static file brotli- and gzip-compressed at the highest levels beside it, served as they are.
+APP_BUILD_FLAGS=(--split --precompress)
 build_app() {
-  cargo leptos build --split --precompress "$@"
+  cargo leptos build "${APP_BUILD_FLAGS[@]}" "$@"
 }
 
 # Playwright and a Chromium to drive.

@@ -78,7 +78,7 @@ pub fn App() -> impl IntoView {
             </SiteHeader>
             <main id="main">
                 // Every page is a lazy route (`core::lazy`): its code is a chunk of its own, fetched when it is
-                // first shown. `preload_page` below names the same pages by path.
+                // first shown. `page_chunk` below names the same pages by path.
                 <Routes fallback=NotFound>
                     // In-order streaming: what waits for data arrives in place, so pages are complete without
                     // JavaScript (out-of-order chunks would need a script to be put in place).
@@ -105,28 +105,25 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Starts fetching the chunk of the page at `path` (a link to it was pointed at or focused); the same table as the
-/// routes above.
+/// The lazy route of the page at `path` and how to fetch its chunk (a link to it was pointed at or focused); the same
+/// table as the routes above.
 #[cfg(feature = "hydrate")]
-pub fn preload_page(path: &str) {
-    use leptos_router::LazyRoute;
-    use std::future::Future;
-    use std::pin::Pin;
+pub fn page_chunk(path: &str) -> Option<crate::core::lazy::client::Chunk> {
+    use crate::core::lazy::client::chunk;
 
     let path = path.trim_end_matches('/');
-    let chunk: Pin<Box<dyn Future<Output = ()>>> = match path {
-        "" => Box::pin(HomeRoute::preload()),
-        "/login" => Box::pin(LoginRoute::preload()),
-        "/register" => Box::pin(RegisterRoute::preload()),
-        "/forgot-password" => Box::pin(ForgotPasswordRoute::preload()),
-        "/settings" => Box::pin(SettingsRoute::preload()),
-        "/settings/password" => Box::pin(PasswordRoute::preload()),
-        "/settings/tokens" => Box::pin(TokensRoute::preload()),
-        "/admin" => Box::pin(AdminRoute::preload()),
-        _ if path.starts_with("/reset-password/") => Box::pin(ResetPasswordRoute::preload()),
-        _ if path == "/chat" || path.starts_with("/chat/") => Box::pin(ChatRoute::preload()),
-        _ if path.starts_with("/admin/") => Box::pin(AdminFallbackRoute::preload()),
-        _ => return,
-    };
-    leptos::task::spawn_local(chunk);
+    Some(match path {
+        "" => chunk::<HomeRoute>(),
+        "/login" => chunk::<LoginRoute>(),
+        "/register" => chunk::<RegisterRoute>(),
+        "/forgot-password" => chunk::<ForgotPasswordRoute>(),
+        "/settings" => chunk::<SettingsRoute>(),
+        "/settings/password" => chunk::<PasswordRoute>(),
+        "/settings/tokens" => chunk::<TokensRoute>(),
+        "/admin" => chunk::<AdminRoute>(),
+        _ if path.starts_with("/reset-password/") => chunk::<ResetPasswordRoute>(),
+        _ if path == "/chat" || path.starts_with("/chat/") => chunk::<ChatRoute>(),
+        _ if path.starts_with("/admin/") => chunk::<AdminFallbackRoute>(),
+        _ => return None,
+    })
 }

@@ -31,10 +31,11 @@ pub fn hydrate() {
     let Some(body) = leptos::prelude::document().body() else {
         return;
     };
+    // Before hydrating: a page's first effects may already ask for the next page's chunk.
+    core::lazy::client::install(app::page_chunk);
     wasm_bindgen_futures::spawn_local(async move {
         leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
         core::dialog::client::install();
-        core::lazy::client::install(app::preload_page);
         core::document::remember_utc_offset();
         let _ = body.set_attribute("data-hydrated", "true");
     });

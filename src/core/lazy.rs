@@ -38,29 +38,44 @@ pub fn preload(path: &str) {
 pub mod client {
     use std::cell::{Cell, RefCell};
     use std::collections::HashSet;
+    use std::future::Future;
+    use std::pin::Pin;
 
+    use leptos_router::LazyRoute;
     use wasm_bindgen::JsCast;
     use wasm_bindgen::prelude::Closure;
     use web_sys::{Element, HtmlAnchorElement};
 
-    thread_local! {
-        static PRELOAD: Cell<Option<fn(&str)>> = const { Cell::new(None) };
-        static ASKED: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+    /// A page's lazy route, by name, and the fetch of its chunk (not started yet).
+    pub type Chunk = (&'static str, Pin<Box<dyn Future<Output = ()>>>);
+
+    /// The app's route table: the [`Chunk`] of the page at a path, if one is there.
+    pub type PageChunk = fn(&str) -> Option<Chunk>;
+
+    /// The [`Chunk`] of the lazy route `R`.
+    pub fn chunk<R: LazyRoute>() -> Chunk {
+        (std::any::type_name::<R>(), Box::pin(R::preload()))
     }
 
-    /// Once per path: the chunk loader keeps what it loaded, this spares it the calls.
+    thread_local! {
+        static PAGE_CHUNK: Cell<Option<PageChunk>> = const { Cell::new(None) };
+        static FETCHED: RefCell<HashSet<&'static str>> = RefCell::new(HashSet::new());
+    }
+
+    /// Once per page, however many paths lead to it (every conversation is the chat page).
     pub(super) fn preload(path: &str) {
-        if let Some(preload) = PRELOAD.get()
-            && ASKED.with(|asked| asked.borrow_mut().insert(path.to_string()))
-        {
-            preload(path);
+        let Some((route, fetch)) = PAGE_CHUNK.get().and_then(|page_chunk| page_chunk(path)) else {
+            return;
+        };
+        if FETCHED.with(|fetched| fetched.borrow_mut().insert(route)) {
+            leptos::task::spawn_local(fetch);
         }
     }
 
-    /// Fetches a page's chunk ahead when a same-site link to it is pointed at, focused or touched. `preload` names
-    /// the page for a path and starts fetching its chunk (the app's route table knows which).
-    pub fn install(page_preload: fn(&str)) {
-        PRELOAD.set(Some(page_preload));
+    /// Fetches a page's chunk ahead when a same-site link to it is pointed at, focused or touched. `page_chunk`
+    /// names the page of a path (the app's route table knows which).
+    pub fn install(page_chunk: PageChunk) {
+        PAGE_CHUNK.set(Some(page_chunk));
         let document = leptos::prelude::document();
         let on_intent = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
             let Some(target) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
