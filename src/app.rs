@@ -26,6 +26,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     provide_context(lang);
     let lang = lang.code();
+    // The header's user menu starts from these in the browser.
+    let (user, staff) = crate::accounts::pages::body_attributes();
     view! {
         <!DOCTYPE html>
         <html lang=lang data-theme=theme>
@@ -39,7 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HashedStylesheet options id="leptos"/>
                 <MetaTags/>
             </head>
-            <body>
+            <body data-user=user data-staff=staff>
                 <App/>
             </body>
         </html>

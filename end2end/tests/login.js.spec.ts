@@ -18,8 +18,11 @@ test("log in with a wrong then a right password, then log out, without page relo
   await expect(page.getByTestId("user-name")).toHaveText("ada");
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 
+  // The header's logout is a fetch of its own (the menu carries no server-function client): still no reload.
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page.getByRole("banner").getByRole("link", { name: "Log in" })).toBeVisible();
+  await expect(page).toHaveURL("/");
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   await page.reload();
   await expect(page.getByRole("banner").getByRole("link", { name: "Log in" })).toBeVisible();
   expect(errors).toEqual([]);

@@ -7,12 +7,14 @@ mod reset;
 mod session;
 mod settings;
 mod tokens;
+mod user_menu;
 
 pub use reset::{ForgotPasswordPage, ResetPasswordPage};
 pub(crate) use session::login_redirect;
-pub use session::{LoginPage, RegisterPage, UserMenu};
+pub use session::{LoginPage, RegisterPage};
 pub use settings::{PasswordPage, SettingsPage};
 pub use tokens::TokensPage;
+pub use user_menu::{UserMenu, body_attributes};
 
 crate::lazy_page!(
     /// `/login` as a lazy route.

@@ -1,4 +1,4 @@
-//! Logging in and registering, the header's user menu, and the redirect of visitors to the login page.
+//! Logging in and registering, and the redirect of visitors to the login page.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -8,9 +8,8 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_location, use_query_map};
 
-use crate::accounts::server_fns::{Login, Logout, Register, current_user};
+use crate::accounts::server_fns::{Login, Register, current_user};
 use crate::core::i18n::Lang;
-use crate::core::icons::{Icon, Svg};
 
 use super::forms::{Feedback, Field, FormErrors, next_path, preload_next};
 
@@ -86,56 +85,6 @@ fn AlreadyIn() -> impl IntoView {
                 }
             })}
         </Suspense>
-    }
-}
-
-/// Header widget: the user's name and a logout button, or links to log in and register.
-#[component]
-pub fn UserMenu() -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
-    let location = use_location();
-    // Refetched when the navigation enters another part of the site (logging in, registering or deleting the account
-    // ends with one) and after logging out, so a change of user shows at once; moving within a part (from one
-    // conversation to another) asks nothing.
-    let part = Memo::new(move |_| {
-        location.pathname.with(|path| {
-            path.trim_start_matches('/')
-                .split('/')
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        })
-    });
-    let user = Resource::new(move || (part.get(), logout.version().get()), |_| current_user());
-    let t = Lang::current();
-    view! {
-        <Transition fallback=|| ()>
-            {move || user.get().map(|answer| match answer.ok().flatten() {
-                Some(user) => view! {
-                    <a href="/chat" data-testid="chat-link" class="icon-button" aria-label=tr!(t, accounts.session.chat)
-                        data-tip=tr!(t, accounts.session.chat)>
-                        <Svg icon=Icon::NewChat/>
-                    </a>
-                    {user.is_staff.then(|| view! {
-                        <a href="/admin" data-testid="admin-link" class="icon-button" aria-label=tr!(t, accounts.session.admin)
-                            data-tip=tr!(t, accounts.session.admin)>
-                            <Svg icon=Icon::Shield/>
-                        </a>
-                    })}
-                    <a class="user-name" data-testid="user-name" href="/settings">{user.username}</a>
-                    <ActionForm action=logout attr:class="logout-form">
-                        <button type="submit" class="icon-button" aria-label=tr!(t, accounts.session.log_out)
-                            data-tip=tr!(t, accounts.session.log_out)>
-                            <Svg icon=Icon::LogOut/>
-                        </button>
-                    </ActionForm>
-                }.into_any(),
-                None => view! {
-                    <a class="button" href="/login">{tr!(t, accounts.session.log_in_menu)}</a>
-                    <a class="button primary" href="/register">{tr!(t, accounts.session.sign_up)}</a>
-                }.into_any(),
-            })}
-        </Transition>
     }
 }
 
