@@ -85,3 +85,35 @@ test("a page opened directly hydrates with its own chunk, and the keyboard's foc
   await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
   expect(w.errors).toEqual([]);
 });
+
+test("while a page's code is still on its way, the page shows that it is coming, then shows it", async ({ page }) => {
+  const w = watch(page);
+  // The forgot-password page's chunk is held back until the test lets it go.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/split___forgot_password_route_view_[^/]*\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto("/login");
+  await hydrated(page);
+  await expect(page.locator("main")).not.toHaveAttribute("aria-busy");
+  await page.locator('a[href="/forgot-password"]').evaluate((a: HTMLAnchorElement) => a.click());
+  // Busy for assistive technology, and a progress bar drawn at the top after a moment (the address changes when
+  // the page is there).
+  await expect(page.locator("main")).toHaveAttribute("aria-busy", "true");
+  await expect(page.locator("body")).toHaveAttribute("data-navigating", "");
+  const bar = () =>
+    page.evaluate(() => {
+      const style = getComputedStyle(document.body, "::before");
+      return { content: style.content, height: style.height, name: style.animationName };
+    });
+  await expect.poll(bar).toEqual({ content: '""', height: "3px", name: "navigating" });
+  release();
+  await expect(page).toHaveURL("/forgot-password");
+  await expect(page.getByLabel("Email")).toBeVisible();
+  await expect(page.locator("main")).not.toHaveAttribute("aria-busy");
+  await expect(page.locator("body")).not.toHaveAttribute("data-navigating");
+  expect((await bar()).content).toBe("none");
+  expect(w.errors).toEqual([]);
+});

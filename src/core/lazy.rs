@@ -14,15 +14,34 @@ macro_rules! lazy_page {
 
         #[::leptos_router::lazy_route]
         impl ::leptos_router::LazyRoute for $route {
+            // The router builds a route's data as soon as the route is chosen, before its chunk is fetched; the
+            // view is built once the chunk is there.
             fn data() -> Self {
+                $crate::core::lazy::page_requested();
                 $route
             }
 
             fn view(_this: Self) -> ::leptos::prelude::AnyView {
-                ::leptos::prelude::IntoAny::into_any(::leptos::prelude::untrack($page))
+                let view = ::leptos::prelude::IntoAny::into_any(::leptos::prelude::untrack($page));
+                $crate::core::lazy::page_built();
+                view
             }
         }
     };
+}
+
+/// A page was chosen by the router and its code may still be on its way: `<main>` is `aria-busy` and `<body>` carries
+/// `data-navigating` (the style shows a progress bar at the top after a moment), until [`page_built`]. Nothing on the
+/// server.
+pub fn page_requested() {
+    #[cfg(feature = "hydrate")]
+    client::navigating(true);
+}
+
+/// The chosen page's view is built: the navigation is no longer waiting for code.
+pub fn page_built() {
+    #[cfg(feature = "hydrate")]
+    client::navigating(false);
 }
 
 /// Starts fetching the chunk of the page at `path` ahead: the page a form leads to (the chat, after logging in).
@@ -60,6 +79,21 @@ pub mod client {
     thread_local! {
         static PAGE_CHUNK: Cell<Option<PageChunk>> = const { Cell::new(None) };
         static FETCHED: RefCell<HashSet<&'static str>> = RefCell::new(HashSet::new());
+    }
+
+    /// Marks the document as waiting for a page ([`super::page_requested`]) or not.
+    pub(super) fn navigating(on: bool) {
+        let document = leptos::prelude::document();
+        if let Some(body) = document.body() {
+            let _ = body.toggle_attribute_with_force("data-navigating", on);
+        }
+        if let Some(main) = document.get_element_by_id("main") {
+            let _ = if on {
+                main.set_attribute("aria-busy", "true")
+            } else {
+                main.remove_attribute("aria-busy")
+            };
+        }
     }
 
     /// Once per page, however many paths lead to it (every conversation is the chat page).
