@@ -628,3 +628,164 @@ async fn the_cached_list_follows_every_change() {
         .await
         .unwrap();
 }
+
+/// The list is written by the database as one JSON array (`store::api_list`); every conversation in it must be
+/// exactly what the conversation's own route answers (read another way: the row, then its messages), in the order,
+/// page and filter asked for — with text that needs escaping, a conversation without messages, null dates, tags,
+/// categories and an archived one.
+#[tokio::test]
+async fn the_list_written_by_the_database_is_each_conversation_as_its_own_route_answers() {
+    let chat = Chat::new(&[]).await;
+    let client = Client::log_in(&chat, "ada").await;
+    let pool = &chat.app.state.db.pool;
+    let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let base = 1_780_000_000_000_i64;
+    let tricky = "quote \" backslash \\ tab\t newline\n é 漢字 🦀 </script> \u{1} end";
+    // (title, category, status, last message offset, tags, message count); dates chosen so every ordering differs.
+    type Seed<'a> = (&'a str, &'a str, &'a str, Option<i64>, &'a str, i64);
+    let rows: [Seed; 6] = [
+        ("Alpha", "work", "active", Some(50), r#"["a","b"]"#, 3),
+        (tricky, "", "active", None, "[]", 0),
+        ("Gamma", "work", "active", Some(10), r#"["é \"x\""]"#, 2),
+        ("Delta", "home", "active", Some(70), "[]", 1),
+        ("Epsilon", "", "archived", Some(5), "[]", 2),
+        ("Zeta", "", "active", Some(30), "[]", 4),
+    ];
+    for (i, (title, category, status, last, tags, count)) in rows.iter().enumerate() {
+        let i = i as i64;
+        let created = base + (i * 7 % 5) * 1000 + i;
+        let updated = base + 100_000 - i * 3_001;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO conversations (user_id, title, category, status, tags, created_at, updated_at, \
+             message_count, last_message_at, archived_at, additional_data, model, system_prompt) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(user)
+        .bind(*title)
+        .bind(*category)
+        .bind(*status)
+        .bind(*tags)
+        .bind(created)
+        .bind(updated)
+        .bind(*count)
+        .bind(last.map(|l| base + l * 1000 + 123))
+        .bind((*status == "archived").then_some(base + 999))
+        .bind(if i == 0 {
+            r#"{"pinned by": "ada", "n": [1, 2.5]}"#
+        } else {
+            "{}"
+        })
+        .bind(if i == 2 { "mistral-large-latest" } else { "" })
+        .bind(if i == 0 { tricky } else { "" })
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let mut parent: Option<i64> = None;
+        for m in 0..*count {
+            let role = if m % 2 == 0 { "user" } else { "assistant" };
+            let at = created + m * 10;
+            parent = Some(
+                sqlx::query_scalar(
+                    "INSERT INTO messages (conversation_id, parent_id, role, content, status, created_at, \
+                     updated_at, delivered_at, metadata, is_edited) \
+                     VALUES ($1, $2, $3, $4, 'delivered', $5, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(id)
+                .bind(parent)
+                .bind(role)
+                .bind(format!("{m}. {tricky}"))
+                .bind(at)
+                .bind((m % 3 != 0).then_some(at + 1))
+                .bind(if role == "assistant" {
+                    r#"{"model": "mistral-small-latest", "t": 0.7}"#
+                } else {
+                    "{}"
+                })
+                .bind(i64::from(m == 1))
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+            );
+        }
+    }
+
+    // Every conversation as its own route answers it.
+    let (_, all) = client.call("GET", &format!("{BASE}/?status=active"), None).await;
+    let (_, archived) = client.call("GET", &format!("{BASE}/?status=archived"), None).await;
+    let mut own = std::collections::HashMap::new();
+    for c in all.as_array().unwrap().iter().chain(archived.as_array().unwrap()) {
+        let id = c["id"].as_i64().unwrap();
+        let (status, detail) = client.call("GET", &format!("{BASE}/{id}/"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        own.insert(id, detail);
+    }
+    assert_eq!(own.len(), 6);
+    assert_eq!(archived.as_array().unwrap().len(), 1);
+    let tricky_one = own.values().find(|c| c["title"] == tricky).unwrap();
+    assert_eq!(tricky_one["messages"], json!([]));
+    assert!(tricky_one["last_message_at"].is_null());
+
+    for ordering in [
+        "updated_at",
+        "-updated_at",
+        "created_at",
+        "-created_at",
+        "last_message_at",
+        "-last_message_at",
+    ] {
+        for (filter, expect_status, expect_category) in [
+            ("", "active", None),
+            ("&category=work", "active", Some("work")),
+            ("&status=archived", "archived", None),
+        ] {
+            // The expected order, from the conversations' own answers.
+            let key = ordering.trim_start_matches('-');
+            let mut expected: Vec<&Value> = own
+                .values()
+                .filter(|c| c["status"] == expect_status && expect_category.is_none_or(|k| c["category"] == k))
+                .collect();
+            let sort_key = |c: &Value| -> (String, i64) {
+                let at = match key {
+                    "last_message_at" if c["last_message_at"].is_null() => c["created_at"].clone(),
+                    _ => c[key].clone(),
+                };
+                // RFC 3339 with the fraction written out to milliseconds, so the text sorts as the time does.
+                let at = at.as_str().unwrap().trim_end_matches('Z');
+                let (seconds, fraction) = at.split_once('.').unwrap_or((at, ""));
+                (format!("{seconds}.{fraction:0<3}"), c["id"].as_i64().unwrap())
+            };
+            expected.sort_by_key(|c| sort_key(c));
+            if ordering.starts_with('-') {
+                expected.reverse();
+            }
+            let (status, list) = client
+                .call("GET", &format!("{BASE}/?ordering={ordering}{filter}"), None)
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(list, json!(expected), "ordering={ordering}{filter}");
+            // Pages of two: the same conversations, page by page, with the count of all.
+            for page in 1..=3 {
+                let (_, paged) = client
+                    .call(
+                        "GET",
+                        &format!("{BASE}/?ordering={ordering}{filter}&page={page}&page_size=2"),
+                        None,
+                    )
+                    .await;
+                let slice: Vec<&Value> = expected.iter().skip((page - 1) * 2).take(2).copied().collect();
+                if slice.is_empty() && page > 1 {
+                    continue;
+                }
+                assert_eq!(
+                    paged["results"],
+                    json!(slice),
+                    "ordering={ordering}{filter} page {page}"
+                );
+                assert_eq!(paged["count"], expected.len());
+            }
+        }
+    }
+}
