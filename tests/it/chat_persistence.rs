@@ -34,6 +34,12 @@ fn start(db: &TestDb, port: u16, fake: &FakeMistral) -> Child {
         .unwrap()
 }
 
+/// A plain HTTP client (reqwest's TLS has no cryptography of its own: the app installs ring, as here).
+fn http_client() -> reqwest::Client {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 async fn wait_ready(http: &reqwest::Client, port: u16) {
     let started = Instant::now();
     while http
@@ -105,7 +111,7 @@ async fn sigterm_mid_reply_saves_it_as_interrupted_before_exiting() {
     .await
     .unwrap();
     let port = free_port();
-    let http = reqwest::Client::new();
+    let http = http_client();
     let mut server = start(&db, port, &fake);
     wait_ready(&http, port).await;
     let (_, sent) = log_in_and_send(&http, &format!("http://127.0.0.1:{port}"), &db.url).await;
@@ -146,7 +152,7 @@ async fn a_reply_cut_by_sigkill_is_kept_and_marked_interrupted_after_restart() {
     .unwrap();
     let port = free_port();
     let origin = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = http_client();
     let mut server = start(&db, port, &fake);
     wait_ready(&http, port).await;
 

@@ -117,7 +117,7 @@ fn tls_for_localhost() -> (String, tokio_rustls::TlsAcceptor) {
         .unwrap()
         .signed_by(&leaf_key, &issuer)
         .unwrap();
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()

@@ -297,6 +297,8 @@ impl Provider {
 
     /// A client of the OpenAI-compatible API at `base_url` (without `/v1`).
     pub fn remote(base_url: &str, api_key: Secret, default_model: &str, settings: ClientSettings) -> Self {
+        // TLS with ring (Cargo.toml), the process's default once, whichever client asks first.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .read_timeout(settings.idle_timeout)
