@@ -117,3 +117,33 @@ test("while a page's code is still on its way, the page shows that it is coming,
   expect((await bar()).content).toBe("none");
   expect(w.errors).toEqual([]);
 });
+
+test("a navigation that leaves a page still on its way does not stay busy", async ({ page }) => {
+  const w = watch(page);
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/split___forgot_password_route_view_[^/]*\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto("/login");
+  await hydrated(page);
+  await page.locator('a[href="/forgot-password"]').evaluate((a: HTMLAnchorElement) => a.click());
+  await expect(page.locator("main")).toHaveAttribute("aria-busy", "true");
+  // Somewhere else before it arrives: a path no page answers (the 404 is in the shell, not a lazy page).
+  await page.evaluate(() => {
+    const a = document.createElement("a");
+    a.href = "/no-such-page";
+    document.body.append(a);
+    a.click();
+  });
+  await expect(page).toHaveURL("/no-such-page");
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await expect(page.locator("main")).not.toHaveAttribute("aria-busy");
+  await expect(page.locator("body")).not.toHaveAttribute("data-navigating");
+  release();
+  await page.waitForTimeout(300);
+  await expect(page).toHaveURL("/no-such-page");
+  await expect(page.locator("main")).not.toHaveAttribute("aria-busy");
+  expect(w.errors).toEqual([]);
+});

@@ -19,6 +19,8 @@ pub fn set_not_found_status() {
 #[component]
 pub fn NotFound() -> impl IntoView {
     set_not_found_status();
+    // Not a lazy page: a navigation that was waiting for another page's code ends here.
+    crate::core::lazy::page_built();
     let t = Lang::current();
     view! {
         <Title text=tr!(t, core.not_found.page_not_found)/>
