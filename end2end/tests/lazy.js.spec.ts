@@ -16,6 +16,17 @@ function chunks(page: Page): string[] {
 }
 const pageChunk = (names: string[], page: string) => names.some((n) => n.startsWith(`split___${page}_route_view_`));
 
+/** Holds back the chunk of `name`'s page until the returned function lets it go. */
+async function holdChunk(page: Page, name: string): Promise<() => void> {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(new RegExp(`split___${name}_route_view_[^/]*\\.wasm$`), async (route) => {
+    await held;
+    await route.continue();
+  });
+  return release;
+}
+
 test("a first visit fetches the shell and its own page; a link pointed at fetches its page ahead", async ({ page }) => {
   const w = watch(page);
   const fetched = chunks(page);
@@ -88,13 +99,7 @@ test("a page opened directly hydrates with its own chunk, and the keyboard's foc
 
 test("while a page's code is still on its way, the page shows that it is coming, then shows it", async ({ page }) => {
   const w = watch(page);
-  // The forgot-password page's chunk is held back until the test lets it go.
-  let release = () => {};
-  const held = new Promise<void>((resolve) => (release = resolve));
-  await page.route(/split___forgot_password_route_view_[^/]*\.wasm$/, async (route) => {
-    await held;
-    await route.continue();
-  });
+  const release = await holdChunk(page, "forgot_password");
   await page.goto("/login");
   await hydrated(page);
   await expect(page.locator("main")).not.toHaveAttribute("aria-busy");
@@ -120,12 +125,7 @@ test("while a page's code is still on its way, the page shows that it is coming,
 
 test("a navigation that leaves a page still on its way does not stay busy", async ({ page }) => {
   const w = watch(page);
-  let release = () => {};
-  const held = new Promise<void>((resolve) => (release = resolve));
-  await page.route(/split___forgot_password_route_view_[^/]*\.wasm$/, async (route) => {
-    await held;
-    await route.continue();
-  });
+  const release = await holdChunk(page, "forgot_password");
   await page.goto("/login");
   await hydrated(page);
   await page.locator('a[href="/forgot-password"]').evaluate((a: HTMLAnchorElement) => a.click());
