@@ -287,6 +287,7 @@ test("the first run lands in the chat, greets the user and focuses the composer;
 test("the composer: Stop in Send's place, the focus stays after a send, a draft survives switching conversations", async ({
   page,
 }) => {
+  const w = watch(page);
   await register(page, `composer${Date.now()}`);
   const other = await conversation(page, "[fake:tps=400] the other one");
   await page.goto("/chat");
@@ -308,6 +309,45 @@ test("the composer: Stop in Send's place, the focus stays after a send, a draft 
   await page.goBack();
   await expect(page).toHaveURL(here);
   await expect(composer).toHaveValue("half a thought");
+  expect(w.errors).toEqual([]);
+});
+
+test("the composer: what is typed while the page shows a stopped reply stays, with the focus and the caret", async ({
+  page,
+}) => {
+  const w = watch(page);
+  await register(page, `retype${Date.now()}`);
+  const id = await conversation(page, "[fake:tps=400] first");
+  await page.goto(`/chat/${id}`);
+  await hydrated(page);
+  const composer = page.getByTestId("composer");
+  await composer.fill("[fake:tps=6] [fake:tokens=60] slow");
+  await composer.press("Enter");
+  await expect(page.getByTestId("stop")).toBeVisible();
+  // The page fetches the conversation again once the reply stopped; held back, the view it replaces stays on screen
+  // (and takes the typing) meanwhile.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let fetching = false;
+  await page.route(/\/_server\/get_conversation/, async (route) => {
+    fetching = true;
+    await held;
+    await route.continue();
+  });
+  await page.getByTestId("stop").click();
+  await expect.poll(() => fetching).toBe(true);
+  await composer.pressSequentially("typed while it loads");
+  release();
+  await expect(page.getByTestId("send")).toBeVisible();
+  await expect(composer).toHaveValue("typed while it loads");
+  await expect(composer).toBeFocused();
+  await page.keyboard.type("!");
+  await expect(composer).toHaveValue("typed while it loads!");
+  // And it is the draft of this conversation.
+  await page.reload();
+  await hydrated(page);
+  await expect(composer).toHaveValue("typed while it loads!");
+  expect(w.errors).toEqual([]);
 });
 
 test("the message toolbar: copy gives the Markdown, edit in place, the version switch has real targets", async ({

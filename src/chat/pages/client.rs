@@ -196,15 +196,13 @@ pub(super) fn scroll_to_bottom(scroller: NodeRef<leptos::html::Div>, smooth: boo
 
 /// Makes the composer as tall as its text (up to the limit its style sets), where the browser does not do it itself
 /// (`field-sizing: content`).
-pub(super) fn grow(textarea: NodeRef<leptos::html::Textarea>) {
+pub(super) fn grow(el: &web_sys::HtmlTextAreaElement) {
     if web_sys::css::supports_with_value("field-sizing", "content").unwrap_or(false) {
         return;
     }
-    if let Some(el) = textarea.get_untracked() {
-        let style = web_sys::HtmlElement::style(&el);
-        let _ = style.set_property("height", "auto");
-        let _ = style.set_property("height", &format!("{}px", el.scroll_height()));
-    }
+    let style = web_sys::HtmlElement::style(el);
+    let _ = style.set_property("height", "auto");
+    let _ = style.set_property("height", &format!("{}px", el.scroll_height()));
 }
 
 /// Puts `text` on the clipboard.
@@ -252,9 +250,28 @@ fn drafts() -> Option<web_sys::Storage> {
     window().session_storage().ok().flatten()
 }
 
+/// The composer a re-render of the page is replacing while it has the focus: its conversation and selection.
+#[derive(Clone, Copy)]
+struct Focused {
+    conversation_id: Option<i64>,
+    start: u32,
+    end: u32,
+}
+
+thread_local! {
+    static FOCUSED: std::cell::Cell<Option<Focused>> = const { std::cell::Cell::new(None) };
+}
+
+/// The composer's box in an event's target (the box itself: its handlers keep working, from the element, while the
+/// page re-renders and its old view, whose references are gone, is still on screen).
+pub(super) fn composer_of(ev: &web_sys::Event) -> Option<web_sys::HtmlTextAreaElement> {
+    ev.target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+}
+
 /// Remembers what is in the composer, for when the user comes back to this conversation.
-pub(super) fn keep_draft(textarea: NodeRef<leptos::html::Textarea>, conversation_id: Option<i64>) {
-    if let (Some(el), Some(storage)) = (textarea.get_untracked(), drafts()) {
+pub(super) fn keep_draft(el: &web_sys::HtmlTextAreaElement, conversation_id: Option<i64>) {
+    if let Some(storage) = drafts() {
         let key = draft_key(conversation_id);
         let _ = if el.value().is_empty() {
             storage.remove_item(&key)
@@ -262,11 +279,39 @@ pub(super) fn keep_draft(textarea: NodeRef<leptos::html::Textarea>, conversation
             storage.set_item(&key, &el.value())
         };
     }
+    // Typing on while the page replaces the box: the new one takes the caret from here.
+    if let Some(mut focused) = FOCUSED.get()
+        && focused.conversation_id == conversation_id
+    {
+        focused.start = el.selection_start().ok().flatten().unwrap_or(0);
+        focused.end = el.selection_end().ok().flatten().unwrap_or(focused.start);
+        FOCUSED.set(Some(focused));
+    }
+}
+
+/// Called as the page starts re-rendering the composer (its conversation was fetched again: a reply stopped or
+/// ended, a branch changed): if the box has the focus, the one that replaces it takes the focus and the caret.
+pub(super) fn composer_leaving(conversation_id: Option<i64>) {
+    let Some(el) = document()
+        .active_element()
+        .and_then(|el| el.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+        .filter(|el| el.id() == "content")
+    else {
+        return;
+    };
+    let start = el.selection_start().ok().flatten().unwrap_or(0);
+    let end = el.selection_end().ok().flatten().unwrap_or(start);
+    FOCUSED.set(Some(Focused {
+        conversation_id,
+        start,
+        end,
+    }));
 }
 
 /// Shows the draft of the conversation on screen in the composer: the box stays when the page moves from one
 /// conversation to another, so each time it is shown it takes that conversation's draft (none: empty, or the text
-/// it was given, `initial`).
+/// it was given, `initial`). A box that replaces a focused one of the same conversation takes its focus and caret,
+/// unless the user has put the focus somewhere else since.
 pub(super) fn restore_draft(textarea: NodeRef<leptos::html::Textarea>, conversation_id: Option<i64>, initial: String) {
     Effect::new(move |_| {
         let (Some(el), Some(storage)) = (textarea.get(), drafts()) else {
@@ -277,12 +322,34 @@ pub(super) fn restore_draft(textarea: NodeRef<leptos::html::Textarea>, conversat
         if el.value() != text {
             el.set_value(text);
         }
+        if let Some(focused) = FOCUSED.take()
+            && focused.conversation_id == conversation_id
+        {
+            let elsewhere = document()
+                .active_element()
+                .is_some_and(|active| Some(&active) != document().body().map(Into::into).as_ref());
+            if !elsewhere {
+                let _ = el.focus();
+                let _ = el.set_selection_range(focused.start, focused.end);
+            }
+        }
     });
 }
 
-/// Forgets the draft of a conversation whose message was sent.
-pub(super) fn forget_draft(conversation_id: Option<i64>) {
-    if let Some(storage) = drafts() {
+thread_local! {
+    /// The conversation (none: a new one) whose composer sent the message on its way.
+    static SENDING_FROM: std::cell::Cell<Option<Option<i64>>> = const { std::cell::Cell::new(None) };
+}
+
+/// A message is on its way from the composer of `conversation_id`.
+pub(super) fn sending_from(conversation_id: Option<i64>) {
+    SENDING_FROM.set(Some(conversation_id));
+}
+
+/// The message on its way went through: its composer's draft is done with (called by the page, which outlives the
+/// composer the send came from).
+pub(super) fn forget_sent_draft() {
+    if let (Some(conversation_id), Some(storage)) = (SENDING_FROM.take(), drafts()) {
         let _ = storage.remove_item(&draft_key(conversation_id));
     }
 }

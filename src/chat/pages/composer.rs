@@ -23,22 +23,25 @@ pub(super) fn Composer(
 ) -> impl IntoView {
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     let t = Lang::current();
-    // Empty the box (and its draft) once a message went through; the focus stays.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = actions.send.value().get()
-            && let Some(el) = textarea.get_untracked()
-        {
-            el.set_value("");
-            #[cfg(feature = "hydrate")]
+    // Empty the box once a message sent from it went through (the page forgets its draft); the focus stays. Only
+    // sends that end while this box is shown: the page shows the conversation again after each one, in a new box.
+    Effect::watch(
+        move || actions.send.version().get(),
+        move |_, _, _| {
+            if let Some(Ok(_)) = actions.send.value().get_untracked()
+                && let Some(el) = textarea.try_get_untracked().flatten()
             {
-                super::client::forget_draft(conversation_id);
+                el.set_value("");
+                #[cfg(feature = "hydrate")]
                 let _ = el.focus();
             }
-        }
-    });
+        },
+        false,
+    );
     #[cfg(feature = "hydrate")]
     {
         super::client::restore_draft(textarea, conversation_id, initial.clone());
+        on_cleanup(move || super::client::composer_leaving(conversation_id));
         // A new chat: ready to type.
         if conversation_id.is_none() {
             Effect::new(move |_| {
@@ -64,12 +67,19 @@ pub(super) fn Composer(
             }
         }
     };
-    let on_input = move |_| {
+    let on_input = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
-        {
-            super::client::keep_draft(textarea, conversation_id);
-            super::client::grow(textarea);
+        if let Some(el) = super::client::composer_of(&ev) {
+            super::client::keep_draft(&el, conversation_id);
+            super::client::grow(&el);
         }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    // The draft this send empties, once it went through (see the page's `forget_sent_draft`).
+    let on_submit = move |_: leptos::ev::SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        super::client::sending_from(conversation_id);
     };
     let button = match generating {
         // Stop, in the Send button's place: its own form, bound to the same spot.
@@ -96,7 +106,7 @@ pub(super) fn Composer(
                 <input type="hidden" name="message_id" value=message_id.to_string()/>
             </ActionForm>
         })}
-        <ActionForm action=actions.send attr:class="composer" attr:id="composer-form">
+        <ActionForm action=actions.send attr:class="composer" attr:id="composer-form" on:submit=on_submit>
             {conversation_id.map(|id| view! { <input type="hidden" name="conversation_id" value=id.to_string()/> })}
             <label for="content" class="visually-hidden">{tr!(t, chat.composer.message)}</label>
             <textarea id="content" name="content" rows="1" node_ref=textarea required

@@ -290,6 +290,12 @@ pub fn ChatPage() -> impl IntoView {
             }
         });
     }
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = actions.send.value().get() {
+            client::forget_sent_draft();
+        }
+    });
     // A deleted conversation: closed, and when it was the one on screen, back to /chat.
     Effect::new(move |_| {
         if let Some(Ok(())) = actions.delete.value().get() {
