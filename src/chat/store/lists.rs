@@ -119,9 +119,14 @@ pub async fn api_list(
         let messages = parse_messages(&row.try_get::<String, _>("messages_json")?)?;
         out.push((conversation, messages));
     }
+    let returned = i64::try_from(out.len()).unwrap_or(i64::MAX);
     if !query.count {
-        let total = i64::try_from(out.len()).unwrap_or(i64::MAX);
-        return Ok((out, total));
+        return Ok((out, returned));
+    }
+    // A page that is not full is the last one: the total is known without counting (not so for an empty page
+    // past the end, which says nothing about how many come before it).
+    if returned < limit && (returned > 0 || offset == 0) {
+        return Ok((out, offset + returned));
     }
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM conversations WHERE {filter}"))
         .bind(user_id)
