@@ -102,9 +102,11 @@ pub async fn api_list(
     let direction = if query.descending { "DESC" } else { "ASC" };
     let filter = "user_id = $1 AND status = $2 AND ($3 = '' OR category = $3)";
     let messages = messages_json_sql(db.backend, "c.id");
+    // The page is chosen (and sorted) on the conversations alone; each one's messages are added to the page's rows
+    // after, so the database's sorter never holds them. The order is put back in Rust, with the same keys.
     let rows = sqlx::query(&format!(
-        "SELECT {CONVERSATION_COLUMNS}, {messages} AS messages_json FROM conversations c WHERE {filter} \
-         ORDER BY {column} {direction}, id {direction} LIMIT $4 OFFSET $5"
+        "SELECT c.*, {messages} AS messages_json FROM (SELECT {CONVERSATION_COLUMNS} FROM conversations \
+         WHERE {filter} ORDER BY {column} {direction}, id {direction} LIMIT $4 OFFSET $5) c"
     ))
     .bind(user_id)
     .bind(status)
@@ -118,6 +120,17 @@ pub async fn api_list(
         let conversation = Conversation::from_row(&row)?;
         let messages = parse_messages(&row.try_get::<String, _>("messages_json")?)?;
         out.push((conversation, messages));
+    }
+    out.sort_unstable_by_key(|(c, _)| {
+        let key = match query.ordering {
+            Ordering::UpdatedAt => c.updated_at,
+            Ordering::CreatedAt => c.created_at,
+            Ordering::LastMessageAt => c.last_message_at.unwrap_or(c.created_at),
+        };
+        (key, c.id)
+    });
+    if query.descending {
+        out.reverse();
     }
     let returned = i64::try_from(out.len()).unwrap_or(i64::MAX);
     if !query.count {

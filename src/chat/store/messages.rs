@@ -97,7 +97,7 @@ pub async fn messages_of(db: &Db, conversation_ids: &[i64]) -> Result<Vec<Messag
     Ok(out)
 }
 
-/// A message as the JSON of [`messages_of`] carries it (flags as 0/1, as stored).
+/// A message as the JSON of [`messages_of`] carries it: an array of [`MESSAGE_COLUMNS`] (flags as 0/1, as stored).
 #[derive(serde::Deserialize)]
 pub(super) struct MessageJson {
     id: i64,
@@ -176,26 +176,30 @@ pub async fn user_messages_since(pool: &AnyPool, user_id: i64, since: i64) -> Re
     Ok((row.try_get("n")?, row.try_get("oldest")?))
 }
 
-/// SQL for the JSON array (text) of every message of the conversation `id_expr`, oldest first.
+/// SQL for the JSON array (text) of every message of the conversation `id_expr`, each message an array of
+/// [`MESSAGE_COLUMNS`] in that order (no keys to write, match or skip), in no particular order: [`parse_messages`]
+/// puts them oldest first, so SQLite needs no sorter for the aggregate (it walks the index in id order anyway).
 pub(super) fn messages_json_sql(backend: Backend, id_expr: &str) -> String {
-    let pairs: Vec<String> = MESSAGE_COLUMNS
+    let columns: Vec<String> = MESSAGE_COLUMNS
         .split(", ")
-        .map(|c| format!("'{c}', m.{c}", c = c.trim()))
+        .map(|c| format!("m.{c}", c = c.trim()))
         .collect();
-    let pairs = pairs.join(", ");
+    let columns = columns.join(", ");
     match backend {
         Backend::Sqlite => format!(
-            "COALESCE((SELECT json_group_array(json_object({pairs}) ORDER BY m.id) FROM messages m \
+            "COALESCE((SELECT json_group_array(json_array({columns})) FROM messages m \
              WHERE m.conversation_id = {id_expr}), '[]')"
         ),
         Backend::Postgres => format!(
-            "COALESCE((SELECT json_agg(json_build_object({pairs}) ORDER BY m.id) FROM messages m \
+            "COALESCE((SELECT json_agg(json_build_array({columns})) FROM messages m \
              WHERE m.conversation_id = {id_expr}), '[]')::text"
         ),
     }
 }
 
+/// The messages of a [`messages_json_sql`] array, oldest first.
 pub(super) fn parse_messages(array: &str) -> Result<Vec<Message>, sqlx::Error> {
-    let rows: Vec<MessageJson> = serde_json::from_str(array).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let mut rows: Vec<MessageJson> = serde_json::from_str(array).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    rows.sort_unstable_by_key(|m| m.id);
     Ok(rows.into_iter().map(Message::from).collect())
 }
