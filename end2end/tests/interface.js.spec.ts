@@ -357,12 +357,20 @@ test("the message toolbar: copy gives the Markdown, edit in place, the version s
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   await register(page, `tools${Date.now()}`);
   const id = await conversation(page, "[fake:tps=400] **bold** please");
+  const w = watch(page);
   await page.goto(`/chat/${id}`);
   await hydrated(page);
   const reply = page.getByTestId("message-assistant").last();
   await reply.hover();
-  await reply.getByTestId("copy-message").click();
+  // The buttons are static markup handled by the list (client::on_messages_click): it copies the message's own source
+  // and says so for two seconds.
+  const copy = reply.getByTestId("copy-message");
+  await copy.click();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toContain("**bold**");
+  await expect(copy).toHaveAttribute("aria-label", "Copied");
+  await expect(copy).toHaveAttribute("data-tip", "Copied");
+  await expect(copy).toHaveAttribute("aria-label", "Copy", { timeout: 5_000 });
+  await expect(copy.locator("svg.icon")).toHaveCount(1);
   // Ctrl+Shift+C copies the last reply.
   await page.evaluate(() => navigator.clipboard.writeText("something else"));
   await page.getByTestId("composer").click();
@@ -382,10 +390,21 @@ test("the message toolbar: copy gives the Markdown, edit in place, the version s
   }
   const mine = page.getByTestId("message-user").last();
   await mine.hover();
+  const before = page.url();
+  await mine.getByTestId("edit").click();
+  // The editor opens in place: the link is not followed (its address is for pages without JavaScript).
+  await expect(page.getByLabel("Edit your message")).toBeFocused();
+  expect(page.url()).toBe(before);
+  await expect(mine.locator(".message-content")).toBeHidden();
+  await page.keyboard.press("Escape");
+  await expect(page.getByLabel("Edit your message")).toHaveCount(0);
+  await expect(mine.locator(".message-content")).toBeVisible();
+  await mine.hover();
   await mine.getByTestId("edit").click();
   await page.getByLabel("Edit your message").fill("[fake:tps=400] edited");
   await page.getByRole("button", { name: "Save and send" }).click();
   await expect(page.getByTestId("message-user").last().getByTestId("branch-position")).toHaveText("2/2", {
     timeout: 10_000,
   });
+  expect(w.errors).toEqual([]);
 });

@@ -110,25 +110,67 @@ pub(super) fn follow_replies(
     });
 }
 
-/// Copies the text of the code block whose Copy button was clicked.
-pub(super) fn copy_code(ev: &leptos::ev::MouseEvent) {
-    let Some(button) = ev
-        .target()
-        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .filter(|el| el.class_list().contains("copy"))
-    else {
+/// Clicks in the list of messages, for the controls drawn on every message without handlers of their own: a code
+/// block's Copy button copies its code, a message's Copy button its Markdown source (from `sources`, by id), and its
+/// Edit link opens the editor in place (`editing`) instead of following the link.
+pub(super) fn on_messages_click(
+    ev: &leptos::ev::MouseEvent,
+    sources: StoredValue<Vec<(i64, String)>>,
+    editing: RwSignal<Option<i64>>,
+) {
+    let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
         return;
     };
-    let code = button
-        .closest(".code-block")
-        .ok()
-        .flatten()
-        .and_then(|block| block.query_selector("code").ok().flatten())
-        .and_then(|code| code.text_content());
-    if let Some(text) = code {
-        let _ = window().navigator().clipboard().write_text(&text);
-        button.set_text_content(Some(tr!(crate::core::i18n::Lang::current(), chat.client.copied)));
+    let t = crate::core::i18n::Lang::current();
+    let closest = |selector: &str| target.closest(selector).ok().flatten();
+    if target.class_list().contains("copy") {
+        let code = closest(".code-block")
+            .and_then(|block| block.query_selector("code").ok().flatten())
+            .and_then(|code| code.text_content());
+        if let Some(text) = code {
+            copy_text(&text);
+            target.set_text_content(Some(tr!(t, chat.client.copied)));
+        }
+    } else if let Some(button) = closest("[data-copy]") {
+        let id = button.get_attribute("data-copy").and_then(|v| v.parse::<i64>().ok());
+        let text = sources.with_value(|all| all.iter().find(|(m, _)| Some(*m) == id).map(|(_, text)| text.clone()));
+        if let Some(text) = text {
+            copy_text(&text);
+            show_copied(&button, true);
+            set_timeout(move || show_copied(&button, false), std::time::Duration::from_secs(2));
+        }
+    } else if let Some(id) = closest("[data-edit]")
+        .and_then(|link| link.get_attribute("data-edit"))
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        ev.prevent_default();
+        editing.set(Some(id));
+        // The editor is drawn on the next turn; `autofocus` only works when a page loads, so focus it then.
+        request_animation_frame(move || {
+            if let Some(area) = document()
+                .get_element_by_id(&format!("edit-{id}"))
+                .and_then(|el| el.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+            {
+                let _ = area.focus();
+                let end = area.value().encode_utf16().count() as u32;
+                let _ = area.set_selection_range(end, end);
+            }
+        });
     }
+}
+
+/// A message's Copy button saying that it copied (a check mark, "Copied"), or back to its usual self.
+fn show_copied(button: &web_sys::Element, copied: bool) {
+    use crate::core::icons::Icon;
+    let t = crate::core::i18n::Lang::current();
+    let (label, icon) = if copied {
+        (tr!(t, chat.client.copied), Icon::Check)
+    } else {
+        (tr!(t, chat.message.copy), Icon::Copy)
+    };
+    let _ = button.set_attribute("aria-label", label);
+    let _ = button.set_attribute("data-tip", label);
+    button.set_inner_html(icon.markup());
 }
 
 /// Submits the form around the event's target, as its submit button would.

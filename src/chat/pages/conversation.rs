@@ -53,6 +53,16 @@ pub(super) fn ConversationPane(
         .as_ref()
         .and_then(|v| v.messages.iter().rev().find(|m| m.role == "user").map(|m| m.id));
     let messages = view.as_ref().map(|v| v.messages.clone()).unwrap_or_default();
+    let editing = RwSignal::new(editing);
+    // What the Copy button of each message copies: its Markdown source (the buttons themselves are static).
+    #[cfg(feature = "hydrate")]
+    let sources = StoredValue::new(messages.iter().map(|m| (m.id, m.content.clone())).collect::<Vec<_>>());
+    let on_list_click = move |ev: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        super::client::on_messages_click(&ev, sources, editing);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
     let scroller = NodeRef::<leptos::html::Div>::new();
     #[cfg(feature = "hydrate")]
     super::client::follow_bottom(scroller, at_bottom, live);
@@ -71,14 +81,13 @@ pub(super) fn ConversationPane(
         view! { <Welcome name=greeting_name/> }.into_any()
     } else {
         view! {
-            <ol class="messages" on:click=copy_code>
+            <ol class="messages" on:click=on_list_click>
                 {messages.into_iter().map(|m| {
                     let is_last_reply = Some(m.id) == last_reply;
                     let is_last_user = Some(m.id) == last_user;
-                    let edit_open = editing == Some(m.id);
                     view! {
                         <MessageItem message=m conversation_id=conversation_id.unwrap_or_default() is_last_reply
-                            is_last_user edit_open busy=generating.is_some() actions live/>
+                            is_last_user editing busy=generating.is_some() actions live/>
                     }
                 }).collect_view()}
             </ol>
@@ -120,14 +129,6 @@ pub(super) fn ConversationPane(
         </div>
     }
     .into_any()
-}
-
-/// The Copy button of a code block (rendered on the server inside the message HTML): copies the block's text.
-pub(super) fn copy_code(ev: leptos::ev::MouseEvent) {
-    #[cfg(feature = "hydrate")]
-    super::client::copy_code(&ev);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = ev;
 }
 
 /// The button that opens the conversation list on a phone (a label of the drawer's checkbox: no script needed).

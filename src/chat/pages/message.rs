@@ -19,8 +19,8 @@ pub(super) fn MessageItem(
     conversation_id: i64,
     is_last_reply: bool,
     is_last_user: bool,
-    /// The page's address asks to edit this message (`?edit=`; the Edit link without JavaScript).
-    edit_open: bool,
+    /// The message being edited in place, if any (the page's: opened by `?edit=` or by the Edit link).
+    editing: RwSignal<Option<i64>>,
     busy: bool,
     actions: Actions,
     live: Live,
@@ -29,7 +29,7 @@ pub(super) fn MessageItem(
     let id = message.id;
     let is_user = message.role == "user";
     let generating = message.is_generating();
-    let editing = RwSignal::new(edit_open);
+    let is_editing = move || editing.get() == Some(id);
     let stored_html = message.html.clone();
     let shown_html = move || {
         live.with(|l| match l {
@@ -61,24 +61,10 @@ pub(super) fn MessageItem(
         _ => None,
     };
     let quiet = (!is_user).then(|| quiet_line(&message, t)).flatten();
-    let source = StoredValue::new(message.content.clone());
-    let copied = RwSignal::new(false);
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        source.with_value(|text| super::client::copy_text(text));
-        #[cfg(not(feature = "hydrate"))]
-        copied.set(true);
-        set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
-    };
-    let copy_label = move || {
-        if copied.get() {
-            tr!(t, chat.client.copied)
-        } else {
-            tr!(t, chat.message.copy)
-        }
-    };
+    let source = message.content.clone();
+    let copy_label = tr!(t, chat.message.copy);
     let edit_href = format!("/chat/{conversation_id}?edit={id}");
-    let close_href = StoredValue::new(format!("/chat/{conversation_id}"));
+    let close_href = format!("/chat/{conversation_id}");
     let can_regenerate = is_last_reply && !generating && message.error.is_none();
     let classes = format!(
         "message {}{}",
@@ -88,24 +74,24 @@ pub(super) fn MessageItem(
     view! {
         <li class=classes data-status=message.status.clone() data-testid=format!("message-{}", message.role)>
             <span class="visually-hidden">{if is_user { tr!(t, chat.message.you) } else { tr!(t, chat.message.assistant) }}</span>
-            <Show when=move || editing.get()>
+            {move || is_editing().then(|| (source.clone(), close_href.clone())).map(|(source, close_href)| view! {
                 <ActionForm action=actions.edit attr:class="edit-form">
                     <input type="hidden" name="message_id" value=id/>
                     <label for=format!("edit-{id}") class="visually-hidden">{tr!(t, chat.message.edit_message)}</label>
                     <textarea id=format!("edit-{id}") name="content" rows="4" required autofocus
-                        on:keydown=move |ev| if ev.key() == "Escape" { editing.set(false) }>
-                        {rcdata_text(&source.get_value())}
+                        on:keydown=move |ev| if ev.key() == "Escape" { editing.set(None) }>
+                        {rcdata_text(&source)}
                     </textarea>
                     <div class="modal-actions">
-                        <a class="button" href=close_href.get_value()
-                            on:click=move |ev| { ev.prevent_default(); editing.set(false); }>
+                        <a class="button" href=close_href
+                            on:click=move |ev| { ev.prevent_default(); editing.set(None); }>
                             {tr!(t, core.dialog.cancel)}
                         </a>
                         <button type="submit" class="primary" disabled=busy>{tr!(t, chat.message.save_send)}</button>
                     </div>
                 </ActionForm>
-            </Show>
-            <div class="message-content" hidden=move || editing.get()>
+            })}
+            <div class="message-content" hidden=is_editing>
                 {body}
             </div>
             {status_note.map(|note| view! { <p class="message-status">{note}</p> })}
@@ -145,16 +131,16 @@ pub(super) fn MessageItem(
                     </div>
                 })}
                 {(!generating).then(|| view! {
+                    // Drawn for every message, so kept static: the list's own click handler copies and opens
+                    // the editor (`client::on_messages_click`), and the icons are written as they are.
                     <span class="fades">
-                        <button type="button" class="icon-button small js-only" on:click=copy data-testid="copy-message"
-                            aria-label=copy_label data-tip=copy_label>
-                            {move || view! { <Svg icon=if copied.get() { Icon::Check } else { Icon::Copy }/> }}
+                        <button type="button" class="icon-button small js-only" data-copy=id data-testid="copy-message"
+                            aria-label=copy_label data-tip=copy_label inner_html=Icon::Copy.markup()>
                         </button>
                         {is_user.then(|| view! {
-                            <a class="icon-button small" href=edit_href.clone() data-testid="edit"
+                            <a class="icon-button small" href=edit_href.clone() data-edit=id data-testid="edit"
                                 aria-label=tr!(t, chat.message.edit) data-tip=tr!(t, chat.message.edit)
-                                on:click=move |ev| { ev.prevent_default(); editing.set(true); }>
-                                <Svg icon=Icon::Pencil/>
+                                inner_html=Icon::Pencil.markup()>
                             </a>
                         })}
                         {can_regenerate.then(|| view! {
