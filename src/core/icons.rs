@@ -77,7 +77,7 @@ macro_rules! icons {
             pub fn markup(self) -> &'static str {
                 match self {
                     $(Self::$name => concat!(
-                        r#"<svg class="icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false"><path d=""#,
+                        r#"<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false" class="icon"><path d=""#,
                         $path,
                         r#""></path></svg>"#
                     ),)*
@@ -125,5 +125,21 @@ pub fn Svg(icon: Icon) -> impl IntoView {
         <svg class="icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
             <path d=icon.path()/>
         </svg>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    /// The icons written as static markup look exactly like the component's.
+    #[test]
+    fn markup_is_what_the_component_renders() {
+        let owner = Owner::new();
+        owner.set();
+        for icon in [Icon::Copy, Icon::Check, Icon::Pencil, Icon::Settings, Icon::Sun] {
+            // The component's HTML carries a hydration marker the static copy does not need.
+            assert_eq!(view! { <Svg icon/> }.to_html().replace("<!>", ""), icon.markup());
+        }
     }
 }
