@@ -9,7 +9,7 @@ use crate::accounts::pages::{
     ForgotPasswordRoute, LoginRoute, PasswordRoute, RegisterRoute, ResetPasswordRoute, SettingsRoute, TokensRoute,
     UserMenu,
 };
-use crate::admin::pages::{AdminFallbackRoute, AdminRoute};
+use crate::admin::pages::{AdminFallbackRoute, AdminRoute, AuditRoute, UsersRoute};
 use crate::chat::pages::ChatRoute;
 use crate::core::home::HomeRoute;
 use crate::core::i18n::Lang;
@@ -99,6 +99,8 @@ pub fn App() -> impl IntoView {
                     // creates the conversation) keeps the page and its data instead of mounting it again.
                     <Route path=path!("/chat/:id?") view={Lazy::<ChatRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/*any") view={Lazy::<AdminFallbackRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
@@ -123,6 +125,8 @@ pub fn page_chunk(path: &str) -> Option<crate::core::lazy::client::Chunk> {
         "/settings/password" => chunk::<PasswordRoute>(),
         "/settings/tokens" => chunk::<TokensRoute>(),
         "/admin" => chunk::<AdminRoute>(),
+        "/admin/users" => chunk::<UsersRoute>(),
+        "/admin/audit" => chunk::<AuditRoute>(),
         _ if path.starts_with("/reset-password/") => chunk::<ResetPasswordRoute>(),
         _ if path == "/chat" || path.starts_with("/chat/") => chunk::<ChatRoute>(),
         _ if path.starts_with("/admin/") => chunk::<AdminFallbackRoute>(),

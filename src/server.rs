@@ -106,7 +106,8 @@ fn form_pages() -> security::FormPages {
     security::FormPages::new(
         accounts::server_fns::form_pages()
             .into_iter()
-            .chain(chat::server_fns::form_pages()),
+            .chain(chat::server_fns::form_pages())
+            .chain(admin::server_fns::form_pages()),
     )
 }
 

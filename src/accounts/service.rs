@@ -27,7 +27,8 @@ pub struct Registration {
 }
 
 /// Creates an ordinary (never staff) account, or says what is wrong with each field.
-pub async fn register(pool: &AnyPool, form: Registration) -> Result<User, AppError> {
+/// With `first_is_staff` (`FIRST_USER_IS_STAFF`), the account becomes staff when it is the instance's first.
+pub async fn register(pool: &AnyPool, form: Registration, first_is_staff: bool) -> Result<User, AppError> {
     let username = form.username.trim().to_string();
     let email = form.email.trim().to_string();
     let mut errors = FormErrors::default();
@@ -85,6 +86,9 @@ pub async fn register(pool: &AnyPool, form: Registration) -> Result<User, AppErr
         Err(CreateUserError::EmailTaken) => return Err(field_error(errors, "email", CreateUserError::EmailTaken)),
         Err(CreateUserError::Database(e)) => return Err(e.into()),
     };
+    if first_is_staff {
+        users::make_staff_if_first(pool, id).await?;
+    }
     users::by_id(pool, id).await?.ok_or(AppError::Internal)
 }
 
@@ -330,15 +334,35 @@ async fn reset_mail(pool: AnyPool, email: String, base: String, lang: Lang) -> O
     if !user.is_active || !user.email.eq_ignore_ascii_case(&email) {
         return None;
     }
-    let token = match crate::accounts::resets::create(&pool, &user).await {
-        Ok(token) => token,
+    match reset_mail_to(&pool, &user, &base, lang).await {
+        Ok(mail) => Some(mail),
         Err(e) => {
             tracing::error!(error = %e, "password reset: token not created");
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// A new reset link for `user` and the mail carrying it, in the account's language or else `lang`.
+async fn reset_mail_to(
+    pool: &AnyPool,
+    user: &User,
+    base: &str,
+    lang: Lang,
+) -> Result<crate::core::mail::Email, sqlx::Error> {
+    let token = crate::accounts::resets::create(pool, user).await?;
     let link = format!("{base}/reset-password/{token}");
-    Some(reset_email(&user, &link, preferred_language(&user).unwrap_or(lang)))
+    Ok(reset_email(user, &link, preferred_language(user).unwrap_or(lang)))
+}
+
+/// The reset mail a staff member sends to `user` (admin pages and API): a new link, in the account's language.
+pub async fn reset_mail_for(
+    pool: &AnyPool,
+    config: &crate::core::config::Config,
+    user: &User,
+) -> Result<crate::core::mail::Email, AppError> {
+    let base = config.frontend_url.clone().unwrap_or_else(|| config.site_url.clone());
+    Ok(reset_mail_to(pool, user, &base, Lang::En).await?)
 }
 
 /// The reset mail with its link, in `lang`.

@@ -43,10 +43,19 @@ fn backend(e: sqlx::Error) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-fn encode(record: &Record) -> session_store::Result<(String, String, i64)> {
+/// Where axum-login keeps the logged-in user in a session record.
+const LOGIN_KEY: &str = "axum-login.data";
+
+/// A record as stored: id, data as JSON, expiry (epoch milliseconds) and whose login it is.
+fn encode(record: &Record) -> session_store::Result<(String, String, i64, Option<i64>)> {
     let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
     let expires = i64::try_from(record.expiry_date.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
-    Ok((record.id.to_string(), data, expires))
+    let user_id = record
+        .data
+        .get(LOGIN_KEY)
+        .and_then(|login| login.get("user_id"))
+        .and_then(serde_json::Value::as_i64);
+    Ok((record.id.to_string(), data, expires, user_id))
 }
 
 #[async_trait::async_trait]
@@ -54,13 +63,15 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // A fresh id that collides with a stored one gets another id, never the other session's row.
         loop {
-            let (id, data, expires) = encode(record)?;
+            let (id, data, expires, user_id) = encode(record)?;
             let inserted = sqlx::query(
-                "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO NOTHING",
             )
             .bind(id)
             .bind(data)
             .bind(expires)
+            .bind(user_id)
             .execute(&self.pool)
             .await
             .map_err(backend)?;
@@ -72,14 +83,16 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let (id, data, expires) = encode(record)?;
+        let (id, data, expires, user_id) = encode(record)?;
         sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+            "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, \
+             user_id = excluded.user_id",
         )
         .bind(id)
         .bind(data)
         .bind(expires)
+        .bind(user_id)
         .execute(&self.pool)
         .await
         .map_err(backend)?;

@@ -74,7 +74,8 @@ impl FromRow<'_, AnyRow> for User {
     }
 }
 
-const COLUMNS: &str = "id, username, email, first_name, last_name, password, bio, preferences, is_active, is_staff, \
+/// The columns of [`User`], in the order `FromRow` reads them.
+pub const COLUMNS: &str = "id, username, email, first_name, last_name, password, bio, preferences, is_active, is_staff, \
                        is_superuser, date_joined, date_modified, last_login";
 
 /// What a new account needs; the password is already hashed.
@@ -253,6 +254,15 @@ pub async fn update_profile(pool: &AnyPool, id: i64, update: &ProfileUpdate) -> 
         Some("users_email_key") => CreateUserError::EmailTaken,
         _ => CreateUserError::Database(e),
     })
+}
+
+/// Makes the account `id` staff if it is the oldest account of the instance (no other account existed before it).
+pub async fn make_staff_if_first(pool: &AnyPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET is_staff = 1 WHERE id = $1 AND id = (SELECT MIN(id) FROM users)")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Deletes the user; everything they own goes with them (foreign keys cascade).

@@ -34,3 +34,164 @@ pub struct AdminUserRow {
 
 /// How many of the newest accounts the overview lists.
 pub const NEWEST: i64 = 50;
+
+/// How the admin list of users is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum UserOrdering {
+    /// When the account was created (the default, newest first).
+    #[default]
+    Joined,
+    /// The last login (never counts as the oldest).
+    LastLogin,
+    /// Messages sent this month.
+    Messages,
+    /// Tokens used this month.
+    Tokens,
+    /// Username, any case.
+    Username,
+}
+
+impl UserOrdering {
+    /// Every ordering with its name in `?ordering=` (with `-` in front for descending).
+    pub const ALL: [(Self, &'static str); 5] = [
+        (Self::Joined, "date_joined"),
+        (Self::LastLogin, "last_login"),
+        (Self::Messages, "messages"),
+        (Self::Tokens, "tokens"),
+        (Self::Username, "username"),
+    ];
+
+    /// Parses `?ordering=`: a name of [`Self::ALL`], `-` in front for descending (`joined` is accepted for
+    /// `date_joined`). `None` for anything else.
+    pub fn parse(text: &str) -> Option<(Self, bool)> {
+        let (descending, key) = text.strip_prefix('-').map_or((false, text), |k| (true, k));
+        let key = if key == "joined" { "date_joined" } else { key };
+        Self::ALL
+            .iter()
+            .find(|(_, name)| *name == key)
+            .map(|(o, _)| (*o, descending))
+    }
+
+    /// The `?ordering=` name of this ordering.
+    pub fn name(self, descending: bool) -> String {
+        let name = Self::ALL
+            .iter()
+            .find(|(o, _)| *o == self)
+            .map_or("date_joined", |(_, n)| n);
+        if descending {
+            format!("-{name}")
+        } else {
+            name.to_string()
+        }
+    }
+}
+
+/// What the admin list of users asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserQuery {
+    /// Words to find in username, email or name (empty: everyone).
+    pub search: String,
+    /// Sort key.
+    pub ordering: UserOrdering,
+    /// Largest first.
+    pub descending: bool,
+    /// Page number, from 1.
+    pub page: i64,
+}
+
+impl Default for UserQuery {
+    fn default() -> Self {
+        Self {
+            search: String::new(),
+            ordering: UserOrdering::Joined,
+            descending: true,
+            page: 1,
+        }
+    }
+}
+
+/// One account in the admin list of users (never its password or preferences).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    /// Primary key.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Email address.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Whether it may log in.
+    pub is_active: bool,
+    /// Whether it may use the admin pages.
+    pub is_staff: bool,
+    /// Epoch milliseconds.
+    pub date_joined: i64,
+    /// Epoch milliseconds of the last login.
+    pub last_login: Option<i64>,
+    /// `date_joined` as the pages show dates (`YYYY-MM-DD HH:MM`, UTC).
+    pub joined_text: String,
+    /// `last_login` as the pages show dates.
+    pub last_login_text: Option<String>,
+    /// Messages the account sent since the first of this month (UTC).
+    pub messages_this_month: i64,
+    /// Tokens its replies used since the first of this month (UTC).
+    pub tokens_this_month: i64,
+}
+
+/// A page of the admin list of users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersView {
+    /// What was asked.
+    pub query: UserQuery,
+    /// The accounts of this page.
+    pub rows: Vec<UserRow>,
+    /// How many accounts match.
+    pub count: i64,
+    /// Accounts per page.
+    pub page_size: i64,
+    /// The staff member looking (whose own row has no actions).
+    pub me: i64,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    /// Primary key, in the order the actions happened.
+    pub id: i64,
+    /// Epoch milliseconds.
+    pub at: i64,
+    /// `at` in RFC 3339.
+    pub at_iso: String,
+    /// `at` as the pages show dates.
+    pub at_text: String,
+    /// The staff account that acted.
+    pub actor_id: i64,
+    /// Its username at the time.
+    pub actor: String,
+    /// What was done (`user.deactivate` …).
+    pub action: String,
+    /// The account acted on, if any.
+    pub target_id: Option<i64>,
+    /// Its username at the time.
+    pub target: String,
+    /// More about the action (JSON object text).
+    pub details: String,
+    /// The client address the action came from.
+    pub client_addr: String,
+}
+
+/// A page of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    /// Entries of this page, newest first.
+    pub rows: Vec<AuditRow>,
+    /// How many entries there are.
+    pub count: i64,
+    /// This page, from 1.
+    pub page: i64,
+    /// Entries per page.
+    pub page_size: i64,
+}

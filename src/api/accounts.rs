@@ -95,7 +95,9 @@ async fn register(
         password1: body.password1,
         password2: body.password2,
     };
-    let user = match crate::accounts::service::register(&state.db.pool, form).await {
+    let user = match crate::accounts::service::register(&state.db.pool, form, state.config.security.first_user_is_staff)
+        .await
+    {
         Ok(user) => user,
         Err(AppError::Invalid(form)) => {
             return Err(ApiError::Body(

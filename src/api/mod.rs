@@ -2,6 +2,7 @@
 //! authentication with CSRF, and routes that call the same services as the pages. Server only.
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod chat;
 pub mod docs;
@@ -47,7 +48,8 @@ use crate::state::AppState;
         (name = "accounts", description = "Register, log in, the current user, settings, password reset"),
         (name = "tokens", description = "Personal API tokens (`Authorization: Token <key>` or `Bearer <key>`)"),
         (name = "jwt", description = "JSON Web Tokens: short-lived access, rotating refresh"),
-        (name = "chat", description = "Conversations and messages; replies generated in the background")
+        (name = "chat", description = "Conversations and messages; replies generated in the background"),
+        (name = "admin", description = "Administration, for staff: users and the audit log")
     )
 )]
 struct ApiDoc;
@@ -153,6 +155,7 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(anonymous)
         .merge(accounts::routes())
         .merge(chat::routes())
+        .merge(admin::routes())
 }
 
 /// CORS for the configured origins: credentials allowed, `X-CSRFToken` and `Authorization` accepted, preflight

@@ -750,6 +750,99 @@ async fn real_responses_match_the_openapi_document() {
         StatusCode::OK
     );
 
+    // Administration: refused to ada until she is staff, then every route with its answers and its errors.
+    let users = "/api/admin/users/";
+    assert_eq!(
+        call(users, "GET", users.into(), None, Auth::Token).await.0,
+        StatusCode::FORBIDDEN
+    );
+    sqlx::query("UPDATE users SET is_staff = 1 WHERE username = 'ada'")
+        .execute(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    let carol = with_user(&chat.app, "carol", PASSWORD).await;
+    let (s, page) = call(
+        users,
+        "GET",
+        format!("{users}?search=carol&ordering=-tokens"),
+        None,
+        Auth::Token,
+    )
+    .await;
+    assert_eq!((s, page["count"].as_i64()), (StatusCode::OK, Some(1)));
+    assert_eq!(
+        call(users, "GET", format!("{users}?ordering=nope"), None, Auth::Jwt)
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    let user = "/api/admin/users/{id}/";
+    assert_eq!(
+        call(user, "GET", format!("{users}{carol}/"), None, Auth::Jwt).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(user, "GET", format!("{users}999999/"), None, Auth::Token).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, _) = call(
+        user,
+        "PATCH",
+        format!("{users}{carol}/"),
+        Some(json!({"is_staff": true})),
+        Auth::Jwt,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let ada_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    let (s, _) = call(
+        user,
+        "PATCH",
+        format!("{users}{ada_id}/"),
+        Some(json!({"is_active": false})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = call(
+        user,
+        "PATCH",
+        format!("{users}{carol}/"),
+        Some(json!({"is_staff": [1]})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let reset = "/api/admin/users/{id}/send-reset/";
+    assert_eq!(
+        call(reset, "POST", format!("{users}{carol}/send-reset/"), None, Auth::Jwt)
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+    let audit = "/api/admin/audit/";
+    let (s, log) = call(audit, "GET", audit.into(), None, Auth::Token).await;
+    assert_eq!((s, log["count"].as_i64()), (StatusCode::OK, Some(2)));
+    assert_eq!(
+        call(audit, "GET", format!("{audit}?page=x"), None, Auth::Token).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(user, "DELETE", format!("{users}{ada_id}/"), None, Auth::Token)
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(user, "DELETE", format!("{users}{carol}/"), None, Auth::Token)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+
     // Every operation of the document was called at least once.
     let seen = contract.seen.lock().unwrap().clone();
     let missing: Vec<_> = contract
@@ -893,7 +986,9 @@ async fn every_route_under_every_kind_of_caller() {
                 "{method} {path} as {mode:?}{}: {status} {answer}",
                 if other_user { " (bob)" } else { "" }
             );
-            if other_user && template.contains("{id}") {
+            // ada and bob are not staff: the admin routes refuse them once they know who calls.
+            let admin = template.starts_with("/api/admin/");
+            if other_user && template.contains("{id}") && !admin {
                 assert_eq!(status, StatusCode::NOT_FOUND, "{case}");
             } else if mode == Auth::CrossSite && unsafe_method {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{case}");
@@ -903,6 +998,12 @@ async fn every_route_under_every_kind_of_caller() {
             } else if secured && mode == Auth::SessionNoCsrf && unsafe_method {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{case}");
                 assert_eq!(answer["detail"], "CSRF Failed: CSRF token missing.", "{case}");
+            } else if admin {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{case}");
+                assert_eq!(
+                    answer["detail"], "You do not have permission to perform this action.",
+                    "{case}"
+                );
             } else if secured {
                 assert!(status.is_success(), "{case}");
             } else if template == "/api/accounts/api/logout/" && mode == Auth::SessionNoCsrf {

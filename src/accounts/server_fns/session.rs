@@ -49,6 +49,7 @@ pub async fn register(
             password1,
             password2,
         },
+        state.config.security.first_user_is_staff,
     )
     .await?;
     let mut session = auth_session().await?;

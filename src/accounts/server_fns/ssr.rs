@@ -4,7 +4,7 @@ use crate::core::error::AppError;
 
 /// The client's address (`core::client`), as text ("unknown" outside the middleware stack, as in tests that call the
 /// router directly).
-pub(super) async fn client_ip() -> String {
+pub(crate) async fn client_ip() -> String {
     let client: Result<crate::core::client::ClientAddr, _> = leptos_axum::extract().await;
     client.map_or_else(|_| "unknown".to_string(), |c| c.text())
 }

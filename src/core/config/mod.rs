@@ -51,6 +51,7 @@ keys! {
     "SECURE_HSTS_SECONDS" => "security"."hsts_seconds",
     "CORS_ALLOWED_ORIGINS" => "security"."cors_allowed_origins",
     "TRUSTED_PROXIES" => "security"."trusted_proxies",
+    "FIRST_USER_IS_STAFF" => "security"."first_user_is_staff",
     "MISTRAL_API_KEY" => "ai"."api_key",
     "MISTRAL_BASE_URL" => "ai"."base_url",
     "MISTRAL_DEFAULT_MODEL" => "ai"."default_model",
@@ -206,6 +207,9 @@ pub struct SecurityConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where the development secret is kept when `SECRET_KEY` is not set (development only; see [`Config::load`]).
     pub secret_key_file: Option<PathBuf>,
+    /// Whether the first account of the instance, when it is made by registering, becomes staff (a one-person
+    /// install without a shell for `thicode createsuperuser`).
+    pub first_user_is_staff: bool,
 }
 
 /// Request and usage limits.
@@ -468,6 +472,9 @@ impl Config {
                 cors_allowed_origins,
                 trusted_proxies,
                 secret_key_file,
+                first_user_is_staff: src
+                    .get("FIRST_USER_IS_STAFF")
+                    .map_or(Ok(false), |v| parse_bool("FIRST_USER_IS_STAFF", v))?,
             },
             ai,
             email,

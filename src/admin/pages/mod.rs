@@ -1,5 +1,12 @@
-//! `/admin`: the overview for staff. Anyone else gets 403 (logged in) or the login page (logged out); unknown paths
-//! under `/admin` answer the same way before they answer 404, so they reveal nothing.
+//! The admin pages: `/admin` (the overview), `/admin/users` (`users`), `/admin/audit` (`audit`). Anyone but staff
+//! gets 403 (logged in) or the login page (logged out); unknown paths under `/admin` answer the same way before they
+//! answer 404, so they reveal nothing.
+
+mod audit;
+mod users;
+
+pub use audit::AuditRoute;
+pub use users::UsersRoute;
 
 use leptos::prelude::*;
 
@@ -23,6 +30,7 @@ pub fn AdminPage() -> impl IntoView {
         <Title text=tr!(t, admin.page.administration)/>
         <section class="auth-card wide admin">
             <h1>{tr!(t, admin.page.administration)}</h1>
+            <AdminNav here="/admin"/>
             <Suspense fallback=move || view! { <p>{tr!(t, admin.page.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match overview.await {
@@ -54,6 +62,25 @@ pub fn AdminFallback() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The links between the admin pages; `here` is the current one.
+#[component]
+fn AdminNav(here: &'static str) -> impl IntoView {
+    let t = Lang::current();
+    let link = move |href: &'static str, label: &'static str| {
+        let current = (href == here).then_some("page");
+        view! { <li><a href=href aria-current=current>{label}</a></li> }
+    };
+    view! {
+        <nav class="admin-nav" aria-label=tr!(t, admin.page.administration)>
+            <ul>
+                {link("/admin", tr!(t, admin.nav.overview))}
+                {link("/admin/users", tr!(t, admin.nav.users))}
+                {link("/admin/audit", tr!(t, admin.nav.audit))}
+            </ul>
+        </nav>
     }
 }
 

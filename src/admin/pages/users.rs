@@ -1,0 +1,315 @@
+//! `/admin/users`: every account with its activity this month — searched by username, email or name, sorted by a
+//! column header — and what staff can do to one: activate or deactivate, grant or revoke staff, send a password-reset
+//! mail, delete (after a confirmation, `?confirm_delete=<id>`). Every action is a plain form, so all of it works
+//! without JavaScript; with it, the page is not reloaded.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_location, use_query_map};
+
+use super::{AdminNav, refused};
+use crate::admin::server_fns::{AdminUserAction, admin_users};
+use crate::admin::types::{UserOrdering, UserRow, UsersView};
+use crate::core::i18n::Lang;
+use crate::tr;
+
+/// `/admin/users`.
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let t = Lang::current();
+    let query = use_query_map();
+    let param = move |name: &'static str| move || query.with(|q| q.get(name).unwrap_or_default());
+    let action = ServerAction::<AdminUserAction>::new();
+    let users = Resource::new(
+        move || (param("search")(), param("ordering")(), param("page")()),
+        |(search, ordering, page)| admin_users(search, ordering, page),
+    );
+    let error = move || {
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.message(Lang::current()))
+    };
+    let done = move || done_text(Lang::current(), &param("done")());
+    view! {
+        <Title text=tr!(t, admin.users.title)/>
+        <section class="auth-card wide admin">
+            <h1>{tr!(t, admin.users.title)}</h1>
+            <AdminNav here="/admin/users"/>
+            <form method="get" action="/admin/users" class="admin-search" role="search">
+                <label for="admin-search">{tr!(t, admin.users.search_label)}</label>
+                <input id="admin-search" type="search" name="search" prop:value=param("search")
+                    placeholder=tr!(t, admin.users.search_placeholder) autocomplete="off"/>
+                <input type="hidden" name="ordering" prop:value=param("ordering")/>
+                <button type="submit">{tr!(t, admin.users.search)}</button>
+            </form>
+            <p class="form-error" role="alert" data-testid="action-error">{error}</p>
+            <p class="notice-slot" role="status" data-testid="action-done">
+                {move || done().map(|text| view! { <span class="notice">{text}</span> })}
+            </p>
+            <Suspense fallback=move || view! { <p>{tr!(t, admin.page.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match users.await {
+                        Ok(view) => view! { <UserTable view action/> }.into_any(),
+                        Err(error) => refused(error),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// What the page says after an action succeeded (`?done=<action>`).
+fn done_text(t: Lang, done: &str) -> Option<&'static str> {
+    Some(match done {
+        "activate" => tr!(t, admin.users.done_activate),
+        "deactivate" => tr!(t, admin.users.done_deactivate),
+        "grant_staff" => tr!(t, admin.users.done_grant_staff),
+        "revoke_staff" => tr!(t, admin.users.done_revoke_staff),
+        "send_reset" => tr!(t, admin.users.done_send_reset),
+        "delete" => tr!(t, admin.users.done_delete),
+        _ => return None,
+    })
+}
+
+#[component]
+fn UserTable(view: UsersView, action: ServerAction<AdminUserAction>) -> impl IntoView {
+    let t = Lang::current();
+    let location = use_location();
+    let here = {
+        let search = location.search.get_untracked();
+        if search.is_empty() {
+            "/admin/users".to_string()
+        } else {
+            format!("/admin/users{search}")
+        }
+    };
+    let query_map = use_query_map().get_untracked();
+    let confirm = query_map.get("confirm_delete").and_then(|id| id.parse::<i64>().ok());
+    let UsersView {
+        query,
+        rows,
+        count,
+        page_size,
+        me,
+    } = view;
+    // A link to this list with other parameters (the search is kept).
+    let link = {
+        let search = query.search.clone();
+        move |ordering: &str, page: i64| {
+            let mut q = query_string(&[("search", &search), ("ordering", ordering)]);
+            if page > 1 {
+                q.push_str(&format!("&page={page}"));
+            }
+            format!("/admin/users?{q}")
+        }
+    };
+    let current = query.ordering.name(query.descending);
+    let header = {
+        let link = link.clone();
+        let current = current.clone();
+        move |ordering: UserOrdering, label: &'static str| {
+            let asc = ordering.name(false);
+            let desc = ordering.name(true);
+            let sorted = if current == asc {
+                Some("ascending")
+            } else if current == desc {
+                Some("descending")
+            } else {
+                None
+            };
+            // A first click sorts largest (newest) first, a second reverses it; usernames start from A.
+            let next = match (sorted, ordering) {
+                (Some("descending"), _) => asc,
+                (Some("ascending"), _) => desc,
+                (_, UserOrdering::Username) => asc,
+                _ => desc,
+            };
+            view! {
+                <th scope="col" aria-sort=sorted.unwrap_or("none")>
+                    <a href=link(&next, 1)>{label}</a>
+                </th>
+            }
+        }
+    };
+    if rows.is_empty() {
+        return view! { <p class="hint" data-testid="no-users">{tr!(t, admin.users.none_found)}</p> }.into_any();
+    }
+    let confirming = confirm.and_then(|id| rows.iter().find(|r| r.id == id && r.id != me).cloned());
+    let pages = (count + page_size - 1) / page_size;
+    let page = query.page;
+    let pager = (pages > 1).then(|| {
+        let prev = (page > 1)
+            .then(|| view! { <a href=link(&current, page - 1) rel="prev">{tr!(t, admin.users.previous)}</a> });
+        let next = (page < pages)
+            .then(|| view! { <a href=link(&current, page + 1) rel="next">{tr!(t, admin.users.next)}</a> });
+        view! {
+            <nav class="pager" aria-label=tr!(t, admin.users.pages)>
+                {prev}
+                <span>{tr!(t, admin.users.page_of, page = page, pages = pages)}</span>
+                {next}
+            </nav>
+        }
+    });
+    view! {
+        {confirming.map(|row| view! { <ConfirmDelete row back=here.clone() action/> })}
+        <p class="hint" data-testid="user-count">{tr!(t, admin.users.count, count = count)}</p>
+        <div class="table-scroll">
+            <table class="tokens admin-users" data-testid="users">
+                <thead><tr>
+                    {header(UserOrdering::Username, tr!(t, admin.page.username))}
+                    <th scope="col">{tr!(t, admin.page.email)}</th>
+                    {header(UserOrdering::Joined, tr!(t, admin.page.joined))}
+                    {header(UserOrdering::LastLogin, tr!(t, admin.page.last_login))}
+                    <th scope="col">{tr!(t, admin.page.active)}</th>
+                    <th scope="col">{tr!(t, admin.page.staff)}</th>
+                    {header(UserOrdering::Messages, tr!(t, admin.users.messages_month))}
+                    {header(UserOrdering::Tokens, tr!(t, admin.users.tokens_month))}
+                    <th scope="col"><span class="visually-hidden">{tr!(t, admin.users.actions)}</span></th>
+                </tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|row| view! { <UserLine row me back=here.clone() action/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        {pager}
+    }
+    .into_any()
+}
+
+/// `search=…&ordering=…`, leaving out empty values.
+fn query_string(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[component]
+fn UserLine(row: UserRow, me: i64, back: String, action: ServerAction<AdminUserAction>) -> impl IntoView {
+    let t = Lang::current();
+    let yes_no = move |flag: bool| {
+        if flag {
+            tr!(t, admin.page.yes)
+        } else {
+            tr!(t, admin.page.no)
+        }
+    };
+    let name = format!("{} {}", row.first_name, row.last_name).trim().to_string();
+    let button = {
+        let back = back.clone();
+        let id = row.id.to_string();
+        move |verb: &'static str, label: &'static str, class: &'static str| {
+            let (id, back) = (id.clone(), back.clone());
+            view! {
+                <ActionForm action>
+                    <input type="hidden" name="id" value=id/>
+                    <input type="hidden" name="action" value=verb/>
+                    <input type="hidden" name="back" value=back/>
+                    <button type="submit" class=class>{label}</button>
+                </ActionForm>
+            }
+        }
+    };
+    let actions = (row.id != me).then(|| {
+        let delete_href = {
+            let separator = if back.contains('?') { '&' } else { '?' };
+            format!("{back}{separator}confirm_delete={}", row.id)
+        };
+        view! {
+            <div class="row-actions">
+                {if row.is_active {
+                    button("deactivate", tr!(t, admin.users.deactivate), "small")
+                } else {
+                    button("activate", tr!(t, admin.users.activate), "small")
+                }}
+                {if row.is_staff {
+                    button("revoke_staff", tr!(t, admin.users.revoke_staff), "small")
+                } else {
+                    button("grant_staff", tr!(t, admin.users.grant_staff), "small")
+                }}
+                {row.is_active.then(|| button("send_reset", tr!(t, admin.users.send_reset), "small"))}
+                <a class="button danger small" href=delete_href>{tr!(t, admin.users.delete)}</a>
+            </div>
+        }
+    });
+    let you = (row.id == me).then(|| view! { " " <span class="badge">{tr!(t, admin.users.you)}</span> });
+    view! {
+        <tr data-user=row.username.clone()>
+            <th scope="row">
+                {row.username.clone()}{you}
+                {(!name.is_empty()).then(|| view! { <br/><span class="hint">{name.clone()}</span> })}
+            </th>
+            <td>{row.email.clone()}</td>
+            <td>{row.joined_text.clone()}</td>
+            <td>{row.last_login_text.clone().unwrap_or_else(|| tr!(t, admin.page.never).to_string())}</td>
+            <td>{yes_no(row.is_active)}</td>
+            <td>{yes_no(row.is_staff)}</td>
+            <td class="number">{row.messages_this_month}</td>
+            <td class="number">{row.tokens_this_month}</td>
+            <td>{actions}</td>
+        </tr>
+    }
+}
+
+/// "Delete this account?" with the form that does it and a way back.
+#[component]
+fn ConfirmDelete(row: UserRow, back: String, action: ServerAction<AdminUserAction>) -> impl IntoView {
+    let t = Lang::current();
+    let cancel = strip_confirm(&back);
+    let back = cancel.clone();
+    view! {
+        <div class="confirm-panel" role="alertdialog" aria-labelledby="confirm-delete-title"
+            aria-describedby="confirm-delete-text" data-testid="confirm-delete">
+            <h2 id="confirm-delete-title">{tr!(t, admin.users.confirm_title, username = row.username.clone())}</h2>
+            <p id="confirm-delete-text">{tr!(t, admin.users.confirm_text)}</p>
+            <div class="row-actions">
+                <ActionForm action>
+                    <input type="hidden" name="id" value=row.id.to_string()/>
+                    <input type="hidden" name="action" value="delete"/>
+                    <input type="hidden" name="back" value=back/>
+                    <button type="submit" class="danger" autofocus=true>{tr!(t, admin.users.confirm_delete)}</button>
+                </ActionForm>
+                <a class="button" href=cancel>{tr!(t, admin.users.cancel)}</a>
+            </div>
+        </div>
+    }
+}
+
+/// `back` without its `confirm_delete` parameter.
+fn strip_confirm(back: &str) -> String {
+    let Some((path, query)) = back.split_once('?') else {
+        return back.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.starts_with("confirm_delete=") && !pair.starts_with("done="))
+        .collect();
+    if kept.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
+}
+
+crate::lazy_page!(
+    /// `/admin/users` as a lazy route.
+    UsersRoute => UsersPage
+);

@@ -1,0 +1,328 @@
+//! What staff can do to accounts, shared by the admin pages and `/api/admin/`: list and search users with their
+//! activity this month, activate or deactivate them, grant or revoke staff, send a password-reset mail, delete them —
+//! each action written to the audit log in the same transaction as the change. Server only.
+//!
+//! The rules that keep an instance manageable: nobody deactivates, demotes or deletes their own account, and the last
+//! active staff account cannot be deactivated, demoted or deleted. Both are checked inside the write's transaction
+//! after locking every active staff row, so two staff members demoting each other at the same moment cannot leave the
+//! instance without one (on PostgreSQL with several instances as on SQLite).
+
+use serde_json::json;
+use sqlx::{AnyPool, Row};
+
+use crate::accounts::users::User;
+use crate::admin::audit::{self, Entry};
+use crate::admin::types::{AuditRow, UserOrdering, UserQuery, UserRow};
+use crate::core::db::{Backend, Db, now_millis};
+use crate::core::error::AppError;
+use crate::text;
+
+/// Users per page of the admin list.
+pub const PAGE_SIZE: i64 = 50;
+
+/// Who acts, and from where (for the audit log).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The staff account.
+    pub user: User,
+    /// The client's address as text.
+    pub addr: String,
+}
+
+/// Epoch milliseconds of the first instant of this month (UTC).
+pub fn month_start(now_millis: i64) -> i64 {
+    let now = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_millis) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let start = now.replace_day(1).unwrap_or(now).replace_time(time::Time::MIDNIGHT);
+    i64::try_from(start.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+/// A page of users as `query` asks, and how many match.
+pub async fn list_users(db: &Db, query: &UserQuery) -> Result<(Vec<UserRow>, i64), AppError> {
+    let tokens = match db.backend {
+        Backend::Sqlite => "CAST(json_extract(m.metadata, '$.total_tokens') AS BIGINT)",
+        Backend::Postgres => "(m.metadata::jsonb ->> 'total_tokens')::bigint",
+    };
+    let search = query.search.trim().to_lowercase();
+    let like = format!(
+        "%{}%",
+        search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    );
+    let filter = "($2 = '' OR lower(u.username) LIKE $3 ESCAPE '\\' OR lower(u.email) LIKE $3 ESCAPE '\\' \
+                  OR lower(u.first_name || ' ' || u.last_name) LIKE $3 ESCAPE '\\')";
+    let key = match query.ordering {
+        UserOrdering::Joined => "u.date_joined",
+        UserOrdering::LastLogin => "COALESCE(u.last_login, 0)",
+        UserOrdering::Messages => "messages",
+        UserOrdering::Tokens => "tokens",
+        UserOrdering::Username => "lower(u.username)",
+    };
+    let dir = if query.descending { "DESC" } else { "ASC" };
+    let page = query.page.max(1);
+    let sql = format!(
+        "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, u.date_joined, \
+                u.last_login, CAST(COALESCE(s.messages, 0) AS BIGINT) AS messages, \
+                CAST(COALESCE(s.tokens, 0) AS BIGINT) AS tokens \
+         FROM users u LEFT JOIN ( \
+             SELECT c.user_id, \
+                    SUM(CASE WHEN m.role = 'user' THEN 1 ELSE 0 END) AS messages, \
+                    SUM(CASE WHEN m.role = 'assistant' THEN COALESCE({tokens}, 0) ELSE 0 END) AS tokens \
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+             WHERE m.created_at >= $1 GROUP BY c.user_id \
+         ) s ON s.user_id = u.id \
+         WHERE {filter} ORDER BY {key} {dir}, u.id {dir} LIMIT $4 OFFSET $5"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(month_start(now_millis()))
+        .bind(&search)
+        .bind(&like)
+        .bind(PAGE_SIZE)
+        .bind((page - 1) * PAGE_SIZE)
+        .fetch_all(&db.pool)
+        .await?;
+    let flag = |row: &sqlx::any::AnyRow, name: &str| row.try_get::<i64, _>(name).map(|v| v != 0);
+    let mut users = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut user = UserRow {
+            id: row.try_get("id")?,
+            username: row.try_get("username")?,
+            email: row.try_get("email")?,
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            is_active: flag(&row, "is_active")?,
+            is_staff: flag(&row, "is_staff")?,
+            date_joined: row.try_get("date_joined")?,
+            last_login: row.try_get("last_login")?,
+            joined_text: String::new(),
+            last_login_text: None,
+            messages_this_month: row.try_get("messages")?,
+            tokens_this_month: row.try_get("tokens")?,
+        };
+        user.joined_text = crate::core::time::minute(user.date_joined);
+        user.last_login_text = user.last_login.map(crate::core::time::minute);
+        users.push(user);
+    }
+    let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE $1 = $1 AND {filter}"))
+        .bind(0_i64)
+        .bind(&search)
+        .bind(&like)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((users, count))
+}
+
+/// One user's row of the list.
+pub async fn user_row(db: &Db, id: i64) -> Result<UserRow, AppError> {
+    let user = crate::accounts::users::by_id(&db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let query = UserQuery {
+        search: user.username.clone(),
+        ..UserQuery::default()
+    };
+    let (rows, _) = list_users(db, &query).await?;
+    rows.into_iter().find(|row| row.id == id).ok_or(AppError::NotFound)
+}
+
+/// A change of an account's flags; `None` leaves a flag as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FlagChange {
+    /// Activate (`true`) or deactivate.
+    pub is_active: Option<bool>,
+    /// Grant (`true`) or revoke staff.
+    pub is_staff: Option<bool>,
+}
+
+/// Applies `change` to the account `id`, audited. Deactivating ends the account's sessions, deletes its API tokens
+/// and revokes its JWT refresh tokens, in the same transaction.
+pub async fn change_flags(db: &Db, actor: &Actor, id: i64, change: FlagChange) -> Result<(), AppError> {
+    let mut tx = db.pool.begin().await?;
+    lock_staff(&mut tx).await?;
+    let target = target(&mut tx, id).await?;
+    let own = target.id == actor.user.id;
+    if change.is_active == Some(false) && target.is_active {
+        if own {
+            return Err(AppError::invalid(
+                "is_active",
+                text!(admin.rules.not_yourself_deactivate),
+            ));
+        }
+        if target.is_staff && active_staff(&mut tx).await? <= 1 {
+            return Err(AppError::invalid("is_active", text!(admin.rules.last_staff)));
+        }
+    }
+    if change.is_staff == Some(false) && target.is_staff {
+        if own {
+            return Err(AppError::invalid("is_staff", text!(admin.rules.not_yourself_demote)));
+        }
+        if target.is_active && active_staff(&mut tx).await? <= 1 {
+            return Err(AppError::invalid("is_staff", text!(admin.rules.last_staff)));
+        }
+    }
+    let now = now_millis();
+    if let Some(active) = change.is_active.filter(|a| *a != target.is_active) {
+        sqlx::query("UPDATE users SET is_active = $1, date_modified = $2 WHERE id = $3")
+            .bind(i64::from(active))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if !active {
+            end_access(&mut tx, id, now).await?;
+        }
+        let action = if active { "user.activate" } else { "user.deactivate" };
+        audit::record(&mut tx, &entry(actor, action, &target, json!({}))).await?;
+    }
+    if let Some(staff) = change.is_staff.filter(|s| *s != target.is_staff) {
+        sqlx::query("UPDATE users SET is_staff = $1, date_modified = $2 WHERE id = $3")
+            .bind(i64::from(staff))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let action = if staff { "user.grant_staff" } else { "user.revoke_staff" };
+        audit::record(&mut tx, &entry(actor, action, &target, json!({}))).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes the account `id` and everything it owns (conversations, messages, tokens, sessions), audited.
+pub async fn delete_user(db: &Db, actor: &Actor, id: i64) -> Result<(), AppError> {
+    let mut tx = db.pool.begin().await?;
+    lock_staff(&mut tx).await?;
+    let target = target(&mut tx, id).await?;
+    if target.id == actor.user.id {
+        return Err(AppError::invalid(
+            crate::core::error::NON_FIELD,
+            text!(admin.rules.not_yourself_delete),
+        ));
+    }
+    if target.is_staff && target.is_active && active_staff(&mut tx).await? <= 1 {
+        return Err(AppError::invalid(
+            crate::core::error::NON_FIELD,
+            text!(admin.rules.last_staff),
+        ));
+    }
+    let conversations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE user_id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let details = json!({"email": target.email, "conversations": conversations});
+    audit::record(&mut tx, &entry(actor, "user.delete", &target, details)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sends the account `id` a password-reset mail (in its language), audited. An inactive account gets none.
+pub async fn send_reset(
+    db: &Db,
+    outbox: &crate::core::mail::Outbox,
+    config: &crate::core::config::Config,
+    actor: &Actor,
+    id: i64,
+) -> Result<(), AppError> {
+    let target = crate::accounts::users::by_id(&db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !target.is_active {
+        return Err(AppError::invalid(
+            crate::core::error::NON_FIELD,
+            text!(admin.rules.inactive_no_reset),
+        ));
+    }
+    let mail = crate::accounts::service::reset_mail_for(&db.pool, config, &target).await?;
+    let mut tx = db.pool.begin().await?;
+    audit::record(
+        &mut tx,
+        &entry(actor, "user.send_reset", &target, json!({"email": target.email})),
+    )
+    .await?;
+    tx.commit().await?;
+    outbox.post(async move { Some(mail) });
+    Ok(())
+}
+
+/// A page of the audit log, newest first, and how many entries there are.
+pub async fn audit_page(pool: &AnyPool, page: i64) -> Result<(Vec<AuditRow>, i64), AppError> {
+    Ok(audit::page(pool, page.max(1), PAGE_SIZE).await?)
+}
+
+fn entry(actor: &Actor, action: &'static str, target: &User, details: serde_json::Value) -> Entry {
+    Entry {
+        actor_id: actor.user.id,
+        actor: actor.user.username.clone(),
+        action,
+        target_id: Some(target.id),
+        target: target.username.clone(),
+        details,
+        client_addr: actor.addr.clone(),
+    }
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Locks the rows of every active staff account until the transaction ends (PostgreSQL; SQLite's write lock serialises
+/// the whole transaction from this first write on).
+async fn lock_staff(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET is_staff = is_staff WHERE is_staff = 1 AND is_active = 1")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn active_staff(tx: &mut Tx) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE is_staff = 1 AND is_active = 1")
+        .fetch_one(&mut **tx)
+        .await
+}
+
+async fn target(tx: &mut Tx, id: i64) -> Result<User, AppError> {
+    sqlx::query_as(&format!(
+        "SELECT {} FROM users WHERE id = $1",
+        crate::accounts::users::COLUMNS
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// Ends every way the account `id` is logged in: web sessions, API tokens, JWT refresh families. (Access JWTs, at
+/// most five minutes old, are refused from now on because the account is inactive.)
+async fn end_access(tx: &mut Tx, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE jwt_refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::month_start;
+
+    #[test]
+    fn months_start_on_the_first_at_midnight_utc() {
+        // 2026-12-02T17:06:09Z → 2026-12-01T00:00:00Z
+        assert_eq!(month_start(1_796_231_169_000), 1_796_083_200_000);
+        assert_eq!(month_start(1_796_083_200_000), 1_796_083_200_000);
+    }
+}

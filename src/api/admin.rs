@@ -1,0 +1,332 @@
+//! `/api/admin/…`: what the admin pages do, for scripts — the users (search, sort, activate or deactivate, grant or
+//! revoke staff, send a password-reset mail, delete) and the audit log. Staff only: a staff session (with CSRF on
+//! unsafe methods), a staff member's personal token or JWT; anyone else gets 403, visitors 401. Same service as the
+//! pages (`admin::service`), so the same rules and the same audit trail.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::accounts::service::User;
+use crate::admin::service::{self, Actor, FlagChange};
+use crate::admin::types::{AuditRow, UserOrdering, UserQuery, UserRow};
+use crate::api::auth::ApiUser;
+use crate::api::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::api::schema::{AuthErrors, BodyErrors, Detail, NotFound};
+use crate::core::client::ClientAddr;
+use crate::core::error::{AppError, Refusal};
+use crate::state::AppState;
+
+/// The admin routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(users))
+        .routes(routes!(user, update_user, delete_user))
+        .routes(routes!(send_reset))
+        .routes(routes!(audit))
+}
+
+/// The caller, if staff (403 otherwise), with their address for the audit log.
+fn staff(user: User, client: ClientAddr) -> Result<Actor, ApiError> {
+    if user.is_staff && user.is_active {
+        Ok(Actor {
+            user,
+            addr: client.text(),
+        })
+    } else {
+        Err(AppError::Forbidden(Refusal::Permission).into())
+    }
+}
+
+/// A refusal of the rules as DRF words it: errors about the whole request under `non_field_errors`.
+fn drf(error: AppError) -> ApiError {
+    match error {
+        AppError::Invalid(mut form) => {
+            if let Some(messages) = form.fields.remove(crate::core::error::NON_FIELD) {
+                form.fields.insert("non_field_errors".into(), messages);
+            }
+            AppError::Invalid(form).into()
+        }
+        other => other.into(),
+    }
+}
+
+fn id_of(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| AppError::NotFound.into())
+}
+
+/// An account as the admin routes show it.
+#[derive(Debug, Serialize, ToSchema)]
+struct AdminUserOut {
+    id: i64,
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    is_active: bool,
+    is_staff: bool,
+    /// RFC 3339.
+    date_joined: String,
+    /// RFC 3339, or null before the first login.
+    last_login: Option<String>,
+    /// Messages sent since the first of this month (UTC).
+    messages_this_month: i64,
+    /// Tokens used by the replies since the first of this month (UTC).
+    tokens_this_month: i64,
+}
+
+impl From<UserRow> for AdminUserOut {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: row.id,
+            username: row.username,
+            email: row.email,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            is_active: row.is_active,
+            is_staff: row.is_staff,
+            date_joined: crate::core::time::iso(row.date_joined),
+            last_login: row.last_login.map(crate::core::time::iso),
+            messages_this_month: row.messages_this_month,
+            tokens_this_month: row.tokens_this_month,
+        }
+    }
+}
+
+/// A page of accounts (DRF's page shape).
+#[derive(Debug, Serialize, ToSchema)]
+struct AdminUserPage {
+    count: i64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<AdminUserOut>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct UsersParams {
+    /// Words to find in username, email or name.
+    search: Option<String>,
+    /// `date_joined` (default `-date_joined`), `last_login`, `messages`, `tokens`, `username`; `-` for descending.
+    ordering: Option<String>,
+    /// Page number, from 1 (50 accounts a page).
+    #[param(value_type = Option<i64>, minimum = 1)]
+    page: Option<String>,
+}
+
+/// A page number from the query: missing is 1, anything but a positive integer a field error.
+fn page_of(raw: Option<String>) -> Result<i64, ApiError> {
+    raw.map_or(Ok(1), |v| {
+        v.parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| AppError::invalid("page", crate::text!(core.field.positive_number)).into())
+    })
+}
+
+/// Links to the pages before and after `page`, keeping the other parameters.
+fn links(base: &str, params: &[(&str, &str)], page: i64, count: i64) -> (Option<String>, Option<String>) {
+    let link = |p: i64| {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params.iter().filter(|(_, v)| !v.is_empty()) {
+            query.append_pair(k, v);
+        }
+        query.append_pair("page", &p.to_string());
+        format!("{base}?{}", query.finish())
+    };
+    let pages = (count + service::PAGE_SIZE - 1) / service::PAGE_SIZE;
+    (
+        (page < pages).then(|| link(page + 1)),
+        (page > 1).then(|| link(page - 1)),
+    )
+}
+
+#[utoipa::path(get, path = "/api/admin/users/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(UsersParams),
+    responses((status = 200, body = AdminUserPage), (status = 400, body = crate::api::schema::BadRequest), AuthErrors))]
+async fn users(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiQuery(params): ApiQuery<UsersParams>,
+) -> Result<Json<AdminUserPage>, ApiError> {
+    staff(user, client)?;
+    let ordering_text = params.ordering.unwrap_or_default();
+    let (ordering, descending) = if ordering_text.is_empty() {
+        (UserOrdering::Joined, true)
+    } else {
+        UserOrdering::parse(&ordering_text)
+            .ok_or_else(|| AppError::invalid("ordering", crate::text!(admin.api.ordering_choice)))?
+    };
+    let search = params.search.unwrap_or_default();
+    let query = UserQuery {
+        search: search.trim().chars().take(150).collect(),
+        ordering,
+        descending,
+        page: page_of(params.page)?,
+    };
+    let (rows, count) = service::list_users(&state.db, &query).await?;
+    let (next, previous) = links(
+        "/api/admin/users/",
+        &[("search", &search), ("ordering", &ordering_text)],
+        query.page,
+        count,
+    );
+    Ok(Json(AdminUserPage {
+        count,
+        next,
+        previous,
+        results: rows.into_iter().map(AdminUserOut::from).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/admin/users/{id}/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, body = AdminUserOut), AuthErrors, NotFound))]
+async fn user(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<AdminUserOut>, ApiError> {
+    staff(user, client)?;
+    Ok(Json(service::user_row(&state.db, id_of(&id)?).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct UpdateUserBody {
+    /// `false` deactivates the account (its sessions, tokens and JWT refresh tokens end at once), `true` activates it.
+    #[serde(default, deserialize_with = "crate::api::lenient::boolean")]
+    is_active: Option<bool>,
+    /// Grant (`true`) or revoke (`false`) staff status.
+    #[serde(default, deserialize_with = "crate::api::lenient::boolean")]
+    is_staff: Option<bool>,
+}
+
+#[utoipa::path(patch, path = "/api/admin/users/{id}/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "User id")), request_body = UpdateUserBody,
+    responses((status = 200, body = AdminUserOut), AuthErrors, BodyErrors, NotFound))]
+async fn update_user(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateUserBody>,
+) -> Result<Json<AdminUserOut>, ApiError> {
+    let actor = staff(user, client)?;
+    let id = id_of(&id)?;
+    let change = FlagChange {
+        is_active: body.is_active,
+        is_staff: body.is_staff,
+    };
+    service::change_flags(&state.db, &actor, id, change)
+        .await
+        .map_err(drf)?;
+    Ok(Json(service::user_row(&state.db, id).await?.into()))
+}
+
+#[utoipa::path(delete, path = "/api/admin/users/{id}/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "User id")),
+    responses((status = 204, description = "Deleted, with everything the account owned"), (status = 400, body = crate::api::schema::BadRequest), AuthErrors, NotFound))]
+async fn delete_user(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let actor = staff(user, client)?;
+    service::delete_user(&state.db, &actor, id_of(&id)?)
+        .await
+        .map_err(drf)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/admin/users/{id}/send-reset/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "User id")),
+    responses((status = 202, body = Detail, description = "The mail is on its way"), (status = 400, body = crate::api::schema::BadRequest), AuthErrors, NotFound))]
+async fn send_reset(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(StatusCode, Json<Detail>), ApiError> {
+    let actor = staff(user, client)?;
+    service::send_reset(&state.db, &state.outbox, &state.config, &actor, id_of(&id)?)
+        .await
+        .map_err(drf)?;
+    let detail = "Password reset email sent.".to_string();
+    Ok((StatusCode::ACCEPTED, Json(Detail { detail })))
+}
+
+/// One audit entry.
+#[derive(Debug, Serialize, ToSchema)]
+struct AuditOut {
+    id: i64,
+    /// RFC 3339.
+    at: String,
+    actor_id: i64,
+    /// The staff member's username at the time.
+    actor: String,
+    /// `user.activate`, `user.deactivate`, `user.grant_staff`, `user.revoke_staff`, `user.send_reset`, `user.delete`.
+    action: String,
+    target_id: Option<i64>,
+    /// The account's username at the time.
+    target: String,
+    /// More about the action.
+    #[schema(value_type = Object)]
+    details: serde_json::Value,
+    /// The client address the action came from.
+    client_addr: String,
+}
+
+impl From<AuditRow> for AuditOut {
+    fn from(row: AuditRow) -> Self {
+        Self {
+            id: row.id,
+            at: row.at_iso,
+            actor_id: row.actor_id,
+            actor: row.actor,
+            action: row.action,
+            target_id: row.target_id,
+            target: row.target,
+            details: serde_json::from_str(&row.details).unwrap_or_default(),
+            client_addr: row.client_addr,
+        }
+    }
+}
+
+/// A page of the audit log (DRF's page shape), newest first.
+#[derive(Debug, Serialize, ToSchema)]
+struct AuditPage {
+    count: i64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<AuditOut>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AuditParams {
+    /// Page number, from 1 (50 entries a page).
+    #[param(value_type = Option<i64>, minimum = 1)]
+    page: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/admin/audit/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(AuditParams),
+    responses((status = 200, body = AuditPage), (status = 400, body = crate::api::schema::BadRequest), AuthErrors))]
+async fn audit(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiQuery(params): ApiQuery<AuditParams>,
+) -> Result<Json<AuditPage>, ApiError> {
+    staff(user, client)?;
+    let page = page_of(params.page)?;
+    let (rows, count) = service::audit_page(&state.db.pool, page).await?;
+    let (next, previous) = links("/api/admin/audit/", &[], page, count);
+    Ok(Json(AuditPage {
+        count,
+        next,
+        previous,
+        results: rows.into_iter().map(AuditOut::from).collect(),
+    }))
+}
