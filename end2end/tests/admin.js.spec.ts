@@ -1,4 +1,6 @@
-import { expect, test } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { PASSWORD, hydrated, register, watch } from "./support";
 
 test("admin: the login page first, then the overview for staff; the client router guards it too", async ({ page }) => {
   const errors: string[] = [];
@@ -29,4 +31,131 @@ test("admin: the login page first, then the overview for staff; the client route
   await expect(page).toHaveURL("/login?next=/admin");
   await expect(page.getByRole("cell", { name: "ada@example.com" })).toHaveCount(0);
   expect(errors).toEqual([]);
+});
+
+/** An account made through the REST API from outside the page (its own cookies); returns its username. */
+async function account(request: APIRequestContext, prefix: string): Promise<string> {
+  const username = `${prefix}${Date.now()}`;
+  const res = await request.post("/api/accounts/api/register/", {
+    data: { username, email: `${username}@example.com`, password1: PASSWORD, password2: PASSWORD },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+  return username;
+}
+
+async function loginAsAda(page: Page, next: string) {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await hydrated(page);
+  await page.getByLabel("Username or email").fill("ada");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(next);
+}
+
+/** The page fits the window, is axe-clean (serious and critical) and logged no error. */
+async function looksRight(page: Page, label: string, w: { errors: string[] }) {
+  for (const size of [{ width: 390, height: 844 }, { width: 1280, height: 800 }]) {
+    await page.setViewportSize(size);
+    await page.waitForTimeout(100);
+    const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(scrollWidth, `${label} at ${size.width}px: wider than the window`).toBeLessThanOrEqual(innerWidth);
+    const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
+    const serious = axe.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+    expect(serious, `${label} at ${size.width}px: axe`).toEqual([]);
+  }
+  expect(w.errors, `${label}: console errors`).toEqual([]);
+}
+
+test("admin users: search, deactivate, staff, reset mail and delete without a reload; the audit log shows it all", async ({
+  page,
+  browser,
+  request,
+}) => {
+  test.setTimeout(90_000);
+  const victim = await account(request, "vic");
+  // The victim is logged in elsewhere.
+  const other = await browser.newContext();
+  const theirs = await other.newPage();
+  await theirs.goto("/login");
+  await hydrated(theirs);
+  await theirs.getByLabel("Username or email").fill(victim);
+  await theirs.getByLabel("Password").fill(PASSWORD);
+  await theirs.getByRole("button", { name: "Log in" }).click();
+  await expect(theirs).toHaveURL("/chat");
+
+  const w = watch(page);
+  await loginAsAda(page, "/admin/users");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Users");
+  await looksRight(page, "users list", w);
+  // Ada's own row offers no action on herself.
+  await expect(page.locator('tr[data-user="ada"] button')).toHaveCount(0);
+
+  await page.getByLabel("Search users").fill(victim);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page).toHaveURL(new RegExp(`search=${victim}`));
+  await expect(page.getByTestId("user-count")).toHaveText("1 accounts");
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+  const row = page.locator(`tr[data-user="${victim}"]`);
+
+  await row.getByRole("button", { name: "Deactivate" }).click();
+  await expect(page.getByTestId("action-done")).toHaveText("Account deactivated: its sessions and tokens have ended.");
+  await expect(row.getByRole("button", { name: "Activate" })).toBeVisible();
+  await expect(page).toHaveURL(new RegExp(`search=${victim}.*done=deactivate`));
+  // Their session ended at once.
+  await theirs.goto("/settings");
+  await expect(theirs).toHaveURL(/\/login\?next=\/settings/);
+  await other.close();
+
+  await row.getByRole("button", { name: "Activate" }).click();
+  await expect(page.getByTestId("action-done")).toHaveText("Account activated.");
+  await row.getByRole("button", { name: "Make staff" }).click();
+  await expect(page.getByTestId("action-done")).toHaveText("Staff status granted.");
+  await row.getByRole("button", { name: "Remove staff" }).click();
+  await expect(page.getByTestId("action-done")).toHaveText("Staff status removed.");
+  await row.getByRole("button", { name: "Send reset email" }).click();
+  await expect(page.getByTestId("action-done")).toHaveText("A password reset email is on its way.");
+
+  // Delete asks first, with the focus on the button that does it; Cancel keeps the account.
+  await row.getByRole("link", { name: "Delete…" }).click();
+  const confirm = page.getByTestId("confirm-delete");
+  await expect(confirm.getByRole("heading")).toHaveText(`Delete ${victim}?`);
+  await expect(confirm.getByRole("button", { name: "Delete the account" })).toBeFocused();
+  await looksRight(page, "delete confirmation", w);
+  await confirm.getByRole("link", { name: "Cancel" }).click();
+  await expect(confirm).toHaveCount(0);
+  await row.getByRole("link", { name: "Delete…" }).click();
+  await confirm.getByRole("button", { name: "Delete the account" }).click();
+  await expect(page.getByTestId("action-done")).toHaveText("Account deleted, with its conversations.");
+  await expect(page.getByTestId("no-users")).toBeVisible();
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker), "no reload").toBe(1);
+
+  // Sorting by a column header, then the audit log.
+  await page.getByRole("link", { name: "Overview" }).click();
+  await page.getByRole("link", { name: "Users" }).click();
+  await page.getByRole("link", { name: "Tokens this month" }).click();
+  await expect(page.locator('th[aria-sort="descending"]')).toHaveText(/Tokens this month/);
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await expect(page).toHaveURL("/admin/audit");
+  const log = page.getByTestId("audit");
+  for (const action of ["user.delete", "user.send_reset", "user.revoke_staff", "user.grant_staff", "user.activate", "user.deactivate"]) {
+    await expect(log.locator(`tr[data-action="${action}"]`).filter({ hasText: victim }).first()).toBeVisible();
+  }
+  await expect(log.locator("tr").nth(1)).toContainText("deleted an account");
+  await looksRight(page, "audit log", w);
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker), "no reload").toBe(1);
+});
+
+test("admin pages: a user who is not staff gets 403 on every one, also after client-side navigation", async ({ page }) => {
+  const w = watch(page, [/status of 403/]);
+  await register(page, `nostaff${Date.now()}`);
+  for (const path of ["/admin/users", "/admin/audit", "/admin/users?confirm_delete=1"]) {
+    const res = await page.goto(path);
+    expect(res?.status(), path).toBe(403);
+    await hydrated(page);
+    await expect(page.getByTestId("forbidden")).toBeVisible();
+    await expect(page.getByTestId("users")).toHaveCount(0);
+  }
+  expect(w.errors).toEqual([]);
 });

@@ -148,6 +148,9 @@ test("the staff pages fit a phone and a desktop too", async ({ page }) => {
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL("/chat");
   await checkState(page, "/admin", "admin overview");
+  await checkState(page, "/admin/users", "admin users");
+  await checkState(page, "/admin/users?search=nobody-has-this-name", "admin users, none found");
+  await checkState(page, "/admin/audit", "admin audit log");
 });
 
 test("a long conversation opens at its end and a streaming reply is followed only while the reader stays there", async ({

@@ -1,6 +1,7 @@
 //! The server-side guard of `/admin…`: a request without a logged-in user goes to the login page, which comes back
-//! here afterwards. It covers every method and every path under `/admin`, existing or not, so nothing under it can be
-//! reached anonymously by mistake; staff status is checked by the pages and server functions themselves.
+//! here afterwards, to the same path and query. It covers every method and every path under `/admin`, existing or
+//! not, so nothing under it can be reached anonymously by mistake; staff status is checked by the pages and server
+//! functions themselves.
 
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -26,8 +27,12 @@ pub async fn require_login(req: Request, next: Next) -> Response {
     if logged_in {
         return next.run(req).await;
     }
-    // The path is already percent-encoded where needed; only characters that would end `next` are escaped.
-    let here = path.replace('%', "%25").replace('&', "%26").replace('#', "%23");
+    // Back to the same place, query included (a search, a page).
+    let here = match req.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    };
+    let here = crate::core::document::next_value(&here);
     Redirect::to(&format!("/login?next={here}")).into_response()
 }
 

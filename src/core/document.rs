@@ -69,6 +69,18 @@ pub fn cookies() -> Option<String> {
         .ok()
 }
 
+/// `here` (a path with its query, already percent-encoded where needed) as the value of a `?next=` parameter: the
+/// characters that would end or split the parameter are escaped, so the login page comes back to the same path and
+/// query.
+pub fn next_value(here: &str) -> String {
+    here.replace('%', "%25")
+        .replace('&', "%26")
+        .replace('#', "%23")
+        .replace('?', "%3F")
+        .replace('=', "%3D")
+        .replace('+', "%2B")
+}
+
 /// `next` if it is a path on this site (`/…`, not `//host` or `/\host`), otherwise `/`: no open redirects.
 pub fn safe_next(next: &str) -> &str {
     safe_next_or(next, "/")

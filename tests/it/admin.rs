@@ -38,7 +38,11 @@ async fn visitors_are_sent_to_the_login_page_from_any_admin_path() {
     for (uri, next) in [
         ("/admin", "/admin"),
         ("/admin/", "/admin/"),
-        ("/admin/users/7?edit=1", "/admin/users/7"),
+        ("/admin/users/7?edit=1", "/admin/users/7%3Fedit%3D1"),
+        (
+            "/admin/users?search=a+b&page=2",
+            "/admin/users%3Fsearch%3Da%2Bb%26page%3D2",
+        ),
         ("/admin/a&b", "/admin/a%26b"),
     ] {
         let (status, location, _) = get_as(&app, uri, None).await;

@@ -91,6 +91,11 @@ fn AlreadyIn() -> impl IntoView {
 /// `/login?next=<this page>`, for pages that need a logged-in user.
 pub(crate) fn login_redirect() -> impl IntoView {
     let location = use_location();
-    let here = location.pathname.get_untracked();
-    view! { <Redirect path=format!("/login?next={}", here.replace('?', "%3F"))/> }
+    let (path, query) = (location.pathname.get_untracked(), location.search.get_untracked());
+    let here = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    };
+    view! { <Redirect path=format!("/login?next={}", crate::core::document::next_value(&here))/> }
 }

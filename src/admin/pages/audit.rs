@@ -59,7 +59,8 @@ fn AuditTable(view: AuditView) -> impl IntoView {
         }
     });
     view! {
-        <div class="table-scroll">
+        // Focusable, so a keyboard can scroll it on a narrow screen.
+        <div class="table-scroll" tabindex="0" role="region" aria-label=tr!(t, admin.audit.title)>
             <table class="tokens admin-audit" data-testid="audit">
                 <thead><tr>
                     <th scope="col">{tr!(t, admin.audit.when)}</th>

@@ -125,6 +125,8 @@ fn Overview(overview: InstanceOverview) -> impl IntoView {
             {stat(overview.messages, tr!(t, admin.page.stat_messages))}
         </ul>
         <h2>{tr!(t, admin.page.newest_accounts)}</h2>
+        // Focusable, so a keyboard can scroll it on a narrow screen.
+        <div class="table-scroll" tabindex="0" role="region" aria-label=tr!(t, admin.page.newest_accounts)>
         <table class="tokens admin-users">
             <thead><tr>
                 <th>{tr!(t, admin.page.username)}</th><th>{tr!(t, admin.page.email)}</th>
@@ -144,6 +146,7 @@ fn Overview(overview: InstanceOverview) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        </div>
     }
     .into_any()
 }

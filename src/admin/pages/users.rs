@@ -22,8 +22,16 @@ pub fn UsersPage() -> impl IntoView {
     let param = move |name: &'static str| move || query.with(|q| q.get(name).unwrap_or_default());
     let action = ServerAction::<AdminUserAction>::new();
     let users = Resource::new(
-        move || (param("search")(), param("ordering")(), param("page")()),
-        |(search, ordering, page)| admin_users(search, ordering, page),
+        // Read again after every action (the list it came back to may have the same query).
+        move || {
+            (
+                param("search")(),
+                param("ordering")(),
+                param("page")(),
+                action.version().get(),
+            )
+        },
+        |(search, ordering, page, _)| admin_users(search, ordering, page),
     );
     let error = move || {
         action
@@ -83,11 +91,10 @@ fn UserTable(view: UsersView, action: ServerAction<AdminUserAction>) -> impl Int
         if search.is_empty() {
             "/admin/users".to_string()
         } else {
-            format!("/admin/users{search}")
+            format!("/admin/users?{search}")
         }
     };
-    let query_map = use_query_map().get_untracked();
-    let confirm = query_map.get("confirm_delete").and_then(|id| id.parse::<i64>().ok());
+    let query_map = use_query_map();
     let UsersView {
         query,
         rows,
@@ -137,7 +144,18 @@ fn UserTable(view: UsersView, action: ServerAction<AdminUserAction>) -> impl Int
     if rows.is_empty() {
         return view! { <p class="hint" data-testid="no-users">{tr!(t, admin.users.none_found)}</p> }.into_any();
     }
-    let confirming = confirm.and_then(|id| rows.iter().find(|r| r.id == id && r.id != me).cloned());
+    // The confirmation follows the address (`?confirm_delete=<id>`, opened and closed by links).
+    let listed = StoredValue::new(rows.clone());
+    let confirming = {
+        let back = here.clone();
+        move || {
+            let id = query_map
+                .with(|q| q.get("confirm_delete"))
+                .and_then(|id| id.parse::<i64>().ok())?;
+            let row = listed.with_value(|rows| rows.iter().find(|r| r.id == id && r.id != me).cloned())?;
+            Some(view! { <ConfirmDelete row back=back.clone() action/> })
+        }
+    };
     let pages = (count + page_size - 1) / page_size;
     let page = query.page;
     let pager = (pages > 1).then(|| {
@@ -154,13 +172,12 @@ fn UserTable(view: UsersView, action: ServerAction<AdminUserAction>) -> impl Int
         }
     });
     view! {
-        {confirming.map(|row| view! { <ConfirmDelete row back=here.clone() action/> })}
+        {confirming}
         <p class="hint" data-testid="user-count">{tr!(t, admin.users.count, count = count)}</p>
         <div class="table-scroll">
             <table class="tokens admin-users" data-testid="users">
                 <thead><tr>
-                    {header(UserOrdering::Username, tr!(t, admin.page.username))}
-                    <th scope="col">{tr!(t, admin.page.email)}</th>
+                    {header(UserOrdering::Username, tr!(t, admin.users.account))}
                     {header(UserOrdering::Joined, tr!(t, admin.page.joined))}
                     {header(UserOrdering::LastLogin, tr!(t, admin.page.last_login))}
                     <th scope="col">{tr!(t, admin.page.active)}</th>
@@ -255,9 +272,9 @@ fn UserLine(row: UserRow, me: i64, back: String, action: ServerAction<AdminUserA
         <tr data-user=row.username.clone()>
             <th scope="row">
                 {row.username.clone()}{you}
+                <br/><span class="hint">{row.email.clone()}</span>
                 {(!name.is_empty()).then(|| view! { <br/><span class="hint">{name.clone()}</span> })}
             </th>
-            <td>{row.email.clone()}</td>
             <td>{row.joined_text.clone()}</td>
             <td>{row.last_login_text.clone().unwrap_or_else(|| tr!(t, admin.page.never).to_string())}</td>
             <td>{yes_no(row.is_active)}</td>
@@ -275,6 +292,14 @@ fn ConfirmDelete(row: UserRow, back: String, action: ServerAction<AdminUserActio
     let t = Lang::current();
     let cancel = strip_confirm(&back);
     let back = cancel.clone();
+    // The panel opens by a client-side navigation too, where `autofocus` does nothing: its button takes the focus.
+    let button = NodeRef::<leptos::html::Button>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(button) = button.get() {
+            let _ = button.focus();
+        }
+    });
     view! {
         <div class="confirm-panel" role="alertdialog" aria-labelledby="confirm-delete-title"
             aria-describedby="confirm-delete-text" data-testid="confirm-delete">
@@ -285,7 +310,7 @@ fn ConfirmDelete(row: UserRow, back: String, action: ServerAction<AdminUserActio
                     <input type="hidden" name="id" value=row.id.to_string()/>
                     <input type="hidden" name="action" value="delete"/>
                     <input type="hidden" name="back" value=back/>
-                    <button type="submit" class="danger" autofocus=true>{tr!(t, admin.users.confirm_delete)}</button>
+                    <button type="submit" class="danger" autofocus=true node_ref=button>{tr!(t, admin.users.confirm_delete)}</button>
                 </ActionForm>
                 <a class="button" href=cancel>{tr!(t, admin.users.cancel)}</a>
             </div>
