@@ -13,7 +13,7 @@ use sqlx::{AnyPool, Row};
 use crate::accounts::users::User;
 use crate::admin::audit::{self, Entry};
 use crate::admin::types::{AuditRow, UserOrdering, UserQuery, UserRow};
-use crate::core::db::{Backend, Db, now_millis};
+use crate::core::db::{Db, now_millis};
 use crate::core::error::AppError;
 use crate::text;
 
@@ -29,20 +29,8 @@ pub struct Actor {
     pub addr: String,
 }
 
-/// Epoch milliseconds of the first instant of this month (UTC).
-pub fn month_start(now_millis: i64) -> i64 {
-    let now = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_millis) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let start = now.replace_day(1).unwrap_or(now).replace_time(time::Time::MIDNIGHT);
-    i64::try_from(start.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
-}
-
 /// A page of users as `query` asks, and how many match.
 pub async fn list_users(db: &Db, query: &UserQuery) -> Result<(Vec<UserRow>, i64), AppError> {
-    let tokens = match db.backend {
-        Backend::Sqlite => "CAST(json_extract(m.metadata, '$.total_tokens') AS BIGINT)",
-        Backend::Postgres => "(m.metadata::jsonb ->> 'total_tokens')::bigint",
-    };
     let search = query.search.trim().to_lowercase();
     let like = format!(
         "%{}%",
@@ -64,16 +52,13 @@ pub async fn list_users(db: &Db, query: &UserQuery) -> Result<(Vec<UserRow>, i64
                 u.last_login, CAST(COALESCE(s.messages, 0) AS BIGINT) AS messages, \
                 CAST(COALESCE(s.tokens, 0) AS BIGINT) AS tokens \
          FROM users u LEFT JOIN ( \
-             SELECT c.user_id, \
-                    SUM(CASE WHEN m.role = 'user' THEN 1 ELSE 0 END) AS messages, \
-                    SUM(CASE WHEN m.role = 'assistant' THEN COALESCE({tokens}, 0) ELSE 0 END) AS tokens \
-             FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-             WHERE m.created_at >= $1 GROUP BY c.user_id \
+             SELECT user_id, COUNT(*) AS messages, SUM(prompt_tokens + completion_tokens) AS tokens \
+             FROM usage_events WHERE created_at >= $1 GROUP BY user_id \
          ) s ON s.user_id = u.id \
          WHERE {filter} ORDER BY {key} {dir}, u.id {dir} LIMIT $4 OFFSET $5"
     );
     let rows = sqlx::query(&sql)
-        .bind(month_start(now_millis()))
+        .bind(crate::chat::quota::month_start(now_millis()))
         .bind(&search)
         .bind(&like)
         .bind(PAGE_SIZE)
@@ -315,14 +300,57 @@ async fn end_access(tx: &mut Tx, id: i64, now: i64) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::month_start;
-
-    #[test]
-    fn months_start_on_the_first_at_midnight_utc() {
-        // 2026-12-02T17:06:09Z → 2026-12-01T00:00:00Z
-        assert_eq!(month_start(1_796_231_169_000), 1_796_083_200_000);
-        assert_eq!(month_start(1_796_083_200_000), 1_796_083_200_000);
+/// Sets the account's own limits (`None`: the instance's default; 0: unlimited), audited with the old and new values.
+pub async fn set_user_quota(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    quota: crate::chat::quota::QuotaOverride,
+) -> Result<(), AppError> {
+    use crate::chat::quota;
+    for (field, value) in [
+        ("messages_per_day", quota.messages_per_day),
+        ("tokens_per_day", quota.tokens_per_day),
+        ("tokens_per_month", quota.tokens_per_month),
+    ] {
+        if let Some(value) = value {
+            quota::check_limit(field, value)?;
+        }
     }
+    let before = quota::override_of(&db.pool, id).await?;
+    let mut tx = db.pool.begin().await?;
+    let target = target(&mut tx, id).await?;
+    quota::set_override(&mut tx, id, quota).await?;
+    if before != quota {
+        let details = json!({"from": before, "to": quota});
+        audit::record(&mut tx, &entry(actor, "user.set_quota", &target, details)).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets the instance's default limits (0: unlimited), audited with the old and new values.
+pub async fn set_default_quota(db: &Db, actor: &Actor, quota: crate::chat::quota::Quota) -> Result<(), AppError> {
+    use crate::chat::quota;
+    quota::check_limit("messages_per_day", quota.messages_per_day)?;
+    quota::check_limit("tokens_per_day", quota.tokens_per_day)?;
+    quota::check_limit("tokens_per_month", quota.tokens_per_month)?;
+    let before = quota::defaults(&db.pool).await?;
+    let mut tx = db.pool.begin().await?;
+    quota::set_defaults(&mut tx, quota).await?;
+    if before != quota {
+        let details = json!({"from": before, "to": quota});
+        let entry = Entry {
+            actor_id: actor.user.id,
+            actor: actor.user.username.clone(),
+            action: "settings.quota",
+            target_id: None,
+            target: String::new(),
+            details,
+            client_addr: actor.addr.clone(),
+        };
+        audit::record(&mut tx, &entry).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

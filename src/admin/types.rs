@@ -135,9 +135,9 @@ pub struct UserRow {
     pub joined_text: String,
     /// `last_login` as the pages show dates.
     pub last_login_text: Option<String>,
-    /// Messages the account sent since the first of this month (UTC).
+    /// Replies the account asked for (sends, regenerates, edits) since the first of this month (UTC).
     pub messages_this_month: i64,
-    /// Tokens its replies used since the first of this month (UTC).
+    /// Prompt and completion tokens of those replies.
     pub tokens_this_month: i64,
 }
 

@@ -45,6 +45,34 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settings, update_settings))
         .routes(routes!(tokens, create_token))
         .routes(routes!(revoke_token))
+        .routes(routes!(usage))
+}
+
+/// The caller's usage today and this month, their limits and when each resets.
+#[derive(Debug, serde::Serialize, ToSchema)]
+struct UsageAnswer {
+    #[schema(value_type = crate::api::admin::UsageOut)]
+    usage: crate::chat::quota::Usage,
+    /// The limits that apply (0: unlimited).
+    limits: crate::chat::quota::Quota,
+    /// When the daily limits start again (RFC 3339, UTC midnight).
+    day_resets_at: String,
+    /// When the monthly limit starts again.
+    month_resets_at: String,
+}
+
+#[utoipa::path(get, path = "/api/accounts/usage/", tag = "accounts", security(("session" = []), ("token" = []), ("jwt" = [])),
+    responses((status = 200, body = UsageAnswer), AuthErrors))]
+async fn usage(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<UsageAnswer>, ApiError> {
+    use crate::chat::quota;
+    let now = crate::core::db::now_millis();
+    let pool = &state.db.pool;
+    Ok(Json(UsageAnswer {
+        usage: quota::usage(pool, user.id, now).await?,
+        limits: quota::effective(pool, user.id).await?,
+        day_resets_at: crate::core::time::iso(quota::day_start(now) + 86_400_000),
+        month_resets_at: crate::core::time::iso(quota::next_month(now)),
+    }))
 }
 
 /// The User shape of API.md.

@@ -1,7 +1,7 @@
 //! `/api/admin/…`: what the admin pages do, for scripts — the users (search, sort, activate or deactivate, grant or
-//! revoke staff, send a password-reset mail, delete) and the audit log. Staff only: a staff session (with CSRF on
-//! unsafe methods), a staff member's personal token or JWT; anyone else gets 403, visitors 401. Same service as the
-//! pages (`admin::service`), so the same rules and the same audit trail.
+//! revoke staff, send a password-reset mail, delete, set their limits), the instance's default limits and the audit
+//! log. Staff only: a staff session (with CSRF on unsafe methods), a staff member's personal token or JWT; anyone else
+//! gets 403, visitors 401. Same service as the pages (`admin::service`), so the same rules and the same audit trail.
 
 use axum::Json;
 use axum::extract::State;
@@ -17,6 +17,7 @@ use crate::admin::types::{AuditRow, UserOrdering, UserQuery, UserRow};
 use crate::api::auth::ApiUser;
 use crate::api::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::api::schema::{AuthErrors, BodyErrors, Detail, NotFound};
+use crate::chat::quota::{Quota, QuotaOverride};
 use crate::core::client::ClientAddr;
 use crate::core::error::{AppError, Refusal};
 use crate::state::AppState;
@@ -28,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(user, update_user, delete_user))
         .routes(routes!(send_reset))
         .routes(routes!(audit))
+        .routes(routes!(settings, update_settings))
 }
 
 /// The caller, if staff (403 otherwise), with their address for the audit log.
@@ -95,6 +97,43 @@ impl From<UserRow> for AdminUserOut {
             tokens_this_month: row.tokens_this_month,
         }
     }
+}
+
+/// One account with its limits and its usage now.
+#[derive(Debug, Serialize, ToSchema)]
+struct AdminUserDetail {
+    #[serde(flatten)]
+    user: AdminUserOut,
+    /// The account's own limits (`null`: the instance's default; 0: unlimited).
+    quota: QuotaOverride,
+    /// The limits that apply (own or default; 0: unlimited).
+    limits: Quota,
+    /// What it used today and this month (UTC).
+    #[schema(value_type = UsageOut)]
+    usage: crate::chat::quota::Usage,
+}
+
+/// Usage in the current UTC day and month.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageOut {
+    /// Replies asked today.
+    pub messages_today: i64,
+    /// Tokens used today.
+    pub tokens_today: i64,
+    /// Tokens used this month.
+    pub tokens_this_month: i64,
+}
+
+async fn detail(state: &AppState, id: i64) -> Result<AdminUserDetail, ApiError> {
+    use crate::chat::quota;
+    let user = service::user_row(&state.db, id).await?.into();
+    let pool = &state.db.pool;
+    Ok(AdminUserDetail {
+        user,
+        quota: quota::override_of(pool, id).await?,
+        limits: quota::effective(pool, id).await?,
+        usage: quota::usage(pool, id, crate::core::db::now_millis()).await?,
+    })
 }
 
 /// A page of accounts (DRF's page shape).
@@ -184,15 +223,15 @@ async fn users(
 }
 
 #[utoipa::path(get, path = "/api/admin/users/{id}/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "User id")),
-    responses((status = 200, body = AdminUserOut), AuthErrors, NotFound))]
+    responses((status = 200, body = AdminUserDetail), AuthErrors, NotFound))]
 async fn user(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     client: ClientAddr,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<AdminUserOut>, ApiError> {
+) -> Result<Json<AdminUserDetail>, ApiError> {
     staff(user, client)?;
-    Ok(Json(service::user_row(&state.db, id_of(&id)?).await?.into()))
+    Ok(Json(detail(&state, id_of(&id)?).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -203,17 +242,32 @@ struct UpdateUserBody {
     /// Grant (`true`) or revoke (`false`) staff status.
     #[serde(default, deserialize_with = "crate::api::lenient::boolean")]
     is_staff: Option<bool>,
+    /// The account's own limits, replacing the ones it had: each `null` or left out takes the instance's default, 0
+    /// is unlimited.
+    #[serde(default)]
+    quota: Option<QuotaBody>,
+}
+
+/// Limits as a body gives them.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+struct QuotaBody {
+    #[serde(default, deserialize_with = "crate::api::lenient::integer")]
+    messages_per_day: Option<i64>,
+    #[serde(default, deserialize_with = "crate::api::lenient::integer")]
+    tokens_per_day: Option<i64>,
+    #[serde(default, deserialize_with = "crate::api::lenient::integer")]
+    tokens_per_month: Option<i64>,
 }
 
 #[utoipa::path(patch, path = "/api/admin/users/{id}/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "User id")), request_body = UpdateUserBody,
-    responses((status = 200, body = AdminUserOut), AuthErrors, BodyErrors, NotFound))]
+    responses((status = 200, body = AdminUserDetail), AuthErrors, BodyErrors, NotFound))]
 async fn update_user(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     client: ClientAddr,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateUserBody>,
-) -> Result<Json<AdminUserOut>, ApiError> {
+) -> Result<Json<AdminUserDetail>, ApiError> {
     let actor = staff(user, client)?;
     let id = id_of(&id)?;
     let change = FlagChange {
@@ -223,7 +277,81 @@ async fn update_user(
     service::change_flags(&state.db, &actor, id, change)
         .await
         .map_err(drf)?;
-    Ok(Json(service::user_row(&state.db, id).await?.into()))
+    if let Some(quota) = body.quota {
+        let quota = QuotaOverride {
+            messages_per_day: quota.messages_per_day,
+            tokens_per_day: quota.tokens_per_day,
+            tokens_per_month: quota.tokens_per_month,
+        };
+        service::set_user_quota(&state.db, &actor, id, quota)
+            .await
+            .map_err(quota_field)?;
+    }
+    Ok(Json(detail(&state, id).await?))
+}
+
+/// Errors of a limit, under `quota` as the body nests them.
+fn quota_field(error: AppError) -> ApiError {
+    match error {
+        AppError::Invalid(form) => ApiError::Body(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "quota": form.in_lang(crate::core::i18n::Lang::En) }),
+        ),
+        other => other.into(),
+    }
+}
+
+/// The instance's settings that staff change.
+#[derive(Debug, Serialize, ToSchema)]
+struct SettingsOut {
+    /// Default limits of every account without its own (0: unlimited).
+    quota: Quota,
+}
+
+#[utoipa::path(get, path = "/api/admin/settings/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])),
+    responses((status = 200, body = SettingsOut), AuthErrors))]
+async fn settings(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+) -> Result<Json<SettingsOut>, ApiError> {
+    staff(user, client)?;
+    Ok(Json(SettingsOut {
+        quota: crate::chat::quota::defaults(&state.db.pool).await?,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct SettingsBody {
+    /// The default limits; a limit left out stays as it is (0: unlimited).
+    #[serde(default)]
+    quota: Option<QuotaBody>,
+}
+
+#[utoipa::path(patch, path = "/api/admin/settings/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = SettingsBody,
+    responses((status = 200, body = SettingsOut), AuthErrors, BodyErrors))]
+async fn update_settings(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiJson(body): ApiJson<SettingsBody>,
+) -> Result<Json<SettingsOut>, ApiError> {
+    let actor = staff(user, client)?;
+    let pool = &state.db.pool;
+    if let Some(change) = body.quota {
+        let now = crate::chat::quota::defaults(pool).await?;
+        let quota = Quota {
+            messages_per_day: change.messages_per_day.unwrap_or(now.messages_per_day),
+            tokens_per_day: change.tokens_per_day.unwrap_or(now.tokens_per_day),
+            tokens_per_month: change.tokens_per_month.unwrap_or(now.tokens_per_month),
+        };
+        service::set_default_quota(&state.db, &actor, quota)
+            .await
+            .map_err(quota_field)?;
+    }
+    Ok(Json(SettingsOut {
+        quota: crate::chat::quota::defaults(pool).await?,
+    }))
 }
 
 #[utoipa::path(delete, path = "/api/admin/users/{id}/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "User id")),

@@ -41,7 +41,7 @@ use crate::state::AppState;
     // Shapes only reachable through the shared error responses (`schema::AuthErrors` …) are listed here; the rest are
     // collected from the routes.
     components(schemas(
-        schema::Detail, schema::BadRequest, schema::FieldErrors, schema::ErrorText, schema::ErrorsOut,
+        schema::Detail, schema::BadRequest, schema::FieldErrors, schema::QuotaErrors, schema::ErrorText, schema::ErrorsOut,
         schema::ResetError, schema::TokenNotValid
     )),
     tags(

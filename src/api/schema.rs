@@ -124,6 +124,14 @@ pub struct ErrorText {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldErrors(pub BTreeMap<String, Vec<String>>);
 
+/// Problems of the limits in a body, nested as DRF nests a nested object's: `{"quota": {"field": ["message", …]}}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaErrors {
+    /// Problems per limit.
+    pub quota: BTreeMap<String, Vec<String>>,
+}
+
 /// The original register route's `{errors: {field: [..]}}`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +158,8 @@ pub enum BadRequest {
     Detail(Detail),
     /// Field problems.
     Fields(FieldErrors),
+    /// Problems of the limits (`{quota: {field: [..]}}`).
+    Quota(QuotaErrors),
     /// `{error}`.
     Error(ErrorText),
     /// `{errors}`.

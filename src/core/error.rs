@@ -100,6 +100,13 @@ pub enum AppError {
     PayloadTooLarge(usize),
     /// Too many attempts; the client may try again after this many seconds.
     Throttled(u64),
+    /// A usage limit of the account is reached: what and until when (`message`), and the seconds until it resets.
+    OverQuota {
+        /// Which limit, and when it resets.
+        message: Text,
+        /// Seconds until the limit resets.
+        retry_after: u64,
+    },
     /// The AI provider failed; `retryable` when it is down or busy rather than refusing the request.
     Provider {
         /// Whether trying again later may work (503) or not (502).
@@ -128,7 +135,7 @@ impl AppError {
             Self::NotFound => 404,
             Self::Busy => 409,
             Self::PayloadTooLarge(_) => 413,
-            Self::Throttled(_) => 429,
+            Self::Throttled(_) | Self::OverQuota { .. } => 429,
             Self::Internal => 500,
             Self::Provider { retryable: false, .. } => 502,
             Self::Provider { retryable: true, .. } => 503,
@@ -164,7 +171,7 @@ impl AppError {
                 tr!(lang, core.error.throttled_minutes, minutes = seconds.div_ceil(60)).to_string()
             }
             Self::Throttled(seconds) => tr!(lang, core.error.throttled_seconds, seconds = seconds).to_string(),
-            Self::Provider { message, .. } => message.get(lang).to_string(),
+            Self::Provider { message, .. } | Self::OverQuota { message, .. } => message.get(lang).to_string(),
             Self::Internal => tr!(lang, core.error.internal).to_string(),
         }
     }
@@ -321,7 +328,11 @@ mod server {
         /// DRF's shapes, with `Retry-After` when throttled.
         fn into_response(self) -> Response {
             let mut response = (self.status(), axum::Json(self.json_body())).into_response();
-            if let Self::Throttled(seconds) = self {
+            if let Self::Throttled(seconds)
+            | Self::OverQuota {
+                retry_after: seconds, ..
+            } = self
+            {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds.max(1)));

@@ -16,7 +16,7 @@ use crate::common::{
 const CSRF: &str = "0123456789abcdef0123456789abcdef";
 
 /// A staff account with the usual test password; returns its id.
-async fn with_staff(app: &TestApp, username: &str) -> i64 {
+pub(crate) async fn with_staff(app: &TestApp, username: &str) -> i64 {
     let new = users::NewUser {
         username: username.into(),
         email: format!("{username}@example.com"),
@@ -520,55 +520,28 @@ async fn the_list_searches_sorts_pages_and_counts_this_months_messages_and_token
         .execute(&app.pool().pool)
         .await
         .unwrap();
-    // ada: 2 messages this month (replies of 30 + 12 tokens) and one last year; bob: 1 message, 100 tokens.
+    // ada: 2 replies this month (30 + 12 tokens) and one last year; bob: 1 reply, 100 tokens. The ledger is what
+    // counts, not the conversations (which may be deleted).
     let now = thicode::core::db::now_millis();
-    let seed = |user: i64, msgs: Vec<(&'static str, i64, &'static str)>| {
-        let pool = app.pool().pool.clone();
-        async move {
-            let conversation: i64 = sqlx::query_scalar(
-                "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES ($1, 't', 1, 1) RETURNING id",
-            )
-            .bind(user)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-            for (role, at, metadata) in msgs {
-                sqlx::query(
-                    "INSERT INTO messages (conversation_id, role, content, created_at, updated_at, metadata) \
-                     VALUES ($1, $2, 'x', $3, $3, $4)",
-                )
-                .bind(conversation)
-                .bind(role)
-                .bind(at)
-                .bind(metadata)
-                .execute(&pool)
-                .await
-                .unwrap();
-            }
-        }
-    };
     let old = now - 400 * 86_400_000;
-    seed(
-        ada,
-        vec![
-            ("user", now, "{}"),
-            ("assistant", now, r#"{"total_tokens": 30}"#),
-            ("user", now, "{}"),
-            ("assistant", now, r#"{"total_tokens": 12, "prompt_tokens": 5}"#),
-            ("user", old, "{}"),
-            ("assistant", old, r#"{"total_tokens": 999}"#),
-        ],
-    )
-    .await;
-    seed(
-        bob,
-        vec![
-            ("user", now, "{}"),
-            ("assistant", now, r#"{"total_tokens": 100}"#),
-            ("assistant", now, r#"{"error": {}}"#),
-        ],
-    )
-    .await;
+    for (user, at, prompt, completion) in [
+        (ada, now, 10, 20),
+        (ada, now, 5, 7),
+        (ada, old, 500, 499),
+        (bob, now, 40, 60),
+    ] {
+        sqlx::query(
+            "INSERT INTO usage_events (user_id, created_at, status, prompt_tokens, completion_tokens) \
+             VALUES ($1, $2, 'delivered', $3, $4)",
+        )
+        .bind(user)
+        .bind(at)
+        .bind(prompt)
+        .bind(completion)
+        .execute(&app.pool().pool)
+        .await
+        .unwrap();
+    }
     let cookie = api_session(&app, "root").await;
     let list = |query: &'static str| {
         let cookie = cookie.clone();

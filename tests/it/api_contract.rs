@@ -830,6 +830,48 @@ async fn real_responses_match_the_openapi_document() {
         call(audit, "GET", format!("{audit}?page=x"), None, Auth::Token).await.0,
         StatusCode::BAD_REQUEST
     );
+    let settings = "/api/admin/settings/";
+    assert_eq!(
+        call(settings, "GET", settings.into(), None, Auth::Token).await.0,
+        StatusCode::OK
+    );
+    let (s, _) = call(
+        settings,
+        "PATCH",
+        settings.into(),
+        Some(json!({"quota": {"tokens_per_month": 1000}})),
+        Auth::Jwt,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = call(
+        settings,
+        "PATCH",
+        settings.into(),
+        Some(json!({"quota": {"tokens_per_month": -1}})),
+        Auth::Jwt,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = call(
+        user,
+        "PATCH",
+        format!("{users}{carol}/"),
+        Some(json!({"quota": {"messages_per_day": 5}})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let usage = "/api/accounts/usage/";
+    let (s, mine) = call(usage, "GET", usage.into(), None, Auth::Token).await;
+    assert_eq!(
+        (s, mine["limits"]["tokens_per_month"].as_i64()),
+        (StatusCode::OK, Some(1000))
+    );
+    assert_eq!(
+        call(usage, "GET", usage.into(), None, Auth::Anonymous).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(
         call(user, "DELETE", format!("{users}{ada_id}/"), None, Auth::Token)
             .await

@@ -13,6 +13,7 @@ mod accounts_reset;
 mod accounts_settings;
 mod accounts_throttle;
 mod admin;
+mod admin_quotas;
 mod admin_users;
 mod api_accounts;
 mod api_auth;

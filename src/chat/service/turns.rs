@@ -239,6 +239,8 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
         parent_id,
         edit_count,
         reply_metadata: generation::pending_metadata(&model),
+        model: model.clone(),
+        quota: crate::chat::quota::effective(&state.db.pool, user.id).await?,
     };
     let (conversation, started) = match target {
         Target::Existing(conversation) => {

@@ -35,6 +35,9 @@ pub enum LockError {
     /// The parent message is not in this conversation.
     #[error("bad parent")]
     BadParent,
+    /// A usage limit of the account is reached.
+    #[error("over quota")]
+    OverQuota(crate::chat::quota::Exceeded, i64),
     /// Database failure.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -45,6 +48,7 @@ impl From<LockError> for crate::core::error::AppError {
         match error {
             LockError::NotFound | LockError::BadParent => Self::NotFound,
             LockError::Busy => Self::Busy,
+            LockError::OverQuota(exceeded, now) => exceeded.error(now),
             LockError::Db(e) => e.into(),
         }
     }
@@ -67,6 +71,10 @@ pub struct Turn {
     pub edit_count: i64,
     /// Metadata of the pending reply (its model).
     pub reply_metadata: String,
+    /// The model asked, for the usage ledger.
+    pub model: String,
+    /// The account's limits, checked in the starting transaction.
+    pub quota: crate::chat::quota::Quota,
 }
 
 /// The rows a started generation created.
@@ -114,6 +122,9 @@ async fn start_turn_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, turn: &Turn) -
             LockError::NotFound
         });
     }
+    if let Err(exceeded) = crate::chat::quota::check_in(tx, turn.user_id, turn.quota, now).await? {
+        return Err(LockError::OverQuota(exceeded, now));
+    }
     if let Some(parent) = turn.parent_id {
         let found: Option<i64> = sqlx::query_scalar("SELECT id FROM messages WHERE id = $1 AND conversation_id = $2")
             .bind(parent)
@@ -155,6 +166,15 @@ async fn start_turn_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, turn: &Turn) -
     .bind(now)
     .bind(&turn.reply_metadata)
     .fetch_one(&mut **tx)
+    .await?;
+    crate::chat::quota::record_start(
+        tx,
+        turn.user_id,
+        turn.conversation_id,
+        assistant_message_id,
+        &turn.model,
+        now,
+    )
     .await?;
     sqlx::query(
         "UPDATE conversations SET generating_id = $1, current_leaf_id = $1, message_count = message_count + $2, \
@@ -228,6 +248,7 @@ pub async fn finish(
     .bind(message_id)
     .execute(&mut *tx)
     .await?;
+    crate::chat::quota::record_end(&mut tx, message_id, status, metadata).await?;
     sqlx::query(
         "UPDATE conversations SET generating_id = NULL, generating_beat_at = NULL, last_message_at = $1, \
          updated_at = $1 WHERE id = $2 AND generating_id = $3",
@@ -269,6 +290,12 @@ pub async fn recover_interrupted(pool: &AnyPool) -> Result<u64, sqlx::Error> {
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    sqlx::query(
+        "UPDATE usage_events SET status = 'interrupted' WHERE status = 'pending' \
+         AND message_id IN (SELECT id FROM messages WHERE status = 'interrupted')",
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "UPDATE conversations SET generating_id = NULL, generating_beat_at = NULL \
          WHERE generating_id IS NOT NULL AND (generating_beat_at IS NULL OR generating_beat_at < $1)",

@@ -1,0 +1,350 @@
+//! Usage and quotas: the ledger of replies (`usage_events`, migration 000010) and the limits an account may use per
+//! day and per month — the instance's defaults and an override per account (0 is unlimited). A reply starts only
+//! inside the transaction that counts the account's usage after locking the account's row, so concurrent sends, on
+//! SQLite or on PostgreSQL with several instances, never pass a message limit; with a token limit, an account has one
+//! reply generating at a time (its tokens are not known before it ends), so a token limit is passed by at most the
+//! one reply that crossed it. Days and months are UTC. Server only.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{AnyPool, Row};
+
+use crate::core::error::AppError;
+use crate::text;
+
+/// Limits of an account (0: unlimited).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Quota {
+    /// Replies per UTC day.
+    pub messages_per_day: i64,
+    /// Prompt and completion tokens per UTC day.
+    pub tokens_per_day: i64,
+    /// Prompt and completion tokens per UTC month.
+    pub tokens_per_month: i64,
+}
+
+impl Quota {
+    /// Whether nothing is limited.
+    pub fn is_unlimited(self) -> bool {
+        self.messages_per_day == 0 && self.tokens_per_day == 0 && self.tokens_per_month == 0
+    }
+}
+
+/// An account's own limits; `None` takes the instance's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QuotaOverride {
+    /// Replies per UTC day.
+    pub messages_per_day: Option<i64>,
+    /// Tokens per UTC day.
+    pub tokens_per_day: Option<i64>,
+    /// Tokens per UTC month.
+    pub tokens_per_month: Option<i64>,
+}
+
+/// What an account used in the current day and month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Replies asked today.
+    pub messages_today: i64,
+    /// Tokens used today.
+    pub tokens_today: i64,
+    /// Tokens used this month.
+    pub tokens_this_month: i64,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+fn utc(millis: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+fn millis(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+/// The first instant (epoch milliseconds) of the UTC day of `now`.
+pub fn day_start(now: i64) -> i64 {
+    now - now.rem_euclid(DAY_MS)
+}
+
+/// The first instant of the UTC month of `now`.
+pub fn month_start(now: i64) -> i64 {
+    let t = utc(now);
+    millis(t.replace_day(1).unwrap_or(t).replace_time(time::Time::MIDNIGHT))
+}
+
+/// The first instant of the UTC month after the one of `now`.
+pub fn next_month(now: i64) -> i64 {
+    let t = utc(month_start(now));
+    let (year, month) = if t.month() == time::Month::December {
+        (t.year() + 1, time::Month::January)
+    } else {
+        (t.year(), t.month().next())
+    };
+    t.replace_day(1)
+        .and_then(|t| t.replace_month(month))
+        .and_then(|t| t.replace_year(year))
+        .map_or(now + 31 * DAY_MS, millis)
+}
+
+/// The instance's default limits.
+pub async fn defaults(pool: &AnyPool) -> Result<Quota, sqlx::Error> {
+    let row = sqlx::query("SELECT messages_per_day, tokens_per_day, tokens_per_month FROM quota_defaults WHERE id = 1")
+        .fetch_optional(pool)
+        .await?;
+    Ok(match row {
+        Some(row) => Quota {
+            messages_per_day: row.try_get(0)?,
+            tokens_per_day: row.try_get(1)?,
+            tokens_per_month: row.try_get(2)?,
+        },
+        None => Quota::default(),
+    })
+}
+
+/// The account's own limits (all `None` when it has none).
+pub async fn override_of(pool: &AnyPool, user_id: i64) -> Result<QuotaOverride, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT messages_per_day, tokens_per_day, tokens_per_month FROM user_quotas WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(match row {
+        Some(row) => QuotaOverride {
+            messages_per_day: row.try_get(0)?,
+            tokens_per_day: row.try_get(1)?,
+            tokens_per_month: row.try_get(2)?,
+        },
+        None => QuotaOverride::default(),
+    })
+}
+
+/// The limits that apply to the account: its own where it has them, else the defaults.
+pub async fn effective(pool: &AnyPool, user_id: i64) -> Result<Quota, sqlx::Error> {
+    let (base, own) = (defaults(pool).await?, override_of(pool, user_id).await?);
+    Ok(Quota {
+        messages_per_day: own.messages_per_day.unwrap_or(base.messages_per_day),
+        tokens_per_day: own.tokens_per_day.unwrap_or(base.tokens_per_day),
+        tokens_per_month: own.tokens_per_month.unwrap_or(base.tokens_per_month),
+    })
+}
+
+/// Replaces the defaults, in the caller's transaction.
+pub async fn set_defaults(tx: &mut sqlx::Transaction<'static, sqlx::Any>, quota: Quota) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE quota_defaults SET messages_per_day = $1, tokens_per_day = $2, tokens_per_month = $3 WHERE id = 1",
+    )
+    .bind(quota.messages_per_day)
+    .bind(quota.tokens_per_day)
+    .bind(quota.tokens_per_month)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the account's own limits, in the caller's transaction.
+pub async fn set_override(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: i64,
+    quota: QuotaOverride,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM user_quotas WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    if quota != QuotaOverride::default() {
+        sqlx::query(
+            "INSERT INTO user_quotas (user_id, messages_per_day, tokens_per_day, tokens_per_month) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user_id)
+        .bind(quota.messages_per_day)
+        .bind(quota.tokens_per_day)
+        .bind(quota.tokens_per_month)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// What the account used in the day and month of `now`.
+pub async fn usage<'e, E>(executor: E, user_id: i64, now: i64) -> Result<Usage, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN created_at >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                CAST(COALESCE(SUM(CASE WHEN created_at >= $2 THEN prompt_tokens + completion_tokens ELSE 0 END), 0) \
+                     AS BIGINT), \
+                CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS BIGINT) \
+         FROM usage_events WHERE user_id = $1 AND created_at >= $3",
+    )
+    .bind(user_id)
+    .bind(day_start(now))
+    .bind(month_start(now).min(day_start(now)))
+    .fetch_one(executor)
+    .await?;
+    Ok(Usage {
+        messages_today: row.try_get(0)?,
+        tokens_today: row.try_get(1)?,
+        tokens_this_month: row.try_get(2)?,
+    })
+}
+
+/// Why a reply may not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exceeded {
+    /// The replies of the day are used up; more at `resets`.
+    MessagesPerDay { limit: i64, resets: i64 },
+    /// The tokens of the day are used up.
+    TokensPerDay { limit: i64, resets: i64 },
+    /// The tokens of the month are used up.
+    TokensPerMonth { limit: i64, resets: i64 },
+    /// Under a token limit, another reply of the account is still being generated.
+    OneAtATime,
+}
+
+impl Exceeded {
+    /// The error a person or a script gets: 429 with the time the limit resets.
+    pub fn error(&self, now: i64) -> AppError {
+        let retry = |resets: i64| u64::try_from((resets - now).max(1000) / 1000).unwrap_or(1);
+        let when = |resets: i64| format!("{} UTC", crate::core::time::minute(resets));
+        match *self {
+            Self::MessagesPerDay { limit, resets } => AppError::OverQuota {
+                message: text!(chat.quota.messages_per_day, limit = limit, resets = when(resets)),
+                retry_after: retry(resets),
+            },
+            Self::TokensPerDay { limit, resets } => AppError::OverQuota {
+                message: text!(chat.quota.tokens_per_day, limit = limit, resets = when(resets)),
+                retry_after: retry(resets),
+            },
+            Self::TokensPerMonth { limit, resets } => AppError::OverQuota {
+                message: text!(chat.quota.tokens_per_month, limit = limit, resets = when(resets)),
+                retry_after: retry(resets),
+            },
+            Self::OneAtATime => AppError::OverQuota {
+                message: text!(chat.quota.one_at_a_time),
+                retry_after: 5,
+            },
+        }
+    }
+}
+
+/// Checks `quota` for the account inside the transaction that starts a reply, after locking the account's row (so
+/// that the account's other starts wait for this one to commit). `Ok(Err(..))` when a limit is reached.
+pub async fn check_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: i64,
+    quota: Quota,
+    now: i64,
+) -> Result<Result<(), Exceeded>, sqlx::Error> {
+    if quota.is_unlimited() {
+        return Ok(Ok(()));
+    }
+    sqlx::query("UPDATE users SET date_modified = date_modified WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    let used = usage(&mut **tx, user_id, now).await?;
+    let tomorrow = day_start(now) + DAY_MS;
+    if quota.messages_per_day > 0 && used.messages_today >= quota.messages_per_day {
+        return Ok(Err(Exceeded::MessagesPerDay {
+            limit: quota.messages_per_day,
+            resets: tomorrow,
+        }));
+    }
+    if quota.tokens_per_day > 0 && used.tokens_today >= quota.tokens_per_day {
+        return Ok(Err(Exceeded::TokensPerDay {
+            limit: quota.tokens_per_day,
+            resets: tomorrow,
+        }));
+    }
+    if quota.tokens_per_month > 0 && used.tokens_this_month >= quota.tokens_per_month {
+        return Ok(Err(Exceeded::TokensPerMonth {
+            limit: quota.tokens_per_month,
+            resets: next_month(now),
+        }));
+    }
+    if quota.tokens_per_day > 0 || quota.tokens_per_month > 0 {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM usage_events u JOIN messages m ON m.id = u.message_id \
+             WHERE u.user_id = $1 AND m.status IN ('pending', 'streaming')",
+        )
+        .bind(user_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        if running > 0 {
+            return Ok(Err(Exceeded::OneAtATime));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Records a reply that starts, in its starting transaction.
+pub async fn record_start(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: i64,
+    conversation_id: i64,
+    message_id: i64,
+    model: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO usage_events (user_id, conversation_id, message_id, model, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(user_id)
+    .bind(conversation_id)
+    .bind(message_id)
+    .bind(model)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Completes the ledger row of a reply from its final status and metadata (tokens, time to first token).
+pub async fn record_end(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    message_id: i64,
+    status: &str,
+    metadata: &str,
+) -> Result<(), sqlx::Error> {
+    let meta: serde_json::Value = serde_json::from_str(metadata).unwrap_or_default();
+    let number = |key: &str| meta.get(key).and_then(serde_json::Value::as_i64);
+    sqlx::query(
+        "UPDATE usage_events SET status = $1, prompt_tokens = $2, completion_tokens = $3, \
+         time_to_first_token_ms = $4 WHERE message_id = $5",
+    )
+    .bind(status)
+    .bind(number("prompt_tokens").unwrap_or(0))
+    .bind(number("completion_tokens").unwrap_or(0))
+    .bind(number("time_to_first_token_ms"))
+    .bind(message_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Checks limits given by staff: whole numbers, 0 or more.
+pub fn check_limit(field: &str, value: i64) -> Result<(), AppError> {
+    if value < 0 {
+        return Err(AppError::invalid(field, text!(chat.quota.not_negative)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{day_start, month_start, next_month};
+
+    #[test]
+    fn days_and_months_are_utc() {
+        // 2026-12-02T17:06:09Z
+        let now = 1_796_231_169_000;
+        assert_eq!(day_start(now), 1_796_169_600_000);
+        assert_eq!(month_start(now), 1_796_083_200_000);
+        // 2027-01-01T00:00:00Z
+        assert_eq!(next_month(now), 1_798_761_600_000);
+        // 2026-02-10 → 2026-03-01
+        assert_eq!(next_month(1_770_681_600_000), 1_772_323_200_000);
+    }
+}

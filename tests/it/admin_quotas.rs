@@ -1,0 +1,313 @@
+//! Quotas and usage (issue #15): the defaults and per-account limits staff set, the clear refusal with the time a limit
+//! resets (server function, REST API with 429 and `Retry-After`), the user's own usage, the ledger that outlives
+//! deleted conversations, and limits that hold under concurrent sends from two server instances.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use thicode::state::AppState;
+use tower::ServiceExt;
+
+use crate::admin_users::with_staff;
+use crate::chat_flow::Chat;
+use crate::common::{PASSWORD, header, json_request as call, session_cookie, text};
+
+const CSRF: &str = "0123456789abcdef0123456789abcdef";
+
+async fn api_session(chat: &Chat, username: &str) -> String {
+    let res = chat
+        .app
+        .send(call(
+            "POST",
+            "/api/accounts/api/login/",
+            Some(json!({"username": username, "password": PASSWORD})),
+            None,
+            &[],
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    format!("{}; csrftoken={CSRF}", session_cookie(&res).unwrap())
+}
+
+async fn api(chat: &Chat, method: &str, path: &str, body: Option<Value>, cookie: &str) -> (StatusCode, Value) {
+    let res = chat
+        .app
+        .send(call(method, path, body, Some(cookie), &[("x-csrftoken", CSRF)]))
+        .await;
+    let status = res.status();
+    (status, serde_json::from_str(&text(res).await).unwrap_or(Value::Null))
+}
+
+async fn settle_all(chat: &Chat) {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM messages WHERE role = 'assistant'")
+        .fetch_all(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    for id in ids {
+        chat.settled(id).await;
+    }
+}
+
+#[tokio::test]
+async fn a_user_over_a_quota_is_told_when_it_resets_and_staff_can_lift_it() {
+    let chat = Chat::new(&[("RATE_LIMIT_MESSAGES_PER_MINUTE", "0")]).await;
+    with_staff(&chat.app, "root").await;
+    let ada_page = chat.user("ada").await;
+    let root = api_session(&chat, "root").await;
+    let ada = api_session(&chat, "ada").await;
+    let ada_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(&chat.app.pool().pool)
+        .await
+        .unwrap();
+
+    let (status, out) = api(&chat, "GET", "/api/admin/settings/", None, &root).await;
+    assert_eq!(
+        (status, out),
+        (
+            StatusCode::OK,
+            json!({"quota": {"messages_per_day": 0, "tokens_per_day": 0, "tokens_per_month": 0}})
+        )
+    );
+    let (status, out) = api(
+        &chat,
+        "PATCH",
+        "/api/admin/settings/",
+        Some(json!({"quota": {"messages_per_day": "2"}})),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["quota"]["messages_per_day"], json!(2));
+    let (status, out) = api(
+        &chat,
+        "PATCH",
+        "/api/admin/settings/",
+        Some(json!({"quota": {"tokens_per_day": -5}})),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        out,
+        json!({"quota": {"tokens_per_day": ["Enter 0 (unlimited) or more."]}})
+    );
+    // Users may not change the settings.
+    let (status, _) = api(
+        &chat,
+        "PATCH",
+        "/api/admin/settings/",
+        Some(json!({"quota": {"messages_per_day": 0}})),
+        &ada,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Two replies a day: the page's server function, then the API.
+    let (status, _) = chat.send(&ada_page, None, "one").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api(
+        &chat,
+        "POST",
+        "/api/chat/conversations/",
+        Some(json!({"initial_message": "two"})),
+        &ada,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    settle_all(&chat).await;
+
+    let (status, refused) = chat.send(&ada_page, None, "three").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
+    let tomorrow = {
+        let now = thicode::core::db::now_millis();
+        thicode::core::time::minute(thicode::chat::quota::day_start(now) + 86_400_000)
+    };
+    let expected = format!("You have used today’s 2 messages. More from {tomorrow} UTC.");
+    assert!(refused.to_string().contains(&expected), "{refused}");
+    let res = chat
+        .app
+        .send(call(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": "three"})),
+            Some(&ada),
+            &[("x-csrftoken", CSRF)],
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = header(&res, "retry-after").parse().unwrap();
+    assert!((1..=86_400).contains(&retry), "{retry}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text(res).await).unwrap(),
+        json!({"detail": expected})
+    );
+    // Nothing of the refused message was stored.
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE content = 'three'")
+        .fetch_one(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+
+    // The user sees their usage and limits.
+    let (status, usage) = api(&chat, "GET", "/api/accounts/usage/", None, &ada).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(usage["usage"]["messages_today"], json!(2));
+    assert!(
+        usage["usage"]["tokens_today"].as_i64().unwrap() > 0,
+        "the fake reports tokens: {usage}"
+    );
+    assert_eq!(usage["limits"]["messages_per_day"], json!(2));
+    assert!(
+        usage["day_resets_at"].as_str().unwrap().ends_with("T00:00:00Z"),
+        "{usage}"
+    );
+
+    // Deleting conversations gives nothing back.
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations")
+        .fetch_all(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    for id in ids {
+        let (status, _) = api(&chat, "DELETE", &format!("/api/chat/conversations/{id}/"), None, &ada).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    assert_eq!(
+        chat.send(&ada_page, None, "three").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Her own limit: unlimited messages (0), the rest from the defaults.
+    let path = format!("/api/admin/users/{ada_id}/");
+    let (status, out) = api(
+        &chat,
+        "PATCH",
+        &path,
+        Some(json!({"quota": {"messages_per_day": 0}})),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(
+        out["quota"],
+        json!({"messages_per_day": 0, "tokens_per_day": null, "tokens_per_month": null})
+    );
+    assert_eq!(out["limits"]["messages_per_day"], json!(0));
+    assert_eq!(out["usage"]["messages_today"], json!(2));
+    assert_eq!(chat.send(&ada_page, None, "three").await.0, StatusCode::OK);
+    let (status, out) = api(
+        &chat,
+        "PATCH",
+        &path,
+        Some(json!({"quota": {"messages_per_day": -1}})),
+        &root,
+    )
+    .await;
+    assert_eq!(
+        (status, out),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"quota": {"messages_per_day": ["Enter 0 (unlimited) or more."]}})
+        )
+    );
+    // Back to the default (null).
+    let (_, out) = api(
+        &chat,
+        "PATCH",
+        &path,
+        Some(json!({"quota": {"messages_per_day": null}})),
+        &root,
+    )
+    .await;
+    assert_eq!(out["limits"]["messages_per_day"], json!(2));
+
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY id")
+        .fetch_all(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    assert_eq!(actions, ["settings.quota", "user.set_quota", "user.set_quota"]);
+}
+
+#[tokio::test]
+async fn concurrent_sends_from_two_instances_never_pass_a_message_limit() {
+    let chat = Chat::new(&[("RATE_LIMIT_MESSAGES_PER_MINUTE", "0")]).await;
+    let cookie = chat.user("ada").await;
+    sqlx::query("UPDATE quota_defaults SET messages_per_day = 3")
+        .execute(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    // A second instance: same settings and database, a pool of its own.
+    let pool = thicode::core::db::connect(&chat.app.db.url).await.unwrap();
+    let other = AppState::new((*chat.app.state.config).clone(), pool).unwrap();
+    let send = |state: AppState, i: usize| {
+        let cookie = cookie.clone();
+        async move {
+            let req = Request::post(<thicode::chat::server_fns::SendMessage as leptos::server_fn::ServerFn>::PATH)
+                .header("host", "127.0.0.1:3000")
+                .header("origin", crate::common::ORIGIN)
+                .header("accept", "application/json")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", &cookie)
+                .body(Body::from(format!("content=race+{i}")))
+                .unwrap();
+            thicode::server::router(state).oneshot(req).await.unwrap().status()
+        }
+    };
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let state = if i % 2 == 0 {
+            chat.app.state.clone()
+        } else {
+            other.clone()
+        };
+        tasks.push(tokio::spawn(send(state, i)));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            StatusCode::OK => ok += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(ok, 3, "exactly the limit went through");
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_events")
+        .fetch_one(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 3);
+    settle_all(&chat).await;
+}
+
+#[tokio::test]
+async fn a_token_limit_allows_one_reply_at_a_time_and_stops_once_used() {
+    let chat = Chat::new(&[("RATE_LIMIT_MESSAGES_PER_MINUTE", "0")]).await;
+    let cookie = chat.user("ada").await;
+    sqlx::query("UPDATE quota_defaults SET tokens_per_month = 30")
+        .execute(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    // A slow reply is running: a second one, in another conversation, must wait for it.
+    let (status, sent) = chat.send(&cookie, None, "[fake:tps=20] [fake:tokens=20] slow").await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let (status, refused) = chat.send(&cookie, None, "meanwhile").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        refused.to_string().contains("one reply is written at a time"),
+        "{refused}"
+    );
+    chat.settled(sent["assistant_message_id"].as_i64().unwrap()).await;
+    let used: i64 = sqlx::query_scalar("SELECT prompt_tokens + completion_tokens FROM usage_events")
+        .fetch_one(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    assert!(used >= 20, "the ledger has the reply's tokens: {used}");
+    // Over the limit now (the reply that crossed it was the only one allowed to): refused until next month.
+    if used < 30 {
+        let (status, sent) = chat.send(&cookie, None, "[fake:tokens=20] more").await;
+        assert_eq!(status, StatusCode::OK);
+        chat.settled(sent["assistant_message_id"].as_i64().unwrap()).await;
+    }
+    let (status, refused) = chat.send(&cookie, None, "again").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.to_string().contains("this month’s 30 tokens"), "{refused}");
+}
