@@ -7,9 +7,9 @@ use leptos_router::{Lazy, SsrMode, path};
 
 use crate::accounts::pages::{
     ForgotPasswordRoute, LoginRoute, PasswordRoute, RegisterRoute, ResetPasswordRoute, SettingsRoute, TokensRoute,
-    UserMenu,
+    UsageRoute, UserMenu,
 };
-use crate::admin::pages::{AdminFallbackRoute, AdminRoute, AuditRoute, UsersRoute};
+use crate::admin::pages::{AdminFallbackRoute, AdminRoute, AdminSettingsRoute, AdminUserRoute, AuditRoute, UsersRoute};
 use crate::chat::pages::ChatRoute;
 use crate::core::home::HomeRoute;
 use crate::core::i18n::Lang;
@@ -95,11 +95,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings/password") view={Lazy::<PasswordRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/usage") view={Lazy::<UsageRoute>::new()} ssr=SsrMode::Async/>
                     // One route for `/chat` and `/chat/{id}`: going from one to the other (the first message
                     // creates the conversation) keeps the page and its data instead of mounting it again.
                     <Route path=path!("/chat/:id?") view={Lazy::<ChatRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:id") view={Lazy::<AdminUserRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/settings") view={Lazy::<AdminSettingsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/*any") view={Lazy::<AdminFallbackRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
@@ -124,9 +127,12 @@ pub fn page_chunk(path: &str) -> Option<crate::core::lazy::client::Chunk> {
         "/settings" => chunk::<SettingsRoute>(),
         "/settings/password" => chunk::<PasswordRoute>(),
         "/settings/tokens" => chunk::<TokensRoute>(),
+        "/settings/usage" => chunk::<UsageRoute>(),
         "/admin" => chunk::<AdminRoute>(),
         "/admin/users" => chunk::<UsersRoute>(),
         "/admin/audit" => chunk::<AuditRoute>(),
+        "/admin/settings" => chunk::<AdminSettingsRoute>(),
+        _ if path.starts_with("/admin/users/") => chunk::<AdminUserRoute>(),
         _ if path.starts_with("/reset-password/") => chunk::<ResetPasswordRoute>(),
         _ if path == "/chat" || path.starts_with("/chat/") => chunk::<ChatRoute>(),
         _ if path.starts_with("/admin/") => chunk::<AdminFallbackRoute>(),

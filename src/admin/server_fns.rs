@@ -121,9 +121,121 @@ pub async fn admin_audit(page: String) -> Result<AuditView, AppError> {
     })
 }
 
+/// Reads the three limits of a form: a whole number of 0 or more each; an empty field is `None`. Field errors keep
+/// what was typed.
+#[cfg(feature = "ssr")]
+fn limits_of(fields: [(&str, &str); 3]) -> Result<[Option<i64>; 3], AppError> {
+    let mut errors = crate::core::error::FormErrors::default();
+    let mut out = [None; 3];
+    for (slot, (name, text)) in out.iter_mut().zip(fields) {
+        errors.keep(name, text);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        match text.parse::<i64>() {
+            Ok(value) if value >= 0 => *slot = Some(value),
+            _ => errors.add(name, crate::text!(chat.quota.not_negative)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(AppError::Invalid(errors))
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn actor() -> Result<(crate::state::AppState, crate::admin::service::Actor), AppError> {
+    let user = crate::accounts::server_fns::require_staff().await?;
+    let addr = crate::accounts::server_fns::client_address().await;
+    Ok((
+        expect_context::<crate::state::AppState>(),
+        crate::admin::service::Actor { user, addr },
+    ))
+}
+
+/// The instance's default limits (`/admin/settings`).
+#[server]
+pub async fn admin_settings() -> Result<crate::chat::types::Quota, AppError> {
+    crate::accounts::server_fns::require_staff().await?;
+    let state = expect_context::<crate::state::AppState>();
+    Ok(crate::chat::quota::defaults(&state.db.pool).await?)
+}
+
+/// Saves the default limits (an empty field is 0: unlimited), audited.
+#[server]
+pub async fn admin_save_settings(
+    messages_per_day: String,
+    tokens_per_day: String,
+    tokens_per_month: String,
+) -> Result<(), AppError> {
+    let (state, actor) = actor().await?;
+    let [m, d, mo] = limits_of([
+        ("messages_per_day", &messages_per_day),
+        ("tokens_per_day", &tokens_per_day),
+        ("tokens_per_month", &tokens_per_month),
+    ])?;
+    let quota = crate::chat::types::Quota {
+        messages_per_day: m.unwrap_or(0),
+        tokens_per_day: d.unwrap_or(0),
+        tokens_per_month: mo.unwrap_or(0),
+    };
+    crate::admin::service::set_default_quota(&state.db, &actor, quota).await?;
+    leptos_axum::redirect("/admin/settings?saved=1");
+    Ok(())
+}
+
+/// One account with its limits and usage (`/admin/users/{id}`).
+#[server]
+pub async fn admin_user(id: String) -> Result<crate::admin::types::AdminUserView, AppError> {
+    use crate::chat::quota;
+    crate::accounts::server_fns::require_staff().await?;
+    let state = expect_context::<crate::state::AppState>();
+    let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+    let row = crate::admin::service::user_row(&state.db, id).await?;
+    let pool = &state.db.pool;
+    Ok(crate::admin::types::AdminUserView {
+        row,
+        quota: quota::override_of(pool, id).await?,
+        defaults: quota::defaults(pool).await?,
+        limits: quota::effective(pool, id).await?,
+        usage: quota::usage(pool, id, crate::core::db::now_millis()).await?,
+    })
+}
+
+/// Saves an account's own limits (an empty field takes the default; 0 is unlimited), audited.
+#[server]
+pub async fn admin_save_user_quota(
+    id: String,
+    messages_per_day: String,
+    tokens_per_day: String,
+    tokens_per_month: String,
+) -> Result<(), AppError> {
+    let (state, actor) = actor().await?;
+    let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+    let [m, d, mo] = limits_of([
+        ("messages_per_day", &messages_per_day),
+        ("tokens_per_day", &tokens_per_day),
+        ("tokens_per_month", &tokens_per_month),
+    ])?;
+    let quota = crate::chat::types::QuotaOverride {
+        messages_per_day: m,
+        tokens_per_day: d,
+        tokens_per_month: mo,
+    };
+    crate::admin::service::set_user_quota(&state.db, &actor, id, quota).await?;
+    leptos_axum::redirect(&format!("/admin/users/{id}?saved=1"));
+    Ok(())
+}
+
 /// The page the forms of these server functions are on (`core::security::FormPages`).
 #[cfg(feature = "ssr")]
 pub fn form_pages() -> Vec<(&'static str, &'static str)> {
     use leptos::server_fn::ServerFn;
-    vec![(AdminUserAction::PATH, "/admin/users")]
+    vec![
+        (AdminUserAction::PATH, "/admin/users"),
+        (AdminSaveSettings::PATH, "/admin/settings"),
+        (AdminSaveUserQuota::PATH, "/admin/users"),
+    ]
 }

@@ -195,3 +195,18 @@ pub struct AuditView {
     /// Entries per page.
     pub page_size: i64,
 }
+
+/// One account on `/admin/users/{id}`: its row, its own limits, the defaults, what applies and what it used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUserView {
+    /// The account as the list shows it.
+    pub row: UserRow,
+    /// Its own limits (`None`: the default).
+    pub quota: crate::chat::types::QuotaOverride,
+    /// The instance's defaults.
+    pub defaults: crate::chat::types::Quota,
+    /// What applies.
+    pub limits: crate::chat::types::Quota,
+    /// Used today and this month.
+    pub usage: crate::chat::types::Usage,
+}

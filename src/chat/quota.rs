@@ -5,51 +5,12 @@
 //! reply generating at a time (its tokens are not known before it ends), so a token limit is passed by at most the
 //! one reply that crossed it. Days and months are UTC. Server only.
 
-use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
 
 use crate::core::error::AppError;
 use crate::text;
 
-/// Limits of an account (0: unlimited).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Quota {
-    /// Replies per UTC day.
-    pub messages_per_day: i64,
-    /// Prompt and completion tokens per UTC day.
-    pub tokens_per_day: i64,
-    /// Prompt and completion tokens per UTC month.
-    pub tokens_per_month: i64,
-}
-
-impl Quota {
-    /// Whether nothing is limited.
-    pub fn is_unlimited(self) -> bool {
-        self.messages_per_day == 0 && self.tokens_per_day == 0 && self.tokens_per_month == 0
-    }
-}
-
-/// An account's own limits; `None` takes the instance's default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct QuotaOverride {
-    /// Replies per UTC day.
-    pub messages_per_day: Option<i64>,
-    /// Tokens per UTC day.
-    pub tokens_per_day: Option<i64>,
-    /// Tokens per UTC month.
-    pub tokens_per_month: Option<i64>,
-}
-
-/// What an account used in the current day and month.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    /// Replies asked today.
-    pub messages_today: i64,
-    /// Tokens used today.
-    pub tokens_today: i64,
-    /// Tokens used this month.
-    pub tokens_this_month: i64,
-}
+pub use crate::chat::types::{Quota, QuotaOverride, Usage};
 
 const DAY_MS: i64 = 86_400_000;
 

@@ -180,3 +180,18 @@ pub fn form_pages() -> Vec<(&'static str, &'static str)> {
     .map(|path| (path, "/chat"))
     .collect()
 }
+
+/// The logged-in user's usage today and this month, their limits and when those reset (`/settings/usage`).
+#[server]
+pub async fn my_usage() -> Result<crate::chat::types::UsageView, AppError> {
+    use crate::chat::quota;
+    let (state, user) = session().await?;
+    let now = crate::core::db::now_millis();
+    let pool = &state.db.pool;
+    Ok(crate::chat::types::UsageView {
+        usage: quota::usage(pool, user.id, now).await?,
+        limits: quota::effective(pool, user.id).await?,
+        day_resets: crate::core::time::minute(quota::day_start(now) + 86_400_000),
+        month_resets: crate::core::time::minute(quota::next_month(now)),
+    })
+}

@@ -136,3 +136,58 @@ pub const MAX_TITLE_CHARS: usize = 255;
 pub const MAX_SYSTEM_PROMPT_CHARS: usize = 8000;
 /// Conversations per sidebar page.
 pub const PAGE_SIZE: i64 = 50;
+
+/// Limits of an account (0: unlimited).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Quota {
+    /// Replies per UTC day.
+    pub messages_per_day: i64,
+    /// Prompt and completion tokens per UTC day.
+    pub tokens_per_day: i64,
+    /// Prompt and completion tokens per UTC month.
+    pub tokens_per_month: i64,
+}
+
+impl Quota {
+    /// Whether nothing is limited.
+    pub fn is_unlimited(self) -> bool {
+        self.messages_per_day == 0 && self.tokens_per_day == 0 && self.tokens_per_month == 0
+    }
+}
+
+/// An account's own limits; `None` takes the instance's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct QuotaOverride {
+    /// Replies per UTC day.
+    pub messages_per_day: Option<i64>,
+    /// Tokens per UTC day.
+    pub tokens_per_day: Option<i64>,
+    /// Tokens per UTC month.
+    pub tokens_per_month: Option<i64>,
+}
+
+/// What an account used in the current day and month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Replies asked today.
+    pub messages_today: i64,
+    /// Tokens used today.
+    pub tokens_today: i64,
+    /// Tokens used this month.
+    pub tokens_this_month: i64,
+}
+
+/// What the usage page shows: the account's usage, its limits and when they reset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageView {
+    /// Used today and this month.
+    pub usage: Usage,
+    /// The limits that apply (0: unlimited).
+    pub limits: Quota,
+    /// When the daily limits reset (`YYYY-MM-DD HH:MM` UTC).
+    pub day_resets: String,
+    /// When the monthly limit resets.
+    pub month_resets: String,
+}

@@ -311,3 +311,93 @@ async fn a_token_limit_allows_one_reply_at_a_time_and_stops_once_used() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.to_string().contains("this month’s 30 tokens"), "{refused}");
 }
+
+#[tokio::test]
+async fn the_limit_pages_save_with_plain_forms_and_users_see_their_usage() {
+    use crate::common::{ORIGIN, form_post, logged_in, page};
+    use leptos::server_fn::ServerFn;
+    use thicode::admin::server_fns::{AdminSaveSettings, AdminSaveUserQuota};
+    let chat = Chat::new(&[]).await;
+    with_staff(&chat.app, "root").await;
+    let ada_cookie = chat.user("ada").await;
+    let ada: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    let root = logged_in(&chat.app, "root").await;
+    let app = &chat.app;
+
+    // Non-staff: 403 on both pages and both forms, nothing saved.
+    for uri in ["/admin/settings".to_string(), format!("/admin/users/{ada}")] {
+        let mut req = crate::common::get(&uri);
+        req.headers_mut().insert("cookie", ada_cookie.parse().unwrap());
+        assert_eq!(app.send(req).await.status(), StatusCode::FORBIDDEN, "{uri}");
+    }
+    let res = app
+        .send(form_post(
+            AdminSaveSettings::PATH,
+            "/admin/settings",
+            "messages_per_day=0&tokens_per_day=&tokens_per_month=",
+            Some(&ada_cookie),
+            ORIGIN,
+        ))
+        .await;
+    assert!(!res.status().is_success() && header(&res, "location") != "/admin/settings?saved=1");
+    assert!(!page(app, "/", None).await.is_empty());
+
+    // The defaults, with a mistake first: the field says what is wrong and keeps what was typed.
+    let res = app
+        .send(form_post(
+            AdminSaveSettings::PATH,
+            "/admin/settings",
+            "messages_per_day=-3&tokens_per_day=&tokens_per_month=",
+            Some(&root),
+            ORIGIN,
+        ))
+        .await;
+    let back = header(&res, "location").replace(ORIGIN, "");
+    let html = page(app, &back, Some(&root)).await;
+    assert!(html.contains("Enter 0 (unlimited) or more."), "{html}");
+    let res = app
+        .send(form_post(
+            AdminSaveSettings::PATH,
+            "/admin/settings",
+            "messages_per_day=40&tokens_per_day=&tokens_per_month=90000",
+            Some(&root),
+            ORIGIN,
+        ))
+        .await;
+    assert_eq!(header(&res, "location"), "/admin/settings?saved=1");
+    let html = page(app, "/admin/settings?saved=1", Some(&root)).await;
+    assert!(html.contains("Saved.") && html.contains(r#"value="90000""#), "{html}");
+
+    // Her own limit, shown on her page with the default beside it.
+    let res = app
+        .send(form_post(
+            AdminSaveUserQuota::PATH,
+            &format!("/admin/users/{ada}"),
+            &format!("id={ada}&messages_per_day=5&tokens_per_day=&tokens_per_month="),
+            Some(&root),
+            ORIGIN,
+        ))
+        .await;
+    assert_eq!(header(&res, "location"), format!("/admin/users/{ada}?saved=1"));
+    let html = page(app, &format!("/admin/users/{ada}?saved=1"), Some(&root)).await;
+    assert!(html.contains("ada@example.com") && html.contains("0 / 5"), "{html}");
+    assert!(html.contains("Empty: the default (90000). 0: unlimited."), "{html}");
+    let html = page(app, "/admin/audit", Some(&root)).await;
+    assert!(html.contains("changed the default limits") && html.contains("changed an account’s limits"));
+
+    // Ada sees her own usage and limits.
+    let html = page(app, "/settings/usage", Some(&ada_cookie)).await;
+    assert!(
+        html.contains("Usage and limits") && html.contains(r#"<td class="number">5</td>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<td class="number">90000</td>"#));
+    let mut req = crate::common::get("/settings/usage");
+    req.headers_mut().insert("accept", "text/html".parse().unwrap());
+    let res = app.send(req).await;
+    assert_eq!(res.status(), StatusCode::FOUND, "visitors go to log in");
+    assert_eq!(header(&res, "location"), "/login?next=/settings/usage");
+}

@@ -7,6 +7,7 @@ mod reset;
 mod session;
 mod settings;
 mod tokens;
+mod usage;
 mod user_menu;
 
 pub use reset::{ForgotPasswordPage, ResetPasswordPage};
@@ -14,6 +15,7 @@ pub(crate) use session::login_redirect;
 pub use session::{LoginPage, RegisterPage};
 pub use settings::{PasswordPage, SettingsPage};
 pub use tokens::TokensPage;
+pub use usage::UsagePage;
 pub use user_menu::{UserMenu, body_attributes};
 
 crate::lazy_page!(
@@ -43,4 +45,8 @@ crate::lazy_page!(
 crate::lazy_page!(
     /// `/settings/tokens` as a lazy route.
     TokensRoute => TokensPage
+);
+crate::lazy_page!(
+    /// `/settings/usage` as a lazy route.
+    UsageRoute => UsagePage
 );

@@ -98,6 +98,8 @@ fn action_label(t: Lang, action: &str) -> String {
         "user.revoke_staff" => tr!(t, admin.audit.user_revoke_staff).to_string(),
         "user.send_reset" => tr!(t, admin.audit.user_send_reset).to_string(),
         "user.delete" => tr!(t, admin.audit.user_delete).to_string(),
+        "user.set_quota" => tr!(t, admin.audit.user_set_quota).to_string(),
+        "settings.quota" => tr!(t, admin.audit.settings_quota).to_string(),
         other => other.to_string(),
     }
 }

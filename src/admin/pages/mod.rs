@@ -1,11 +1,14 @@
-//! The admin pages: `/admin` (the overview), `/admin/users` (`users`), `/admin/audit` (`audit`). Anyone but staff
+//! The admin pages: `/admin` (the overview), `/admin/users` (`users`), `/admin/users/{id}` and `/admin/settings`
+//! (`limits`), `/admin/audit` (`audit`). Anyone but staff
 //! gets 403 (logged in) or the login page (logged out); unknown paths under `/admin` answer the same way before they
 //! answer 404, so they reveal nothing.
 
 mod audit;
+mod limits;
 mod users;
 
 pub use audit::AuditRoute;
+pub use limits::{SettingsRoute as AdminSettingsRoute, UserRoute as AdminUserRoute};
 pub use users::UsersRoute;
 
 use leptos::prelude::*;
@@ -78,6 +81,7 @@ fn AdminNav(here: &'static str) -> impl IntoView {
             <ul>
                 {link("/admin", tr!(t, admin.nav.overview))}
                 {link("/admin/users", tr!(t, admin.nav.users))}
+                {link("/admin/settings", tr!(t, admin.nav.settings))}
                 {link("/admin/audit", tr!(t, admin.nav.audit))}
             </ul>
         </nav>

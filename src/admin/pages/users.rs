@@ -48,9 +48,9 @@ pub fn UsersPage() -> impl IntoView {
             <AdminNav here="/admin/users"/>
             <form method="get" action="/admin/users" class="admin-search" role="search">
                 <label for="admin-search">{tr!(t, admin.users.search_label)}</label>
-                <input id="admin-search" type="search" name="search" prop:value=param("search")
+                <input id="admin-search" type="search" name="search" value=param("search")
                     placeholder=tr!(t, admin.users.search_placeholder) autocomplete="off"/>
-                <input type="hidden" name="ordering" prop:value=param("ordering")/>
+                <input type="hidden" name="ordering" value=param("ordering")/>
                 <button type="submit">{tr!(t, admin.users.search)}</button>
             </form>
             <p class="form-error" role="alert" data-testid="action-error">{error}</p>
@@ -271,7 +271,7 @@ fn UserLine(row: UserRow, me: i64, back: String, action: ServerAction<AdminUserA
     view! {
         <tr data-user=row.username.clone()>
             <th scope="row">
-                {row.username.clone()}{you}
+                <a href=format!("/admin/users/{}", row.id)>{row.username.clone()}</a>{you}
                 <br/><span class="hint">{row.email.clone()}</span>
                 {(!name.is_empty()).then(|| view! { <br/><span class="hint">{name.clone()}</span> })}
             </th>

@@ -1,0 +1,185 @@
+//! The instance's default limits (`/admin/settings`) and one account's page with its own limits
+//! (`/admin/users/{id}`): the same three fields, plain forms that work without JavaScript.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::{AdminNav, refused};
+use crate::admin::server_fns::{AdminSaveSettings, AdminSaveUserQuota, admin_settings, admin_user};
+use crate::admin::types::AdminUserView;
+use crate::core::error::AppError;
+use crate::core::i18n::Lang;
+use crate::tr;
+
+/// The three limit fields of a form: the value shown, and the hint under each (the default, for an account).
+#[component]
+fn LimitFields(values: [Option<i64>; 3], hints: [String; 3], error: Signal<Option<AppError>>) -> impl IntoView {
+    let t = Lang::current();
+    let labels = [
+        ("messages_per_day", tr!(t, admin.limits.messages_per_day)),
+        ("tokens_per_day", tr!(t, admin.limits.tokens_per_day)),
+        ("tokens_per_month", tr!(t, admin.limits.tokens_per_month)),
+    ];
+    labels
+        .into_iter()
+        .zip(values)
+        .zip(hints)
+        .map(|(((name, label), value), hint)| {
+            let errors = move || {
+                error
+                    .get()
+                    .and_then(|e| e.form().map(|f| f.of(name, Lang::current())))
+                    .unwrap_or_default()
+            };
+            let kept = move || {
+                error
+                    .get()
+                    .and_then(|e| e.form().and_then(|f| f.values.get(name).cloned()))
+            };
+            let shown = move || kept().unwrap_or_else(|| value.map(|v| v.to_string()).unwrap_or_default());
+            let hint_id = format!("{name}-hint");
+            let errors_id = format!("{name}-errors");
+            let described = format!("{hint_id} {errors_id}");
+            view! {
+                <label for=name>{label}</label>
+                <input id=name name=name type="number" min="0" step="1" inputmode="numeric" value=shown
+                    aria-describedby=described aria-invalid=move || (!errors().is_empty()).to_string()/>
+                <p class="hint" id=hint_id>{hint}</p>
+                <ul class="field-errors" id=errors_id role="alert">
+                    {move || errors().into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+                </ul>
+            }
+        })
+        .collect_view()
+}
+
+/// `/admin/settings`: the default limits of every account without its own.
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let t = Lang::current();
+    let save = ServerAction::<AdminSaveSettings>::new();
+    let defaults = Resource::new(move || save.version().get(), |_| admin_settings());
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let saved = move || use_query_map().with(|q| q.get("saved").is_some()) && error.get().is_none();
+    view! {
+        <Title text=tr!(t, admin.limits.settings_title)/>
+        <section class="auth-card wide admin">
+            <h1>{tr!(t, admin.limits.settings_title)}</h1>
+            <AdminNav here="/admin/settings"/>
+            <p class="notice-slot" role="status">
+                {move || saved().then(|| view! { <span class="notice">{tr!(t, admin.limits.saved)}</span> })}
+            </p>
+            <Suspense fallback=move || view! { <p>{tr!(t, admin.page.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match defaults.await {
+                        Ok(quota) => {
+                            let unlimited = tr!(t, admin.limits.zero_unlimited).to_string();
+                            view! {
+                                <h2>{tr!(t, admin.limits.defaults)}</h2>
+                                <ActionForm action=save attr:class="form" attr:novalidate=true>
+                                    <LimitFields
+                                        values=[Some(quota.messages_per_day), Some(quota.tokens_per_day), Some(quota.tokens_per_month)]
+                                        hints=[unlimited.clone(), unlimited.clone(), unlimited]
+                                        error/>
+                                    <button type="submit" class="primary">{tr!(t, admin.limits.save)}</button>
+                                </ActionForm>
+                            }.into_any()
+                        }
+                        Err(error) => refused(error),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// `/admin/users/{id}`: an account, what it used, and its own limits.
+#[component]
+pub fn UserPage() -> impl IntoView {
+    let t = Lang::current();
+    let params = use_params_map();
+    let save = ServerAction::<AdminSaveUserQuota>::new();
+    let user = Resource::new(
+        move || (params.with(|p| p.get("id").unwrap_or_default()), save.version().get()),
+        |(id, _)| admin_user(id),
+    );
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let saved = move || use_query_map().with(|q| q.get("saved").is_some()) && error.get().is_none();
+    view! {
+        <Title text=tr!(t, admin.users.title)/>
+        <section class="auth-card wide admin">
+            <Suspense fallback=move || view! { <p>{tr!(t, admin.page.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(view) => account(t, view, save, error).into_any(),
+                        Err(error) => refused(error),
+                    }
+                })}
+            </Suspense>
+            <p class="notice-slot" role="status">
+                {move || saved().then(|| view! { <span class="notice">{tr!(t, admin.limits.saved)}</span> })}
+            </p>
+        </section>
+    }
+}
+
+fn account(
+    t: Lang,
+    view: AdminUserView,
+    save: ServerAction<AdminSaveUserQuota>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let AdminUserView {
+        row,
+        quota,
+        defaults,
+        limits,
+        usage,
+    } = view;
+    let default_hint = move |value: i64| {
+        if value == 0 {
+            tr!(t, admin.limits.default_unlimited).to_string()
+        } else {
+            tr!(t, admin.limits.default_is, value = value).to_string()
+        }
+    };
+    let of = |used: i64, max: i64| {
+        if max == 0 {
+            format!("{used}")
+        } else {
+            format!("{used} / {max}")
+        }
+    };
+    view! {
+        <h1>{row.username.clone()}</h1>
+        <AdminNav here="/admin/users"/>
+        <p class="hint">{row.email.clone()}</p>
+        <ul class="admin-stats" data-testid="user-usage">
+            <li><strong>{of(usage.messages_today, limits.messages_per_day)}</strong>" "{tr!(t, admin.limits.messages_today)}</li>
+            <li><strong>{of(usage.tokens_today, limits.tokens_per_day)}</strong>" "{tr!(t, admin.limits.tokens_today)}</li>
+            <li><strong>{of(usage.tokens_this_month, limits.tokens_per_month)}</strong>" "{tr!(t, admin.limits.tokens_month)}</li>
+        </ul>
+        <h2>{tr!(t, admin.limits.own_limits)}</h2>
+        <p class="hint">{tr!(t, admin.limits.own_explained)}</p>
+        <ActionForm action=save attr:class="form" attr:novalidate=true>
+            <input type="hidden" name="id" value=row.id.to_string()/>
+            <LimitFields
+                values=[quota.messages_per_day, quota.tokens_per_day, quota.tokens_per_month]
+                hints=[default_hint(defaults.messages_per_day), default_hint(defaults.tokens_per_day), default_hint(defaults.tokens_per_month)]
+                error/>
+            <button type="submit" class="primary">{tr!(t, admin.limits.save)}</button>
+        </ActionForm>
+        <p class="auth-switch"><a href=format!("/admin/users?search={}", row.username)>{tr!(t, admin.limits.back_to_list)}</a></p>
+    }
+}
+
+crate::lazy_page!(
+    /// `/admin/settings` as a lazy route.
+    SettingsRoute => SettingsPage
+);
+crate::lazy_page!(
+    /// `/admin/users/{id}` as a lazy route.
+    UserRoute => UserPage
+);
