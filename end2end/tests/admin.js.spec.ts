@@ -159,3 +159,45 @@ test("admin pages: a user who is not staff gets 403 on every one, also after cli
   }
   expect(w.errors).toEqual([]);
 });
+
+test("quotas: staff set a limit on the pages; the user over it is told when it resets and keeps the draft", async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  const w = watch(page, [/status of 429/]);
+  const user = `quota${Date.now()}`;
+  // The user, in their own browser, registers and sends one message.
+  const theirs = await (await browser.newContext()).newPage();
+  const theirWatch = watch(theirs, [/status of 429/]);
+  await register(theirs, user);
+  await theirs.getByTestId("composer").fill("first");
+  await theirs.getByTestId("composer").press("Enter");
+  await expect(theirs).toHaveURL(/\/chat\/\d+/);
+  await expect(theirs.getByTestId("message-assistant").last()).toHaveAttribute("data-status", "delivered", { timeout: 20_000 });
+
+  // Staff give that account one reply a day, on its page.
+  await loginAsAda(page, `/admin/users?search=${user}`);
+  await page.getByRole("link", { name: user }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(user);
+  await expect(page.getByTestId("user-usage")).toContainText("1 replies today");
+  await page.getByLabel("Replies per day").fill("1");
+  await page.getByRole("button", { name: "Save limits" }).click();
+  await expect(page.getByRole("status")).toHaveText("Saved.");
+  await expect(page.getByTestId("user-usage")).toContainText("1 / 1");
+  await looksRight(page, "an account's page", w);
+  await page.getByRole("link", { name: "Settings" }).click();
+  await expect(page).toHaveURL("/admin/settings");
+  await looksRight(page, "admin settings", w);
+
+  // The next send is refused with the time the limit resets; the words typed stay in the box.
+  await theirs.getByTestId("composer").fill("second, which must not be lost");
+  await theirs.getByTestId("composer").press("Enter");
+  await expect(theirs.getByTestId("chat-error")).toContainText("You have used today’s 1 messages. More from");
+  await expect(theirs.getByTestId("composer")).toHaveValue("second, which must not be lost");
+  await theirs.goto("/settings/usage");
+  await hydrated(theirs);
+  await expect(theirs.getByTestId("usage")).toContainText("Replies today");
+  await looksRight(theirs, "usage page", theirWatch);
+  expect(w.errors).toEqual([]);
+});
