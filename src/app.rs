@@ -9,7 +9,9 @@ use crate::accounts::pages::{
     ForgotPasswordRoute, LoginRoute, PasswordRoute, RegisterRoute, ResetPasswordRoute, SettingsRoute, TokensRoute,
     UsageRoute, UserMenu,
 };
-use crate::admin::pages::{AdminFallbackRoute, AdminRoute, AdminSettingsRoute, AdminUserRoute, AuditRoute, UsersRoute};
+use crate::admin::pages::{
+    AdminFallbackRoute, AdminRoute, AdminSettingsRoute, AdminUsageRoute, AdminUserRoute, AuditRoute, UsersRoute,
+};
 use crate::chat::pages::ChatRoute;
 use crate::core::home::HomeRoute;
 use crate::core::i18n::Lang;
@@ -102,6 +104,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/:id") view={Lazy::<AdminUserRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/usage") view={Lazy::<AdminUsageRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/settings") view={Lazy::<AdminSettingsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/*any") view={Lazy::<AdminFallbackRoute>::new()} ssr=SsrMode::Async/>
@@ -132,6 +135,7 @@ pub fn page_chunk(path: &str) -> Option<crate::core::lazy::client::Chunk> {
         "/admin/users" => chunk::<UsersRoute>(),
         "/admin/audit" => chunk::<AuditRoute>(),
         "/admin/settings" => chunk::<AdminSettingsRoute>(),
+        "/admin/usage" => chunk::<AdminUsageRoute>(),
         _ if path.starts_with("/admin/users/") => chunk::<AdminUserRoute>(),
         _ if path.starts_with("/reset-password/") => chunk::<ResetPasswordRoute>(),
         _ if path == "/chat" || path.starts_with("/chat/") => chunk::<ChatRoute>(),

@@ -151,6 +151,11 @@ test("the staff pages fit a phone and a desktop too", async ({ page }) => {
   await checkState(page, "/admin/users", "admin users");
   await checkState(page, "/admin/users?search=nobody-has-this-name", "admin users, none found");
   await checkState(page, "/admin/audit", "admin audit log");
+  await checkState(page, "/admin/usage", "admin usage per day");
+  await checkState(page, "/admin/usage?group_by=user", "admin usage per account");
+  await checkState(page, "/admin/settings", "admin settings");
+  await checkState(page, "/admin/users/1", "an account's page");
+  await checkState(page, "/settings/usage", "the user's usage");
 });
 
 test("a long conversation opens at its end and a streaming reply is followed only while the reader stays there", async ({

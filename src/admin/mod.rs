@@ -14,3 +14,5 @@ pub mod audit;
 pub mod guard;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod usage;

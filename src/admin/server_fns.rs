@@ -229,6 +229,22 @@ pub async fn admin_save_user_quota(
     Ok(())
 }
 
+/// A usage report for `/admin/usage` (`from`/`to` as `YYYY-MM-DD`, `group_by` `day`, `user` or `model`; empty values
+/// take the defaults: the last 30 days, per day).
+#[server]
+pub async fn admin_usage(
+    from: String,
+    to: String,
+    group_by: String,
+) -> Result<crate::admin::types::UsageReport, AppError> {
+    use crate::admin::types::UsageGroup;
+    crate::accounts::server_fns::require_staff().await?;
+    let state = expect_context::<crate::state::AppState>();
+    let group = UsageGroup::parse(&group_by).unwrap_or_default();
+    let (start, end) = crate::admin::usage::period(Some(&from), Some(&to), crate::core::db::now_millis())?;
+    Ok(crate::admin::usage::report(&state.db.pool, start, end, group).await?)
+}
+
 /// The page the forms of these server functions are on (`core::security::FormPages`).
 #[cfg(feature = "ssr")]
 pub fn form_pages() -> Vec<(&'static str, &'static str)> {

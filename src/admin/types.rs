@@ -210,3 +210,66 @@ pub struct AdminUserView {
     /// Used today and this month.
     pub usage: crate::chat::types::Usage,
 }
+
+/// How a usage report groups its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum UsageGroup {
+    /// One row per UTC day (the default).
+    #[default]
+    Day,
+    /// One row per account.
+    User,
+    /// One row per model.
+    Model,
+}
+
+impl UsageGroup {
+    /// Parses `?group_by=`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "day" => Some(Self::Day),
+            "user" => Some(Self::User),
+            "model" => Some(Self::Model),
+            _ => None,
+        }
+    }
+
+    /// The name in `?group_by=`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::User => "user",
+            Self::Model => "model",
+        }
+    }
+}
+
+/// One row of a usage report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRow {
+    /// The day (`YYYY-MM-DD`), the username or the model.
+    pub key: String,
+    /// Replies asked.
+    pub messages: i64,
+    /// Prompt tokens.
+    pub prompt_tokens: i64,
+    /// Completion tokens.
+    pub completion_tokens: i64,
+    /// Replies that ended in an error.
+    pub errors: i64,
+    /// Median time to the first token, in milliseconds (replies that produced one).
+    pub median_ttft_ms: Option<i64>,
+}
+
+/// A usage report: the period (UTC days, inclusive), the grouping and its rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageReport {
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day, `YYYY-MM-DD`.
+    pub to: String,
+    /// How rows are grouped.
+    pub group_by: UsageGroup,
+    /// Rows: every day of the period when grouped by day, else the accounts or models with usage, most messages first.
+    pub rows: Vec<UsageRow>,
+}

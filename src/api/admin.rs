@@ -30,6 +30,106 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(send_reset))
         .routes(routes!(audit))
         .routes(routes!(settings, update_settings))
+        .routes(routes!(usage))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct UsageParams {
+    /// First day, `YYYY-MM-DD` (UTC; default: 29 days before `to`).
+    from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (UTC; default: today). At most 366 days.
+    to: Option<String>,
+    /// `day` (default), `user` or `model`.
+    group_by: Option<String>,
+    /// `csv` for CSV (also with `Accept: text/csv`).
+    format: Option<String>,
+}
+
+/// A usage report (JSON).
+#[derive(Debug, Serialize, ToSchema)]
+struct UsageReportOut {
+    from: String,
+    to: String,
+    /// `day`, `user` or `model`.
+    group_by: String,
+    results: Vec<UsageRowOut>,
+}
+
+/// One row of a usage report.
+#[derive(Debug, Serialize, ToSchema)]
+struct UsageRowOut {
+    /// The day (`YYYY-MM-DD`), the username or the model.
+    key: String,
+    messages: i64,
+    prompt_tokens: i64,
+    completion_tokens: i64,
+    errors: i64,
+    /// Median time to the first token (ms), null without any.
+    median_ttft_ms: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/admin/usage/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(UsageParams),
+    responses((status = 200, body = UsageReportOut, description = "JSON, or CSV with `?format=csv` or `Accept: text/csv`",
+        content((UsageReportOut = "application/json"), (String = "text/csv"))),
+        (status = 400, body = crate::api::schema::BadRequest), AuthErrors))]
+async fn usage(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    headers: axum::http::HeaderMap,
+    ApiQuery(params): ApiQuery<UsageParams>,
+) -> Result<axum::response::Response, ApiError> {
+    use crate::admin::types::UsageGroup;
+    use axum::response::IntoResponse;
+    staff(user, client)?;
+    let group = match params.group_by.as_deref().filter(|g| !g.is_empty()) {
+        None => UsageGroup::Day,
+        Some(text) => UsageGroup::parse(text)
+            .ok_or_else(|| AppError::invalid("group_by", crate::text!(admin.api.group_by_choice)))?,
+    };
+    let now = crate::core::db::now_millis();
+    let (start, end) = crate::admin::usage::period(params.from.as_deref(), params.to.as_deref(), now)?;
+    let report = crate::admin::usage::report(&state.db.pool, start, end, group).await?;
+    let wants_csv = params.format.as_deref() == Some("csv")
+        || headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/csv"));
+    if wants_csv {
+        let name = format!(
+            "attachment; filename=\"thicode-usage-{}-{}-by-{}.csv\"",
+            report.from,
+            report.to,
+            group.name()
+        );
+        return Ok((
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (axum::http::header::CONTENT_DISPOSITION, name),
+            ],
+            crate::admin::usage::csv(&report),
+        )
+            .into_response());
+    }
+    Ok(Json(UsageReportOut {
+        from: report.from,
+        to: report.to,
+        group_by: group.name().to_string(),
+        results: report
+            .rows
+            .into_iter()
+            .map(|r| UsageRowOut {
+                key: r.key,
+                messages: r.messages,
+                prompt_tokens: r.prompt_tokens,
+                completion_tokens: r.completion_tokens,
+                errors: r.errors,
+                median_ttft_ms: r.median_ttft_ms,
+            })
+            .collect(),
+    })
+    .into_response())
 }
 
 /// The caller, if staff (403 otherwise), with their address for the audit log.

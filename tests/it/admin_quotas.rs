@@ -401,3 +401,129 @@ async fn the_limit_pages_save_with_plain_forms_and_users_see_their_usage() {
     assert_eq!(res.status(), StatusCode::FOUND, "visitors go to log in");
     assert_eq!(header(&res, "location"), "/login?next=/settings/usage");
 }
+
+#[tokio::test]
+async fn usage_reports_count_a_known_set_by_day_user_and_model_as_json_csv_and_a_page() {
+    use crate::common::{logged_in, page};
+    let chat = Chat::new(&[]).await;
+    with_staff(&chat.app, "root").await;
+    crate::common::with_user(&chat.app, "ada", PASSWORD).await;
+    crate::common::with_user(&chat.app, "bob", PASSWORD).await;
+    let pool = &chat.app.pool().pool;
+    let id = |name: &'static str| async move {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE username = $1")
+            .bind(name)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    let (ada, bob) = (id("ada").await, id("bob").await);
+    // 2026-11-10 and 2026-11-11 (UTC noon), and one event outside the period (2026-10-01).
+    let (d10, d11, out) = (1_794_312_000_000_i64, 1_794_398_400_000_i64, 1_791_892_800_000_i64);
+    for (user, at, model, status, prompt, completion, ttft) in [
+        (ada, d10, "mistral-small", "delivered", 10, 20, Some(100)),
+        (ada, d10, "mistral-small", "delivered", 5, 5, Some(300)),
+        (ada, d11, "mistral-large", "error", 7, 0, None),
+        (bob, d11, "mistral-small", "delivered", 1, 2, Some(200)),
+        (bob, out, "mistral-small", "delivered", 1000, 1000, Some(1)),
+    ] {
+        sqlx::query(
+            "INSERT INTO usage_events (user_id, created_at, model, status, prompt_tokens, completion_tokens, \
+             time_to_first_token_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(user)
+        .bind(at)
+        .bind(model)
+        .bind(status)
+        .bind(prompt)
+        .bind(completion)
+        .bind(ttft)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    let root = api_session(&chat, "root").await;
+    let q = "/api/admin/usage/?from=2026-11-10&to=2026-11-12";
+    let (status, by_day) = api(&chat, "GET", q, None, &root).await;
+    assert_eq!(status, StatusCode::OK, "{by_day}");
+    assert_eq!(
+        by_day["results"],
+        json!([
+            {"key": "2026-11-10", "messages": 2, "prompt_tokens": 15, "completion_tokens": 25, "errors": 0, "median_ttft_ms": 100},
+            {"key": "2026-11-11", "messages": 2, "prompt_tokens": 8, "completion_tokens": 2, "errors": 1, "median_ttft_ms": 200},
+            {"key": "2026-11-12", "messages": 0, "prompt_tokens": 0, "completion_tokens": 0, "errors": 0, "median_ttft_ms": null}
+        ])
+    );
+    let (_, by_user) = api(&chat, "GET", &format!("{q}&group_by=user"), None, &root).await;
+    assert_eq!(by_user["results"][0]["key"], json!("ada"));
+    assert_eq!(by_user["results"][0]["messages"], json!(3));
+    assert_eq!(
+        by_user["results"][1],
+        json!({"key": "bob", "messages": 1, "prompt_tokens": 1, "completion_tokens": 2, "errors": 0, "median_ttft_ms": 200})
+    );
+    let (_, by_model) = api(&chat, "GET", &format!("{q}&group_by=model"), None, &root).await;
+    assert_eq!(by_model["results"][0]["key"], json!("mistral-small"));
+    assert_eq!(by_model["results"][0]["messages"], json!(3));
+    assert_eq!(by_model["results"][1]["errors"], json!(1));
+
+    // CSV, asked either way.
+    for (path, accept) in [
+        (format!("{q}&format=csv"), "application/json"),
+        (q.to_string(), "text/csv"),
+    ] {
+        let res = chat
+            .app
+            .send(call("GET", &path, None, Some(&root), &[("accept", accept)]))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(header(&res, "content-type").starts_with("text/csv"));
+        assert!(header(&res, "content-disposition").contains("thicode-usage-2026-11-10-2026-11-12-by-day.csv"));
+        let body = text(res).await;
+        assert_eq!(
+            body,
+            "day,messages,prompt_tokens,completion_tokens,errors,median_ttft_ms\r\n2026-11-10,2,15,25,0,100\r\n\
+             2026-11-11,2,8,2,1,200\r\n2026-11-12,0,0,0,0,\r\n"
+        );
+    }
+    // Bad input: specific errors, never a 500; other callers: 401 and 403.
+    for (query, field) in [
+        ("?from=2026-13-01", "from"),
+        ("?from=2026-11-12&to=2026-11-01", "from"),
+        ("?group_by=week", "group_by"),
+        ("?from=2024-01-01&to=2026-01-01", "from"),
+    ] {
+        let (status, out) = api(&chat, "GET", &format!("/api/admin/usage/{query}"), None, &root).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {out}");
+        assert!(out[field].is_array(), "{query}: {out}");
+    }
+    let ada_cookie = api_session(&chat, "ada").await;
+    assert_eq!(api(&chat, "GET", q, None, &ada_cookie).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        chat.app.send(call("GET", q, None, None, &[])).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The page: a chart drawn on the server and the same figures in a table.
+    let staff = logged_in(&chat.app, "root").await;
+    let html = page(&chat.app, "/admin/usage?from=2026-11-10&to=2026-11-12", Some(&staff)).await;
+    assert!(
+        html.contains(r#"data-testid="usage-chart""#) && html.contains("<title>2026-11-10: 2</title>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<tr data-key="2026-11-11"><th scope="row">2026-11-11</th><td class="number">2</td>"#),
+        "{html}"
+    );
+    let html = page(
+        &chat.app,
+        "/admin/usage?from=2026-11-10&to=2026-11-12&group_by=user",
+        Some(&staff),
+    )
+    .await;
+    assert!(
+        !html.contains("usage-chart\"") && html.contains(r#"data-key="ada""#),
+        "{html}"
+    );
+    let html = page(&chat.app, "/admin/usage?from=nope", Some(&staff)).await;
+    assert!(html.contains("Enter a date as YYYY-MM-DD."), "{html}");
+}

@@ -862,6 +862,19 @@ async fn real_responses_match_the_openapi_document() {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
+    let report = "/api/admin/usage/";
+    assert_eq!(
+        call(report, "GET", format!("{report}?group_by=model"), None, Auth::Token)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(report, "GET", format!("{report}?from=x"), None, Auth::Token)
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
     let usage = "/api/accounts/usage/";
     let (s, mine) = call(usage, "GET", usage.into(), None, Auth::Token).await;
     assert_eq!(

@@ -1,14 +1,16 @@
 //! The admin pages: `/admin` (the overview), `/admin/users` (`users`), `/admin/users/{id}` and `/admin/settings`
-//! (`limits`), `/admin/audit` (`audit`). Anyone but staff
+//! (`limits`), `/admin/usage` (`usage`), `/admin/audit` (`audit`). Anyone but staff
 //! gets 403 (logged in) or the login page (logged out); unknown paths under `/admin` answer the same way before they
 //! answer 404, so they reveal nothing.
 
 mod audit;
 mod limits;
+mod usage;
 mod users;
 
 pub use audit::AuditRoute;
 pub use limits::{SettingsRoute as AdminSettingsRoute, UserRoute as AdminUserRoute};
+pub use usage::UsageRoute as AdminUsageRoute;
 pub use users::UsersRoute;
 
 use leptos::prelude::*;
@@ -81,6 +83,7 @@ fn AdminNav(here: &'static str) -> impl IntoView {
             <ul>
                 {link("/admin", tr!(t, admin.nav.overview))}
                 {link("/admin/users", tr!(t, admin.nav.users))}
+                {link("/admin/usage", tr!(t, admin.nav.usage))}
                 {link("/admin/settings", tr!(t, admin.nav.settings))}
                 {link("/admin/audit", tr!(t, admin.nav.audit))}
             </ul>
