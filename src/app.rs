@@ -10,7 +10,8 @@ use crate::accounts::pages::{
     UsageRoute, UserMenu,
 };
 use crate::admin::pages::{
-    AdminFallbackRoute, AdminRoute, AdminSettingsRoute, AdminUsageRoute, AdminUserRoute, AuditRoute, UsersRoute,
+    AdminConversationRoute, AdminConversationsRoute, AdminFallbackRoute, AdminRoute, AdminSettingsRoute,
+    AdminUsageRoute, AdminUserRoute, AuditRoute, UsersRoute,
 };
 use crate::chat::pages::ChatRoute;
 use crate::core::home::HomeRoute;
@@ -104,6 +105,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/:id") view={Lazy::<AdminUserRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:id/conversations") view={Lazy::<AdminConversationsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:id/conversations/:cid") view={Lazy::<AdminConversationRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/usage") view={Lazy::<AdminUsageRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/settings") view={Lazy::<AdminSettingsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
@@ -136,7 +139,11 @@ pub fn page_chunk(path: &str) -> Option<crate::core::lazy::client::Chunk> {
         "/admin/audit" => chunk::<AuditRoute>(),
         "/admin/settings" => chunk::<AdminSettingsRoute>(),
         "/admin/usage" => chunk::<AdminUsageRoute>(),
-        _ if path.starts_with("/admin/users/") => chunk::<AdminUserRoute>(),
+        _ if path.starts_with("/admin/users/") => match path.split('/').count() {
+            4 => chunk::<AdminUserRoute>(),
+            5 => chunk::<AdminConversationsRoute>(),
+            _ => chunk::<AdminConversationRoute>(),
+        },
         _ if path.starts_with("/reset-password/") => chunk::<ResetPasswordRoute>(),
         _ if path == "/chat" || path.starts_with("/chat/") => chunk::<ChatRoute>(),
         _ if path.starts_with("/admin/") => chunk::<AdminFallbackRoute>(),

@@ -245,6 +245,38 @@ pub async fn admin_usage(
     Ok(crate::admin::usage::report(&state.db.pool, start, end, group).await?)
 }
 
+/// An account's conversations (`/admin/users/{id}/conversations`).
+#[server]
+pub async fn admin_conversations(user_id: String) -> Result<crate::admin::types::AdminConversations, AppError> {
+    crate::accounts::server_fns::require_staff().await?;
+    let state = expect_context::<crate::state::AppState>();
+    let user_id = user_id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+    crate::admin::service::conversations_of(&state.db, user_id).await
+}
+
+/// One of an account's conversations, read-only; audited.
+#[server]
+pub async fn admin_conversation(
+    user_id: String,
+    id: String,
+) -> Result<crate::admin::types::AdminConversation, AppError> {
+    let (state, actor) = actor().await?;
+    let user_id = user_id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+    let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+    crate::admin::service::view_conversation(&state.db, &actor, user_id, id).await
+}
+
+/// Deletes one of an account's conversations; audited. Back to the account's conversations.
+#[server]
+pub async fn admin_delete_conversation(user_id: String, id: String) -> Result<(), AppError> {
+    let (state, actor) = actor().await?;
+    let user_id = user_id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+    let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+    crate::admin::service::delete_conversation(&state.db, &actor, user_id, id).await?;
+    leptos_axum::redirect(&format!("/admin/users/{user_id}/conversations?deleted=1"));
+    Ok(())
+}
+
 /// The page the forms of these server functions are on (`core::security::FormPages`).
 #[cfg(feature = "ssr")]
 pub fn form_pages() -> Vec<(&'static str, &'static str)> {
@@ -253,5 +285,6 @@ pub fn form_pages() -> Vec<(&'static str, &'static str)> {
         (AdminUserAction::PATH, "/admin/users"),
         (AdminSaveSettings::PATH, "/admin/settings"),
         (AdminSaveUserQuota::PATH, "/admin/users"),
+        (AdminDeleteConversation::PATH, "/admin/users"),
     ]
 }

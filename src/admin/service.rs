@@ -354,3 +354,90 @@ pub async fn set_default_quota(db: &Db, actor: &Actor, quota: crate::chat::quota
     tx.commit().await?;
     Ok(())
 }
+
+/// The account's conversations (active and archived), newest activity first.
+pub async fn conversations_of(db: &Db, user_id: i64) -> Result<crate::admin::types::AdminConversations, AppError> {
+    use crate::chat::store::{self, ListFilter};
+    let user = crate::accounts::users::by_id(&db.pool, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut all = store::list_conversations(&db.pool, user_id, ListFilter::Active, 1000, 0).await?;
+    all.extend(store::list_conversations(&db.pool, user_id, ListFilter::Archived, 1000, 0).await?);
+    all.sort_by_key(|c| std::cmp::Reverse((c.last_message_at.unwrap_or(c.created_at), c.id)));
+    let rows = all
+        .into_iter()
+        .map(|c| crate::admin::types::AdminConversationRow {
+            id: c.id,
+            title: c.title,
+            status: c.status,
+            messages: c.message_count,
+            last_activity: crate::core::time::minute(c.last_message_at.unwrap_or(c.created_at)),
+        })
+        .collect();
+    Ok(crate::admin::types::AdminConversations {
+        user_id,
+        username: user.username,
+        rows,
+    })
+}
+
+/// Opens the account's conversation `id` read-only; the viewing is audited (who read whose conversation, when).
+pub async fn view_conversation(
+    db: &Db,
+    actor: &Actor,
+    user_id: i64,
+    id: i64,
+) -> Result<crate::admin::types::AdminConversation, AppError> {
+    use crate::chat::store;
+    let user = crate::accounts::users::by_id(&db.pool, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let conversation = store::conversation(&db.pool, user_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let messages = store::messages(&db.pool, id)
+        .await?
+        .into_iter()
+        .map(|m| crate::admin::types::AdminMessage {
+            html: if m.role == "assistant" {
+                crate::chat::markdown::to_safe_html(&m.content)
+            } else {
+                crate::chat::markdown::user_html(&m.content)
+            },
+            role: m.role,
+            status: m.status,
+            at: crate::core::time::minute(m.created_at),
+        })
+        .collect();
+    let mut tx = db.pool.begin().await?;
+    let details = json!({"conversation": id, "title": conversation.title});
+    audit::record(&mut tx, &entry(actor, "conversation.view", &user, details)).await?;
+    tx.commit().await?;
+    Ok(crate::admin::types::AdminConversation {
+        user_id,
+        username: user.username,
+        id,
+        title: conversation.title,
+        messages,
+    })
+}
+
+/// Deletes the account's conversation `id` with its messages, audited.
+pub async fn delete_conversation(db: &Db, actor: &Actor, user_id: i64, id: i64) -> Result<(), AppError> {
+    let user = crate::accounts::users::by_id(&db.pool, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let conversation = crate::chat::store::conversation(&db.pool, user_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("DELETE FROM conversations WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let details = json!({"conversation": id, "title": conversation.title, "messages": conversation.message_count});
+    audit::record(&mut tx, &entry(actor, "conversation.delete", &user, details)).await?;
+    tx.commit().await?;
+    Ok(())
+}

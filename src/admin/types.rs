@@ -273,3 +273,57 @@ pub struct UsageReport {
     /// Rows: every day of the period when grouped by day, else the accounts or models with usage, most messages first.
     pub rows: Vec<UsageRow>,
 }
+
+/// One of an account's conversations, as `/admin/users/{id}/conversations` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminConversationRow {
+    /// Primary key.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// `active` or `archived`.
+    pub status: String,
+    /// Messages in it.
+    pub messages: i64,
+    /// Last activity (`YYYY-MM-DD HH:MM` UTC).
+    pub last_activity: String,
+}
+
+/// An account's conversations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminConversations {
+    /// The account.
+    pub user_id: i64,
+    /// Its username.
+    pub username: String,
+    /// Newest activity first.
+    pub rows: Vec<AdminConversationRow>,
+}
+
+/// One message of a conversation opened by staff (read-only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminMessage {
+    /// `user`, `assistant` or `system`.
+    pub role: String,
+    /// The message as safe HTML (Markdown rendered and sanitised on the server).
+    pub html: String,
+    /// `delivered`, `error` …
+    pub status: String,
+    /// When it was written (`YYYY-MM-DD HH:MM` UTC).
+    pub at: String,
+}
+
+/// A conversation opened read-only by staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminConversation {
+    /// The owner.
+    pub user_id: i64,
+    /// Its username.
+    pub username: String,
+    /// Primary key.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Every message, oldest first (all branches).
+    pub messages: Vec<AdminMessage>,
+}

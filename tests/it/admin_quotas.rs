@@ -527,3 +527,103 @@ async fn usage_reports_count_a_known_set_by_day_user_and_model_as_json_csv_and_a
     let html = page(&chat.app, "/admin/usage?from=nope", Some(&staff)).await;
     assert!(html.contains("Enter a date as YYYY-MM-DD."), "{html}");
 }
+
+#[tokio::test]
+async fn staff_read_and_delete_a_users_conversations_and_both_are_audited() {
+    use crate::common::{ORIGIN, form_post, logged_in, page};
+    use leptos::server_fn::ServerFn;
+    use thicode::admin::server_fns::{AdminConversation, AdminDeleteConversation};
+    let chat = Chat::new(&[]).await;
+    with_staff(&chat.app, "root").await;
+    let ada_cookie = chat.user("ada").await;
+    let bob_cookie = chat.user("bob").await;
+    let (_, sent) = chat
+        .send(&ada_cookie, None, "My **private** question <script>x</script>")
+        .await;
+    let conversation = sent["conversation_id"].as_i64().unwrap();
+    chat.settled(sent["assistant_message_id"].as_i64().unwrap()).await;
+    let pool = &chat.app.pool().pool;
+    let ada: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let bob: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'bob'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let root = logged_in(&chat.app, "root").await;
+    let app = &chat.app;
+    let views = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = 'conversation.view'")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+
+    // Bob (not staff) can neither list, read nor delete it, and his attempts leave no trace of reading.
+    for uri in [
+        format!("/admin/users/{ada}/conversations"),
+        format!("/admin/users/{ada}/conversations/{conversation}"),
+    ] {
+        let mut req = crate::common::get(&uri);
+        req.headers_mut().insert("cookie", bob_cookie.parse().unwrap());
+        let res = app.send(req).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{uri}");
+        assert!(!text(res).await.contains("private"));
+    }
+    let (status, _) = chat
+        .call(
+            AdminConversation::PATH,
+            &format!("user_id={ada}&id={conversation}"),
+            &bob_cookie,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(views().await, 0);
+
+    let html = page(app, &format!("/admin/users/{ada}/conversations"), Some(&root)).await;
+    assert!(
+        html.contains(&format!(r#"data-conversation="{conversation}""#)),
+        "{html}"
+    );
+    // Another account's id in the path: not found.
+    let mut req = crate::common::get(&format!("/admin/users/{bob}/conversations/{conversation}"));
+    req.headers_mut().insert("cookie", root.parse().unwrap());
+    assert_eq!(app.send(req).await.status(), StatusCode::NOT_FOUND);
+    let html = page(
+        app,
+        &format!("/admin/users/{ada}/conversations/{conversation}"),
+        Some(&root),
+    )
+    .await;
+    assert!(
+        html.contains("<strong>private</strong>") && !html.contains("<script>x"),
+        "rendered and sanitised: {html}"
+    );
+    assert!(html.contains("Read-only: a conversation of ada."));
+    assert_eq!(views().await, 1, "reading is audited");
+
+    let res = app
+        .send(form_post(
+            AdminDeleteConversation::PATH,
+            &format!("/admin/users/{ada}/conversations?confirm_delete={conversation}"),
+            &format!("user_id={ada}&id={conversation}"),
+            Some(&root),
+            ORIGIN,
+        ))
+        .await;
+    assert_eq!(
+        header(&res, "location"),
+        format!("/admin/users/{ada}/conversations?deleted=1")
+    );
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    let html = page(app, "/admin/audit", Some(&root)).await;
+    assert!(
+        html.contains("read a conversation") && html.contains("deleted a conversation"),
+        "{html}"
+    );
+}

@@ -171,6 +171,7 @@ fn account(
                 error/>
             <button type="submit" class="primary">{tr!(t, admin.limits.save)}</button>
         </ActionForm>
+        <p class="auth-switch"><a href=format!("/admin/users/{}/conversations", row.id)>{tr!(t, admin.conversations.title)}</a></p>
         <p class="auth-switch"><a href=format!("/admin/users?search={}", row.username)>{tr!(t, admin.limits.back_to_list)}</a></p>
     }
 }

@@ -1,14 +1,17 @@
 //! The admin pages: `/admin` (the overview), `/admin/users` (`users`), `/admin/users/{id}` and `/admin/settings`
-//! (`limits`), `/admin/usage` (`usage`), `/admin/audit` (`audit`). Anyone but staff
+//! (`limits`), `/admin/users/{id}/conversations…` (`conversations`), `/admin/usage` (`usage`), `/admin/audit`
+//! (`audit`). Anyone but staff
 //! gets 403 (logged in) or the login page (logged out); unknown paths under `/admin` answer the same way before they
 //! answer 404, so they reveal nothing.
 
 mod audit;
+mod conversations;
 mod limits;
 mod usage;
 mod users;
 
 pub use audit::AuditRoute;
+pub use conversations::{ConversationRoute as AdminConversationRoute, ConversationsRoute as AdminConversationsRoute};
 pub use limits::{SettingsRoute as AdminSettingsRoute, UserRoute as AdminUserRoute};
 pub use usage::UsageRoute as AdminUsageRoute;
 pub use users::UsersRoute;
@@ -108,6 +111,7 @@ fn refused(error: AppError) -> AnyView {
             }
             .into_any()
         }
+        AppError::NotFound => view! { <NotFound/> }.into_any(),
         other => view! { <p class="form-error" role="alert">{other.message(t)}</p> }.into_any(),
     }
 }

@@ -1,0 +1,177 @@
+//! `/admin/users/{id}/conversations`: an account's conversations, each openable read-only
+//! (`…/conversations/{cid}`, the viewing audited) and deletable after a confirmation (audited).
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::{AdminNav, refused};
+use crate::admin::server_fns::{AdminDeleteConversation, admin_conversation, admin_conversations};
+use crate::admin::types::{AdminConversation, AdminConversations};
+use crate::core::i18n::Lang;
+use crate::tr;
+
+/// `/admin/users/{id}/conversations`.
+#[component]
+pub fn ConversationsPage() -> impl IntoView {
+    let t = Lang::current();
+    let params = use_params_map();
+    let delete = ServerAction::<AdminDeleteConversation>::new();
+    let list = Resource::new(
+        move || (params.with(|p| p.get("id").unwrap_or_default()), delete.version().get()),
+        |(id, _)| admin_conversations(id),
+    );
+    view! {
+        <Title text=tr!(t, admin.conversations.title)/>
+        <section class="auth-card wide admin">
+            <Suspense fallback=move || view! { <p>{tr!(t, admin.page.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(list) => view! { <List list delete/> }.into_any(),
+                        Err(error) => refused(error),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn List(list: AdminConversations, delete: ServerAction<AdminDeleteConversation>) -> impl IntoView {
+    let t = Lang::current();
+    let query = use_query_map();
+    let AdminConversations {
+        user_id,
+        username,
+        rows,
+    } = list;
+    let base = format!("/admin/users/{user_id}/conversations");
+    let listed = StoredValue::new(rows.clone());
+    let confirming = {
+        let base = base.clone();
+        move || {
+            let id = query
+                .with(|q| q.get("confirm_delete"))
+                .and_then(|id| id.parse::<i64>().ok())?;
+            let row = listed.with_value(|rows| rows.iter().find(|r| r.id == id).cloned())?;
+            let base = base.clone();
+            Some(view! {
+                <div class="confirm-panel" role="alertdialog" aria-labelledby="confirm-delete-title" data-testid="confirm-delete">
+                    <h2 id="confirm-delete-title">{tr!(t, admin.conversations.confirm_title, title = row.title.clone())}</h2>
+                    <p>{tr!(t, admin.conversations.confirm_text)}</p>
+                    <div class="row-actions">
+                        <ActionForm action=delete>
+                            <input type="hidden" name="user_id" value=user_id.to_string()/>
+                            <input type="hidden" name="id" value=row.id.to_string()/>
+                            <button type="submit" class="danger">{tr!(t, admin.conversations.delete)}</button>
+                        </ActionForm>
+                        <a class="button" href=base>{tr!(t, admin.users.cancel)}</a>
+                    </div>
+                </div>
+            })
+        }
+    };
+    let deleted = move || query.with(|q| q.get("deleted").is_some());
+    view! {
+        <h1>{tr!(t, admin.conversations.of_user, username = username.clone())}</h1>
+        <AdminNav here="/admin/users"/>
+        <p class="notice-slot" role="status">
+            {move || deleted().then(|| view! { <span class="notice">{tr!(t, admin.conversations.deleted)}</span> })}
+        </p>
+        {confirming}
+        {if rows.is_empty() {
+            view! { <p class="hint" data-testid="no-conversations">{tr!(t, admin.conversations.none)}</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-scroll">
+                    <table class="tokens admin-users" data-testid="conversations">
+                        <thead><tr>
+                            <th scope="col">{tr!(t, admin.conversations.conversation)}</th>
+                            <th scope="col">{tr!(t, admin.conversations.status)}</th>
+                            <th scope="col">{tr!(t, admin.conversations.messages)}</th>
+                            <th scope="col">{tr!(t, admin.conversations.last_activity)}</th>
+                            <th scope="col"><span class="visually-hidden">{tr!(t, admin.users.actions)}</span></th>
+                        </tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|row| view! {
+                                <tr data-conversation=row.id.to_string()>
+                                    <th scope="row"><a href=format!("{base}/{}", row.id)>{row.title.clone()}</a></th>
+                                    <td>{row.status.clone()}</td>
+                                    <td class="number">{row.messages}</td>
+                                    <td>{row.last_activity.clone()}</td>
+                                    <td><a class="button danger small" href=format!("{base}?confirm_delete={}", row.id)>{tr!(t, admin.users.delete)}</a></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+        <p class="auth-switch"><a href=format!("/admin/users/{user_id}")>{tr!(t, admin.conversations.back_to_account)}</a></p>
+    }
+}
+
+/// `/admin/users/{id}/conversations/{cid}`: read-only.
+#[component]
+pub fn ConversationPage() -> impl IntoView {
+    let t = Lang::current();
+    let params = use_params_map();
+    let conversation = Resource::new(
+        move || params.with(|p| (p.get("id").unwrap_or_default(), p.get("cid").unwrap_or_default())),
+        |(user_id, id)| admin_conversation(user_id, id),
+    );
+    view! {
+        <Title text=tr!(t, admin.conversations.title)/>
+        <section class="auth-card wide admin">
+            <Suspense fallback=move || view! { <p>{tr!(t, admin.page.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match conversation.await {
+                        Ok(c) => read_only(t, c).into_any(),
+                        Err(error) => refused(error),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+fn read_only(t: Lang, c: AdminConversation) -> impl IntoView {
+    let AdminConversation {
+        user_id,
+        username,
+        title,
+        messages,
+        ..
+    } = c;
+    view! {
+        <h1>{title}</h1>
+        <AdminNav here="/admin/users"/>
+        <p class="notice" role="note">{tr!(t, admin.conversations.read_only, username = username)}</p>
+        <ol class="admin-messages" data-testid="admin-messages">
+            {messages.into_iter().map(|m| {
+                let who = match m.role.as_str() {
+                    "user" => tr!(t, admin.conversations.role_user),
+                    "assistant" => tr!(t, admin.conversations.role_assistant),
+                    _ => tr!(t, admin.conversations.role_system),
+                };
+                view! {
+                    <li class=format!("admin-message {}", m.role) data-status=m.status.clone()>
+                        <p class="hint"><strong>{who}</strong>" · "{m.at}</p>
+                        <div class="message-body" inner_html=m.html></div>
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+        <p class="auth-switch"><a href=format!("/admin/users/{user_id}/conversations")>{tr!(t, admin.conversations.back)}</a></p>
+    }
+}
+
+crate::lazy_page!(
+    /// `/admin/users/{id}/conversations` as a lazy route.
+    ConversationsRoute => ConversationsPage
+);
+crate::lazy_page!(
+    /// `/admin/users/{id}/conversations/{cid}` as a lazy route.
+    ConversationRoute => ConversationPage
+);
