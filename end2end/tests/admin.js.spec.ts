@@ -199,5 +199,17 @@ test("quotas: staff set a limit on the pages; the user over it is told when it r
   await hydrated(theirs);
   await expect(theirs.getByTestId("usage")).toContainText("Replies today");
   await looksRight(theirs, "usage page", theirWatch);
+
+  // Staff read that conversation (read-only), from the account's page.
+  await page.goto("/admin/users?search=" + user);
+  await hydrated(page);
+  await page.getByRole("link", { name: user }).click();
+  await page.getByRole("link", { name: "Conversations" }).click();
+  await expect(page.getByTestId("conversations")).toBeVisible();
+  await looksRight(page, "an account's conversations", w);
+  await page.getByTestId("conversations").getByRole("link").first().click();
+  await expect(page.getByTestId("admin-messages")).toContainText("first");
+  await expect(page.getByRole("note")).toContainText("Read-only");
+  await looksRight(page, "a conversation, read-only", w);
   expect(w.errors).toEqual([]);
 });
