@@ -89,7 +89,7 @@ fn List(list: AdminConversations, delete: ServerAction<AdminDeleteConversation>)
                         <thead><tr>
                             <th scope="col">{tr!(t, admin.conversations.conversation)}</th>
                             <th scope="col">{tr!(t, admin.conversations.status)}</th>
-                            <th scope="col">{tr!(t, admin.conversations.messages)}</th>
+                            <th scope="col" class="number">{tr!(t, admin.conversations.messages)}</th>
                             <th scope="col">{tr!(t, admin.conversations.last_activity)}</th>
                             <th scope="col"><span class="visually-hidden">{tr!(t, admin.users.actions)}</span></th>
                         </tr></thead>

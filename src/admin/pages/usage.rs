@@ -87,11 +87,11 @@ fn Report(report: UsageReport) -> impl IntoView {
             <table class="tokens admin-users" data-testid="usage-table">
                 <thead><tr>
                     <th scope="col">{key_label}</th>
-                    <th scope="col">{tr!(t, admin.usage.messages)}</th>
-                    <th scope="col">{tr!(t, admin.usage.prompt_tokens)}</th>
-                    <th scope="col">{tr!(t, admin.usage.completion_tokens)}</th>
-                    <th scope="col">{tr!(t, admin.usage.errors)}</th>
-                    <th scope="col">{tr!(t, admin.usage.median_ttft)}</th>
+                    <th scope="col" class="number">{tr!(t, admin.usage.messages)}</th>
+                    <th scope="col" class="number">{tr!(t, admin.usage.prompt_tokens)}</th>
+                    <th scope="col" class="number">{tr!(t, admin.usage.completion_tokens)}</th>
+                    <th scope="col" class="number">{tr!(t, admin.usage.errors)}</th>
+                    <th scope="col" class="number">{tr!(t, admin.usage.median_ttft)}</th>
                 </tr></thead>
                 <tbody>
                     {rows.into_iter().map(|row: UsageRow| view! {

@@ -135,7 +135,8 @@ fn UserTable(view: UsersView, action: ServerAction<AdminUserAction>) -> impl Int
                 _ => desc,
             };
             view! {
-                <th scope="col" aria-sort=sorted.unwrap_or("none")>
+                <th scope="col" aria-sort=sorted.unwrap_or("none")
+                    class=matches!(ordering, UserOrdering::Messages | UserOrdering::Tokens).then_some("number")>
                     <a href=link(&next, 1)>{label}</a>
                 </th>
             }
