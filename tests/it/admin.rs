@@ -4,22 +4,11 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use leptos::server_fn::ServerFn;
-use thicode::accounts::users;
 use thicode::admin::server_fns::AdminOverview;
 
-use crate::common::{ORIGIN, PASSWORD, TestApp, form_post, header, logged_in, page, text, with_user, without_markers};
-
-/// A staff account with the usual test password.
-async fn with_staff(app: &TestApp, username: &str) {
-    let new = users::NewUser {
-        username: username.into(),
-        email: format!("{username}@example.com"),
-        password_hash: thicode::accounts::password::hash(PASSWORD.to_string()).await.unwrap(),
-        is_staff: true,
-        ..Default::default()
-    };
-    users::create(&app.pool().pool, &new).await.unwrap();
-}
+use crate::common::{
+    ORIGIN, PASSWORD, TestApp, form_post, header, logged_in, page, text, with_staff, with_user, without_markers,
+};
 
 async fn get_as(app: &TestApp, uri: &str, cookie: Option<&str>) -> (StatusCode, String, String) {
     let mut req = Request::get(uri).header("host", "127.0.0.1:3000");

@@ -8,26 +8,8 @@ use serde_json::{Value, json};
 use thicode::state::AppState;
 use tower::ServiceExt;
 
-use crate::admin_users::with_staff;
 use crate::chat_flow::Chat;
-use crate::common::{PASSWORD, header, json_request as call, session_cookie, text};
-
-const CSRF: &str = "0123456789abcdef0123456789abcdef";
-
-async fn api_session(chat: &Chat, username: &str) -> String {
-    let res = chat
-        .app
-        .send(call(
-            "POST",
-            "/api/accounts/api/login/",
-            Some(json!({"username": username, "password": PASSWORD})),
-            None,
-            &[],
-        ))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    format!("{}; csrftoken={CSRF}", session_cookie(&res).unwrap())
-}
+use crate::common::{CSRF, PASSWORD, api_session, header, json_request as call, text, with_staff};
 
 async fn api(chat: &Chat, method: &str, path: &str, body: Option<Value>, cookie: &str) -> (StatusCode, Value) {
     let res = chat
@@ -53,8 +35,8 @@ async fn a_user_over_a_quota_is_told_when_it_resets_and_staff_can_lift_it() {
     let chat = Chat::new(&[("RATE_LIMIT_MESSAGES_PER_MINUTE", "0")]).await;
     with_staff(&chat.app, "root").await;
     let ada_page = chat.user("ada").await;
-    let root = api_session(&chat, "root").await;
-    let ada = api_session(&chat, "ada").await;
+    let root = api_session(&chat.app, "root").await;
+    let ada = api_session(&chat.app, "ada").await;
     let ada_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
         .fetch_one(&chat.app.pool().pool)
         .await
@@ -442,7 +424,7 @@ async fn usage_reports_count_a_known_set_by_day_user_and_model_as_json_csv_and_a
         .await
         .unwrap();
     }
-    let root = api_session(&chat, "root").await;
+    let root = api_session(&chat.app, "root").await;
     let q = "/api/admin/usage/?from=2026-11-10&to=2026-11-12";
     let (status, by_day) = api(&chat, "GET", q, None, &root).await;
     assert_eq!(status, StatusCode::OK, "{by_day}");
@@ -496,7 +478,7 @@ async fn usage_reports_count_a_known_set_by_day_user_and_model_as_json_csv_and_a
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {out}");
         assert!(out[field].is_array(), "{query}: {out}");
     }
-    let ada_cookie = api_session(&chat, "ada").await;
+    let ada_cookie = api_session(&chat.app, "ada").await;
     assert_eq!(api(&chat, "GET", q, None, &ada_cookie).await.0, StatusCode::FORBIDDEN);
     assert_eq!(
         chat.app.send(call("GET", q, None, None, &[])).await.status(),

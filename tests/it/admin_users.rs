@@ -9,38 +9,9 @@ use thicode::accounts::users;
 use thicode::admin::server_fns::{AdminAudit, AdminUserAction, AdminUsers};
 
 use crate::common::{
-    ORIGIN, PASSWORD, TestApp, form_post, header, json, json_request as call, logged_in, page, sent_emails,
-    session_cookie, text, with_user,
+    CSRF, ORIGIN, PASSWORD, TestApp, api_session, form_post, header, json, json_request as call, logged_in, page,
+    sent_emails, session_cookie, text, with_staff, with_user,
 };
-
-const CSRF: &str = "0123456789abcdef0123456789abcdef";
-
-/// A staff account with the usual test password; returns its id.
-pub(crate) async fn with_staff(app: &TestApp, username: &str) -> i64 {
-    let new = users::NewUser {
-        username: username.into(),
-        email: format!("{username}@example.com"),
-        password_hash: thicode::accounts::password::hash(PASSWORD.to_string()).await.unwrap(),
-        is_staff: true,
-        ..Default::default()
-    };
-    users::create(&app.pool().pool, &new).await.unwrap()
-}
-
-/// An API session for `username`: the cookie header (session + CSRF cookie).
-async fn api_session(app: &TestApp, username: &str) -> String {
-    let res = app
-        .send(call(
-            "POST",
-            "/api/accounts/api/login/",
-            Some(json!({"username": username, "password": PASSWORD})),
-            None,
-            &[],
-        ))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK, "{username} logs in");
-    format!("{}; csrftoken={CSRF}", session_cookie(&res).unwrap())
-}
 
 /// An API call with the session and its CSRF header.
 async fn api(app: &TestApp, method: &str, path: &str, body: Option<Value>, cookie: &str) -> (StatusCode, Value) {

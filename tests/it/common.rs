@@ -206,6 +206,37 @@ pub async fn with_user(app: &TestApp, username: &str, secret: &str) -> i64 {
     thicode::accounts::users::create(&app.pool().pool, &new).await.unwrap()
 }
 
+/// Creates a staff account with the usual test password; returns its id.
+pub async fn with_staff(app: &TestApp, username: &str) -> i64 {
+    let new = thicode::accounts::users::NewUser {
+        username: username.into(),
+        email: format!("{username}@example.com"),
+        password_hash: thicode::accounts::password::hash(PASSWORD.to_string()).await.unwrap(),
+        is_staff: true,
+        ..Default::default()
+    };
+    thicode::accounts::users::create(&app.pool().pool, &new).await.unwrap()
+}
+
+/// The CSRF token [`api_session`] sets as cookie, to send back as `X-CSRFToken`.
+pub const CSRF: &str = "0123456789abcdef0123456789abcdef";
+
+/// Logs `username` (password [`PASSWORD`]) in through the REST API; returns the `Cookie` header of that session with
+/// the CSRF cookie [`CSRF`].
+pub async fn api_session(app: &TestApp, username: &str) -> String {
+    let res = app
+        .send(json_request(
+            "POST",
+            "/api/accounts/api/login/",
+            Some(serde_json::json!({"username": username, "password": PASSWORD})),
+            None,
+            &[],
+        ))
+        .await;
+    assert_eq!(res.status(), axum::http::StatusCode::OK, "{username} logs in");
+    format!("{}; csrftoken={CSRF}", session_cookie(&res).unwrap())
+}
+
 /// A form post as a browser without JavaScript sends it from the page `from` (a path with its query).
 pub fn form_post(path: &str, from: &str, body: &str, cookie: Option<&str>, origin: &str) -> Request<Body> {
     let mut req = Request::post(path)

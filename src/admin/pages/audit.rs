@@ -46,18 +46,7 @@ fn AuditTable(view: AuditView) -> impl IntoView {
     if rows.is_empty() {
         return view! { <p class="hint" data-testid="audit-empty">{tr!(t, admin.audit.empty)}</p> }.into_any();
     }
-    let pages = (count + page_size - 1) / page_size;
-    let pager = (pages > 1).then(|| {
-        let prev = (page > 1).then(|| view! { <a href=format!("/admin/audit?page={}", page - 1) rel="prev">{tr!(t, admin.users.previous)}</a> });
-        let next = (page < pages).then(|| view! { <a href=format!("/admin/audit?page={}", page + 1) rel="next">{tr!(t, admin.users.next)}</a> });
-        view! {
-            <nav class="pager" aria-label=tr!(t, admin.users.pages)>
-                {prev}
-                <span>{tr!(t, admin.users.page_of, page = page, pages = pages)}</span>
-                {next}
-            </nav>
-        }
-    });
+    let pager = super::pager(page, count, page_size, |p| format!("/admin/audit?page={p}"));
     view! {
         // Focusable, so a keyboard can scroll it on a narrow screen.
         <div class="table-scroll" tabindex="0" role="region" aria-label=tr!(t, admin.audit.title)>

@@ -94,6 +94,24 @@ fn AdminNav(here: &'static str) -> impl IntoView {
     }
 }
 
+/// "Previous · Page N of M · Next" under a list of `count` rows, `page_size` a page; `href` gives a page's link.
+/// Nothing when everything fits on one page.
+fn pager(page: i64, count: i64, page_size: i64, href: impl Fn(i64) -> String) -> Option<impl IntoView> {
+    let t = Lang::current();
+    let pages = (count + page_size - 1) / page_size;
+    (pages > 1).then(|| {
+        let prev = (page > 1).then(|| view! { <a href=href(page - 1) rel="prev">{tr!(t, admin.users.previous)}</a> });
+        let next = (page < pages).then(|| view! { <a href=href(page + 1) rel="next">{tr!(t, admin.users.next)}</a> });
+        view! {
+            <nav class="pager" aria-label=tr!(t, admin.users.pages)>
+                {prev}
+                <span>{tr!(t, admin.users.page_of, page = page, pages = pages)}</span>
+                {next}
+            </nav>
+        }
+    })
+}
+
 /// The login page for visitors, 403 for users who are not staff.
 fn refused(error: AppError) -> AnyView {
     let t = Lang::current();

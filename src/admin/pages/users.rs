@@ -157,21 +157,7 @@ fn UserTable(view: UsersView, action: ServerAction<AdminUserAction>) -> impl Int
             Some(view! { <ConfirmDelete row back=back.clone() action/> })
         }
     };
-    let pages = (count + page_size - 1) / page_size;
-    let page = query.page;
-    let pager = (pages > 1).then(|| {
-        let prev = (page > 1)
-            .then(|| view! { <a href=link(&current, page - 1) rel="prev">{tr!(t, admin.users.previous)}</a> });
-        let next = (page < pages)
-            .then(|| view! { <a href=link(&current, page + 1) rel="next">{tr!(t, admin.users.next)}</a> });
-        view! {
-            <nav class="pager" aria-label=tr!(t, admin.users.pages)>
-                {prev}
-                <span>{tr!(t, admin.users.page_of, page = page, pages = pages)}</span>
-                {next}
-            </nav>
-        }
-    });
+    let pager = super::pager(query.page, count, page_size, |p| link(&current, p));
     view! {
         {confirming}
         <p class="hint" data-testid="user-count">{tr!(t, admin.users.count, count = count)}</p>
