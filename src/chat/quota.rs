@@ -13,6 +13,8 @@ use crate::text;
 pub use crate::chat::types::{Quota, QuotaOverride, Usage};
 
 const DAY_MS: i64 = 86_400_000;
+/// An unstored reply (`ask-mistral`) still `pending` after this long belongs to a request that died.
+const UNSTORED_TIMEOUT_MS: i64 = 10 * 60_000;
 
 fn utc(millis: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
@@ -226,11 +228,15 @@ pub async fn check_in(
         }));
     }
     if quota.tokens_per_day > 0 || quota.tokens_per_month > 0 {
+        // Stored replies still generating, and unstored ones (`ask-mistral`) begun in the last minutes and not ended.
         let running: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM usage_events u JOIN messages m ON m.id = u.message_id \
-             WHERE u.user_id = $1 AND m.status IN ('pending', 'streaming')",
+            "SELECT (SELECT COUNT(*) FROM usage_events u JOIN messages m ON m.id = u.message_id \
+                     WHERE u.user_id = $1 AND m.status IN ('pending', 'streaming')) \
+                  + (SELECT COUNT(*) FROM usage_events WHERE user_id = $1 AND message_id IS NULL \
+                     AND status = 'pending' AND created_at > $2)",
         )
         .bind(user_id)
+        .bind(now - UNSTORED_TIMEOUT_MS)
         .fetch_one(&mut **tx)
         .await?;
         if running > 0 {
@@ -281,6 +287,49 @@ pub async fn record_end(
     .bind(number("time_to_first_token_ms"))
     .bind(message_id)
     .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Starts a reply that is not stored (the API's `ask-mistral`): the account's limits are checked and its ledger row
+/// written in one transaction, as for a stored reply. Returns the row's id, for [`end_unstored`].
+pub async fn begin_unstored(pool: &AnyPool, user_id: i64, model: &str) -> Result<i64, AppError> {
+    let now = crate::core::db::now_millis();
+    let quota = effective(pool, user_id).await?;
+    let mut tx = pool.begin().await?;
+    if let Err(exceeded) = check_in(&mut tx, user_id, quota, now).await? {
+        return Err(exceeded.error(now));
+    }
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO usage_events (user_id, model, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(user_id)
+            .bind(model)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Completes the ledger row of a reply that is not stored: its status and the tokens the provider reported.
+pub async fn end_unstored(
+    pool: &AnyPool,
+    id: i64,
+    status: &str,
+    usage: Option<crate::chat::provider::Usage>,
+    time_to_first_token_ms: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    let usage = usage.unwrap_or_default();
+    sqlx::query(
+        "UPDATE usage_events SET status = $1, prompt_tokens = $2, completion_tokens = $3, \
+         time_to_first_token_ms = $4 WHERE id = $5",
+    )
+    .bind(status)
+    .bind(i64::try_from(usage.prompt_tokens).unwrap_or(i64::MAX))
+    .bind(i64::try_from(usage.completion_tokens).unwrap_or(i64::MAX))
+    .bind(time_to_first_token_ms)
+    .bind(id)
+    .execute(pool)
     .await?;
     Ok(())
 }

@@ -609,3 +609,39 @@ async fn staff_read_and_delete_a_users_conversations_and_both_are_audited() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn ask_mistral_counts_against_the_same_limits() {
+    let chat = Chat::new(&[]).await;
+    crate::common::with_user(&chat.app, "ada", PASSWORD).await;
+    let ada = api_session(&chat.app, "ada").await;
+    sqlx::query("UPDATE quota_defaults SET messages_per_day = 1")
+        .execute(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    let ask = |cookie: String| {
+        let chat = &chat;
+        async move {
+            api(
+                chat,
+                "POST",
+                "/api/chat/ask-mistral/",
+                Some(json!({"message": "Hi"})),
+                &cookie,
+            )
+            .await
+        }
+    };
+    let (status, out) = ask(ada.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let (status, out) = ask(ada.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{out}");
+    assert!(out["detail"].as_str().unwrap().contains("today’s 1 messages"), "{out}");
+    let (status, tokens): (String, i64) =
+        sqlx::query_as("SELECT status, prompt_tokens + completion_tokens FROM usage_events")
+            .fetch_one(&chat.app.pool().pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "delivered");
+    assert!(tokens > 0, "the provider's token counts are kept");
+}
