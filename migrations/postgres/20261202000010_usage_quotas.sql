@@ -20,8 +20,18 @@ CREATE TABLE usage_events (
 CREATE INDEX usage_events_user_idx ON usage_events (user_id, created_at);
 CREATE INDEX usage_events_created_idx ON usage_events (created_at);
 CREATE UNIQUE INDEX usage_events_message_idx ON usage_events (message_id);
+CREATE INDEX usage_events_open_idx ON usage_events (user_id) WHERE status IN ('pending', 'streaming');
 
--- The metadata is JSON text written by ThiCode; numbers are read only where they are numbers.
+-- The metadata is JSON text written by ThiCode; text that is not JSON is skipped rather than failing the migration,
+-- and numbers are read only where they are numbers.
+CREATE FUNCTION thicode_try_jsonb(text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN $1::jsonb;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END;
+$$;
+
 INSERT INTO usage_events (user_id, conversation_id, message_id, model, created_at, status, prompt_tokens,
                           completion_tokens, time_to_first_token_ms)
 SELECT c.user_id, m.conversation_id, m.id, COALESCE(j ->> 'model', ''), m.created_at, m.status,
@@ -31,8 +41,10 @@ SELECT c.user_id, m.conversation_id, m.id, COALESCE(j ->> 'model', ''), m.create
             THEN (j ->> 'time_to_first_token_ms')::numeric::bigint END
 FROM messages m
 JOIN conversations c ON c.id = m.conversation_id
-CROSS JOIN LATERAL (SELECT m.metadata::jsonb AS j) meta
-WHERE m.role = 'assistant';
+CROSS JOIN LATERAL (SELECT thicode_try_jsonb(m.metadata) AS j) meta
+WHERE m.role = 'assistant' AND meta.j IS NOT NULL;
+
+DROP FUNCTION thicode_try_jsonb(text);
 
 -- Quotas: the instance's defaults (one row) and per-account overrides (NULL: the default; 0: unlimited).
 CREATE TABLE quota_defaults (

@@ -20,6 +20,7 @@ CREATE TABLE usage_events (
 CREATE INDEX usage_events_user_idx ON usage_events (user_id, created_at);
 CREATE INDEX usage_events_created_idx ON usage_events (created_at);
 CREATE UNIQUE INDEX usage_events_message_idx ON usage_events (message_id);
+CREATE INDEX usage_events_open_idx ON usage_events (user_id) WHERE status IN ('pending', 'streaming');
 
 INSERT INTO usage_events (user_id, conversation_id, message_id, model, created_at, status, prompt_tokens,
                           completion_tokens, time_to_first_token_ms)

@@ -265,13 +265,30 @@ pub async fn make_staff_if_first(pool: &AnyPool, id: i64) -> Result<(), sqlx::Er
     Ok(())
 }
 
-/// Deletes the user; everything they own goes with them (foreign keys cascade).
-pub async fn delete(pool: &AnyPool, id: i64) -> Result<(), sqlx::Error> {
+/// Deletes the user; everything they own goes with them (foreign keys cascade). The last active staff account is
+/// kept (`Ok(false)`): an instance always has someone to manage it. Staff rows are locked first, so two staff members
+/// deleting themselves at once cannot both go.
+pub async fn delete(pool: &AnyPool, id: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE users SET is_staff = is_staff WHERE is_staff = 1 AND is_active = 1")
+        .execute(&mut *tx)
+        .await?;
+    let (staff, others): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM users WHERE id = $1 AND is_staff = 1 AND is_active = 1), \
+                (SELECT COUNT(*) FROM users WHERE id <> $1 AND is_staff = 1 AND is_active = 1)",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if staff > 0 && others == 0 {
+        return Ok(false);
+    }
     sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(true)
 }
 
 impl<'a> From<&'a User> for crate::accounts::password::UserAttributes<'a> {

@@ -52,7 +52,7 @@ pub async fn page(pool: &AnyPool, page: i64, size: i64) -> Result<(Vec<AuditRow>
          ORDER BY id DESC LIMIT $1 OFFSET $2",
     )
     .bind(size)
-    .bind((page - 1) * size)
+    .bind((page.clamp(1, 1_000_000) - 1) * size)
     .fetch_all(pool)
     .await?;
     let mut out = Vec::with_capacity(rows.len());

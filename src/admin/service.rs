@@ -31,13 +31,21 @@ pub struct Actor {
 
 /// A page of users as `query` asks, and how many match.
 pub async fn list_users(db: &Db, query: &UserQuery) -> Result<(Vec<UserRow>, i64), AppError> {
+    select_users(db, query, 0).await
+}
+
+/// Pages past this one are empty anyway (and their offset would overflow).
+const MAX_PAGE: i64 = 1_000_000;
+
+/// [`list_users`], or only the account `only_id` when it is not 0.
+async fn select_users(db: &Db, query: &UserQuery, only_id: i64) -> Result<(Vec<UserRow>, i64), AppError> {
     let search = query.search.trim().to_lowercase();
     let like = format!(
         "%{}%",
         search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
     );
     let filter = "($2 = '' OR lower(u.username) LIKE $3 ESCAPE '\\' OR lower(u.email) LIKE $3 ESCAPE '\\' \
-                  OR lower(u.first_name || ' ' || u.last_name) LIKE $3 ESCAPE '\\')";
+                  OR lower(u.first_name || ' ' || u.last_name) LIKE $3 ESCAPE '\\') AND ($6 = 0 OR u.id = $6)";
     let key = match query.ordering {
         UserOrdering::Joined => "u.date_joined",
         UserOrdering::LastLogin => "COALESCE(u.last_login, 0)",
@@ -46,7 +54,7 @@ pub async fn list_users(db: &Db, query: &UserQuery) -> Result<(Vec<UserRow>, i64
         UserOrdering::Username => "lower(u.username)",
     };
     let dir = if query.descending { "DESC" } else { "ASC" };
-    let page = query.page.max(1);
+    let page = query.page.clamp(1, MAX_PAGE);
     let sql = format!(
         "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, u.date_joined, \
                 u.last_login, CAST(COALESCE(s.messages, 0) AS BIGINT) AS messages, \
@@ -63,6 +71,7 @@ pub async fn list_users(db: &Db, query: &UserQuery) -> Result<(Vec<UserRow>, i64
         .bind(&like)
         .bind(PAGE_SIZE)
         .bind((page - 1) * PAGE_SIZE)
+        .bind(only_id)
         .fetch_all(&db.pool)
         .await?;
     let flag = |row: &sqlx::any::AnyRow, name: &str| row.try_get::<i64, _>(name).map(|v| v != 0);
@@ -87,26 +96,24 @@ pub async fn list_users(db: &Db, query: &UserQuery) -> Result<(Vec<UserRow>, i64
         user.last_login_text = user.last_login.map(crate::core::time::minute);
         users.push(user);
     }
-    let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE $1 = $1 AND {filter}"))
-        .bind(0_i64)
-        .bind(&search)
-        .bind(&like)
-        .fetch_one(&db.pool)
-        .await?;
+    let count: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM users u WHERE $1 = $1 AND $4 = $4 AND $5 = $5 AND {filter}"
+    ))
+    .bind(0_i64)
+    .bind(&search)
+    .bind(&like)
+    .bind(0_i64)
+    .bind(0_i64)
+    .bind(only_id)
+    .fetch_one(&db.pool)
+    .await?;
     Ok((users, count))
 }
 
 /// One user's row of the list.
 pub async fn user_row(db: &Db, id: i64) -> Result<UserRow, AppError> {
-    let user = crate::accounts::users::by_id(&db.pool, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let query = UserQuery {
-        search: user.username.clone(),
-        ..UserQuery::default()
-    };
-    let (rows, _) = list_users(db, &query).await?;
-    rows.into_iter().find(|row| row.id == id).ok_or(AppError::NotFound)
+    let (rows, _) = select_users(db, &UserQuery::default(), id).await?;
+    rows.into_iter().next().ok_or(AppError::NotFound)
 }
 
 /// A change of an account's flags; `None` leaves a flag as it is.
@@ -122,7 +129,7 @@ pub struct FlagChange {
 /// and revokes its JWT refresh tokens, in the same transaction.
 pub async fn change_flags(db: &Db, actor: &Actor, id: i64, change: FlagChange) -> Result<(), AppError> {
     let mut tx = db.pool.begin().await?;
-    lock_staff(&mut tx).await?;
+    lock_staff(&mut tx, actor).await?;
     let target = target(&mut tx, id).await?;
     let own = target.id == actor.user.id;
     if change.is_active == Some(false) && target.is_active {
@@ -175,7 +182,7 @@ pub async fn change_flags(db: &Db, actor: &Actor, id: i64, change: FlagChange) -
 /// Deletes the account `id` and everything it owns (conversations, messages, tokens, sessions), audited.
 pub async fn delete_user(db: &Db, actor: &Actor, id: i64) -> Result<(), AppError> {
     let mut tx = db.pool.begin().await?;
-    lock_staff(&mut tx).await?;
+    lock_staff(&mut tx, actor).await?;
     let target = target(&mut tx, id).await?;
     if target.id == actor.user.id {
         return Err(AppError::invalid(
@@ -257,10 +264,18 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Locks the rows of every active staff account until the transaction ends (PostgreSQL; SQLite's write lock serialises
 /// the whole transaction from this first write on).
-async fn lock_staff(tx: &mut Tx) -> Result<(), sqlx::Error> {
+async fn lock_staff(tx: &mut Tx, actor: &Actor) -> Result<(), AppError> {
     sqlx::query("UPDATE users SET is_staff = is_staff WHERE is_staff = 1 AND is_active = 1")
         .execute(&mut **tx)
         .await?;
+    // The actor may have lost staff status while this request waited for the lock.
+    let still: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1 AND is_staff = 1 AND is_active = 1")
+        .bind(actor.user.id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if still == 0 {
+        return Err(AppError::Forbidden(crate::core::error::Refusal::Permission));
+    }
     Ok(())
 }
 
@@ -431,11 +446,15 @@ pub async fn delete_conversation(db: &Db, actor: &Actor, user_id: i64, id: i64) 
         .await?
         .ok_or(AppError::NotFound)?;
     let mut tx = db.pool.begin().await?;
-    sqlx::query("DELETE FROM conversations WHERE id = $1 AND user_id = $2")
+    let deleted = sqlx::query("DELETE FROM conversations WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(AppError::NotFound);
+    }
     let details = json!({"conversation": id, "title": conversation.title, "messages": conversation.message_count});
     audit::record(&mut tx, &entry(actor, "conversation.delete", &user, details)).await?;
     tx.commit().await?;

@@ -370,6 +370,18 @@ async fn update_user(
 ) -> Result<Json<AdminUserDetail>, ApiError> {
     let actor = staff(user, client)?;
     let id = id_of(&id)?;
+    // The limits are checked before anything changes: a refused body changes nothing.
+    if let Some(quota) = &body.quota {
+        for (field, value) in [
+            ("messages_per_day", quota.messages_per_day),
+            ("tokens_per_day", quota.tokens_per_day),
+            ("tokens_per_month", quota.tokens_per_month),
+        ] {
+            if let Some(value) = value {
+                crate::chat::quota::check_limit(field, value).map_err(quota_field)?;
+            }
+        }
+    }
     let change = FlagChange {
         is_active: body.is_active,
         is_staff: body.is_staff,

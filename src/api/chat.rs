@@ -530,33 +530,42 @@ async fn ask_mistral(
     );
     // Counted against the account's limits like any reply, though nothing else is stored.
     let ledger = crate::chat::quota::begin_unstored(&state.db.pool, user.id, &request.model).await?;
-    let started = std::time::Instant::now();
-    let (mut first_token, mut usage) = (None, None);
-    let outcome = async {
-        let mut stream = state.chat.provider.stream(&request).await?;
-        let mut response = String::new();
-        let mut finished = false;
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(StreamEvent::Delta(text)) => {
-                    first_token.get_or_insert_with(|| i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
-                    response.push_str(&text);
+    // The call and its bookkeeping run as a task of their own: a client that hangs up does not leave the ledger's row
+    // open (or its tokens uncounted).
+    let task_state = state.clone();
+    let task = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let (mut first_token, mut usage) = (None, None);
+        let outcome = async {
+            let mut stream = task_state.chat.provider.stream(&request).await?;
+            let mut response = String::new();
+            let mut finished = false;
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(StreamEvent::Delta(text)) => {
+                        first_token
+                            .get_or_insert_with(|| i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
+                        response.push_str(&text);
+                    }
+                    Ok(StreamEvent::Finish { usage: reported, .. }) => {
+                        finished = true;
+                        usage = reported;
+                    }
+                    Err(_) if finished => break,
+                    Err(e) => return Err(e),
                 }
-                Ok(StreamEvent::Finish { usage: reported, .. }) => {
-                    finished = true;
-                    usage = reported;
-                }
-                Err(_) if finished => break,
-                Err(e) => return Err(e),
             }
+            Ok::<_, ProviderError>(response)
         }
-        Ok::<_, ProviderError>(response)
-    }
-    .await;
-    let status = if outcome.is_ok() { "delivered" } else { "error" };
-    if let Err(e) = crate::chat::quota::end_unstored(&state.db.pool, ledger, status, usage, first_token).await {
-        tracing::error!(error = %e, "ask-mistral: usage not recorded");
-    }
+        .await;
+        let status = if outcome.is_ok() { "delivered" } else { "error" };
+        let pool = &task_state.db.pool;
+        if let Err(e) = crate::chat::quota::end_unstored(pool, ledger, status, usage, first_token).await {
+            tracing::error!(error = %e, "ask-mistral: usage not recorded");
+        }
+        outcome
+    });
+    let outcome = task.await.map_err(ApiError::internal)?;
     let response = outcome.map_err(|e| ApiError::from(AppError::from(e)))?;
     Ok(Json(json!({ "response": response })))
 }

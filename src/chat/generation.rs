@@ -219,6 +219,14 @@ impl Engine {
             metadata["prompt_tokens"] = json!(usage.prompt_tokens);
             metadata["completion_tokens"] = json!(usage.completion_tokens);
             metadata["total_tokens"] = json!(usage.total_tokens);
+        } else {
+            // A reply stopped, cut off or failed before the provider counted it still used tokens: the usage ledger
+            // counts an estimate (about four characters a token), so stopping early never escapes a token limit.
+            let prompt: usize = job.request.messages.iter().map(|m| m.content.chars().count()).sum();
+            metadata["usage_estimate"] = json!({
+                "prompt_tokens": prompt.div_ceil(4),
+                "completion_tokens": content.chars().count().div_ceil(4),
+            });
         }
         if let Some(e) = &error {
             metadata["error"] = e.to_metadata();

@@ -111,13 +111,16 @@ pub async fn set_override(
     user_id: i64,
     quota: QuotaOverride,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM user_quotas WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
-    if quota != QuotaOverride::default() {
+    if quota == QuotaOverride::default() {
+        sqlx::query("DELETE FROM user_quotas WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+    } else {
         sqlx::query(
-            "INSERT INTO user_quotas (user_id, messages_per_day, tokens_per_day, tokens_per_month) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO user_quotas (user_id, messages_per_day, tokens_per_day, tokens_per_month) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE SET messages_per_day = excluded.messages_per_day, \
+             tokens_per_day = excluded.tokens_per_day, tokens_per_month = excluded.tokens_per_month",
         )
         .bind(user_id)
         .bind(quota.messages_per_day)
@@ -276,7 +279,12 @@ pub async fn record_end(
     metadata: &str,
 ) -> Result<(), sqlx::Error> {
     let meta: serde_json::Value = serde_json::from_str(metadata).unwrap_or_default();
-    let number = |key: &str| meta.get(key).and_then(serde_json::Value::as_i64);
+    // The provider's counts, or the estimate of a reply it never counted (stopped, cut off, failed).
+    let number = |key: &str| {
+        meta.get(key)
+            .or_else(|| meta.get("usage_estimate").and_then(|e| e.get(key)))
+            .and_then(serde_json::Value::as_i64)
+    };
     sqlx::query(
         "UPDATE usage_events SET status = $1, prompt_tokens = $2, completion_tokens = $3, \
          time_to_first_token_ms = $4 WHERE message_id = $5",
@@ -330,6 +338,21 @@ pub async fn end_unstored(
     .bind(time_to_first_token_ms)
     .bind(id)
     .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Ends ledger rows left `pending` by replies that no longer run (a crash, a conversation deleted mid-reply, an
+/// `ask-mistral` request that died): they keep the tokens they had, marked `interrupted`.
+pub async fn recover(tx: &mut sqlx::Transaction<'_, sqlx::Any>, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE usage_events SET status = 'interrupted' WHERE status IN ('pending', 'streaming') AND ( \
+           (message_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = usage_events.message_id \
+              AND m.status IN ('pending', 'streaming'))) \
+           OR (message_id IS NULL AND created_at < $1))",
+    )
+    .bind(now - UNSTORED_TIMEOUT_MS)
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }

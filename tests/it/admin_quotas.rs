@@ -645,3 +645,85 @@ async fn ask_mistral_counts_against_the_same_limits() {
     assert_eq!(status, "delivered");
     assert!(tokens > 0, "the provider's token counts are kept");
 }
+
+#[tokio::test]
+async fn edge_cases_found_in_review_answer_cleanly() {
+    use leptos::server_fn::ServerFn;
+    let chat = Chat::new(&[("RATE_LIMIT_MESSAGES_PER_MINUTE", "0")]).await;
+    let root_id = with_staff(&chat.app, "root").await;
+    let pool = &chat.app.pool().pool;
+    // 60 newer accounts whose names contain "ann": the first "ann" still has its page.
+    let ann = crate::common::with_user(&chat.app, "ann", PASSWORD).await;
+    for i in 0..60 {
+        sqlx::query(
+            "INSERT INTO users (username, email, password, date_joined, date_modified) VALUES ($1, $2, 'x', $3, $3)",
+        )
+        .bind(format!("ann{i}"))
+        .bind(format!("ann{i}@example.com"))
+        .bind(thicode::core::db::now_millis() + 1000 + i)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    let root = api_session(&chat.app, "root").await;
+    let (status, out) = api(&chat, "GET", &format!("/api/admin/users/{ann}/"), None, &root).await;
+    assert_eq!((status, out["username"].clone()), (StatusCode::OK, json!("ann")));
+    // A body refused for its limits changes nothing else either.
+    let body = json!({"is_active": false, "quota": {"messages_per_day": -1}});
+    let (status, _) = api(&chat, "PATCH", &format!("/api/admin/users/{ann}/"), Some(body), &root).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let active: i64 = sqlx::query_scalar("SELECT is_active FROM users WHERE id = $1")
+        .bind(ann)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(active, 1);
+    // Absurd page numbers: an empty page, not a 500.
+    for path in [
+        "/api/admin/users/?page=99999999999999",
+        "/api/admin/audit/?page=99999999999999",
+    ] {
+        let (status, out) = api(&chat, "GET", path, None, &root).await;
+        assert_eq!((status, out["results"].clone()), (StatusCode::OK, json!([])), "{path}");
+    }
+    // The last active staff member cannot delete their own account from the settings page.
+    let root_page = crate::common::logged_in(&chat.app, "root").await;
+    let (status, out) = chat
+        .call(
+            thicode::accounts::server_fns::DeleteAccount::PATH,
+            &format!("password={PASSWORD}"),
+            &root_page,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{out}");
+    assert!(thicode::accounts::users::by_id(pool, root_id).await.unwrap().is_some());
+
+    // A reply stopped before the provider counted it still counts (an estimate) in the ledger.
+    let ada = chat.user("ada").await;
+    let (_, sent) = chat
+        .send(&ada, None, "[fake:tps=10] [fake:tokens=200] a long answer please")
+        .await;
+    let (conversation, reply) = (
+        sent["conversation_id"].as_i64().unwrap(),
+        sent["assistant_message_id"].as_i64().unwrap(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let (status, _) = chat
+        .call(
+            thicode::chat::server_fns::StopReply::PATH,
+            &format!("conversation_id={conversation}&message_id={reply}"),
+            &ada,
+        )
+        .await;
+    assert!(status.is_success(), "{status}");
+    chat.settled(reply).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, prompt): (String, i64) =
+        sqlx::query_as("SELECT status, prompt_tokens FROM usage_events WHERE message_id = $1")
+            .bind(reply)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "stopped");
+    assert!(prompt > 0, "the prompt is counted even though the provider never said");
+}

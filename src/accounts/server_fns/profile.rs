@@ -91,7 +91,11 @@ pub async fn delete_account(password: String) -> Result<(), AppError> {
         errors.add("password", crate::text!(accounts.password_rules.incorrect));
         return Err(AppError::Invalid(errors));
     }
-    crate::accounts::users::delete(&state.db.pool, user.id).await?;
+    if !crate::accounts::users::delete(&state.db.pool, user.id).await? {
+        let mut errors = FormErrors::default();
+        errors.add(crate::core::error::NON_FIELD, crate::text!(admin.rules.last_staff));
+        return Err(AppError::Invalid(errors));
+    }
     session.logout().await?;
     tracing::info!(user_id = user.id, "account deleted");
     leptos_axum::redirect("/?account_deleted=1");

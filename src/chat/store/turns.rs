@@ -290,12 +290,7 @@ pub async fn recover_interrupted(pool: &AnyPool) -> Result<u64, sqlx::Error> {
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    sqlx::query(
-        "UPDATE usage_events SET status = 'interrupted' WHERE status = 'pending' \
-         AND message_id IN (SELECT id FROM messages WHERE status = 'interrupted')",
-    )
-    .execute(&mut *tx)
-    .await?;
+    crate::chat::quota::recover(&mut tx, now).await?;
     sqlx::query(
         "UPDATE conversations SET generating_id = NULL, generating_beat_at = NULL \
          WHERE generating_id IS NOT NULL AND (generating_beat_at IS NULL OR generating_beat_at < $1)",
