@@ -726,3 +726,138 @@ async fn page_status(app: &TestApp, uri: &str, cookie: &str) -> StatusCode {
     req.headers_mut().insert("cookie", cookie.parse().unwrap());
     app.send(req).await.status()
 }
+
+#[tokio::test]
+async fn every_admin_page_and_server_function_under_every_kind_of_caller() {
+    use leptos::server_fn::ServerFn;
+    use thicode::admin::server_fns as admin;
+    let chat = crate::chat_flow::Chat::new(&[]).await;
+    let app = &chat.app;
+    with_staff(app, "root").await;
+    let gone = with_staff(app, "gone").await;
+    let ada_page = chat.user("ada").await;
+    let ada: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(&app.pool().pool)
+        .await
+        .unwrap();
+    let (_, sent) = chat.send(&ada_page, None, "hello").await;
+    let conversation = sent["conversation_id"].as_i64().unwrap();
+    chat.settled(sent["assistant_message_id"].as_i64().unwrap()).await;
+    let root = logged_in(app, "root").await;
+    let gone_cookie = logged_in(app, "gone").await;
+    // Deactivated behind its back (the session row is still there): it counts for nothing.
+    sqlx::query("UPDATE users SET is_active = 0 WHERE id = $1")
+        .bind(gone)
+        .execute(&app.pool().pool)
+        .await
+        .unwrap();
+
+    let pages = [
+        "/admin".to_string(),
+        "/admin/users".into(),
+        format!("/admin/users/{ada}"),
+        format!("/admin/users/{ada}/conversations"),
+        format!("/admin/users/{ada}/conversations/{conversation}"),
+        "/admin/usage".into(),
+        "/admin/settings".into(),
+        "/admin/audit".into(),
+    ];
+    for uri in &pages {
+        for (who, cookie, expected) in [
+            ("visitor", None, StatusCode::SEE_OTHER),
+            ("user", Some(ada_page.as_str()), StatusCode::FORBIDDEN),
+            ("deactivated staff", Some(gone_cookie.as_str()), StatusCode::SEE_OTHER),
+            ("staff", Some(root.as_str()), StatusCode::OK),
+        ] {
+            let mut req = crate::common::get(uri);
+            req.headers_mut().insert("accept", "text/html".parse().unwrap());
+            if let Some(cookie) = cookie {
+                req.headers_mut().insert("cookie", cookie.parse().unwrap());
+            }
+            let res = app.send(req).await;
+            let status = res.status();
+            if expected == StatusCode::SEE_OTHER {
+                assert!(status.is_redirection(), "{uri} as {who}: {status}");
+                assert!(header(&res, "location").starts_with("/login?next="), "{uri} as {who}");
+            } else {
+                assert_eq!(status, expected, "{uri} as {who}");
+            }
+            if who != "staff" {
+                assert!(!text(res).await.contains("hello"), "{uri} as {who}: nothing leaks");
+            }
+        }
+    }
+
+    // Server functions, as a page's script calls them; the staff call last (it may change something).
+    let calls = [
+        (admin::AdminOverview::PATH, String::new()),
+        (admin::AdminUsers::PATH, "search=&ordering=&page=".into()),
+        (admin::AdminAudit::PATH, "page=".into()),
+        (admin::AdminSettings::PATH, String::new()),
+        (admin::AdminUsage::PATH, "from=&to=&group_by=".into()),
+        (admin::AdminUser::PATH, format!("id={ada}")),
+        (admin::AdminConversations::PATH, format!("user_id={ada}")),
+        (
+            admin::AdminConversation::PATH,
+            format!("user_id={ada}&id={conversation}"),
+        ),
+        (
+            admin::AdminSaveSettings::PATH,
+            "messages_per_day=9&tokens_per_day=&tokens_per_month=".into(),
+        ),
+        (
+            admin::AdminSaveUserQuota::PATH,
+            format!("id={ada}&messages_per_day=3&tokens_per_day=&tokens_per_month="),
+        ),
+        (
+            admin::AdminUserAction::PATH,
+            format!("id={ada}&action=send_reset&back=%2Fadmin%2Fusers"),
+        ),
+        (
+            admin::AdminDeleteConversation::PATH,
+            format!("user_id={ada}&id={conversation}"),
+        ),
+    ];
+    let audited_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(&app.pool().pool)
+        .await
+        .unwrap();
+    for (path, body) in &calls {
+        for (who, cookie, expected) in [
+            ("visitor", "sessionid=none", StatusCode::UNAUTHORIZED),
+            ("user", ada_page.as_str(), StatusCode::FORBIDDEN),
+            ("deactivated staff", gone_cookie.as_str(), StatusCode::UNAUTHORIZED),
+        ] {
+            let (status, out) = chat.call(path, body, cookie).await;
+            assert_eq!(status, expected, "{path} as {who}: {out}");
+        }
+    }
+    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(&app.pool().pool)
+        .await
+        .unwrap();
+    assert_eq!(audited, audited_before, "refused calls leave no trace");
+    for (path, body) in &calls {
+        let (status, out) = chat.call(path, body, &root).await;
+        assert!(
+            status.is_success() || status.is_redirection(),
+            "{path} as staff: {status} {out}"
+        );
+    }
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY id")
+        .fetch_all(&app.pool().pool)
+        .await
+        .unwrap();
+    // The page staff opened above, then the server function: each reading is recorded.
+    assert_eq!(
+        actions,
+        [
+            "conversation.view",
+            "conversation.view",
+            "settings.quota",
+            "user.set_quota",
+            "user.send_reset",
+            "conversation.delete"
+        ]
+    );
+}
