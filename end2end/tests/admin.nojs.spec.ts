@@ -29,3 +29,36 @@ test("admin users without JavaScript: plain forms deactivate, confirm and delete
   await page.getByRole("link", { name: "Audit log" }).click();
   await expect(page.getByTestId("audit").locator('tr[data-action="user.delete"]').first()).toContainText(victim);
 });
+
+test("admin limits and usage without JavaScript: the defaults save, an account's page, the usage chart and CSV", async ({
+  page,
+}) => {
+  await page.goto("/admin/settings");
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await page.getByLabel("Username or email").fill("ada");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL("/admin/settings");
+  await page.getByLabel("Tokens per month").fill("-1");
+  await page.getByRole("button", { name: "Save limits" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Enter 0 (unlimited) or more." })).toBeVisible();
+  await page.getByLabel("Tokens per month").fill("0");
+  await page.getByRole("button", { name: "Save limits" }).click();
+  await expect(page).toHaveURL("/admin/settings?saved=1");
+  await expect(page.getByRole("status")).toHaveText("Saved.");
+
+  await page.goto("/admin/users/1");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("ada");
+  await expect(page.getByTestId("user-usage")).toContainText("replies today");
+
+  await page.goto("/admin/usage");
+  await expect(page.getByTestId("usage-chart")).toBeVisible();
+  await expect(page.getByTestId("usage-table").locator("tbody tr")).toHaveCount(30);
+  await page.getByLabel("Group by").selectOption("model");
+  await page.getByRole("button", { name: "Show" }).click();
+  await expect(page).toHaveURL(/group_by=model/);
+  await expect(page.getByTestId("usage-chart")).toHaveCount(0);
+  const csv = await page.request.get("/api/admin/usage/?format=csv");
+  expect(csv.status()).toBe(200);
+  expect(await csv.text()).toMatch(/^day,messages,prompt_tokens,completion_tokens,errors,median_ttft_ms\r\n/);
+});
