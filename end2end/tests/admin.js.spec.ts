@@ -118,13 +118,20 @@ test("admin users: search, deactivate, staff, reset mail and delete without a re
   await expect(page.getByTestId("action-done")).toHaveText("A password reset email is on its way.");
 
   // Delete asks first, with the focus on the button that does it; Cancel keeps the account.
+  // A modal dialog, like the chat's: the page behind is inert, Escape and Cancel close it and change nothing.
   await row.getByRole("link", { name: "Delete…" }).click();
-  const confirm = page.getByTestId("confirm-delete");
-  await expect(confirm.getByRole("heading")).toHaveText(`Delete ${victim}?`);
+  const confirm = page.getByTestId("delete-user-dialog");
+  await expect(confirm).toBeVisible();
+  await expect(confirm).toContainText(`Delete ${victim}?`);
   await expect(confirm.getByRole("button", { name: "Delete the account" })).toBeFocused();
+  await expect(page).not.toHaveURL(/confirm_delete/);
   await looksRight(page, "delete confirmation", w);
+  await page.keyboard.press("Escape");
+  await expect(confirm).toBeHidden();
+  await row.getByRole("link", { name: "Delete…" }).click();
   await confirm.getByRole("link", { name: "Cancel" }).click();
-  await expect(confirm).toHaveCount(0);
+  await expect(confirm).toBeHidden();
+  await expect(row).toBeVisible();
   await row.getByRole("link", { name: "Delete…" }).click();
   await confirm.getByRole("button", { name: "Delete the account" }).click();
   await expect(page.getByTestId("action-done")).toHaveText("Account deleted, with its conversations.");

@@ -636,7 +636,7 @@ async fn page_actions_work_as_plain_forms_and_refuse_cross_site_posts() {
     // A delete asks first, then goes with a form post.
     let html = page(&app, &format!("/admin/users?confirm_delete={ada}"), Some(&cookie)).await;
     assert!(
-        html.contains(r#"data-testid="confirm-delete""#) && html.contains("Delete ada?"),
+        html.contains(r#"data-testid="delete-user-dialog""#) && html.contains("Delete ada?"),
         "{html}"
     );
     let res = app

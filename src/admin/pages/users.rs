@@ -11,6 +11,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 use super::{AdminNav, refused};
 use crate::admin::server_fns::{AdminUserAction, admin_users};
 use crate::admin::types::{UserOrdering, UserRow, UsersView};
+use crate::core::dialog::Modal;
 use crate::core::i18n::Lang;
 use crate::tr;
 
@@ -145,21 +146,17 @@ fn UserTable(view: UsersView, action: ServerAction<AdminUserAction>) -> impl Int
     if rows.is_empty() {
         return view! { <p class="hint" data-testid="no-users">{tr!(t, admin.users.none_found)}</p> }.into_any();
     }
-    // The confirmation follows the address (`?confirm_delete=<id>`, opened and closed by links).
-    let listed = StoredValue::new(rows.clone());
-    let confirming = {
-        let back = here.clone();
-        move || {
-            let id = query_map
-                .with(|q| q.get("confirm_delete"))
-                .and_then(|id| id.parse::<i64>().ok())?;
-            let row = listed.with_value(|rows| rows.iter().find(|r| r.id == id && r.id != me).cloned())?;
-            Some(view! { <ConfirmDelete row back=back.clone() action/> })
-        }
-    };
+    // One confirmation dialog for the page: a Delete link opens it as a modal for its account; without JavaScript
+    // the link's address (`?confirm_delete=<id>`) renders it open.
+    let asked = query_map
+        .with_untracked(|q| q.get("confirm_delete"))
+        .and_then(|id| id.parse::<i64>().ok())
+        .and_then(|id| rows.iter().find(|r| r.id == id && r.id != me).cloned());
+    let deleting = RwSignal::new(asked);
+    let dialog = view! { <DeleteDialog deleting back=here.clone() action/> };
     let pager = super::pager(query.page, count, page_size, |p| link(&current, p));
     view! {
-        {confirming}
+        {dialog}
         <p class="hint" data-testid="user-count">{tr!(t, admin.users.count, count = count)}</p>
         <div class="table-scroll">
             <table class="tokens admin-users" data-testid="users">
@@ -174,7 +171,7 @@ fn UserTable(view: UsersView, action: ServerAction<AdminUserAction>) -> impl Int
                     <th scope="col"><span class="visually-hidden">{tr!(t, admin.users.actions)}</span></th>
                 </tr></thead>
                 <tbody>
-                    {rows.into_iter().map(|row| view! { <UserLine row me back=here.clone() action/> }).collect_view()}
+                    {rows.into_iter().map(|row| view! { <UserLine row me back=here.clone() action deleting/> }).collect_view()}
                 </tbody>
             </table>
         </div>
@@ -207,7 +204,13 @@ fn percent_encode(value: &str) -> String {
 }
 
 #[component]
-fn UserLine(row: UserRow, me: i64, back: String, action: ServerAction<AdminUserAction>) -> impl IntoView {
+fn UserLine(
+    row: UserRow,
+    me: i64,
+    back: String,
+    action: ServerAction<AdminUserAction>,
+    deleting: RwSignal<Option<UserRow>>,
+) -> impl IntoView {
     let t = Lang::current();
     let yes_no = move |flag: bool| {
         if flag {
@@ -232,6 +235,7 @@ fn UserLine(row: UserRow, me: i64, back: String, action: ServerAction<AdminUserA
             }
         }
     };
+    let target = row.clone();
     let actions = (row.id != me).then(|| {
         let delete_href = {
             let separator = if back.contains('?') { '&' } else { '?' };
@@ -250,7 +254,8 @@ fn UserLine(row: UserRow, me: i64, back: String, action: ServerAction<AdminUserA
                     button("grant_staff", tr!(t, admin.users.grant_staff), "small")
                 }}
                 {row.is_active.then(|| button("send_reset", tr!(t, admin.users.send_reset), "small"))}
-                <a class="button danger small" href=delete_href>{tr!(t, admin.users.delete)}</a>
+                <a class="button danger small" href=delete_href data-dialog=DELETE_DIALOG
+                    on:click=move |_| ask_delete(deleting, target.clone())>{tr!(t, admin.users.delete)}</a>
             </div>
         }
     });
@@ -273,35 +278,54 @@ fn UserLine(row: UserRow, me: i64, back: String, action: ServerAction<AdminUserA
     }
 }
 
-/// "Delete this account?" with the form that does it and a way back.
-#[component]
-fn ConfirmDelete(row: UserRow, back: String, action: ServerAction<AdminUserAction>) -> impl IntoView {
-    let t = Lang::current();
-    let cancel = strip_confirm(&back);
-    let back = cancel.clone();
-    // The panel opens by a client-side navigation too, where `autofocus` does nothing: its button takes the focus.
-    let button = NodeRef::<leptos::html::Button>::new();
+/// The id of the page's delete confirmation.
+const DELETE_DIALOG: &str = "delete-user-dialog";
+
+/// A Delete link was clicked: the dialog (opened as a modal by the page's dialog handler) names this account, and its
+/// button takes the focus.
+fn ask_delete(deleting: RwSignal<Option<UserRow>>, row: UserRow) {
+    deleting.set(Some(row));
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if let Some(button) = button.get() {
+    request_animation_frame(|| {
+        use wasm_bindgen::JsCast;
+        if let Some(button) = document()
+            .query_selector(&format!("#{DELETE_DIALOG} button.danger"))
+            .ok()
+            .flatten()
+            .and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok())
+        {
             let _ = button.focus();
         }
     });
+}
+
+/// "Delete this account?": the modal dialog of the page, with the form that deletes and a way back.
+#[component]
+fn DeleteDialog(
+    deleting: RwSignal<Option<UserRow>>,
+    back: String,
+    action: ServerAction<AdminUserAction>,
+) -> impl IntoView {
+    let t = Lang::current();
+    let cancel = strip_confirm(&back);
+    let back = cancel.clone();
+    let open = deleting.with_untracked(Option::is_some);
+    let name = move || deleting.with(|d| d.as_ref().map(|r| r.username.clone()).unwrap_or_default());
+    let id = move || deleting.with(|d| d.as_ref().map(|r| r.id.to_string()).unwrap_or_default());
     view! {
-        <div class="confirm-panel" role="alertdialog" aria-labelledby="confirm-delete-title"
-            aria-describedby="confirm-delete-text" data-testid="confirm-delete">
-            <h2 id="confirm-delete-title">{tr!(t, admin.users.confirm_title, username = row.username.clone())}</h2>
-            <p id="confirm-delete-text">{tr!(t, admin.users.confirm_text)}</p>
-            <div class="row-actions">
-                <ActionForm action>
-                    <input type="hidden" name="id" value=row.id.to_string()/>
-                    <input type="hidden" name="action" value="delete"/>
-                    <input type="hidden" name="back" value=back/>
-                    <button type="submit" class="danger" autofocus=true node_ref=button>{tr!(t, admin.users.confirm_delete)}</button>
-                </ActionForm>
-                <a class="button" href=cancel>{tr!(t, admin.users.cancel)}</a>
-            </div>
-        </div>
+        <Modal id=DELETE_DIALOG title=tr!(t, admin.users.delete_dialog_title).to_string() open close=cancel.clone()>
+            <p><strong>{move || tr!(Lang::current(), admin.users.confirm_title, username = name()).to_string()}</strong>
+                " "{tr!(t, admin.users.confirm_text)}</p>
+            <ActionForm action>
+                <input type="hidden" name="id" value=id/>
+                <input type="hidden" name="action" value="delete"/>
+                <input type="hidden" name="back" value=back/>
+                <div class="modal-actions">
+                    <a class="button" href=cancel data-close="">{tr!(t, admin.users.cancel)}</a>
+                    <button type="submit" class="danger" autofocus=open>{tr!(t, admin.users.confirm_delete)}</button>
+                </div>
+            </ActionForm>
+        </Modal>
     }
 }
 
