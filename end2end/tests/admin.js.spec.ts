@@ -218,5 +218,14 @@ test("quotas: staff set a limit on the pages; the user over it is told when it r
   await expect(page.getByTestId("admin-messages")).toContainText("first");
   await expect(page.getByRole("note")).toContainText("Read-only");
   await looksRight(page, "a conversation, read-only", w);
+  // And delete it, after a modal confirmation.
+  await page.getByRole("link", { name: "Back to the conversations" }).click();
+  await page.getByTestId("conversations").getByRole("link", { name: "Delete…" }).click();
+  const dialog = page.getByTestId("delete-conversation-dialog");
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole("button", { name: "Delete the conversation" })).toBeFocused();
+  await dialog.getByRole("button", { name: "Delete the conversation" }).click();
+  await expect(page.getByRole("status")).toHaveText("Conversation deleted.");
+  await expect(page.getByTestId("no-conversations")).toBeVisible();
   expect(w.errors).toEqual([]);
 });

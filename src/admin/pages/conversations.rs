@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::{AdminNav, refused};
 use crate::admin::server_fns::{AdminDeleteConversation, admin_conversation, admin_conversations};
 use crate::admin::types::{AdminConversation, AdminConversations};
+use crate::core::dialog::Modal;
 use crate::core::i18n::Lang;
 use crate::tr;
 
@@ -47,29 +48,31 @@ fn List(list: AdminConversations, delete: ServerAction<AdminDeleteConversation>)
         rows,
     } = list;
     let base = format!("/admin/users/{user_id}/conversations");
-    let listed = StoredValue::new(rows.clone());
-    let confirming = {
+    // One confirmation dialog for the page, as on the users page: a Delete link opens it as a modal for its
+    // conversation; without JavaScript the link's address (`?confirm_delete=<id>`) renders it open.
+    let asked = query
+        .with_untracked(|q| q.get("confirm_delete"))
+        .and_then(|id| id.parse::<i64>().ok())
+        .and_then(|id| rows.iter().find(|r| r.id == id).map(|r| (r.id, r.title.clone())));
+    let deleting = RwSignal::new(asked);
+    let open = deleting.with_untracked(Option::is_some);
+    let dialog = {
         let base = base.clone();
-        move || {
-            let id = query
-                .with(|q| q.get("confirm_delete"))
-                .and_then(|id| id.parse::<i64>().ok())?;
-            let row = listed.with_value(|rows| rows.iter().find(|r| r.id == id).cloned())?;
-            let base = base.clone();
-            Some(view! {
-                <div class="confirm-panel" role="alertdialog" aria-labelledby="confirm-delete-title" data-testid="confirm-delete">
-                    <h2 id="confirm-delete-title">{tr!(t, admin.conversations.confirm_title, title = row.title.clone())}</h2>
-                    <p>{tr!(t, admin.conversations.confirm_text)}</p>
-                    <div class="row-actions">
-                        <ActionForm action=delete>
-                            <input type="hidden" name="user_id" value=user_id.to_string()/>
-                            <input type="hidden" name="id" value=row.id.to_string()/>
-                            <button type="submit" class="danger">{tr!(t, admin.conversations.delete)}</button>
-                        </ActionForm>
-                        <a class="button" href=base>{tr!(t, admin.users.cancel)}</a>
+        let title = move || deleting.with(|d| d.as_ref().map(|(_, title)| title.clone()).unwrap_or_default());
+        let id = move || deleting.with(|d| d.as_ref().map(|(id, _)| id.to_string()).unwrap_or_default());
+        view! {
+            <Modal id=DELETE_DIALOG title=tr!(t, admin.conversations.delete).to_string() open close=base.clone()>
+                <p><strong>{move || tr!(Lang::current(), admin.conversations.confirm_title, title = title()).to_string()}</strong>
+                    " "{tr!(t, admin.conversations.confirm_text)}</p>
+                <ActionForm action=delete>
+                    <input type="hidden" name="user_id" value=user_id.to_string()/>
+                    <input type="hidden" name="id" value=id/>
+                    <div class="modal-actions">
+                        <a class="button" href=base.clone() data-close="">{tr!(t, admin.users.cancel)}</a>
+                        <button type="submit" class="danger" autofocus=open>{tr!(t, admin.conversations.delete)}</button>
                     </div>
-                </div>
-            })
+                </ActionForm>
+            </Modal>
         }
     };
     let deleted = move || query.with(|q| q.get("deleted").is_some());
@@ -79,7 +82,7 @@ fn List(list: AdminConversations, delete: ServerAction<AdminDeleteConversation>)
         <p class="notice-slot" role="status">
             {move || deleted().then(|| view! { <span class="notice">{tr!(t, admin.conversations.deleted)}</span> })}
         </p>
-        {confirming}
+        {dialog}
         {if rows.is_empty() {
             view! { <p class="hint" data-testid="no-conversations">{tr!(t, admin.conversations.none)}</p> }.into_any()
         } else {
@@ -100,7 +103,15 @@ fn List(list: AdminConversations, delete: ServerAction<AdminDeleteConversation>)
                                     <td>{row.status.clone()}</td>
                                     <td class="number">{row.messages}</td>
                                     <td>{row.last_activity.clone()}</td>
-                                    <td><a class="button danger small" href=format!("{base}?confirm_delete={}", row.id)>{tr!(t, admin.users.delete)}</a></td>
+                                    <td>{
+                                    let target = (row.id, row.title.clone());
+                                    view! {
+                                        <a class="button danger small" href=format!("{base}?confirm_delete={}", row.id)
+                                            data-dialog=DELETE_DIALOG on:click=move |_| ask_delete(deleting, target.clone())>
+                                            {tr!(t, admin.users.delete)}
+                                        </a>
+                                    }
+                                }</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
@@ -110,6 +121,15 @@ fn List(list: AdminConversations, delete: ServerAction<AdminDeleteConversation>)
         }}
         <p class="auth-switch"><a href=format!("/admin/users/{user_id}")>{tr!(t, admin.conversations.back_to_account)}</a></p>
     }
+}
+
+/// The id of the page's delete confirmation.
+const DELETE_DIALOG: &str = "delete-conversation-dialog";
+
+/// A Delete link was clicked: the dialog names this conversation, and its button takes the focus.
+fn ask_delete(deleting: RwSignal<Option<(i64, String)>>, target: (i64, String)) {
+    deleting.set(Some(target));
+    super::focus_delete_button(DELETE_DIALOG);
 }
 
 /// `/admin/users/{id}/conversations/{cid}`: read-only.

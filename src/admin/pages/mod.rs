@@ -112,6 +112,25 @@ fn pager(page: i64, count: i64, page_size: i64, href: impl Fn(i64) -> String) ->
     })
 }
 
+/// After a Delete link opened the confirmation `dialog` (the page's dialog handler shows it as a modal), the dialog's
+/// delete button takes the focus, so Enter confirms and Escape goes back.
+fn focus_delete_button(dialog: &'static str) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use wasm_bindgen::JsCast;
+        if let Some(button) = document()
+            .query_selector(&format!("#{dialog} button.danger"))
+            .ok()
+            .flatten()
+            .and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = button.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = dialog;
+}
+
 /// The login page for visitors, 403 for users who are not staff.
 fn refused(error: AppError) -> AnyView {
     let t = Lang::current();

@@ -285,18 +285,7 @@ const DELETE_DIALOG: &str = "delete-user-dialog";
 /// button takes the focus.
 fn ask_delete(deleting: RwSignal<Option<UserRow>>, row: UserRow) {
     deleting.set(Some(row));
-    #[cfg(feature = "hydrate")]
-    request_animation_frame(|| {
-        use wasm_bindgen::JsCast;
-        if let Some(button) = document()
-            .query_selector(&format!("#{DELETE_DIALOG} button.danger"))
-            .ok()
-            .flatten()
-            .and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok())
-        {
-            let _ = button.focus();
-        }
-    });
+    super::focus_delete_button(DELETE_DIALOG);
 }
 
 /// "Delete this account?": the modal dialog of the page, with the form that deletes and a way back.
