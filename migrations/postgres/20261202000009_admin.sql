@@ -32,3 +32,14 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 -- Whose login a session record is (NULL for a visitor's), so that deactivating an account ends its sessions at once.
 ALTER TABLE sessions ADD COLUMN user_id BIGINT;
 CREATE INDEX sessions_user_id_idx ON sessions (user_id);
+-- Sessions from before this migration: their user, from the login axum-login keeps in the record (records that are
+-- not JSON are left alone).
+CREATE FUNCTION thicode_session_user(text) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN ($1::jsonb -> 'axum-login.data' ->> 'user_id')::bigint;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END;
+$$;
+UPDATE sessions SET user_id = thicode_session_user(data);
+DROP FUNCTION thicode_session_user(text);

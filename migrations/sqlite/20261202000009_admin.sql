@@ -30,3 +30,6 @@ END;
 -- Whose login a session record is (NULL for a visitor's), so that deactivating an account ends its sessions at once.
 ALTER TABLE sessions ADD COLUMN user_id BIGINT;
 CREATE INDEX sessions_user_id_idx ON sessions (user_id);
+-- Sessions from before this migration: their user, from the login axum-login keeps in the record.
+UPDATE sessions SET user_id = CAST(json_extract(data, '$."axum-login.data".user_id') AS BIGINT)
+WHERE json_valid(data) AND json_type(data, '$."axum-login.data".user_id') = 'integer';

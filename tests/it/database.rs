@@ -96,3 +96,52 @@ async fn unusable_databases_are_reported_clearly() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_admin_migrations_carry_existing_sessions_and_replies_over() {
+    use std::borrow::Cow;
+    let db = crate::common::TestDb::new().await;
+    let pool = thicode::core::db::connect(&db.url).await.unwrap();
+    let mut migrator = if db.is_postgres() {
+        sqlx::migrate!("migrations/postgres")
+    } else {
+        sqlx::migrate!("migrations/sqlite")
+    };
+    // The schema as it was before the admin area (migrations 1 to 8), with data in it.
+    let all = migrator.migrations.clone();
+    let before: Vec<_> = all.iter().filter(|m| m.version < 20261202000000).cloned().collect();
+    migrator.migrations = Cow::Owned(before);
+    migrator.run(&pool.pool).await.unwrap();
+    for sql in [
+        "INSERT INTO users (username, email, password, date_joined, date_modified) VALUES ('a', 'a@x', 'p', 1, 1)",
+        r#"INSERT INTO sessions (id, data, expires_at) VALUES ('s1', '{"axum-login.data":{"user_id":1,"auth_hash":[1]}}', 9), ('s2', '{}', 9), ('s3', 'not json', 9)"#,
+        "INSERT INTO conversations (user_id, created_at, updated_at) VALUES (1, 1, 1)",
+        r#"INSERT INTO messages (conversation_id, role, content, created_at, updated_at, metadata, status) VALUES
+           (1, 'assistant', 'x', 5, 5, '{"model":"m","prompt_tokens":3,"completion_tokens":4,"time_to_first_token_ms":12}', 'delivered'),
+           (1, 'assistant', 'y', 6, 6, 'not json', 'error'), (1, 'user', 'q', 4, 4, '{}', 'delivered')"#,
+    ] {
+        sqlx::query(sql).execute(&pool.pool).await.unwrap();
+    }
+    migrator.migrations = all;
+    migrator.run(&pool.pool).await.unwrap();
+    let sessions: Vec<(String, Option<i64>)> = sqlx::query_as("SELECT id, user_id FROM sessions ORDER BY id")
+        .fetch_all(&pool.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        sessions,
+        [("s1".into(), Some(1)), ("s2".into(), None), ("s3".into(), None)]
+    );
+    let ledger: Vec<(i64, String, String, i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT message_id, model, status, prompt_tokens, completion_tokens, time_to_first_token_ms FROM usage_events",
+    )
+    .fetch_all(&pool.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        ledger,
+        [(1, "m".into(), "delivered".into(), 3, 4, Some(12))],
+        "text that is not JSON is skipped"
+    );
+    pool.pool.close().await;
+}
