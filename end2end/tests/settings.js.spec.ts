@@ -31,3 +31,26 @@ test("settings: live bio counter, model and theme saved, shown again after reloa
   await expect(page.locator("#bio-errors")).toContainText("Ensure this field has no more than 500 characters");
   await page.getByRole("button", { name: "Log out" }).click();
 });
+
+test("settings: what is typed in the bio before the page hydrates is kept, and the counter follows it", async ({ page }) => {
+  await page.goto("/login?next=/settings");
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.getByLabel("Username or email").fill("ada");
+  await page.getByLabel("Password").fill("Tr4vel-Lisbon-Blue");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL("/settings");
+  // The next load's client code is held back until the text is typed.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/*.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.reload({ waitUntil: "domcontentloaded" });
+  await page.getByLabel("Bio").fill("typed before the page came to life");
+  release();
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await expect(page.getByLabel("Bio")).toHaveValue("typed before the page came to life");
+  await expect(page.locator("#bio-counter")).toHaveText("34 / 500");
+  await page.unroute("**/*.wasm");
+});

@@ -94,6 +94,22 @@ fn SettingsForm(profile: Profile, action: ServerAction<UpdateProfile>) -> impl I
     if feedback.error.get_untracked().is_none() {
         bio.set(profile.bio.clone());
     }
+    // Hydrating a page the user already typed in: the text in the box wins over the saved one (the box's value is
+    // bound to this signal, so hydration would otherwise put the saved bio back and lose what was typed).
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(typed) = document()
+            .get_element_by_id("bio")
+            .and_then(|el| el.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+            .map(|el| el.value())
+            .filter(|typed| *typed != bio.get_untracked())
+        {
+            // Hydration renders the saved text first (it must match the server's page); the typed text then replaces
+            // it in the box and in the counter.
+            request_animation_frame(move || bio.set(typed));
+        }
+    }
     let bio_length = move || bio.with(|b| b.chars().count());
     #[cfg(feature = "hydrate")]
     {
