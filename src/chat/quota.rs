@@ -146,7 +146,7 @@ where
     )
     .bind(user_id)
     .bind(day_start(now))
-    .bind(month_start(now).min(day_start(now)))
+    .bind(month_start(now))
     .fetch_one(executor)
     .await?;
     Ok(Usage {
