@@ -52,11 +52,13 @@ single.sort((a, b) => a - b);
 const deadline = Date.now() + Number(duration) * 1000;
 const latencies = [];
 let failures = 0;
+let refused = 0; // 503: the password-hashing queue was full (accounts::password::Hashing)
 await Promise.all(
   Array.from({ length: Number(concurrency) }, async () => {
     while (Date.now() < deadline) {
       const res = await request("POST", action, body);
       if (res.status === 200) latencies.push(res.ms);
+      else if (res.status === 503) refused++;
       else failures++;
     }
   }),
@@ -67,6 +69,7 @@ console.log(
     singleMedianMs: percentile(single, 50),
     concurrentLogins: latencies.length,
     failures,
+    refused,
     loginsPerSecond: latencies.length / Number(duration),
     concurrentP50Ms: percentile(latencies, 50),
     concurrentP99Ms: percentile(latencies, 99),

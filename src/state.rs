@@ -28,6 +28,8 @@ pub struct AppState {
     pub jwt: crate::accounts::jwt::Keys,
     /// In-memory request-rate limits of the API.
     pub api_limits: crate::api::limits::Limiters,
+    /// The password-hashing slots and queue (argon2 holds 19 MiB per computation).
+    pub hashing: crate::accounts::password::Hashing,
     /// Answers of the API's conversation list, reused while the user's list version is unchanged.
     pub list_cache: Arc<crate::api::list_cache::ListCache>,
 }
@@ -45,6 +47,7 @@ impl AppState {
             jwt: crate::accounts::jwt::Keys::new(config.security.secret_key.expose()),
             api_limits: crate::api::limits::Limiters::new(&config.limits),
             list_cache: Arc::default(),
+            hashing: crate::accounts::password::Hashing::default(),
             config: Arc::new(config),
             db,
             leptos,

@@ -8,9 +8,10 @@ use sqlx::AnyPool;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::accounts::password;
+use crate::accounts::password::Hashing;
 use crate::accounts::sessions::DbSessionStore;
 use crate::accounts::users::{self, User};
+use crate::core::error::AppError;
 use crate::state::AppState;
 
 /// Name of the session cookie (Django's).
@@ -37,32 +38,37 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// Looks users up in the database and checks passwords with argon2.
+/// Looks users up in the database and checks passwords with argon2, within the server's hashing limits.
 #[derive(Debug, Clone)]
 pub struct Backend {
     pool: AnyPool,
+    hashing: Hashing,
 }
 
 impl Backend {
     /// A backend on the application pool.
-    pub fn new(pool: AnyPool) -> Self {
-        Self { pool }
+    pub fn new(pool: AnyPool, hashing: Hashing) -> Self {
+        Self { pool, hashing }
     }
 }
 
 impl AuthnBackend for Backend {
     type User = User;
     type Credentials = Credentials;
-    type Error = sqlx::Error;
+    type Error = AppError;
 
-    /// The active user these credentials belong to. An unknown login costs the same argon2 work as a wrong password.
-    async fn authenticate(&self, creds: Credentials) -> Result<Option<User>, sqlx::Error> {
+    /// The active user these credentials belong to. An unknown login costs the same argon2 work as a wrong password;
+    /// `Overloaded` when the hashing queue is full.
+    async fn authenticate(&self, creds: Credentials) -> Result<Option<User>, AppError> {
         let user = users::by_login(&self.pool, &creds.login).await?;
-        let valid = password::verify(creds.password, user.as_ref().map(|u| u.password.clone())).await;
+        let valid = self
+            .hashing
+            .verify(creds.password, user.as_ref().map(|u| u.password.clone()))
+            .await?;
         Ok(user.filter(|u| valid && u.is_active))
     }
 
-    async fn get_user(&self, id: &UserId<Self>) -> Result<Option<User>, sqlx::Error> {
+    async fn get_user(&self, id: &UserId<Self>) -> Result<Option<User>, AppError> {
         Ok(users::by_id(&self.pool, *id).await?.filter(|u| u.is_active))
     }
 }
@@ -82,13 +88,16 @@ pub async fn start_session(session: &mut AuthSession, user: &User) -> Result<(),
     session.login(user).await
 }
 
-impl From<axum_login::Error<Backend>> for crate::core::error::AppError {
+impl From<axum_login::Error<Backend>> for AppError {
     fn from(cause: axum_login::Error<Backend>) -> Self {
-        Self::internal("session", cause)
+        match cause {
+            axum_login::Error::Backend(error) => error,
+            axum_login::Error::Session(cause) => Self::internal("session", cause),
+        }
     }
 }
 
-impl From<tower_sessions::session::Error> for crate::core::error::AppError {
+impl From<tower_sessions::session::Error> for AppError {
     fn from(cause: tower_sessions::session::Error) -> Self {
         Self::internal("session", cause)
     }
@@ -103,5 +112,5 @@ pub fn layer(state: &AppState) -> AuthManagerLayer<Backend, DbSessionStore> {
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.security.session_cookie_secure)
         .with_expiry(Expiry::OnInactivity(time::Duration::weeks(2)));
-    AuthManagerLayerBuilder::new(Backend::new(state.db.pool.clone()), sessions).build()
+    AuthManagerLayerBuilder::new(Backend::new(state.db.pool.clone(), state.hashing.clone()), sessions).build()
 }

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use sqlx::AnyPool;
 
 use crate::accounts::fields;
-use crate::accounts::password::{self, UserAttributes};
+use crate::accounts::password::{self, Hashing, UserAttributes};
 use crate::accounts::users::{self, CreateUserError, NewUser};
 
 /// Options of `createsuperuser`.
@@ -114,7 +114,7 @@ pub async fn create_superuser(pool: &AnyPool, options: SuperuserOptions) -> Resu
     } else {
         ask_new_password(&mut console, attributes, usize::MAX)?
     };
-    let hash = password::hash(password).await.map_err(|e| e.to_string())?;
+    let hash = Hashing::default().hash(password).await.map_err(|e| e.to_string())?;
     let new = NewUser {
         username: username.clone(),
         email,
@@ -140,7 +140,7 @@ pub async fn change_password(pool: &AnyPool, login: &str) -> Result<String, Stri
     let attributes = UserAttributes::from(&user);
     let password = ask_new_password(&mut console, attributes, 3)
         .map_err(|e| format!("{e}; aborting password change for user '{}'", user.username))?;
-    let hash = password::hash(password).await.map_err(|e| e.to_string())?;
+    let hash = Hashing::default().hash(password).await.map_err(|e| e.to_string())?;
     users::set_password(pool, user.id, &hash).await.map_err(db)?;
     Ok(user.username)
 }

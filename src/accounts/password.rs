@@ -3,10 +3,11 @@
 
 use std::collections::HashSet;
 use std::io::Read;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 
 use crate::core::i18n::{Lang, Text};
 use crate::{text, tr};
@@ -21,63 +22,199 @@ pub const LANES: u32 = 1;
 pub const MAX_LENGTH: usize = 4096;
 /// Shortest password accepted.
 pub const MIN_LENGTH: usize = 8;
+/// Requests that may wait for a hashing slot, per slot; one more is refused at once (503, [`RETRY_AFTER_SECONDS`]).
+pub const QUEUE_PER_SLOT: usize = 8;
+/// What a refused request is told to wait: the queue drains in well under a second.
+pub const RETRY_AFTER_SECONDS: u64 = 1;
 
 /// A hash with the same parameters, verified when the account does not exist so timing reveals nothing.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2yu7ZBDkpEzCyqSXlnWT8LiCkGyz/NNLEqMU2sYaiRg";
 
-fn argon2() -> Argon2<'static> {
+fn params() -> Params {
     // The parameters are constants known to be valid; `default()` holds the same values should that ever change.
-    let params = Params::new(MEMORY_KIB, ITERATIONS, LANES, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Params::new(MEMORY_KIB, ITERATIONS, LANES, None).unwrap_or_default()
 }
 
-/// At most this many hashes run at once: one core less than the machine has (at least one), so a burst of logins
-/// queues here instead of starving the request workers of CPU (`/healthz` stays fast while 50 logins run).
-static HASHING_SLOTS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
-});
-
-/// Runs one argon2 computation on the blocking pool, within the machine's hashing slots.
-async fn on_hashing_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let _slot = HASHING_SLOTS.acquire().await.ok()?;
-    tokio::task::spawn_blocking(work).await.ok()
-}
-
-/// Hashing failed (only on exhausted memory or a broken random source).
+/// Hashing failed: refused because too many are waiting, or broken (only on a failing random source).
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    /// Every hashing slot is taken and the queue is full; try again in [`RETRY_AFTER_SECONDS`].
+    #[error("too many passwords are being checked at once")]
+    Overloaded,
+    /// The computation itself failed.
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
 
 impl From<HashError> for crate::core::error::AppError {
     fn from(cause: HashError) -> Self {
-        Self::internal("password hashing", cause)
+        match cause {
+            HashError::Overloaded => Self::Overloaded(RETRY_AFTER_SECONDS),
+            HashError::Failed(_) => Self::internal("password hashing", cause),
+        }
     }
 }
 
-/// Hashes `password` into a PHC string, on the blocking pool.
-pub async fn hash(password: String) -> Result<String, HashError> {
-    on_hashing_slot(move || {
-        argon2()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| HashError(e.to_string()))
-    })
-    .await
-    .unwrap_or_else(|| Err(HashError("hashing task failed".into())))
+/// The password-hashing work of one server: at most `slots` argon2 computations at once (each holds 19 MiB), at
+/// most `queue` more waiting for a slot, and anything beyond refused at once with [`HashError::Overloaded`]. So a
+/// burst of logins from many addresses costs a bounded amount of memory and one core at most, instead of a
+/// thread and 19 MiB per request. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Hashing(Arc<Limits>);
+
+#[derive(Debug)]
+struct Limits {
+    slots: Arc<tokio::sync::Semaphore>,
+    /// Computations running or waiting.
+    admitted: AtomicUsize,
+    /// The most that may run or wait.
+    capacity: usize,
 }
 
-/// Checks `password` against a stored PHC string (or the dummy hash when there is none), on the blocking pool.
-pub async fn verify(password: String, stored: Option<String>) -> bool {
-    let exists = stored.is_some();
-    let checked = on_hashing_slot(move || {
-        let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
-        PasswordHash::new(&stored).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .unwrap_or(false);
-    exists && checked
+/// One admitted computation; dropping it (when the work ends, or when a waiting request is abandoned) frees its
+/// place.
+struct Admission(Arc<Limits>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Default for Hashing {
+    /// One slot less than the machine has cores (at least one), so request workers keep a core while a burst is
+    /// hashed, and [`QUEUE_PER_SLOT`] waiting per slot.
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let slots = cores.saturating_sub(1).max(1);
+        Self::new(slots, slots * QUEUE_PER_SLOT)
+    }
+}
+
+impl Hashing {
+    /// At most `slots` (at least one) computations at once and `queue` waiting.
+    pub fn new(slots: usize, queue: usize) -> Self {
+        let slots = slots.max(1);
+        Self(Arc::new(Limits {
+            slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            admitted: AtomicUsize::new(0),
+            capacity: slots + queue,
+        }))
+    }
+
+    /// Computations running or waiting now.
+    pub fn in_use(&self) -> usize {
+        self.0.admitted.load(Ordering::Acquire)
+    }
+
+    /// Runs one argon2 computation on the blocking pool when a slot is free, or refuses when the queue is full.
+    /// The slot is held until the computation ends, even if the request that asked for it is gone meanwhile.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+        let admission = self.admit()?;
+        let slot = (self.0.slots.clone().acquire_owned().await).map_err(|e| HashError::Failed(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let value = work();
+            drop((slot, admission));
+            value
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))
+    }
+
+    fn admit(&self) -> Result<Admission, HashError> {
+        let before = self.0.admitted.fetch_add(1, Ordering::AcqRel);
+        let admission = Admission(self.0.clone());
+        if before >= self.0.capacity {
+            return Err(HashError::Overloaded);
+        }
+        Ok(admission)
+    }
+
+    /// Hashes `password` into a PHC string.
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        self.run(move || hash_now(&password)).await?
+    }
+
+    /// Whether `password` matches a stored PHC string. With `None` (no such account) the dummy hash is checked, so
+    /// the answer takes the same time and is always false.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, HashError> {
+        let exists = stored.is_some();
+        let matches = self
+            .run(move || verify_now(&password, stored.as_deref().unwrap_or(DUMMY_HASH)))
+            .await?;
+        Ok(exists && matches)
+    }
+}
+
+/// Argon2's working memory for one computation. glibc serves a freed block of this size from its arenas the next
+/// time and never returns it to the system (its mmap threshold rises to the size of the first block freed), so a
+/// burst on several blocking threads used to leave 19 MiB behind per thread. An allocation above glibc's highest
+/// mmap threshold (32 MiB on 64-bit) is always mapped on its own and unmapped when dropped; only the blocks used
+/// are ever touched, so the rest of the reservation costs no memory.
+fn working_memory(blocks: usize) -> Vec<Block> {
+    const MAPPED_ALONE: usize = 33 * 1024; // blocks of 1 KiB: just over 32 MiB
+    let mut memory = Vec::with_capacity(blocks.max(MAPPED_ALONE));
+    memory.resize(blocks, Block::default());
+    memory
+}
+
+/// The raw argon2 output of `password` with `salt` under a stored hash's algorithm, version and parameters.
+fn compute(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+) -> Result<Output, HashError> {
+    let failed = |e: &dyn std::fmt::Display| HashError::Failed(e.to_string());
+    let length = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let mut out = vec![0u8; length];
+    let memory = working_memory(params.block_count());
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, &mut out, memory)
+        .map_err(|e| failed(&e))?;
+    Output::new(&out).map_err(|e| failed(&e))
+}
+
+fn hash_now(password: &str) -> Result<String, HashError> {
+    let failed = |e: &dyn std::fmt::Display| HashError::Failed(e.to_string());
+    let bytes = argon2::password_hash::try_generate_salt().map_err(|e| failed(&e))?;
+    let salt = Salt::new(&bytes).map_err(|e| failed(&e))?;
+    let params = params();
+    let output = compute(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        params.clone(),
+        password.as_bytes(),
+        &salt,
+    )?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        salt: Some(salt),
+        hash: Some(output),
+    };
+    Ok(hash.to_string())
+}
+
+fn verify_now(password: &str, stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::try_from(parsed.algorithm.as_str()),
+        Params::try_from(&parsed),
+        parsed.salt.as_ref(),
+        parsed.hash.as_ref(),
+    ) else {
+        return false;
+    };
+    let version = parsed.version.map_or(Ok(Version::default()), Version::try_from);
+    let Ok(version) = version else { return false };
+    // `Output`'s equality is constant-time.
+    compute(algorithm, version, params, password.as_bytes(), salt).is_ok_and(|computed| computed == *expected)
 }
 
 /// Django's list of 20,000 common passwords (BSD licence), shipped gzipped.
@@ -218,6 +355,8 @@ fn matching_characters(a: &[char], b: &[char]) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicBool;
+
     use super::*;
 
     fn user() -> UserAttributes<'static> {
@@ -280,14 +419,122 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_unknown_users_never_do() {
-        let stored = hash("Tr4vel-Lisbon-Blue".into()).await.unwrap();
+        let hashing = Hashing::default();
+        let stored = hashing.hash("Tr4vel-Lisbon-Blue".into()).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("Tr4vel-Lisbon-Blue".into(), Some(stored.clone())).await);
-        assert!(!verify("wrong".into(), Some(stored)).await);
-        assert!(!verify("anything".into(), None).await);
+        assert!(
+            hashing
+                .verify("Tr4vel-Lisbon-Blue".into(), Some(stored.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!hashing.verify("wrong".into(), Some(stored.clone())).await.unwrap());
+        assert!(!hashing.verify("anything".into(), None).await.unwrap());
+        assert!(
+            !hashing
+                .verify("anything".into(), Some("not a hash".into()))
+                .await
+                .unwrap()
+        );
         assert!(
             PasswordHash::new(DUMMY_HASH).is_ok(),
             "the dummy hash parses, so its check costs a full verify"
         );
+        // The hash is the one the argon2 crate's own verifier accepts (older stored hashes keep working both ways).
+        use argon2::password_hash::PasswordVerifier;
+        let parsed = PasswordHash::new(&stored).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"Tr4vel-Lisbon-Blue", &parsed)
+                .is_ok()
+        );
+        assert!(
+            hashing
+                .verify("Tr4vel-Lisbon-Blue".into(), Some(stored.replace("$v=19", "")))
+                .await
+                .is_ok()
+        );
+        assert_eq!(hashing.in_use(), 0, "every admission is given back");
+    }
+
+    /// Blocking work that runs until `released`, counting how many run at once.
+    fn held(
+        running: &Arc<AtomicUsize>,
+        most: &Arc<AtomicUsize>,
+        released: &Arc<AtomicBool>,
+    ) -> impl FnOnce() + Send + 'static {
+        let (running, most, released) = (running.clone(), most.clone(), released.clone());
+        move || {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            while !released.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            running.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    async fn until(condition: impl Fn() -> bool) {
+        while !condition() {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_runs_within_the_slots_and_the_queue_and_the_rest_is_refused_at_once() {
+        let hashing = Hashing::new(2, 3);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let released = Arc::new(AtomicBool::new(false));
+        let admitted: Vec<_> = (0..5)
+            .map(|_| {
+                let (hashing, work) = (hashing.clone(), held(&running, &most, &released));
+                tokio::spawn(async move { hashing.run(work).await })
+            })
+            .collect();
+        // Two running, three queued.
+        until(|| hashing.in_use() == 5 && running.load(Ordering::SeqCst) == 2).await;
+        for _ in 0..3 {
+            let refused = hashing.run(|| ()).await;
+            assert!(matches!(refused, Err(HashError::Overloaded)), "{refused:?}");
+        }
+        assert_eq!(hashing.in_use(), 5, "a refusal holds no place");
+        released.store(true, Ordering::SeqCst);
+        for task in admitted {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 2, "never more than the slots at once");
+        assert_eq!(hashing.in_use(), 0);
+        // Once drained, new work is admitted again.
+        hashing.run(|| ()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_request_abandoned_while_queued_gives_its_place_back_and_a_running_one_keeps_its_slot() {
+        let hashing = Hashing::new(1, 1);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let released = Arc::new(AtomicBool::new(false));
+        let first = tokio::spawn({
+            let (hashing, work) = (hashing.clone(), held(&running, &most, &released));
+            async move { hashing.run(work).await }
+        });
+        until(|| running.load(Ordering::SeqCst) == 1).await;
+        // The request whose computation runs goes away: the computation keeps its slot until it ends.
+        first.abort();
+        let _ = first.await;
+        assert_eq!(hashing.in_use(), 1);
+        let queued = tokio::spawn({
+            let hashing = hashing.clone();
+            async move { hashing.run(|| ()).await }
+        });
+        until(|| hashing.in_use() == 2).await;
+        assert!(matches!(hashing.run(|| ()).await, Err(HashError::Overloaded)));
+        queued.abort();
+        let _ = queued.await;
+        assert_eq!(hashing.in_use(), 1, "the abandoned request left the queue");
+        released.store(true, Ordering::SeqCst);
+        until(|| hashing.in_use() == 0).await;
+        assert_eq!(most.load(Ordering::SeqCst), 1);
     }
 }

@@ -4,7 +4,7 @@
 use sqlx::AnyPool;
 
 use crate::accounts::fields;
-use crate::accounts::password::{self, UserAttributes};
+use crate::accounts::password::{self, Hashing, UserAttributes};
 use crate::accounts::types::{DISPLAY_MODES, Profile};
 use crate::accounts::users::{self, CreateUserError, NewUser, ProfileUpdate};
 use crate::core::error::{AppError, FormErrors};
@@ -28,7 +28,12 @@ pub struct Registration {
 
 /// Creates an ordinary (never staff) account, or says what is wrong with each field.
 /// With `first_is_staff` (`FIRST_USER_IS_STAFF`), the account becomes staff when it is the instance's first.
-pub async fn register(pool: &AnyPool, form: Registration, first_is_staff: bool) -> Result<User, AppError> {
+pub async fn register(
+    pool: &AnyPool,
+    hashing: &Hashing,
+    form: Registration,
+    first_is_staff: bool,
+) -> Result<User, AppError> {
     let username = form.username.trim().to_string();
     let email = form.email.trim().to_string();
     let mut errors = FormErrors::default();
@@ -69,7 +74,7 @@ pub async fn register(pool: &AnyPool, form: Registration, first_is_staff: bool) 
         return Err(AppError::Invalid(errors));
     }
 
-    let password_hash = password::hash(form.password1).await?;
+    let password_hash = hashing.hash(form.password1).await?;
     let new = NewUser {
         username,
         email,
@@ -269,20 +274,21 @@ pub async fn update_profile(
 /// Checks the current password and sets a new one; returns the updated user (to log the session in again).
 pub async fn change_password(
     pool: &AnyPool,
+    hashing: &Hashing,
     user: &User,
     old_password: String,
     new_password1: String,
     new_password2: String,
 ) -> Result<User, AppError> {
     let mut errors = FormErrors::default();
-    if !password::verify(old_password, Some(user.password.clone())).await {
+    if !hashing.verify(old_password, Some(user.password.clone())).await? {
         errors.add("old_password", text!(accounts.password_rules.old_incorrect));
     }
     check_new_password(&mut errors, user, &new_password1, &new_password2);
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let hash = password::hash(new_password1).await?;
+    let hash = hashing.hash(new_password1).await?;
     users::set_password(pool, user.id, &hash).await?;
     crate::accounts::jwt::revoke_user(pool, user.id).await?;
     users::by_id(pool, user.id).await?.ok_or(AppError::Internal)
@@ -388,6 +394,7 @@ fn reset_email(user: &User, link: &str, lang: Lang) -> crate::core::mail::Email 
 /// Sets a new password with a reset token; the token is then spent and every session of the user ends.
 pub async fn reset_password(
     pool: &AnyPool,
+    hashing: &Hashing,
     token: &str,
     new_password1: String,
     new_password2: String,
@@ -408,10 +415,11 @@ pub async fn reset_password(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
+    // Hashed before the token is spent, so a refusal (a full hashing queue) leaves the link usable.
+    let hash = hashing.hash(new_password1).await?;
     if !crate::accounts::resets::consume(pool, token).await? {
         return Err(invalid_link());
     }
-    let hash = password::hash(new_password1).await?;
     users::set_password(pool, user.id, &hash).await?;
     Ok(crate::accounts::jwt::revoke_user(pool, user.id).await?)
 }
@@ -435,19 +443,26 @@ fn check_new_password(errors: &mut FormErrors, user: &User, new_password1: &str,
 /// session id. Shared by the login page and the REST API.
 pub async fn log_in(
     pool: &AnyPool,
+    hashing: &Hashing,
     session: &mut crate::accounts::auth::AuthSession,
     login: &str,
     password: String,
     ip: &str,
 ) -> Result<User, AppError> {
-    let user = check_credentials(pool, login, password, ip).await?;
+    let user = check_credentials(pool, hashing, login, password, ip).await?;
     crate::accounts::auth::start_session(session, &user).await?;
     Ok(user)
 }
 
 /// The active user these credentials belong to, throttled per account and per client address (failures counted, a
 /// success resets the account's count and records the login). Unknown accounts cost the same time as known ones.
-pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip: &str) -> Result<User, AppError> {
+pub async fn check_credentials(
+    pool: &AnyPool,
+    hashing: &Hashing,
+    login: &str,
+    password: String,
+    ip: &str,
+) -> Result<User, AppError> {
     use crate::accounts::throttle::{self, LOGIN_PER_ACCOUNT, LOGIN_PER_IP};
     use axum_login::AuthnBackend;
     let login = login.trim().to_string();
@@ -470,7 +485,7 @@ pub async fn check_credentials(pool: &AnyPool, login: &str, password: String, ip
         login: login.clone(),
         password,
     };
-    let user = crate::accounts::auth::Backend::new(pool.clone())
+    let user = crate::accounts::auth::Backend::new(pool.clone(), hashing.clone())
         .authenticate(credentials)
         .await?;
     let Some(user) = user else {

@@ -123,8 +123,13 @@ async fn register(
         password1: body.password1,
         password2: body.password2,
     };
-    let user = match crate::accounts::service::register(&state.db.pool, form, state.config.security.first_user_is_staff)
-        .await
+    let user = match crate::accounts::service::register(
+        &state.db.pool,
+        &state.hashing,
+        form,
+        state.config.security.first_user_is_staff,
+    )
+    .await
     {
         Ok(user) => user,
         Err(AppError::Invalid(form)) => {
@@ -168,7 +173,16 @@ async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     let ip = client.text();
-    match crate::accounts::service::log_in(&state.db.pool, &mut session, &body.username, body.password, &ip).await {
+    match crate::accounts::service::log_in(
+        &state.db.pool,
+        &state.hashing,
+        &mut session,
+        &body.username,
+        body.password,
+        &ip,
+    )
+    .await
+    {
         Ok(user) => Ok(logged_in(
             &state,
             json!({ "user": user_json(&user), "message": "Login successful" }),
@@ -356,8 +370,14 @@ async fn reset_confirm(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ResetConfirmBody>,
 ) -> Result<Json<Value>, ApiError> {
-    match crate::accounts::service::reset_password(&state.db.pool, &body.token, body.password.clone(), body.password)
-        .await
+    match crate::accounts::service::reset_password(
+        &state.db.pool,
+        &state.hashing,
+        &body.token,
+        body.password.clone(),
+        body.password,
+    )
+    .await
     {
         Ok(()) => Ok(Json(json!({"message": "Password has been reset successfully"}))),
         Err(AppError::Invalid(form)) => {
@@ -463,17 +483,24 @@ async fn jwt_obtain(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
     let ip = client.text();
-    let user =
-        match crate::accounts::service::check_credentials(&state.db.pool, &body.username, body.password, &ip).await {
-            Ok(user) => user,
-            Err(AppError::Invalid(form)) if form.fields.contains_key(crate::core::error::NON_FIELD) => {
-                return Err(ApiError::Detail(
-                    StatusCode::UNAUTHORIZED,
-                    "No active account found with the given credentials".into(),
-                ));
-            }
-            Err(e) => return Err(fields(e)),
-        };
+    let user = match crate::accounts::service::check_credentials(
+        &state.db.pool,
+        &state.hashing,
+        &body.username,
+        body.password,
+        &ip,
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(AppError::Invalid(form)) if form.fields.contains_key(crate::core::error::NON_FIELD) => {
+            return Err(ApiError::Detail(
+                StatusCode::UNAUTHORIZED,
+                "No active account found with the given credentials".into(),
+            ));
+        }
+        Err(e) => return Err(fields(e)),
+    };
     let pair = crate::accounts::jwt::obtain(&state.db.pool, &state.jwt, &user).await?;
     Ok(Json(json!(pair)))
 }

@@ -100,6 +100,8 @@ pub enum AppError {
     PayloadTooLarge(usize),
     /// Too many attempts; the client may try again after this many seconds.
     Throttled(u64),
+    /// The server has too much of this work in hand (password hashing); try again after this many seconds.
+    Overloaded(u64),
     /// A usage limit of the account is reached: what and until when (`message`), and the seconds until it resets.
     OverQuota {
         /// Which limit, and when it resets.
@@ -138,7 +140,19 @@ impl AppError {
             Self::Throttled(_) | Self::OverQuota { .. } => 429,
             Self::Internal => 500,
             Self::Provider { retryable: false, .. } => 502,
-            Self::Provider { retryable: true, .. } => 503,
+            Self::Provider { retryable: true, .. } | Self::Overloaded(_) => 503,
+        }
+    }
+
+    /// The seconds a client should wait before trying again (`Retry-After`), for the errors that say so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Throttled(seconds)
+            | Self::Overloaded(seconds)
+            | Self::OverQuota {
+                retry_after: seconds, ..
+            } => Some((*seconds).max(1)),
+            _ => None,
         }
     }
 
@@ -171,6 +185,7 @@ impl AppError {
                 tr!(lang, core.error.throttled_minutes, minutes = seconds.div_ceil(60)).to_string()
             }
             Self::Throttled(seconds) => tr!(lang, core.error.throttled_seconds, seconds = seconds).to_string(),
+            Self::Overloaded(seconds) => tr!(lang, core.error.overloaded, seconds = seconds).to_string(),
             Self::Provider { message, .. } | Self::OverQuota { message, .. } => message.get(lang).to_string(),
             Self::Internal => tr!(lang, core.error.internal).to_string(),
         }
@@ -187,6 +202,7 @@ impl AppError {
             409 => tr!(lang, core.error.title.conflict),
             413 => tr!(lang, core.error.title.payload_too_large),
             429 => tr!(lang, core.error.title.throttled),
+            503 if matches!(self, Self::Overloaded(_)) => tr!(lang, core.error.title.unavailable),
             502 | 503 => tr!(lang, core.error.title.provider),
             _ => tr!(lang, core.error.title.internal),
         }
@@ -221,7 +237,7 @@ impl FromServerFnError for AppError {
     /// post keeps Leptos' redirect back to the form). Its texts are written in the page's language.
     fn ser(&self) -> leptos::server_fn::Bytes {
         #[cfg(feature = "ssr")]
-        crate::core::server_fn::set_script_status(self.status());
+        crate::core::server_fn::set_script_status(self.status(), self.retry_after());
         <JsonEncoding as leptos::server_fn::Encodes<Self>>::encode(self)
             .unwrap_or_else(|_| leptos::server_fn::Bytes::from_static(b"\"Internal\""))
     }
@@ -328,14 +344,10 @@ mod server {
         /// DRF's shapes, with `Retry-After` when throttled.
         fn into_response(self) -> Response {
             let mut response = (self.status(), axum::Json(self.json_body())).into_response();
-            if let Self::Throttled(seconds)
-            | Self::OverQuota {
-                retry_after: seconds, ..
-            } = self
-            {
+            if let Some(seconds) = self.retry_after() {
                 response
                     .headers_mut()
-                    .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds.max(1)));
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
             }
             response
         }
@@ -371,6 +383,7 @@ mod tests {
             AppError::Busy,
             AppError::PayloadTooLarge(10),
             AppError::Throttled(900),
+            AppError::Overloaded(1),
             AppError::Provider {
                 retryable: true,
                 message: crate::text!(chat.provider.cut_off),

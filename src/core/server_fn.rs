@@ -26,13 +26,16 @@ pub fn is_form_post() -> bool {
     direct_call() == Some(true)
 }
 
-/// Gives the response `status` when a script called the server function; a form post keeps Leptos' redirect and a
-/// page render its own status.
-pub fn set_script_status(status: StatusCode) {
+/// Gives the response `status` (and `Retry-After: seconds`) when a script called the server function; a form post
+/// keeps Leptos' redirect and a page render its own status.
+pub fn set_script_status(status: StatusCode, retry_after: Option<u64>) {
     if direct_call() == Some(false)
         && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
     {
         response.set_status(status);
+        if let Some(seconds) = retry_after {
+            response.insert_header(header::RETRY_AFTER, seconds.into());
+        }
     }
 }
 

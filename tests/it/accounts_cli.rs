@@ -60,7 +60,12 @@ async fn createsuperuser_without_input_creates_a_staff_superuser() {
         .expect("created");
     assert!(user.is_staff && user.is_superuser && user.is_active);
     assert!(user.password.starts_with("$argon2id$"), "stored hashed");
-    assert!(password::verify("Tr4vel-Lisbon-Blue".into(), Some(user.password)).await);
+    assert!(
+        password::Hashing::default()
+            .verify("Tr4vel-Lisbon-Blue".into(), Some(user.password))
+            .await
+            .unwrap()
+    );
 
     // The same username in another case is refused; so is a weak password or a missing one.
     let again = thicode(
@@ -182,7 +187,12 @@ async fn changepassword_sets_a_valid_password_within_three_attempts() {
     assert!(out(&run).contains("Password changed successfully for user 'ada'"));
     let pool = db::connect(&test_db.url).await.unwrap();
     let user = users::by_login(&pool.pool, "ada").await.unwrap().unwrap();
-    assert!(password::verify("New-Secret-Phrase-9".into(), Some(user.password.clone())).await);
+    assert!(
+        password::Hashing::default()
+            .verify("New-Secret-Phrase-9".into(), Some(user.password.clone()))
+            .await
+            .unwrap()
+    );
 
     let three_bad = "ada1\nada1\n12345678901\n12345678901\npassword\npassword\n";
     let run = thicode(&test_db, &["changepassword", "ada"], &[], three_bad);

@@ -150,7 +150,10 @@ async fn a_password_change_ends_existing_sessions() {
         .await;
     let cookie = session_cookie(&res).unwrap();
     assert!(page(&app, "/", Some(&cookie)).await.contains("user-name"));
-    let new_hash = password::hash("Another-Secret-77".into()).await.unwrap();
+    let new_hash = password::Hashing::default()
+        .hash("Another-Secret-77".into())
+        .await
+        .unwrap();
     users::set_password(&app.pool().pool, id, &new_hash).await.unwrap();
     assert!(
         !page(&app, "/", Some(&cookie)).await.contains("user-name"),

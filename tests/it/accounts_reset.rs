@@ -79,7 +79,12 @@ async fn a_reset_link_is_mailed_and_works_once() {
     let res = reset(&app, &token, "Fresh-Start-2026").await;
     assert_eq!(header(&res, "location"), "/login?reset=1");
     let user = users::by_id(&app.pool().pool, id).await.unwrap().unwrap();
-    assert!(password::verify("Fresh-Start-2026".into(), Some(user.password)).await);
+    assert!(
+        password::Hashing::default()
+            .verify("Fresh-Start-2026".into(), Some(user.password))
+            .await
+            .unwrap()
+    );
     assert!(
         page(&app, "/login?reset=1", None)
             .await
@@ -141,7 +146,10 @@ async fn links_die_when_expired_or_when_the_password_changes() {
     );
 
     let token = request_link(&app, "ada@example.com").await;
-    let hash = password::hash("Changed-Meanwhile-1".into()).await.unwrap();
+    let hash = password::Hashing::default()
+        .hash("Changed-Meanwhile-1".into())
+        .await
+        .unwrap();
     users::set_password(&app.pool().pool, id, &hash).await.unwrap();
     assert!(
         error_page(&app, reset(&app, &token, "Fresh-Start-2026").await)

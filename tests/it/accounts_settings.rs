@@ -207,5 +207,10 @@ async fn password_change_keeps_this_session_and_ends_the_others() {
         "other sessions end"
     );
     let user = users::by_id(&app.pool().pool, id).await.unwrap().unwrap();
-    assert!(password::verify("Brand-New-Secret-5".into(), Some(user.password)).await);
+    assert!(
+        password::Hashing::default()
+            .verify("Brand-New-Secret-5".into(), Some(user.password))
+            .await
+            .unwrap()
+    );
 }

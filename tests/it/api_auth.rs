@@ -625,9 +625,16 @@ async fn a_password_change_or_reset_ends_every_jwt_session() {
         .unwrap()
         .unwrap();
     let new = "Fresh-Harbour-Lights-9";
-    thicode::accounts::service::change_password(&app.pool().pool, &user, PASSWORD.into(), new.into(), new.into())
-        .await
-        .unwrap();
+    thicode::accounts::service::change_password(
+        &app.pool().pool,
+        &app.state.hashing,
+        &user,
+        PASSWORD.into(),
+        new.into(),
+        new.into(),
+    )
+    .await
+    .unwrap();
     let res = app.send(refresh(pair["refresh"].as_str().unwrap())).await;
     assert_eq!(
         res.status(),

@@ -58,7 +58,8 @@ async fn wait_ready(http: &reqwest::Client, port: u16) {
 /// Creates ada, logs her in over HTTP and sends a long message; returns the session cookie and the send's answer.
 async fn log_in_and_send(http: &reqwest::Client, origin: &str, db_url: &str) -> (String, serde_json::Value) {
     let pool = thicode::core::db::connect(db_url).await.unwrap();
-    let hash = thicode::accounts::password::hash("Tr4vel-Lisbon-Blue".into())
+    let hash = thicode::accounts::password::Hashing::default()
+        .hash("Tr4vel-Lisbon-Blue".into())
         .await
         .unwrap();
     let new = thicode::accounts::users::NewUser {

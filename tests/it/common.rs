@@ -196,7 +196,10 @@ pub const ORIGIN: &str = "http://127.0.0.1:3000";
 
 /// Creates an ordinary user with this password; returns its id.
 pub async fn with_user(app: &TestApp, username: &str, secret: &str) -> i64 {
-    let hash = thicode::accounts::password::hash(secret.to_string()).await.unwrap();
+    let hash = thicode::accounts::password::Hashing::default()
+        .hash(secret.to_string())
+        .await
+        .unwrap();
     let new = thicode::accounts::users::NewUser {
         username: username.into(),
         email: format!("{username}@example.com"),
@@ -211,7 +214,10 @@ pub async fn with_staff(app: &TestApp, username: &str) -> i64 {
     let new = thicode::accounts::users::NewUser {
         username: username.into(),
         email: format!("{username}@example.com"),
-        password_hash: thicode::accounts::password::hash(PASSWORD.to_string()).await.unwrap(),
+        password_hash: thicode::accounts::password::Hashing::default()
+            .hash(PASSWORD.to_string())
+            .await
+            .unwrap(),
         is_staff: true,
         ..Default::default()
     };

@@ -158,7 +158,10 @@ async fn no_english_is_left_on_any_french_page() {
     let staff = thicode::accounts::users::NewUser {
         username: "root".into(),
         email: "root@example.com".into(),
-        password_hash: thicode::accounts::password::hash(PASSWORD.to_string()).await.unwrap(),
+        password_hash: thicode::accounts::password::Hashing::default()
+            .hash(PASSWORD.to_string())
+            .await
+            .unwrap(),
         is_staff: true,
         ..Default::default()
     };

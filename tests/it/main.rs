@@ -7,6 +7,7 @@ mod common;
 
 mod accounts_cli;
 mod accounts_data;
+mod accounts_hashing;
 mod accounts_login;
 mod accounts_register;
 mod accounts_reset;

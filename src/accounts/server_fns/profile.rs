@@ -71,9 +71,15 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     let (user, mut session) = require_user().await?;
     let state = expect_context::<crate::state::AppState>();
-    let updated =
-        crate::accounts::service::change_password(&state.db.pool, &user, old_password, new_password1, new_password2)
-            .await?;
+    let updated = crate::accounts::service::change_password(
+        &state.db.pool,
+        &state.hashing,
+        &user,
+        old_password,
+        new_password1,
+        new_password2,
+    )
+    .await?;
     // The session stores the password hash; logging in again with the new one keeps this session valid, under a
     // new id (as Django's `update_session_auth_hash` does).
     crate::accounts::auth::start_session(&mut session, &updated).await?;
@@ -86,7 +92,7 @@ pub async fn change_password(
 pub async fn delete_account(password: String) -> Result<(), AppError> {
     let (user, mut session) = require_user().await?;
     let state = expect_context::<crate::state::AppState>();
-    if !crate::accounts::password::verify(password, Some(user.password.clone())).await {
+    if !state.hashing.verify(password, Some(user.password.clone())).await? {
         let mut errors = FormErrors::default();
         errors.add("password", crate::text!(accounts.password_rules.incorrect));
         return Err(AppError::Invalid(errors));

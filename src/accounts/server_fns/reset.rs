@@ -28,7 +28,8 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
 #[server]
 pub async fn reset_password(token: String, new_password1: String, new_password2: String) -> Result<(), AppError> {
     let state = expect_context::<crate::state::AppState>();
-    crate::accounts::service::reset_password(&state.db.pool, &token, new_password1, new_password2).await?;
+    crate::accounts::service::reset_password(&state.db.pool, &state.hashing, &token, new_password1, new_password2)
+        .await?;
     leptos_axum::redirect("/login?reset=1");
     Ok(())
 }

@@ -15,7 +15,8 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
     let state = expect_context::<crate::state::AppState>();
     let mut session = auth_session().await?;
     let ip = client_ip().await;
-    let user = crate::accounts::service::log_in(&state.db.pool, &mut session, &login, password, &ip).await?;
+    let user =
+        crate::accounts::service::log_in(&state.db.pool, &state.hashing, &mut session, &login, password, &ip).await?;
     crate::core::server_fn::set_cookie(&crate::core::security::new_csrf_cookie(&state.config));
     // The account's language, if it has one, becomes this browser's.
     if let Some(lang) = crate::accounts::service::preferred_language(&user) {
@@ -43,6 +44,7 @@ pub async fn register(
     let state = expect_context::<crate::state::AppState>();
     let user = service::register(
         &state.db.pool,
+        &state.hashing,
         Registration {
             username,
             email,
