@@ -16,8 +16,8 @@ use crate::accounts::service::User;
 use crate::api::auth::{ApiUser, csrf_ok};
 use crate::api::error::{ApiError, ApiJson, ApiPath};
 use crate::api::schema::{
-    AuthErrors, AuthOut, BodyErrors, Detail, MessageText, NotFound, Throttled, TokenNotValid, TokenOut, UserOut,
-    ValidOut, to_json,
+    AuthErrors, AuthOut, BodyErrors, Detail, MessageText, NotFound, Overloaded, Throttled, TokenNotValid, TokenOut,
+    UserOut, ValidOut, to_json,
 };
 use crate::core::client::ClientAddr;
 use crate::core::error::AppError;
@@ -111,7 +111,7 @@ struct RegisterBody {
 
 /// Creates an account (never staff) and logs it in; problems come as the original's `{errors: {field: [..]}}`.
 #[utoipa::path(post, path = "/api/accounts/api/register/", tag = "accounts", request_body = RegisterBody,
-    responses((status = 200, body = AuthOut, description = "Created (never staff) and logged in"), BodyErrors, Throttled))]
+    responses((status = 200, body = AuthOut, description = "Created (never staff) and logged in"), BodyErrors, Throttled, Overloaded))]
 async fn register(
     State(state): State<AppState>,
     mut session: AuthSession,
@@ -165,7 +165,7 @@ struct LoginBody {
 
 #[utoipa::path(post, path = "/api/accounts/api/login/", tag = "accounts", request_body = LoginBody,
     responses((status = 200, body = AuthOut, description = "Logged in: the session cookie is set"),
-        (status = 401, body = MessageText, description = "Wrong credentials"), BodyErrors, Throttled))]
+        (status = 401, body = MessageText, description = "Wrong credentials"), BodyErrors, Throttled, Overloaded))]
 async fn login(
     State(state): State<AppState>,
     mut session: AuthSession,
@@ -365,7 +365,7 @@ struct ResetConfirmBody {
 /// `POST api/reset-password/confirm/`: sets the new password; a bad token or a weak password is a 400 `{error}`
 /// (plus `errors` by field, for clients that show them).
 #[utoipa::path(post, path = "/api/accounts/api/reset-password/confirm/", tag = "accounts", request_body = ResetConfirmBody,
-    responses((status = 200, body = MessageText), BodyErrors, Throttled))]
+    responses((status = 200, body = MessageText), BodyErrors, Throttled, Overloaded))]
 async fn reset_confirm(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ResetConfirmBody>,
@@ -476,7 +476,7 @@ fn token_not_valid(detail: &str) -> ApiError {
 
 /// `POST /api/token/`: a new access/refresh pair for a username (or email) and password; throttled like the login.
 #[utoipa::path(post, path = "/api/token/", tag = "jwt", request_body = LoginBody,
-    responses((status = 200, body = crate::accounts::jwt::Pair), (status = 401, body = Detail), BodyErrors, Throttled))]
+    responses((status = 200, body = crate::accounts::jwt::Pair), (status = 401, body = Detail), BodyErrors, Throttled, Overloaded))]
 async fn jwt_obtain(
     State(state): State<AppState>,
     client: ClientAddr,

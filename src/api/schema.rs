@@ -296,6 +296,11 @@ pub struct NotFound(pub Detail);
 #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds to wait")))]
 pub struct Throttled(pub Detail);
 
+/// The server is checking too many passwords at once; wait `Retry-After` seconds.
+#[derive(IntoResponses)]
+#[response(status = 503, headers(("Retry-After" = u64, description = "Seconds to wait")))]
+pub struct Overloaded(pub Detail);
+
 /// A reply is already being generated in this conversation.
 #[derive(IntoResponses)]
 #[response(status = 409)]

@@ -53,7 +53,10 @@ async fn an_api_login_burst_beyond_the_queue_gets_503_with_retry_after_and_no_fa
             other => panic!("unexpected {other}"),
         }
     }
-    assert!(refused >= 1, "twelve at once cannot all fit in one slot and a queue of one");
+    assert!(
+        refused >= 1,
+        "twelve at once cannot all fit in one slot and a queue of one"
+    );
     assert!(checked >= 2, "the slot and the queue were used");
     assert_eq!(
         failures_recorded(&app).await,
@@ -76,7 +79,9 @@ async fn a_script_and_a_form_post_to_the_login_server_function_are_told_to_come_
             .header("origin", ORIGIN)
             .header("accept", "application/json")
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(axum::body::Body::from(format!("login=guess{i}&password=wrong-password")))
+            .body(axum::body::Body::from(format!(
+                "login=guess{i}&password=wrong-password"
+            )))
             .unwrap()
     };
     let answers = join_all((0..12).map(|i| app.send(script(i)))).await;
@@ -136,5 +141,8 @@ async fn a_registration_refused_for_load_creates_no_account() {
         .fetch_one(&app.pool().pool)
         .await
         .unwrap();
-    assert_eq!(accounts as usize, created, "only the accepted registrations made accounts");
+    assert_eq!(
+        accounts as usize, created,
+        "only the accepted registrations made accounts"
+    );
 }
