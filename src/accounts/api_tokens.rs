@@ -8,7 +8,7 @@ use sqlx::AnyPool;
 use crate::accounts::resets::{new_token, sha256_hex};
 use crate::accounts::users::{self, User};
 use crate::core::db::now_millis;
-use crate::core::error::FormErrors;
+use crate::core::error::{AppError, FormErrors};
 
 /// What every key starts with, so a leaked one is easy to recognise (and to tell from a JWT).
 pub const KEY_PREFIX: &str = "thc_";
@@ -94,19 +94,29 @@ pub fn check(name: &str, expires_in_days: Option<i64>) -> Result<(), FormErrors>
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
-/// Creates a token for `user`; the caller shows [`Created::key`] once.
+/// Creates a token for `user`; the caller shows [`Created::key`] once. `Unauthenticated` when the account is no
+/// longer active: the check and the insert hold the account's row, so a token cannot be made while a deactivation
+/// (which deletes every token in the same way) is under way, and outlive it.
 pub async fn create(
     pool: &AnyPool,
     user: &User,
     name: &str,
     expires_in_days: Option<i64>,
-) -> Result<Result<Created, FormErrors>, sqlx::Error> {
+) -> Result<Created, AppError> {
     if let Err(errors) = check(name, expires_in_days) {
-        return Ok(Err(errors));
+        return Err(AppError::Invalid(errors));
+    }
+    let mut tx = pool.begin().await?;
+    let active = sqlx::query("UPDATE users SET id = id WHERE id = $1 AND is_active = 1")
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    if active.rows_affected() == 0 {
+        return Err(AppError::Unauthenticated);
     }
     let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM api_tokens WHERE user_id = $1")
         .bind(user.id)
-        .fetch_one(pool)
+        .fetch_one(&mut *tx)
         .await?;
     if count >= PER_USER_MAX {
         let mut errors = FormErrors::default();
@@ -115,7 +125,7 @@ pub async fn create(
             "name",
             crate::text!(accounts.field.too_many_tokens, count = PER_USER_MAX),
         );
-        return Ok(Err(errors));
+        return Err(AppError::Invalid(errors));
     }
     let key = format!("{KEY_PREFIX}{}", new_token());
     let now = now_millis();
@@ -131,8 +141,9 @@ pub async fn create(
     .bind(sha256_hex(&key))
     .bind(now)
     .bind(expires_at)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     let token = ApiToken {
         id,
         name: name.trim().to_string(),
@@ -142,7 +153,7 @@ pub async fn create(
         last_used_at: None,
     };
     tracing::info!(user_id = user.id, token_id = id, "api token created");
-    Ok(Ok(Created { token, key }))
+    Ok(Created { token, key })
 }
 
 /// Deletes one of the user's tokens; false when it is not theirs (or gone).

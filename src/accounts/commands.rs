@@ -141,7 +141,9 @@ pub async fn change_password(pool: &AnyPool, login: &str) -> Result<String, Stri
     let password = ask_new_password(&mut console, attributes, 3)
         .map_err(|e| format!("{e}; aborting password change for user '{}'", user.username))?;
     let hash = Hashing::default().hash(password).await.map_err(|e| e.to_string())?;
-    users::set_password(pool, user.id, &hash).await.map_err(db)?;
+    crate::accounts::jwt::set_password(pool, user.id, &hash)
+        .await
+        .map_err(db)?;
     Ok(user.username)
 }
 

@@ -28,6 +28,9 @@ pub struct Claims {
     pub jti: String,
     /// `access` or `refresh`.
     pub token_type: String,
+    /// Access tokens: a mark of the account's password when issued (see `password_mark`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pwd: Option<String>,
 }
 
 /// A new access/refresh pair.
@@ -95,15 +98,41 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-async fn issue(pool: &AnyPool, keys: &Keys, user_id: i64, family: &str) -> Result<Pair, sqlx::Error> {
+/// A short fingerprint of the account's password hash, carried by access tokens: a password change or reset changes
+/// it, so access tokens issued before stop working at once rather than up to five minutes later. (The hash is salted;
+/// eight bytes of its SHA-256 reveal nothing of the password.)
+fn password_mark(user: &User) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(user.password.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Locks the account's row until the transaction ends, then reads it. A password change, a reset and a deactivation
+/// update that row too, so each of them and the transaction that called this happen one after the other: on
+/// PostgreSQL through the row lock, on SQLite through the write lock this first write takes.
+async fn lock_user(tx: &mut Tx, user_id: i64) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query("UPDATE users SET id = id WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query_as(&format!("SELECT {} FROM users WHERE id = $1", users::COLUMNS))
+        .bind(user_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+async fn issue(tx: &mut Tx, keys: &Keys, user: &User, family: &str) -> Result<Pair, sqlx::Error> {
     let now_ms = now_millis();
     let now = now_ms / 1000;
     let claims = |kind: &str, lifetime: i64| Claims {
-        sub: user_id.to_string(),
+        sub: user.id.to_string(),
         exp: now + lifetime,
         iat: now,
         jti: new_id(),
         token_type: kind.to_string(),
+        pwd: (kind == "access").then(|| password_mark(user)),
     };
     let access = claims("access", ACCESS_SECONDS);
     let refresh = claims("refresh", REFRESH_SECONDS);
@@ -112,10 +141,10 @@ async fn issue(pool: &AnyPool, keys: &Keys, user_id: i64, family: &str) -> Resul
     )
     .bind(&refresh.jti)
     .bind(family)
-    .bind(user_id)
+    .bind(user.id)
     .bind(now_ms)
     .bind(refresh.exp * 1000)
-    .execute(pool)
+    .execute(&mut **tx)
     .await?;
     let sign = |c: &Claims| {
         keys.sign(c)
@@ -127,62 +156,90 @@ async fn issue(pool: &AnyPool, keys: &Keys, user_id: i64, family: &str) -> Resul
     })
 }
 
-/// A new pair (and a new family) for a user who just proved their password.
-pub async fn obtain(pool: &AnyPool, keys: &Keys, user: &User) -> Result<Pair, sqlx::Error> {
-    issue(pool, keys, user.id, &new_id()).await
+/// A new pair (and a new family) for a user who just proved their password. `NoUser` when, meanwhile, the account
+/// was deactivated or its password changed: a pair is never issued on a password that is no longer the account's.
+pub async fn obtain(pool: &AnyPool, keys: &Keys, user: &User) -> Result<Result<Pair, Rejected>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    match lock_user(&mut tx, user.id).await? {
+        Some(now) if now.is_active && now.password == user.password => {
+            let pair = issue(&mut tx, keys, &now, &new_id()).await?;
+            tx.commit().await?;
+            Ok(Ok(pair))
+        }
+        _ => Ok(Err(Rejected::NoUser)),
+    }
 }
 
-/// The next pair for a refresh token, spending it; a spent token revokes its family.
+/// The next pair for a refresh token, spending it; a spent token revokes its family. The whole exchange is one
+/// transaction that holds the account's row, so it cannot interleave with a password change, a reset or a
+/// deactivation: a refresh either ends before them (and they revoke what it issued) or sees what they did.
 pub async fn refresh(pool: &AnyPool, keys: &Keys, token: &str) -> Result<Result<Pair, Rejected>, sqlx::Error> {
     let Some(claims) = keys.verify(token, "refresh") else {
         return Ok(Err(Rejected::Invalid));
     };
+    let Ok(claimed_user) = claims.sub.parse::<i64>() else {
+        return Ok(Err(Rejected::Invalid));
+    };
+    let mut tx = pool.begin().await?;
+    let user = lock_user(&mut tx, claimed_user).await?;
     let row: Option<(String, i64, Option<i64>, Option<i64>)> =
         sqlx::query_as("SELECT family, user_id, used_at, revoked_at FROM jwt_refresh_tokens WHERE jti = $1")
             .bind(&claims.jti)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?;
-    let Some((family, user_id, _, revoked_at)) = row else {
+    let Some((family, user_id, used_at, revoked_at)) = row.filter(|(_, owner, _, _)| *owner == claimed_user) else {
         return Ok(Err(Rejected::Invalid));
     };
     if revoked_at.is_some() {
         return Ok(Err(Rejected::Revoked));
     }
-    // Spend it atomically: of two concurrent refreshes with one token, only one wins; the other is a reuse.
-    let spent = sqlx::query("UPDATE jwt_refresh_tokens SET used_at = $1 WHERE jti = $2 AND used_at IS NULL")
-        .bind(now_millis())
-        .bind(&claims.jti)
-        .execute(pool)
-        .await?;
-    if spent.rows_affected() == 0 {
-        revoke_family(pool, &family).await?;
+    if used_at.is_some() {
+        // Spent before: stolen or replayed. Neither holder goes on.
+        revoke_family(&mut tx, &family).await?;
+        tx.commit().await?;
         tracing::warn!(user_id, "refresh token reused: its family is revoked");
         return Ok(Err(Rejected::Reused));
     }
-    match users::by_id(pool, user_id).await? {
-        Some(user) if user.is_active => Ok(Ok(issue(pool, keys, user_id, &family).await?)),
-        _ => Ok(Err(Rejected::NoUser)),
-    }
+    let Some(user) = user.filter(|u| u.is_active) else {
+        return Ok(Err(Rejected::NoUser));
+    };
+    sqlx::query("UPDATE jwt_refresh_tokens SET used_at = $1 WHERE jti = $2")
+        .bind(now_millis())
+        .bind(&claims.jti)
+        .execute(&mut *tx)
+        .await?;
+    let pair = issue(&mut tx, keys, &user, &family).await?;
+    tx.commit().await?;
+    Ok(Ok(pair))
 }
 
-async fn revoke_family(pool: &AnyPool, family: &str) -> Result<(), sqlx::Error> {
+async fn revoke_family(tx: &mut Tx, family: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE jwt_refresh_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL")
         .bind(now_millis())
         .bind(family)
-        .execute(pool)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-/// Revokes every refresh token of a user, as a password change ends their other sessions: API clients must obtain a
-/// new pair once their access token (at most five minutes old) expires.
-pub async fn revoke_user(pool: &AnyPool, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE jwt_refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(now_millis())
+/// Sets a new password hash and revokes every refresh token of the account, in one transaction that holds the
+/// account's row (see [`refresh`]): API clients must obtain a new pair, and access tokens stop working at once (they
+/// carry a mark of the old password). Web sessions end through their own mark of the password (`session_auth_hash`).
+pub async fn set_password(pool: &AnyPool, user_id: i64, password_hash: &str) -> Result<(), sqlx::Error> {
+    let now = now_millis();
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE users SET password = $1, date_modified = $2 WHERE id = $3")
+        .bind(password_hash)
+        .bind(now)
         .bind(user_id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    sqlx::query("UPDATE jwt_refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
 }
 
 /// Revokes the family of a refresh token (logout of an API client).
@@ -190,23 +247,30 @@ pub async fn revoke(pool: &AnyPool, keys: &Keys, token: &str) -> Result<Result<(
     let Some(claims) = keys.verify(token, "refresh") else {
         return Ok(Err(Rejected::Invalid));
     };
+    let mut tx = pool.begin().await?;
     let family: Option<(String,)> = sqlx::query_as("SELECT family FROM jwt_refresh_tokens WHERE jti = $1")
         .bind(&claims.jti)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *tx)
         .await?;
     let Some((family,)) = family else {
         return Ok(Err(Rejected::Invalid));
     };
-    revoke_family(pool, &family).await?;
+    revoke_family(&mut tx, &family).await?;
+    tx.commit().await?;
     Ok(Ok(()))
 }
 
 /// The active user of a valid access token.
 pub async fn authenticate(pool: &AnyPool, keys: &Keys, token: &str) -> Result<Result<User, Rejected>, sqlx::Error> {
-    let Some(user_id) = keys.verify(token, "access").and_then(|c| c.sub.parse::<i64>().ok()) else {
+    let Some(claims) = keys.verify(token, "access") else {
+        return Ok(Err(Rejected::Invalid));
+    };
+    let Ok(user_id) = claims.sub.parse::<i64>() else {
         return Ok(Err(Rejected::Invalid));
     };
     Ok(match users::by_id(pool, user_id).await? {
+        // A token from before the account's last password change (or without its mark) is over.
+        Some(user) if claims.pwd.as_deref() != Some(password_mark(&user).as_str()) => Err(Rejected::Revoked),
         Some(user) if user.is_active => Ok(user),
         _ => Err(Rejected::NoUser),
     })
@@ -226,6 +290,7 @@ mod tests {
             iat: now,
             jti: new_id(),
             token_type: kind.into(),
+            pwd: None,
         };
         let access = keys.sign(&claims("access", now + 60)).expect("sign");
         assert_eq!(keys.verify(&access, "access").map(|c| c.sub), Some("7".into()));

@@ -289,8 +289,7 @@ pub async fn change_password(
         return Err(AppError::Invalid(errors));
     }
     let hash = hashing.hash(new_password1).await?;
-    users::set_password(pool, user.id, &hash).await?;
-    crate::accounts::jwt::revoke_user(pool, user.id).await?;
+    crate::accounts::jwt::set_password(pool, user.id, &hash).await?;
     users::by_id(pool, user.id).await?.ok_or(AppError::Internal)
 }
 
@@ -420,8 +419,7 @@ pub async fn reset_password(
     if !crate::accounts::resets::consume(pool, token).await? {
         return Err(invalid_link());
     }
-    users::set_password(pool, user.id, &hash).await?;
-    Ok(crate::accounts::jwt::revoke_user(pool, user.id).await?)
+    Ok(crate::accounts::jwt::set_password(pool, user.id, &hash).await?)
 }
 
 /// The rules for a new password of an existing user (change and reset), added to `errors` per field.

@@ -188,17 +188,6 @@ pub async fn taken(pool: &AnyPool, username: &str, email: &str) -> Result<(bool,
     Ok((name > 0, mail > 0))
 }
 
-/// Replaces the password hash.
-pub async fn set_password(pool: &AnyPool, id: i64, password_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password = $1, date_modified = $2 WHERE id = $3")
-        .bind(password_hash)
-        .bind(now_millis())
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
 /// Replaces the preferences (a JSON object's text).
 pub async fn set_preferences(pool: &AnyPool, id: i64, preferences: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET preferences = $1, date_modified = $2 WHERE id = $3")

@@ -439,8 +439,8 @@ async fn create_token(
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let created = crate::accounts::api_tokens::create(&state.db.pool, &user, &body.name, body.expires_in_days)
-        .await?
-        .map_err(|form| fields(AppError::Invalid(form)))?;
+        .await
+        .map_err(fields)?;
     let out = TokenOut {
         key: Some(created.key),
         ..TokenOut::from(&created.token)
@@ -501,8 +501,14 @@ async fn jwt_obtain(
         }
         Err(e) => return Err(fields(e)),
     };
-    let pair = crate::accounts::jwt::obtain(&state.db.pool, &state.jwt, &user).await?;
-    Ok(Json(json!(pair)))
+    match crate::accounts::jwt::obtain(&state.db.pool, &state.jwt, &user).await? {
+        Ok(pair) => Ok(Json(json!(pair))),
+        // Deactivated, or the password changed, while it was being checked.
+        Err(_) => Err(ApiError::Detail(
+            StatusCode::UNAUTHORIZED,
+            "No active account found with the given credentials".into(),
+        )),
+    }
 }
 
 #[derive(Deserialize, ToSchema)]

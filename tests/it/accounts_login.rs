@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use leptos::server_fn::ServerFn;
 use thicode::accounts::password;
 use thicode::accounts::server_fns::{Login, Logout};
-use thicode::accounts::users;
 
 #[tokio::test]
 async fn login_and_logout_work_as_plain_form_posts() {
@@ -154,7 +153,9 @@ async fn a_password_change_ends_existing_sessions() {
         .hash("Another-Secret-77".into())
         .await
         .unwrap();
-    users::set_password(&app.pool().pool, id, &new_hash).await.unwrap();
+    thicode::accounts::jwt::set_password(&app.pool().pool, id, &new_hash)
+        .await
+        .unwrap();
     assert!(
         !page(&app, "/", Some(&cookie)).await.contains("user-name"),
         "the old session no longer authenticates"

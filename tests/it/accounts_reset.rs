@@ -150,7 +150,9 @@ async fn links_die_when_expired_or_when_the_password_changes() {
         .hash("Changed-Meanwhile-1".into())
         .await
         .unwrap();
-    users::set_password(&app.pool().pool, id, &hash).await.unwrap();
+    thicode::accounts::jwt::set_password(&app.pool().pool, id, &hash)
+        .await
+        .unwrap();
     assert!(
         error_page(&app, reset(&app, &token, "Fresh-Start-2026").await)
             .await

@@ -29,4 +29,5 @@ mod from_outside;
 mod http;
 mod i18n;
 mod mail;
+mod races;
 mod sessions;

@@ -56,9 +56,7 @@ pub async fn create_api_token(name: String, expires_in_days: String) -> Result<(
             }
         },
     };
-    let created = crate::accounts::api_tokens::create(&state.db.pool, &user, &name, days)
-        .await?
-        .map_err(AppError::Invalid)?;
+    let created = crate::accounts::api_tokens::create(&state.db.pool, &user, &name, days).await?;
     session.session.insert(NEW_KEY, created.key).await?;
     leptos_axum::redirect("/settings/tokens?created=1");
     Ok(())

@@ -1,0 +1,197 @@
+//! Races a careful attacker can run against revocation (#25): a stolen refresh token refreshed in a loop while the
+//! victim changes their password, and tokens made while staff deactivate the account. Each runs on SQLite and on
+//! PostgreSQL; the transactions hold the account's row, so revocation and issuing happen one after the other.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::common::{PASSWORD, TestApp, json, json_request, with_staff, with_user};
+
+/// An app without the anonymous routes' per-address rate (a loop of refreshes would reach it).
+async fn app() -> TestApp {
+    TestApp::new(&[("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "0")]).await
+}
+
+async fn post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+    let res = app.send(json_request("POST", path, Some(body), None, &[])).await;
+    let status = res.status();
+    (status, json(res).await)
+}
+
+async fn access_works(app: &TestApp, access: &str) -> bool {
+    let bearer = format!("Bearer {access}");
+    let res = app
+        .send(json_request(
+            "GET",
+            "/api/accounts/current-user/",
+            None,
+            None,
+            &[("authorization", &bearer)],
+        ))
+        .await;
+    res.status() == StatusCode::OK
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refreshes_racing_a_password_change_leave_no_token_alive() {
+    let app = Arc::new(app().await);
+    let id = with_user(&app, "ada", PASSWORD).await;
+    // The thief holds several families and refreshes each in a loop, keeping every pair it is given.
+    let mut families = Vec::new();
+    for _ in 0..6 {
+        let (status, pair) = post(&app, "/api/token/", json!({"username": "ada", "password": PASSWORD})).await;
+        assert_eq!(status, StatusCode::OK);
+        families.push(pair);
+    }
+    let issued: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(families.clone()));
+    let changed = Arc::new(AtomicBool::new(false));
+    let loops: Vec<_> = families
+        .into_iter()
+        .map(|pair| {
+            let (app, issued, changed) = (app.clone(), issued.clone(), changed.clone());
+            tokio::spawn(async move {
+                let mut refresh = pair["refresh"].as_str().unwrap().to_string();
+                // Go on a little after the change: those refreshes must fail too.
+                let mut after = 0;
+                while after < 5 {
+                    if changed.load(Ordering::SeqCst) {
+                        after += 1;
+                    }
+                    let (status, next) = post(&app, "/api/token/refresh/", json!({"refresh": refresh})).await;
+                    if status != StatusCode::OK {
+                        assert_eq!(status, StatusCode::UNAUTHORIZED, "{next}");
+                        continue;
+                    }
+                    refresh = next["refresh"].as_str().unwrap().to_string();
+                    issued.lock().await.push(next);
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let user = thicode::accounts::users::by_id(&app.pool().pool, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let new = "Fresh-Harbour-Lights-9";
+    thicode::accounts::service::change_password(
+        &app.pool().pool,
+        &app.state.hashing,
+        &user,
+        PASSWORD.into(),
+        new.into(),
+        new.into(),
+    )
+    .await
+    .unwrap();
+    changed.store(true, Ordering::SeqCst);
+    for task in loops {
+        task.await.unwrap();
+    }
+    let issued = issued.lock().await.clone();
+    assert!(issued.len() > 6, "the loops refreshed before the change");
+    for pair in &issued {
+        let (status, _) = post(&app, "/api/token/refresh/", json!({"refresh": pair["refresh"]})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "a refresh token outlived the password change");
+        assert!(
+            !access_works(&app, pair["access"].as_str().unwrap()).await,
+            "an access token outlived the password change"
+        );
+    }
+    let alive: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jwt_refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .fetch_one(&app.pool().pool)
+            .await
+            .unwrap();
+    assert_eq!(alive, 0, "every refresh token of the account is revoked");
+    // The new password gives a working pair.
+    let (status, pair) = post(&app, "/api/token/", json!({"username": "ada", "password": new})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(access_works(&app, pair["access"].as_str().unwrap()).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tokens_made_while_the_account_is_deactivated_do_not_outlive_it() {
+    let app = Arc::new(app().await);
+    let id = with_user(&app, "ada", PASSWORD).await;
+    let staff_id = with_staff(&app, "root").await;
+    let staff = thicode::accounts::users::by_id(&app.pool().pool, staff_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let actor = thicode::admin::service::Actor {
+        user: staff,
+        addr: "127.0.0.1".into(),
+    };
+    let (_, pair) = post(&app, "/api/token/", json!({"username": "ada", "password": PASSWORD})).await;
+    let access = pair["access"].as_str().unwrap().to_string();
+    let bearer = format!("Bearer {access}");
+    let stop = Arc::new(AtomicBool::new(false));
+    // Ada's client makes personal tokens and new JWT pairs as fast as it can.
+    let makers: Vec<_> = (0..4)
+        .map(|i| {
+            let (app, stop, bearer) = (app.clone(), stop.clone(), bearer.clone());
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) && n < 40 {
+                    n += 1;
+                    let name = format!("script {i}-{n}");
+                    let res = app
+                        .send(json_request(
+                            "POST",
+                            "/api/accounts/tokens/",
+                            Some(json!({"name": name})),
+                            None,
+                            &[("authorization", &bearer)],
+                        ))
+                        .await;
+                    assert!(
+                        [StatusCode::CREATED, StatusCode::UNAUTHORIZED, StatusCode::BAD_REQUEST].contains(&res.status()),
+                        "{}",
+                        res.status()
+                    );
+                    post(&app, "/api/token/", json!({"username": "ada", "password": PASSWORD})).await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let deactivate = thicode::admin::service::FlagChange {
+        is_active: Some(false),
+        is_staff: None,
+    };
+    thicode::admin::service::change_flags(&app.state.db, &actor, id, deactivate)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    stop.store(true, Ordering::SeqCst);
+    for task in makers {
+        task.await.unwrap();
+    }
+    // Deleted must stay deleted: reactivating brings back none of them.
+    let reactivate = thicode::admin::service::FlagChange {
+        is_active: Some(true),
+        is_staff: None,
+    };
+    thicode::admin::service::change_flags(&app.state.db, &actor, id, reactivate)
+        .await
+        .unwrap();
+    let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE user_id = $1")
+        .bind(id)
+        .fetch_one(&app.pool().pool)
+        .await
+        .unwrap();
+    assert_eq!(tokens, 0, "a personal token made during the deactivation survived it");
+    let families: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jwt_refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .fetch_one(&app.pool().pool)
+            .await
+            .unwrap();
+    assert_eq!(families, 0, "a JWT family issued during the deactivation survived it");
+}
