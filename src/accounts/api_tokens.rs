@@ -107,7 +107,7 @@ pub async fn create(
         return Err(AppError::Invalid(errors));
     }
     let mut tx = pool.begin().await?;
-    let active = sqlx::query("UPDATE users SET id = id WHERE id = $1 AND is_active = 1")
+    let active = sqlx::query("UPDATE users SET is_active = is_active WHERE id = $1 AND is_active = 1")
         .bind(user.id)
         .execute(&mut *tx)
         .await?;

@@ -113,7 +113,7 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 /// update that row too, so each of them and the transaction that called this happen one after the other: on
 /// PostgreSQL through the row lock, on SQLite through the write lock this first write takes.
 async fn lock_user(tx: &mut Tx, user_id: i64) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query("UPDATE users SET id = id WHERE id = $1")
+    sqlx::query("UPDATE users SET is_active = is_active WHERE id = $1")
         .bind(user_id)
         .execute(&mut **tx)
         .await?;
