@@ -82,20 +82,19 @@ impl SessionStore for DbSessionStore {
         }
     }
 
+    /// Updates a stored session; never inserts. A session whose row was deleted while a request held it (logged out
+    /// elsewhere, its account deactivated or its password changed) stays deleted: an upsert here used to bring the
+    /// row back when that request ended, alive again on reactivation. New sessions come through [`Self::create`].
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let (id, data, expires, user_id) = encode(record)?;
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, \
-             user_id = excluded.user_id",
-        )
-        .bind(id)
-        .bind(data)
-        .bind(expires)
-        .bind(user_id)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        sqlx::query("UPDATE sessions SET data = $2, expires_at = $3, user_id = $4 WHERE id = $1")
+            .bind(id)
+            .bind(data)
+            .bind(expires)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
