@@ -128,6 +128,19 @@ pub struct FlagChange {
 /// Applies `change` to the account `id`, audited. Deactivating ends the account's sessions, deletes its API tokens
 /// and revokes its JWT refresh tokens, in the same transaction.
 pub async fn change_flags(db: &Db, actor: &Actor, id: i64, change: FlagChange) -> Result<(), AppError> {
+    update_user(db, actor, id, change, None).await
+}
+
+/// Applies a change of flags and, with `quota`, of the account's own limits (already checked with
+/// `quota::check_limit`), in one transaction: both happen or neither does. Every effective change is audited, with
+/// what it was before read under the same locks, so two staff saving at once each leave a true entry.
+pub async fn update_user(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    change: FlagChange,
+    quota: Option<crate::chat::quota::QuotaOverride>,
+) -> Result<(), AppError> {
     let mut tx = db.pool.begin().await?;
     lock_staff(&mut tx, actor).await?;
     let target = target(&mut tx, id).await?;
@@ -151,6 +164,11 @@ pub async fn change_flags(db: &Db, actor: &Actor, id: i64, change: FlagChange) -
             return Err(AppError::invalid("is_staff", text!(admin.rules.last_staff)));
         }
     }
+    // The target's row is locked from here on (PostgreSQL; SQLite holds its write lock since `lock_staff`).
+    sqlx::query("UPDATE users SET is_active = is_active WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     let now = now_millis();
     if let Some(active) = change.is_active.filter(|a| *a != target.is_active) {
         sqlx::query("UPDATE users SET is_active = $1, date_modified = $2 WHERE id = $3")
@@ -174,6 +192,15 @@ pub async fn change_flags(db: &Db, actor: &Actor, id: i64, change: FlagChange) -
             .await?;
         let action = if staff { "user.grant_staff" } else { "user.revoke_staff" };
         audit::record(&mut tx, &entry(actor, action, &target, json!({}))).await?;
+    }
+    if let Some(quota) = quota {
+        use crate::chat::quota as quotas;
+        let before = quotas::override_of(&mut *tx, id).await?;
+        if before != quota {
+            quotas::set_override(&mut tx, id, quota).await?;
+            let details = json!({"from": before, "to": quota});
+            audit::record(&mut tx, &entry(actor, "user.set_quota", &target, details)).await?;
+        }
     }
     tx.commit().await?;
     Ok(())
@@ -332,28 +359,21 @@ pub async fn set_user_quota(
             quota::check_limit(field, value)?;
         }
     }
-    let before = quota::override_of(&db.pool, id).await?;
-    let mut tx = db.pool.begin().await?;
-    let target = target(&mut tx, id).await?;
-    quota::set_override(&mut tx, id, quota).await?;
-    if before != quota {
-        let details = json!({"from": before, "to": quota});
-        audit::record(&mut tx, &entry(actor, "user.set_quota", &target, details)).await?;
-    }
-    tx.commit().await?;
-    Ok(())
+    update_user(db, actor, id, FlagChange::default(), Some(quota)).await
 }
 
-/// Sets the instance's default limits (0: unlimited), audited with the old and new values.
+/// Sets the instance's default limits (0: unlimited), audited with the old and new values. The old values are read
+/// after the defaults' row is locked, so of two staff saving at once, each entry says what its save changed.
 pub async fn set_default_quota(db: &Db, actor: &Actor, quota: crate::chat::quota::Quota) -> Result<(), AppError> {
     use crate::chat::quota;
     quota::check_limit("messages_per_day", quota.messages_per_day)?;
     quota::check_limit("tokens_per_day", quota.tokens_per_day)?;
     quota::check_limit("tokens_per_month", quota.tokens_per_month)?;
-    let before = quota::defaults(&db.pool).await?;
     let mut tx = db.pool.begin().await?;
-    quota::set_defaults(&mut tx, quota).await?;
+    lock_staff(&mut tx, actor).await?;
+    let before = quota::lock_defaults(&mut tx).await?;
     if before != quota {
+        quota::set_defaults(&mut tx, quota).await?;
         let details = json!({"from": before, "to": quota});
         let entry = Entry {
             actor_id: actor.user.id,

@@ -386,19 +386,15 @@ async fn update_user(
         is_active: body.is_active,
         is_staff: body.is_staff,
     };
-    service::change_flags(&state.db, &actor, id, change)
+    let quota = body.quota.map(|quota| QuotaOverride {
+        messages_per_day: quota.messages_per_day,
+        tokens_per_day: quota.tokens_per_day,
+        tokens_per_month: quota.tokens_per_month,
+    });
+    // Flags and limits in one transaction: both change or neither does.
+    service::update_user(&state.db, &actor, id, change, quota)
         .await
         .map_err(drf)?;
-    if let Some(quota) = body.quota {
-        let quota = QuotaOverride {
-            messages_per_day: quota.messages_per_day,
-            tokens_per_day: quota.tokens_per_day,
-            tokens_per_month: quota.tokens_per_month,
-        };
-        service::set_user_quota(&state.db, &actor, id, quota)
-            .await
-            .map_err(quota_field)?;
-    }
     Ok(Json(detail(&state, id).await?))
 }
 

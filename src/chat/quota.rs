@@ -51,9 +51,9 @@ pub fn next_month(now: i64) -> i64 {
 }
 
 /// The instance's default limits.
-pub async fn defaults(pool: &AnyPool) -> Result<Quota, sqlx::Error> {
+pub async fn defaults<'e>(db: impl sqlx::Executor<'e, Database = sqlx::Any>) -> Result<Quota, sqlx::Error> {
     let row = sqlx::query("SELECT messages_per_day, tokens_per_day, tokens_per_month FROM quota_defaults WHERE id = 1")
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?;
     Ok(match row {
         Some(row) => Quota {
@@ -66,11 +66,14 @@ pub async fn defaults(pool: &AnyPool) -> Result<Quota, sqlx::Error> {
 }
 
 /// The account's own limits (all `None` when it has none).
-pub async fn override_of(pool: &AnyPool, user_id: i64) -> Result<QuotaOverride, sqlx::Error> {
+pub async fn override_of<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user_id: i64,
+) -> Result<QuotaOverride, sqlx::Error> {
     let row =
         sqlx::query("SELECT messages_per_day, tokens_per_day, tokens_per_month FROM user_quotas WHERE user_id = $1")
             .bind(user_id)
-            .fetch_optional(pool)
+            .fetch_optional(db)
             .await?;
     Ok(match row {
         Some(row) => QuotaOverride {
@@ -103,6 +106,14 @@ pub async fn set_defaults(tx: &mut sqlx::Transaction<'static, sqlx::Any>, quota:
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Locks the default limits' row until the transaction ends and reads them.
+pub async fn lock_defaults(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<Quota, sqlx::Error> {
+    sqlx::query("UPDATE quota_defaults SET messages_per_day = messages_per_day WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    defaults(&mut **tx).await
 }
 
 /// Replaces the account's own limits, in the caller's transaction.

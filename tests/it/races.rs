@@ -200,3 +200,116 @@ async fn tokens_made_while_the_account_is_deactivated_do_not_outlive_it() {
             .unwrap();
     assert_eq!(families, 0, "a JWT family issued during the deactivation survived it");
 }
+
+async fn actor(app: &TestApp, username: &str) -> thicode::admin::service::Actor {
+    let id = with_staff(app, username).await;
+    thicode::admin::service::Actor {
+        user: thicode::accounts::users::by_id(&app.pool().pool, id)
+            .await
+            .unwrap()
+            .unwrap(),
+        addr: "127.0.0.1".into(),
+    }
+}
+
+/// The `details` of the audit entries of `action`, oldest first.
+async fn audit_details(app: &TestApp, action: &str) -> Vec<Value> {
+    let rows: Vec<String> = sqlx::query_scalar("SELECT details FROM audit_log WHERE action = $1 ORDER BY id")
+        .bind(action)
+        .fetch_all(&app.pool().pool)
+        .await
+        .unwrap();
+    rows.iter().map(|d| serde_json::from_str(d).unwrap()).collect()
+}
+
+/// Each entry starts where the one before ended, and the last ends where the setting is now.
+fn assert_unbroken(entries: &[Value], first: &Value, now: &Value) {
+    let mut at = first.clone();
+    for entry in entries {
+        assert_eq!(
+            entry["from"], at,
+            "an entry does not start where the last ended: {entries:#?}"
+        );
+        at = entry["to"].clone();
+    }
+    assert_eq!(&at, now, "a change was made and not audited: {entries:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_staff_saving_limits_at_once_leave_an_unbroken_audit_trail() {
+    use thicode::admin::service::{set_default_quota, set_user_quota};
+    use thicode::chat::quota::{Quota, QuotaOverride, defaults, override_of};
+    let app = Arc::new(app().await);
+    let ada = with_user(&app, "ada", PASSWORD).await;
+    let (one, two) = (actor(&app, "root").await, actor(&app, "admin").await);
+    let first_default = serde_json::to_value(defaults(&app.pool().pool).await.unwrap()).unwrap();
+    let first_own = serde_json::to_value(override_of(&app.pool().pool, ada).await.unwrap()).unwrap();
+    for _ in 0..15 {
+        let quota = |n| Quota {
+            messages_per_day: n,
+            ..Quota::default()
+        };
+        let own = |n| QuotaOverride {
+            messages_per_day: Some(n),
+            ..QuotaOverride::default()
+        };
+        let (a, b, c, d) = tokio::join!(
+            set_default_quota(&app.state.db, &one, quota(5)),
+            set_default_quota(&app.state.db, &two, quota(7)),
+            set_user_quota(&app.state.db, &one, ada, own(3)),
+            set_user_quota(&app.state.db, &two, ada, own(4)),
+        );
+        for result in [a, b, c, d] {
+            result.unwrap();
+        }
+    }
+    let now_default = serde_json::to_value(defaults(&app.pool().pool).await.unwrap()).unwrap();
+    let now_own = serde_json::to_value(override_of(&app.pool().pool, ada).await.unwrap()).unwrap();
+    assert_unbroken(
+        &audit_details(&app, "settings.quota").await,
+        &first_default,
+        &now_default,
+    );
+    assert_unbroken(&audit_details(&app, "user.set_quota").await, &first_own, &now_own);
+}
+
+#[tokio::test]
+async fn a_patch_of_flags_and_limits_changes_both_or_neither() {
+    use crate::common::api_session;
+    let app = app().await;
+    let ada = with_user(&app, "ada", PASSWORD).await;
+    with_staff(&app, "root").await;
+    let cookie = api_session(&app, "root").await;
+    // The limits cannot be written (a fault of the database, made here with a trigger on both backends).
+    let fault = if app.db.is_postgres() {
+        vec![
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse BEFORE INSERT ON user_quotas FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ]
+    } else {
+        vec!["CREATE TRIGGER refuse BEFORE INSERT ON user_quotas BEGIN SELECT RAISE(ABORT, 'refused'); END"]
+    };
+    for statement in fault {
+        sqlx::query(statement).execute(&app.pool().pool).await.unwrap();
+    }
+    let res = app
+        .send(json_request(
+            "PATCH",
+            &format!("/api/admin/users/{ada}/"),
+            Some(json!({"is_staff": true, "quota": {"messages_per_day": 3}})),
+            Some(&cookie),
+            &[("x-csrftoken", crate::common::CSRF), ("origin", crate::common::ORIGIN)],
+        ))
+        .await;
+    assert!(res.status().is_server_error(), "{}", res.status());
+    let user = thicode::accounts::users::by_id(&app.pool().pool, ada)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!user.is_staff, "the flags were committed without the limits");
+    let entries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(&app.pool().pool)
+        .await
+        .unwrap();
+    assert_eq!(entries, 0);
+}
