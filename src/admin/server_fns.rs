@@ -254,7 +254,8 @@ pub async fn admin_conversations(user_id: String) -> Result<crate::admin::types:
     crate::admin::service::conversations_of(&state.db, user_id).await
 }
 
-/// One of an account's conversations, read-only; audited.
+/// One of an account's conversations, read-only; audited. Read only when the request came from this site (a page
+/// of ours or the address bar): a link on another site gets a page that asks first (`confirm`).
 #[server]
 pub async fn admin_conversation(
     user_id: String,
@@ -263,7 +264,9 @@ pub async fn admin_conversation(
     let (state, actor) = actor().await?;
     let user_id = user_id.parse::<i64>().map_err(|_| AppError::NotFound)?;
     let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
-    crate::admin::service::view_conversation(&state.db, &actor, user_id, id).await
+    let here = use_context::<axum::http::request::Parts>()
+        .is_some_and(|parts| crate::core::security::came_from_this_site(&state.config, &parts.headers));
+    crate::admin::service::view_conversation(&state.db, &actor, user_id, id, here).await
 }
 
 /// Deletes one of an account's conversations; audited. Back to the account's conversations.

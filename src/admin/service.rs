@@ -422,6 +422,7 @@ pub async fn view_conversation(
     actor: &Actor,
     user_id: i64,
     id: i64,
+    opened_here: bool,
 ) -> Result<crate::admin::types::AdminConversation, AppError> {
     use crate::chat::store;
     let user = crate::accounts::users::by_id(&db.pool, user_id)
@@ -430,6 +431,17 @@ pub async fn view_conversation(
     let conversation = store::conversation(&db.pool, user_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if !opened_here {
+        // A link on another site cannot make a staff member read (and be recorded reading) a conversation.
+        return Ok(crate::admin::types::AdminConversation {
+            user_id,
+            username: user.username,
+            id,
+            title: String::new(),
+            messages: Vec::new(),
+            confirm: true,
+        });
+    }
     let messages = store::messages(&db.pool, id)
         .await?
         .into_iter()
@@ -454,6 +466,7 @@ pub async fn view_conversation(
         id,
         title: conversation.title,
         messages,
+        confirm: false,
     })
 }
 

@@ -324,6 +324,9 @@ pub struct AdminConversation {
     pub id: i64,
     /// Title.
     pub title: String,
-    /// Every message, oldest first (all branches).
+    /// Every message, oldest first (all branches); empty while `confirm` asks first.
     pub messages: Vec<AdminMessage>,
+    /// The request came from another site (or did not say where from): nothing was read or audited, and the page asks
+    /// the staff member to open the conversation themself.
+    pub confirm: bool,
 }

@@ -169,6 +169,20 @@ fn origin_allowed(config: &Config, headers: &HeaderMap) -> Result<(), String> {
     }
 }
 
+/// Whether a request was started by this site or by the person (typed address, bookmark), not by another site: its
+/// `Sec-Fetch-Site` is `same-origin` or `none`; a browser that does not send that header must send an `Origin` (a
+/// script's call) or a `Referer` (a navigation) of this site. For reads that leave a trace (a staff member's audited reading), which a cross-site link must not cause.
+pub fn came_from_this_site(config: &Config, headers: &HeaderMap) -> bool {
+    match lower_header(headers, HeaderName::from_static("sec-fetch-site")).as_deref() {
+        Some("same-origin" | "none") => true,
+        Some(_) => false,
+        None => match lower_header(headers, header::ORIGIN) {
+            Some(origin) => is_our_origin(config, &origin, lower_header(headers, header::HOST).as_deref()),
+            None => same_origin_referer(config, headers).is_some(),
+        },
+    }
+}
+
 /// The page each server function's form is on, by the server function's path: where a failed no-JavaScript post goes
 /// back to when its `Referer` is not a page of this site. The features list their forms; the router collects them.
 #[derive(Debug, Clone, Default)]

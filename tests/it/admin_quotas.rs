@@ -572,18 +572,46 @@ async fn staff_read_and_delete_a_users_conversations_and_both_are_audited() {
     let mut req = crate::common::get(&format!("/admin/users/{bob}/conversations/{conversation}"));
     req.headers_mut().insert("cookie", root.parse().unwrap());
     assert_eq!(app.send(req).await.status(), StatusCode::NOT_FOUND);
-    let html = page(
-        app,
-        &format!("/admin/users/{ada}/conversations/{conversation}"),
-        Some(&root),
-    )
-    .await;
-    assert!(
-        html.contains("<strong>private</strong>") && !html.contains("<script>x"),
-        "rendered and sanitised: {html}"
-    );
-    assert!(html.contains("Read-only: a conversation of ada."));
-    assert_eq!(views().await, 1, "reading is audited");
+    // A link on another site (or a request that does not say where it comes from) reads nothing and records
+    // nothing: the page asks the staff member to open it from here.
+    let uri = format!("/admin/users/{ada}/conversations/{conversation}");
+    let navigate = |headers: &[(&'static str, &str)]| {
+        let mut req = crate::common::get(&uri);
+        req.headers_mut().insert("cookie", root.parse().unwrap());
+        for (name, value) in headers {
+            req.headers_mut().insert(*name, value.parse().unwrap());
+        }
+        req
+    };
+    for headers in [
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("referer", "https://evil.example/page")],
+        vec![],
+    ] {
+        let res = app.send(navigate(&headers)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let html = crate::common::without_markers(&text(res).await);
+        assert!(!html.contains("private"), "{headers:?}: {html}");
+        assert!(html.contains("Open this conversation?"), "{headers:?}: {html}");
+        assert!(html.contains(&format!(r#"href="{uri}?open=1""#)), "{html}");
+    }
+    assert_eq!(views().await, 0, "nothing read, nothing recorded");
+    // Opened from this site: by a page of ours (Sec-Fetch-Site), or by an older browser's Referer.
+    for headers in [
+        vec![("sec-fetch-site", "same-origin")],
+        vec![("sec-fetch-site", "none")],
+        vec![("referer", "http://127.0.0.1:3000/admin/users")],
+    ] {
+        let res = app.send(navigate(&headers)).await;
+        let html = crate::common::without_markers(&text(res).await);
+        assert!(
+            html.contains("<strong>private</strong>") && !html.contains("<script>x"),
+            "rendered and sanitised: {html}"
+        );
+        assert!(html.contains("Read-only: a conversation of ada."));
+    }
+    assert_eq!(views().await, 3, "each reading is audited");
 
     let res = app
         .send(form_post(

@@ -771,6 +771,9 @@ async fn every_admin_page_and_server_function_under_every_kind_of_caller() {
         ] {
             let mut req = crate::common::get(uri);
             req.headers_mut().insert("accept", "text/html".parse().unwrap());
+            // A browser following a link of the admin pages.
+            req.headers_mut()
+                .insert("sec-fetch-site", "same-origin".parse().unwrap());
             if let Some(cookie) = cookie {
                 req.headers_mut().insert("cookie", cookie.parse().unwrap());
             }

@@ -137,9 +137,14 @@ fn ask_delete(deleting: RwSignal<Option<(i64, String)>>, target: (i64, String)) 
 pub fn ConversationPage() -> impl IntoView {
     let t = Lang::current();
     let params = use_params_map();
+    // `?open` only makes the page fetch again after the "Open" link; whether it reads is the server's decision.
+    let open = use_query_map();
     let conversation = Resource::new(
-        move || params.with(|p| (p.get("id").unwrap_or_default(), p.get("cid").unwrap_or_default())),
-        |(user_id, id)| admin_conversation(user_id, id),
+        move || {
+            let (user_id, id) = params.with(|p| (p.get("id").unwrap_or_default(), p.get("cid").unwrap_or_default()));
+            (user_id, id, open.with(|q| q.get("open")))
+        },
+        |(user_id, id, _)| admin_conversation(user_id, id),
     );
     view! {
         <Title text=tr!(t, admin.conversations.title)/>
@@ -147,12 +152,27 @@ pub fn ConversationPage() -> impl IntoView {
             <Suspense fallback=move || view! { <p>{tr!(t, admin.page.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match conversation.await {
+                        Ok(c) if c.confirm => ask_to_open(t, c).into_any(),
                         Ok(c) => read_only(t, c).into_any(),
                         Err(error) => refused(error),
                     }
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// The request came from another site: nothing was read; the staff member opens it themself, from this page.
+fn ask_to_open(t: Lang, c: AdminConversation) -> impl IntoView {
+    let here = format!("/admin/users/{}/conversations/{}?open=1", c.user_id, c.id);
+    view! {
+        <h1>{tr!(t, admin.conversations.open_title)}</h1>
+        <AdminNav here="/admin/users"/>
+        <p class="notice" role="note" data-testid="open-conversation">
+            {tr!(t, admin.conversations.open_text, username = c.username)}
+        </p>
+        <p><a class="button primary" href=here>{tr!(t, admin.conversations.open)}</a></p>
+        <p class="auth-switch"><a href=format!("/admin/users/{}/conversations", c.user_id)>{tr!(t, admin.conversations.back)}</a></p>
     }
 }
 
