@@ -218,6 +218,20 @@ test("quotas: staff set a limit on the pages; the user over it is told when it r
   await expect(page.getByTestId("admin-messages")).toContainText("first");
   await expect(page.getByRole("note")).toContainText("Read-only");
   await looksRight(page, "a conversation, read-only", w);
+  // A link to it on another site reads nothing (and records nothing): the page asks, and its link opens it.
+  const conversationUrl = page.url();
+  await page.route("http://elsewhere.test/", (route) =>
+    route.fulfill({ contentType: "text/html", body: `<!DOCTYPE html><title>x</title><a href="${conversationUrl}">look</a>` }),
+  );
+  await page.goto("http://elsewhere.test/");
+  await page.getByRole("link", { name: "look" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Open this conversation?");
+  await hydrated(page);
+  await expect(page.getByTestId("admin-messages")).toHaveCount(0);
+  await looksRight(page, "a conversation linked from another site", w);
+  await page.getByRole("link", { name: "Open the conversation" }).click();
+  await expect(page.getByTestId("admin-messages")).toContainText("first");
+  await expect(page.getByRole("link", { name: "Open the conversation" })).toHaveCount(0);
   // And delete it, after a modal confirmation.
   await page.getByRole("link", { name: "Back to the conversations" }).click();
   await page.getByTestId("conversations").getByRole("link", { name: "Delete…" }).click();

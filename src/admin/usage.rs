@@ -55,65 +55,74 @@ pub fn period(from: Option<&str>, to: Option<&str>, now: i64) -> Result<(i64, i6
     Ok((start, end))
 }
 
-#[derive(Default)]
-struct Totals {
-    messages: i64,
-    prompt: i64,
-    completion: i64,
-    errors: i64,
-    ttft: Vec<i64>,
+/// The grouping key of a ledger row, as SQL (`e` is the ledger, `u` its account when it still exists).
+fn key_sql(group: UsageGroup) -> &'static str {
+    match group {
+        UsageGroup::Day => "CAST(e.created_at / 86400000 AS BIGINT)",
+        UsageGroup::User => "COALESCE(u.username, '')",
+        UsageGroup::Model => "e.model",
+    }
 }
 
-/// The report of `[start, end)` grouped by `group`.
+/// The report of `[start, end)` grouped by `group`, aggregated by the database: the totals with `GROUP BY`, the
+/// median time to the first token with a window (the lower middle value, as [`median`]). Only one row per group
+/// reaches the server, whatever the size of the ledger.
 pub async fn report(pool: &AnyPool, start: i64, end: i64, group: UsageGroup) -> Result<UsageReport, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT e.created_at, COALESCE(u.username, '') AS username, e.model, e.status, e.prompt_tokens, \
-                e.completion_tokens, e.time_to_first_token_ms \
-         FROM usage_events e LEFT JOIN users u ON u.id = e.user_id \
-         WHERE e.created_at >= $1 AND e.created_at < $2",
-    )
-    .bind(start)
-    .bind(end)
-    .fetch_all(pool)
-    .await?;
-    let mut groups: BTreeMap<String, Totals> = BTreeMap::new();
+    let key = key_sql(group);
+    let join = if group == UsageGroup::User {
+        "LEFT JOIN users u ON u.id = e.user_id"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "WITH e AS ( \
+            SELECT {key} AS k, e.status, e.prompt_tokens, e.completion_tokens, e.time_to_first_token_ms AS t \
+            FROM usage_events e {join} WHERE e.created_at >= $1 AND e.created_at < $2), \
+         totals AS ( \
+            SELECT k, COUNT(*) AS messages, CAST(SUM(prompt_tokens) AS BIGINT) AS prompt, \
+                   CAST(SUM(completion_tokens) AS BIGINT) AS completion, \
+                   CAST(SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS BIGINT) AS errors \
+            FROM e GROUP BY k), \
+         ranked AS ( \
+            SELECT k, t, ROW_NUMBER() OVER (PARTITION BY k ORDER BY t) AS rn, COUNT(*) OVER (PARTITION BY k) AS n \
+            FROM e WHERE t IS NOT NULL) \
+         SELECT totals.k, totals.messages, totals.prompt, totals.completion, totals.errors, ranked.t AS median \
+         FROM totals LEFT JOIN ranked ON ranked.k = totals.k AND ranked.rn = (ranked.n + 1) / 2"
+    );
+    let found = sqlx::query(&sql).bind(start).bind(end).fetch_all(pool).await?;
+    let mut rows = Vec::with_capacity(found.len());
+    for row in found {
+        let key = match group {
+            UsageGroup::Day => date_of(row.try_get::<i64, _>(0)? * DAY_MS),
+            UsageGroup::User | UsageGroup::Model => row.try_get(0)?,
+        };
+        rows.push(UsageRow {
+            key,
+            messages: row.try_get(1)?,
+            prompt_tokens: row.try_get(2)?,
+            completion_tokens: row.try_get(3)?,
+            errors: row.try_get(4)?,
+            median_ttft_ms: row.try_get(5)?,
+        });
+    }
     if group == UsageGroup::Day {
+        // Every day of the period, those without usage too, in order.
+        let mut by_day: BTreeMap<String, UsageRow> = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
+        rows = Vec::new();
         let mut day = start;
         while day < end {
-            groups.entry(date_of(day)).or_default();
+            let key = date_of(day);
+            rows.push(by_day.remove(&key).unwrap_or(UsageRow {
+                key,
+                messages: 0,
+                prompt_tokens: 0,
+                completion_tokens: 0,
+                errors: 0,
+                median_ttft_ms: None,
+            }));
             day += DAY_MS;
         }
-    }
-    for row in rows {
-        let at: i64 = row.try_get("created_at")?;
-        let key = match group {
-            UsageGroup::Day => date_of(at),
-            UsageGroup::User => row.try_get("username")?,
-            UsageGroup::Model => row.try_get("model")?,
-        };
-        let totals = groups.entry(key).or_default();
-        totals.messages += 1;
-        totals.prompt += row.try_get::<i64, _>("prompt_tokens")?;
-        totals.completion += row.try_get::<i64, _>("completion_tokens")?;
-        if row.try_get::<String, _>("status")? == "error" {
-            totals.errors += 1;
-        }
-        if let Some(ms) = row.try_get::<Option<i64>, _>("time_to_first_token_ms")? {
-            totals.ttft.push(ms);
-        }
-    }
-    let mut rows: Vec<UsageRow> = groups
-        .into_iter()
-        .map(|(key, mut t)| UsageRow {
-            key,
-            messages: t.messages,
-            prompt_tokens: t.prompt,
-            completion_tokens: t.completion,
-            errors: t.errors,
-            median_ttft_ms: median(&mut t.ttft),
-        })
-        .collect();
-    if group != UsageGroup::Day {
+    } else {
         rows.sort_by(|a, b| b.messages.cmp(&a.messages).then_with(|| a.key.cmp(&b.key)));
     }
     Ok(UsageReport {
@@ -124,7 +133,8 @@ pub async fn report(pool: &AnyPool, start: i64, end: i64, group: UsageGroup) -> 
     })
 }
 
-/// The median (the lower middle value of an even count).
+/// The median (the lower middle value of an even count), as the report's SQL computes it.
+#[cfg(test)]
 fn median(values: &mut [i64]) -> Option<i64> {
     if values.is_empty() {
         return None;
@@ -133,42 +143,61 @@ fn median(values: &mut [i64]) -> Option<i64> {
     Some(values[(values.len() - 1) / 2])
 }
 
-/// The report as CSV (RFC 4180), a header line first.
-pub fn csv(report: &UsageReport) -> String {
-    let field = |text: &str| {
-        // Quoted when needed; a leading formula character is neutralised so a spreadsheet does not run it.
-        let text = if text.starts_with(['=', '+', '-', '@']) {
-            format!("'{text}")
-        } else {
-            text.to_string()
-        };
-        if text.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
-        } else {
-            text
-        }
+/// One CSV field (RFC 4180). A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return as a formula (OWASP's CSV injection list): such text gets a leading `'`. Quoted when it holds a comma, a
+/// quote, a line break or a semicolon (the separator of spreadsheets in many locales).
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
     };
-    let mut out = format!(
-        "{},messages,prompt_tokens,completion_tokens,errors,median_ttft_ms\r\n",
-        report.group_by.name()
-    );
-    for row in &report.rows {
-        out.push_str(&format!(
-            "{},{},{},{},{},{}\r\n",
-            field(&row.key),
-            row.messages,
-            row.prompt_tokens,
-            row.completion_tokens,
-            row.errors,
-            row.median_ttft_ms.map(|m| m.to_string()).unwrap_or_default()
-        ));
+    if text.contains([',', '"', '\n', '\r', ';']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
     }
-    out
+}
+
+/// The CSV header line of a report grouped by `group`.
+pub fn csv_header(group: UsageGroup) -> String {
+    format!(
+        "{},messages,prompt_tokens,completion_tokens,errors,median_ttft_ms\r\n",
+        group.name()
+    )
+}
+
+/// One row of the report as a CSV line.
+pub fn csv_line(row: &UsageRow) -> String {
+    format!(
+        "{},{},{},{},{},{}\r\n",
+        csv_field(&row.key),
+        row.messages,
+        row.prompt_tokens,
+        row.completion_tokens,
+        row.errors,
+        row.median_ttft_ms.map(|m| m.to_string()).unwrap_or_default()
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{median, period};
+    use super::{csv_field, median, period};
+
+    #[test]
+    fn csv_fields_never_become_formulas_and_keep_their_separators() {
+        assert_eq!(csv_field("ada"), "ada");
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert!(
+                csv_field(formula).trim_start_matches('"').starts_with('\''),
+                "{formula:?}"
+            );
+        }
+        assert_eq!(csv_field("a;b"), "\"a;b\"");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("\r=1"), "\"'\r=1\"");
+    }
 
     #[test]
     fn medians_and_periods() {

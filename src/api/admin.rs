@@ -103,12 +103,16 @@ async fn usage(
             report.to,
             group.name()
         );
+        // Written out line by line as the body is sent, not built as one string first.
+        let lines = std::iter::once(crate::admin::usage::csv_header(group))
+            .chain(report.rows.into_iter().map(|row| crate::admin::usage::csv_line(&row)))
+            .map(|line| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(line)));
         return Ok((
             [
                 (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
                 (axum::http::header::CONTENT_DISPOSITION, name),
             ],
-            crate::admin::usage::csv(&report),
+            axum::body::Body::from_stream(futures_util::stream::iter(lines)),
         )
             .into_response());
     }

@@ -864,3 +864,14 @@ async fn every_admin_page_and_server_function_under_every_kind_of_caller() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_way_back_to_the_list_keeps_a_username_with_query_characters() {
+    let app = TestApp::new(&[]).await;
+    let id = with_user(&app, "ann+1@home", PASSWORD).await;
+    with_staff(&app, "root").await;
+    let root = logged_in(&app, "root").await;
+    let html = page(&app, &format!("/admin/users/{id}"), Some(&root)).await;
+    // A bare `+` would be read back as a space, `@` and `&` would end or change the search.
+    assert!(html.contains(r#"href="/admin/users?search=ann%2B1%40home""#), "{html}");
+}

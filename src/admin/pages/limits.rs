@@ -172,7 +172,7 @@ fn account(
             <button type="submit" class="primary">{tr!(t, admin.limits.save)}</button>
         </ActionForm>
         <p class="auth-switch"><a href=format!("/admin/users/{}/conversations", row.id)>{tr!(t, admin.conversations.title)}</a></p>
-        <p class="auth-switch"><a href=format!("/admin/users?search={}", row.username)>{tr!(t, admin.limits.back_to_list)}</a></p>
+        <p class="auth-switch"><a href=format!("/admin/users?search={}", crate::core::document::encode_component(&row.username))>{tr!(t, admin.limits.back_to_list)}</a></p>
     }
 }
 
