@@ -60,7 +60,8 @@ async fn select_users(db: &Db, query: &UserQuery, only_id: i64) -> Result<(Vec<U
                 u.last_login, CAST(COALESCE(s.messages, 0) AS BIGINT) AS messages, \
                 CAST(COALESCE(s.tokens, 0) AS BIGINT) AS tokens \
          FROM users u LEFT JOIN ( \
-             SELECT user_id, COUNT(*) AS messages, SUM(prompt_tokens + completion_tokens) AS tokens \
+             SELECT user_id, SUM(CASE WHEN kind = 'reply' THEN 1 ELSE 0 END) AS messages, \
+                    SUM(prompt_tokens + completion_tokens) AS tokens \
              FROM usage_events WHERE created_at >= $1 GROUP BY user_id \
          ) s ON s.user_id = u.id \
          WHERE {filter} ORDER BY {key} {dir}, u.id {dir} LIMIT $4 OFFSET $5"

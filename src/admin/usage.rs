@@ -59,7 +59,8 @@ pub fn period(from: Option<&str>, to: Option<&str>, now: i64) -> Result<(i64, i6
 fn key_sql(group: UsageGroup) -> &'static str {
     match group {
         UsageGroup::Day => "CAST(e.created_at / 86400000 AS BIGINT)",
-        UsageGroup::User => "COALESCE(u.username, '')",
+        // A deleted account's rows keep its name, marked.
+        UsageGroup::User => "COALESCE(u.username, e.username || ' (deleted)')",
         UsageGroup::Model => "e.model",
     }
 }
@@ -76,10 +77,12 @@ pub async fn report(pool: &AnyPool, start: i64, end: i64, group: UsageGroup) -> 
     };
     let sql = format!(
         "WITH e AS ( \
-            SELECT {key} AS k, e.status, e.prompt_tokens, e.completion_tokens, e.time_to_first_token_ms AS t \
+            SELECT {key} AS k, e.kind, e.status, e.prompt_tokens, e.completion_tokens, \
+                   e.time_to_first_token_ms AS t \
             FROM usage_events e {join} WHERE e.created_at >= $1 AND e.created_at < $2), \
          totals AS ( \
-            SELECT k, COUNT(*) AS messages, CAST(SUM(prompt_tokens) AS BIGINT) AS prompt, \
+            SELECT k, CAST(SUM(CASE WHEN kind = 'reply' THEN 1 ELSE 0 END) AS BIGINT) AS messages, \
+                   CAST(SUM(prompt_tokens) AS BIGINT) AS prompt, \
                    CAST(SUM(completion_tokens) AS BIGINT) AS completion, \
                    CAST(SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS BIGINT) AS errors \
             FROM e GROUP BY k), \

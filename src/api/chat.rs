@@ -529,16 +529,18 @@ async fn ask_mistral(
         }],
     );
     // Counted against the account's limits like any reply, though nothing else is stored.
-    let ledger = crate::chat::quota::begin_unstored(&state.db.pool, user.id, &request.model).await?;
+    let prompt_chars: usize = request.messages.iter().map(|m| m.content.chars().count()).sum();
+    let prompt_tokens = crate::chat::quota::estimate_tokens(prompt_chars);
+    let ledger = crate::chat::quota::begin_unstored(&state.db.pool, user.id, &request.model, prompt_tokens).await?;
     // The call and its bookkeeping run as a task of their own: a client that hangs up does not leave the ledger's row
     // open (or its tokens uncounted).
     let task_state = state.clone();
     let task = tokio::spawn(async move {
         let started = std::time::Instant::now();
         let (mut first_token, mut usage) = (None, None);
+        let mut response = String::new();
         let outcome = async {
             let mut stream = task_state.chat.provider.stream(&request).await?;
-            let mut response = String::new();
             let mut finished = false;
             while let Some(event) = stream.next().await {
                 match event {
@@ -555,15 +557,26 @@ async fn ask_mistral(
                     Err(e) => return Err(e),
                 }
             }
-            Ok::<_, ProviderError>(response)
+            Ok::<_, ProviderError>(())
         }
         .await;
         let status = if outcome.is_ok() { "delivered" } else { "error" };
+        // A call the provider did not count (it failed, or was cut off) counts by estimate, as a stopped reply does.
+        let (prompt, completion) = match usage {
+            Some(u) => (
+                i64::try_from(u.prompt_tokens).unwrap_or(i64::MAX),
+                i64::try_from(u.completion_tokens).unwrap_or(i64::MAX),
+            ),
+            None => (
+                prompt_tokens,
+                crate::chat::quota::estimate_tokens(response.chars().count()),
+            ),
+        };
         let pool = &task_state.db.pool;
-        if let Err(e) = crate::chat::quota::end_unstored(pool, ledger, status, usage, first_token).await {
+        if let Err(e) = crate::chat::quota::end_unstored(pool, ledger, status, prompt, completion, first_token).await {
             tracing::error!(error = %e, "ask-mistral: usage not recorded");
         }
-        outcome
+        outcome.map(|()| response)
     });
     let outcome = task.await.map_err(ApiError::internal)?;
     let response = outcome.map_err(|e| ApiError::from(AppError::from(e)))?;

@@ -33,6 +33,9 @@ pub enum LiveEvent {
 
 struct Live {
     conversation_id: i64,
+    /// The model asked, and the prompt's size in characters (for the usage estimate of a reply cut short).
+    model: String,
+    prompt_chars: usize,
     content: Mutex<String>,
     events: broadcast::Sender<LiveEvent>,
     stop: Notify,
@@ -84,6 +87,8 @@ impl Engine {
     pub fn spawn(&self, pool: AnyPool, job: Job) {
         let live = Arc::new(Live {
             conversation_id: job.conversation_id,
+            model: job.request.model.clone(),
+            prompt_chars: job.request.messages.iter().map(|m| m.content.chars().count()).sum(),
             content: Mutex::new(String::new()),
             events: broadcast::channel(1024).0,
             stop: Notify::new(),
@@ -144,7 +149,12 @@ impl Engine {
         };
         for (id, live) in running {
             let content = live.content.lock().map(|c| c.clone()).unwrap_or_default();
-            let metadata = json!({"finish_reason": "interrupted"}).to_string();
+            let metadata = json!({
+                "model": live.model,
+                "finish_reason": "interrupted",
+                "usage_estimate": usage_estimate(live.prompt_chars, &content),
+            })
+            .to_string();
             if let Err(e) = store::finish(pool, live.conversation_id, id, &content, "interrupted", &metadata).await {
                 tracing::warn!(error = %e, "could not save an interrupted reply");
             }
@@ -154,6 +164,11 @@ impl Engine {
     async fn run(&self, pool: &AnyPool, job: Job, live: &Arc<Live>) {
         let started = Instant::now();
         let model = job.request.model.clone();
+        // Counted from the start: a crash before the end still leaves the prompt in the usage ledger.
+        let prompt_tokens = crate::chat::quota::estimate_tokens(live.prompt_chars);
+        if let Err(e) = crate::chat::quota::record_prompt_estimate(pool, job.message_id, prompt_tokens).await {
+            tracing::warn!(error = %e, "could not record the prompt's estimate");
+        }
         // Saving runs beside the stream, so a busy database never delays the tokens on their way to readers.
         let saver = tokio::spawn(save_while_streaming(
             pool.clone(),
@@ -221,12 +236,8 @@ impl Engine {
             metadata["total_tokens"] = json!(usage.total_tokens);
         } else {
             // A reply stopped, cut off or failed before the provider counted it still used tokens: the usage ledger
-            // counts an estimate (about four characters a token), so stopping early never escapes a token limit.
-            let prompt: usize = job.request.messages.iter().map(|m| m.content.chars().count()).sum();
-            metadata["usage_estimate"] = json!({
-                "prompt_tokens": prompt.div_ceil(4),
-                "completion_tokens": content.chars().count().div_ceil(4),
-            });
+            // counts an estimate, so stopping early never escapes a token limit.
+            metadata["usage_estimate"] = usage_estimate(live.prompt_chars, &content);
         }
         if let Some(e) = &error {
             metadata["error"] = e.to_metadata();
@@ -287,14 +298,48 @@ impl Engine {
             ],
         );
         request.max_tokens = Some(24);
-        let Ok(mut stream) = self.provider.stream(&request).await else {
-            return;
-        };
+        let prompt_chars = request.messages.iter().map(|m| m.content.chars().count()).sum();
         let mut title = String::new();
-        while let Ok(Some(Ok(event))) = tokio::time::timeout(Duration::from_secs(20), stream.next()).await {
-            if let StreamEvent::Delta(text) = event {
-                title.push_str(&text);
-            }
+        let mut usage = None;
+        let mut failed = false;
+        match self.provider.stream(&request).await {
+            Err(_) => failed = true,
+            Ok(mut stream) => loop {
+                match tokio::time::timeout(Duration::from_secs(20), stream.next()).await {
+                    Ok(Some(Ok(StreamEvent::Delta(text)))) => title.push_str(&text),
+                    Ok(Some(Ok(StreamEvent::Finish { usage: reported, .. }))) => usage = reported,
+                    Ok(None) => break,
+                    Ok(Some(Err(_))) | Err(_) => {
+                        failed = usage.is_none();
+                        break;
+                    }
+                }
+            },
+        }
+        // Naming the conversation costs tokens too: they go into the usage ledger (as the provider counted them, or
+        // by estimate), though not as a reply.
+        let (prompt_tokens, completion_tokens) = match usage {
+            Some(u) => (
+                i64::try_from(u.prompt_tokens).unwrap_or(i64::MAX),
+                i64::try_from(u.completion_tokens).unwrap_or(i64::MAX),
+            ),
+            None => (
+                crate::chat::quota::estimate_tokens(prompt_chars),
+                crate::chat::quota::estimate_tokens(title.chars().count()),
+            ),
+        };
+        let status = if failed { "error" } else { "delivered" };
+        if let Err(e) = crate::chat::quota::record_title(
+            pool,
+            job.conversation_id,
+            &request.model,
+            status,
+            prompt_tokens,
+            completion_tokens,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "could not record a title's usage");
         }
         let title = clean_title(&title);
         if title.is_empty() {
@@ -344,6 +389,15 @@ pub fn spawn_recovery(pool: AnyPool) -> tokio::task::JoinHandle<()> {
                 Err(e) => tracing::warn!(error = %e, "interrupted-reply recovery failed"),
             }
         }
+    })
+}
+
+/// What a reply the provider never counted (stopped, cut off, failed, interrupted) is counted as: about four
+/// characters a token, of the prompt and of the text so far.
+fn usage_estimate(prompt_chars: usize, content: &str) -> Value {
+    json!({
+        "prompt_tokens": crate::chat::quota::estimate_tokens(prompt_chars),
+        "completion_tokens": crate::chat::quota::estimate_tokens(content.chars().count()),
     })
 }
 

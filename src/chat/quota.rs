@@ -149,7 +149,7 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN created_at >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        "SELECT CAST(COALESCE(SUM(CASE WHEN created_at >= $2 AND kind = 'reply' THEN 1 ELSE 0 END), 0) AS BIGINT), \
                 CAST(COALESCE(SUM(CASE WHEN created_at >= $2 THEN prompt_tokens + completion_tokens ELSE 0 END), 0) \
                      AS BIGINT), \
                 CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS BIGINT) \
@@ -312,40 +312,43 @@ pub async fn record_end(
 
 /// Starts a reply that is not stored (the API's `ask-mistral`): the account's limits are checked and its ledger row
 /// written in one transaction, as for a stored reply. Returns the row's id, for [`end_unstored`].
-pub async fn begin_unstored(pool: &AnyPool, user_id: i64, model: &str) -> Result<i64, AppError> {
+pub async fn begin_unstored(pool: &AnyPool, user_id: i64, model: &str, prompt_tokens: i64) -> Result<i64, AppError> {
     let now = crate::core::db::now_millis();
     let quota = effective(pool, user_id).await?;
     let mut tx = pool.begin().await?;
     if let Err(exceeded) = check_in(&mut tx, user_id, quota, now).await? {
         return Err(exceeded.error(now));
     }
-    let id: i64 =
-        sqlx::query_scalar("INSERT INTO usage_events (user_id, model, created_at) VALUES ($1, $2, $3) RETURNING id")
-            .bind(user_id)
-            .bind(model)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO usage_events (user_id, model, created_at, prompt_tokens) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(model)
+    .bind(now)
+    .bind(prompt_tokens)
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
-/// Completes the ledger row of a reply that is not stored: its status and the tokens the provider reported.
+/// Completes the ledger row of a reply that is not stored: its status and its tokens (the provider's count, or the
+/// estimate of a call it never counted).
 pub async fn end_unstored(
     pool: &AnyPool,
     id: i64,
     status: &str,
-    usage: Option<crate::chat::provider::Usage>,
+    prompt_tokens: i64,
+    completion_tokens: i64,
     time_to_first_token_ms: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    let usage = usage.unwrap_or_default();
     sqlx::query(
         "UPDATE usage_events SET status = $1, prompt_tokens = $2, completion_tokens = $3, \
          time_to_first_token_ms = $4 WHERE id = $5",
     )
     .bind(status)
-    .bind(i64::try_from(usage.prompt_tokens).unwrap_or(i64::MAX))
-    .bind(i64::try_from(usage.completion_tokens).unwrap_or(i64::MAX))
+    .bind(prompt_tokens)
+    .bind(completion_tokens)
     .bind(time_to_first_token_ms)
     .bind(id)
     .execute(pool)
@@ -354,16 +357,62 @@ pub async fn end_unstored(
 }
 
 /// Ends ledger rows left `pending` by replies that no longer run (a crash, a conversation deleted mid-reply, an
-/// `ask-mistral` request that died): they keep the tokens they had, marked `interrupted`.
+/// `ask-mistral` request that died), marked `interrupted`. They keep the prompt's estimate written when the reply
+/// began ([`record_prompt_estimate`]) and count the text saved so far by estimate (about four characters a token),
+/// as a stopped reply does: a crash never gives tokens back.
 pub async fn recover(tx: &mut sqlx::Transaction<'_, sqlx::Any>, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE usage_events SET status = 'interrupted' WHERE status IN ('pending', 'streaming') AND ( \
+        "UPDATE usage_events SET status = 'interrupted', completion_tokens = CASE WHEN completion_tokens > 0 \
+           THEN completion_tokens ELSE COALESCE((SELECT (length(m.content) + 3) / 4 FROM messages m \
+           WHERE m.id = usage_events.message_id), 0) END \
+         WHERE status IN ('pending', 'streaming') AND ( \
            (message_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = usage_events.message_id \
               AND m.status IN ('pending', 'streaming'))) \
            OR (message_id IS NULL AND created_at < $1))",
     )
     .bind(now - UNSTORED_TIMEOUT_MS)
     .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Tokens estimated from text: about four characters a token.
+pub fn estimate_tokens(chars: usize) -> i64 {
+    i64::try_from(chars.div_ceil(4)).unwrap_or(i64::MAX)
+}
+
+/// Writes the estimated size of a reply's prompt into its ledger row as soon as the reply begins, so a reply cut off
+/// by a crash still counts its prompt ([`recover`]); the provider's count replaces it when the reply ends.
+pub async fn record_prompt_estimate(pool: &AnyPool, message_id: i64, prompt_tokens: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE usage_events SET prompt_tokens = $1 WHERE message_id = $2 AND status = 'pending'")
+        .bind(prompt_tokens)
+        .bind(message_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Records the generation of a conversation's title (not a reply: it counts tokens, not messages).
+pub async fn record_title(
+    pool: &AnyPool,
+    conversation_id: i64,
+    model: &str,
+    status: &str,
+    prompt_tokens: i64,
+    completion_tokens: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO usage_events (user_id, conversation_id, model, created_at, status, prompt_tokens, \
+                                   completion_tokens, kind) \
+         SELECT user_id, id, $2, $3, $4, $5, $6, 'title' FROM conversations WHERE id = $1",
+    )
+    .bind(conversation_id)
+    .bind(model)
+    .bind(crate::core::db::now_millis())
+    .bind(status)
+    .bind(prompt_tokens)
+    .bind(completion_tokens)
+    .execute(pool)
     .await?;
     Ok(())
 }

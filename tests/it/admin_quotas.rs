@@ -755,3 +755,121 @@ async fn edge_cases_found_in_review_answer_cleanly() {
     assert_eq!(status, "stopped");
     assert!(prompt > 0, "the prompt is counted even though the provider never said");
 }
+
+#[tokio::test]
+async fn a_failed_ask_mistral_call_counts_by_estimate() {
+    let chat = Chat::new(&[]).await;
+    crate::common::with_user(&chat.app, "ada", PASSWORD).await;
+    let ada = api_session(&chat.app, "ada").await;
+    let message = format!("[fake:500] {}", "word ".repeat(100));
+    let (status, out) = api(
+        &chat,
+        "POST",
+        "/api/chat/ask-mistral/",
+        Some(json!({"message": message})),
+        &ada,
+    )
+    .await;
+    assert!(status.is_server_error(), "{status} {out}");
+    let (status, prompt): (String, i64) = sqlx::query_as("SELECT status, prompt_tokens FROM usage_events")
+        .fetch_one(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "error");
+    assert!(prompt >= 100, "the prompt counts by estimate: {prompt}");
+}
+
+#[tokio::test]
+async fn naming_a_conversation_counts_its_tokens_but_is_not_a_reply() {
+    let chat = Chat::new(&[]).await;
+    crate::common::with_user(&chat.app, "ada", PASSWORD).await;
+    let cookie = crate::common::logged_in(&chat.app, "ada").await;
+    let (_, sent) = chat.send(&cookie, None, "Tell me about soup").await;
+    chat.settled(sent["assistant_message_id"].as_i64().unwrap()).await;
+    let pool = &chat.app.pool().pool;
+    // The title is asked for after the reply ends; wait for its row.
+    let mut title = None;
+    for _ in 0..100 {
+        title = sqlx::query_as::<_, (String, i64, i64)>(
+            "SELECT status, prompt_tokens, completion_tokens FROM usage_events WHERE kind = 'title'",
+        )
+        .fetch_optional(pool)
+        .await
+        .unwrap();
+        if title.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (status, prompt, completion) = title.expect("the title's usage is in the ledger");
+    assert_eq!(status, "delivered");
+    assert!(prompt > 0 && completion > 0);
+    let ada = api_session(&chat.app, "ada").await;
+    let (_, usage) = api(&chat, "GET", "/api/accounts/usage/", None, &ada).await;
+    assert_eq!(usage["usage"]["messages_today"], 1, "{usage}");
+    let all: i64 =
+        sqlx::query_scalar("SELECT CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) FROM usage_events")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(usage["usage"]["tokens_today"], all, "the title's tokens count: {usage}");
+}
+
+#[tokio::test]
+async fn usage_and_a_stricter_limit_outlive_a_deleted_account_and_come_back_with_its_email() {
+    let chat = Chat::new(&[]).await;
+    let app = &chat.app;
+    let pool = &app.pool().pool;
+    let ada_id = crate::common::with_user(app, "ada", PASSWORD).await;
+    with_staff(app, "root").await;
+    let root = api_session(app, "root").await;
+    let cookie = crate::common::logged_in(app, "ada").await;
+    let (_, sent) = chat.send(&cookie, None, "hello").await;
+    chat.settled(sent["assistant_message_id"].as_i64().unwrap()).await;
+    // Staff give Ada a stricter limit: two replies a day.
+    let (status, out) = api(
+        &chat,
+        "PATCH",
+        &format!("/api/admin/users/{ada_id}/"),
+        Some(json!({"quota": {"messages_per_day": 2}})),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    // Ada deletes her account (the settings page's way, through the same accounts code).
+    assert!(thicode::accounts::users::delete(pool, ada_id).await.unwrap());
+    let kept: (Option<i64>, String, String) =
+        sqlx::query_as("SELECT user_id, username, email FROM usage_events WHERE kind = 'reply'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        kept,
+        (None, "ada".into(), "ada@example.com".into()),
+        "the ledger keeps her usage"
+    );
+    let (_, report) = api(&chat, "GET", "/api/admin/usage/?group_by=user", None, &root).await;
+    assert!(
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["key"] == "ada (deleted)" && r["messages"] == 1),
+        "{report}"
+    );
+    // She registers again with the same email (another case): her limit and the day's count are hers again.
+    let res = app
+        .send(call(
+            "POST",
+            "/api/accounts/api/register/",
+            Some(json!({"username": "ada2", "email": "ADA@example.com", "password1": PASSWORD, "password2": PASSWORD})),
+            None,
+            &[],
+        ))
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let again = api_session(app, "ada2").await;
+    let (_, usage) = api(&chat, "GET", "/api/accounts/usage/", None, &again).await;
+    assert_eq!(usage["limits"]["messages_per_day"], 2, "{usage}");
+    assert_eq!(usage["usage"]["messages_today"], 1, "{usage}");
+}

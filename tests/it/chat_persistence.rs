@@ -139,7 +139,22 @@ async fn sigterm_mid_reply_saves_it_as_interrupted_before_exiting() {
         .await
         .unwrap();
     assert_eq!(locked, None, "the conversation is free again");
+    let (status, prompt, completion) = ledger(&pool.pool, sent["assistant_message_id"].as_i64().unwrap()).await;
+    assert_eq!(status, "interrupted");
+    assert!(
+        prompt > 0 && completion > 0,
+        "a reply cut by shutdown counts by estimate: {prompt} + {completion}"
+    );
     pool.pool.close().await;
+}
+
+/// The usage ledger's row of a reply: status, prompt and completion tokens.
+async fn ledger(pool: &sqlx::AnyPool, message_id: i64) -> (String, i64, i64) {
+    sqlx::query_as("SELECT status, prompt_tokens, completion_tokens FROM usage_events WHERE message_id = $1")
+        .bind(message_id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -186,6 +201,14 @@ async fn a_reply_cut_by_sigkill_is_kept_and_marked_interrupted_after_restart() {
     };
     assert_eq!(recovered.status, "interrupted");
     assert_eq!(recovered.content, partial.content, "nothing lost");
+    let (status, prompt, completion) = ledger(&pool.pool, reply).await;
+    assert_eq!(status, "interrupted");
+    assert!(prompt > 0, "the prompt was counted when the reply began");
+    assert_eq!(
+        completion,
+        i64::try_from(partial.content.chars().count().div_ceil(4)).unwrap(),
+        "the text saved so far counts by estimate"
+    );
     let page = http
         .get(format!("{origin}/chat/{conversation}"))
         .header("cookie", &cookie)
