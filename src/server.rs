@@ -127,6 +127,7 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     let pool = state.db.pool.clone();
     let cleanup = accounts::sessions::DbSessionStore::new(pool.clone()).spawn_cleanup();
     let recovery = chat::generation::spawn_recovery(pool.clone());
+    let trimmer = crate::core::memory::spawn_trimmer();
     let engine = state.chat.clone();
     let outbox = state.outbox.clone();
     let app = router(state);
@@ -137,6 +138,7 @@ pub async fn serve(state: AppState) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))?;
     cleanup.abort();
     recovery.abort();
+    trimmer.abort();
     // Replies still being generated are saved as interrupted, with their text so far; queued mail gets a moment.
     engine.interrupt_all(&pool).await;
     if tokio::time::timeout(Duration::from_secs(10), outbox.idle())

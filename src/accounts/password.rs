@@ -56,24 +56,28 @@ impl From<HashError> for crate::core::error::AppError {
     }
 }
 
-/// The password-hashing work of one server: at most `slots` argon2 computations at once (each holds 19 MiB), at
-/// most `queue` more waiting for a slot, and anything beyond refused at once with [`HashError::Overloaded`]. So a
-/// burst of logins from many addresses costs a bounded amount of memory and one core at most, instead of a
-/// thread and 19 MiB per request. Cheap to clone.
+/// The password-hashing work of one server: at most `slots` argon2 computations at once (each holds 19 MiB), on
+/// threads of their own that run below the request workers' priority, at most `queue` more waiting, and anything
+/// beyond refused at once with [`HashError::Overloaded`]. So a burst of logins from many addresses costs a bounded
+/// amount of memory and at most the CPU the rest of the server leaves, instead of a thread and 19 MiB per request.
+/// Cheap to clone; the threads start with the first computation and end with the last clone.
 #[derive(Debug, Clone)]
 pub struct Hashing(Arc<Limits>);
 
+type Work = Box<dyn FnOnce() + Send>;
+
 #[derive(Debug)]
 struct Limits {
-    slots: Arc<tokio::sync::Semaphore>,
+    slots: usize,
     /// Computations running or waiting.
     admitted: AtomicUsize,
     /// The most that may run or wait.
     capacity: usize,
+    /// The queue the hashing threads take work from.
+    queue: std::sync::OnceLock<std::sync::mpsc::Sender<Work>>,
 }
 
-/// One admitted computation; dropping it (when the work ends, or when a waiting request is abandoned) frees its
-/// place.
+/// One admitted computation; dropping it (when the work ends or is skipped) frees its place.
 struct Admission(Arc<Limits>);
 
 impl Drop for Admission {
@@ -97,9 +101,10 @@ impl Hashing {
     pub fn new(slots: usize, queue: usize) -> Self {
         let slots = slots.max(1);
         Self(Arc::new(Limits {
-            slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            slots,
             admitted: AtomicUsize::new(0),
             capacity: slots + queue,
+            queue: std::sync::OnceLock::new(),
         }))
     }
 
@@ -108,18 +113,59 @@ impl Hashing {
         self.0.admitted.load(Ordering::Acquire)
     }
 
-    /// Runs one argon2 computation on the blocking pool when a slot is free, or refuses when the queue is full.
-    /// The slot is held until the computation ends, even if the request that asked for it is gone meanwhile.
+    /// Whether a computation asked for now would be refused (a cheap check before other work).
+    pub fn is_full(&self) -> bool {
+        self.in_use() >= self.0.capacity
+    }
+
+    /// The hashing threads' queue, starting the threads the first time.
+    fn queue(&self) -> &std::sync::mpsc::Sender<Work> {
+        self.0.queue.get_or_init(|| {
+            let (sender, receiver) = std::sync::mpsc::channel::<Work>();
+            let receiver = Arc::new(std::sync::Mutex::new(receiver));
+            for _ in 0..self.0.slots {
+                let receiver = receiver.clone();
+                let started = std::thread::Builder::new()
+                    .name("thicode-hashing".into())
+                    .spawn(move || {
+                        crate::core::memory::lower_this_thread();
+                        loop {
+                            let next = match receiver.lock() {
+                                Ok(queue) => queue.recv(),
+                                Err(_) => return,
+                            };
+                            // Every clone of the `Hashing` is gone: so is its work.
+                            let Ok(work) = next else { return };
+                            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).is_err() {
+                                tracing::error!("a password hash panicked");
+                            }
+                        }
+                    });
+                if let Err(e) = started {
+                    tracing::error!(error = %e, "could not start a hashing thread");
+                }
+            }
+            sender
+        })
+    }
+
+    /// Runs one argon2 computation on a hashing thread when one is free, or refuses when the queue is full. A request
+    /// that goes away meanwhile leaves its work to be skipped; work already running finishes and keeps its slot.
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
         let admission = self.admit()?;
-        let slot = (self.0.slots.clone().acquire_owned().await).map_err(|e| HashError::Failed(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
-            let value = work();
-            drop((slot, admission));
-            value
-        })
-        .await
-        .map_err(|e| HashError::Failed(e.to_string()))
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Work = Box::new(move || {
+            if !answer.is_closed() {
+                let _ = answer.send(work());
+            }
+            drop(admission);
+        });
+        self.queue()
+            .send(job)
+            .map_err(|_| HashError::Failed("the hashing threads stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| HashError::Failed("a hashing thread failed".into()))
     }
 
     fn admit(&self) -> Result<Admission, HashError> {
@@ -510,7 +556,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_request_abandoned_while_queued_gives_its_place_back_and_a_running_one_keeps_its_slot() {
+    async fn abandoned_work_is_skipped_and_running_work_keeps_its_slot() {
         let hashing = Hashing::new(1, 1);
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
@@ -524,17 +570,22 @@ mod tests {
         first.abort();
         let _ = first.await;
         assert_eq!(hashing.in_use(), 1);
+        let skipped = Arc::new(AtomicBool::new(true));
         let queued = tokio::spawn({
-            let hashing = hashing.clone();
-            async move { hashing.run(|| ()).await }
+            let (hashing, skipped) = (hashing.clone(), skipped.clone());
+            async move { hashing.run(move || skipped.store(false, Ordering::SeqCst)).await }
         });
         until(|| hashing.in_use() == 2).await;
         assert!(matches!(hashing.run(|| ()).await, Err(HashError::Overloaded)));
         queued.abort();
         let _ = queued.await;
-        assert_eq!(hashing.in_use(), 1, "the abandoned request left the queue");
         released.store(true, Ordering::SeqCst);
         until(|| hashing.in_use() == 0).await;
+        assert!(
+            skipped.load(Ordering::SeqCst),
+            "the work of a request that went away is not done"
+        );
         assert_eq!(most.load(Ordering::SeqCst), 1);
+        hashing.run(|| ()).await.unwrap();
     }
 }

@@ -475,6 +475,10 @@ pub async fn check_credentials(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
+    // Under a burst, refused before any database work: the answer costs next to nothing.
+    if hashing.is_full() {
+        return Err(crate::accounts::password::HashError::Overloaded.into());
+    }
     let limits = [(LOGIN_PER_ACCOUNT, login.as_str()), (LOGIN_PER_IP, ip)];
     if let Some(seconds) = throttle::check(pool, &limits).await? {
         return Err(AppError::Throttled(seconds));
