@@ -58,6 +58,7 @@ pub async fn admin_users(search: String, ordering: String, page: String) -> Resu
         count,
         page_size: crate::admin::service::PAGE_SIZE,
         me: me.id,
+        i_am_superuser: me.is_superuser,
     })
 }
 

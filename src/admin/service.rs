@@ -56,7 +56,8 @@ async fn select_users(db: &Db, query: &UserQuery, only_id: i64) -> Result<(Vec<U
     let dir = if query.descending { "DESC" } else { "ASC" };
     let page = query.page.clamp(1, MAX_PAGE);
     let sql = format!(
-        "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, u.date_joined, \
+        "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, u.is_superuser, \
+                u.date_joined, \
                 u.last_login, CAST(COALESCE(s.messages, 0) AS BIGINT) AS messages, \
                 CAST(COALESCE(s.tokens, 0) AS BIGINT) AS tokens \
          FROM users u LEFT JOIN ( \
@@ -86,6 +87,7 @@ async fn select_users(db: &Db, query: &UserQuery, only_id: i64) -> Result<(Vec<U
             last_name: row.try_get("last_name")?,
             is_active: flag(&row, "is_active")?,
             is_staff: flag(&row, "is_staff")?,
+            is_superuser: flag(&row, "is_superuser")?,
             date_joined: row.try_get("date_joined")?,
             last_login: row.try_get("last_login")?,
             joined_text: String::new(),
@@ -143,9 +145,18 @@ pub async fn update_user(
     quota: Option<crate::chat::quota::QuotaOverride>,
 ) -> Result<(), AppError> {
     let mut tx = db.pool.begin().await?;
-    lock_staff(&mut tx, actor).await?;
+    let superuser = lock_staff(&mut tx, actor).await?;
     let target = target(&mut tx, id).await?;
     let own = target.id == actor.user.id;
+    // A superuser (made on the command line) answers only to another superuser.
+    if target.is_superuser && !superuser {
+        if change.is_active == Some(false) && target.is_active {
+            return Err(AppError::invalid("is_active", text!(admin.rules.superuser_only)));
+        }
+        if change.is_staff == Some(false) && target.is_staff {
+            return Err(AppError::invalid("is_staff", text!(admin.rules.superuser_only)));
+        }
+    }
     if change.is_active == Some(false) && target.is_active {
         if own {
             return Err(AppError::invalid(
@@ -210,8 +221,14 @@ pub async fn update_user(
 /// Deletes the account `id` and everything it owns (conversations, messages, tokens, sessions), audited.
 pub async fn delete_user(db: &Db, actor: &Actor, id: i64) -> Result<(), AppError> {
     let mut tx = db.pool.begin().await?;
-    lock_staff(&mut tx, actor).await?;
+    let superuser = lock_staff(&mut tx, actor).await?;
     let target = target(&mut tx, id).await?;
+    if target.is_superuser && !superuser {
+        return Err(AppError::invalid(
+            crate::core::error::NON_FIELD,
+            text!(admin.rules.superuser_only),
+        ));
+    }
     if target.id == actor.user.id {
         return Err(AppError::invalid(
             crate::core::error::NON_FIELD,
@@ -292,19 +309,21 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Locks the rows of every active staff account until the transaction ends (PostgreSQL; SQLite's write lock serialises
 /// the whole transaction from this first write on).
-async fn lock_staff(tx: &mut Tx, actor: &Actor) -> Result<(), AppError> {
+/// Returns whether the actor is a superuser, as stored now.
+async fn lock_staff(tx: &mut Tx, actor: &Actor) -> Result<bool, AppError> {
     sqlx::query("UPDATE users SET is_staff = is_staff WHERE is_staff = 1 AND is_active = 1")
         .execute(&mut **tx)
         .await?;
     // The actor may have lost staff status while this request waited for the lock.
-    let still: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1 AND is_staff = 1 AND is_active = 1")
-        .bind(actor.user.id)
-        .fetch_one(&mut **tx)
-        .await?;
-    if still == 0 {
-        return Err(AppError::Forbidden(crate::core::error::Refusal::Permission));
+    let still: Option<i64> =
+        sqlx::query_scalar("SELECT is_superuser FROM users WHERE id = $1 AND is_staff = 1 AND is_active = 1")
+            .bind(actor.user.id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    match still {
+        Some(superuser) => Ok(superuser != 0),
+        None => Err(AppError::Forbidden(crate::core::error::Refusal::Permission)),
     }
-    Ok(())
 }
 
 async fn active_staff(tx: &mut Tx) -> Result<i64, sqlx::Error> {

@@ -127,6 +127,8 @@ pub struct UserRow {
     pub is_active: bool,
     /// Whether it may use the admin pages.
     pub is_staff: bool,
+    /// A superuser (made with `thicode createsuperuser`): only another superuser may deactivate, demote or delete it.
+    pub is_superuser: bool,
     /// Epoch milliseconds.
     pub date_joined: i64,
     /// Epoch milliseconds of the last login.
@@ -154,6 +156,8 @@ pub struct UsersView {
     pub page_size: i64,
     /// The staff member looking (whose own row has no actions).
     pub me: i64,
+    /// Whether the staff member looking is a superuser (who alone may act on superusers).
+    pub i_am_superuser: bool,
 }
 
 /// One entry of the audit log.

@@ -175,6 +175,8 @@ struct AdminUserOut {
     last_name: String,
     is_active: bool,
     is_staff: bool,
+    /// Made with `thicode createsuperuser`: only another superuser may deactivate, demote or delete it.
+    is_superuser: bool,
     /// RFC 3339.
     date_joined: String,
     /// RFC 3339, or null before the first login.
@@ -195,6 +197,7 @@ impl From<UserRow> for AdminUserOut {
             last_name: row.last_name,
             is_active: row.is_active,
             is_staff: row.is_staff,
+            is_superuser: row.is_superuser,
             date_joined: crate::core::time::iso(row.date_joined),
             last_login: row.last_login.map(crate::core::time::iso),
             messages_this_month: row.messages_this_month,

@@ -875,3 +875,58 @@ async fn the_way_back_to_the_list_keeps_a_username_with_query_characters() {
     // A bare `+` would be read back as a space, `@` and `&` would end or change the search.
     assert!(html.contains(r#"href="/admin/users?search=ann%2B1%40home""#), "{html}");
 }
+
+#[tokio::test]
+async fn a_superuser_answers_only_to_another_superuser() {
+    let app = TestApp::new(&[]).await;
+    let superuser = |name: &'static str| {
+        let app = &app;
+        async move {
+            let new = thicode::accounts::users::NewUser {
+                username: name.into(),
+                email: format!("{name}@example.com"),
+                password_hash: thicode::accounts::password::Hashing::default()
+                    .hash(PASSWORD.into())
+                    .await
+                    .unwrap(),
+                is_staff: true,
+                is_superuser: true,
+            };
+            users::create(&app.pool().pool, &new).await.unwrap()
+        }
+    };
+    let root = superuser("root").await;
+    with_staff(&app, "helper").await;
+    let helper = api_session(&app, "helper").await;
+    let path = format!("/api/admin/users/{root}/");
+    for (body, field) in [
+        (json!({"is_active": false}), "is_active"),
+        (json!({"is_staff": false}), "is_staff"),
+    ] {
+        let (status, out) = api(&app, "PATCH", &path, Some(body), &helper).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{out}");
+        assert_eq!(
+            out[field][0], "Only a superuser can deactivate, demote or delete a superuser.",
+            "{out}"
+        );
+    }
+    let (status, out) = api(&app, "DELETE", &path, None, &helper).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{out}");
+    let user = users::by_id(&app.pool().pool, root).await.unwrap().unwrap();
+    assert!(user.is_active && user.is_staff, "nothing changed");
+    assert!(audit_actions(&app).await.is_empty(), "refusals leave no entry");
+    // The list says who is what, and offers the helper no button it would be refused.
+    let (_, list) = api(&app, "GET", "/api/admin/users/?search=root", None, &helper).await;
+    assert_eq!(list["results"][0]["is_superuser"], true, "{list}");
+    let cookie = logged_in(&app, "helper").await;
+    let html = page(&app, "/admin/users?search=root", Some(&cookie)).await;
+    assert!(html.contains(r#"data-testid="superuser""#), "{html}");
+    assert!(!html.contains(r#"value="deactivate""#) && !html.contains(r#"value="revoke_staff""#), "{html}");
+    let html = page(&app, &format!("/admin/users/{root}"), Some(&cookie)).await;
+    assert!(html.contains("Role: superuser"), "{html}");
+    // Another superuser may.
+    superuser("chief").await;
+    let chief = api_session(&app, "chief").await;
+    let (status, out) = api(&app, "PATCH", &path, Some(json!({"is_active": false})), &chief).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+}

@@ -156,6 +156,13 @@ fn account(
         <h1>{row.username.clone()}</h1>
         <AdminNav here="/admin/users"/>
         <p class="hint">{row.email.clone()}</p>
+        <p class="hint" data-testid="user-role">{tr!(t, admin.users.role, role = if row.is_superuser {
+            tr!(t, admin.users.role_superuser)
+        } else if row.is_staff {
+            tr!(t, admin.users.role_staff)
+        } else {
+            tr!(t, admin.users.role_user)
+        })}</p>
         <ul class="admin-stats" data-testid="user-usage">
             <li><strong>{of(usage.messages_today, limits.messages_per_day)}</strong>" "{tr!(t, admin.limits.messages_today)}</li>
             <li><strong>{of(usage.tokens_today, limits.tokens_per_day)}</strong>" "{tr!(t, admin.limits.tokens_today)}</li>

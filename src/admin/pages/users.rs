@@ -102,6 +102,7 @@ fn UserTable(view: UsersView, action: ServerAction<AdminUserAction>) -> impl Int
         count,
         page_size,
         me,
+        i_am_superuser,
     } = view;
     // A link to this list with other parameters (the search is kept).
     let link = {
@@ -171,7 +172,7 @@ fn UserTable(view: UsersView, action: ServerAction<AdminUserAction>) -> impl Int
                     <th scope="col"><span class="visually-hidden">{tr!(t, admin.users.actions)}</span></th>
                 </tr></thead>
                 <tbody>
-                    {rows.into_iter().map(|row| view! { <UserLine row me back=here.clone() action deleting/> }).collect_view()}
+                    {rows.into_iter().map(|row| view! { <UserLine row me i_am_superuser back=here.clone() action deleting/> }).collect_view()}
                 </tbody>
             </table>
         </div>
@@ -194,6 +195,7 @@ fn query_string(pairs: &[(&str, &str)]) -> String {
 fn UserLine(
     row: UserRow,
     me: i64,
+    i_am_superuser: bool,
     back: String,
     action: ServerAction<AdminUserAction>,
     deleting: RwSignal<Option<UserRow>>,
@@ -223,6 +225,8 @@ fn UserLine(
         }
     };
     let target = row.clone();
+    // A superuser's deactivate, demote and delete are another superuser's to use.
+    let may_remove = !row.is_superuser || i_am_superuser;
     let actions = (row.id != me).then(|| {
         let delete_href = {
             let separator = if back.contains('?') { '&' } else { '?' };
@@ -231,26 +235,31 @@ fn UserLine(
         view! {
             <div class="row-actions">
                 {if row.is_active {
-                    button("deactivate", tr!(t, admin.users.deactivate), "small")
+                    may_remove.then(|| button("deactivate", tr!(t, admin.users.deactivate), "small"))
                 } else {
-                    button("activate", tr!(t, admin.users.activate), "small")
+                    Some(button("activate", tr!(t, admin.users.activate), "small"))
                 }}
                 {if row.is_staff {
-                    button("revoke_staff", tr!(t, admin.users.revoke_staff), "small")
+                    may_remove.then(|| button("revoke_staff", tr!(t, admin.users.revoke_staff), "small"))
                 } else {
-                    button("grant_staff", tr!(t, admin.users.grant_staff), "small")
+                    Some(button("grant_staff", tr!(t, admin.users.grant_staff), "small"))
                 }}
                 {row.is_active.then(|| button("send_reset", tr!(t, admin.users.send_reset), "small"))}
-                <a class="button danger small" href=delete_href data-dialog=DELETE_DIALOG
-                    on:click=move |_| ask_delete(deleting, target.clone())>{tr!(t, admin.users.delete)}</a>
+                {may_remove.then(|| view! {
+                    <a class="button danger small" href=delete_href data-dialog=DELETE_DIALOG
+                        on:click=move |_| ask_delete(deleting, target.clone())>{tr!(t, admin.users.delete)}</a>
+                })}
             </div>
         }
     });
     let you = (row.id == me).then(|| view! { " " <span class="badge">{tr!(t, admin.users.you)}</span> });
+    let superuser = row
+        .is_superuser
+        .then(|| view! { " " <span class="badge" data-testid="superuser">{tr!(t, admin.users.superuser)}</span> });
     view! {
         <tr data-user=row.username.clone()>
             <th scope="row">
-                <a href=format!("/admin/users/{}", row.id)>{row.username.clone()}</a>{you}
+                <a href=format!("/admin/users/{}", row.id)>{row.username.clone()}</a>{you}{superuser}
                 <br/><span class="hint">{row.email.clone()}</span>
                 {(!name.is_empty()).then(|| view! { <br/><span class="hint">{name.clone()}</span> })}
             </th>
