@@ -1,13 +1,18 @@
 // A login burst from many client addresses: CLIENTS clients, each bound to its own loopback address (127.0.1.1,
-// 127.0.1.2, …: the whole 127.0.0.0/8 is this machine), each sending failed logins back to back for DURATION
-// seconds to the REST API, with a new unknown username each time (so neither the per-account nor, for the first
-// twenty, the per-address throttle refuses them before the password is checked). Meanwhile the server's resident
-// memory is read from /proc every 20 ms; after the burst it is read for SETTLE more seconds. Prints JSON.
-//   node bench/login-burst.mjs PORT PID [CLIENTS=300] [DURATION=10] [SETTLE=10]
+// 127.0.1.2, …: the whole 127.0.0.0/8 is this machine), sending failed logins to the REST API with a new unknown
+// username each time (so neither the per-account nor, for the first twenty, the per-address throttle refuses them
+// before the password is checked), for DURATION seconds:
+//   waves — CLIENTS logins at once, the next wave when every answer of this one is in (CLIENTS concurrent logins,
+//           over and over);
+//   flood — every client sends its next login as soon as it has an answer, whatever it was (a hostile loop: a
+//           refusal comes back at once, so this is thousands of requests a second).
+// Meanwhile the server's resident memory is read from /proc every 20 ms; after the burst it is read for SETTLE more
+// seconds. Prints JSON.
+//   node bench/login-burst.mjs PORT PID [CLIENTS=300] [DURATION=10] [SETTLE=10] [MODE=waves]
 import http from "node:http";
 import { readFileSync } from "node:fs";
 
-const [port, pid, clients = "300", duration = "10", settle = "10"] = process.argv.slice(2);
+const [port, pid, clients = "300", duration = "10", settle = "10", mode = "waves"] = process.argv.slice(2);
 
 const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
 const samples = [];
@@ -40,15 +45,22 @@ function login(localAddress, n) {
 const before = rssMb();
 const statuses = {};
 const deadline = started + Number(duration) * 1000;
-await Promise.all(
-  Array.from({ length: Number(clients) }, async (_, i) => {
-    const address = `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
-    for (let n = 0; Date.now() < deadline; n++) {
-      const status = await login(address, n);
-      statuses[status] = (statuses[status] ?? 0) + 1;
-    }
-  }),
-);
+const address = (i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
+const count = (status) => (statuses[status] = (statuses[status] ?? 0) + 1);
+let waves = 0;
+if (mode === "flood") {
+  await Promise.all(
+    Array.from({ length: Number(clients) }, async (_, i) => {
+      for (let n = 0; Date.now() < deadline; n++) count(await login(address(i), n));
+    }),
+  );
+} else {
+  for (let n = 0; Date.now() < deadline; n++) {
+    const answers = await Promise.all(Array.from({ length: Number(clients) }, (_, i) => login(address(i), n)));
+    answers.forEach(count);
+    waves++;
+  }
+}
 const burstEnded = Date.now() - started;
 await new Promise((resolve) => setTimeout(resolve, Number(settle) * 1000));
 clearInterval(sampler);
@@ -59,6 +71,8 @@ const backUnder40 = after.find(([, mb]) => mb < 40);
 console.log(
   JSON.stringify({
     clients: Number(clients),
+    mode,
+    waves,
     durationSeconds: Number(duration),
     statuses,
     rssBeforeMb: before,

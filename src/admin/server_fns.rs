@@ -243,7 +243,7 @@ pub async fn admin_usage(
     let state = expect_context::<crate::state::AppState>();
     let group = UsageGroup::parse(&group_by).unwrap_or_default();
     let (start, end) = crate::admin::usage::period(Some(&from), Some(&to), crate::core::db::now_millis())?;
-    Ok(crate::admin::usage::report(&state.db.pool, start, end, group).await?)
+    Ok(crate::admin::usage::report(&state.db, start, end, group).await?)
 }
 
 /// An account's conversations (`/admin/users/{id}/conversations`).

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{AnyPool, Row};
+use sqlx::Row;
 
 use crate::admin::types::{UsageGroup, UsageReport, UsageRow};
+use crate::core::db::{Backend, Db};
 use crate::core::error::AppError;
 use crate::text;
 
@@ -65,32 +66,44 @@ fn key_sql(group: UsageGroup) -> &'static str {
     }
 }
 
+/// Periods longer than this are read by scanning the ledger rather than through its date index on SQLite, whose
+/// planner cannot tell that a long period covers most of the table (a year of a million rows: 0.3 s scanned, 1.5 s
+/// through the index). PostgreSQL's planner decides from its statistics.
+const SCAN_AFTER_DAYS: i64 = 31;
+
 /// The report of `[start, end)` grouped by `group`, aggregated by the database: the totals with `GROUP BY`, the
 /// median time to the first token with a window (the lower middle value, as [`median`]). Only one row per group
 /// reaches the server, whatever the size of the ledger.
-pub async fn report(pool: &AnyPool, start: i64, end: i64, group: UsageGroup) -> Result<UsageReport, sqlx::Error> {
+pub async fn report(db: &Db, start: i64, end: i64, group: UsageGroup) -> Result<UsageReport, sqlx::Error> {
+    let pool = &db.pool;
     let key = key_sql(group);
     let join = if group == UsageGroup::User {
         "LEFT JOIN users u ON u.id = e.user_id"
     } else {
         ""
     };
+    // SQLite's unary `+` keeps the column from using its index.
+    let at = if db.backend == Backend::Sqlite && end - start > SCAN_AFTER_DAYS * DAY_MS {
+        "+e.created_at"
+    } else {
+        "e.created_at"
+    };
     let sql = format!(
-        "WITH e AS ( \
-            SELECT {key} AS k, e.kind, e.status, e.prompt_tokens, e.completion_tokens, \
-                   e.time_to_first_token_ms AS t \
-            FROM usage_events e {join} WHERE e.created_at >= $1 AND e.created_at < $2), \
-         totals AS ( \
-            SELECT k, CAST(SUM(CASE WHEN kind = 'reply' THEN 1 ELSE 0 END) AS BIGINT) AS messages, \
-                   CAST(SUM(prompt_tokens) AS BIGINT) AS prompt, \
-                   CAST(SUM(completion_tokens) AS BIGINT) AS completion, \
-                   CAST(SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS BIGINT) AS errors \
-            FROM e GROUP BY k), \
-         ranked AS ( \
-            SELECT k, t, ROW_NUMBER() OVER (PARTITION BY k ORDER BY t) AS rn, COUNT(*) OVER (PARTITION BY k) AS n \
-            FROM e WHERE t IS NOT NULL) \
-         SELECT totals.k, totals.messages, totals.prompt, totals.completion, totals.errors, ranked.t AS median \
-         FROM totals LEFT JOIN ranked ON ranked.k = totals.k AND ranked.rn = (ranked.n + 1) / 2"
+        "SELECT totals.k, totals.messages, totals.prompt, totals.completion, totals.errors, ranked.t \
+         FROM ( \
+            SELECT {key} AS k, CAST(SUM(CASE WHEN e.kind = 'reply' THEN 1 ELSE 0 END) AS BIGINT) AS messages, \
+                   CAST(SUM(e.prompt_tokens) AS BIGINT) AS prompt, \
+                   CAST(SUM(e.completion_tokens) AS BIGINT) AS completion, \
+                   CAST(SUM(CASE WHEN e.status = 'error' THEN 1 ELSE 0 END) AS BIGINT) AS errors \
+            FROM usage_events e {join} WHERE {at} >= $1 AND {at} < $2 GROUP BY {key}) totals \
+         LEFT JOIN ( \
+            SELECT k, t FROM ( \
+                SELECT {key} AS k, e.time_to_first_token_ms AS t, \
+                       ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY e.time_to_first_token_ms) AS rn, \
+                       COUNT(*) OVER (PARTITION BY {key}) AS n \
+                FROM usage_events e {join} \
+                WHERE {at} >= $1 AND {at} < $2 AND e.time_to_first_token_ms IS NOT NULL) numbered \
+            WHERE rn = (n + 1) / 2) ranked ON ranked.k = totals.k"
     );
     let found = sqlx::query(&sql).bind(start).bind(end).fetch_all(pool).await?;
     let mut rows = Vec::with_capacity(found.len());

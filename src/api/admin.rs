@@ -90,7 +90,7 @@ async fn usage(
     };
     let now = crate::core::db::now_millis();
     let (start, end) = crate::admin::usage::period(params.from.as_deref(), params.to.as_deref(), now)?;
-    let report = crate::admin::usage::report(&state.db.pool, start, end, group).await?;
+    let report = crate::admin::usage::report(&state.db, start, end, group).await?;
     let wants_csv = params.format.as_deref() == Some("csv")
         || headers
             .get(axum::http::header::ACCEPT)

@@ -921,7 +921,10 @@ async fn a_superuser_answers_only_to_another_superuser() {
     let cookie = logged_in(&app, "helper").await;
     let html = page(&app, "/admin/users?search=root", Some(&cookie)).await;
     assert!(html.contains(r#"data-testid="superuser""#), "{html}");
-    assert!(!html.contains(r#"value="deactivate""#) && !html.contains(r#"value="revoke_staff""#), "{html}");
+    assert!(
+        !html.contains(r#"value="deactivate""#) && !html.contains(r#"value="revoke_staff""#),
+        "{html}"
+    );
     let html = page(&app, &format!("/admin/users/{root}"), Some(&cookie)).await;
     assert!(html.contains("Role: superuser"), "{html}");
     // Another superuser may.
