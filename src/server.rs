@@ -96,6 +96,10 @@ pub fn router(state: AppState) -> Router {
                     state.config.clone(),
                     security::check_origin,
                 ))
+                .layer(middleware::from_fn_with_state(
+                    state.config.clone(),
+                    security::ensure_csrf_cookie,
+                ))
                 .layer(accounts::auth::layer(&state)),
         )
         .with_state(state)

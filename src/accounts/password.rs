@@ -155,10 +155,14 @@ impl Hashing {
         let admission = self.admit()?;
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: Work = Box::new(move || {
-            if !answer.is_closed() {
-                let _ = answer.send(work());
+            // The place is free again before the answer is: whoever reads it may count on that.
+            if answer.is_closed() {
+                drop(admission);
+            } else {
+                let value = work();
+                drop(admission);
+                let _ = answer.send(value);
             }
-            drop(admission);
         });
         self.queue()
             .send(job)

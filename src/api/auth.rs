@@ -121,16 +121,7 @@ async fn check_authorization(state: &AppState, value: &str) -> Result<User, ApiE
     Err(invalid("Invalid token."))
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
+use crate::core::security::request_cookie as cookie;
 
 /// Whether an unsafe session request passes CSRF: a matching `X-CSRFToken`, or an `Origin` (already checked).
 pub fn csrf_ok(method: &Method, headers: &HeaderMap) -> Result<(), ApiError> {

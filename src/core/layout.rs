@@ -4,6 +4,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
+use crate::core::csrf::CsrfField;
 use crate::core::i18n::Lang;
 use crate::core::icons::{Icon, Svg};
 use crate::core::theme::Theme;
@@ -51,6 +52,7 @@ pub fn LanguageSwitch() -> impl IntoView {
     let location = use_location();
     view! {
         <form class="language-switch" method="post" action="/language">
+            <CsrfField/>
             <input type="hidden" name="next" value=move || here(&location)/>
             {Lang::ALL.into_iter().filter(|l| *l != current).map(|lang| view! {
                 <button type="submit" name="lang" value=lang.code() lang=lang.code() data-testid="language-switch">
@@ -76,6 +78,7 @@ pub fn ThemeToggle() -> impl IntoView {
     };
     view! {
         <form class="theme-toggle" method="post" action="/theme" on:submit=on_submit>
+            <CsrfField/>
             <input type="hidden" name="theme" value=move || theme.get().next().as_str()/>
             <input type="hidden" name="next" value=move || here(&location)/>
             <button type="submit" class="icon-button tip-left" data-theme-current=move || theme.get().as_str()

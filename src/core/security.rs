@@ -104,10 +104,12 @@ pub struct CsrfExempt;
 
 /// Refuses unsafe requests (POST, PUT, PATCH, DELETE) that a browser sent from another site.
 ///
-/// A browser always says where a request comes from, in `Origin` or at least `Sec-Fetch-Site`; we accept our own
-/// origin (the `Host` the browser addressed, or `SITE_URL`) and `CORS_ALLOWED_ORIGINS`. Requests marked
-/// [`CsrfExempt`] pass, as do non-browser clients that send neither header. Plain HTML form posts keep working, since
-/// browsers send `Origin` on them.
+/// A browser says where a request comes from, in `Origin` or at least `Sec-Fetch-Site`; we accept our own origin (the
+/// `Host` the browser addressed, or `SITE_URL`) and `CORS_ALLOWED_ORIGINS`. Requests marked [`CsrfExempt`] pass.
+/// A request that says neither (an old browser, a proxy that strips both, a script) must carry the CSRF token, as
+/// Django asks: the `csrfmiddlewaretoken` field every form has (`core::csrf`) or an `X-CSRFToken` header, equal to
+/// the `csrftoken` cookie. The REST API keeps DRF's rule instead (the token only on session-authenticated calls,
+/// `api::auth`), so scripts of the original backend keep working.
 pub async fn check_origin(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
     if matches!(
         *req.method(),
@@ -116,12 +118,109 @@ pub async fn check_origin(State(config): State<Arc<Config>>, req: Request, next:
     {
         return next.run(req).await;
     }
+    let path = req.uri().path().to_string();
     if let Err(reason) = origin_allowed(&config, req.headers()) {
         tracing::warn!(%reason, "cross-origin request refused");
-        let path = req.uri().path().to_string();
         return AppError::Forbidden(crate::core::error::Refusal::Csrf(reason.to_string())).render(&path, req.headers());
     }
-    next.run(req).await
+    let says_where = req.headers().contains_key(header::ORIGIN)
+        || req.headers().contains_key(HeaderName::from_static("sec-fetch-site"));
+    let is_api = path == "/api" || path.starts_with("/api/");
+    if says_where || is_api {
+        return next.run(req).await;
+    }
+    let (req, outcome) = carries_token(&config, req).await;
+    match outcome {
+        Ok(()) => next.run(req).await,
+        Err(TOO_LARGE) => AppError::PayloadTooLarge(config.limits.max_request_body_bytes).render(&path, req.headers()),
+        Err(reason) => {
+            tracing::warn!(%reason, "request without origin or token refused");
+            AppError::Forbidden(crate::core::error::Refusal::Csrf(reason.to_string())).render(&path, req.headers())
+        }
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn request_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The body could not be read within `MAX_REQUEST_BODY_BYTES` (413, not a CSRF failure).
+const TOO_LARGE: &str = "too large";
+
+/// Whether the request carries the CSRF token of its `csrftoken` cookie, in `X-CSRFToken` or in a form body's
+/// `csrfmiddlewaretoken` field (Django's reasons when not). The body is read to look and handed on unchanged.
+async fn carries_token(config: &Config, req: Request) -> (Request, Result<(), &'static str>) {
+    let Some(expected) = request_cookie(req.headers(), CSRF_COOKIE).filter(|t| is_csrf_token(t)) else {
+        return (req, Err("CSRF cookie not set."));
+    };
+    let expected = expected.to_string();
+    if let Some(sent) = req.headers().get("x-csrftoken").and_then(|v| v.to_str().ok()) {
+        let outcome = if sent == expected {
+            Ok(())
+        } else {
+            Err("CSRF token incorrect.")
+        };
+        return (req, outcome);
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return (req, Err("CSRF token missing."));
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, config.limits.max_request_body_bytes).await else {
+        return (Request::from_parts(parts, Body::empty()), Err(TOO_LARGE));
+    };
+    let sent = form_urlencoded::parse(&bytes)
+        .find(|(name, _)| name == crate::core::csrf::FORM_FIELD)
+        .map(|(_, value)| value.into_owned());
+    let outcome = match sent {
+        None => Err("CSRF token missing."),
+        Some(sent) if sent == expected => Ok(()),
+        Some(_) => Err("CSRF token incorrect."),
+    };
+    (Request::from_parts(parts, Body::from(bytes)), outcome)
+}
+
+/// Gives every page the CSRF token its forms carry ([`crate::core::csrf::CsrfToken`]): the browser's `csrftoken`
+/// cookie, or a new one, sent with the page (as Django's `get_token` does).
+pub async fn ensure_csrf_cookie(State(config): State<Arc<Config>>, mut req: Request, next: Next) -> Response {
+    let existing = request_cookie(req.headers(), CSRF_COOKIE)
+        .filter(|t| is_csrf_token(t))
+        .map(str::to_string);
+    let fresh = existing.is_none();
+    let token = existing.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    req.extensions_mut().insert(crate::core::csrf::CsrfToken(token.clone()));
+    let mut response = next.run(req).await;
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let sets_one = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(CSRF_COOKIE.as_bytes()));
+    if fresh
+        && is_page
+        && !sets_one
+        && let Ok(value) = HeaderValue::from_str(&csrf_cookie(&config, &token))
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// Whether `origin` (`scheme://host[:port]`, lower case) is the `Host` the browser addressed: over HTTPS, or plain

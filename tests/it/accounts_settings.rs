@@ -30,6 +30,7 @@ async fn settings_need_a_session_and_redirect_to_login() {
     }
     let req = Request::post(UpdateProfile::PATH)
         .header("host", "127.0.0.1:3000")
+        .header("origin", crate::common::ORIGIN)
         .header("accept", "application/json")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from(settings_body(

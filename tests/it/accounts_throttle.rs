@@ -36,6 +36,7 @@ async fn five_failures_lock_an_account_for_fifteen_minutes_whether_or_not_it_exi
     // A script gets 429.
     let req = axum::http::Request::post(Login::PATH)
         .header("host", "127.0.0.1:3000")
+        .header("origin", ORIGIN)
         .header("accept", "application/json")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(axum::body::Body::from("login=ada&password=x"))

@@ -290,12 +290,17 @@ async fn failed_form_posts_never_redirect_to_another_site() {
     let app = TestApp::new(&[]).await;
     with_user(&app, "ada", PASSWORD).await;
     let post = |referer: &str| {
+        // No Origin (an old browser): the form's CSRF token stands in for it.
         Request::post(Login::PATH)
             .header("host", "127.0.0.1:3000")
             .header("referer", referer)
+            .header("cookie", format!("csrftoken={}", crate::common::CSRF))
             .header("accept", "text/html")
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from("login=ada&password=wrong"))
+            .body(Body::from(format!(
+                "csrfmiddlewaretoken={}&login=ada&password=wrong",
+                crate::common::CSRF
+            )))
             .unwrap()
     };
     for hostile in [

@@ -110,6 +110,7 @@ async fn oversized_bodies_get_413_not_a_crash() {
     let stream = futures_util_stream(big);
     let req = Request::post("/theme")
         .header("host", "127.0.0.1:3000")
+        .header("cookie", format!("csrftoken={}", crate::common::CSRF))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(stream)
         .unwrap();

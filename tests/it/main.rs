@@ -24,6 +24,7 @@ mod chat_flow;
 mod chat_persistence;
 mod chat_provider;
 mod cli;
+mod csrf_tokens;
 mod database;
 mod from_outside;
 mod http;

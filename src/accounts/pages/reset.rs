@@ -11,6 +11,7 @@ use crate::accounts::server_fns::{RequestPasswordReset, ResetPassword};
 use crate::core::i18n::Lang;
 
 use super::forms::{Feedback, Field, FormErrors};
+use crate::core::csrf::CsrfField;
 
 /// `/forgot-password`: asks for the email address and sends a reset link.
 #[component]
@@ -29,6 +30,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                 </p>
             </Show>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
+                <CsrfField/>
                 <FormErrors feedback/>
                 <Field name="email" label=tr!(t, accounts.reset.email) kind="email" autocomplete="email" feedback keep=true/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>{tr!(t, accounts.reset.send_me_link)}</button>
@@ -50,6 +52,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
         <section class="auth-card">
             <h1>{tr!(t, accounts.reset.choose_new_password)}</h1>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
+                <CsrfField/>
                 <FormErrors feedback/>
                 <input type="hidden" name="token" value=token/>
                 <Field name="new_password1" label=tr!(t, accounts.reset.new_password) kind="password" autocomplete="new-password" feedback/>

@@ -12,6 +12,7 @@ use crate::accounts::server_fns::{Login, Register, current_user};
 use crate::core::i18n::Lang;
 
 use super::forms::{Feedback, Field, FormErrors, next_path, preload_next};
+use crate::core::csrf::CsrfField;
 
 /// `/login`: username or email, and password.
 #[component]
@@ -30,6 +31,7 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="notice" role="status">{tr!(t, accounts.session.password_has_been_set)}</p>
             </Show>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
+                <CsrfField/>
                 <FormErrors feedback/>
                 <input type="hidden" name="next" value=next/>
                 <Field name="login" label=tr!(t, accounts.session.username_email) autocomplete="username" feedback keep=true/>
@@ -56,6 +58,7 @@ pub fn RegisterPage() -> impl IntoView {
         <section class="auth-card">
             <h1>{tr!(t, accounts.session.create_account)}</h1>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
+                <CsrfField/>
                 <FormErrors feedback/>
                 <input type="hidden" name="next" value=next/>
                 <Field name="username" label=tr!(t, accounts.session.username) autocomplete="username" feedback keep=true/>

@@ -15,6 +15,7 @@ use crate::core::i18n::Lang;
 
 use super::forms::{Feedback, Field, FieldErrors, FormErrors, counter_class};
 use super::login_redirect;
+use crate::core::csrf::CsrfField;
 
 /// `/settings`: names, email, bio and preferences. Needs a logged-in user.
 #[component]
@@ -79,6 +80,7 @@ fn DangerZone() -> impl IntoView {
             <summary>{tr!(t, accounts.settings.delete_account)}</summary>
             <p>{tr!(t, accounts.settings.deletes_account_all_conversations)}</p>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
+                <CsrfField/>
                 <FormErrors feedback/>
                 <Field name="password" label=tr!(t, accounts.settings.confirm_password) kind="password" autocomplete="current-password" feedback/>
                 <button type="submit" class="danger" disabled=move || action.pending().get()>{tr!(t, accounts.settings.delete_my_account)}</button>
@@ -144,6 +146,7 @@ fn SettingsForm(profile: Profile, action: ServerAction<UpdateProfile>) -> impl I
         .collect();
     view! {
         <ActionForm action=action attr:class="form" attr:novalidate=true>
+            <CsrfField/>
             <FormErrors feedback/>
             <p class="hint">{tr!(t, accounts.settings.signed)} <strong>{profile.username.clone()}</strong></p>
             <div class="field-group">
@@ -200,6 +203,7 @@ pub fn PasswordPage() -> impl IntoView {
                     match user.await {
                         Ok(Some(_)) => view! {
                             <ActionForm action=action attr:class="form" attr:novalidate=true>
+                                <CsrfField/>
                                 <FormErrors feedback/>
                                 <Field name="old_password" label=tr!(t, accounts.settings.current_password) kind="password" autocomplete="current-password" feedback/>
                                 <Field name="new_password1" label=tr!(t, accounts.settings.new_password) kind="password" autocomplete="new-password" feedback/>

@@ -14,6 +14,7 @@ use crate::core::i18n::Lang;
 
 use super::forms::{Feedback, Field, FieldErrors, FormErrors};
 use super::login_redirect;
+use crate::core::csrf::CsrfField;
 
 /// `/settings/tokens`: personal API tokens — create one (its key is shown once), see when each was last used, revoke.
 #[component]
@@ -65,6 +66,7 @@ pub fn TokensPage() -> impl IntoView {
             </Suspense>
             <h2>{tr!(t, accounts.tokens.new_token)}</h2>
             <ActionForm action=create attr:class="form" attr:novalidate=true>
+                <CsrfField/>
                 <FormErrors feedback/>
                 <Field name="name" label=tr!(t, accounts.tokens.name_what_uses) autocomplete="off" feedback keep=true/>
                 <div class="field-group">
@@ -109,6 +111,7 @@ fn TokenList(rows: Vec<TokenRow>, revoke: ServerAction<RevokeApiToken>) -> impl 
                             <td>{row.last_used.unwrap_or_else(|| tr!(t, accounts.tokens.never).to_string())}</td>
                             <td>
                                 <ActionForm action=revoke>
+                                    <CsrfField/>
                                     <input type="hidden" name="id" value=row.id.to_string()/>
                                     <button type="submit" class="danger small">{tr!(t, accounts.tokens.revoke)}</button>
                                 </ActionForm>

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use crate::accounts::server_fns::Logout;
+use crate::core::csrf::CsrfField;
 use crate::core::i18n::Lang;
 use crate::core::icons::{Icon, Svg};
 use crate::tr;
@@ -123,6 +124,7 @@ pub fn UserMenu() -> impl IntoView {
             })}
             <a class="user-name" data-testid="user-name" href="/settings">{user.username}</a>
             <form class="logout-form" method="post" action=Logout::PATH on:submit=on_logout>
+                <CsrfField/>
                 <button type="submit" class="icon-button" aria-label=tr!(t, accounts.session.log_out)
                     data-tip=tr!(t, accounts.session.log_out) disabled=move || pending.get()>
                     <Svg icon=Icon::LogOut/>

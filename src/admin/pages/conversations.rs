@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::{AdminNav, refused};
 use crate::admin::server_fns::{AdminDeleteConversation, admin_conversation, admin_conversations};
 use crate::admin::types::{AdminConversation, AdminConversations};
+use crate::core::csrf::CsrfField;
 use crate::core::dialog::Modal;
 use crate::core::i18n::Lang;
 use crate::tr;
@@ -65,6 +66,7 @@ fn List(list: AdminConversations, delete: ServerAction<AdminDeleteConversation>)
                 <p><strong>{move || tr!(Lang::current(), admin.conversations.confirm_title, title = title()).to_string()}</strong>
                     " "{tr!(t, admin.conversations.confirm_text)}</p>
                 <ActionForm action=delete>
+                    <CsrfField/>
                     <input type="hidden" name="user_id" value=user_id.to_string()/>
                     <input type="hidden" name="id" value=id/>
                     <div class="modal-actions">

@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::{AdminNav, refused};
 use crate::admin::server_fns::{AdminSaveSettings, AdminSaveUserQuota, admin_settings, admin_user};
 use crate::admin::types::AdminUserView;
+use crate::core::csrf::CsrfField;
 use crate::core::error::AppError;
 use crate::core::i18n::Lang;
 use crate::tr;
@@ -79,6 +80,7 @@ pub fn SettingsPage() -> impl IntoView {
                             view! {
                                 <h2>{tr!(t, admin.limits.defaults)}</h2>
                                 <ActionForm action=save attr:class="form" attr:novalidate=true>
+                                    <CsrfField/>
                                     <LimitFields
                                         values=[Some(quota.messages_per_day), Some(quota.tokens_per_day), Some(quota.tokens_per_month)]
                                         hints=[unlimited.clone(), unlimited.clone(), unlimited]
@@ -171,6 +173,7 @@ fn account(
         <h2>{tr!(t, admin.limits.own_limits)}</h2>
         <p class="hint">{tr!(t, admin.limits.own_explained)}</p>
         <ActionForm action=save attr:class="form" attr:novalidate=true>
+            <CsrfField/>
             <input type="hidden" name="id" value=row.id.to_string()/>
             <LimitFields
                 values=[quota.messages_per_day, quota.tokens_per_day, quota.tokens_per_month]

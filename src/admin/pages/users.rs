@@ -11,6 +11,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 use super::{AdminNav, refused};
 use crate::admin::server_fns::{AdminUserAction, admin_users};
 use crate::admin::types::{UserOrdering, UserRow, UsersView};
+use crate::core::csrf::CsrfField;
 use crate::core::dialog::Modal;
 use crate::core::i18n::Lang;
 use crate::tr;
@@ -216,6 +217,7 @@ fn UserLine(
             let (id, back) = (id.clone(), back.clone());
             view! {
                 <ActionForm action>
+                    <CsrfField/>
                     <input type="hidden" name="id" value=id/>
                     <input type="hidden" name="action" value=verb/>
                     <input type="hidden" name="back" value=back/>
@@ -302,6 +304,7 @@ fn DeleteDialog(
             <p><strong>{move || tr!(Lang::current(), admin.users.confirm_title, username = name()).to_string()}</strong>
                 " "{tr!(t, admin.users.confirm_text)}</p>
             <ActionForm action>
+                <CsrfField/>
                 <input type="hidden" name="id" value=id/>
                 <input type="hidden" name="action" value="delete"/>
                 <input type="hidden" name="back" value=back/>

@@ -11,6 +11,7 @@ use crate::core::layout::rcdata_text;
 use crate::tr;
 
 use super::Actions;
+use crate::core::csrf::CsrfField;
 
 #[component]
 pub(super) fn Composer(
@@ -102,11 +103,13 @@ pub(super) fn Composer(
     view! {
         {generating.zip(conversation_id).map(|(message_id, conversation)| view! {
             <ActionForm action=actions.stop attr:id="stop-form" attr:class="visually-hidden">
+                <CsrfField/>
                 <input type="hidden" name="conversation_id" value=conversation.to_string()/>
                 <input type="hidden" name="message_id" value=message_id.to_string()/>
             </ActionForm>
         })}
         <ActionForm action=actions.send attr:class="composer" attr:id="composer-form" on:submit=on_submit>
+            <CsrfField/>
             {conversation_id.map(|id| view! { <input type="hidden" name="conversation_id" value=id.to_string()/> })}
             <label for="content" class="visually-hidden">{tr!(t, chat.composer.message)}</label>
             <textarea id="content" name="content" rows="1" node_ref=textarea required

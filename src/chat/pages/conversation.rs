@@ -17,6 +17,7 @@ use super::composer::Composer;
 use super::message::MessageItem;
 use super::sidebar::ArchiveToggle;
 use super::{Actions, Deleting, Live};
+use crate::core::csrf::CsrfField;
 
 #[component]
 pub(super) fn ConversationPane(
@@ -271,6 +272,7 @@ fn ConversationHeader(
                 </h1>
             }>
                 <ActionForm action=actions.update attr:class="rename-inline">
+                    <CsrfField/>
                     <input type="hidden" name="id" value=id/>
                     <label for="title-inline" class="visually-hidden">{tr!(t, chat.conversation.title)}</label>
                     <input id="title-inline" name="title" value=title.get_value() maxlength="255" required autofocus
@@ -281,12 +283,14 @@ fn ConversationHeader(
             </Show>
             <div class="conversation-tools">
                 <ActionForm action=actions.update attr:class="model-picker">
+                    <CsrfField/>
                     <input type="hidden" name="id" value=id/>
                     <ModelSelect models=models.clone() preferred=preferred.clone() current=view.model.clone()/>
                     <button type="submit" class="nojs-only">{tr!(t, chat.conversation.apply)}</button>
                 </ActionForm>
                 // On a phone the pin lives in the conversation list's menu only, so the model picker fits.
                 <ActionForm action=actions.update attr:class="wide-only">
+                    <CsrfField/>
                     <input type="hidden" name="id" value=id/>
                     <input type="hidden" name="pinned" value=(!view.is_pinned).to_string()/>
                     <button type="submit" class="icon-button" aria-pressed=view.is_pinned.to_string()
@@ -329,6 +333,7 @@ fn ConversationHeader(
             move || view! {
             <Modal id="rename-dialog" title=tr!(t, chat.conversation.rename).to_string() open=true close=here.clone()>
                 <ActionForm action=actions.update attr:class="form">
+                    <CsrfField/>
                     <input type="hidden" name="id" value=id/>
                     <label for="title">{tr!(t, chat.conversation.title)}</label>
                     <input id="title" name="title" value=view.title.clone() maxlength="255" required autofocus/>
@@ -341,6 +346,7 @@ fn ConversationHeader(
         }})}
         <Modal id="settings-dialog" title=tr!(t, chat.conversation.settings).to_string() open=open("settings") close=here.clone()>
             <ActionForm action=actions.update attr:class="form">
+                <CsrfField/>
                 <input type="hidden" name="id" value=id/>
                 <label for="system_prompt">{tr!(t, chat.conversation.system_prompt)}</label>
                 <textarea id="system_prompt" name="system_prompt" rows="5">{rcdata_text(&view.system_prompt)}</textarea>

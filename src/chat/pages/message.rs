@@ -12,6 +12,7 @@ use crate::core::layout::rcdata_text;
 use crate::tr;
 
 use super::{Actions, Live};
+use crate::core::csrf::CsrfField;
 
 #[component]
 pub(super) fn MessageItem(
@@ -76,6 +77,7 @@ pub(super) fn MessageItem(
             <span class="visually-hidden">{if is_user { tr!(t, chat.message.you) } else { tr!(t, chat.message.assistant) }}</span>
             {move || is_editing().then(|| (source.clone(), close_href.clone())).map(|(source, close_href)| view! {
                 <ActionForm action=actions.edit attr:class="edit-form">
+                    <CsrfField/>
                     <input type="hidden" name="message_id" value=id/>
                     <label for=format!("edit-{id}") class="visually-hidden">{tr!(t, chat.message.edit_message)}</label>
                     <textarea id=format!("edit-{id}") name="content" rows="4" required autofocus
@@ -99,6 +101,7 @@ pub(super) fn MessageItem(
                 <div class="message-error" role="alert" data-testid="message-error">
                     <p>{error.get(t).to_string()}</p>
                     <ActionForm action=actions.regenerate attr:class="inline">
+                        <CsrfField/>
                         <input type="hidden" name="message_id" value=id/>
                         <button type="submit" disabled=busy>
                             <Svg icon=Icon::Refresh/>{tr!(t, chat.message.retry)}
@@ -111,6 +114,7 @@ pub(super) fn MessageItem(
                     <div class="branches">
                         {message.prev_sibling.map(|prev| view! {
                             <ActionForm action=actions.branch>
+                                <CsrfField/>
                                 <input type="hidden" name="message_id" value=prev.to_string()/>
                                 <button type="submit" class="icon-button small" aria-label=tr!(t, chat.message.previous_version)
                                     data-tip=tr!(t, chat.message.previous_version)>
@@ -121,6 +125,7 @@ pub(super) fn MessageItem(
                         <span data-testid="branch-position">{format!("{index}/{count}")}</span>
                         {message.next_sibling.map(|next| view! {
                             <ActionForm action=actions.branch>
+                                <CsrfField/>
                                 <input type="hidden" name="message_id" value=next.to_string()/>
                                 <button type="submit" class="icon-button small" aria-label=tr!(t, chat.message.next_version)
                                     data-tip=tr!(t, chat.message.next_version)>
@@ -145,6 +150,7 @@ pub(super) fn MessageItem(
                         })}
                         {can_regenerate.then(|| view! {
                             <ActionForm action=actions.regenerate>
+                                <CsrfField/>
                                 <input type="hidden" name="message_id" value=id/>
                                 <button type="submit" class="icon-button small" disabled=busy data-testid="regenerate"
                                     aria-label=tr!(t, chat.message.regenerate) data-tip=tr!(t, chat.message.regenerate)>

@@ -28,6 +28,7 @@ use crate::core::dialog::{DIALOG_PARAM, Modal};
 use crate::core::error::AppError;
 use crate::core::i18n::Lang;
 
+use crate::core::csrf::CsrfField;
 use conversation::ConversationPane;
 use shortcuts::ShortcutsDialog;
 use sidebar::Sidebar;
@@ -374,6 +375,7 @@ pub fn ChatPage() -> impl IntoView {
                     {tr!(t, chat.conversation.delete_conversation_all_messages)}
                 </p>
                 <ActionForm action=actions.delete>
+                    <CsrfField/>
                     <input type="hidden" name="id" value=move || deleting.0.with(|d| d.as_ref().map(|(id, _)| id.to_string()).unwrap_or_default())/>
                     <div class="modal-actions">
                         <a class="button" href=close_delete data-close="">{tr!(t, core.dialog.cancel)}</a>

@@ -13,6 +13,7 @@ use crate::tr;
 
 use super::groups::grouped;
 use super::{Actions, Deleting};
+use crate::core::csrf::CsrfField;
 
 #[component]
 pub(super) fn Sidebar(
@@ -190,6 +191,7 @@ fn Item(c: ConversationSummary, current: Memo<Option<i64>>, actions: Actions, de
                 </a>
             }>
                 <ActionForm action=actions.update attr:class="rename-inline">
+                    <CsrfField/>
                     <input type="hidden" name="id" value=id/>
                     <label for=format!("rename-{id}") class="visually-hidden">{tr!(t, chat.conversation.title)}</label>
                     <input id=format!("rename-{id}") name="title" value=title.get_value() maxlength="255" required autofocus
@@ -209,6 +211,7 @@ fn Item(c: ConversationSummary, current: Memo<Option<i64>>, actions: Actions, de
                     </li>
                     <li>
                         <ActionForm action=actions.update>
+                            <CsrfField/>
                             <input type="hidden" name="id" value=id/>
                             <input type="hidden" name="pinned" value=(!c.is_pinned).to_string()/>
                             <button type="submit" data-testid="menu-pin">
@@ -241,6 +244,7 @@ pub(super) fn ArchiveToggle(id: i64, archived: bool, actions: Actions, testid: &
     let t = Lang::current();
     view! {
         <ActionForm action=actions.update>
+            <CsrfField/>
             <input type="hidden" name="id" value=id/>
             <input type="hidden" name="archived" value=(!archived).to_string()/>
             <button type="submit" data-testid=testid>
