@@ -28,7 +28,11 @@ enum Command {
     /// Run the web server at LEPTOS_SITE_ADDR, applying pending migrations first (the default command).
     Serve,
     /// Apply pending database migrations to DATABASE_URL and exit.
-    Migrate,
+    Migrate {
+        /// Only list the migrations that would run; exit 1 if there are any, 0 when up to date (changes nothing).
+        #[arg(long)]
+        check: bool,
+    },
     /// Create a staff superuser (prompts for what is missing; passwords are checked like every password).
     Createsuperuser {
         /// Login name.
@@ -86,7 +90,7 @@ pub async fn run() -> ExitCode {
     }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
-        Command::Migrate => migrate(config).await,
+        Command::Migrate { check } => migrate(config, check).await,
         Command::Createsuperuser {
             username,
             email,
@@ -191,18 +195,41 @@ async fn serve(config: Config) -> ExitCode {
 }
 
 #[allow(clippy::print_stdout)] // the command's answer is its output
-async fn migrate(config: Config) -> ExitCode {
+async fn migrate(config: Config, check: bool) -> ExitCode {
     let db = match db::connect(&config.database_url).await {
         Ok(db) => db,
         Err(e) => return fail(EXIT_UNAVAILABLE, &e.to_string()),
     };
-    match db::migrate(&db).await {
-        Ok(0) => println!("No migrations to apply; the database is up to date."),
-        Ok(n) => println!("Applied {n} migration(s); the database is up to date."),
-        Err(e) => return fail(EXIT_UNAVAILABLE, &e.to_string()),
-    }
+    let code = if check {
+        match db::pending(&db).await {
+            Ok(pending) if pending.is_empty() => {
+                println!("No migrations to apply; the database is up to date.");
+                ExitCode::SUCCESS
+            }
+            Ok(pending) => {
+                println!("{} migration(s) would be applied:", pending.len());
+                for m in pending {
+                    println!("  {} {}", m.version, m.description);
+                }
+                ExitCode::from(1)
+            }
+            Err(e) => fail(EXIT_UNAVAILABLE, &e.to_string()),
+        }
+    } else {
+        match db::migrate(&db).await {
+            Ok(0) => {
+                println!("No migrations to apply; the database is up to date.");
+                ExitCode::SUCCESS
+            }
+            Ok(n) => {
+                println!("Applied {n} migration(s); the database is up to date.");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(EXIT_UNAVAILABLE, &e.to_string()),
+        }
+    };
     db.pool.close().await;
-    ExitCode::SUCCESS
+    code
 }
 
 fn fail(code: u8, message: &str) -> ExitCode {

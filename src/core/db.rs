@@ -65,6 +65,32 @@ pub enum DbError {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was upgraded by a newer ThiCode: running this one against it could lose data.
+    #[error(
+        "the database was upgraded by a newer ThiCode (its schema is at migration {database}; this ThiCode knows up \
+         to {known}): run that newer version, or restore a backup made before the upgrade"
+    )]
+    Newer {
+        /// The newest migration the database has.
+        database: i64,
+        /// The newest migration this binary knows.
+        known: i64,
+    },
+    /// A migration the database has applied is not the one this binary has under the same number.
+    #[error(
+        "migration {0} applied to the database differs from this ThiCode's: the database comes from another build; \
+         restore a backup made by this version"
+    )]
+    Changed(i64),
+}
+
+/// A migration this binary would apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// Its number (the date it was written and its place).
+    pub version: i64,
+    /// What it does.
+    pub description: String,
 }
 
 /// Opens the pool: creates the SQLite file (and its folder) on first use, with WAL, a busy timeout and foreign keys.
@@ -125,12 +151,68 @@ fn sqlite_url_with_create(url: &str) -> Result<String, DbError> {
     })
 }
 
-/// Applies every pending migration of the pool's backend; returns how many were applied.
-pub async fn migrate(db: &Db) -> Result<usize, DbError> {
-    let migrator = match db.backend {
+fn migrator(db: &Db) -> &'static Migrator {
+    match db.backend {
         Backend::Sqlite => &SQLITE_MIGRATIONS,
         Backend::Postgres => &POSTGRES_MIGRATIONS,
-    };
+    }
+}
+
+/// The migrations the database has applied: version and checksum (none before the first run, when the table does
+/// not exist yet).
+async fn applied(db: &Db) -> Result<Vec<(i64, Vec<u8>)>, DbError> {
+    let rows = sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
+        .fetch_all(&db.pool)
+        .await;
+    match rows {
+        Ok(rows) => Ok(rows),
+        Err(sqlx::Error::Database(e)) if e.message().contains("_sqlx_migrations") => Ok(Vec::new()),
+        Err(e) => Err(DbError::Connect(e)),
+    }
+}
+
+/// The migrations that would run now, oldest first; an error when the database is newer than this binary (a
+/// downgrade) or was migrated by a different build, which no migration can fix.
+pub async fn pending(db: &Db) -> Result<Vec<Pending>, DbError> {
+    let migrator = migrator(db);
+    let known: Vec<_> = migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .collect();
+    let applied = applied(db).await?;
+    let newest_known = known.iter().map(|m| m.version).max().unwrap_or(0);
+    if let Some((database, _)) = applied
+        .iter()
+        .filter(|(v, _)| *v > newest_known)
+        .max_by_key(|(v, _)| *v)
+    {
+        return Err(DbError::Newer {
+            database: *database,
+            known: newest_known,
+        });
+    }
+    for (version, checksum) in &applied {
+        match known.iter().find(|m| m.version == *version) {
+            Some(m) if m.checksum.as_ref() != checksum.as_slice() => return Err(DbError::Changed(*version)),
+            Some(_) => {}
+            None => return Err(DbError::Changed(*version)),
+        }
+    }
+    Ok(known
+        .into_iter()
+        .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
+        .map(|m| Pending {
+            version: m.version,
+            description: m.description.to_string(),
+        })
+        .collect())
+}
+
+/// Applies every pending migration of the pool's backend; returns how many were applied. Refuses (before changing
+/// anything) a database that a newer ThiCode has upgraded.
+pub async fn migrate(db: &Db) -> Result<usize, DbError> {
+    let migrator = migrator(db);
+    pending(db).await?;
     let before = applied_count(db).await;
     migrator.run(&db.pool).await?;
     Ok(applied_count(db).await.saturating_sub(before))

@@ -61,6 +61,77 @@ async fn migrate_applies_once_then_reports_up_to_date() {
     );
 }
 
+#[tokio::test]
+async fn migrate_check_lists_what_would_run_and_changes_nothing() {
+    let db = TestDb::new().await;
+    let run = |args: &[&str]| {
+        thicode(db.dir.path())
+            .env("DATABASE_URL", &db.url)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let check = run(&["migrate", "--check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    let listed = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(listed.contains("migration(s) would be applied:"), "{listed}");
+    assert!(
+        listed.contains("20261125000001 users") && listed.contains("keep usage"),
+        "{listed}"
+    );
+    let again = run(&["migrate", "--check"]);
+    assert_eq!(String::from_utf8_lossy(&again.stdout), listed, "nothing was applied");
+    assert!(run(&["migrate"]).status.success());
+    let check = run(&["migrate", "--check"]);
+    assert_eq!(check.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout),
+        "No migrations to apply; the database is up to date.\n"
+    );
+}
+
+#[tokio::test]
+async fn a_database_upgraded_by_a_newer_thicode_is_refused_before_anything_runs() {
+    let db = TestDb::new().await;
+    let run = |args: &[&str]| {
+        thicode(db.dir.path())
+            .env("DATABASE_URL", &db.url)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", free_port()))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["migrate"]).status.success());
+    // A newer ThiCode applied a migration this one does not know.
+    let pool = thicode::core::db::connect(&db.url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (29991231000099, 'from the future', TRUE, $1, 1)",
+    )
+    .bind(vec![0u8; 48])
+    .execute(&pool.pool)
+    .await
+    .unwrap();
+    pool.pool.close().await;
+    for args in [
+        &["serve"][..],
+        &["migrate"],
+        &["migrate", "--check"],
+        &["createsuperuser", "--noinput"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(69), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(
+                "the database was upgraded by a newer ThiCode (its schema is at migration 29991231000099; this \
+                 ThiCode knows up to"
+            ),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 #[test]
 fn default_database_is_created_under_data_beside_the_settings_file() {
     let dir = tempfile::tempdir().unwrap();
