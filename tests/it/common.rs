@@ -103,7 +103,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn new(settings: &[(&str, &str)]) -> Self {
-        let db = TestDb::new().await;
+        Self::on(TestDb::new().await, settings).await
+    }
+
+    /// The app on an existing database, migrated to the current schema.
+    pub async fn on(db: TestDb, settings: &[(&str, &str)]) -> Self {
         let site_root = repo_path("public");
         let site_root = site_root.to_str().unwrap();
         let emails = db.dir.path().join("emails");

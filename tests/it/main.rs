@@ -32,3 +32,4 @@ mod i18n;
 mod mail;
 mod races;
 mod sessions;
+mod upgrades;
