@@ -33,6 +33,16 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Write a consistent copy of the SQLite database to FILE while the server runs (PostgreSQL: pg_dump).
+    Backup {
+        /// The file to write (must not exist).
+        file: PathBuf,
+    },
+    /// Bring a backup back into an empty data folder (DATABASE_URL must not hold a database yet); upgrades it.
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+    },
     /// Create a staff superuser (prompts for what is missing; passwords are checked like every password).
     Createsuperuser {
         /// Login name.
@@ -91,6 +101,8 @@ pub async fn run() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate { check } => migrate(config, check).await,
+        Command::Backup { file } => backup(config, &file).await,
+        Command::Restore { file } => restore(config, &file).await,
         Command::Createsuperuser {
             username,
             email,
@@ -230,6 +242,41 @@ async fn migrate(config: Config, check: bool) -> ExitCode {
     };
     db.pool.close().await;
     code
+}
+
+#[allow(clippy::print_stdout)] // the command's answer is its output
+async fn backup(config: Config, file: &std::path::Path) -> ExitCode {
+    let db = match db::connect(&config.database_url).await {
+        Ok(db) => db,
+        Err(e) => return fail(EXIT_UNAVAILABLE, &e.to_string()),
+    };
+    let result = crate::core::backup::backup(&db, file).await;
+    db.pool.close().await;
+    match result {
+        Ok(bytes) => {
+            println!("Backed up the database to {} ({bytes} bytes, checked).", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(1, &e.to_string()),
+    }
+}
+
+#[allow(clippy::print_stdout)] // the command's answer is its output
+async fn restore(config: Config, file: &std::path::Path) -> ExitCode {
+    match crate::core::backup::restore(file, &config.database_url).await {
+        Ok(done) => {
+            println!(
+                "Restored {} into {}: {} account(s), {} conversation(s); {} migration(s) applied.",
+                file.display(),
+                config.database_url,
+                done.accounts,
+                done.conversations,
+                done.upgraded
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(1, &e.to_string()),
+    }
 }
 
 fn fail(code: u8, message: &str) -> ExitCode {

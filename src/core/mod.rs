@@ -17,6 +17,8 @@ pub mod not_found;
 pub mod theme;
 
 #[cfg(feature = "ssr")]
+pub mod backup;
+#[cfg(feature = "ssr")]
 pub mod client;
 #[cfg(feature = "ssr")]
 pub mod config;

@@ -132,6 +132,47 @@ async fn a_database_upgraded_by_a_newer_thicode_is_refused_before_anything_runs(
     }
 }
 
+#[tokio::test]
+async fn backup_and_restore_from_the_command_line() {
+    let db = TestDb::new().await;
+    let file = db.dir.path().join("copy.db");
+    let run = |url: &str, args: &[&str]| {
+        thicode(db.dir.path())
+            .env("DATABASE_URL", url)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&db.url, &["migrate"]).status.success());
+    let out = run(&db.url, &["backup", file.to_str().unwrap()]);
+    if db.is_postgres() {
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("for PostgreSQL use pg_dump and pg_restore"),
+            "{}",
+            stderr(&out)
+        );
+        return;
+    }
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Backed up the database to "));
+    let target = format!("sqlite://{}/restored/thicode.db", db.dir.path().display());
+    let out = run(&target, &["restore", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 account(s), 0 conversation(s); 0 migration(s) applied."),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let again = run(&target, &["restore", file.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("DATABASE_URL already holds a database"),
+        "{}",
+        stderr(&again)
+    );
+}
+
 #[test]
 fn default_database_is_created_under_data_beside_the_settings_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -20,6 +20,7 @@ mod api_accounts;
 mod api_auth;
 mod api_chat;
 mod api_contract;
+mod backup;
 mod chat_flow;
 mod chat_persistence;
 mod chat_provider;
