@@ -127,6 +127,11 @@ stop_test_postgres() {
   fi
 }
 
+# promtool, Prometheus' own checker of the /metrics output (tests/it/metrics.rs), from Debian's prometheus package.
+ensure_metrics_tools() {
+  command -v promtool >/dev/null || apt_install prometheus
+}
+
 # schemathesis (PyPI) in its own virtual environment, kept between runs in the user's cache.
 SCHEMATHESIS_VERSION="4.32.5"
 ensure_fuzz_tools() {

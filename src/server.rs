@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(routes::routes())
+        .merge(crate::core::metrics::routes())
         .merge(accounts::routes::routes())
         .merge(export::routes())
         .merge(chat::routes::routes())
@@ -56,6 +57,10 @@ pub fn router(state: AppState) -> Router {
             // carries the security headers and is compressed. Sessions sit inside the CSRF check, so a refused
             // cross-site request never touches the session.
             ServiceBuilder::new()
+                .layer(middleware::from_fn_with_state(
+                    state.metrics.clone(),
+                    crate::core::metrics::track,
+                ))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(middleware::from_fn(security::isolate_reactive_owner))
                 .layer(middleware::from_fn_with_state(

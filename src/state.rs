@@ -28,6 +28,8 @@ pub struct AppState {
     pub jwt: crate::accounts::jwt::Keys,
     /// In-memory request-rate limits of the API.
     pub api_limits: crate::api::limits::Limiters,
+    /// What the server is doing, for `/metrics`.
+    pub metrics: crate::core::metrics::Metrics,
     /// The password-hashing slots and queue (argon2 holds 19 MiB per computation).
     pub hashing: crate::accounts::password::Hashing,
     /// Answers of the API's conversation list, reused while the user's list version is unchanged.
@@ -38,12 +40,15 @@ impl AppState {
     /// Builds the state from settings and an open database; fails only on an unusable mail configuration.
     pub fn new(config: Config, db: Db) -> Result<Self, ConfigError> {
         let leptos = leptos_options(&config);
+        let metrics = crate::core::metrics::Metrics::default();
         let outbox = Outbox::new(
             Mailer::from_config(&config.email)?,
             config.email.default_from_email.clone(),
+            metrics.clone(),
         );
         Ok(Self {
-            chat: Engine::new(Provider::from_config(&config.ai)),
+            chat: Engine::new(Provider::from_config(&config.ai), metrics.clone()),
+            metrics,
             jwt: crate::accounts::jwt::Keys::new(config.security.secret_key.expose()),
             api_limits: crate::api::limits::Limiters::new(&config.limits),
             list_cache: Arc::default(),
@@ -65,6 +70,12 @@ impl FromRef<AppState> for Arc<Config> {
 impl FromRef<AppState> for Db {
     fn from_ref(state: &AppState) -> Self {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::core::metrics::Metrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
     }
 }
 

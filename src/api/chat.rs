@@ -561,6 +561,9 @@ async fn ask_mistral(
         }
         .await;
         let status = if outcome.is_ok() { "delivered" } else { "error" };
+        if let Err(e) = &outcome {
+            task_state.metrics.provider_error(e.code());
+        }
         // A call the provider did not count (it failed, or was cut off) counts by estimate, as a stopped reply does.
         let (prompt, completion) = match usage {
             Some(u) => (

@@ -50,6 +50,7 @@ struct Live {
 pub struct Engine {
     /// The configured AI provider.
     pub provider: Provider,
+    metrics: crate::core::metrics::Metrics,
     live: Arc<Mutex<HashMap<i64, Arc<Live>>>>,
 }
 
@@ -75,10 +76,11 @@ pub struct Job {
 }
 
 impl Engine {
-    /// An engine for `provider`.
-    pub fn new(provider: Provider) -> Self {
+    /// An engine for `provider`, counted in `metrics`.
+    pub fn new(provider: Provider, metrics: crate::core::metrics::Metrics) -> Self {
         Self {
             provider,
+            metrics,
             live: Arc::default(),
         }
     }
@@ -162,6 +164,8 @@ impl Engine {
     }
 
     async fn run(&self, pool: &AnyPool, job: Job, live: &Arc<Live>) {
+        // Live until the stream ends (naming the conversation afterwards is not the reply).
+        let counted = self.metrics.reply_started();
         let started = Instant::now();
         let model = job.request.model.clone();
         // Counted from the start: a crash before the end still leaves the prompt in the usage ledger.
@@ -194,6 +198,10 @@ impl Engine {
                     item = stream.next() => match item {
                         None => break,
                         Some(Ok(StreamEvent::Delta(text))) => {
+                            self.metrics.token_streamed();
+                            if first_token_ms.is_none() {
+                                self.metrics.first_token(started.elapsed().as_secs_f64());
+                            }
                             first_token_ms.get_or_insert_with(|| started.elapsed().as_millis());
                             if let Ok(mut shared) = live.content.lock() {
                                 shared.push_str(&text);
@@ -240,9 +248,12 @@ impl Engine {
             metadata["usage_estimate"] = usage_estimate(live.prompt_chars, &content);
         }
         if let Some(e) = &error {
+            self.metrics.provider_error(e.code());
             metadata["error"] = e.to_metadata();
             tracing::warn!(code = e.code(), conversation = job.conversation_id, "reply failed");
         }
+        // No longer generating (ended before its final write, so whoever sees that write sees it ended).
+        drop(counted);
         // The final write must not be lost to a passing database hiccup.
         for attempt in 0..5u64 {
             match store::finish(

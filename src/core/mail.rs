@@ -186,6 +186,7 @@ pub struct Outbox {
 }
 
 struct OutboxInner {
+    metrics: crate::core::metrics::Metrics,
     mailer: Mailer,
     from: String,
     turns: tokio::sync::Semaphore,
@@ -211,10 +212,11 @@ impl Drop for Pending {
 }
 
 impl Outbox {
-    /// An outbox sending through `mailer` from `from`.
-    pub fn new(mailer: Mailer, from: String) -> Self {
+    /// An outbox sending through `mailer` from `from`, counted in `metrics`.
+    pub fn new(mailer: Mailer, from: String, metrics: crate::core::metrics::Metrics) -> Self {
         Self {
             inner: Arc::new(OutboxInner {
+                metrics,
                 mailer,
                 from,
                 turns: tokio::sync::Semaphore::new(CONCURRENT_SENDS),
@@ -232,6 +234,7 @@ impl Outbox {
         };
         if self.inner.pending.fetch_add(1, Ordering::SeqCst) >= OUTBOX_CAPACITY {
             drop(Pending(self.inner.clone()));
+            self.inner.metrics.mail_failed();
             tracing::error!("email not queued: the outbox is full");
             return;
         }
@@ -240,7 +243,12 @@ impl Outbox {
             let inner = pending.0.clone();
             let Ok(_turn) = inner.turns.acquire().await else { return };
             if let Some(email) = compose.await {
-                send_with_retries(&inner.mailer, &inner.from, email).await;
+                inner.metrics.mail_queued();
+                if send_with_retries(&inner.mailer, &inner.from, email).await {
+                    inner.metrics.mail_sent();
+                } else {
+                    inner.metrics.mail_failed();
+                }
             }
             drop(pending);
         });
@@ -260,11 +268,12 @@ impl Outbox {
     }
 }
 
-async fn send_with_retries(mailer: &Mailer, from: &str, email: Email) {
+/// Sends `email`, trying again on failure; whether it was sent.
+async fn send_with_retries(mailer: &Mailer, from: &str, email: Email) -> bool {
     let attempts = RETRY_DELAYS.len() + 1;
     for attempt in 1..=attempts {
         match mailer.send(from, email.clone()).await {
-            Ok(()) => return,
+            Ok(()) => return true,
             Err(e) if attempt < attempts => {
                 tracing::warn!(error = %e.kind(), attempt, "email not sent; trying again");
                 tokio::time::sleep(RETRY_DELAYS[attempt - 1]).await;
@@ -272,4 +281,5 @@ async fn send_with_retries(mailer: &Mailer, from: &str, email: Email) {
             Err(e) => tracing::error!(error = %e.kind(), attempts, "email not sent; giving up"),
         }
     }
+    false
 }

@@ -29,6 +29,8 @@ pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod memory;
 #[cfg(feature = "ssr")]
+pub mod metrics;
+#[cfg(feature = "ssr")]
 pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod security;

@@ -31,6 +31,7 @@ mod from_outside;
 mod http;
 mod i18n;
 mod mail;
+mod metrics;
 mod races;
 mod sessions;
 mod upgrades;

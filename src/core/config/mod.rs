@@ -52,6 +52,8 @@ keys! {
     "CORS_ALLOWED_ORIGINS" => "security"."cors_allowed_origins",
     "TRUSTED_PROXIES" => "security"."trusted_proxies",
     "FIRST_USER_IS_STAFF" => "security"."first_user_is_staff",
+    "METRICS_TOKEN" => "security"."metrics_token",
+    "METRICS_ALLOWED_ADDRESSES" => "security"."metrics_allowed_addresses",
     "MISTRAL_API_KEY" => "ai"."api_key",
     "MISTRAL_BASE_URL" => "ai"."base_url",
     "MISTRAL_DEFAULT_MODEL" => "ai"."default_model",
@@ -210,6 +212,11 @@ pub struct SecurityConfig {
     /// Whether the first account of the instance, when it is made by registering, becomes staff (a one-person
     /// install without a shell for `thicode createsuperuser`).
     pub first_user_is_staff: bool,
+    /// The bearer token `/metrics` asks for (`METRICS_TOKEN`); with neither this nor an allowed address, `/metrics`
+    /// does not exist.
+    pub metrics_token: Option<Secret>,
+    /// Client addresses (or networks) allowed to read `/metrics` without the token.
+    pub metrics_allowed_addresses: Vec<ipnet::IpNet>,
 }
 
 /// Request and usage limits.
@@ -329,7 +336,21 @@ impl Config {
             .get("SECRET_KEY")
             .is_none()
             .then(|| path("data").join(DEV_SECRET_FILE));
-        let trusted_proxies = src.get("TRUSTED_PROXIES").map_or(Ok(Vec::new()), parse_networks)?;
+        let trusted_proxies = src
+            .get("TRUSTED_PROXIES")
+            .map_or(Ok(Vec::new()), |v| parse_networks("TRUSTED_PROXIES", v))?;
+        let metrics_allowed_addresses = src
+            .get("METRICS_ALLOWED_ADDRESSES")
+            .map_or(Ok(Vec::new()), |v| parse_networks("METRICS_ALLOWED_ADDRESSES", v))?;
+        let metrics_token = match src.get("METRICS_TOKEN").map(str::trim).filter(|t| !t.is_empty()) {
+            Some(token) if token.len() < 16 => {
+                return Err(ConfigError::new(
+                    "METRICS_TOKEN",
+                    "must be at least 16 characters (a bearer token anyone could guess protects nothing)",
+                ));
+            }
+            token => token.map(|t| Secret::new(t.to_string())),
+        };
         let session_cookie_secure = match src.get("SESSION_COOKIE_SECURE") {
             Some(v) => parse_bool("SESSION_COOKIE_SECURE", v)?,
             None => production,
@@ -475,6 +496,8 @@ impl Config {
                 first_user_is_staff: src
                     .get("FIRST_USER_IS_STAFF")
                     .map_or(Ok(false), |v| parse_bool("FIRST_USER_IS_STAFF", v))?,
+                metrics_token,
+                metrics_allowed_addresses,
             },
             ai,
             email,

@@ -76,7 +76,7 @@ pub(super) fn read_secret(file: &Path) -> std::io::Result<Option<String>> {
 }
 
 /// A comma-separated list of networks (`10.0.0.0/8`) or single addresses (`127.0.0.1`, `::1`).
-pub(super) fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+pub(super) fn parse_networks(key: &'static str, list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
     list.split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
@@ -85,7 +85,7 @@ pub(super) fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigErro
                 .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                 .map_err(|_| {
                     ConfigError::new(
-                        "TRUSTED_PROXIES",
+                        key,
                         format!("expected addresses or networks such as 10.0.0.0/8 or ::1, got {item:?}"),
                     )
                 })
