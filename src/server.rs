@@ -137,6 +137,9 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     let cleanup = accounts::sessions::DbSessionStore::new(pool.clone()).spawn_cleanup();
     let recovery = chat::generation::spawn_recovery(pool.clone());
     let trimmer = crate::core::memory::spawn_trimmer();
+    // Replies written by other instances on the same PostgreSQL reach this one's readers as they grow.
+    let notifications = (state.db.backend == crate::core::db::Backend::Postgres)
+        .then(|| state.chat.followers.spawn_listener(state.config.database_url.clone()));
     let engine = state.chat.clone();
     let outbox = state.outbox.clone();
     let app = router(state);
@@ -148,6 +151,9 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     cleanup.abort();
     recovery.abort();
     trimmer.abort();
+    if let Some(notifications) = notifications {
+        notifications.abort();
+    }
     // Replies still being generated are saved as interrupted, with their text so far; queued mail gets a moment.
     engine.interrupt_all(&pool).await;
     if tokio::time::timeout(Duration::from_secs(10), outbox.idle())

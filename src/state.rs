@@ -47,7 +47,11 @@ impl AppState {
             metrics.clone(),
         );
         Ok(Self {
-            chat: Engine::new(Provider::from_config(&config.ai), metrics.clone()),
+            chat: Engine::new(
+                Provider::from_config(&config.ai),
+                metrics.clone(),
+                db.backend == crate::core::db::Backend::Postgres,
+            ),
             metrics,
             jwt: crate::accounts::jwt::Keys::new(config.security.secret_key.expose()),
             api_limits: crate::api::limits::Limiters::new(&config.limits),

@@ -41,6 +41,8 @@ struct Live {
     stop: Notify,
     /// New text for the saver.
     changed: Notify,
+    /// New text for the publisher (PostgreSQL: other instances' followers).
+    fresh: Notify,
     /// The generator is done; the saver must stop before the final write.
     ended: Notify,
 }
@@ -51,6 +53,10 @@ pub struct Engine {
     /// The configured AI provider.
     pub provider: Provider,
     metrics: crate::core::metrics::Metrics,
+    /// Whether replies are published to other instances (PostgreSQL).
+    publishes: bool,
+    /// What this instance hears of replies written elsewhere.
+    pub followers: crate::chat::followers::Followers,
     live: Arc<Mutex<HashMap<i64, Arc<Live>>>>,
 }
 
@@ -76,11 +82,14 @@ pub struct Job {
 }
 
 impl Engine {
-    /// An engine for `provider`, counted in `metrics`.
-    pub fn new(provider: Provider, metrics: crate::core::metrics::Metrics) -> Self {
+    /// An engine for `provider`, counted in `metrics`; `publishes` (PostgreSQL) sends the text of the replies it
+    /// writes to the followers of other instances as it arrives.
+    pub fn new(provider: Provider, metrics: crate::core::metrics::Metrics, publishes: bool) -> Self {
         Self {
             provider,
             metrics,
+            publishes,
+            followers: crate::chat::followers::Followers::default(),
             live: Arc::default(),
         }
     }
@@ -95,6 +104,7 @@ impl Engine {
             events: broadcast::channel(1024).0,
             stop: Notify::new(),
             changed: Notify::new(),
+            fresh: Notify::new(),
             ended: Notify::new(),
         });
         if let Ok(mut map) = self.live.lock() {
@@ -180,6 +190,9 @@ impl Engine {
             job.message_id,
             live.clone(),
         ));
+        let publisher = self
+            .publishes
+            .then(|| tokio::spawn(publish_while_streaming(pool.clone(), job.message_id, live.clone())));
         let mut first_token_ms: Option<u128> = None;
         let mut finish_reason: Option<String> = None;
         let mut usage = None;
@@ -208,6 +221,7 @@ impl Engine {
                                 let _ = live.events.send(LiveEvent::Delta(text));
                             }
                             live.changed.notify_one();
+                            live.fresh.notify_one();
                         }
                         Some(Ok(StreamEvent::Finish { finish_reason: reason, usage: reported })) => {
                             finish_reason = reason;
@@ -223,6 +237,9 @@ impl Engine {
         }
         live.ended.notify_one();
         let _ = saver.await;
+        if let Some(publisher) = publisher {
+            publisher.abort();
+        }
         let content = live.content.lock().map(|c| c.clone()).unwrap_or_default();
 
         let status = if stopped {
@@ -272,6 +289,15 @@ impl Engine {
                     tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
                 }
             }
+        }
+        if self.publishes {
+            let done = crate::chat::followers::Piece {
+                id: job.message_id,
+                at: content.len(),
+                text: Some(String::new()),
+                done: true,
+            };
+            crate::chat::followers::publish(pool, done).await;
         }
         if status == "delivered"
             && let Some(fallback) = &job.auto_title
@@ -385,6 +411,28 @@ async fn save_while_streaming(pool: AnyPool, conversation_id: i64, message_id: i
             () = live.ended.notified() => return,
             () = tokio::time::sleep(SAVE_EVERY) => {}
         }
+    }
+}
+
+/// Publishes the text of a reply as it grows (PostgreSQL): each wake sends what arrived since the last piece, so the
+/// followers of other instances are as current as this one's (pieces coalesce while a send is under way).
+async fn publish_while_streaming(pool: AnyPool, message_id: i64, live: Arc<Live>) {
+    let mut published = 0;
+    loop {
+        live.fresh.notified().await;
+        let text = match live.content.lock() {
+            Ok(content) if content.len() > published => content[published..].to_string(),
+            _ => continue,
+        };
+        let at = published;
+        published += text.len();
+        let piece = crate::chat::followers::Piece {
+            id: message_id,
+            at,
+            text: Some(text),
+            done: false,
+        };
+        crate::chat::followers::publish(&pool, piece).await;
     }
 }
 

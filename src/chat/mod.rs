@@ -8,6 +8,8 @@ pub mod types;
 #[cfg(feature = "ssr")]
 pub mod fake_mistral;
 #[cfg(feature = "ssr")]
+pub mod followers;
+#[cfg(feature = "ssr")]
 pub mod generation;
 #[cfg(feature = "ssr")]
 pub mod json;

@@ -61,7 +61,10 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
             }
         }
     }
-    // Follow the database: the generator (here or on another instance) saves at least every 500 ms.
+    // Follow the database: the generator (here or on another instance) saves at least every 500 ms. On PostgreSQL
+    // its instance also publishes each new piece at once (`chat::followers`): those are passed on as they come, and
+    // the database is read again on a gap, at the end, and after 250 ms without news.
+    let mut news = state.chat.followers.subscribe();
     let mut shown: Option<String> = None;
     loop {
         let message = match store::message_by_id(&state.db.pool, message_id).await {
@@ -82,6 +85,8 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
             Some(old) if message.content.starts_with(old.as_str()) => {
                 (message.content.len() > old.len()).then(|| ReplyEvent::Delta(message.content[old.len()..].to_string()))
             }
+            // The pieces already shown are ahead of the last save.
+            Some(old) if old.starts_with(message.content.as_str()) => None,
             _ => Some(ReplyEvent::Snapshot(message.content.clone())),
         };
         if let Some(event) = event
@@ -89,8 +94,35 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
         {
             return;
         }
-        shown = Some(message.content);
-        tokio::time::sleep(FOLLOW_EVERY).await;
+        if shown
+            .as_ref()
+            .is_none_or(|old| !old.starts_with(message.content.as_str()))
+        {
+            shown = Some(message.content);
+        }
+        // Wait for news of this reply, passing on the pieces that continue what was shown.
+        loop {
+            let piece = match tokio::time::timeout(FOLLOW_EVERY, news.recv()).await {
+                Err(_) => break,
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
+                Ok(Err(broadcast::error::RecvError::Closed)) => {
+                    tokio::time::sleep(FOLLOW_EVERY).await;
+                    break;
+                }
+                Ok(Ok(piece)) if piece.id != message_id => continue,
+                Ok(Ok(piece)) => piece,
+            };
+            let text = shown.get_or_insert_with(String::new);
+            match piece.text {
+                Some(more) if !piece.done && piece.at == text.len() => {
+                    text.push_str(&more);
+                    if !send(ReplyEvent::Delta(more)).await {
+                        return;
+                    }
+                }
+                _ => break,
+            }
+        }
     }
 }
 

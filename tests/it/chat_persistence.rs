@@ -252,3 +252,56 @@ async fn another_instance_on_the_same_database_follows_a_reply_in_progress() {
     assert_eq!(done["status"], "delivered");
     assert_eq!(done["content"].as_str().unwrap().split(' ').count(), 60);
 }
+
+#[tokio::test]
+async fn on_postgresql_a_follower_on_another_instance_gets_each_piece_as_it_comes() {
+    let chat = Chat::new(&[]).await;
+    if !chat.app.db.is_postgres() {
+        // SQLite has one writer process: followers elsewhere do not exist (the test above covers polling).
+        return;
+    }
+    let other = AppState::new((*chat.app.state.config).clone(), chat.app.state.db.clone()).unwrap();
+    let listening = other
+        .chat
+        .followers
+        .spawn_listener(chat.app.state.config.database_url.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cookie = chat.user("ada").await;
+    let (_, sent) = chat.send(&cookie, None, "[fake:tps=40] [fake:tokens=60] go").await;
+    let conversation = sent["conversation_id"].as_i64().unwrap();
+    let reply = sent["assistant_message_id"].as_i64().unwrap();
+    let req = Request::get(format!("/chat/{conversation}/messages/{reply}/events"))
+        .header("host", "127.0.0.1:3000")
+        .header("cookie", &cookie)
+        .body(Body::empty())
+        .unwrap();
+    let res = thicode::server::router(other).oneshot(req).await.unwrap();
+    let body = text(res).await;
+    listening.abort();
+    // The writer saves every 500 ms: reading the database alone gives a handful of updates in 1.5 s.
+    let deltas = body.matches("event: delta").count();
+    assert!(
+        deltas >= 20,
+        "pieces arrive as they are written, not per save: {deltas}\n{body}"
+    );
+    let mut assembled = String::new();
+    for block in body.split("\n\n") {
+        let data = block.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("");
+        if block.contains("event: snapshot") {
+            assembled = serde_json::from_str::<serde_json::Value>(data).unwrap()["content"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        } else if block.contains("event: delta") {
+            assembled.push_str(
+                serde_json::from_str::<serde_json::Value>(data).unwrap()["text"]
+                    .as_str()
+                    .unwrap(),
+            );
+        }
+    }
+    let done = body.split("event: done\ndata: ").nth(1).expect("a done event");
+    let done: serde_json::Value = serde_json::from_str(done.lines().next().unwrap()).unwrap();
+    assert_eq!(done["status"], "delivered");
+    assert_eq!(assembled, done["content"].as_str().unwrap(), "nothing lost or doubled");
+}
