@@ -64,7 +64,11 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
     // Follow the database: the generator (here or on another instance) saves at least every 500 ms. On PostgreSQL
     // its instance also publishes each new piece at once (`chat::followers`): those are passed on as they come, and
     // the database is read again on a gap, at the end, and after 250 ms without news.
-    let mut news = state.chat.followers.subscribe();
+    let mut news = state.chat.followers.subscribe(message_id);
+    // The pieces that went by before now: the writer sends the whole text so far (its last save may be 500 ms old).
+    if state.db.backend == crate::core::db::Backend::Postgres {
+        crate::chat::followers::ask_resync(&state.db.pool, message_id).await;
+    }
     let mut shown: Option<String> = None;
     loop {
         let message = match store::message_by_id(&state.db.pool, message_id).await {
@@ -78,6 +82,14 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
         };
         let finished = !matches!(message.status.as_str(), "pending" | "streaming");
         if finished {
+            // The end of the text the reader has not seen yet, then the end.
+            if let Some(old) = &shown
+                && message.content.len() > old.len()
+                && message.content.starts_with(old.as_str())
+                && !send(ReplyEvent::Delta(message.content[old.len()..].to_string())).await
+            {
+                return;
+            }
             let _ = send(ReplyEvent::Done).await;
             return;
         }
@@ -100,9 +112,12 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
         {
             shown = Some(message.content);
         }
-        // Wait for news of this reply, passing on the pieces that continue what was shown.
+        // Wait for news of this reply, passing on the pieces that continue what was shown. A piece further on means
+        // earlier ones went by before this follower listened: it is kept, and the writer asked for the whole text.
+        let mut ahead: std::collections::BTreeMap<usize, String> = std::collections::BTreeMap::new();
+        let mut asked = false;
         loop {
-            let piece = match tokio::time::timeout(FOLLOW_EVERY, news.recv()).await {
+            let piece = match tokio::time::timeout(FOLLOW_EVERY, news.pieces.recv()).await {
                 Err(_) => break,
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
                 Ok(Err(broadcast::error::RecvError::Closed)) => {
@@ -112,15 +127,49 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
                 Ok(Ok(piece)) if piece.id != message_id => continue,
                 Ok(Ok(piece)) => piece,
             };
+            let (Some(more), false) = (piece.text, piece.done) else {
+                break;
+            };
             let text = shown.get_or_insert_with(String::new);
-            match piece.text {
-                Some(more) if !piece.done && piece.at == text.len() => {
-                    text.push_str(&more);
-                    if !send(ReplyEvent::Delta(more)).await {
-                        return;
+            if piece.at > text.len() {
+                ahead.insert(piece.at, more);
+                if !asked {
+                    asked = true;
+                    crate::chat::followers::ask_resync(&state.db.pool, message_id).await;
+                }
+                continue;
+            }
+            // From `at`, what goes beyond the text shown (a whole text sent again, or a piece that continues it).
+            let mut at = piece.at;
+            let mut pieces = vec![more];
+            while let Some(next) = pieces.pop() {
+                let end = at + next.len();
+                if end > text.len() && next.is_char_boundary(text.len() - at) {
+                    if !text.ends_with(&next[..text.len() - at]) && at < text.len() {
+                        // The text diverged from what was shown (cannot happen with one writer): start over.
+                        if !send(ReplyEvent::Snapshot(format!("{}{}", &text[..at], next))).await {
+                            return;
+                        }
+                        text.truncate(at);
+                        text.push_str(&next);
+                    } else {
+                        let extra = next[text.len() - at..].to_string();
+                        text.push_str(&extra);
+                        if !send(ReplyEvent::Delta(extra)).await {
+                            return;
+                        }
                     }
                 }
-                _ => break,
+                // Pieces kept for later that now continue the text.
+                while let Some(entry) = ahead.first_entry() {
+                    if *entry.key() > text.len() {
+                        break;
+                    }
+                    let (kept_at, kept) = entry.remove_entry();
+                    at = kept_at;
+                    pieces.push(kept);
+                    break;
+                }
             }
         }
     }
