@@ -195,14 +195,13 @@ impl Publisher {
 fn merge(batch: Vec<Piece>) -> Vec<Piece> {
     let mut merged: Vec<Piece> = Vec::with_capacity(batch.len());
     for piece in batch {
-        if let Some(last) = merged.iter_mut().rev().find(|p| p.id == piece.id) {
-            if let (Some(text), Some(more), false, false) = (&mut last.text, &piece.text, last.done, piece.done)
-                && last.at + text.len() == piece.at
-                && text.len() + more.len() < MAX_PAYLOAD / 2
-            {
-                text.push_str(more);
-                continue;
-            }
+        if let Some(last) = merged.iter_mut().rev().find(|p| p.id == piece.id)
+            && let (Some(text), Some(more), false, false) = (&mut last.text, &piece.text, last.done, piece.done)
+            && last.at + text.len() == piece.at
+            && text.len() + more.len() < MAX_PAYLOAD / 2
+        {
+            text.push_str(more);
+            continue;
         }
         merged.push(piece);
     }

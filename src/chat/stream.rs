@@ -161,14 +161,12 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
                     }
                 }
                 // Pieces kept for later that now continue the text.
-                while let Some(entry) = ahead.first_entry() {
-                    if *entry.key() > text.len() {
-                        break;
-                    }
+                if let Some(entry) = ahead.first_entry()
+                    && *entry.key() <= text.len()
+                {
                     let (kept_at, kept) = entry.remove_entry();
                     at = kept_at;
                     pieces.push(kept);
-                    break;
                 }
             }
         }
