@@ -64,14 +64,17 @@ async function waitFor(url) {
   throw new Error(`${url} did not answer`);
 }
 
-/** Follows a reply's events on `port`; resolves with a map stamp → delay (ms) of each token read there. */
+/** Follows a reply's events on `port`; resolves with a map stamp → delay (ms) of each token read there, and when
+ * the follower had its first answer (µs). */
 function follow(port, sent, cookie) {
   return new Promise((resolve) => {
     const delays = new Map();
+    delays.joined = Infinity;
     const req = http.get(
       { host: "127.0.0.1", port, agent, path: `/chat/${sent.conversation_id}/messages/${sent.assistant_message_id}/events`, headers: { Cookie: cookie } },
       (res) => {
         let buffer = "";
+        delays.joined = nowMicros();
         res.setEncoding("utf8");
         res.on("data", (chunk) => {
           const at = nowMicros();
@@ -124,15 +127,21 @@ try {
       return Promise.all([follow(portA, sent, cookie), follow(portB, sent, cookie)]);
     }),
   );
-  const local = [], other = [], added = [];
+  // `steady`: the tokens sent after both followers were connected (the catching up of a follower that joins late
+  // is left out).
+  const local = [], other = [], added = [], steady = [];
   for (const [onA, onB] of followed) {
+    const joined = Math.max(onA.joined, onB.joined);
     for (const [stamp, delay] of onB) {
       other.push(delay);
-      if (onA.has(stamp)) added.push(delay - onA.get(stamp));
+      if (onA.has(stamp)) {
+        added.push(delay - onA.get(stamp));
+        if (Number(stamp) > joined) steady.push(delay - onA.get(stamp));
+      }
     }
     for (const delay of onA.values()) local.push(delay);
   }
-  for (const list of [local, other, added]) list.sort((x, y) => x - y);
+  for (const list of [local, other, added, steady]) list.sort((x, y) => x - y);
   console.log(JSON.stringify({
     streams: Number(streams), tps: Number(tps), tokens: Number(tokens),
     sendFailures: sends.filter((s) => s.status !== 200).length,
@@ -140,6 +149,7 @@ try {
     localP50Ms: percentile(local, 50), localP99Ms: percentile(local, 99),
     otherP50Ms: percentile(other, 50), otherP99Ms: percentile(other, 99),
     addedP50Ms: percentile(added, 50), addedP99Ms: percentile(added, 99), addedMaxMs: added[added.length - 1],
+    steadyTokens: steady.length, steadyAddedP50Ms: percentile(steady, 50), steadyAddedP99Ms: percentile(steady, 99),
   }));
 } finally {
   a.kill("SIGTERM");
