@@ -160,6 +160,8 @@ impl Publisher {
     pub fn start(pool: AnyPool) -> Self {
         let (queue, mut pieces) = tokio::sync::mpsc::channel::<Piece>(8192);
         tokio::spawn(async move {
+            // A connection of its own while there is news to send, so pieces never wait behind the pool's other work.
+            let mut connection: Option<sqlx::pool::PoolConnection<sqlx::Any>> = None;
             while let Some(first) = pieces.recv().await {
                 let mut batch = vec![first];
                 while batch.len() < BATCH {
@@ -177,8 +179,17 @@ impl Publisher {
                 for payload in payloads {
                     query = query.bind(payload);
                 }
-                if let Err(e) = query.execute(&pool).await {
+                if connection.is_none() {
+                    connection = pool.acquire().await.ok();
+                }
+                let Some(conn) = connection.as_mut() else { continue };
+                if let Err(e) = query.execute(&mut **conn).await {
                     tracing::debug!(error = %e, "could not publish pieces of replies");
+                    connection = None;
+                }
+                if pieces.is_empty() {
+                    // Quiet again: the connection goes back to the pool.
+                    connection = None;
                 }
             }
         });
