@@ -90,7 +90,7 @@ pub async fn cache_headers(req: Request, next: Next) -> Response {
         "public, max-age=31536000, immutable"
     } else if path.starts_with("/pkg/") {
         "no-cache"
-    } else if path == "/healthz" || path == "/readyz" {
+    } else if path == "/healthz" || path == "/readyz" || path == "/metrics" {
         "no-store"
     } else {
         "public, max-age=86400"

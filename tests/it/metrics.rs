@@ -34,6 +34,11 @@ async fn read(app: &TestApp) -> String {
     let res = app.send(scrape(Some(TOKEN), "10.9.8.7:1234")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(crate::common::header(&res, "content-type").starts_with("text/plain; version=0.0.4"));
+    assert_eq!(
+        crate::common::header(&res, "cache-control"),
+        "no-store",
+        "never kept by a cache"
+    );
     text(res).await
 }
 
