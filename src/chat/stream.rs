@@ -124,7 +124,6 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
                     tokio::time::sleep(FOLLOW_EVERY).await;
                     break;
                 }
-                Ok(Ok(piece)) if piece.id != message_id => continue,
                 Ok(Ok(piece)) => piece,
             };
             let (Some(more), false) = (piece.text, piece.done) else {

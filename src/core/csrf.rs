@@ -27,13 +27,7 @@ pub fn token() -> String {
         #[cfg(feature = "hydrate")]
         {
             crate::core::document::cookies()
-                .and_then(|cookies| {
-                    cookies
-                        .split(';')
-                        .filter_map(|pair| pair.trim().split_once('='))
-                        .find(|(name, _)| *name == "csrftoken")
-                        .map(|(_, value)| value.to_string())
-                })
+                .and_then(|cookies| crate::core::document::cookie_value(&cookies, "csrftoken").map(str::to_string))
                 .unwrap_or_default()
         }
         #[cfg(not(feature = "hydrate"))]

@@ -146,10 +146,7 @@ pub fn request_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str>
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .find_map(|v| crate::core::document::cookie_value(v, name))
 }
 
 /// The body could not be read within `MAX_REQUEST_BODY_BYTES` (413, not a CSRF failure).
