@@ -12,7 +12,7 @@ mod keys;
 
 const LOCALES: &str = "src/core/i18n/locales";
 const LANGUAGES: &[&str] = &["en", "fr"];
-const NAMESPACES: &[&str] = &["core", "accounts", "chat", "admin"];
+const NAMESPACES: &[&str] = &["core", "accounts", "chat", "admin", "files"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo::rerun-if-changed=build.rs");

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod core;
 #[cfg(feature = "ssr")]
 pub mod export;
+pub mod files;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

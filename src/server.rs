@@ -137,6 +137,8 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     let cleanup = accounts::sessions::DbSessionStore::new(pool.clone()).spawn_cleanup();
     let recovery = chat::generation::spawn_recovery(pool.clone());
     let trimmer = crate::core::memory::spawn_trimmer();
+    // Files nothing refers to any more, and uploads never sent, are removed in the background.
+    crate::files::service::spawn_sweeper(state.clone());
     // Replies written by other instances on the same PostgreSQL reach this one's readers as they grow.
     let notifications = (state.db.backend == crate::core::db::Backend::Postgres)
         .then(|| state.chat.followers.spawn_listener(state.config.database_url.clone()));

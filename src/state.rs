@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics: crate::core::metrics::Metrics,
     /// The password-hashing slots and queue (argon2 holds 19 MiB per computation).
     pub hashing: crate::accounts::password::Hashing,
+    /// Attachments: their storage, limits and workers.
+    pub files: crate::files::service::Files,
     /// Answers of the API's conversation list, reused while the user's list version is unchanged.
     pub list_cache: Arc<crate::api::list_cache::ListCache>,
 }
@@ -46,7 +48,18 @@ impl AppState {
             config.email.default_from_email.clone(),
             metrics.clone(),
         );
+        let files = crate::files::service::Files::new(&config.files).map_err(|e| {
+            ConfigError::new_public(
+                if matches!(config.files.storage, crate::core::config::FileStorage::S3(_)) {
+                    "S3_BUCKET"
+                } else {
+                    "FILES_DIR"
+                },
+                e.to_string(),
+            )
+        })?;
         Ok(Self {
+            files,
             chat: Engine::new(
                 Provider::from_config(&config.ai),
                 metrics.clone(),

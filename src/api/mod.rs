@@ -7,6 +7,7 @@ pub mod auth;
 pub mod chat;
 pub mod docs;
 pub mod error;
+pub mod files;
 pub mod lenient;
 pub mod limits;
 pub mod list_cache;
@@ -49,6 +50,7 @@ use crate::state::AppState;
         (name = "tokens", description = "Personal API tokens (`Authorization: Token <key>` or `Bearer <key>`)"),
         (name = "jwt", description = "JSON Web Tokens: short-lived access, rotating refresh"),
         (name = "chat", description = "Conversations and messages; replies generated in the background"),
+        (name = "files", description = "Attachments: upload, read, delete; send them with `attachments` on a message"),
         (name = "admin", description = "Administration, for staff: users and the audit log")
     )
 )]
@@ -155,6 +157,7 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(anonymous)
         .merge(accounts::routes())
         .merge(chat::routes())
+        .merge(files::routes())
         .merge(admin::routes())
 }
 

@@ -41,6 +41,12 @@ struct CodeLabel {
     code: String,
 }
 
+/// A file's kind (`image` or `document`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: String,
+}
+
 /// A database pool's connections by state.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabel {
@@ -70,6 +76,8 @@ struct Inner {
     mails_failed: Counter,
     pool: Family<PoolLabel, Gauge>,
     resident: Gauge,
+    files_uploaded: Family<KindLabel, Counter>,
+    file_bytes: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -148,8 +156,23 @@ impl Default for Metrics {
             Unit::Bytes,
             resident.clone(),
         );
+        let files_uploaded = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "thicode_files_uploaded",
+            "Files accepted, by kind (image or document)",
+            files_uploaded.clone(),
+        );
+        let file_bytes = Counter::default();
+        registry.register_with_unit(
+            "thicode_file_stored",
+            "Bytes of accepted files, as stored",
+            Unit::Bytes,
+            file_bytes.clone(),
+        );
         Self(Arc::new(Inner {
             registry,
+            files_uploaded,
+            file_bytes,
             requests,
             latency,
             replies_live,
@@ -199,6 +222,15 @@ impl Metrics {
             .provider_errors
             .get_or_create(&CodeLabel { code: code.into() })
             .inc();
+    }
+
+    /// A file was accepted: its kind and stored size.
+    pub fn file_uploaded(&self, kind: &str, bytes: i64) {
+        self.0
+            .files_uploaded
+            .get_or_create(&KindLabel { kind: kind.into() })
+            .inc();
+        self.0.file_bytes.inc_by(u64::try_from(bytes).unwrap_or(0));
     }
 
     /// A mail was queued.

@@ -337,8 +337,21 @@ fn same_origin_referer(config: &Config, headers: &HeaderMap) -> Option<String> {
 }
 
 /// Answers 413 for a declared body over the limit, and caps streamed bodies at the same size.
+/// A `multipart/form-data` body (which may carry files) may be as large as the files a message may carry.
 pub async fn limit_body(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
-    let limit = config.limits.max_request_body_bytes;
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    let limit = if multipart {
+        let files = &config.files;
+        usize::try_from(files.max_file_bytes.saturating_mul(files.max_files_per_message as u64))
+            .unwrap_or(usize::MAX)
+            .saturating_add(config.limits.max_request_body_bytes)
+    } else {
+        config.limits.max_request_body_bytes
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

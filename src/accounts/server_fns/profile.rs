@@ -103,6 +103,7 @@ pub async fn delete_account(password: String) -> Result<(), AppError> {
         return Err(AppError::Invalid(errors));
     }
     session.logout().await?;
+    crate::files::service::sweep_soon(&state);
     tracing::info!(user_id = user.id, "account deleted");
     leptos_axum::redirect("/?account_deleted=1");
     Ok(())

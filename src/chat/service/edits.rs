@@ -126,6 +126,7 @@ pub async fn delete_conversation(state: &AppState, user: &User, id: i64) -> Resu
         state.chat.stop(generating);
     }
     if store::delete_conversation(&state.db.pool, user.id, id).await? {
+        crate::files::service::sweep_soon(state);
         Ok(())
     } else {
         Err(AppError::NotFound)

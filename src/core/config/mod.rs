@@ -73,6 +73,17 @@ keys! {
     "RATE_LIMIT_MESSAGES_PER_MINUTE" => "limits"."rate_limit_messages_per_minute",
     "RATE_LIMIT_MESSAGES_PER_DAY" => "limits"."rate_limit_messages_per_day",
     "RATE_LIMIT_ANONYMOUS_PER_MINUTE" => "limits"."rate_limit_anonymous_per_minute",
+    "FILES_DIR" => "files"."dir",
+    "S3_BUCKET" => "files"."s3_bucket",
+    "S3_ENDPOINT" => "files"."s3_endpoint",
+    "S3_REGION" => "files"."s3_region",
+    "S3_ACCESS_KEY_ID" => "files"."s3_access_key_id",
+    "S3_SECRET_ACCESS_KEY" => "files"."s3_secret_access_key",
+    "MAX_FILE_BYTES" => "files"."max_file_bytes",
+    "MAX_FILES_PER_MESSAGE" => "files"."max_files_per_message",
+    "MAX_FILE_STORAGE_PER_USER" => "files"."max_storage_per_user",
+    "MAX_IMAGE_PIXELS" => "files"."max_image_pixels",
+    "VISION_MODELS" => "ai"."vision_models",
 }
 
 /// Origins CORS allows in development when `CORS_ALLOWED_ORIGINS` is not set: the dev servers of a separate client
@@ -95,6 +106,11 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// A problem with the setting `key`, found after the settings were parsed (a folder that cannot be made…).
+    pub fn new_public(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::new(key, problem)
+    }
+
     fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
         Self {
             key: key.into(),
@@ -169,6 +185,47 @@ pub struct AiConfig {
     pub idle_timeout_seconds: u64,
     /// Retries of a failed request before its first token.
     pub max_retries: u32,
+    /// Models that read images, for servers whose model list does not say (`capabilities.vision`).
+    pub vision_models: Vec<String>,
+}
+
+/// Where files live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileStorage {
+    /// A folder on this machine (the default: `data/files`).
+    Local(PathBuf),
+    /// An S3-compatible store (AWS S3, MinIO, Garage, R2…), shared by every instance.
+    S3(S3Config),
+}
+
+/// An S3-compatible bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Config {
+    /// Bucket name.
+    pub bucket: String,
+    /// Endpoint URL (`https://s3.eu-west-3.amazonaws.com`, `http://127.0.0.1:9000`); `None`: AWS for the region.
+    pub endpoint: Option<String>,
+    /// Region (`us-east-1` unless set).
+    pub region: String,
+    /// Access key id.
+    pub access_key_id: Option<String>,
+    /// Secret access key.
+    pub secret_access_key: Option<Secret>,
+}
+
+/// Attachments: where they are kept and how large they may be.
+#[derive(Debug, Clone)]
+pub struct FilesConfig {
+    /// The storage.
+    pub storage: FileStorage,
+    /// Largest file accepted, in bytes.
+    pub max_file_bytes: u64,
+    /// Most files one message may carry.
+    pub max_files_per_message: usize,
+    /// Bytes of files a user may keep (0: no limit).
+    pub max_storage_per_user: u64,
+    /// Largest image decoded, in pixels (width × height): larger ones are refused before any memory is taken.
+    pub max_image_pixels: u64,
 }
 
 /// Outgoing email settings (Django's names).
@@ -259,6 +316,8 @@ pub struct Config {
     pub email: EmailConfig,
     /// Limits.
     pub limits: Limits,
+    /// Attachments.
+    pub files: FilesConfig,
     /// The `Leptos.toml` that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -395,6 +454,14 @@ impl Config {
                 src.get("MISTRAL_MAX_RETRIES").unwrap_or("3"),
                 "a whole number",
             )?,
+            vision_models: src
+                .get("VISION_MODELS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+                .collect(),
         };
         if ai.idle_timeout_seconds == 0 {
             return Err(ConfigError::new("MISTRAL_TIMEOUT_SECONDS", "must be at least 1"));
@@ -477,6 +544,7 @@ impl Config {
         if limits.max_request_body_bytes < 1024 {
             return Err(ConfigError::new("MAX_REQUEST_BODY_BYTES", "must be at least 1024"));
         }
+        let files = files_config(src, &path)?;
 
         Ok(Self {
             env,
@@ -502,6 +570,7 @@ impl Config {
             ai,
             email,
             limits,
+            files,
             config_file: src.config_file.clone(),
         })
     }
@@ -515,6 +584,56 @@ impl Config {
     pub fn trusted_origins(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.site_url.as_str()).chain(self.security.cors_allowed_origins.iter().map(String::as_str))
     }
+}
+
+/// The attachment settings: the local folder unless `S3_BUCKET` names a bucket.
+fn files_config(src: &Sources, path: &dyn Fn(&str) -> PathBuf) -> Result<FilesConfig, ConfigError> {
+    let text = |key: &'static str| src.get(key).map(str::trim).filter(|v| !v.is_empty());
+    let storage = match text("S3_BUCKET") {
+        None => FileStorage::Local(path(text("FILES_DIR").unwrap_or("data/files"))),
+        Some(bucket) => FileStorage::S3(S3Config {
+            bucket: bucket.to_string(),
+            endpoint: text("S3_ENDPOINT")
+                .map(|url| parse_http_url("S3_ENDPOINT", url))
+                .transpose()?,
+            region: text("S3_REGION").unwrap_or("us-east-1").to_string(),
+            access_key_id: text("S3_ACCESS_KEY_ID").map(str::to_string),
+            secret_access_key: text("S3_SECRET_ACCESS_KEY").map(Secret::new),
+        }),
+    };
+    let config = FilesConfig {
+        storage,
+        max_file_bytes: parse_number(
+            "MAX_FILE_BYTES",
+            text("MAX_FILE_BYTES").unwrap_or("20971520"),
+            "a number of bytes",
+        )?,
+        max_files_per_message: parse_number(
+            "MAX_FILES_PER_MESSAGE",
+            text("MAX_FILES_PER_MESSAGE").unwrap_or("10"),
+            "a whole number",
+        )?,
+        max_storage_per_user: parse_number(
+            "MAX_FILE_STORAGE_PER_USER",
+            text("MAX_FILE_STORAGE_PER_USER").unwrap_or("524288000"),
+            "a number of bytes (0 turns the limit off)",
+        )?,
+        max_image_pixels: parse_number(
+            "MAX_IMAGE_PIXELS",
+            text("MAX_IMAGE_PIXELS").unwrap_or("50000000"),
+            "a number of pixels",
+        )?,
+    };
+    if config.max_file_bytes < 1024 {
+        return Err(ConfigError::new("MAX_FILE_BYTES", "must be at least 1024"));
+    }
+    if config.max_files_per_message == 0 {
+        return Err(ConfigError::new("MAX_FILES_PER_MESSAGE", "must be at least 1"));
+    }
+    if config.max_image_pixels < 1_000_000 {
+        return Err(ConfigError::new("MAX_IMAGE_PIXELS", "must be at least 1000000"));
+    }
+    Ok(config)
 }
 
 /// Checks the scheme and makes a relative SQLite path absolute (against the config folder).

@@ -1,0 +1,265 @@
+//! The text of documents: PDF page by page (pdf-extract over lopdf, which panics on some files by design: every call
+//! is caught), DOCX from its `word/document.xml` (read through a size cap, so a ZIP bomb stops at the cap), HTML as
+//! its visible text, everything else as it is. CPU-bound and possibly slow: call it off the async threads; a
+//! deadline is checked between pages.
+
+use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+/// The text of a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    /// The text; pages of a PDF are separated by form feeds (`\x0c`).
+    pub text: String,
+    /// Pages, for a PDF.
+    pub pages: Option<u32>,
+}
+
+/// Why no text could be extracted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtractError {
+    /// A PDF that needs a password.
+    Encrypted,
+    /// A damaged or truncated PDF.
+    BrokenPdf,
+    /// A damaged DOCX.
+    BrokenDocx,
+    /// An archive that unpacks beyond the cap.
+    UnpacksTooLarge,
+    /// The deadline passed.
+    TooSlow,
+}
+
+/// Most pages read from one PDF.
+pub const MAX_PDF_PAGES: u32 = 2000;
+
+/// The text of the PDF `bytes`, page by page, stopping at `deadline`.
+pub fn pdf(bytes: &[u8], deadline: Instant) -> Result<Extracted, ExtractError> {
+    use pdf_extract::{Document, PlainTextOutput, output_doc_page};
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        let mut doc = Document::load_mem(bytes).map_err(|_| ExtractError::BrokenPdf)?;
+        if doc.is_encrypted() && doc.decrypt("").is_err() {
+            return Err(ExtractError::Encrypted);
+        }
+        let pages: Vec<u32> = doc.get_pages().keys().copied().take(MAX_PDF_PAGES as usize).collect();
+        if pages.is_empty() {
+            return Err(ExtractError::BrokenPdf);
+        }
+        let mut text = String::new();
+        for (i, number) in pages.iter().enumerate() {
+            if Instant::now() > deadline {
+                return Err(ExtractError::TooSlow);
+            }
+            if i > 0 {
+                text.push('\x0c');
+            }
+            let mut page = String::new();
+            // A page that cannot be read leaves its place empty; the others still count.
+            let read = catch_unwind(AssertUnwindSafe(|| {
+                let mut output = PlainTextOutput::new(&mut page);
+                output_doc_page(&doc, &mut output, *number).is_ok()
+            }));
+            if read.unwrap_or(false) {
+                text.push_str(page.trim_matches(|c: char| c == '\n' || c == ' '));
+            }
+        }
+        Ok(Extracted {
+            text,
+            pages: u32::try_from(pages.len()).ok(),
+        })
+    }));
+    caught.unwrap_or(Err(ExtractError::BrokenPdf))
+}
+
+/// The text of the DOCX `bytes`: paragraphs on lines of their own, tabs and breaks kept, at most `max_bytes` of XML
+/// read.
+pub fn docx(bytes: &[u8], max_bytes: u64, deadline: Instant) -> Result<Extracted, ExtractError> {
+    use quick_xml::events::Event;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| ExtractError::BrokenDocx)?;
+    let entry = archive
+        .by_name("word/document.xml")
+        .map_err(|_| ExtractError::BrokenDocx)?;
+    // The declared size can lie: the read itself is capped.
+    let mut xml = Vec::new();
+    entry
+        .take(max_bytes + 1)
+        .read_to_end(&mut xml)
+        .map_err(|_| ExtractError::BrokenDocx)?;
+    if xml.len() as u64 > max_bytes {
+        return Err(ExtractError::UnpacksTooLarge);
+    }
+    let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
+    let mut text = String::new();
+    let mut in_text = false;
+    let mut buffer = Vec::new();
+    let mut events = 0u32;
+    loop {
+        events += 1;
+        if events.is_multiple_of(4096) && Instant::now() > deadline {
+            return Err(ExtractError::TooSlow);
+        }
+        match reader.read_event_into(&mut buffer) {
+            Ok(Event::Start(e)) if e.name().as_ref() == b"w:t" => in_text = true,
+            Ok(Event::End(e)) if e.name().as_ref() == b"w:t" => in_text = false,
+            Ok(Event::End(e)) if e.name().as_ref() == b"w:p" => text.push('\n'),
+            Ok(Event::Empty(e)) => match e.name().as_ref() {
+                b"w:tab" => text.push('\t'),
+                b"w:br" | b"w:cr" => text.push('\n'),
+                _ => {}
+            },
+            Ok(Event::Text(t)) if in_text => {
+                let raw = String::from_utf8_lossy(t.as_ref()).into_owned();
+                text.push_str(&unescape(&raw));
+            }
+            Ok(Event::GeneralRef(r)) if in_text => {
+                let name = String::from_utf8_lossy(r.as_ref()).into_owned();
+                text.push_str(&unescape(&format!("&{name};")));
+            }
+            Ok(Event::Eof) => break,
+            Err(_) => return Err(ExtractError::BrokenDocx),
+            _ => {}
+        }
+        buffer.clear();
+    }
+    Ok(Extracted {
+        text: text.trim_end().to_string(),
+        pages: None,
+    })
+}
+
+/// The visible text of an HTML page: tags, scripts and styles dropped, entities decoded, blank runs collapsed.
+pub fn html(source: &str) -> String {
+    let cleaned = ammonia::Builder::empty().clean(source).to_string();
+    let text = unescape(&cleaned);
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines().map(str::trim_end) {
+        if line.trim().is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim().to_string()
+}
+
+/// The five XML entities and numeric references.
+fn unescape(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let Some(end) = tail[..tail.len().min(12)].find(';') else {
+            out.push('&');
+            rest = &tail[1..];
+            continue;
+        };
+        let entity = &tail[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            "nbsp" => Some('\u{a0}'),
+            _ => entity
+                .strip_prefix("#x")
+                .or_else(|| entity.strip_prefix("#X"))
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::time::Duration;
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(30)
+    }
+
+    fn docx_with(document: &[u8]) -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        {
+            let mut zip = zip::ZipWriter::new(&mut out);
+            let options = zip::write::SimpleFileOptions::default();
+            zip.start_file("[Content_Types].xml", options).unwrap();
+            zip.write_all(b"<Types/>").unwrap();
+            zip.start_file("word/document.xml", options).unwrap();
+            zip.write_all(document).unwrap();
+            zip.finish().unwrap();
+        }
+        out.into_inner()
+    }
+
+    #[test]
+    fn a_word_document_reads_as_its_paragraphs() {
+        let xml = br#"<?xml version="1.0"?><w:document xmlns:w="x"><w:body>
+            <w:p><w:r><w:t>Hello &amp; welcome</w:t></w:r><w:r><w:tab/><w:t xml:space="preserve"> to ThiCode</w:t></w:r></w:p>
+            <w:p><w:r><w:t>Second</w:t><w:br/><w:t>line</w:t></w:r></w:p></w:body></w:document>"#;
+        let out = docx(&docx_with(xml), 1 << 20, later()).unwrap();
+        assert_eq!(out.text, "Hello & welcome\t to ThiCode\nSecond\nline");
+    }
+
+    #[test]
+    fn a_zip_bomb_stops_at_the_cap() {
+        // 64 MB of one repeated paragraph deflates to a few hundred KB; reading stops at the cap.
+        let mut xml = b"<w:document><w:body>".to_vec();
+        xml.extend(std::iter::repeat_n(&b"<w:p><w:r><w:t>aaaaaaaaaaaaaaaa</w:t></w:r></w:p>"[..], 1_300_000).flatten());
+        let bomb = docx_with(&xml);
+        assert!(bomb.len() < 2 << 20, "{}", bomb.len());
+        assert_eq!(
+            docx(&bomb, 8 << 20, later()).unwrap_err(),
+            ExtractError::UnpacksTooLarge
+        );
+        assert_eq!(
+            docx(b"PK\x03\x04 broken", 1 << 20, later()).unwrap_err(),
+            ExtractError::BrokenDocx
+        );
+    }
+
+    #[test]
+    fn html_gives_its_visible_text() {
+        let page = "<html><head><title>T</title><style>p{}</style><script>alert('x')</script></head>\
+            <body><h1>Title &amp; more</h1><p>Body&nbsp;text &lt;b&gt;</p></body></html>";
+        let text = html(page);
+        assert!(text.contains("Title & more"), "{text}");
+        assert!(text.contains("Body\u{a0}text <b>"), "{text}");
+        assert!(!text.contains("alert"), "{text}");
+    }
+
+    #[test]
+    fn broken_and_truncated_pdfs_are_refused_without_a_panic() {
+        assert_eq!(
+            pdf(b"%PDF-1.7\n1 0 obj <<", later()).unwrap_err(),
+            ExtractError::BrokenPdf
+        );
+        assert_eq!(pdf(b"not a pdf", later()).unwrap_err(), ExtractError::BrokenPdf);
+    }
+}

@@ -1,0 +1,507 @@
+//! The file use cases: upload (spool, sniff, process, store), read, delete, the sweeper that removes what nothing
+//! refers to any more, and the parts of a prompt the attachments of a conversation make.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use super::extract::{self, ExtractError};
+use super::images::{self, ImageError};
+use super::kinds::{self, Kind};
+use super::storage::{Storage, StorageError};
+use super::store::{self, FileRow, InsertError, NewFile};
+use super::{Attachment, human_size};
+use crate::accounts::users::User;
+use crate::core::config::FilesConfig;
+use crate::core::error::AppError;
+use crate::state::AppState;
+use crate::text;
+
+/// How long reading one document may take.
+pub const EXTRACT_BUDGET: Duration = Duration::from_secs(30);
+/// How long an upload waits for a free worker before it is refused as "busy".
+const QUEUE_WAIT: Duration = Duration::from_secs(30);
+/// A file uploaded but never sent with a message is deleted after this long.
+pub const UNATTACHED_TTL_MS: i64 = 24 * 3600 * 1000;
+/// Most XML a DOCX may unpack to.
+const MAX_DOCX_XML: u64 = 64 << 20;
+
+/// The storage, the limits and the workers that decode images and read documents.
+#[derive(Clone, Debug)]
+pub struct Files {
+    /// Where the bytes are.
+    pub storage: Storage,
+    /// The limits.
+    pub config: Arc<FilesConfig>,
+    /// One permit per worker: decoding and extraction run on at most (cores − 1) threads at once, at a lower
+    /// priority than the server's own threads.
+    work: Arc<Semaphore>,
+}
+
+impl Files {
+    /// The files of the configured storage.
+    pub fn new(config: &FilesConfig) -> Result<Self, StorageError> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Ok(Self {
+            storage: Storage::from_config(&config.storage)?,
+            config: Arc::new(config.clone()),
+            work: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
+        })
+    }
+
+    /// Runs `job` on a worker thread (lower priority), waiting for a free one; `Overloaded` when none frees up in
+    /// time, `None` when the job outlives `budget` (it is told through its deadline and stops soon after).
+    async fn run<T: Send + 'static>(
+        &self,
+        budget: Duration,
+        job: impl FnOnce(Instant) -> T + Send + 'static,
+    ) -> Result<Option<T>, AppError> {
+        let permit = tokio::time::timeout(QUEUE_WAIT, self.work.clone().acquire_owned())
+            .await
+            .map_err(|_| AppError::Overloaded(5))?
+            .map_err(|_| AppError::Internal)?;
+        let deadline = Instant::now() + budget;
+        let handle = tokio::task::spawn_blocking(move || {
+            crate::core::memory::lower_this_thread();
+            let out = job(deadline);
+            drop(permit);
+            out
+        });
+        match tokio::time::timeout(budget + Duration::from_secs(1), handle).await {
+            Err(_) => Ok(None),
+            Ok(Ok(out)) => Ok(Some(out)),
+            Ok(Err(_)) => Err(AppError::Internal),
+        }
+    }
+}
+
+/// What the worker made of an upload.
+enum Made {
+    /// A re-encoded image.
+    Image(images::Processed),
+    /// A document stored as uploaded, with its text.
+    Document {
+        kind: Kind,
+        text: String,
+        pages: Option<u32>,
+    },
+}
+
+fn refuse(message: crate::core::i18n::Text) -> AppError {
+    AppError::invalid("file", message)
+}
+
+/// Takes an upload: `body` is written to a spool file as it arrives (at most the size limit is read), then sniffed
+/// and processed, stored, and recorded as the user's file. Every refusal names its reason and limit.
+pub async fn upload<S, E>(state: &AppState, user: &User, raw_name: &str, mut body: S) -> Result<FileRow, AppError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let files = &state.files;
+    let limits = files.config.clone();
+    let name = kinds::clean_name(raw_name).unwrap_or_else(|| "upload".to_string());
+    let max_storage = i64::try_from(limits.max_storage_per_user).unwrap_or(i64::MAX);
+    let used = store::used_bytes(&state.db.pool, user.id).await?;
+    if max_storage > 0 && used >= max_storage {
+        return Err(storage_full(used + 1, max_storage));
+    }
+
+    let mut spool = files.storage.spool().await?;
+    let mut size: u64 = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| AppError::BadRequest(text!(core.error.bad_request, detail = e.to_string())))?;
+        size += chunk.len() as u64;
+        if size > limits.max_file_bytes {
+            return Err(refuse(text!(
+                files.refuse.too_large,
+                name = name.clone(),
+                size = format!("> {}", human_size(limits.max_file_bytes)),
+                max = human_size(limits.max_file_bytes)
+            )));
+        }
+        spool.write(&chunk).await.map_err(StorageError::from)?;
+    }
+    spool.close().await.map_err(StorageError::from)?;
+    if size == 0 {
+        return Err(refuse(text!(files.refuse.empty, name = name.clone())));
+    }
+
+    let bytes = tokio::fs::read(&spool.path).await.map_err(StorageError::from)?;
+    let max_pixels = limits.max_image_pixels;
+    let job_name = name.clone();
+    let made = files
+        .run(EXTRACT_BUDGET, move |deadline| {
+            let made = make(&job_name, &bytes, max_pixels, deadline);
+            // The stored bytes' hash: the re-encoded image, or the document as uploaded.
+            let hash = match &made {
+                Ok(Made::Image(image)) => hex(&Sha256::digest(&image.bytes)),
+                _ => hex(&Sha256::digest(&bytes)),
+            };
+            (made, hash)
+        })
+        .await?;
+    let Some((made, sha256)) = made else {
+        return Err(refuse(text!(
+            files.refuse.too_slow,
+            name = name.clone(),
+            seconds = EXTRACT_BUDGET.as_secs()
+        )));
+    };
+    let made = made.map_err(|refusal| refusal.into_error(&name, max_pixels))?;
+
+    let key = Storage::key(user.id, &sha256);
+    let (new, image_bytes) = match made {
+        Made::Image(image) => (
+            NewFile {
+                user_id: user.id,
+                name: with_extension(&name, image.content_type),
+                content_type: image.content_type.to_string(),
+                kind: "image",
+                size: image.bytes.len() as i64,
+                sha256,
+                storage_key: key.clone(),
+                width: Some(i64::from(image.width)),
+                height: Some(i64::from(image.height)),
+                pages: None,
+                text: None,
+            },
+            Some(image.bytes),
+        ),
+        Made::Document { kind, text, pages } => (
+            NewFile {
+                user_id: user.id,
+                name: name.clone(),
+                content_type: kind.mime().to_string(),
+                kind: "document",
+                size: i64::try_from(size).unwrap_or(i64::MAX),
+                sha256,
+                storage_key: key.clone(),
+                width: None,
+                height: None,
+                pages: pages.map(i64::from),
+                text: Some(text),
+            },
+            None,
+        ),
+    };
+    if max_storage > 0 && used + new.size > max_storage {
+        return Err(storage_full(used + new.size, max_storage));
+    }
+
+    // The blob is registered before its bytes go up, so a failure after this point leaves it to the sweeper.
+    sqlx::query("INSERT INTO blobs (storage_key, created_at) VALUES ($1, $2) ON CONFLICT (storage_key) DO NOTHING")
+        .bind(&key)
+        .bind(crate::core::db::now_millis())
+        .execute(&state.db.pool)
+        .await?;
+    let put = |bytes: Option<Vec<u8>>| {
+        let storage = &files.storage;
+        let key = key.clone();
+        let path = spool.path.clone();
+        async move {
+            match bytes {
+                Some(bytes) => storage.put_bytes(&key, bytes).await,
+                None => storage.put_file(&key, &path).await,
+            }
+        }
+    };
+    put(image_bytes.clone()).await?;
+    let row = match store::insert(&state.db.pool, &new, max_storage).await {
+        Ok(row) => row,
+        Err(InsertError::OverLimit(total)) => return Err(storage_full(total, max_storage)),
+        Err(InsertError::NoUser) => return Err(AppError::Unauthenticated),
+        Err(InsertError::Db(e)) => return Err(e.into()),
+    };
+    // The sweeper may have removed an orphaned blob of the same bytes between the upload and the row's insert; now
+    // that a row refers to it, it stays — put it back if it went.
+    if !files.storage.exists(&key).await? {
+        put(image_bytes).await?;
+    }
+    state.metrics.file_uploaded(&row.kind, row.size);
+    Ok(row)
+}
+
+fn storage_full(total: i64, max: i64) -> AppError {
+    refuse(text!(
+        files.refuse.storage_full,
+        total = human_size(u64::try_from(total).unwrap_or(0)),
+        max = human_size(u64::try_from(max).unwrap_or(0))
+    ))
+}
+
+/// Why the worker refused an upload.
+enum Refusal {
+    NotAccepted(String),
+    Image(ImageError),
+    Extract(ExtractError),
+}
+
+impl Refusal {
+    fn into_error(self, name: &str, max_pixels: u64) -> AppError {
+        let name = name.to_string();
+        refuse(match self {
+            Self::NotAccepted(detected) => text!(files.refuse.not_accepted, name = name, detected = detected),
+            Self::Image(ImageError::TooLarge(width, height)) => text!(
+                files.refuse.image_too_large,
+                name = name,
+                width = width,
+                height = height,
+                max = max_pixels / 1_000_000
+            ),
+            Self::Image(ImageError::Animated) => text!(files.refuse.animated_gif, name = name),
+            Self::Image(ImageError::Broken) => text!(files.refuse.image_broken, name = name),
+            Self::Extract(ExtractError::Encrypted) => text!(files.refuse.pdf_encrypted, name = name),
+            Self::Extract(ExtractError::BrokenPdf) => text!(files.refuse.pdf_broken, name = name),
+            Self::Extract(ExtractError::BrokenDocx) => text!(files.refuse.docx_broken, name = name),
+            Self::Extract(ExtractError::UnpacksTooLarge) => {
+                text!(
+                    files.refuse.unpacks_too_large,
+                    name = name,
+                    max = human_size(MAX_DOCX_XML)
+                )
+            }
+            Self::Extract(ExtractError::TooSlow) => {
+                text!(files.refuse.too_slow, name = name, seconds = EXTRACT_BUDGET.as_secs())
+            }
+        })
+    }
+}
+
+/// Sniffs and processes an upload (on a worker thread).
+fn make(name: &str, bytes: &[u8], max_pixels: u64, deadline: Instant) -> Result<Made, Refusal> {
+    let kind = kinds::sniff(name, bytes).map_err(|n| Refusal::NotAccepted(n.0))?;
+    match kind {
+        Kind::Image(format) => images::process(bytes, format, max_pixels)
+            .map(Made::Image)
+            .map_err(Refusal::Image),
+        Kind::Pdf => {
+            let out = extract::pdf(bytes, deadline).map_err(Refusal::Extract)?;
+            Ok(Made::Document {
+                kind,
+                text: out.text,
+                pages: out.pages,
+            })
+        }
+        Kind::Docx => {
+            let out = extract::docx(bytes, MAX_DOCX_XML, deadline).map_err(Refusal::Extract)?;
+            Ok(Made::Document {
+                kind,
+                text: out.text,
+                pages: None,
+            })
+        }
+        Kind::Text(mime) => {
+            let raw = String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).into_owned();
+            let text = if mime == "text/html" { extract::html(&raw) } else { raw };
+            Ok(Made::Document {
+                kind,
+                text,
+                pages: None,
+            })
+        }
+    }
+}
+
+/// The name with the extension of what it now is (an image re-encoded from WEBP to PNG is `x.png`).
+fn with_extension(name: &str, content_type: &str) -> String {
+    let extension = match content_type {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        _ => return name.to_string(),
+    };
+    let stem = match name.rsplit_once('.') {
+        Some((stem, ext)) if ext.len() <= 5 && !stem.is_empty() => stem,
+        _ => name,
+    };
+    let current = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    if current.as_deref() == Some(extension) || (extension == "jpg" && current.as_deref() == Some("jpeg")) {
+        return name.to_string();
+    }
+    format!("{stem}.{extension}")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// The user's file `id`.
+pub async fn file(state: &AppState, user: &User, id: i64) -> Result<FileRow, AppError> {
+    store::file(&state.db.pool, user.id, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Deletes the user's file `id` (refused while a message refers to it), and its bytes when nothing else does.
+pub async fn delete(state: &AppState, user: &User, id: i64) -> Result<(), AppError> {
+    match store::delete(&state.db.pool, user.id, id).await? {
+        store::Deleted::Yes => {
+            sweep_soon(state);
+            Ok(())
+        }
+        store::Deleted::NotFound => Err(AppError::NotFound),
+        store::Deleted::Attached => Err(AppError::invalid("file", text!(files.refuse.attached))),
+    }
+}
+
+/// Removes, in the background, the bytes nothing refers to any more (after a file, message, conversation or
+/// account was deleted).
+pub fn sweep_soon(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = sweep(&state, false).await {
+            tracing::warn!(error = %e, "file sweep failed");
+        }
+    });
+}
+
+/// Deletes files never attached (when `expire`, those older than a day) and the blobs no file refers to; how many
+/// blobs went.
+pub async fn sweep(state: &AppState, expire: bool) -> Result<usize, AppError> {
+    let pool = &state.db.pool;
+    if expire {
+        store::expire_unattached(pool, crate::core::db::now_millis() - UNATTACHED_TTL_MS).await?;
+    }
+    let mut removed = 0;
+    loop {
+        let keys = store::orphan_blobs(pool, 100).await?;
+        if keys.is_empty() {
+            break;
+        }
+        let mut progress = false;
+        for key in keys {
+            let storage = state.files.storage.clone();
+            let target = key.clone();
+            let gone = store::remove_blob(pool, &key, || async move {
+                storage.delete(&target).await.map_err(AppError::from)
+            })
+            .await?;
+            if gone {
+                removed += 1;
+                progress = true;
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    Ok(removed)
+}
+
+/// Sweeps every ten minutes (files uploaded but never sent expire after a day).
+pub fn spawn_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            if let Err(e) = sweep(&state, true).await {
+                tracing::warn!(error = %e, "file sweep failed");
+            }
+        }
+    });
+}
+
+/// Checks the files a message is to carry: at most the per-message limit, each the user's. Returns them in order.
+pub async fn check_attachments(state: &AppState, user: &User, ids: &[i64]) -> Result<Vec<FileRow>, AppError> {
+    let max = state.files.config.max_files_per_message;
+    if ids.len() > max {
+        return Err(AppError::invalid(
+            "attachments",
+            text!(files.refuse.too_many, max = max),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !seen.insert(*id) {
+            continue;
+        }
+        let row = store::file(&state.db.pool, user.id, *id)
+            .await?
+            .ok_or_else(|| AppError::invalid("attachments", text!(files.refuse.no_such_file, id = *id)))?;
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// The attachments stored on a message (its `attachments` JSON).
+pub fn attachments_of(json: &str) -> Vec<Attachment> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// Most images sent in one request (Mistral's limit); the newest are kept.
+pub const MAX_IMAGES_PER_REQUEST: usize = 8;
+
+/// What the attachments of one message add to its prompt: the documents' text, delimited with their names, before
+/// the message's own text; the images as `data:` URLs.
+#[derive(Debug, Default, Clone)]
+pub struct PromptFiles {
+    /// `<document name="…">…</document>` blocks.
+    pub documents: String,
+    /// `data:image/…;base64,…`.
+    pub images: Vec<String>,
+}
+
+/// Loads what `attachments` add to a prompt; images only when `with_images` (the newest messages' images, within
+/// the per-request limit, are chosen by the caller).
+pub async fn prompt_files(
+    state: &AppState,
+    owner_id: i64,
+    attachments: &[Attachment],
+    with_images: bool,
+) -> Result<PromptFiles, AppError> {
+    use base64::Engine;
+    let mut out = PromptFiles::default();
+    for attachment in attachments {
+        let Some(row) = store::file(&state.db.pool, owner_id, attachment.id).await? else {
+            continue;
+        };
+        if row.kind == "image" {
+            if with_images {
+                let bytes = state.files.storage.read(&row.storage_key).await?;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+                out.images.push(format!("data:{};base64,{encoded}", row.content_type));
+            }
+            continue;
+        }
+        let text = store::text(&state.db.pool, row.id).await?.unwrap_or_default();
+        out.documents.push_str(&document_block(&row, &text));
+    }
+    Ok(out)
+}
+
+/// One document as the prompt shows it, delimited and named (the name's markup characters escaped).
+pub fn document_block(row: &FileRow, text: &str) -> String {
+    let name = row
+        .name
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    let pages = row.pages.map(|p| format!(" pages=\"{p}\"")).unwrap_or_default();
+    format!(
+        "<document name=\"{name}\" type=\"{}\"{pages}>\n{}\n</document>\n\n",
+        row.content_type,
+        text.trim_end()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_extension;
+
+    #[test]
+    fn a_reencoded_image_takes_its_new_extension() {
+        assert_eq!(with_extension("shot.webp", "image/png"), "shot.png");
+        assert_eq!(with_extension("photo.JPEG", "image/jpeg"), "photo.JPEG");
+        assert_eq!(with_extension("photo.png", "image/png"), "photo.png");
+        assert_eq!(with_extension("noext", "image/jpeg"), "noext.jpg");
+    }
+}
