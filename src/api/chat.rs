@@ -179,6 +179,9 @@ struct CreateBody {
     /// Sent first to the model.
     #[serde(default, deserialize_with = "crate::api::lenient::text")]
     system_prompt: Option<String>,
+    /// Files (ids from `POST /api/files/`) the first message carries; with multipart, `files` parts instead.
+    #[serde(default, deserialize_with = "crate::api::lenient::ids")]
+    attachments: Option<Vec<i64>>,
 }
 
 #[utoipa::path(post, path = "/api/chat/conversations/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = CreateBody,
@@ -198,21 +201,26 @@ struct CreateBody {
 async fn create(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiJson(body): ApiJson<CreateBody>,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let Some(first) = body.initial_message.filter(|m| !m.trim().is_empty()) else {
+    let (body, uploaded) = crate::api::files::body_with_files::<CreateBody>(&state, &user, request).await?;
+    let carries_files = !uploaded.is_empty() || body.attachments.as_ref().is_some_and(|a| !a.is_empty());
+    let first = body.initial_message.unwrap_or_default();
+    if first.trim().is_empty() && !carries_files {
         return Err(ApiError::Body(
             StatusCode::BAD_REQUEST,
             json!({"error": "initial_message is required"}),
         ));
-    };
+    }
     let edit = ConversationEdit {
         title: body.title,
         model: body.model,
         system_prompt: body.system_prompt,
         ..Default::default()
     };
-    let sent = service::start_conversation(&state, &user, &first, edit).await?;
+    let mut attachments = body.attachments.unwrap_or_default();
+    attachments.extend(uploaded.iter().map(|f| f.id));
+    let sent = service::start_conversation(&state, &user, &first, edit, &attachments).await?;
     Ok((
         StatusCode::CREATED,
         Json(load(&state, &user, sent.conversation_id).await?),
@@ -355,8 +363,8 @@ async fn messages(
 
 #[derive(Deserialize, ToSchema)]
 struct SendBody {
-    /// The message (not blank).
-    #[schema(min_length = 1)]
+    /// The message (not blank, unless it carries files).
+    #[serde(default)]
     content: String,
     /// `text`, `markdown` (default) or `code` (or their MIME types); any other text of at most 50 characters is
     /// accepted as the default, as the original backend did.
@@ -369,6 +377,9 @@ struct SendBody {
     /// Continue from this message of the conversation instead of the latest one (a new branch).
     #[serde(default, deserialize_with = "crate::api::lenient::integer")]
     parent_id: Option<i64>,
+    /// Files (ids from `POST /api/files/`) the message carries; with multipart, `files` parts instead.
+    #[serde(default, deserialize_with = "crate::api::lenient::ids")]
+    attachments: Option<Vec<i64>>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -403,13 +414,17 @@ async fn send(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(param): ApiQuery<StreamParam>,
-    headers: axum::http::HeaderMap,
-    ApiJson(body): ApiJson<SendBody>,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
+    let headers = request.headers().clone();
+    let (body, uploaded) = crate::api::files::body_with_files::<SendBody>(&state, &user, request).await?;
+    let mut attachments = body.attachments.unwrap_or_default();
+    attachments.extend(uploaded.iter().map(|f| f.id));
     let options = service::SendOptions {
         content_type: body.content_type,
         model: body.model,
         parent_id: body.parent_id,
+        attachments,
     };
     let sent = service::send_message_with(&state, &user, Some(id_of(&id)?), &body.content, options).await?;
     let user_message = match sent.user_message_id {
@@ -526,10 +541,11 @@ async fn ask_mistral(
         vec![WireMessage {
             role: "user".into(),
             content: message,
+            ..Default::default()
         }],
     );
     // Counted against the account's limits like any reply, though nothing else is stored.
-    let prompt_chars: usize = request.messages.iter().map(|m| m.content.chars().count()).sum();
+    let prompt_chars: usize = request.messages.iter().map(WireMessage::cost).sum();
     let prompt_tokens = crate::chat::quota::estimate_tokens(prompt_chars);
     let ledger = crate::chat::quota::begin_unstored(&state.db.pool, user.id, &request.model, prompt_tokens).await?;
     // The call and its bookkeeping run as a task of their own: a client that hangs up does not leave the ledger's row

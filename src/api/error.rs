@@ -145,7 +145,7 @@ where
 }
 
 /// Form fields as a JSON object of texts; a name sent several times becomes a list.
-fn form_fields(pairs: impl Iterator<Item = (String, String)>) -> Value {
+pub(crate) fn form_fields(pairs: impl Iterator<Item = (String, String)>) -> Value {
     let mut object = serde_json::Map::new();
     for (key, value) in pairs {
         match object.get_mut(&key) {
@@ -182,7 +182,7 @@ async fn multipart_fields<S: Send + Sync>(req: Request, state: &S) -> Result<Val
 }
 
 /// A body that does not fit the route's fields, in DRF's shapes.
-fn decode_error(e: serde_json::Error) -> ApiError {
+pub(crate) fn decode_error(e: serde_json::Error) -> ApiError {
     let text = e.to_string();
     if let Some(field) = text.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
         AppError::invalid(field, crate::text!(core.field.required)).into()

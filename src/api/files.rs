@@ -115,7 +115,8 @@ pub async fn read_multipart(
     let limits = &state.files.config;
     let constraints = multer::Constraints::new().size_limit(
         multer::SizeLimit::new()
-            .per_field(limits.max_file_bytes.saturating_add(1))
+            // Above the file limit: the upload's own count refuses first, with a message that names the limit.
+            .per_field(limits.max_file_bytes.saturating_add(64 << 10))
             .whole_stream(whole_limit(state)),
     );
     let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
@@ -154,6 +155,44 @@ pub async fn read_multipart(
         return Err(e);
     }
     Ok(out)
+}
+
+/// A route's body as [`ApiJson`](crate::api::error::ApiJson) reads it, and — when it is `multipart/form-data` —
+/// the files its parts carry, uploaded first (at most a message's worth). Files are never dropped silently.
+pub async fn body_with_files<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    user: &User,
+    request: Request,
+) -> Result<(T, Vec<FileRow>), ApiError> {
+    use axum::extract::FromRequest;
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        let crate::api::error::ApiJson(body) = crate::api::error::ApiJson::<T>::from_request(request, state).await?;
+        return Ok((body, Vec::new()));
+    }
+    let (parts, body) = request.into_parts();
+    let form = read_multipart(
+        state,
+        user,
+        &parts.headers,
+        body,
+        state.files.config.max_files_per_message,
+    )
+    .await?;
+    let fields = crate::api::error::form_fields(form.fields.into_iter());
+    match serde_json::from_value::<T>(fields) {
+        Ok(body) => Ok((body, form.files)),
+        Err(e) => {
+            for file in &form.files {
+                let _ = crate::files::store::delete(&state.db.pool, user.id, file.id).await;
+            }
+            Err(crate::api::error::decode_error(e))
+        }
+    }
 }
 
 /// The largest multipart body: every file a message may carry at its largest, and room for the text fields.
@@ -222,7 +261,11 @@ async fn remove(
 /// The file's bytes: raster images inline, everything else as a download; never rendered as a page.
 #[utoipa::path(get, path = "/api/files/{id}/content/", tag = "files", security(("session" = []), ("token" = []), ("jwt" = [])),
     params(("id" = i64, Path, description = "File id")),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>, description = "The bytes"),
+    responses((status = 200, description = "The bytes, as the file's type (JSON and other text as `text/*`)", content(
+            (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"), (Vec<u8> = "image/gif"),
+            (Vec<u8> = "application/pdf"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (String = "text/plain"), (String = "text/markdown"), (String = "text/csv"), (String = "text/html"),
+            (String = "text/x-code"))),
         (status = 304, description = "Not modified (`If-None-Match`)"), AuthErrors, NotFound))]
 async fn content(
     State(state): State<AppState>,
@@ -262,10 +305,11 @@ pub async fn serve(state: &AppState, file: &FileRow, request: &HeaderMap) -> Res
         "image/png" | "image/jpeg" | "image/webp" | "image/gif"
     );
     let headers = response.headers_mut();
-    let media = if inline || !file.content_type.starts_with("text/") {
-        file.content_type.clone()
-    } else {
-        format!("{}; charset=utf-8", file.content_type)
+    // JSON is served as text: a download either way, and never a body the API's clients would parse as an answer.
+    let media = match file.content_type.as_str() {
+        "application/json" => "text/plain; charset=utf-8".to_string(),
+        text if text.starts_with("text/") => format!("{text}; charset=utf-8"),
+        other => other.to_string(),
     };
     if let Ok(value) = HeaderValue::from_str(&media) {
         headers.insert(header::CONTENT_TYPE, value);

@@ -50,6 +50,33 @@ pub fn integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>
     }
 }
 
+/// A list of ids: a JSON list of numbers (or numbers written as text), one number, or one text of comma-separated
+/// numbers (a form field sent once or repeated); `null` is absent.
+pub fn ids<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<i64>>, D::Error> {
+    let invalid = || D::Error::custom("Expected a list of ids.");
+    let item = |v: &Value| match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    };
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(None),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| item(v).ok_or_else(invalid))
+            .collect::<Result<_, _>>()
+            .map(Some),
+        Value::Number(n) => n.as_i64().map(|n| Some(vec![n])).ok_or_else(invalid),
+        Value::String(text) if text.trim().is_empty() => Ok(Some(Vec::new())),
+        Value::String(text) => text
+            .split(',')
+            .map(|t| t.trim().parse().map_err(|_| invalid()))
+            .collect::<Result<_, _>>()
+            .map(Some),
+        _ => Err(invalid()),
+    }
+}
+
 /// A list of tags: a JSON list of texts (numbers become text), or one text of comma-separated tags (the original
 /// stored tags in a JSON field, and form posts send text); `null` is absent.
 pub fn tags<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {

@@ -117,12 +117,13 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-const MODELS: &[(&str, bool)] = &[
-    ("mistral-small-latest", true),
-    ("mistral-medium-latest", true),
-    ("mistral-large-latest", true),
-    ("codestral-latest", true),
-    ("mistral-embed", false),
+/// Id, chat, vision.
+const MODELS: &[(&str, bool, bool)] = &[
+    ("mistral-small-latest", true, true),
+    ("mistral-medium-latest", true, true),
+    ("mistral-large-latest", true, true),
+    ("codestral-latest", true, false),
+    ("mistral-embed", false, false),
 ];
 
 fn settings(shared: &Shared) -> FakeSettings {
@@ -148,10 +149,10 @@ async fn models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     }
     let data: Vec<Value> = MODELS
         .iter()
-        .map(|(id, chat)| {
+        .map(|(id, chat, vision)| {
             json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "mistralai",
                    "max_context_length": 32768, "aliases": [], "deprecation": null,
-                   "capabilities": {"completion_chat": chat, "function_calling": chat, "vision": false},
+                   "capabilities": {"completion_chat": chat, "function_calling": chat, "vision": vision},
                    "type": "base"})
         })
         .collect();
@@ -201,6 +202,43 @@ fn extra_forbidden(body: &Value) -> Option<Response> {
                     m.keys()
                         .filter(|k| !MESSAGE_KEYS.contains(&k.as_str()))
                         .map(|k| format!("messages.{i}.{k}")),
+                );
+            }
+        }
+    }
+    // Chunks of an array content: only known types, each with exactly its keys.
+    for (i, message) in body
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for (j, part) in message
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let allowed: &[&str] = match part.get("type").and_then(Value::as_str) {
+                Some("text") => &["type", "text"],
+                Some("image_url") => &["type", "image_url"],
+                _ => &[],
+            };
+            if let Some(map) = part.as_object() {
+                offenders.extend(
+                    map.keys()
+                        .filter(|k| !allowed.contains(&k.as_str()))
+                        .map(|k| format!("messages.{i}.content.{j}.{k}")),
+                );
+            }
+            if let Some(Value::Object(image)) = part.get("image_url") {
+                offenders.extend(
+                    image
+                        .keys()
+                        .filter(|k| !["url", "detail"].contains(&k.as_str()))
+                        .map(|k| format!("messages.{i}.content.{j}.image_url.{k}")),
                 );
             }
         }
@@ -257,13 +295,15 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let prompt = messages
+    let last_user = messages
         .iter()
         .rev()
-        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .and_then(|m| m.get("content").and_then(Value::as_str))
-        .unwrap_or_default()
-        .to_string();
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"));
+    let prompt = last_user.map(text_of).unwrap_or_default();
+    let images = match check_images(&model, &messages) {
+        Ok(images) => images,
+        Err(rejection) => return *rejection,
+    };
 
     if let Some(response) = planned_failure(&shared, &prompt) {
         return response;
@@ -271,7 +311,7 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
     if prompt.contains("[fake:hang]") {
         tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
     }
-    if !MODELS.iter().any(|(id, chat)| *id == model && *chat) {
+    if !MODELS.iter().any(|(id, chat, _)| *id == model && *chat) {
         return (
             StatusCode::NOT_FOUND,
             Json(json!({"object": "error", "message": format!("Invalid model: {model}"), "type": "invalid_model"})),
@@ -282,12 +322,11 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
     let tps = marker_number(&prompt, "tps")
         .unwrap_or(settings(&shared).tokens_per_second)
         .max(0.1);
-    let tokens = reply_tokens(&prompt);
-    let prompt_tokens: usize = messages
-        .iter()
-        .filter_map(|m| m.get("content").and_then(Value::as_str))
-        .map(|c| c.split_whitespace().count())
-        .sum();
+    let mut tokens = reply_tokens(&prompt);
+    if images > 0 {
+        tokens.push(format!(" [saw {images} image(s)]"));
+    }
+    let prompt_tokens: usize = messages.iter().map(|m| text_of(m).split_whitespace().count()).sum();
     let cut = prompt.contains("[fake:cut]");
     let malformed = prompt.contains("[fake:malformed]");
     let hang_mid = prompt.contains("[fake:hang-mid]");
@@ -333,6 +372,66 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
         .header(header::CACHE_CONTROL, "no-cache")
         .body(Body::from_stream(stream))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// The text of a message: its content string, or its text chunks joined.
+fn text_of(message: &Value) -> String {
+    match message.get("content") {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// Mistral's rules for images: the object form or a string, a `data:` URL of PNG, JPEG, WEBP or GIF in valid base64
+/// of at most 10 MB, at most 8 per request, and a model with vision. Returns how many images the request holds.
+fn check_images(model: &str, messages: &[Value]) -> Result<usize, Box<Response>> {
+    use base64::Engine;
+    let bad = |message: String| {
+        let body =
+            json!({"object": "error", "message": message, "type": "invalid_request_message_error", "code": "3051"});
+        Box::new((StatusCode::BAD_REQUEST, Json(body)).into_response())
+    };
+    let mut count = 0;
+    for message in messages {
+        for part in message.get("content").and_then(Value::as_array).into_iter().flatten() {
+            if part.get("type").and_then(Value::as_str) != Some("image_url") {
+                continue;
+            }
+            count += 1;
+            let url = match part.get("image_url") {
+                Some(Value::String(url)) => url.as_str(),
+                Some(Value::Object(object)) => object.get("url").and_then(Value::as_str).unwrap_or_default(),
+                _ => return Err(bad("image_url must be a string or an object".into())),
+            };
+            let Some(rest) = url.strip_prefix("data:") else {
+                return Err(bad("the fake only takes data: URLs".into()));
+            };
+            let Some((media, data)) = rest.split_once(";base64,") else {
+                return Err(bad("Invalid data URL".into()));
+            };
+            if !["image/png", "image/jpeg", "image/webp", "image/gif"].contains(&media) {
+                return Err(bad(format!("Unsupported image type {media}")));
+            }
+            match base64::engine::general_purpose::STANDARD.decode(data) {
+                Ok(bytes) if bytes.len() <= 10 << 20 => {}
+                Ok(_) => return Err(bad("Image is larger than 10 MB".into())),
+                Err(_) => return Err(bad("Invalid base64 in image".into())),
+            }
+        }
+    }
+    if count > 8 {
+        return Err(bad(format!("Too many images in request. Max is 8, got {count}")));
+    }
+    if count > 0 && !MODELS.iter().any(|(id, _, vision)| *id == model && *vision) {
+        return Err(bad(format!("Model {model} does not support image input")));
+    }
+    Ok(count)
 }
 
 fn now_micros() -> u128 {

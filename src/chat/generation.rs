@@ -104,7 +104,7 @@ impl Engine {
         let live = Arc::new(Live {
             conversation_id: job.conversation_id,
             model: job.request.model.clone(),
-            prompt_chars: job.request.messages.iter().map(|m| m.content.chars().count()).sum(),
+            prompt_chars: job.request.messages.iter().map(WireMessage::cost).sum(),
             content: Mutex::new(String::new()),
             events: broadcast::channel(1024).0,
             stop: Notify::new(),
@@ -346,15 +346,17 @@ impl Engine {
                     role: "system".into(),
                     content: "Write a title of at most six words for this conversation. Answer with the title only."
                         .into(),
+                    ..Default::default()
                 },
                 WireMessage {
                     role: "user".into(),
                     content: format!("User: {prompt}\n\nAssistant: {reply}"),
+                    ..Default::default()
                 },
             ],
         );
         request.max_tokens = Some(24);
-        let prompt_chars = request.messages.iter().map(|m| m.content.chars().count()).sum();
+        let prompt_chars = request.messages.iter().map(WireMessage::cost).sum();
         let mut title = String::new();
         let mut usage = None;
         let mut failed = false;

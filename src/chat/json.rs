@@ -41,6 +41,8 @@ pub struct MessageOut {
     pub metadata: Box<RawValue>,
     /// Whether the user edited it (an edit is a new sibling; this one is the edited copy).
     pub is_edited: bool,
+    /// The files it carries, in the order they were sent (bytes at `/api/files/{id}/content/`).
+    pub attachments: Vec<crate::files::Attachment>,
 }
 
 impl From<Message> for MessageOut {
@@ -56,6 +58,7 @@ impl From<Message> for MessageOut {
             status: m.status,
             parent: m.parent_id,
             is_edited: m.is_edited,
+            attachments: crate::files::service::attachments_of(&m.attachments),
         }
     }
 }

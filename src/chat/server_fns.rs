@@ -33,10 +33,14 @@ pub async fn send_message(
     /// The model a new conversation uses (the picker of the new-chat screen); `default` or empty: the user's.
     #[server(default)]
     model: Option<String>,
+    /// Files uploaded before (`/api/files/`) that the message carries.
+    #[server(default)]
+    attachments: Vec<i64>,
 ) -> Result<Sent, AppError> {
     let (state, user) = session().await?;
     let options = crate::chat::service::SendOptions {
         model: model.filter(|m| m != "default" && !m.trim().is_empty()),
+        attachments,
         ..Default::default()
     };
     let sent = crate::chat::service::send_message_with(&state, &user, conversation_id, &content, options).await?;
@@ -55,7 +59,7 @@ pub async fn regenerate(message_id: i64) -> Result<Sent, AppError> {
 #[server]
 pub async fn edit_message(message_id: i64, content: String) -> Result<Sent, AppError> {
     let (state, user) = session().await?;
-    let sent = crate::chat::service::edit_message(&state, &user, message_id, &content).await?;
+    let sent = crate::chat::service::edit_message(&state, &user, message_id, &content, None).await?;
     answer(&state, &user, sent).await
 }
 

@@ -48,6 +48,8 @@ pub struct MessageView {
     pub prev_sibling: Option<i64>,
     /// See `prev_sibling`.
     pub next_sibling: Option<i64>,
+    /// The files it carries.
+    pub attachments: Vec<crate::files::Attachment>,
 }
 
 impl MessageView {

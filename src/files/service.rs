@@ -114,7 +114,10 @@ where
     let mut spool = files.storage.spool().await?;
     let mut size: u64 = 0;
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| AppError::BadRequest(text!(core.error.bad_request, detail = e.to_string())))?;
+        let chunk = chunk.map_err(|e| {
+            let detail = e.to_string();
+            AppError::BadRequest(crate::core::i18n::Text::new(move |_| detail.clone()))
+        })?;
         size += chunk.len() as u64;
         if size > limits.max_file_bytes {
             return Err(refuse(text!(

@@ -130,21 +130,45 @@ fn request(method: &str, path: &str, body: Option<&Value>, auth: Auth, creds: Op
         .method(method)
         .uri(path)
         .header("host", "127.0.0.1:3000");
+    // `{"__file": name, "__bytes": text}` stands for a multipart upload of that file.
+    let upload = body.and_then(|b| Some((b.get("__file")?.as_str()?, b.get("__bytes")?.as_str()?)));
+    if let Some((name, bytes)) = upload {
+        req = req.header(
+            "content-type",
+            format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"),
+        );
+        let multipart = format!(
+            "--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: text/plain\r\n\r\n{bytes}\r\n--{MULTIPART_BOUNDARY}--\r\n"
+        );
+        if let Some(c) = creds {
+            req = authenticate(req, auth, c);
+        }
+        return req.body(Body::from(multipart)).unwrap();
+    }
     if body.is_some() {
         req = req.header("content-type", "application/json");
     }
     if let Some(c) = creds {
-        req = match auth {
+        req = authenticate(req, auth, c);
+    }
+    req.body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap()
+}
+
+const MULTIPART_BOUNDARY: &str = "contract-boundary";
+
+fn authenticate(req: axum::http::request::Builder, auth: Auth, c: &Creds) -> axum::http::request::Builder {
+    {
+        match auth {
             Auth::Anonymous => req,
             Auth::SessionNoCsrf => req.header("cookie", &c.cookie),
             Auth::Session => req.header("cookie", &c.cookie).header("x-csrftoken", CSRF),
             Auth::CrossSite => req.header("cookie", &c.cookie).header("origin", "https://evil.example"),
             Auth::Token => req.header("authorization", format!("Token {}", c.key)),
             Auth::Jwt => req.header("authorization", format!("Bearer {}", c.access.borrow())),
-        };
+        }
     }
-    req.body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .unwrap()
 }
 
 /// A new session of `username`: its cookie header, with the CSRF cookie.
@@ -766,6 +790,79 @@ async fn real_responses_match_the_openapi_document() {
         StatusCode::OK
     );
 
+    // Files: an upload, its details and bytes, a refusal, attached files that stay, deletion.
+    let files = "/api/files/";
+    let (s, file) = call(
+        files,
+        "POST",
+        files.into(),
+        Some(json!({"__file": "a.md", "__bytes": "# A"})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{file}");
+    let fid = file["id"].as_i64().unwrap();
+    let one = "/api/files/{id}/";
+    assert_eq!(
+        call(one, "GET", format!("{files}{fid}/"), None, Auth::Jwt).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(one, "GET", format!("{files}999999/"), None, Auth::Token).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let content = "/api/files/{id}/content/";
+    assert_eq!(
+        call(content, "GET", format!("{files}{fid}/content/"), None, Auth::Token)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(content, "GET", format!("{files}0/content/"), None, Auth::Jwt)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, refused) = call(
+        files,
+        "POST",
+        files.into(),
+        Some(json!({"__file": "e.txt", "__bytes": ""})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{refused}");
+    let (s, c) = call(
+        "/api/chat/conversations/",
+        "POST",
+        "/api/chat/conversations/".into(),
+        Some(json!({"initial_message": "read it", "attachments": [fid]})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(c["messages"][0]["attachments"][0]["id"], fid);
+    settle(&chat, c["id"].as_i64().unwrap()).await;
+    assert_eq!(
+        call(one, "DELETE", format!("{files}{fid}/"), None, Auth::Token).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (_, loose) = call(
+        files,
+        "POST",
+        files.into(),
+        Some(json!({"__file": "b.txt", "__bytes": "b"})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(
+        call(one, "DELETE", format!("{files}{}/", loose["id"]), None, Auth::Token)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+
     // Administration: refused to ada until she is staff, then every route with its answers and its errors.
     let users = "/api/admin/users/";
     assert_eq!(
@@ -990,6 +1087,7 @@ fn concrete(method: &str, template: &str, ids: &HashMap<&str, i64>) -> (String, 
         (_, "/api/chat/conversations/{id}/messages/") => Some(json!({"content": "matrix"})),
         (_, "/api/chat/ask-mistral/") => Some(json!({"message": "matrix"})),
         (_, "/api/accounts/tokens/") => Some(json!({"name": "matrix"})),
+        (_, "/api/files/") => Some(json!({"__file": "matrix.txt", "__bytes": "matrix"})),
         (_, "/api/accounts/settings/") => Some(json!({"bio": "matrix"})),
         (_, "/api/accounts/api/login/" | "/api/token/") => Some(json!({"username": "ada", "password": PASSWORD})),
         (_, "/api/accounts/api/register/") => {
@@ -1033,6 +1131,17 @@ async fn every_route_under_every_kind_of_caller() {
             // Fresh objects of ada's for every call, so deletes and sends always have something to act on.
             let (id, message, _) = fixture(&chat, &contract, &ada).await;
             let mut ids = HashMap::from([("id", id), ("message_id", message)]);
+            if template.starts_with("/api/files/{id}/") {
+                let upload = json!({"__file": "m.txt", "__bytes": format!("matrix {rows}")});
+                let (_, file) = contract
+                    .call(
+                        &chat,
+                        "/api/files/",
+                        request("POST", "/api/files/", Some(&upload), Auth::Token, Some(&ada)),
+                    )
+                    .await;
+                ids.insert("id", file["id"].as_i64().unwrap());
+            }
             if template == "/api/accounts/tokens/{id}/" {
                 let (_, token) = contract
                     .call(

@@ -36,18 +36,22 @@ fn ask(prompt: &str) -> ChatRequest {
             WireMessage {
                 role: "system".into(),
                 content: "Be brief.".into(),
+                ..Default::default()
             },
             WireMessage {
                 role: "user".into(),
                 content: "Earlier question".into(),
+                ..Default::default()
             },
             WireMessage {
                 role: "assistant".into(),
                 content: "Earlier answer".into(),
+                ..Default::default()
             },
             WireMessage {
                 role: "user".into(),
                 content: prompt.into(),
+                ..Default::default()
             },
         ],
     )

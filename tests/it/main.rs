@@ -27,6 +27,7 @@ mod chat_provider;
 mod cli;
 mod csrf_tokens;
 mod database;
+mod files;
 mod from_outside;
 mod http;
 mod i18n;

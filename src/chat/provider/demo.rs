@@ -9,14 +9,19 @@ use super::{ChatRequest, ReplyStream, StreamEvent, Usage, WireMessage};
 
 /// The demo reply: says that no model is configured and echoes the prompt, streamed word by word.
 pub(super) fn demo_stream(request: &ChatRequest) -> ReplyStream {
-    let prompt = request
-        .messages
-        .iter()
-        .rev()
-        .find(|m| m.role == "user")
-        .map(|m| m.content.as_str())
-        .unwrap_or_default();
-    let quoted: String = prompt.lines().map(|l| format!("> {l}\n")).collect();
+    let last = request.messages.iter().rev().find(|m| m.role == "user");
+    let prompt = last.map(|m| m.content.as_str()).unwrap_or_default();
+    let mut quoted: String = prompt
+        .chars()
+        .take(4000)
+        .collect::<String>()
+        .lines()
+        .map(|l| format!("> {l}\n"))
+        .collect();
+    let images = last.map_or(0, |m| m.images.len());
+    if images > 0 {
+        quoted.push_str(&format!("\nwith {images} image(s) attached.\n"));
+    }
     let text = format!(
         "**Demo reply — no AI model is configured.** ThiCode is running without `MISTRAL_API_KEY`, so this answer \
          comes from the built-in demo provider. Set the key (or `MISTRAL_BASE_URL` for any OpenAI-compatible \
@@ -51,7 +56,7 @@ pub(super) fn demo_stream(request: &ChatRequest) -> ReplyStream {
 /// window is left for the reply.
 pub fn fit_context(messages: Vec<WireMessage>, context_tokens: u64) -> Vec<WireMessage> {
     let budget = (context_tokens.saturating_mul(3) / 4).saturating_mul(4) as usize;
-    let cost = |m: &WireMessage| m.content.len() + 16;
+    let cost = WireMessage::cost;
     let (system, turns): (Vec<_>, Vec<_>) = messages.into_iter().partition(|m| m.role == "system");
     let mut turns = VecDeque::from(turns);
     let mut total: usize = system.iter().chain(turns.iter()).map(cost).sum();

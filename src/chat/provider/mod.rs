@@ -25,12 +25,55 @@ pub use wire::parse_chunk;
 use wire::{ModelList, backoff, open_stream};
 
 /// One message of the history sent to the model.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WireMessage {
     /// `system`, `user` or `assistant`.
     pub role: String,
-    /// The text.
+    /// The text (with the documents it carries, delimited, before the user's own words).
     pub content: String,
+    /// Images as `data:` URLs: sent as `image_url` parts in the object form, which every server accepts.
+    pub images: Vec<String>,
+}
+
+impl Serialize for WireMessage {
+    /// `{role, content: "text"}`, or with images `{role, content: [{type: text}, {type: image_url, image_url: {url}}…]}`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("WireMessage", 2)?;
+        out.serialize_field("role", &self.role)?;
+        if self.images.is_empty() {
+            out.serialize_field("content", &self.content)?;
+        } else {
+            let mut parts = Vec::with_capacity(self.images.len() + 1);
+            if !self.content.is_empty() {
+                parts.push(serde_json::json!({"type": "text", "text": self.content}));
+            }
+            parts.extend(
+                self.images
+                    .iter()
+                    .map(|url| serde_json::json!({"type": "image_url", "image_url": {"url": url}})),
+            );
+            out.serialize_field("content", &parts)?;
+        }
+        out.end()
+    }
+}
+
+impl WireMessage {
+    /// A text message.
+    pub fn text(role: &str, content: impl Into<String>) -> Self {
+        Self {
+            role: role.to_string(),
+            content: content.into(),
+            images: Vec::new(),
+        }
+    }
+
+    /// What the message costs in the context window, in characters (an image counts as its tokens, about 4
+    /// characters each: at most ≈ 3025 tokens once downscaled to 1540×1540).
+    pub fn cost(&self) -> usize {
+        self.content.len() + 16 + self.images.len() * 3025 * 4
+    }
 }
 
 /// What to ask the model. Only fields Mistral accepts are ever sent (its schema rejects unknown keys).
@@ -213,6 +256,8 @@ pub struct ModelInfo {
     pub id: String,
     /// Context window in tokens, when the provider says.
     pub max_context_length: Option<u64>,
+    /// Whether it reads images (`capabilities.vision`, or named in `VISION_MODELS`).
+    pub vision: bool,
 }
 
 /// Timeouts and retry policy.
@@ -266,6 +311,8 @@ struct Inner {
     kind: Kind,
     settings: ClientSettings,
     fallback_models: Vec<String>,
+    /// Models said to read images by the settings (`VISION_MODELS`).
+    vision_models: Vec<String>,
     models: RwLock<Option<(Instant, Vec<ModelInfo>)>>,
 }
 
@@ -289,9 +336,38 @@ impl Provider {
             max_retries: ai.max_retries,
             ..ClientSettings::default()
         };
-        match &ai.api_key {
+        let provider = match &ai.api_key {
             Some(key) => Self::remote(&ai.base_url, key.clone(), &ai.default_model, settings),
             None => Self::demo(&ai.default_model),
+        };
+        provider.with_vision_models(ai.vision_models.clone())
+    }
+
+    /// The same provider, with `models` taken to read images whatever the model list says.
+    pub fn with_vision_models(self, models: Vec<String>) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            kind: match &shared.kind {
+                Kind::Remote {
+                    http,
+                    base_url,
+                    api_key,
+                } => Kind::Remote {
+                    http: http.clone(),
+                    base_url: base_url.clone(),
+                    api_key: api_key.clone(),
+                },
+                Kind::Demo => Kind::Demo,
+            },
+            settings: shared.settings.clone(),
+            fallback_models: shared.fallback_models.clone(),
+            vision_models: Vec::new(),
+            models: RwLock::new(None),
+        });
+        Self {
+            inner: Arc::new(Inner {
+                vision_models: models,
+                ..inner
+            }),
         }
     }
 
@@ -328,6 +404,7 @@ impl Provider {
                 kind,
                 settings,
                 fallback_models: fallback_models(default_model),
+                vision_models: Vec::new(),
                 models: RwLock::new(None),
             }),
         }
@@ -347,6 +424,9 @@ impl Provider {
                 .map(|id| ModelInfo {
                     id: id.clone(),
                     max_context_length: None,
+                    // The demo provider describes whatever it is sent; a real one's fallback list knows only the
+                    // models the settings name.
+                    vision: self.is_demo() || self.inner.vision_models.contains(id),
                 })
                 .collect::<Vec<_>>()
         };
@@ -385,6 +465,8 @@ impl Provider {
                         .is_none_or(|c| c.completion_chat.unwrap_or(true))
                 })
                 .map(|m| ModelInfo {
+                    vision: m.capabilities.as_ref().and_then(|c| c.vision).unwrap_or(false)
+                        || self.inner.vision_models.contains(&m.id),
                     id: m.id,
                     max_context_length: m.max_context_length,
                 })
@@ -513,6 +595,7 @@ mod tests {
         let m = |role: &str, n: usize| WireMessage {
             role: role.into(),
             content: "x".repeat(n),
+            ..Default::default()
         };
         let all = vec![m("system", 10), m("user", 400), m("assistant", 400), m("user", 100)];
         let kept = fit_context(all.clone(), 200);

@@ -228,6 +228,8 @@ pub(super) struct ModelEntry {
 pub(super) struct Capabilities {
     #[serde(default)]
     pub(super) completion_chat: Option<bool>,
+    #[serde(default)]
+    pub(super) vision: Option<bool>,
 }
 
 /// `Retry-After` (seconds or an HTTP date) or Mistral's `ratelimitbysize-reset` (seconds).

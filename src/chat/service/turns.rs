@@ -20,8 +20,13 @@ use super::{model_for, owned, stored_message};
 const DEFAULT_CONTEXT_TOKENS: u64 = 32_768;
 
 pub(crate) fn check_content(state: &AppState, content: &str) -> Result<String, AppError> {
+    check_content_with(state, content, false)
+}
+
+/// [`check_content`], where a message that carries files may have no text of its own.
+fn check_content_with(state: &AppState, content: &str, has_files: bool) -> Result<String, AppError> {
     let content = content.trim_end().to_string();
-    if content.trim().is_empty() {
+    if content.trim().is_empty() && !has_files {
         return Err(AppError::invalid("content", text!(chat.limit.write_first)));
     }
     let max = state.config.limits.max_message_chars;
@@ -77,6 +82,8 @@ pub struct SendOptions {
     pub model: Option<String>,
     /// The message to continue from instead of the branch on screen (a new branch when it is not the last one).
     pub parent_id: Option<i64>,
+    /// The user's files the message carries (uploaded before), in order.
+    pub attachments: Vec<i64>,
 }
 
 /// Sends `content` in the conversation (a new one when `conversation_id` is `None`), after the current branch's last
@@ -89,7 +96,8 @@ pub async fn send_message_with(
     content: &str,
     options: SendOptions,
 ) -> Result<SentMessage, AppError> {
-    let content = check_content(state, content)?;
+    let files = crate::files::service::check_attachments(state, user, &options.attachments).await?;
+    let content = check_content_with(state, content, !files.is_empty())?;
     // The original backend stored any content type it was sent (clients send a model name there, for one): any text
     // of at most 50 characters is accepted, and one we do not know means the default.
     let content_type = match options.content_type.as_deref().map(str::trim) {
@@ -118,11 +126,13 @@ pub async fn send_message_with(
     let Some(id) = conversation_id else {
         // A new conversation and its first message are created together; a model chosen for it is its model.
         let new = store::NewConversation {
-            title: generation::fallback_title(&content),
+            title: title_of(&content, &files),
             model: model.unwrap_or_default(),
             ..Default::default()
         };
-        return start(state, user, Target::New(new), NewTurn::first(content, content_type)).await;
+        let mut turn = NewTurn::first(content, content_type);
+        turn.files = files;
+        return start(state, user, Target::New(new), turn).await;
     };
     let conversation = owned(state, user, id).await?;
     let parent = match options.parent_id {
@@ -141,6 +151,7 @@ pub async fn send_message_with(
         edit_count: 0,
         model,
         content_type,
+        files,
     };
     start(state, user, Target::Existing(Box::new(conversation)), turn).await
 }
@@ -154,6 +165,8 @@ struct NewTurn {
     model: Option<String>,
     /// MIME type of the user message.
     content_type: &'static str,
+    /// The files the user message carries.
+    files: Vec<crate::files::store::FileRow>,
 }
 
 impl NewTurn {
@@ -165,6 +178,7 @@ impl NewTurn {
             edit_count: 0,
             model: None,
             content_type,
+            files: Vec::new(),
         }
     }
 
@@ -175,6 +189,7 @@ impl NewTurn {
             edit_count,
             model: None,
             content_type: DEFAULT_CONTENT_TYPE,
+            files: Vec::new(),
         }
     }
 }
@@ -194,21 +209,31 @@ pub async fn regenerate(state: &AppState, user: &User, message_id: i64) -> Resul
     .await
 }
 
-/// Sends an edited copy of the user message `message_id` as a new branch; the old branch stays reachable.
+/// Sends an edited copy of the user message `message_id` as a new branch; the old branch stays reachable. The copy
+/// carries `attachments` when given, else the files of the original.
 pub async fn edit_message(
     state: &AppState,
     user: &User,
     message_id: i64,
     content: &str,
+    attachments: Option<Vec<i64>>,
 ) -> Result<SentMessage, AppError> {
-    let content = check_content(state, content)?;
     let m = stored_message(state, user, message_id).await?;
     if m.role != "user" {
         return Err(AppError::invalid("message", text!(chat.limit.own_messages_only)));
     }
+    let ids = attachments.unwrap_or_else(|| {
+        crate::files::service::attachments_of(&m.attachments)
+            .iter()
+            .map(|a| a.id)
+            .collect()
+    });
+    let files = crate::files::service::check_attachments(state, user, &ids).await?;
+    let content = check_content_with(state, content, !files.is_empty())?;
     check_rate(state, user).await?;
     let conversation = owned(state, user, m.conversation_id).await?;
-    let turn = NewTurn::reply_to(m.parent_id, Some(content), m.edit_count + 1);
+    let mut turn = NewTurn::reply_to(m.parent_id, Some(content), m.edit_count + 1);
+    turn.files = files;
     start(state, user, Target::Existing(Box::new(conversation)), turn).await
 }
 
@@ -225,12 +250,29 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
         edit_count,
         model,
         content_type,
+        files,
     } = new;
     let model = model.unwrap_or_else(|| match &target {
         Target::Existing(conversation) => model_for(state, user, Some(conversation)),
         Target::New(new) if !new.model.is_empty() => new.model.clone(),
         Target::New(_) => model_for(state, user, None),
     });
+    let models = state.chat.provider.models().await;
+    let reads_images = models.iter().find(|m| m.id == model).is_some_and(|m| m.vision);
+    // An image is never dropped silently: a model that cannot read it refuses the send, naming one that can.
+    if !reads_images && files.iter().any(|f| f.kind == "image") {
+        return Err(AppError::invalid(
+            "attachments",
+            match models.iter().find(|m| m.vision) {
+                Some(other) => text!(
+                    files.refuse.vision_needed,
+                    model = model.clone(),
+                    suggestion = other.id.clone()
+                ),
+                None => text!(files.refuse.vision_unavailable, model = model.clone()),
+            },
+        ));
+    }
     let mut turn = Turn {
         conversation_id: 0,
         user_id: user.id,
@@ -239,6 +281,7 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
         parent_id,
         edit_count,
         reply_metadata: generation::pending_metadata(&model),
+        attachments: files.iter().map(|f| f.id).collect(),
         model: model.clone(),
         quota: crate::chat::quota::effective(&state.db.pool, user.id).await?,
     };
@@ -260,25 +303,11 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
     let reply_parent = started.user_message_id.or(parent_id);
     let mut wire = Vec::new();
     if !conversation.system_prompt.trim().is_empty() {
-        wire.push(WireMessage {
-            role: "system".into(),
-            content: conversation.system_prompt.clone(),
-        });
+        wire.push(WireMessage::text("system", conversation.system_prompt.clone()));
     }
-    wire.extend(
-        branch(&messages, reply_parent)
-            .into_iter()
-            .filter(|m| (m.role == "user" || m.role == "assistant") && !m.content.trim().is_empty())
-            .map(|m| WireMessage {
-                role: m.role,
-                content: m.content,
-            }),
-    );
-    let context = state
-        .chat
-        .provider
-        .models()
-        .await
+    let history = branch(&messages, reply_parent);
+    wire.extend(history_with_files(state, user.id, history, reads_images).await?);
+    let context = models
         .into_iter()
         .find(|m| m.id == model)
         .and_then(|m| m.max_context_length)
@@ -290,7 +319,7 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
     let auto_title = user_content
         .as_deref()
         .filter(|_| first_message)
-        .map(generation::fallback_title)
+        .map(|content| title_of(content, &files))
         .filter(|fallback| !fallback.is_empty() && *fallback == conversation.title);
     state.chat.spawn(
         state.db.pool.clone(),
@@ -308,6 +337,61 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
     })
 }
 
+/// The messages of a branch as the model reads them: each user message's documents before its text (delimited and
+/// named), its images as parts — the newest images first, at most the per-request limit, and only for a model that
+/// reads them (an older image the model cannot see is named in the text instead).
+async fn history_with_files(
+    state: &AppState,
+    owner_id: i64,
+    history: Vec<crate::chat::store::Message>,
+    reads_images: bool,
+) -> Result<Vec<WireMessage>, AppError> {
+    use crate::files::service::{MAX_IMAGES_PER_REQUEST, attachments_of, prompt_files};
+    let mut images_left = if reads_images { MAX_IMAGES_PER_REQUEST } else { 0 };
+    let mut out = Vec::with_capacity(history.len());
+    for m in history.into_iter().rev() {
+        if m.role != "user" && m.role != "assistant" {
+            continue;
+        }
+        let attachments = attachments_of(&m.attachments);
+        if attachments.is_empty() {
+            if !m.content.trim().is_empty() {
+                out.push(WireMessage::text(&m.role, m.content));
+            }
+            continue;
+        }
+        let images = attachments.iter().filter(|a| a.is_image()).count();
+        let with_images = images > 0 && images <= images_left;
+        if with_images {
+            images_left -= images;
+        }
+        let files = prompt_files(state, owner_id, &attachments, with_images).await?;
+        let mut content = files.documents;
+        if !with_images {
+            for image in attachments.iter().filter(|a| a.is_image()) {
+                content.push_str(&format!("[image “{}” not shown to this model]\n\n", image.name));
+            }
+        }
+        content.push_str(&m.content);
+        out.push(WireMessage {
+            role: m.role,
+            content,
+            images: files.images,
+        });
+    }
+    out.reverse();
+    Ok(out)
+}
+
+/// The automatic title of a conversation started with `content` and `files`: the text's beginning, or the first
+/// file's name when there is no text.
+fn title_of(content: &str, files: &[crate::files::store::FileRow]) -> String {
+    match files.first() {
+        Some(file) if content.trim().is_empty() => generation::fallback_title(&file.name),
+        _ => generation::fallback_title(content),
+    }
+}
+
 /// Starts a conversation with the given settings and its first message: the settings are checked and the rate limit
 /// applied first, then the conversation and the message are created in one transaction (so a refused or failed start
 /// leaves nothing behind), and the reply is generated in the background.
@@ -316,16 +400,19 @@ pub async fn start_conversation(
     user: &User,
     first_message: &str,
     edit: ConversationEdit,
+    attachments: &[i64],
 ) -> Result<SentMessage, AppError> {
-    let content = check_content(state, first_message)?;
+    let files = crate::files::service::check_attachments(state, user, attachments).await?;
+    let content = check_content_with(state, first_message, !files.is_empty())?;
     let changes = changes_of(state, edit).await?;
     check_rate(state, user).await?;
     let new = store::NewConversation {
-        title: changes.title.unwrap_or_else(|| generation::fallback_title(&content)),
+        title: changes.title.unwrap_or_else(|| title_of(&content, &files)),
         model: changes.model.unwrap_or_default(),
         system_prompt: changes.system_prompt.unwrap_or_default(),
     };
-    let turn = NewTurn::first(content, DEFAULT_CONTENT_TYPE);
+    let mut turn = NewTurn::first(content, DEFAULT_CONTENT_TYPE);
+    turn.files = files;
     start(state, user, Target::New(new), turn).await
 }
 

@@ -166,6 +166,7 @@ pub fn message_view(m: &Message, all: &[Message]) -> MessageView {
         branch: (index + 1, siblings.len().max(1)),
         prev_sibling: index.checked_sub(1).and_then(|i| siblings.get(i)).copied(),
         next_sibling: siblings.get(index + 1).copied(),
+        attachments: crate::files::service::attachments_of(&m.attachments),
     }
 }
 

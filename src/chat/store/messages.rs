@@ -36,6 +36,8 @@ pub struct Message {
     pub additional_data: String,
     /// JSON object: model, tokens, timings, finish_reason, error.
     pub metadata: String,
+    /// JSON array of the files it carries (`files::Attachment`).
+    pub attachments: String,
 }
 
 impl FromRow<'_, AnyRow> for Message {
@@ -55,12 +57,13 @@ impl FromRow<'_, AnyRow> for Message {
             delivered_at: row.try_get("delivered_at")?,
             additional_data: row.try_get("additional_data")?,
             metadata: row.try_get("metadata")?,
+            attachments: row.try_get("attachments")?,
         })
     }
 }
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, parent_id, role, content, content_type, status, is_edited, \
-    edit_count, created_at, updated_at, delivered_at, additional_data, metadata";
+    edit_count, created_at, updated_at, delivered_at, additional_data, metadata, attachments";
 
 /// Every message of a conversation (all branches), oldest first.
 pub async fn messages(pool: &AnyPool, conversation_id: i64) -> Result<Vec<Message>, sqlx::Error> {
@@ -114,6 +117,7 @@ pub(super) struct MessageJson {
     delivered_at: Option<i64>,
     additional_data: String,
     metadata: String,
+    attachments: String,
 }
 
 impl From<MessageJson> for Message {
@@ -133,6 +137,7 @@ impl From<MessageJson> for Message {
             delivered_at: m.delivered_at,
             additional_data: m.additional_data,
             metadata: m.metadata,
+            attachments: m.attachments,
         }
     }
 }

@@ -38,6 +38,9 @@ pub enum LockError {
     /// A usage limit of the account is reached.
     #[error("over quota")]
     OverQuota(crate::chat::quota::Exceeded, i64),
+    /// A file to attach is not the user's (any more).
+    #[error("no such file")]
+    NoSuchFile(i64),
     /// Database failure.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -49,6 +52,7 @@ impl From<LockError> for crate::core::error::AppError {
             LockError::NotFound | LockError::BadParent => Self::NotFound,
             LockError::Busy => Self::Busy,
             LockError::OverQuota(exceeded, now) => exceeded.error(now),
+            LockError::NoSuchFile(id) => Self::invalid("attachments", crate::text!(files.refuse.no_such_file, id = id)),
             LockError::Db(e) => e.into(),
         }
     }
@@ -65,6 +69,8 @@ pub struct Turn {
     pub user_content: Option<String>,
     /// MIME type of that user message.
     pub user_content_type: &'static str,
+    /// The user's files that user message carries, in order.
+    pub attachments: Vec<i64>,
     /// Parent of the first inserted message (the user message, or the reply when regenerating).
     pub parent_id: Option<i64>,
     /// Edit count of the new user message (edits of an earlier one).
@@ -153,6 +159,11 @@ async fn start_turn_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, turn: &Turn) -
         .bind(turn.user_content_type)
         .fetch_one(&mut **tx)
         .await?;
+        if !turn.attachments.is_empty()
+            && let Err(missing) = crate::files::store::attach(tx, turn.user_id, id, &turn.attachments).await?
+        {
+            return Err(LockError::NoSuchFile(missing));
+        }
         parent = Some(id);
         user_message_id = Some(id);
         added += 1;

@@ -1,0 +1,644 @@
+//! Files in the chat (issue #26) through the REST API, against the fake Mistral server: uploads sniffed and
+//! processed, images sent to vision models as `image_url` parts, documents' text delimited in the prompt, refusals
+//! that name their limit, hostile files, the ownership of every file route, and deletion down to the stored bytes.
+
+use std::io::Cursor;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+
+use crate::chat_flow::Chat;
+use crate::common::{CSRF, api_session, header, json, json_request, text, with_user};
+
+const BOUNDARY: &str = "thicode-test-boundary";
+
+/// A multipart body: text fields, then files (name, bytes, declared type).
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8], &str)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    for (field, file_name, bytes, declared) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: {declared}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+fn multipart_request(method: &str, uri: &str, body: Vec<u8>, cookie: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "127.0.0.1:3000")
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header("cookie", cookie)
+        .header("x-csrftoken", CSRF)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn authed(method: &str, uri: &str, body: Option<Value>, cookie: &str) -> Request<Body> {
+    json_request(method, uri, body, Some(cookie), &[("x-csrftoken", CSRF)])
+}
+
+async fn upload(chat: &Chat, cookie: &str, name: &str, bytes: &[u8]) -> (StatusCode, Value) {
+    let body = multipart(&[], &[("file", name, bytes, "application/octet-stream")]);
+    let res = chat
+        .app
+        .send(multipart_request("POST", "/api/files/", body, cookie))
+        .await;
+    let status = res.status();
+    (status, json(res).await)
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::ImageBuffer::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 40]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// A one-page PDF whose page says `words` (Helvetica), with a correct cross-reference table.
+fn pdf(words: &str) -> Vec<u8> {
+    let stream = format!("BT /F1 24 Tf 72 720 Td ({words}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+async fn wait_reply(chat: &Chat, cookie: &str, conversation: i64) -> Value {
+    for _ in 0..200 {
+        let res = chat
+            .app
+            .send(authed(
+                "GET",
+                &format!("/api/chat/conversations/{conversation}/"),
+                None,
+                cookie,
+            ))
+            .await;
+        let body = json(res).await;
+        let messages = body["messages"].as_array().unwrap();
+        let done = messages.iter().any(|m| m["role"] == "assistant")
+            && messages
+                .iter()
+                .all(|m| !["pending", "streaming"].contains(&m["status"].as_str().unwrap()));
+        if done {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the reply never settled");
+}
+
+fn last_request_messages(chat: &Chat) -> Vec<Value> {
+    chat.fake
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.body["max_tokens"].is_null())
+        .map(|r| r.body["messages"].as_array().unwrap().clone())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_image_goes_to_a_vision_model_as_an_image_url_part() {
+    let chat = Chat::new(&[]).await;
+    with_user(&chat.app, "ana", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "ana").await;
+
+    // A large photo-like PNG, uploaded under a misleading name and type: sniffed, downscaled, kept lossless.
+    let (status, file) = upload(&chat, &cookie, "holiday.txt", &png(2000, 1000)).await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    assert_eq!(file["type"], "image/png");
+    assert_eq!(file["kind"], "image");
+    assert_eq!(file["name"], "holiday.png");
+    assert_eq!(
+        (file["width"].as_i64(), file["height"].as_i64()),
+        (Some(1540), Some(770))
+    );
+
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": "What is in this picture?", "attachments": [file["id"]]})),
+            &cookie,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created = json(res).await;
+    assert_eq!(created["messages"][0]["attachments"][0]["id"], file["id"]);
+    assert_eq!(created["messages"][0]["attachments"][0]["type"], "image/png");
+    let conversation = wait_reply(&chat, &cookie, created["id"].as_i64().unwrap()).await;
+    let reply = conversation["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(reply["status"], "delivered", "{reply}");
+    assert!(
+        reply["content"].as_str().unwrap().contains("[saw 1 image(s)]"),
+        "{reply}"
+    );
+
+    let sent = last_request_messages(&chat);
+    let parts = sent.last().unwrap()["content"].as_array().unwrap().clone();
+    assert_eq!(parts[0], json!({"type": "text", "text": "What is in this picture?"}));
+    let url = parts[1]["image_url"]["url"].as_str().unwrap();
+    assert_eq!(parts[1]["type"], "image_url");
+    assert!(url.starts_with("data:image/png;base64,iVBOR"), "{}", &url[..40]);
+
+    // The bytes come back to their owner, inline, with the headers that keep them from running as a page.
+    let res = chat
+        .app
+        .send(authed(
+            "GET",
+            &format!("/api/files/{}/content/", file["id"]),
+            None,
+            &cookie,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "content-type"), "image/png");
+    assert!(header(&res, "content-disposition").starts_with("inline;"));
+    assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+    assert!(header(&res, "content-security-policy").contains("sandbox"));
+    let etag = header(&res, "etag").to_string();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    assert_eq!(bytes.len() as i64, file["size"].as_i64().unwrap());
+    let again = json_request(
+        "GET",
+        &format!("/api/files/{}/content/", file["id"]),
+        None,
+        Some(&cookie),
+        &[("if-none-match", etag.as_str())],
+    );
+    assert_eq!(chat.app.send(again).await.status(), StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn an_image_is_never_dropped_for_a_model_that_cannot_read_it() {
+    let chat = Chat::new(&[]).await;
+    with_user(&chat.app, "ben", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "ben").await;
+    let (_, file) = upload(&chat, &cookie, "chart.png", &png(64, 64)).await;
+    let before = chat.fake.requests().len();
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(
+                json!({"initial_message": "Read the chart", "model": "codestral-latest", "attachments": [file["id"]]}),
+            ),
+            &cookie,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = json(res).await;
+    let message = body["attachments"][0].as_str().unwrap();
+    assert!(
+        message.contains("codestral-latest") && message.contains("cannot read images"),
+        "{message}"
+    );
+    assert!(
+        message.contains("mistral-small-latest"),
+        "a model that can is offered: {message}"
+    );
+    assert_eq!(chat.fake.requests().len(), before, "nothing was sent");
+    let list = json(
+        chat.app
+            .send(authed("GET", "/api/chat/conversations/", None, &cookie))
+            .await,
+    )
+    .await;
+    assert_eq!(list, json!([]), "nothing was stored");
+}
+
+#[tokio::test]
+async fn documents_go_into_the_prompt_whole_delimited_with_their_names() {
+    let chat = Chat::new(&[]).await;
+    with_user(&chat.app, "cleo", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "cleo").await;
+    let (status, notes) = upload(&chat, &cookie, "notes.md", b"# Notes\nThe secret word is papaya.\n").await;
+    assert_eq!(status, StatusCode::CREATED, "{notes}");
+    assert_eq!(
+        (notes["type"].as_str(), notes["kind"].as_str()),
+        (Some("text/markdown"), Some("document"))
+    );
+    let (status, paper) = upload(
+        &chat,
+        &cookie,
+        "paper.pdf",
+        &pdf("Quarterly revenue grew by 12 percent"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{paper}");
+    assert_eq!(
+        (paper["type"].as_str(), paper["pages"].as_i64()),
+        (Some("application/pdf"), Some(1))
+    );
+
+    // Sent as multipart, as a form with files does: the text fields and the files in one request.
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": "hello"})),
+            &cookie,
+        ))
+        .await;
+    let id = json(res).await["id"].as_i64().unwrap();
+    wait_reply(&chat, &cookie, id).await;
+    let body = multipart(
+        &[
+            ("content", "What is the secret word?"),
+            ("attachments", &notes["id"].to_string()),
+        ],
+        &[("files", "memo.txt", b"Meeting moved to Friday.", "text/plain")],
+    );
+    let res = chat
+        .app
+        .send(multipart_request(
+            "POST",
+            &format!("/api/chat/conversations/{id}/messages/"),
+            body,
+            &cookie,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let sent = json(res).await;
+    let names: Vec<&str> = sent["user_message"]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["notes.md", "memo.txt"]);
+    let conversation = wait_reply(&chat, &cookie, id).await;
+    assert_eq!(conversation["messages"].as_array().unwrap().len(), 4);
+    let last = last_request_messages(&chat).last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        last.starts_with(
+            "<document name=\"notes.md\" type=\"text/markdown\">\n# Notes\nThe secret word is papaya.\n</document>"
+        ),
+        "{last}"
+    );
+    assert!(last.contains("<document name=\"memo.txt\" type=\"text/plain\">\nMeeting moved to Friday.\n</document>"));
+    assert!(last.ends_with("What is the secret word?"), "{last}");
+
+    // A PDF's text, page by page.
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            &format!("/api/chat/conversations/{id}/messages/"),
+            Some(json!({"content": "Summarise", "attachments": [paper["id"]]})),
+            &cookie,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    wait_reply(&chat, &cookie, id).await;
+    let last = last_request_messages(&chat).last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        last.contains("<document name=\"paper.pdf\" type=\"application/pdf\" pages=\"1\">"),
+        "{last}"
+    );
+    assert!(last.contains("Quarterly revenue grew by 12 percent"), "{last}");
+}
+
+#[tokio::test]
+async fn every_refusal_names_its_reason_and_limit() {
+    let chat = Chat::new(&[
+        ("MAX_FILE_BYTES", "4096"),
+        ("MAX_FILE_STORAGE_PER_USER", "6000"),
+        ("MAX_FILES_PER_MESSAGE", "2"),
+    ])
+    .await;
+    with_user(&chat.app, "dan", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "dan").await;
+    let field = |body: &Value| body["file"][0].as_str().unwrap_or_default().to_string();
+
+    let (status, body) = upload(&chat, &cookie, "big.txt", &vec![b'a'; 5000]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(field(&body).contains("a file can be at most 4 KB"), "{body}");
+    let (status, body) = upload(&chat, &cookie, "empty.txt", b"").await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::BAD_REQUEST, "“empty.txt” is empty.".to_string())
+    );
+    let (status, body) = upload(&chat, &cookie, "tool.exe", b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(field(&body).contains("not a kind of file ThiCode reads"), "{body}");
+    let (status, body) = upload(&chat, &cookie, "cut.pdf", &pdf("hello")[..120]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(field(&body).contains("damaged or truncated"), "{body}");
+    let mut broken = png(32, 32);
+    broken.truncate(60);
+    let (status, body) = upload(&chat, &cookie, "broken.png", &broken).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(field(&body).contains("could not be read as an image"), "{body}");
+    let mut bomb = png(1, 1);
+    bomb[16..20].copy_from_slice(&70_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&70_000u32.to_be_bytes());
+    let (status, body) = upload(&chat, &cookie, "bomb.png", &bomb).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        field(&body).contains("70000×70000") || field(&body).contains("could not be read"),
+        "{body}"
+    );
+
+    // The account's total.
+    let (status, _) = upload(&chat, &cookie, "a.txt", &vec![b'a'; 4000]).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = upload(&chat, &cookie, "b.txt", &vec![b'b'; 4000]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        field(&body).contains("more than the 5.9 KB an account may keep"),
+        "{body}"
+    );
+
+    // Files per message.
+    let body = multipart(
+        &[("content", "three files")],
+        &[
+            ("files", "1.txt", b"one", "text/plain"),
+            ("files", "2.txt", b"two", "text/plain"),
+            ("files", "3.txt", b"three", "text/plain"),
+        ],
+    );
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": "x"})),
+            &cookie,
+        ))
+        .await;
+    let id = json(res).await["id"].as_i64().unwrap();
+    let res = chat
+        .app
+        .send(multipart_request(
+            "POST",
+            &format!("/api/chat/conversations/{id}/messages/"),
+            body,
+            &cookie,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        json(res).await["attachments"][0],
+        "A message can carry at most 2 files."
+    );
+}
+
+#[tokio::test]
+async fn hostile_files_are_stored_as_text_and_never_served_as_pages() {
+    let chat = Chat::new(&[]).await;
+    with_user(&chat.app, "eve", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "eve").await;
+    for (name, bytes, kind) in [
+        (
+            "x.svg",
+            &b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"[..],
+            "text/x-code",
+        ),
+        (
+            "page.html",
+            b"<!doctype html><html><script>alert(document.cookie)</script><p>Hi</p></html>",
+            "text/html",
+        ),
+        ("<img src=x onerror=alert(1)>.md", b"# title", "text/markdown"),
+    ] {
+        let (status, file) = upload(&chat, &cookie, name, bytes).await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {file}");
+        assert_eq!(file["type"], kind, "{name}");
+        let stored_name = file["name"].as_str().unwrap();
+        assert!(
+            !stored_name.contains('<') && !stored_name.contains('"'),
+            "{stored_name}"
+        );
+        let res = chat
+            .app
+            .send(authed(
+                "GET",
+                &format!("/api/files/{}/content/", file["id"]),
+                None,
+                &cookie,
+            ))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(header(&res, "content-disposition").starts_with("attachment;"), "{name}");
+        assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+        assert!(header(&res, "content-security-policy").contains("sandbox"));
+        assert_eq!(header(&res, "cross-origin-resource-policy"), "same-origin");
+        assert_eq!(text(res).await.as_bytes(), bytes, "served as uploaded");
+    }
+    // A GIF that is also a script: re-encoded, what follows the image is gone.
+    let mut polyglot = Vec::new();
+    image::DynamicImage::ImageRgb8(image::ImageBuffer::from_pixel(4, 4, image::Rgb([1u8, 2, 3])))
+        .write_to(&mut Cursor::new(&mut polyglot), image::ImageFormat::Gif)
+        .unwrap();
+    polyglot.extend_from_slice(b"*/=1;alert(document.domain)//");
+    let (status, file) = upload(&chat, &cookie, "poly.gif", &polyglot).await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    assert_eq!(file["type"], "image/png");
+    let res = chat
+        .app
+        .send(authed(
+            "GET",
+            &format!("/api/files/{}/content/", file["id"]),
+            None,
+            &cookie,
+        ))
+        .await;
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    assert!(!bytes.windows(5).any(|w| w == b"alert"));
+}
+
+#[tokio::test]
+async fn only_the_owner_reaches_a_file() {
+    let chat = Chat::new(&[]).await;
+    with_user(&chat.app, "owner", crate::common::PASSWORD).await;
+    with_user(&chat.app, "other", crate::common::PASSWORD).await;
+    let owner = api_session(&chat.app, "owner").await;
+    let other = api_session(&chat.app, "other").await;
+    let (_, file) = upload(&chat, &owner, "private.txt", b"my secret").await;
+    let id = file["id"].as_i64().unwrap();
+    for (method, uri) in [
+        ("GET", format!("/api/files/{id}/")),
+        ("GET", format!("/api/files/{id}/content/")),
+        ("DELETE", format!("/api/files/{id}/")),
+    ] {
+        let res = chat.app.send(authed(method, &uri, None, &other)).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {uri} by another user");
+        let anonymous = json_request(method, &uri, None, None, &[]);
+        let status = chat.app.send(anonymous).await.status();
+        assert!(
+            matches!(status.as_u16(), 401 | 403),
+            "{method} {uri} anonymously: {status}"
+        );
+    }
+    // Another user cannot attach it either, by the API or a server function.
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": "leak it", "attachments": [id]})),
+            &other,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json(res).await["attachments"][0], format!("No such file: {id}."));
+    // A cross-site form cannot upload into a session.
+    let body = multipart(&[], &[("file", "x.txt", b"planted", "text/plain")]);
+    let forged = Request::post("/api/files/")
+        .header("host", "127.0.0.1:3000")
+        .header("origin", "https://evil.example")
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header("cookie", owner.replace(&format!("; csrftoken={CSRF}"), ""))
+        .body(Body::from(body))
+        .unwrap();
+    assert_eq!(chat.app.send(forged).await.status(), StatusCode::FORBIDDEN);
+    // Still there for its owner.
+    let res = chat
+        .app
+        .send(authed("GET", &format!("/api/files/{id}/content/"), None, &owner))
+        .await;
+    assert_eq!(text(res).await, "my secret");
+}
+
+/// Where a file's bytes are on disk (local storage).
+fn blob_path(chat: &Chat, user_id: i64, sha256: &str) -> std::path::PathBuf {
+    match &chat.app.state.config.files.storage {
+        thicode::core::config::FileStorage::Local(dir) => dir.join(format!("u{user_id}")).join(sha256),
+        thicode::core::config::FileStorage::S3(_) => unreachable!("local storage in this test"),
+    }
+}
+
+#[tokio::test]
+async fn a_file_is_deleted_when_nothing_refers_to_it() {
+    let chat = Chat::new(&[]).await;
+    let user_id = with_user(&chat.app, "fay", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "fay").await;
+    let (_, loose) = upload(&chat, &cookie, "loose.txt", b"never sent").await;
+    let (_, kept) = upload(&chat, &cookie, "kept.txt", b"sent with a message").await;
+    let sha = |id: i64| {
+        let pool = chat.app.state.db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT sha256 FROM files WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let loose_path = blob_path(&chat, user_id, &sha(loose["id"].as_i64().unwrap()).await);
+    let kept_path = blob_path(&chat, user_id, &sha(kept["id"].as_i64().unwrap()).await);
+    assert!(loose_path.is_file() && kept_path.is_file());
+
+    let res = chat
+        .app
+        .send(authed("DELETE", &format!("/api/files/{}/", loose["id"]), None, &cookie))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    thicode::files::service::sweep(&chat.app.state, false).await.unwrap();
+    assert!(!loose_path.exists(), "the bytes went with the file");
+
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": "keep this", "attachments": [kept["id"]]})),
+            &cookie,
+        ))
+        .await;
+    let id = json(res).await["id"].as_i64().unwrap();
+    wait_reply(&chat, &cookie, id).await;
+    let res = chat
+        .app
+        .send(authed("DELETE", &format!("/api/files/{}/", kept["id"]), None, &cookie))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "attached: kept");
+    thicode::files::service::sweep(&chat.app.state, true).await.unwrap();
+    assert!(kept_path.is_file());
+
+    let res = chat
+        .app
+        .send(authed(
+            "DELETE",
+            &format!("/api/chat/conversations/{id}/"),
+            None,
+            &cookie,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    thicode::files::service::sweep(&chat.app.state, false).await.unwrap();
+    let res = chat
+        .app
+        .send(authed("GET", &format!("/api/files/{}/", kept["id"]), None, &cookie))
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(!kept_path.exists(), "the bytes went with the conversation");
+
+    // The same bytes uploaded twice share one stored copy, which stays while either file does.
+    let (_, one) = upload(&chat, &cookie, "one.txt", b"same bytes").await;
+    let (_, two) = upload(&chat, &cookie, "two.txt", b"same bytes").await;
+    let shared = blob_path(&chat, user_id, &sha(one["id"].as_i64().unwrap()).await);
+    chat.app
+        .send(authed("DELETE", &format!("/api/files/{}/", one["id"]), None, &cookie))
+        .await;
+    thicode::files::service::sweep(&chat.app.state, false).await.unwrap();
+    assert!(shared.is_file(), "still referred to by the second file");
+    chat.app
+        .send(authed("DELETE", &format!("/api/files/{}/", two["id"]), None, &cookie))
+        .await;
+    thicode::files::service::sweep(&chat.app.state, false).await.unwrap();
+    assert!(!shared.exists());
+}
