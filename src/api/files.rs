@@ -16,8 +16,7 @@ use crate::api::error::{ApiError, ApiPath};
 use crate::api::schema::{AuthErrors, BodyErrors, NotFound};
 use crate::core::error::AppError;
 use crate::core::time::iso;
-use crate::files::service;
-use crate::files::store::FileRow;
+use crate::files::service::{self, FileRow};
 use crate::state::AppState;
 
 /// The file routes.
@@ -146,12 +145,7 @@ pub async fn read_multipart(
     }
     .await;
     if let Err(e) = outcome {
-        for file in &out.files {
-            let _ = crate::files::store::delete(&state.db.pool, user.id, file.id).await;
-        }
-        if !out.files.is_empty() {
-            service::sweep_soon(state);
-        }
+        service::discard(state, user, &out.files).await;
         return Err(e);
     }
     Ok(out)
@@ -187,9 +181,7 @@ pub async fn body_with_files<T: serde::de::DeserializeOwned>(
     match serde_json::from_value::<T>(fields) {
         Ok(body) => Ok((body, form.files)),
         Err(e) => {
-            for file in &form.files {
-                let _ = crate::files::store::delete(&state.db.pool, user.id, file.id).await;
-            }
+            service::discard(state, user, &form.files).await;
             Err(crate::api::error::decode_error(e))
         }
     }

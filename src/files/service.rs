@@ -13,7 +13,9 @@ use super::extract::{self, ExtractError};
 use super::images::{self, ImageError};
 use super::kinds::{self, Kind};
 use super::storage::{Storage, StorageError};
-use super::store::{self, FileRow, InsertError, NewFile};
+use super::store::{self, InsertError, NewFile};
+// The record the REST API renders; it reads files only through this service.
+pub use super::store::FileRow;
 use super::{Attachment, human_size};
 use crate::accounts::users::User;
 use crate::core::config::FilesConfig;
@@ -352,6 +354,18 @@ pub async fn delete(state: &AppState, user: &User, id: i64) -> Result<(), AppErr
         }
         store::Deleted::NotFound => Err(AppError::NotFound),
         store::Deleted::Attached => Err(AppError::invalid("file", text!(files.refuse.attached))),
+    }
+}
+
+/// Deletes files a request stored before it failed (unattached ones only), so a refused send leaves nothing behind.
+pub async fn discard(state: &AppState, user: &User, files: &[FileRow]) {
+    for file in files {
+        if let Err(e) = store::delete(&state.db.pool, user.id, file.id).await {
+            tracing::warn!(error = %e, "could not discard an upload");
+        }
+    }
+    if !files.is_empty() {
+        sweep_soon(state);
     }
 }
 
