@@ -25,20 +25,124 @@ pub enum ExtractError {
     BrokenPdf,
     /// A damaged DOCX.
     BrokenDocx,
-    /// An archive that unpacks beyond the cap.
-    UnpacksTooLarge,
+    /// An archive or compressed stream that unpacks beyond this many bytes.
+    UnpacksTooLarge(u64),
     /// The deadline passed.
     TooSlow,
 }
 
 /// Most pages read from one PDF.
 pub const MAX_PDF_PAGES: u32 = 2000;
+/// Most bytes one compressed stream of a PDF (other than an image) may unpack to.
+pub const MAX_PDF_STREAM: usize = 32 << 20;
+/// Most bytes all the compressed streams of a PDF (other than images) may unpack to together.
+pub const MAX_PDF_UNPACKED: u64 = 256 << 20;
+
+thread_local! {
+    /// What the streams of the PDF being loaded on this thread unpack to so far, or `None` once over a limit.
+    static UNPACKED: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(Some(0)) };
+}
+
+/// Looks at every object lopdf loads, before lopdf unpacks anything (it unpacks streams whole, without a limit):
+/// an image's data is dropped unread (text extraction never needs it), and every other compressed stream is unpacked
+/// here within [`MAX_PDF_STREAM`], counted against [`MAX_PDF_UNPACKED`]. A PDF over either limit is refused.
+fn guard_stream(id: (u32, u16), object: &mut pdf_extract::Object) -> Option<((u32, u16), pdf_extract::Object)> {
+    use pdf_extract::Object;
+    let Object::Stream(stream) = object else {
+        // Objects inside object streams are handed back by value; they are never streams.
+        return Some((id, object.clone()));
+    };
+    let is_image = stream
+        .dict
+        .get(b"Subtype")
+        .and_then(Object::as_name)
+        .is_ok_and(|name| name == b"Image");
+    if is_image {
+        stream.dict.remove(b"Filter");
+        stream.dict.remove(b"DecodeParms");
+        stream.content = Vec::new();
+    } else if let Ok(filters) = stream.filters() {
+        let early_change = stream
+            .dict
+            .get(b"DecodeParms")
+            .and_then(Object::as_dict)
+            .and_then(|p| p.get(b"EarlyChange"))
+            .and_then(Object::as_i64)
+            .map_or(true, |v| v != 0);
+        let size = unpacked_size(&stream.content, &filters, early_change);
+        UNPACKED.with(|total| {
+            let next = total.get().zip(size).map(|(t, s)| t + s as u64);
+            total.set(next.filter(|t| *t <= MAX_PDF_UNPACKED));
+        });
+    }
+    // The loader keeps the object it passed in (changed in place); what is returned here is dropped.
+    Some((id, Object::Null))
+}
+
+/// What `content` unpacks to through `filters`, each stage within [`MAX_PDF_STREAM`]; `None` beyond it. Stages
+/// lopdf cannot undo (images' own codecs) stop the count there.
+fn unpacked_size(content: &[u8], filters: &[&[u8]], early_change: bool) -> Option<usize> {
+    let mut data = std::borrow::Cow::Borrowed(content);
+    for filter in filters {
+        let out = match *filter {
+            b"FlateDecode" => {
+                let mut out = Vec::new();
+                // A damaged stream counts for what it gave before the damage, as lopdf keeps that much too.
+                let _ = flate2::read::ZlibDecoder::new(&data[..])
+                    .take(MAX_PDF_STREAM as u64 + 1)
+                    .read_to_end(&mut out);
+                out
+            }
+            b"LZWDecode" => lzw(&data, early_change)?,
+            _ => break,
+        };
+        if out.len() > MAX_PDF_STREAM {
+            return None;
+        }
+        data = std::borrow::Cow::Owned(out);
+    }
+    Some(data.len())
+}
+
+/// LZW (as lopdf decodes it) within [`MAX_PDF_STREAM`]; `None` beyond it.
+fn lzw(input: &[u8], early_change: bool) -> Option<Vec<u8>> {
+    use weezl::{BitOrder, decode::Decoder};
+    let mut decoder = if early_change {
+        Decoder::with_tiff_size_switch(BitOrder::Msb, 8)
+    } else {
+        Decoder::new(BitOrder::Msb, 8)
+    };
+    let mut out = Vec::new();
+    let mut buffer = vec![0u8; 64 << 10];
+    let mut rest = input;
+    loop {
+        let step = decoder.decode_bytes(rest, &mut buffer);
+        out.extend_from_slice(&buffer[..step.consumed_out]);
+        if out.len() > MAX_PDF_STREAM {
+            return None;
+        }
+        rest = &rest[step.consumed_in..];
+        match step.status {
+            Ok(weezl::LzwStatus::Ok) if step.consumed_in + step.consumed_out > 0 => {}
+            _ => return Some(out),
+        }
+    }
+}
 
 /// The text of the PDF `bytes`, page by page, stopping at `deadline`.
 pub fn pdf(bytes: &[u8], deadline: Instant) -> Result<Extracted, ExtractError> {
-    use pdf_extract::{Document, PlainTextOutput, output_doc_page};
+    use pdf_extract::{Document, LoadOptions, PlainTextOutput, output_doc_page};
     let caught = catch_unwind(AssertUnwindSafe(|| {
-        let mut doc = Document::load_mem(bytes).map_err(|_| ExtractError::BrokenPdf)?;
+        UNPACKED.with(|total| total.set(Some(0)));
+        let options = LoadOptions {
+            filter: Some(guard_stream),
+            ..LoadOptions::default()
+        };
+        let loaded = Document::load_mem_with_options(bytes, options);
+        if UNPACKED.with(std::cell::Cell::get).is_none() {
+            return Err(ExtractError::UnpacksTooLarge(MAX_PDF_UNPACKED));
+        }
+        let mut doc = loaded.map_err(|_| ExtractError::BrokenPdf)?;
         if doc.is_encrypted() && doc.decrypt("").is_err() {
             return Err(ExtractError::Encrypted);
         }
@@ -87,7 +191,7 @@ pub fn docx(bytes: &[u8], max_bytes: u64, deadline: Instant) -> Result<Extracted
         .read_to_end(&mut xml)
         .map_err(|_| ExtractError::BrokenDocx)?;
     if xml.len() as u64 > max_bytes {
-        return Err(ExtractError::UnpacksTooLarge);
+        return Err(ExtractError::UnpacksTooLarge(max_bytes));
     }
     let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
     let mut text = String::new();
@@ -236,7 +340,7 @@ mod tests {
         assert!(bomb.len() < 2 << 20, "{}", bomb.len());
         assert_eq!(
             docx(&bomb, 8 << 20, later()).unwrap_err(),
-            ExtractError::UnpacksTooLarge
+            ExtractError::UnpacksTooLarge(8 << 20)
         );
         assert_eq!(
             docx(b"PK\x03\x04 broken", 1 << 20, later()).unwrap_err(),
@@ -252,6 +356,83 @@ mod tests {
         assert!(text.contains("Title & more"), "{text}");
         assert!(text.contains("Body\u{a0}text <b>"), "{text}");
         assert!(!text.contains("alert"), "{text}");
+    }
+
+    /// A PDF of one page whose content is `content` (with `filter`), plus `extra` stream objects.
+    fn pdf_with(content: &[u8], filter: &str, extra: &[(String, Vec<u8>)]) -> Vec<u8> {
+        let mut objects: Vec<Vec<u8>> = vec![
+            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+              /Resources << /Font << /F1 5 0 R >> >> >>"
+                .to_vec(),
+        ];
+        let stream = |dict: &str, data: &[u8]| {
+            let mut out = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+            out.extend_from_slice(data);
+            out.extend_from_slice(b"\nendstream");
+            out
+        };
+        objects.push(stream(filter, content));
+        objects.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec());
+        for (dict, data) in extra {
+            objects.push(stream(dict, data));
+        }
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, object) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+            out.extend_from_slice(object);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let xref = out.len();
+        out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+        for offset in offsets {
+            out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    fn deflate(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn a_compressed_pdf_reads_and_a_decompression_bomb_is_refused_unread() {
+        let text = deflate(b"BT /F1 24 Tf 72 720 Td (Packed words) Tj ET");
+        let out = pdf(&pdf_with(&text, "/Filter /FlateDecode", &[]), later()).unwrap();
+        assert_eq!(out.text, "Packed words");
+
+        // 64 MB of blanks as the page's content: a few tens of KB on disk.
+        let bomb = deflate(&vec![b' '; 64 << 20]);
+        assert!(bomb.len() < 256 << 10, "{}", bomb.len());
+        let started = Instant::now();
+        let refused = pdf(&pdf_with(&bomb, "/Filter /FlateDecode", &[]), later());
+        assert_eq!(refused.unwrap_err(), ExtractError::UnpacksTooLarge(MAX_PDF_UNPACKED));
+        assert!(started.elapsed() < Duration::from_secs(10));
+
+        // Many streams each under the limit, together over it.
+        let part = deflate(&vec![b' '; 30 << 20]);
+        let many: Vec<(String, Vec<u8>)> = (0..9)
+            .map(|_| ("/Filter /FlateDecode".to_string(), part.clone()))
+            .collect();
+        let refused = pdf(&pdf_with(&text, "/Filter /FlateDecode", &many), later());
+        assert_eq!(refused.unwrap_err(), ExtractError::UnpacksTooLarge(MAX_PDF_UNPACKED));
+
+        // An image's data is never unpacked: a huge one does not count, and the text is still read.
+        let image = vec![("/Type /XObject /Subtype /Image /Filter /FlateDecode".to_string(), bomb)];
+        let out = pdf(&pdf_with(&text, "/Filter /FlateDecode", &image), later()).unwrap();
+        assert_eq!(out.text, "Packed words");
     }
 
     #[test]

@@ -263,12 +263,8 @@ impl Refusal {
             Self::Extract(ExtractError::Encrypted) => text!(files.refuse.pdf_encrypted, name = name),
             Self::Extract(ExtractError::BrokenPdf) => text!(files.refuse.pdf_broken, name = name),
             Self::Extract(ExtractError::BrokenDocx) => text!(files.refuse.docx_broken, name = name),
-            Self::Extract(ExtractError::UnpacksTooLarge) => {
-                text!(
-                    files.refuse.unpacks_too_large,
-                    name = name,
-                    max = human_size(MAX_DOCX_XML)
-                )
+            Self::Extract(ExtractError::UnpacksTooLarge(max)) => {
+                text!(files.refuse.unpacks_too_large, name = name, max = human_size(max))
             }
             Self::Extract(ExtractError::TooSlow) => {
                 text!(files.refuse.too_slow, name = name, seconds = EXTRACT_BUDGET.as_secs())
