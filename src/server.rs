@@ -84,7 +84,10 @@ pub fn router(state: AppState) -> Router {
                 .layer(middleware::from_fn(routes::cache_headers))
                 .layer(CompressionLayer::new())
                 .layer(middleware::from_fn_with_state(
-                    state.config.clone(),
+                    (
+                        state.config.clone(),
+                        security::UploadRoutes::new(api::files::UPLOAD_ROUTES.iter().copied()),
+                    ),
                     security::limit_body,
                 ))
                 .layer(middleware::from_fn_with_state(

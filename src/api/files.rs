@@ -27,6 +27,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(content))
 }
 
+/// The routes that take `multipart/form-data` with files: only their bodies may be larger than
+/// `MAX_REQUEST_BODY_BYTES` (`core::security::limit_body`).
+pub const UPLOAD_ROUTES: &[&str] = &[
+    "/api/files/",
+    "/api/chat/conversations/",
+    "/api/chat/conversations/{id}/messages/",
+];
+
 /// A file.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FileOut {

@@ -336,15 +336,47 @@ fn same_origin_referer(config: &Config, headers: &HeaderMap) -> Option<String> {
     (safe_next(path) == path).then(|| text.to_string())
 }
 
-/// Answers 413 for a declared body over the limit, and caps streamed bodies at the same size.
-/// A `multipart/form-data` body (which may carry files) may be as large as the files a message may carry.
-pub async fn limit_body(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
+/// The routes that take files (`multipart/form-data` posts, each file streamed to storage as it arrives), as path
+/// templates whose `{…}` segments match any one segment. The features list them; the router collects them.
+#[derive(Debug, Clone, Default)]
+pub struct UploadRoutes(std::sync::Arc<Vec<&'static str>>);
+
+impl UploadRoutes {
+    /// The templates (`/api/files/`, `/api/chat/conversations/{id}/messages/` …).
+    pub fn new(templates: impl IntoIterator<Item = &'static str>) -> Self {
+        Self(std::sync::Arc::new(templates.into_iter().collect()))
+    }
+
+    /// Whether `path` is one of them.
+    pub fn matches(&self, path: &str) -> bool {
+        self.0.iter().any(|template| {
+            let mut wanted = template.split('/');
+            let mut given = path.split('/');
+            loop {
+                match (wanted.next(), given.next()) {
+                    (None, None) => return true,
+                    (Some(w), Some(g)) if w == g || (w.starts_with('{') && !g.is_empty()) => {}
+                    _ => return false,
+                }
+            }
+        })
+    }
+}
+
+/// Answers 413 for a declared body over the limit, and caps streamed bodies at the same size. A `multipart/form-data`
+/// post to an upload route may be as large as the files a message may carry; every other body keeps
+/// `MAX_REQUEST_BODY_BYTES` (so no other route can be made to buffer more).
+pub async fn limit_body(
+    State((config, uploads)): State<(Arc<Config>, UploadRoutes)>,
+    req: Request,
+    next: Next,
+) -> Response {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
-    let limit = if multipart {
+    let limit = if multipart && *req.method() == Method::POST && uploads.matches(req.uri().path()) {
         let files = &config.files;
         usize::try_from(files.max_file_bytes.saturating_mul(files.max_files_per_message as u64))
             .unwrap_or(usize::MAX)
@@ -387,4 +419,20 @@ pub fn csrf_cookie(config: &Config, token: &str) -> String {
 /// login is worthless after it.
 pub fn new_csrf_cookie(config: &Config) -> String {
     csrf_cookie(config, &uuid::Uuid::new_v4().simple().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UploadRoutes;
+
+    #[test]
+    fn upload_routes_match_their_templates_only() {
+        let routes = UploadRoutes::new(["/api/files/", "/api/chat/conversations/{id}/messages/"]);
+        assert!(routes.matches("/api/files/"));
+        assert!(routes.matches("/api/chat/conversations/12/messages/"));
+        assert!(!routes.matches("/api/files/3/"));
+        assert!(!routes.matches("/api/chat/conversations//messages/"));
+        assert!(!routes.matches("/api/chat/conversations/12/messages/9/stream/"));
+        assert!(!routes.matches("/_server/login"));
+    }
 }

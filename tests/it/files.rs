@@ -45,6 +45,7 @@ fn multipart_request(method: &str, uri: &str, body: Vec<u8>, cookie: &str) -> Re
         .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
         .header("cookie", cookie)
         .header("x-csrftoken", CSRF)
+        .header("content-length", body.len())
         .body(Body::from(body))
         .unwrap()
 }
@@ -551,6 +552,27 @@ async fn only_the_owner_reaches_a_file() {
         .send(authed("GET", &format!("/api/files/{id}/content/"), None, &owner))
         .await;
     assert_eq!(text(res).await, "my secret");
+}
+
+#[tokio::test]
+async fn only_upload_routes_take_large_multipart_bodies() {
+    let chat = Chat::new(&[("MAX_REQUEST_BODY_BYTES", "4096")]).await;
+    with_user(&chat.app, "gus", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "gus").await;
+    let big = vec![b'x'; 64 << 10];
+    // Anywhere else a multipart body keeps the ordinary limit, logged in or not.
+    use leptos::server_fn::ServerFn;
+    for path in [
+        "/api/accounts/api/login/",
+        "/api/accounts/settings/",
+        thicode::accounts::server_fns::Login::PATH,
+    ] {
+        let body = multipart(&[("bio", "x")], &[("file", "big.txt", &big, "text/plain")]);
+        let res = chat.app.send(multipart_request("POST", path, body, &cookie)).await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+    }
+    let (status, file) = upload(&chat, &cookie, "big.txt", &big).await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
 }
 
 /// Where a file's bytes are on disk (local storage).
