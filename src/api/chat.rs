@@ -363,9 +363,9 @@ async fn messages(
 
 #[derive(Deserialize, ToSchema)]
 struct SendBody {
-    /// The message (not blank, unless it carries files).
+    /// The message (not blank, unless it carries files; required without them, as the original had it).
     #[serde(default)]
-    content: String,
+    content: Option<String>,
     /// `text`, `markdown` (default) or `code` (or their MIME types); any other text of at most 50 characters is
     /// accepted as the default, as the original backend did.
     #[schema(max_length = 50)]
@@ -420,13 +420,17 @@ async fn send(
     let (body, uploaded) = crate::api::files::body_with_files::<SendBody>(&state, &user, request).await?;
     let mut attachments = body.attachments.unwrap_or_default();
     attachments.extend(uploaded.iter().map(|f| f.id));
+    if body.content.is_none() && attachments.is_empty() {
+        return Err(AppError::invalid("content", crate::text!(core.field.required)).into());
+    }
+    let content = body.content.unwrap_or_default();
     let options = service::SendOptions {
         content_type: body.content_type,
         model: body.model,
         parent_id: body.parent_id,
         attachments,
     };
-    let sent = service::send_message_with(&state, &user, Some(id_of(&id)?), &body.content, options).await?;
+    let sent = service::send_message_with(&state, &user, Some(id_of(&id)?), &content, options).await?;
     let user_message = match sent.user_message_id {
         Some(mid) => Some(message_json(&service::stored_message(&state, &user, mid).await?)),
         None => None,

@@ -128,6 +128,7 @@ pub async fn read_multipart(
     );
     let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     let mut out = Multipart::default();
+    let mut text_bytes = 0usize;
     let outcome = async {
         while let Some(field) = form.next_field().await.map_err(|_| parse_error())? {
             let name = field.name().unwrap_or_default().to_string();
@@ -144,7 +145,20 @@ pub async fn read_multipart(
                     out.files.push(row);
                 }
                 None => {
-                    let text = field.text().await.map_err(|_| parse_error())?;
+                    // Text fields together stay within the ordinary body limit; only files may be large.
+                    let mut field = field;
+                    let mut bytes = Vec::new();
+                    while let Some(chunk) = field.chunk().await.map_err(|_| parse_error())? {
+                        text_bytes += chunk.len();
+                        if text_bytes > state.config.limits.max_request_body_bytes {
+                            return Err(ApiError::Detail(
+                                StatusCode::PAYLOAD_TOO_LARGE,
+                                "Request body is too large.".to_string(),
+                            ));
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    let text = String::from_utf8(bytes).map_err(|_| parse_error())?;
                     out.fields.push((name, text));
                 }
             }

@@ -573,6 +573,41 @@ async fn only_upload_routes_take_large_multipart_bodies() {
     }
     let (status, file) = upload(&chat, &cookie, "big.txt", &big).await;
     assert_eq!(status, StatusCode::CREATED, "{file}");
+    // On an upload route, text fields still keep the ordinary limit: only files may be large.
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": "x"})),
+            &cookie,
+        ))
+        .await;
+    let id = json(res).await["id"].as_i64().unwrap();
+    let long = "y".repeat(8 << 10);
+    let body = multipart(&[("content", &long)], &[]);
+    let res = chat
+        .app
+        .send(multipart_request(
+            "POST",
+            &format!("/api/chat/conversations/{id}/messages/"),
+            body,
+            &cookie,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A client of the original backend that leaves `content` out hears what it always heard.
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            &format!("/api/chat/conversations/{id}/messages/"),
+            Some(json!({})),
+            &cookie,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json(res).await, json!({"content": ["This field is required."]}));
 }
 
 /// Where a file's bytes are on disk (local storage).
