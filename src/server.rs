@@ -141,7 +141,7 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     let recovery = chat::generation::spawn_recovery(pool.clone());
     let trimmer = crate::core::memory::spawn_trimmer();
     // Files nothing refers to any more, and uploads never sent, are removed in the background.
-    crate::files::service::spawn_sweeper(state.clone());
+    let sweeper = crate::files::service::spawn_sweeper(state.clone());
     // Replies written by other instances on the same PostgreSQL reach this one's readers as they grow.
     let notifications = (state.db.backend == crate::core::db::Backend::Postgres)
         .then(|| state.chat.followers.spawn_listener(state.config.database_url.clone()));
@@ -156,6 +156,7 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     cleanup.abort();
     recovery.abort();
     trimmer.abort();
+    sweeper.abort();
     if let Some(notifications) = notifications {
         notifications.abort();
     }

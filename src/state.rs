@@ -48,15 +48,13 @@ impl AppState {
             config.email.default_from_email.clone(),
             metrics.clone(),
         );
-        let files = crate::files::service::Files::new(&config.files).map_err(|e| {
-            ConfigError::new_public(
-                if matches!(config.files.storage, crate::core::config::FileStorage::S3(_)) {
-                    "S3_BUCKET"
-                } else {
-                    "FILES_DIR"
-                },
-                e.to_string(),
-            )
+        let files = crate::files::service::Files::new(&config.files).map_err(|e| ConfigError {
+            key: match config.files.storage {
+                crate::core::config::FileStorage::S3(_) => "S3_BUCKET",
+                crate::core::config::FileStorage::Local(_) => "FILES_DIR",
+            }
+            .to_string(),
+            problem: e.to_string(),
         })?;
         Ok(Self {
             files,

@@ -204,42 +204,34 @@ fn extra_forbidden(body: &Value) -> Option<Response> {
                         .map(|k| format!("messages.{i}.{k}")),
                 );
             }
-        }
-    }
-    // Chunks of an array content: only known types, each with exactly its keys.
-    for (i, message) in body
-        .get("messages")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        for (j, part) in message
-            .get("content")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let allowed: &[&str] = match part.get("type").and_then(Value::as_str) {
-                Some("text") => &["type", "text"],
-                Some("image_url") => &["type", "image_url"],
-                _ => &[],
-            };
-            if let Some(map) = part.as_object() {
-                offenders.extend(
-                    map.keys()
-                        .filter(|k| !allowed.contains(&k.as_str()))
-                        .map(|k| format!("messages.{i}.content.{j}.{k}")),
-                );
-            }
-            if let Some(Value::Object(image)) = part.get("image_url") {
-                offenders.extend(
-                    image
-                        .keys()
-                        .filter(|k| !["url", "detail"].contains(&k.as_str()))
-                        .map(|k| format!("messages.{i}.content.{j}.image_url.{k}")),
-                );
+            // Chunks of an array content: only known types, each with exactly its keys.
+            for (j, part) in message
+                .get("content")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let allowed: &[&str] = match part.get("type").and_then(Value::as_str) {
+                    Some("text") => &["type", "text"],
+                    Some("image_url") => &["type", "image_url"],
+                    _ => &[],
+                };
+                if let Some(map) = part.as_object() {
+                    offenders.extend(
+                        map.keys()
+                            .filter(|k| !allowed.contains(&k.as_str()))
+                            .map(|k| format!("messages.{i}.content.{j}.{k}")),
+                    );
+                }
+                if let Some(Value::Object(image)) = part.get("image_url") {
+                    offenders.extend(
+                        image
+                            .keys()
+                            .filter(|k| !["url", "detail"].contains(&k.as_str()))
+                            .map(|k| format!("messages.{i}.content.{j}.image_url.{k}")),
+                    );
+                }
             }
         }
     }

@@ -124,9 +124,8 @@ const CODE_EXTENSIONS: &[&str] = &[
     "ipynb",
 ];
 
-/// What `head` (the first bytes of the file, up to a few KB) and the whole file's `text_ok` say the file is.
-/// `name` only refines text (Markdown, CSV, code). `whole` is the complete content when it is small enough to have
-/// been read (text checks look at all of it), else the head.
+/// What the file `bytes` (its whole content) is. The name only tells Markdown, CSV and source code apart once the
+/// bytes are known to be text.
 pub fn sniff(name: &str, whole: &[u8]) -> Result<Kind, NotAccepted> {
     if let Some(found) = infer::get(whole) {
         return match found.mime_type() {

@@ -199,11 +199,7 @@ where
     }
 
     // The blob is registered before its bytes go up, so a failure after this point leaves it to the sweeper.
-    sqlx::query("INSERT INTO blobs (storage_key, created_at) VALUES ($1, $2) ON CONFLICT (storage_key) DO NOTHING")
-        .bind(&key)
-        .bind(crate::core::db::now_millis())
-        .execute(&state.db.pool)
-        .await?;
+    store::register_blob(&state.db.pool, &key).await?;
     let put = |bytes: Option<Vec<u8>>| {
         let storage = &files.storage;
         let key = key.clone();
@@ -409,8 +405,8 @@ pub async fn sweep(state: &AppState, expire: bool) -> Result<usize, AppError> {
     Ok(removed)
 }
 
-/// Sweeps every ten minutes (files uploaded but never sent expire after a day).
-pub fn spawn_sweeper(state: AppState) {
+/// Sweeps every ten minutes (files uploaded but never sent expire after a day) until aborted.
+pub fn spawn_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(600));
         loop {
@@ -419,7 +415,7 @@ pub fn spawn_sweeper(state: AppState) {
                 tracing::warn!(error = %e, "file sweep failed");
             }
         }
-    });
+    })
 }
 
 /// Checks the files a message is to carry: at most the per-message limit, each the user's. Returns them in order.
@@ -473,20 +469,18 @@ pub async fn prompt_files(
 ) -> Result<PromptFiles, AppError> {
     use base64::Engine;
     let mut out = PromptFiles::default();
-    for attachment in attachments {
-        let Some(row) = store::file(&state.db.pool, owner_id, attachment.id).await? else {
-            continue;
-        };
+    let ids: Vec<i64> = attachments.iter().map(|a| a.id).collect();
+    for (row, text) in store::with_text(&state.db.pool, owner_id, &ids).await? {
         if row.kind == "image" {
             if with_images {
                 let bytes = state.files.storage.read(&row.storage_key).await?;
                 let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
                 out.images.push(format!("data:{};base64,{encoded}", row.content_type));
             }
-            continue;
+        } else {
+            out.documents
+                .push_str(&document_block(&row, text.as_deref().unwrap_or_default()));
         }
-        let text = store::text(&state.db.pool, row.id).await?.unwrap_or_default();
-        out.documents.push_str(&document_block(&row, &text));
     }
     Ok(out)
 }

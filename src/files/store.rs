@@ -176,34 +176,31 @@ pub async fn file(pool: &AnyPool, user_id: i64, id: i64) -> Result<Option<FileRo
         .await
 }
 
-/// A file by id whoever owns it (staff reading a conversation, after their own checks).
-pub async fn file_by_id(pool: &AnyPool, id: i64) -> Result<Option<FileRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM files WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-}
-
-/// Whether the file `file_id` is attached to a message of the conversation `conversation_id`.
-pub async fn in_conversation(pool: &AnyPool, file_id: i64, conversation_id: i64) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT mf.file_id FROM message_files mf JOIN messages m ON m.id = mf.message_id \
-         WHERE mf.file_id = $1 AND m.conversation_id = $2 LIMIT 1",
-    )
-    .bind(file_id)
-    .bind(conversation_id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(found.is_some())
-}
-
-/// The text of a document, loaded only when a prompt needs it.
-pub async fn text(pool: &AnyPool, id: i64) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT text FROM files WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map(Option::flatten)
+/// The user's files `ids` with the text of the documents among them (one query), in the order of `ids`; ids that are
+/// not the user's files are left out.
+pub async fn with_text(
+    pool: &AnyPool,
+    user_id: i64,
+    ids: &[i64],
+) -> Result<Vec<(FileRow, Option<String>)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {COLUMNS}, text FROM files WHERE user_id = $1 AND id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(user_id);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let mut rows = Vec::with_capacity(ids.len());
+    for row in query.fetch_all(pool).await? {
+        rows.push((FileRow::from_row(&row)?, row.try_get::<Option<String>, _>("text")?));
+    }
+    rows.sort_by_key(|(file, _)| ids.iter().position(|id| *id == file.id));
+    Ok(rows)
 }
 
 /// What deleting a file did.
@@ -280,11 +277,25 @@ pub async fn attach(
 }
 
 /// Bytes the user's files take.
-pub async fn used_bytes(pool: &AnyPool, user_id: i64) -> Result<i64, sqlx::Error> {
+pub async fn used_bytes<'e, E>(db: E, user_id: i64) -> Result<i64, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE user_id = $1")
         .bind(user_id)
-        .fetch_one(pool)
+        .fetch_one(db)
         .await
+}
+
+/// Registers the blob `key` (if new) before its bytes are stored, so that a failure afterwards leaves it to the
+/// sweeper rather than nowhere.
+pub async fn register_blob(pool: &AnyPool, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO blobs (storage_key, created_at) VALUES ($1, $2) ON CONFLICT (storage_key) DO NOTHING")
+        .bind(key)
+        .bind(now_millis())
+        .execute(pool)
+        .await
+        .map(|_| ())
 }
 
 /// Deletes files never attached to a message and uploaded before `before` (epoch ms); how many went.
@@ -341,12 +352,4 @@ where
         .await?;
     tx.commit().await?;
     Ok(true)
-}
-
-/// Every file of the user, oldest first (the personal data export).
-pub async fn files_of(pool: &AnyPool, user_id: i64) -> Result<Vec<FileRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM files WHERE user_id = $1 ORDER BY id"))
-        .bind(user_id)
-        .fetch_all(pool)
-        .await
 }

@@ -294,6 +294,8 @@ impl Default for ClientSettings {
 #[derive(Clone, Debug)]
 pub struct Provider {
     inner: Arc<Inner>,
+    /// Models said to read images by the settings (`VISION_MODELS`), whatever the model list says.
+    vision_models: Arc<[String]>,
 }
 
 #[derive(Debug)]
@@ -311,8 +313,6 @@ struct Inner {
     kind: Kind,
     settings: ClientSettings,
     fallback_models: Vec<String>,
-    /// Models said to read images by the settings (`VISION_MODELS`).
-    vision_models: Vec<String>,
     models: RwLock<Option<(Instant, Vec<ModelInfo>)>>,
 }
 
@@ -345,29 +345,9 @@ impl Provider {
 
     /// The same provider, with `models` taken to read images whatever the model list says.
     pub fn with_vision_models(self, models: Vec<String>) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
-            kind: match &shared.kind {
-                Kind::Remote {
-                    http,
-                    base_url,
-                    api_key,
-                } => Kind::Remote {
-                    http: http.clone(),
-                    base_url: base_url.clone(),
-                    api_key: api_key.clone(),
-                },
-                Kind::Demo => Kind::Demo,
-            },
-            settings: shared.settings.clone(),
-            fallback_models: shared.fallback_models.clone(),
-            vision_models: Vec::new(),
-            models: RwLock::new(None),
-        });
         Self {
-            inner: Arc::new(Inner {
-                vision_models: models,
-                ..inner
-            }),
+            vision_models: models.into(),
+            ..self
         }
     }
 
@@ -404,9 +384,9 @@ impl Provider {
                 kind,
                 settings,
                 fallback_models: fallback_models(default_model),
-                vision_models: Vec::new(),
                 models: RwLock::new(None),
             }),
+            vision_models: Arc::from([]),
         }
     }
 
@@ -426,7 +406,7 @@ impl Provider {
                     max_context_length: None,
                     // The demo provider describes whatever it is sent; a real one's fallback list knows only the
                     // models the settings name.
-                    vision: self.is_demo() || self.inner.vision_models.contains(id),
+                    vision: self.is_demo() || self.vision_models.contains(id),
                 })
                 .collect::<Vec<_>>()
         };
@@ -466,7 +446,7 @@ impl Provider {
                 })
                 .map(|m| ModelInfo {
                     vision: m.capabilities.as_ref().and_then(|c| c.vision).unwrap_or(false)
-                        || self.inner.vision_models.contains(&m.id),
+                        || self.vision_models.contains(&m.id),
                     id: m.id,
                     max_context_length: m.max_context_length,
                 })

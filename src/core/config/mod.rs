@@ -106,11 +106,6 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    /// A problem with the setting `key`, found after the settings were parsed (a folder that cannot be made…).
-    pub fn new_public(key: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self::new(key, problem)
-    }
-
     fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
         Self {
             key: key.into(),
