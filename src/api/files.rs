@@ -124,7 +124,7 @@ pub async fn read_multipart(
         multer::SizeLimit::new()
             // Above the file limit: the upload's own count refuses first, with a message that names the limit.
             .per_field(limits.max_file_bytes.saturating_add(64 << 10))
-            .whole_stream(whole_limit(state)),
+            .whole_stream(state.config.max_upload_body_bytes()),
     );
     let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     let mut out = Multipart::default();
@@ -181,12 +181,7 @@ pub async fn body_with_files<T: serde::de::DeserializeOwned>(
     request: Request,
 ) -> Result<(T, Vec<FileRow>), ApiError> {
     use axum::extract::FromRequest;
-    let multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !multipart {
+    if !crate::core::security::is_multipart(request.headers()) {
         let crate::api::error::ApiJson(body) = crate::api::error::ApiJson::<T>::from_request(request, state).await?;
         return Ok((body, Vec::new()));
     }
@@ -207,15 +202,6 @@ pub async fn body_with_files<T: serde::de::DeserializeOwned>(
             Err(crate::api::error::decode_error(e))
         }
     }
-}
-
-/// The largest multipart body: every file a message may carry at its largest, and room for the text fields.
-pub fn whole_limit(state: &AppState) -> u64 {
-    let limits = &state.files.config;
-    limits
-        .max_file_bytes
-        .saturating_mul(limits.max_files_per_message as u64)
-        .saturating_add(state.config.limits.max_request_body_bytes as u64)
 }
 
 /// Uploads one file (`multipart/form-data`, any field name). Images are re-encoded (upright, at most 1540 px a side,

@@ -336,6 +336,14 @@ fn same_origin_referer(config: &Config, headers: &HeaderMap) -> Option<String> {
     (safe_next(path) == path).then(|| text.to_string())
 }
 
+/// Whether the request's body is `multipart/form-data`.
+pub fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
 /// The routes that take files (`multipart/form-data` posts, each file streamed to storage as it arrives), as path
 /// templates whose `{…}` segments match any one segment. The features list them; the router collects them.
 #[derive(Debug, Clone, Default)]
@@ -371,16 +379,9 @@ pub async fn limit_body(
     req: Request,
     next: Next,
 ) -> Response {
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
-    let limit = if multipart && *req.method() == Method::POST && uploads.matches(req.uri().path()) {
-        let files = &config.files;
-        usize::try_from(files.max_file_bytes.saturating_mul(files.max_files_per_message as u64))
-            .unwrap_or(usize::MAX)
-            .saturating_add(config.limits.max_request_body_bytes)
+    let upload = is_multipart(req.headers()) && *req.method() == Method::POST && uploads.matches(req.uri().path());
+    let limit = if upload {
+        usize::try_from(config.max_upload_body_bytes()).unwrap_or(usize::MAX)
     } else {
         config.limits.max_request_body_bytes
     };

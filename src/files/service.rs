@@ -141,23 +141,24 @@ where
     let job_name = name.clone();
     let made = files
         .run(EXTRACT_BUDGET, move |deadline| {
-            let made = make(&job_name, &bytes, max_pixels, deadline);
-            // The stored bytes' hash: the re-encoded image, or the document as uploaded.
-            let hash = match &made {
-                Ok(Made::Image(image)) => hex(&Sha256::digest(&image.bytes)),
-                _ => hex(&Sha256::digest(&bytes)),
-            };
-            (made, hash)
+            // With the stored bytes' hash: the re-encoded image, or the document as uploaded.
+            make(&job_name, &bytes, max_pixels, deadline).map(|made| {
+                let hash = match &made {
+                    Made::Image(image) => hex(&Sha256::digest(&image.bytes)),
+                    Made::Document { .. } => hex(&Sha256::digest(&bytes)),
+                };
+                (made, hash)
+            })
         })
         .await?;
-    let Some((made, sha256)) = made else {
+    let Some(made) = made else {
         return Err(refuse(text!(
             files.refuse.too_slow,
             name = name.clone(),
             seconds = EXTRACT_BUDGET.as_secs()
         )));
     };
-    let made = made.map_err(|refusal| refusal.into_error(&name, max_pixels))?;
+    let (made, sha256) = made.map_err(|refusal| refusal.into_error(&name, max_pixels))?;
 
     let key = Storage::key(user.id, &sha256);
     let (new, image_bytes) = match made {
@@ -175,7 +176,7 @@ where
                 pages: None,
                 text: None,
             },
-            Some(image.bytes),
+            Some(Bytes::from(image.bytes)),
         ),
         Made::Document { kind, text, pages } => (
             NewFile {
@@ -200,7 +201,7 @@ where
 
     // The blob is registered before its bytes go up, so a failure after this point leaves it to the sweeper.
     store::register_blob(&state.db.pool, &key).await?;
-    let put = |bytes: Option<Vec<u8>>| {
+    let put = |bytes: Option<Bytes>| {
         let storage = &files.storage;
         let key = key.clone();
         let path = spool.path.clone();

@@ -134,7 +134,7 @@ impl Storage {
     }
 
     /// Stores `bytes` under `key`.
-    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
+    pub async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
         self.store.put(&Key::from(key), bytes.into()).await?;
         Ok(())
     }

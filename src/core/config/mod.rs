@@ -570,6 +570,15 @@ impl Config {
         })
     }
 
+    /// The largest body of a post that carries files: every file a message may carry at its largest, and the
+    /// ordinary limit for the rest of the form.
+    pub fn max_upload_body_bytes(&self) -> u64 {
+        self.files
+            .max_file_bytes
+            .saturating_mul(self.files.max_files_per_message as u64)
+            .saturating_add(self.limits.max_request_body_bytes as u64)
+    }
+
     /// Whether the production checks and headers apply.
     pub fn is_production(&self) -> bool {
         self.env == Environment::Production
