@@ -1,15 +1,15 @@
-//! Password hashing (argon2id, OWASP parameters, always on the blocking pool) and the password rules — at least
+//! Password hashing (argon2id, OWASP parameters, on a bounded pool of background threads) and the password rules — at least
 //! Django's four validators: minimum length, common passwords, entirely numeric, similarity to the user's details.
 
 use std::collections::HashSet;
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 
 use crate::core::i18n::{Lang, Text};
+use crate::core::workers::{WorkError, Workers};
 use crate::{text, tr};
 
 /// OWASP's first recommendation for argon2id: 19 MiB of memory, 2 iterations, 1 lane.
@@ -56,129 +56,44 @@ impl From<HashError> for crate::core::error::AppError {
     }
 }
 
-/// The password-hashing work of one server: at most `slots` argon2 computations at once (each holds 19 MiB), on
-/// threads of their own that run below the request workers' priority, at most `queue` more waiting, and anything
-/// beyond refused at once with [`HashError::Overloaded`]. So a burst of logins from many addresses costs a bounded
-/// amount of memory and at most the CPU the rest of the server leaves, instead of a thread and 19 MiB per request.
-/// Cheap to clone; the threads start with the first computation and end with the last clone.
+/// The password-hashing work of one server: at most `slots` argon2 computations at once (each holds 19 MiB), on a
+/// [`Workers`] pool of threads that run below the request workers' priority, at most `queue` more waiting, and
+/// anything beyond refused at once with [`HashError::Overloaded`]. So a burst of logins from many addresses costs a
+/// bounded amount of memory and at most the CPU the rest of the server leaves, instead of a thread and 19 MiB per
+/// request. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Hashing(Arc<Limits>);
-
-type Work = Box<dyn FnOnce() + Send>;
-
-#[derive(Debug)]
-struct Limits {
-    slots: usize,
-    /// Computations running or waiting.
-    admitted: AtomicUsize,
-    /// The most that may run or wait.
-    capacity: usize,
-    /// The queue the hashing threads take work from.
-    queue: std::sync::OnceLock<std::sync::mpsc::Sender<Work>>,
-}
-
-/// One admitted computation; dropping it (when the work ends or is skipped) frees its place.
-struct Admission(Arc<Limits>);
-
-impl Drop for Admission {
-    fn drop(&mut self) {
-        self.0.admitted.fetch_sub(1, Ordering::AcqRel);
-    }
-}
+pub struct Hashing(Workers);
 
 impl Default for Hashing {
-    /// One slot less than the machine has cores (at least one), so request workers keep a core while a burst is
-    /// hashed, and [`QUEUE_PER_SLOT`] waiting per slot.
+    /// One slot less than the machine has cores (at least one), and [`QUEUE_PER_SLOT`] waiting per slot.
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let slots = cores.saturating_sub(1).max(1);
-        Self::new(slots, slots * QUEUE_PER_SLOT)
+        Self(Workers::per_core("thicode-hashing", QUEUE_PER_SLOT))
     }
 }
 
 impl Hashing {
     /// At most `slots` (at least one) computations at once and `queue` waiting.
     pub fn new(slots: usize, queue: usize) -> Self {
-        let slots = slots.max(1);
-        Self(Arc::new(Limits {
-            slots,
-            admitted: AtomicUsize::new(0),
-            capacity: slots + queue,
-            queue: std::sync::OnceLock::new(),
-        }))
+        Self(Workers::new("thicode-hashing", slots, queue))
     }
 
     /// Computations running or waiting now.
     pub fn in_use(&self) -> usize {
-        self.0.admitted.load(Ordering::Acquire)
+        self.0.in_use()
     }
 
     /// Whether a computation asked for now would be refused (a cheap check before other work).
     pub fn is_full(&self) -> bool {
-        self.in_use() >= self.0.capacity
-    }
-
-    /// The hashing threads' queue, starting the threads the first time.
-    fn queue(&self) -> &std::sync::mpsc::Sender<Work> {
-        self.0.queue.get_or_init(|| {
-            let (sender, receiver) = std::sync::mpsc::channel::<Work>();
-            let receiver = Arc::new(std::sync::Mutex::new(receiver));
-            for _ in 0..self.0.slots {
-                let receiver = receiver.clone();
-                let started = std::thread::Builder::new()
-                    .name("thicode-hashing".into())
-                    .spawn(move || {
-                        crate::core::memory::lower_this_thread();
-                        loop {
-                            let next = match receiver.lock() {
-                                Ok(queue) => queue.recv(),
-                                Err(_) => return,
-                            };
-                            // Every clone of the `Hashing` is gone: so is its work.
-                            let Ok(work) = next else { return };
-                            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).is_err() {
-                                tracing::error!("a password hash panicked");
-                            }
-                        }
-                    });
-                if let Err(e) = started {
-                    tracing::error!(error = %e, "could not start a hashing thread");
-                }
-            }
-            sender
-        })
+        self.0.is_full()
     }
 
     /// Runs one argon2 computation on a hashing thread when one is free, or refuses when the queue is full. A request
     /// that goes away meanwhile leaves its work to be skipped; work already running finishes and keeps its slot.
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
-        let admission = self.admit()?;
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        let job: Work = Box::new(move || {
-            // The place is free again before the answer is: whoever reads it may count on that.
-            if answer.is_closed() {
-                drop(admission);
-            } else {
-                let value = work();
-                drop(admission);
-                let _ = answer.send(value);
-            }
-        });
-        self.queue()
-            .send(job)
-            .map_err(|_| HashError::Failed("the hashing threads stopped".into()))?;
-        answered
-            .await
-            .map_err(|_| HashError::Failed("a hashing thread failed".into()))
-    }
-
-    fn admit(&self) -> Result<Admission, HashError> {
-        let before = self.0.admitted.fetch_add(1, Ordering::AcqRel);
-        let admission = Admission(self.0.clone());
-        if before >= self.0.capacity {
-            return Err(HashError::Overloaded);
-        }
-        Ok(admission)
+        self.0.run(work).await.map_err(|e| match e {
+            WorkError::Overloaded => HashError::Overloaded,
+            WorkError::Failed(why) => HashError::Failed(why),
+        })
     }
 
     /// Hashes `password` into a PHC string.
@@ -405,7 +320,8 @@ fn matching_characters(a: &[char], b: &[char]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use super::*;
 

@@ -40,3 +40,5 @@ pub mod server_fn;
 pub mod telemetry;
 #[cfg(feature = "ssr")]
 pub mod time;
+#[cfg(feature = "ssr")]
+pub mod workers;

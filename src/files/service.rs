@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 
 use super::extract::{self, ExtractError};
 use super::images::{self, ImageError};
@@ -20,13 +19,16 @@ use super::{Attachment, human_size};
 use crate::accounts::users::User;
 use crate::core::config::FilesConfig;
 use crate::core::error::AppError;
+use crate::core::workers::{WorkError, Workers};
 use crate::state::AppState;
 use crate::text;
 
-/// How long reading one document may take.
+/// How long reading one document may take, from the moment a worker starts on it.
 pub const EXTRACT_BUDGET: Duration = Duration::from_secs(30);
-/// How long an upload waits for a free worker before it is refused as "busy".
-const QUEUE_WAIT: Duration = Duration::from_secs(30);
+/// Uploads that may wait for a worker, per worker; one more is refused at once (503).
+const QUEUE_PER_SLOT: usize = 2;
+/// How long an upload waits for its worker's answer (its place in the queue, then its budget) before it gives up.
+const ANSWER_WAIT: Duration = Duration::from_secs(120);
 /// A file uploaded but never sent with a message is deleted after this long.
 pub const UNATTACHED_TTL_MS: i64 = 24 * 3600 * 1000;
 /// Most XML a DOCX may unpack to.
@@ -39,44 +41,33 @@ pub struct Files {
     pub storage: Storage,
     /// The limits.
     pub config: Arc<FilesConfig>,
-    /// One permit per worker: decoding and extraction run on at most (cores − 1) threads at once, at a lower
-    /// priority than the server's own threads.
-    work: Arc<Semaphore>,
+    /// Decoding and extraction run on at most (cores − 1) threads of their own at once, below the request workers'
+    /// priority.
+    workers: Workers,
 }
 
 impl Files {
     /// The files of the configured storage.
     pub fn new(config: &FilesConfig) -> Result<Self, StorageError> {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Self {
             storage: Storage::from_config(&config.storage)?,
             config: Arc::new(config.clone()),
-            work: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
+            workers: Workers::per_core("thicode-files", QUEUE_PER_SLOT),
         })
     }
 
-    /// Runs `job` on a worker thread (lower priority), waiting for a free one; `Overloaded` when none frees up in
-    /// time, `None` when the job outlives `budget` (it is told through its deadline and stops soon after).
+    /// Runs `job` on a worker with a deadline [`EXTRACT_BUDGET`] after it starts; `Overloaded` when every worker
+    /// and the queue are busy, `None` when no answer came within [`ANSWER_WAIT`] (the job stops at its deadline).
     async fn run<T: Send + 'static>(
         &self,
-        budget: Duration,
         job: impl FnOnce(Instant) -> T + Send + 'static,
     ) -> Result<Option<T>, AppError> {
-        let permit = tokio::time::timeout(QUEUE_WAIT, self.work.clone().acquire_owned())
-            .await
-            .map_err(|_| AppError::Overloaded(5))?
-            .map_err(|_| AppError::Internal)?;
-        let deadline = Instant::now() + budget;
-        let handle = tokio::task::spawn_blocking(move || {
-            crate::core::memory::lower_this_thread();
-            let out = job(deadline);
-            drop(permit);
-            out
-        });
-        match tokio::time::timeout(budget + Duration::from_secs(1), handle).await {
+        let work = self.workers.run(move || job(Instant::now() + EXTRACT_BUDGET));
+        match tokio::time::timeout(ANSWER_WAIT, work).await {
             Err(_) => Ok(None),
             Ok(Ok(out)) => Ok(Some(out)),
-            Ok(Err(_)) => Err(AppError::Internal),
+            Ok(Err(WorkError::Overloaded)) => Err(AppError::Overloaded(5)),
+            Ok(Err(e)) => Err(AppError::internal("file worker", e)),
         }
     }
 }
@@ -140,7 +131,7 @@ where
     let max_pixels = limits.max_image_pixels;
     let job_name = name.clone();
     let made = files
-        .run(EXTRACT_BUDGET, move |deadline| {
+        .run(move |deadline| {
             // With the stored bytes' hash: the re-encoded image, or the document as uploaded.
             make(&job_name, &bytes, max_pixels, deadline).map(|made| {
                 let hash = match &made {
