@@ -40,6 +40,7 @@ export function serverEnv(serverPort: number): Record<string, string> {
     DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
     EMAIL_BACKEND: "file",
     EMAIL_FILE_PATH: path.join(dataDir, "emails"),
+    FILES_DIR: path.join(dataDir, "files"),
     RUST_LOG: process.env.E2E_LOG ?? "warn",
     MISTRAL_API_KEY: "fake-key",
     MISTRAL_BASE_URL: `http://127.0.0.1:${fakePort}`,

@@ -86,7 +86,12 @@ pub fn router(state: AppState) -> Router {
                 .layer(middleware::from_fn_with_state(
                     (
                         state.config.clone(),
-                        security::UploadRoutes::new(api::files::UPLOAD_ROUTES.iter().copied()),
+                        security::UploadRoutes::new(
+                            api::files::UPLOAD_ROUTES
+                                .iter()
+                                .copied()
+                                .chain([chat::routes::SEND_FORM_PATH]),
+                        ),
                     ),
                     security::limit_body,
                 ))

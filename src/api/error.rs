@@ -35,6 +35,17 @@ impl ApiError {
         Self::Throttled(seconds.max(1))
     }
 
+    /// The error in the services' terms, for a page (a form post's refusal): the protocol's own details become a bad
+    /// request with their text.
+    pub fn into_app_error(self) -> AppError {
+        match self {
+            Self::App(error) => error,
+            Self::Detail(_, detail) => AppError::BadRequest(crate::core::i18n::Text::new(|_| detail.clone())),
+            Self::Body(_, body) => AppError::BadRequest(crate::core::i18n::Text::new(|_| body.to_string())),
+            Self::Throttled(seconds) => AppError::Throttled(seconds),
+        }
+    }
+
     /// A server failure: the cause is logged, the client gets a fixed message.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         Self::App(AppError::internal("api request", cause))

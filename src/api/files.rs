@@ -133,6 +133,16 @@ pub async fn read_multipart(
         while let Some(field) = form.next_field().await.map_err(|_| parse_error())? {
             let name = field.name().unwrap_or_default().to_string();
             match field.file_name().map(str::to_string) {
+                // A form's file input with nothing chosen still sends a part, nameless and empty.
+                // A file with content but no name is refused, never dropped.
+                Some(file_name) if file_name.is_empty() => {
+                    let mut field = field;
+                    while let Some(chunk) = field.chunk().await.map_err(|_| parse_error())? {
+                        if !chunk.is_empty() {
+                            return Err(AppError::invalid("file", crate::text!(files.refuse.name_required)).into());
+                        }
+                    }
+                }
                 Some(file_name) => {
                     if out.files.len() >= max_files {
                         return Err(AppError::invalid(

@@ -1,20 +1,23 @@
-//! Plain HTTP routes of chat: the live stream of a reply (Server-Sent Events, encoded by `chat::stream`) and
-//! conversation exports.
+//! Plain HTTP routes of chat: the live stream of a reply (Server-Sent Events, encoded by `chat::stream`),
+//! conversation exports, and the composer's form post without JavaScript (multipart, with its files).
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::accounts::auth::AuthSession;
 use crate::chat::{service, store, stream};
 use crate::core::error::{AppError, Refusal};
 use crate::state::AppState;
 
-/// `/chat/{id}/messages/{message_id}/events` and `/chat/{id}/export.{md|json}`.
+pub use crate::chat::types::SEND_FORM_PATH;
+
+/// `/chat/{id}/messages/{message_id}/events`, `/chat/{id}/export.{md|json}` and [`SEND_FORM_PATH`].
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(SEND_FORM_PATH, post(send_form))
         .route("/chat/{conversation_id}/messages/{message_id}/events", get(events))
         .route("/chat/{conversation_id}/export/{format}", get(export))
 }
@@ -92,6 +95,19 @@ async fn export(
             for m in &messages {
                 let who = if m.role == "user" { "You" } else { "Assistant" };
                 text.push_str(&format!("## {who}\n\n{}\n\n", m.content.trim_end()));
+                let files = crate::files::service::attachments_of(&m.attachments);
+                if !files.is_empty() {
+                    text.push_str("Attachments:\n\n");
+                    for f in &files {
+                        text.push_str(&format!(
+                            "- {} ({}, {})\n",
+                            f.name,
+                            f.content_type,
+                            crate::files::human_size(f.size.max(0) as u64)
+                        ));
+                    }
+                    text.push('\n');
+                }
             }
             (text, "text/markdown; charset=utf-8", "md")
         }
@@ -116,4 +132,118 @@ async fn export(
         body,
     )
         .into_response()
+}
+
+/// The composer's post without JavaScript (its Send button's `formaction`): the fields of the `send_message` server
+/// function and the files of its file input, in one `multipart/form-data` body. The files are stored as they stream
+/// in, then the message is sent as the server function sends it; the answer is a redirect to the conversation once
+/// the reply is complete. On a refusal the browser goes back to the composer with the error where the server
+/// function's form shows it (Leptos' `__err`), and the files it already uploaded come back as the composer's
+/// attachments (`?attach=`), so nothing chosen is lost.
+async fn send_form(State(state): State<AppState>, auth: AuthSession, request: axum::extract::Request) -> Response {
+    let headers = request.headers().clone();
+    let Some(user) = auth.user else {
+        return AppError::Forbidden(Refusal::LoginRequired).into_html_for(&headers);
+    };
+    let lang = crate::core::i18n::from_headers(&headers);
+    let (parts, body) = request.into_parts();
+    let form = match crate::api::files::read_multipart(
+        &state,
+        &user,
+        &parts.headers,
+        body,
+        state.files.config.max_files_per_message,
+    )
+    .await
+    {
+        Ok(form) => form,
+        Err(e) => return back_with_error(None, &[], "", e.into_app_error(), lang),
+    };
+    let field = |name: &str| {
+        form.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let conversation_id = field("conversation_id").and_then(|v| v.parse::<i64>().ok());
+    // Files kept from a refused send (`attachments[0]`…, shown by the composer), then the new ones.
+    let mut attachments: Vec<i64> = form
+        .fields
+        .iter()
+        .filter(|(name, _)| name.starts_with("attachments"))
+        .filter_map(|(_, v)| v.trim().parse().ok())
+        .collect();
+    attachments.extend(form.files.iter().map(|f| f.id));
+    let content = form
+        .fields
+        .iter()
+        .find(|(n, _)| n == "content")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let options = service::SendOptions {
+        model: field("model").filter(|m| m != "default"),
+        attachments: attachments.clone(),
+        ..Default::default()
+    };
+    match service::send_message_with(&state, &user, conversation_id, &content, options).await {
+        Ok(sent) => {
+            state
+                .chat
+                .wait(sent.assistant_message_id, std::time::Duration::from_secs(300))
+                .await;
+            axum::response::Redirect::to(&format!("/chat/{}", sent.conversation_id)).into_response()
+        }
+        Err(e) => back_with_error(conversation_id, &attachments, &content, e, lang),
+    }
+}
+
+/// Longest text a refused send puts back in the composer through the address (`?prompt=`).
+const MAX_KEPT_TEXT: usize = 2000;
+
+/// A redirect (303) back to the composer of `conversation_id` (a new chat when none), carrying `error` as the send
+/// form's, the files to keep attached and the text (when short enough for an address).
+fn back_with_error(
+    conversation_id: Option<i64>,
+    keep: &[i64],
+    text: &str,
+    error: AppError,
+    lang: crate::core::i18n::Lang,
+) -> Response {
+    use leptos::prelude::{Owner, provide_context};
+    use leptos::server_fn::ServerFn;
+    use leptos::server_fn::error::ServerFnUrlError;
+    let mut page = match conversation_id {
+        Some(id) => format!("http://thicode/chat/{id}"),
+        None => "http://thicode/chat".to_string(),
+    };
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if !keep.is_empty() {
+        let ids: Vec<String> = keep.iter().map(i64::to_string).collect();
+        query.append_pair("attach", &ids.join(","));
+    }
+    if !text.trim().is_empty() && text.len() <= MAX_KEPT_TEXT {
+        query.append_pair("prompt", text);
+    }
+    let query = query.finish();
+    if !query.is_empty() {
+        page.push('?');
+        page.push_str(&query);
+    }
+    // The error's texts are written in the page's language (they serialise in the current one).
+    let owner = Owner::new();
+    let url = owner.with(|| {
+        provide_context(lang);
+        ServerFnUrlError::new(crate::chat::server_fns::SendMessage::PATH, error)
+            .to_url(&page)
+            .ok()
+    });
+    let target = match url {
+        Some(url) => match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        },
+        None => "/chat".to_string(),
+    };
+    axum::response::Redirect::to(&target).into_response()
 }

@@ -80,6 +80,10 @@ pub struct ConversationView {
     pub messages: Vec<MessageView>,
 }
 
+/// Where the composer posts without JavaScript: a `multipart/form-data` body with the message and its files
+/// (`chat::routes`).
+pub const SEND_FORM_PATH: &str = "/chat/send";
+
 /// What the chat pages need besides a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatContext {
@@ -89,6 +93,9 @@ pub struct ChatContext {
     pub has_more: bool,
     /// Models to choose from.
     pub models: Vec<String>,
+    /// Those of them that read images.
+    #[serde(default)]
+    pub vision_models: Vec<String>,
     /// The model used when a conversation names none.
     pub preferred_model: String,
     /// No real model is configured (the demo provider answers).

@@ -59,6 +59,10 @@ pub enum Icon {
     Shield,
     /// Restore from the archive.
     Restore,
+    /// Attach files.
+    Paperclip,
+    /// A file.
+    File,
 }
 
 /// The icons' SVG path data (strokes, 2 px wide, round caps and joins), each also as a whole `<svg>` element, written
@@ -116,6 +120,8 @@ icons! {
     Monitor => "M3 4h18v12H3zM8 20h8M12 16v4",
     Shield => "M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6Z",
     Restore => "M3 12a9 9 0 1 0 3-6.7M3 4v5h5",
+    Paperclip => "M20 11.5l-8.2 8.2a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15 7",
+    File => "M14 3H6v18h12V7zM14 3v4h4",
 }
 
 /// An icon, hidden from assistive technology (its control is named instead).

@@ -90,7 +90,7 @@ pub fn page_csp(nonce: &str, development: bool) -> String {
     let connect = if development { "'self' ws: wss:" } else { "'self'" };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; font-src 'self'; connect-src {connect}; object-src 'none'; base-uri 'self'; \
+         img-src 'self' data: blob:; font-src 'self'; connect-src {connect}; object-src 'none'; base-uri 'self'; \
          form-action 'self'; frame-ancestors 'none'"
     )
 }

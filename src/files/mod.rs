@@ -8,6 +8,10 @@
 //! goes to the storage under a content-addressed key ([`storage`]) and its row to the database ([`store`]).
 
 pub mod types;
+pub mod ui;
+
+#[cfg(feature = "hydrate")]
+pub mod client;
 
 #[cfg(feature = "ssr")]
 pub mod extract;

@@ -699,3 +699,119 @@ async fn a_file_is_deleted_when_nothing_refers_to_it() {
     thicode::files::service::sweep(&chat.app.state, false).await.unwrap();
     assert!(!shared.exists());
 }
+
+async fn stored_files(chat: &Chat) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM files")
+        .fetch_one(&chat.app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+/// A post of the composer's form without JavaScript (`/chat/send`, multipart) from this site's page.
+fn composer_post(body: Vec<u8>, cookie: &str, origin: Option<&str>) -> Request<Body> {
+    let mut request = Request::post("/chat/send")
+        .header("host", "127.0.0.1:3000")
+        .header("accept", "text/html")
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header("cookie", cookie)
+        .header("content-length", body.len());
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    request.body(Body::from(body)).unwrap()
+}
+
+#[tokio::test]
+async fn the_composer_form_without_javascript_posts_files_and_is_guarded() {
+    let chat = Chat::new(&[]).await;
+    with_user(&chat.app, "nojs", crate::common::PASSWORD).await;
+    with_user(&chat.app, "stranger", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "nojs").await;
+    let stranger = api_session(&chat.app, "stranger").await;
+    let own = Some("http://127.0.0.1:3000");
+    let before = stored_files(&chat).await;
+
+    // Anonymous, cross-site, and without origin or token: refused before anything is stored.
+    let body = || multipart(&[("content", "hi")], &[("files", "a.txt", b"some text", "text/plain")]);
+    let anonymous = composer_post(body(), "", own);
+    assert!(matches!(chat.app.send(anonymous).await.status().as_u16(), 401 | 403));
+    let forged = composer_post(body(), &cookie, Some("https://evil.example"));
+    assert_eq!(chat.app.send(forged).await.status(), StatusCode::FORBIDDEN);
+    let tokenless = composer_post(body(), &cookie, None);
+    assert_eq!(chat.app.send(tokenless).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(stored_files(&chat).await, before, "a refused post stores nothing");
+
+    // From the page: the message and its files, then the conversation once the reply is written.
+    let png_bytes = png(8, 8);
+    let body = multipart(
+        &[("content", "Look"), ("model", "default")],
+        &[
+            ("files", "dot.png", &png_bytes, "image/png"),
+            ("files", "notes.txt", b"remember the milk", "text/plain"),
+            // An empty file input sends a nameless, empty part: ignored.
+            ("files", "", b"", "application/octet-stream"),
+        ],
+    );
+    let res = chat.app.send(composer_post(body, &cookie, own)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = header(&res, "location");
+    let id: i64 = location.trim_start_matches("/chat/").parse().expect(&location);
+    let conversation = wait_reply(&chat, &cookie, id).await;
+    let first = &conversation["messages"][0];
+    let names: Vec<&str> = first["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dot.png", "notes.txt"]);
+    assert!(
+        conversation["messages"][1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("[saw 1 image(s)]")
+    );
+
+    // A refused send goes back to the composer with the reason, the text and the stored files.
+    let body = multipart(
+        &[("content", "What colour?"), ("model", "codestral-latest")],
+        &[("files", "dot.png", &png_bytes, "image/png")],
+    );
+    let res = chat.app.send(composer_post(body, &cookie, own)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = header(&res, "location");
+    assert!(location.starts_with("/chat?attach="), "{location}");
+    assert!(location.contains("prompt=What+colour%3F"), "{location}");
+    assert!(location.contains("__err="), "{location}");
+    let kept: i64 = location
+        .trim_start_matches("/chat?attach=")
+        .split('&')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Posting it again (the kept file as `attachments[0]`) with a model that reads images sends it.
+    let body = multipart(
+        &[("content", "What colour?"), ("attachments[0]", &kept.to_string())],
+        &[],
+    );
+    let res = chat.app.send(composer_post(body, &cookie, own)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(header(&res, "location").starts_with("/chat/"));
+
+    // Another user cannot send someone's file by naming its id.
+    let body = multipart(&[("content", "mine now"), ("attachments[0]", &kept.to_string())], &[]);
+    let res = chat.app.send(composer_post(body, &stranger, own)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = header(&res, "location");
+    assert!(location.contains("__err="), "{location}");
+    let list = chat
+        .app
+        .send(authed("GET", "/api/chat/conversations/", None, &stranger))
+        .await;
+    let list = json(list).await;
+    let count = list
+        .as_array()
+        .map_or_else(|| list["count"].as_u64().unwrap_or(u64::MAX), |a| a.len() as u64);
+    assert_eq!(count, 0, "{list}");
+}

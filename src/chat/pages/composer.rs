@@ -1,6 +1,9 @@
 //! The composer: the message box, which grows with its text up to about 40 % of the window (Enter sends,
 //! Shift+Enter adds a line), and the Send button, which becomes Stop in the same place while a reply is written.
-//! The focus stays in the box after a send, and a draft is kept per conversation while the tab lives.
+//! The focus stays in the box after a send, and a draft is kept per conversation while the tab lives. Files are
+//! attached with the paperclip, by dropping them on the conversation or by pasting (`files::ui` shows them, and
+//! `files::client` uploads them); without JavaScript the form has a plain file input and posts multipart to
+//! `/chat/send`.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -8,6 +11,7 @@ use leptos::prelude::*;
 use crate::core::i18n::Lang;
 use crate::core::icons::{Icon, Svg};
 use crate::core::layout::rcdata_text;
+use crate::files::ui::{ComposerFiles, ModelChoice, Uploads, VisionWarning};
 use crate::tr;
 
 use super::Actions;
@@ -21,9 +25,14 @@ pub(super) fn Composer(
     /// Text to start with (a suggestion followed without JavaScript, `?prompt=`).
     #[prop(optional)]
     initial: String,
+    /// Files a refused send without JavaScript kept (`?attach=`).
+    #[prop(optional)]
+    kept: Vec<i64>,
 ) -> impl IntoView {
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     let t = Lang::current();
+    let uploads = use_context::<Uploads>().unwrap_or_default();
+    let choice = use_context::<ModelChoice>();
     // Empty the box once a message sent from it went through (the page forgets its draft); the focus stays. Only
     // sends that end while this box is shown: the page shows the conversation again after each one, in a new box.
     Effect::watch(
@@ -57,12 +66,14 @@ pub(super) fn Composer(
         }
     }
     let pending = actions.send.pending();
-    let disabled = move || pending.get();
+    // A message waits for its files to be stored.
+    let uploading = move || uploads.busy(conversation_id);
+    let disabled = move || pending.get() || uploading();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         // Enter sends, Shift+Enter starts a new line (and nothing interrupts an IME composition).
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
-            if generating.is_none() {
+            if generating.is_none() && !uploading() {
                 #[cfg(feature = "hydrate")]
                 super::client::submit_form_of(&ev);
             }
@@ -81,6 +92,50 @@ pub(super) fn Composer(
     let on_submit = move |_: leptos::ev::SubmitEvent| {
         #[cfg(feature = "hydrate")]
         super::client::sending_from(conversation_id);
+        uploads.sending(conversation_id);
+    };
+    // Files: from the picker, or pasted into the box (a screenshot from the clipboard).
+    let file_input = NodeRef::<leptos::html::Input>::new();
+    let on_files = move |_: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        if let Some(input) = file_input.get_untracked() {
+            let files = crate::files::client::files_of(input.files());
+            // Emptied, so that the form does not carry them and the same file can be chosen again.
+            input.set_value("");
+            crate::files::client::add(uploads, conversation_id, files);
+            if let Some(el) = textarea.get_untracked() {
+                let _ = el.focus();
+            }
+        }
+    };
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        #[cfg(feature = "hydrate")]
+        crate::files::client::take_files(&ev, ev.clipboard_data(), uploads, conversation_id);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let pick = move |_| {
+        if let Some(input) = file_input.get_untracked() {
+            input.click();
+        }
+    };
+    // The box may stay empty when files go with the message.
+    let has_kept = !kept.is_empty();
+    let text_required = move || uploads.ready(conversation_id).is_empty() && !has_kept;
+    let kept_files = if !has_kept {
+        view! { <ComposerFiles uploads conversation=conversation_id kept=Vec::new()/> }.into_any()
+    } else {
+        let ids = kept.clone();
+        let found = Resource::new(|| (), move |_| crate::chat::server_fns::kept_attachments(ids.clone()));
+        view! {
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let kept = found.await.unwrap_or_default();
+                    view! { <ComposerFiles uploads conversation=conversation_id kept/> }
+                })}
+            </Suspense>
+        }
+        .into_any()
     };
     let button = match generating {
         // Stop, in the Send button's place: its own form, bound to the same spot.
@@ -92,8 +147,11 @@ pub(super) fn Composer(
         }
         .into_any(),
         None => view! {
+            // Without JavaScript the form posts here, multipart, with its file input's files.
             <button type="submit" class="send-button tip-left" disabled=disabled data-testid="send"
-                aria-label=move || if pending.get() { tr!(t, chat.composer.sending) } else { tr!(t, chat.composer.send) }
+                formaction=crate::chat::types::SEND_FORM_PATH formenctype="multipart/form-data"
+                aria-label=move || if pending.get() { tr!(t, chat.composer.sending) }
+                    else if uploading() { tr!(t, files.ui.waiting) } else { tr!(t, chat.composer.send) }
                 data-tip=tr!(t, chat.composer.send)>
                 <Svg icon=Icon::Send/>
             </button>
@@ -111,12 +169,21 @@ pub(super) fn Composer(
         <ActionForm action=actions.send attr:class="composer" attr:id="composer-form" on:submit=on_submit>
             <CsrfField/>
             {conversation_id.map(|id| view! { <input type="hidden" name="conversation_id" value=id.to_string()/> })}
+            {kept_files}
+            {choice.map(|choice| view! { <VisionWarning uploads conversation=conversation_id choice/> })}
+            <button type="button" class="icon-button attach-button js-only tip-right" on:click=pick
+                aria-label=tr!(t, files.ui.attach) data-tip=tr!(t, files.ui.attach) data-testid="attach">
+                <Svg icon=Icon::Paperclip/>
+            </button>
             <label for="content" class="visually-hidden">{tr!(t, chat.composer.message)}</label>
-            <textarea id="content" name="content" rows="1" node_ref=textarea required
+            <textarea id="content" name="content" rows="1" node_ref=textarea required=text_required
                 placeholder=tr!(t, chat.composer.placeholder)
                 aria-keyshortcuts="Shift+Escape"
-                on:keydown=on_keydown on:input=on_input data-testid="composer">{rcdata_text(&initial)}</textarea>
+                on:keydown=on_keydown on:input=on_input on:paste=on_paste data-testid="composer">{rcdata_text(&initial)}</textarea>
             {button}
+            <label for="attach-input" class="nojs-only file-label">{tr!(t, files.ui.choose)}</label>
+            <input type="file" id="attach-input" name="files" multiple class="file-input" node_ref=file_input
+                on:change=on_files data-testid="file-input"/>
         </ActionForm>
         <p class="composer-hint js-only" aria-hidden="true">{tr!(t, chat.composer.hint)}</p>
     }

@@ -18,6 +18,7 @@ use super::message::MessageItem;
 use super::sidebar::ArchiveToggle;
 use super::{Actions, Deleting, Live};
 use crate::core::csrf::CsrfField;
+use crate::files::ui::{ModelChoice, Uploads};
 
 #[component]
 pub(super) fn ConversationPane(
@@ -31,6 +32,8 @@ pub(super) fn ConversationPane(
     editing: Option<i64>,
     /// Text for the composer to start with (`?prompt=`).
     prompt: String,
+    /// Files for the composer to start with (`?attach=`, kept by a refused send without JavaScript).
+    kept: Vec<i64>,
     /// Whether the reader is at the latest message (kept by the page across renders).
     at_bottom: RwSignal<bool>,
 ) -> impl IntoView {
@@ -38,11 +41,46 @@ pub(super) fn ConversationPane(
     let demo = ctx.as_ref().is_some_and(|c| c.demo);
     let models = ctx.as_ref().map(|c| c.models.clone()).unwrap_or_default();
     let preferred = ctx.as_ref().map(|c| c.preferred_model.clone()).unwrap_or_default();
+    let vision = ctx.as_ref().map(|c| c.vision_models.clone()).unwrap_or_default();
+    // The picker's choice, for the composer's warning about images.
+    provide_context(ModelChoice::new(
+        view.as_ref().map(|v| v.model.clone()).unwrap_or_default(),
+        preferred.clone(),
+        vision,
+    ));
+    let uploads = use_context::<Uploads>().unwrap_or_default();
+    let conversation_id = view.as_ref().map(|v| v.id);
+    // Files dropped anywhere on the conversation go to its composer.
+    let dragging = RwSignal::new(false);
+    let on_dragover = move |ev: leptos::ev::DragEvent| {
+        #[cfg(feature = "hydrate")]
+        if crate::files::client::carries_files(&ev) {
+            ev.prevent_default();
+            dragging.set(true);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let on_dragleave = move |ev: leptos::ev::DragEvent| {
+        // Only when leaving for somewhere outside the drop area.
+        #[cfg(feature = "hydrate")]
+        if crate::files::client::left_page(&ev) {
+            dragging.set(false);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        dragging.set(false);
+        #[cfg(feature = "hydrate")]
+        crate::files::client::take_files(&ev, ev.data_transfer(), uploads, conversation_id);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, uploads);
+    };
     let greeting_name = ctx.as_ref().map(|c| c.greeting_name.clone()).unwrap_or_default();
     let generating = view
         .as_ref()
         .and_then(|v| v.messages.iter().find(|m| m.is_generating()).map(|m| m.id));
-    let conversation_id = view.as_ref().map(|v| v.id);
     let title = view.as_ref().map_or_else(
         || tr!(t, chat.conversation.new_conversation).to_string(),
         |v| v.title.clone(),
@@ -100,6 +138,7 @@ pub(super) fn ConversationPane(
         {header}
         {generating.map(|_| view! { <NoScriptRefresh seconds=2/> })}
         <div class="conversation-scroll" node_ref=scroller data-testid="scroller"
+            on:dragover=on_dragover on:dragleave=on_dragleave on:drop=on_drop
             on:scroll=move |_| {
                 #[cfg(feature = "hydrate")]
                 super::client::on_scroll(scroller, at_bottom);
@@ -120,12 +159,14 @@ pub(super) fn ConversationPane(
                 <Svg icon=Icon::ArrowDown/>
             </button>
         </div>
-        <div class="composer-wrap">
+        <div class="composer-wrap" class:dragging=move || dragging.get()
+            on:dragover=on_dragover on:dragleave=on_dragleave on:drop=on_drop>
+            <p class="drop-hint" aria-hidden="true">{tr!(t, files.ui.drop_here)}</p>
             <div class="column">
                 <Show when=move || actions.error().is_some()>
                     <p class="form-error chat-error" role="alert" data-testid="chat-error">{move || actions.error()}</p>
                 </Show>
-                <Composer conversation_id generating actions initial=prompt/>
+                <Composer conversation_id generating actions initial=prompt kept/>
             </div>
         </div>
     }
@@ -156,21 +197,29 @@ fn ModelSelect(
 ) -> impl IntoView {
     let t = Lang::current();
     let default_label = format!("{} ({preferred})", tr!(t, chat.conversation.my_preferred_model));
+    let choice = use_context::<ModelChoice>();
     view! {
         <label for="model-picker" class="visually-hidden">{tr!(t, chat.conversation.model)}</label>
         <select id="model-picker" name="model" form=form data-testid="model-picker"
             on:change=move |ev| {
+                if let Some(choice) = choice {
+                    choice.chosen.set(event_target_value(&ev));
+                }
                 #[cfg(feature = "hydrate")]
                 if form.is_none() {
                     super::client::submit_form_of(&ev);
                 }
-                #[cfg(not(feature = "hydrate"))]
-                let _ = ev;
             }>
             <option value="default" selected=current.is_empty()>{default_label}</option>
             {models.into_iter().map(|m| {
                 let selected = m == current;
-                view! { <option value=m.clone() selected=selected>{m.clone()}</option> }
+                // Models that read images say so.
+                let label = if choice.is_some_and(|c| c.reads_images(&m)) {
+                    format!("{m} · {}", tr!(t, files.ui.vision))
+                } else {
+                    m.clone()
+                };
+                view! { <option value=m.clone() selected=selected>{label}</option> }
             }).collect_view()}
         </select>
     }

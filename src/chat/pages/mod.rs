@@ -291,10 +291,18 @@ pub fn ChatPage() -> impl IntoView {
             }
         });
     }
-    #[cfg(feature = "hydrate")]
+    // The files chosen in the composers, which outlive them until their message is sent.
+    let uploads = crate::files::ui::Uploads::new();
+    provide_context(uploads);
     Effect::new(move |_| {
         if let Some(Ok(_)) = actions.send.value().get() {
-            client::forget_sent_draft();
+            #[cfg(feature = "hydrate")]
+            {
+                client::forget_sent_draft();
+                for file in uploads.sent() {
+                    crate::files::client::release(&file);
+                }
+            }
         }
     });
     // A deleted conversation: closed, and when it was the one on screen, back to /chat.
@@ -342,12 +350,14 @@ pub fn ChatPage() -> impl IntoView {
                     {move || {
                         let dialog = asked(DIALOG_PARAM);
                         let editing = asked("edit").and_then(|v| v.parse::<i64>().ok());
-                        let prompt = if raw_id.get_untracked().is_none() { asked("prompt").unwrap_or_default() } else { String::new() };
+                        let prompt = asked("prompt").unwrap_or_default();
+                        let kept: Vec<i64> = asked("attach").unwrap_or_default().split(',')
+                            .filter_map(|id| id.trim().parse().ok()).collect();
                         Suspend::new(async move {
                         let ctx = context.await.ok();
                         match conversation.await {
                             Ok(view) => view! {
-                                <ConversationPane view ctx actions live deleting dialog editing prompt at_bottom/>
+                                <ConversationPane view ctx actions live deleting dialog editing prompt kept at_bottom/>
                             }.into_any(),
                             Err(AppError::NotFound) => {
                                 crate::core::not_found::set_not_found_status();

@@ -34,11 +34,14 @@ pub async fn chat_context(
         }
         None => list(state, user, archived, offset).await?,
     };
-    let models = state.chat.provider.models().await.into_iter().map(|m| m.id).collect();
+    let all = state.chat.provider.models().await;
+    let vision_models = all.iter().filter(|m| m.vision).map(|m| m.id.clone()).collect();
+    let models = all.into_iter().map(|m| m.id).collect();
     Ok(ChatContext {
         conversations,
         has_more,
         models,
+        vision_models,
         preferred_model: model_for(state, user, None),
         demo: state.chat.provider.is_demo(),
         query,

@@ -1,0 +1,408 @@
+//! Files in the pages: the composer's attachments (chips with a thumbnail or the name, type and size, a progress bar
+//! while uploading, the refusal on the chip, a remove button), the files a sent message carries, and the warning that
+//! the chosen model cannot read images. The uploads themselves run in the browser (`client`, loaded when first used).
+
+use leptos::prelude::*;
+
+use crate::core::i18n::Lang;
+use crate::core::icons::{Icon, Svg};
+use crate::files::{Attachment, human_size};
+use crate::tr;
+
+/// What became of a file chosen in the composer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadState {
+    /// On its way; the percentage sent so far.
+    Uploading(u32),
+    /// Stored: the message carries it.
+    Done(Attachment),
+    /// Refused or failed, and why.
+    Failed(String),
+}
+
+/// A file chosen in the composer of one conversation (`None`: the new chat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingFile {
+    /// Its key in the list (this tab's own counter).
+    pub key: u64,
+    /// The conversation whose composer it belongs to.
+    pub conversation: Option<i64>,
+    /// Its name, as the browser gives it.
+    pub name: String,
+    /// Its size in bytes, as chosen.
+    pub size: u64,
+    /// An image (by the browser's guess: the server sniffs it again).
+    pub image: bool,
+    /// A thumbnail's address (an object URL of the chosen file).
+    pub preview: Option<String>,
+    /// Where it stands.
+    pub state: UploadState,
+}
+
+/// The files chosen in the page's composers, per conversation: they outlive a composer (a failed send, a re-render,
+/// going to another conversation and back) until the message carrying them is sent or they are removed.
+#[derive(Clone, Copy)]
+pub struct Uploads {
+    files: RwSignal<Vec<PendingFile>>,
+    /// The keys of the files a send on its way carries.
+    sending: StoredValue<Vec<u64>>,
+}
+
+impl Default for Uploads {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Uploads {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self {
+            files: RwSignal::new(Vec::new()),
+            sending: StoredValue::new(Vec::new()),
+        }
+    }
+
+    /// The files of `conversation`'s composer (tracked).
+    pub fn of(self, conversation: Option<i64>) -> Vec<PendingFile> {
+        self.files
+            .with(|all| all.iter().filter(|f| f.conversation == conversation).cloned().collect())
+    }
+
+    /// The file `key` (tracked).
+    pub fn get(self, key: u64) -> Option<PendingFile> {
+        self.files.with(|all| all.iter().find(|f| f.key == key).cloned())
+    }
+
+    /// Whether a file of `conversation` is still uploading (tracked): the message waits for it.
+    pub fn busy(self, conversation: Option<i64>) -> bool {
+        self.files.with(|all| {
+            all.iter()
+                .any(|f| f.conversation == conversation && matches!(f.state, UploadState::Uploading(_)))
+        })
+    }
+
+    /// The stored files of `conversation`, in the order chosen (tracked).
+    pub fn ready(self, conversation: Option<i64>) -> Vec<Attachment> {
+        self.files.with(|all| {
+            all.iter()
+                .filter(|f| f.conversation == conversation)
+                .filter_map(|f| match &f.state {
+                    UploadState::Done(a) => Some(a.clone()),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    /// Whether an image is among `conversation`'s files (tracked).
+    pub fn has_image(self, conversation: Option<i64>) -> bool {
+        self.files
+            .with(|all| all.iter().any(|f| f.conversation == conversation && f.image))
+    }
+
+    /// Adds a file.
+    pub fn push(self, file: PendingFile) {
+        self.files.update(|all| all.push(file));
+    }
+
+    /// Changes where the file `key` stands (nothing if it was removed meanwhile).
+    pub fn set_state(self, key: u64, state: UploadState) {
+        self.files.update(|all| {
+            if let Some(f) = all.iter_mut().find(|f| f.key == key) {
+                if let UploadState::Done(a) = &state {
+                    f.image = a.is_image();
+                }
+                f.state = state;
+            }
+        });
+    }
+
+    /// Takes the file `key` out of the list.
+    pub fn take(self, key: u64) -> Option<PendingFile> {
+        let mut taken = None;
+        self.files.update(|all| {
+            if let Some(at) = all.iter().position(|f| f.key == key) {
+                taken = Some(all.remove(at));
+            }
+        });
+        taken
+    }
+
+    /// A message is on its way from `conversation`'s composer with the files it has now.
+    pub fn sending(self, conversation: Option<i64>) {
+        let keys = self.files.with_untracked(|all| {
+            all.iter()
+                .filter(|f| f.conversation == conversation)
+                .map(|f| f.key)
+                .collect()
+        });
+        self.sending.set_value(keys);
+    }
+
+    /// The message on its way went through: its files are the message's now, no longer the composer's. Returns
+    /// them (their thumbnails can be let go).
+    pub fn sent(self) -> Vec<PendingFile> {
+        let keys = self.sending.try_update_value(std::mem::take).unwrap_or_default();
+        let mut gone = Vec::new();
+        self.files.update(|all| {
+            all.retain(|f| {
+                let keep = !keys.contains(&f.key);
+                if !keep {
+                    gone.push(f.clone());
+                }
+                keep
+            })
+        });
+        gone
+    }
+}
+
+/// The extension of a file name as a short type label (`PDF`, `PNG`), or `FILE`.
+fn type_label(name: &str) -> String {
+    name.rsplit_once('.')
+        .map(|(_, ext)| ext)
+        .filter(|ext| !ext.is_empty() && ext.len() <= 5)
+        .map_or_else(|| "FILE".to_string(), str::to_ascii_uppercase)
+}
+
+/// The label of a stored file's type: its kind of text or image, from its MIME type.
+pub fn kind_label(attachment: &Attachment) -> String {
+    match attachment.content_type.as_str() {
+        "application/pdf" => "PDF".to_string(),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "DOCX".to_string(),
+        "text/plain" => type_label(&attachment.name).replace("FILE", "TXT"),
+        other => other
+            .rsplit('/')
+            .next()
+            .map(|s| s.trim_start_matches("x-").to_ascii_uppercase())
+            .unwrap_or_else(|| "FILE".to_string()),
+    }
+}
+
+/// The composer's chips: one per chosen file, and the hidden fields that send the stored ones with the message
+/// (`attachments[0]`…, as the `send_message` server function reads them). `kept` are files already stored that a
+/// refused send without JavaScript brought back (`?attach=`).
+#[component]
+pub fn ComposerFiles(uploads: Uploads, conversation: Option<i64>, kept: Vec<Attachment>) -> impl IntoView {
+    let t = Lang::current();
+    let kept_gone = RwSignal::new(Vec::<i64>::new());
+    let kept = StoredValue::new(kept);
+    let has_any = move || !uploads.of(conversation).is_empty() || kept.with_value(|k| !k.is_empty());
+    let kept_view = move || {
+        let gone = kept_gone.get();
+        kept.get_value()
+            .into_iter()
+            .filter(|a| !gone.contains(&a.id))
+            .map(|a| {
+                let id = a.id;
+                // Without JavaScript, the page without this file.
+                let others: Vec<String> = kept.with_value(|k| {
+                    k.iter().filter(|o| o.id != id && !gone.contains(&o.id)).map(|o| o.id.to_string()).collect()
+                });
+                let here = match conversation {
+                    Some(c) => format!("/chat/{c}"),
+                    None => "/chat".to_string(),
+                };
+                let without = if others.is_empty() { here } else { format!("{here}?attach={}", others.join(",")) };
+                let name = a.name.clone();
+                view! {
+                    <li class="file-chip" data-state="done" data-testid="file-chip">
+                        {a.is_image().then(|| view! { <img class="file-thumb" src=a.content_url() alt=""/> })}
+                        {(!a.is_image()).then(|| view! { <span class="file-icon"><Svg icon=Icon::File/></span> })}
+                        <span class="file-meta">
+                            <span class="file-name">{a.name.clone()}</span>
+                            <span class="file-info">{format!("{} · {}", kind_label(&a), human_size(a.size.max(0) as u64))}</span>
+                        </span>
+                        <a class="icon-button small" href=without aria-label=tr!(t, files.ui.remove, name = &name).to_string()
+                            data-testid="remove-file"
+                            on:click=move |ev| { ev.prevent_default(); kept_gone.update(|g| g.push(id)); }>
+                            <Svg icon=Icon::Close/>
+                        </a>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let chips = move || {
+        uploads
+            .of(conversation)
+            .into_iter()
+            .map(|f| view! { <Chip uploads file=f/> })
+            .collect_view()
+    };
+    // The ids the message carries: kept ones first, then the uploads in the order chosen.
+    let fields = move || {
+        let gone = kept_gone.get();
+        let mut ids: Vec<i64> = kept.with_value(|k| k.iter().map(|a| a.id).filter(|id| !gone.contains(id)).collect());
+        ids.extend(uploads.ready(conversation).iter().map(|a| a.id));
+        ids.into_iter()
+            .enumerate()
+            .map(|(i, id)| view! { <input type="hidden" name=format!("attachments[{i}]") value=id.to_string()/> })
+            .collect_view()
+    };
+    view! {
+        <ul class="composer-files" hidden=move || !has_any() aria-label=tr!(t, files.ui.attachments) data-testid="composer-files">
+            {kept_view}
+            {chips}
+        </ul>
+        {fields}
+    }
+}
+
+/// One chosen file: its thumbnail or icon, name, type and size, the upload's progress or its refusal, and Remove.
+#[component]
+fn Chip(uploads: Uploads, file: PendingFile) -> impl IntoView {
+    let t = Lang::current();
+    let key = file.key;
+    let state = move || uploads.get(key).map(|f| f.state);
+    let name = file.name.clone();
+    let remove_label = tr!(t, files.ui.remove, name = &name).to_string();
+    let uploading_label = tr!(t, files.ui.uploading, name = &name).to_string();
+    let info = move || match state() {
+        Some(UploadState::Done(a)) => format!("{} · {}", kind_label(&a), human_size(a.size.max(0) as u64)),
+        _ => format!("{} · {}", type_label(&file.name), human_size(file.size)),
+    };
+    let data_state = move || match state() {
+        Some(UploadState::Uploading(_)) => "uploading",
+        Some(UploadState::Done(_)) => "done",
+        Some(UploadState::Failed(_)) => "failed",
+        None => "gone",
+    };
+    view! {
+        <li class="file-chip" data-state=data_state data-testid="file-chip">
+            {match file.preview.clone() {
+                Some(src) => view! { <img class="file-thumb" src=src alt=""/> }.into_any(),
+                None => view! { <span class="file-icon"><Svg icon=Icon::File/></span> }.into_any(),
+            }}
+            <span class="file-meta">
+                <span class="file-name">{name.clone()}</span>
+                <span class="file-info">{info}</span>
+                {move || match state() {
+                    Some(UploadState::Uploading(percent)) => view! {
+                        <progress max="100" value=percent.to_string() aria-label=uploading_label.clone()></progress>
+                    }.into_any(),
+                    Some(UploadState::Failed(why)) => view! {
+                        <span class="file-error" role="alert" data-testid="file-error">{why}</span>
+                    }.into_any(),
+                    _ => ().into_any(),
+                }}
+            </span>
+            <button type="button" class="icon-button small" aria-label=remove_label data-testid="remove-file"
+                on:click=move |_| {
+                    #[cfg(feature = "hydrate")]
+                    crate::files::client::remove(uploads, key);
+                }>
+                <Svg icon=Icon::Close/>
+            </button>
+        </li>
+    }
+}
+
+/// The files a message carries: images as thumbnails that open full size, documents as chips that download.
+#[component]
+pub fn MessageFiles(files: Vec<Attachment>) -> impl IntoView {
+    let t = Lang::current();
+    (!files.is_empty()).then(|| {
+        view! {
+            <ul class="message-files" aria-label=tr!(t, files.ui.attachments) data-testid="message-files">
+                {files.into_iter().map(|a| {
+                    let url = a.content_url();
+                    if a.is_image() {
+                        let src = url.clone();
+                        view! {
+                            <li>
+                                <a class="file-image" href=url target="_blank" rel="noopener external"
+                                    aria-label=tr!(t, files.ui.open_image, name = &a.name).to_string()>
+                                    <img src=src alt=a.name.clone() loading="lazy"/>
+                                </a>
+                            </li>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <li>
+                                <a class="file-chip" href=url download=a.name.clone() rel="external"
+                                    title=tr!(t, files.ui.download, name = &a.name).to_string()>
+                                    <span class="file-icon"><Svg icon=Icon::File/></span>
+                                    <span class="file-meta">
+                                        // Named "Download notes.md …": the visible text, after what the link does.
+                                        <span class="visually-hidden">{tr!(t, files.ui.download, name = "")}</span>
+                                        <span class="file-name">{a.name.clone()}</span>
+                                        <span class="file-info">{format!("{} · {}", kind_label(&a), human_size(a.size.max(0) as u64))}</span>
+                                    </span>
+                                </a>
+                            </li>
+                        }.into_any()
+                    }
+                }).collect_view()}
+            </ul>
+        }
+    })
+}
+
+/// The model choice of the page (the picker), for the composer's warning: the model chosen (`""` or `default`:
+/// the user's preferred one), and which models read images.
+#[derive(Clone, Copy)]
+pub struct ModelChoice {
+    /// The picker's value.
+    pub chosen: RwSignal<String>,
+    preferred: StoredValue<String>,
+    vision: StoredValue<Vec<String>>,
+}
+
+impl ModelChoice {
+    /// The choice `current` among models of which `vision` read images; `preferred` when none is chosen.
+    pub fn new(current: String, preferred: String, vision: Vec<String>) -> Self {
+        Self {
+            chosen: RwSignal::new(current),
+            preferred: StoredValue::new(preferred),
+            vision: StoredValue::new(vision),
+        }
+    }
+
+    /// Whether `model` reads images.
+    pub fn reads_images(self, model: &str) -> bool {
+        self.vision.with_value(|v| v.iter().any(|m| m == model))
+    }
+
+    /// The model a send uses now (tracked).
+    pub fn effective(self) -> String {
+        let chosen = self.chosen.get();
+        if chosen.is_empty() || chosen == "default" {
+            self.preferred.get_value()
+        } else {
+            chosen
+        }
+    }
+
+    /// A model that reads images, if any.
+    pub fn a_vision_model(self) -> Option<String> {
+        self.vision.with_value(|v| v.first().cloned())
+    }
+}
+
+/// Said as soon as an image is attached while the chosen model cannot read it, with a button to choose one that can.
+#[component]
+pub fn VisionWarning(uploads: Uploads, conversation: Option<i64>, choice: ModelChoice) -> impl IntoView {
+    let t = Lang::current();
+    let needed = move || uploads.has_image(conversation) && !choice.reads_images(&choice.effective());
+    view! {
+        <Show when=needed>
+            <p class="vision-warning" role="status" data-testid="vision-warning">
+                {tr!(t, files.ui.needs_vision)}
+                {choice.a_vision_model().map(|model| {
+                    let label = tr!(t, files.ui.use_model, model = &model).to_string();
+                    view! {
+                        <button type="button" class="link-button" data-testid="use-vision-model"
+                            on:click=move |_| {
+                                #[cfg(feature = "hydrate")]
+                                crate::files::client::choose_model(&model);
+                            }>
+                            {label}
+                        </button>
+                    }
+                })}
+            </p>
+        </Show>
+    }
+}
