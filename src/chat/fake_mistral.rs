@@ -55,6 +55,7 @@ pub struct RecordedRequest {
 struct Shared {
     settings: Option<FakeSettings>,
     requests: Mutex<Vec<RecordedRequest>>,
+    embeddings: Mutex<Vec<Value>>,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -92,6 +93,11 @@ impl FakeMistral {
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
+
+    /// The bodies of the embeddings requests received so far, oldest first.
+    pub fn embedding_requests(&self) -> Vec<Value> {
+        self.shared.embeddings.lock().map(|r| r.clone()).unwrap_or_default()
+    }
 }
 
 impl Drop for FakeMistral {
@@ -113,6 +119,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/models", get(models))
         .route("/v1/chat/completions", post(completions))
+        .route("/v1/embeddings", post(embeddings))
         .route("/_fake/requests", get(recorded))
         .with_state(shared)
 }
@@ -246,6 +253,76 @@ fn extra_forbidden(body: &Value) -> Option<Response> {
         )
             .into_response()
     })
+}
+
+/// Dimensions of the fake's embeddings.
+pub const EMBEDDING_DIMENSIONS: usize = 64;
+
+/// The fake's embedding of `text`: its words hashed into [`EMBEDDING_DIMENSIONS`] buckets, normalised — texts that
+/// share words point the same way, as real embeddings of related texts do.
+pub fn fake_embedding(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; EMBEDDING_DIMENSIONS];
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2) {
+        let mut hash: u32 = 0x811c_9dc5;
+        for byte in word.to_lowercase().bytes() {
+            hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+        }
+        v[hash as usize % EMBEDDING_DIMENSIONS] += 1.0;
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+/// `POST /v1/embeddings` as Mistral answers it: `mistral-embed` only, `input` a string or a list of strings.
+async fn embeddings(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let error = |status: StatusCode, message: &str| {
+        (
+            status,
+            Json(json!({"object": "error", "message": message, "type": "invalid_request_error"})),
+        )
+            .into_response()
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "Invalid JSON body");
+    };
+    if let Ok(mut seen) = shared.embeddings.lock() {
+        seen.push(body.clone());
+    }
+    if !authorized(&shared, &headers) {
+        return unauthorized();
+    }
+    if body.get("model").and_then(Value::as_str) != Some("mistral-embed") {
+        return error(StatusCode::BAD_REQUEST, "Invalid model");
+    }
+    let inputs: Vec<String> = match body.get("input") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    };
+    if inputs.is_empty() {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"object": "error", "message": {"detail": [{"type": "missing", "loc": ["body", "input"]}]}})),
+        )
+            .into_response();
+    }
+    let tokens: usize = inputs.iter().map(|i| i.len().div_ceil(4)).sum();
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, text)| json!({"object": "embedding", "embedding": fake_embedding(text), "index": index}))
+        .collect();
+    Json(json!({
+        "id": "embd-fake",
+        "object": "list",
+        "data": data,
+        "model": "mistral-embed",
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }))
+    .into_response()
 }
 
 fn marker_number(prompt: &str, name: &str) -> Option<f64> {

@@ -36,6 +36,8 @@ struct Live {
     /// The model asked, and the prompt's size in characters (for the usage estimate of a reply cut short).
     model: String,
     prompt_chars: usize,
+    /// The document parts the prompt quoted (`retrieval::Source`s), kept in the reply's metadata.
+    sources: Option<Value>,
     content: Mutex<String>,
     events: broadcast::Sender<LiveEvent>,
     stop: Notify,
@@ -83,6 +85,8 @@ pub struct Job {
     pub request: ChatRequest,
     /// When set, the conversation still has this automatic title and the first exchange should name it.
     pub auto_title: Option<String>,
+    /// The document parts the prompt quotes (`files::retrieval::Source`s), shown under the reply.
+    pub sources: Option<Value>,
 }
 
 impl Engine {
@@ -105,6 +109,7 @@ impl Engine {
             conversation_id: job.conversation_id,
             model: job.request.model.clone(),
             prompt_chars: job.request.messages.iter().map(WireMessage::cost).sum(),
+            sources: job.sources.clone(),
             content: Mutex::new(String::new()),
             events: broadcast::channel(1024).0,
             stop: Notify::new(),
@@ -167,12 +172,15 @@ impl Engine {
         };
         for (id, live) in running {
             let content = live.content.lock().map(|c| c.clone()).unwrap_or_default();
-            let metadata = json!({
+            let mut metadata = json!({
                 "model": live.model,
                 "finish_reason": "interrupted",
                 "usage_estimate": usage_estimate(live.prompt_chars, &content),
-            })
-            .to_string();
+            });
+            if let Some(sources) = &live.sources {
+                metadata["sources"] = sources.clone();
+            }
+            let metadata = metadata.to_string();
             if let Err(e) = store::finish(pool, live.conversation_id, id, &content, "interrupted", &metadata).await {
                 tracing::warn!(error = %e, "could not save an interrupted reply");
             }
@@ -283,6 +291,9 @@ impl Engine {
             // A reply stopped, cut off or failed before the provider counted it still used tokens: the usage ledger
             // counts an estimate, so stopping early never escapes a token limit.
             metadata["usage_estimate"] = usage_estimate(live.prompt_chars, &content);
+        }
+        if let Some(sources) = &job.sources {
+            metadata["sources"] = sources.clone();
         }
         if let Some(e) = &error {
             self.metrics.provider_error(e.code());

@@ -50,6 +50,9 @@ pub struct MessageView {
     pub next_sibling: Option<i64>,
     /// The files it carries.
     pub attachments: Vec<crate::files::Attachment>,
+    /// The document parts a reply quoted (retrieval), shown under it.
+    #[serde(default)]
+    pub sources: Vec<crate::files::Source>,
 }
 
 impl MessageView {

@@ -14,11 +14,15 @@ pub mod ui;
 pub mod client;
 
 #[cfg(feature = "ssr")]
+pub mod chunks;
+#[cfg(feature = "ssr")]
 pub mod extract;
 #[cfg(feature = "ssr")]
 pub mod images;
 #[cfg(feature = "ssr")]
 pub mod kinds;
+#[cfg(feature = "ssr")]
+pub mod retrieval;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]

@@ -76,11 +76,12 @@ impl Files {
 enum Made {
     /// A re-encoded image.
     Image(images::Processed),
-    /// A document stored as uploaded, with its text.
+    /// A document stored as uploaded, with its text, cut into chunks for retrieval.
     Document {
         kind: Kind,
         text: String,
         pages: Option<u32>,
+        chunks: Vec<super::chunks::Chunk>,
     },
 }
 
@@ -166,10 +167,16 @@ where
                 height: Some(i64::from(image.height)),
                 pages: None,
                 text: None,
+                chunks: Vec::new(),
             },
             Some(Bytes::from(image.bytes)),
         ),
-        Made::Document { kind, text, pages } => (
+        Made::Document {
+            kind,
+            text,
+            pages,
+            chunks,
+        } => (
             NewFile {
                 user_id: user.id,
                 name: name.clone(),
@@ -182,6 +189,7 @@ where
                 height: None,
                 pages: pages.map(i64::from),
                 text: Some(text),
+                chunks,
             },
             None,
         ),
@@ -216,6 +224,9 @@ where
         put(image_bytes).await?;
     }
     state.metrics.file_uploaded(&row.kind, row.size);
+    if row.kind == "document" {
+        super::retrieval::embed_soon(state, row.id);
+    }
     Ok(row)
 }
 
@@ -261,37 +272,35 @@ impl Refusal {
     }
 }
 
-/// Sniffs and processes an upload (on a worker thread).
+/// Sniffs and processes an upload (on a worker thread): an image re-encoded, a document's text extracted and cut
+/// into chunks.
 fn make(name: &str, bytes: &[u8], max_pixels: u64, deadline: Instant) -> Result<Made, Refusal> {
     let kind = kinds::sniff(name, bytes).map_err(|n| Refusal::NotAccepted(n.0))?;
+    let document = |text: String, pages: Option<u32>| {
+        let chunks = super::chunks::split(&text, pages.is_some());
+        Ok(Made::Document {
+            kind,
+            text,
+            pages,
+            chunks,
+        })
+    };
     match kind {
         Kind::Image(format) => images::process(bytes, format, max_pixels)
             .map(Made::Image)
             .map_err(Refusal::Image),
         Kind::Pdf => {
             let out = extract::pdf(bytes, deadline).map_err(Refusal::Extract)?;
-            Ok(Made::Document {
-                kind,
-                text: out.text,
-                pages: out.pages,
-            })
+            document(out.text, out.pages)
         }
         Kind::Docx => {
             let out = extract::docx(bytes, MAX_DOCX_XML, deadline).map_err(Refusal::Extract)?;
-            Ok(Made::Document {
-                kind,
-                text: out.text,
-                pages: None,
-            })
+            document(out.text, None)
         }
         Kind::Text(mime) => {
             let raw = String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).into_owned();
             let text = if mime == "text/html" { extract::html(&raw) } else { raw };
-            Ok(Made::Document {
-                kind,
-                text,
-                pages: None,
-            })
+            document(text, None)
         }
     }
 }
@@ -452,12 +461,14 @@ pub struct PromptFiles {
 }
 
 /// Loads what `attachments` add to a prompt; images only when `with_images` (the newest messages' images, within
-/// the per-request limit, are chosen by the caller).
+/// the per-request limit, are chosen by the caller); documents whole, or only named when `whole_documents` is false
+/// (their relevant parts are quoted elsewhere, `retrieval`).
 pub async fn prompt_files(
     state: &AppState,
     owner_id: i64,
     attachments: &[Attachment],
     with_images: bool,
+    whole_documents: bool,
 ) -> Result<PromptFiles, AppError> {
     use base64::Engine;
     let mut out = PromptFiles::default();
@@ -469,9 +480,14 @@ pub async fn prompt_files(
                 let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
                 out.images.push(format!("data:{};base64,{encoded}", row.content_type));
             }
-        } else {
+        } else if whole_documents {
             out.documents
                 .push_str(&document_block(&row, text.as_deref().unwrap_or_default()));
+        } else {
+            out.documents.push_str(&document_block(
+                &row,
+                "[Too long to include whole: the parts relevant to the latest message are quoted with it.]",
+            ));
         }
     }
     Ok(out)

@@ -97,6 +97,8 @@ pub struct NewFile {
     pub pages: Option<i64>,
     /// Extracted text of a document.
     pub text: Option<String>,
+    /// Its chunks, for retrieval.
+    pub chunks: Vec<crate::files::chunks::Chunk>,
 }
 
 /// Why a file could not be added.
@@ -163,8 +165,40 @@ pub async fn insert(pool: &AnyPool, file: &NewFile, max_bytes: i64) -> Result<Fi
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
+    insert_chunks(&mut tx, row.id, &file.chunks).await?;
     tx.commit().await?;
     Ok(row)
+}
+
+/// Rows per insert of chunks (four values each, well under SQLite's limit of bound values).
+const CHUNK_BATCH: usize = 200;
+
+/// Inserts the chunks of file `file_id` (the full-text index follows: a trigger on SQLite, a generated column on
+/// PostgreSQL).
+async fn insert_chunks(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    file_id: i64,
+    chunks: &[crate::files::chunks::Chunk],
+) -> Result<(), sqlx::Error> {
+    for batch in chunks.chunks(CHUNK_BATCH) {
+        let values: Vec<String> = (0..batch.len())
+            .map(|i| format!("(${}, ${}, ${}, ${})", i * 4 + 1, i * 4 + 2, i * 4 + 3, i * 4 + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO file_chunks (file_id, position, page, text) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for chunk in batch {
+            query = query
+                .bind(file_id)
+                .bind(chunk.position)
+                .bind(chunk.page)
+                .bind(&chunk.text);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// The user's file `id`.

@@ -31,6 +31,18 @@ impl Attachment {
     }
 }
 
+/// A document part a reply used, as shown under it: the file and the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The file.
+    pub file_id: i64,
+    /// Its name.
+    pub name: String,
+    /// The PDF page, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+}
+
 /// A size for people: `812 B`, `4.2 KB`, `20 MB`.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];

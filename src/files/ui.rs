@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::core::i18n::Lang;
 use crate::core::icons::{Icon, Svg};
-use crate::files::{Attachment, human_size};
+use crate::files::{Attachment, Source, human_size};
 use crate::tr;
 
 /// What became of a file chosen in the composer.
@@ -336,6 +336,30 @@ pub fn MessageFiles(files: Vec<Attachment>) -> impl IntoView {
                     }
                 }).collect_view()}
             </ul>
+        }
+    })
+}
+
+/// The document parts a reply quoted, under it: each file and page, linking to the file.
+#[component]
+pub fn MessageSources(sources: Vec<Source>) -> impl IntoView {
+    let t = Lang::current();
+    (!sources.is_empty()).then(|| {
+        view! {
+            <p class="message-sources" data-testid="message-sources">
+                <span>{tr!(t, files.ui.sources)}</span>
+                {sources.into_iter().map(|s| {
+                    let label = match s.page {
+                        Some(page) => tr!(t, files.ui.source_page, name = &s.name, page = page).to_string(),
+                        None => s.name.clone(),
+                    };
+                    view! {
+                        <a class="source" href=format!("/api/files/{}/content/", s.file_id) rel="external" download=s.name.clone()>
+                            {label}
+                        </a>
+                    }
+                }).collect_view()}
+            </p>
         }
     })
 }

@@ -75,15 +75,26 @@ fn png(width: u32, height: u32) -> Vec<u8> {
 
 /// A one-page PDF whose page says `words` (Helvetica), with a correct cross-reference table.
 fn pdf(words: &str) -> Vec<u8> {
-    let stream = format!("BT /F1 24 Tf 72 720 Td ({words}) Tj ET");
-    let objects = [
+    pdf_pages(&[vec![words.to_string()]])
+}
+
+/// A PDF with a page per item of `pages`, each page's lines one under the other.
+fn pdf_pages(pages: &[Vec<String>]) -> Vec<u8> {
+    let kids: Vec<String> = (0..pages.len()).map(|k| format!("{} 0 R", 4 + 2 * k)).collect();
+    let mut objects = vec![
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
-            .to_string(),
-        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), pages.len()),
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_string(),
     ];
+    for (k, lines) in pages.iter().enumerate() {
+        let shown: Vec<String> = lines.iter().map(|l| format!("({l}) Tj T*")).collect();
+        let stream = format!("BT /F1 10 Tf 12 TL 40 760 Td {} ET", shown.join(" "));
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {} 0 R /Resources << /Font << /F1 3 0 R >> >> >>",
+            5 + 2 * k
+        ));
+        objects.push(format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()));
+    }
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     for (i, object) in objects.iter().enumerate() {
@@ -755,7 +766,7 @@ async fn the_composer_form_without_javascript_posts_files_and_is_guarded() {
     let res = chat.app.send(composer_post(body, &cookie, own)).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let location = header(&res, "location");
-    let id: i64 = location.trim_start_matches("/chat/").parse().expect(&location);
+    let id: i64 = location.trim_start_matches("/chat/").parse().unwrap();
     let conversation = wait_reply(&chat, &cookie, id).await;
     let first = &conversation["messages"][0];
     let names: Vec<&str> = first["attachments"]
@@ -814,4 +825,133 @@ async fn the_composer_form_without_javascript_posts_files_and_is_guarded() {
         .as_array()
         .map_or_else(|| list["count"].as_u64().unwrap_or(u64::MAX), |a| a.len() as u64);
     assert_eq!(count, 0, "{list}");
+}
+
+/// A long report: 60 pages of filler about budgets, and on page 37 the one line the question is about.
+fn long_report() -> Vec<u8> {
+    let topics = ["budget", "hiring", "travel", "office", "training", "supplies"];
+    let pages: Vec<Vec<String>> = (1..=60)
+        .map(|n| {
+            (0..26)
+                .map(|line| {
+                    if n == 37 && line == 12 {
+                        "The launch code of project pelican is PELICAN-42, kept in the blue safe.".to_string()
+                    } else {
+                        let topic = topics[(n + line) % topics.len()];
+                        format!("Section {n}.{line} reviews the quarterly {topic} figures of the regional teams again.")
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    pdf_pages(&pages)
+}
+
+#[tokio::test]
+async fn a_long_document_is_searched_and_the_reply_names_its_sources() {
+    let chat = Chat::new(&[]).await;
+    with_user(&chat.app, "reader", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "reader").await;
+    let (status, file) = upload(&chat, &cookie, "report.pdf", &long_report()).await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    assert_eq!(file["pages"], 60);
+    let id = file["id"].as_i64().unwrap();
+    let pool = &chat.app.state.db.pool;
+    let chunks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM file_chunks WHERE file_id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(chunks >= 60, "{chunks} chunks");
+    // Embedded in the background by the provider's embeddings model.
+    for _ in 0..200 {
+        let missing: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM file_chunks WHERE file_id = $1 AND embedding IS NULL")
+                .bind(id)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        if missing == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let embedded = chat.fake.embedding_requests();
+    assert!(!embedded.is_empty());
+    assert!(embedded.iter().all(|r| r["model"] == "mistral-embed"));
+
+    let question = "What is the launch code of project pelican? [fake:tokens=5]";
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": question, "attachments": [id]})),
+            &cookie,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let conversation = json(res).await["id"].as_i64().unwrap();
+    let done = wait_reply(&chat, &cookie, conversation).await;
+
+    // The whole report does not fit: the prompt names it and quotes the relevant parts, with their pages.
+    let messages = last_request_messages(&chat);
+    let content = messages.last().unwrap()["content"].as_str().unwrap().to_string();
+    assert!(content.contains("<document name=\"report.pdf\""), "{content}");
+    assert!(content.contains("[Too long to include whole"));
+    assert!(content.contains("<excerpts"));
+    assert!(content.contains("<excerpt document=\"report.pdf\" page=\"37\">"));
+    assert!(content.contains("PELICAN-42"));
+    assert!(content.len() < 40_000, "{} characters", content.len());
+    assert!(content.trim_end().ends_with(question));
+    // The question was embedded too (hybrid ranking).
+    assert!(
+        chat.fake
+            .embedding_requests()
+            .iter()
+            .any(|r| r["input"] == json!([question]))
+    );
+
+    // The reply names its sources, in the API and on the page.
+    let reply = done["messages"].as_array().unwrap().last().unwrap().clone();
+    let sources = reply["metadata"]["sources"].as_array().unwrap();
+    assert!(
+        sources.contains(&json!({"file_id": id, "name": "report.pdf", "page": 37})),
+        "{sources:?}"
+    );
+    let page = chat
+        .app
+        .send(json_request(
+            "GET",
+            &format!("/chat/{conversation}"),
+            None,
+            Some(&cookie),
+            &[],
+        ))
+        .await;
+    assert!(text(page).await.contains("report.pdf, p. 37"));
+
+    // A short document in another conversation still goes whole, without excerpts.
+    let (_, small) = upload(&chat, &cookie, "memo.txt", b"The memo says hello.").await;
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": "Summarise", "attachments": [small["id"]]})),
+            &cookie,
+        ))
+        .await;
+    let other = json(res).await["id"].as_i64().unwrap();
+    let done = wait_reply(&chat, &cookie, other).await;
+    let content = last_request_messages(&chat).last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content.contains("The memo says hello.") && !content.contains("<excerpts"),
+        "{content}"
+    );
+    let reply = done["messages"].as_array().unwrap().last().unwrap().clone();
+    assert!(reply["metadata"]["sources"].is_null());
 }

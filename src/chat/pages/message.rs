@@ -9,7 +9,7 @@ use crate::chat::types::MessageView;
 use crate::core::i18n::Lang;
 use crate::core::icons::{Icon, Svg};
 use crate::core::layout::rcdata_text;
-use crate::files::ui::MessageFiles;
+use crate::files::ui::{MessageFiles, MessageSources};
 use crate::tr;
 
 use super::{Actions, Live};
@@ -97,6 +97,7 @@ pub(super) fn MessageItem(
             <div class="message-content" hidden=is_editing>
                 {body}
                 <MessageFiles files=message.attachments.clone()/>
+                <MessageSources sources=message.sources.clone()/>
             </div>
             {status_note.map(|note| view! { <p class="message-status">{note}</p> })}
             {message.error.clone().map(|error| view! {

@@ -296,6 +296,8 @@ pub struct Provider {
     inner: Arc<Inner>,
     /// Models said to read images by the settings (`VISION_MODELS`), whatever the model list says.
     vision_models: Arc<[String]>,
+    /// The embeddings model (`EMBEDDING_MODEL`), if any.
+    embedding_model: Option<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -340,7 +342,17 @@ impl Provider {
             Some(key) => Self::remote(&ai.base_url, key.clone(), &ai.default_model, settings),
             None => Self::demo(&ai.default_model),
         };
-        provider.with_vision_models(ai.vision_models.clone())
+        provider
+            .with_vision_models(ai.vision_models.clone())
+            .with_embedding_model(&ai.embedding_model)
+    }
+
+    /// The same provider, embedding with `model` (none when empty).
+    pub fn with_embedding_model(self, model: &str) -> Self {
+        Self {
+            embedding_model: (!model.trim().is_empty()).then(|| Arc::from(model.trim())),
+            ..self
+        }
     }
 
     /// The same provider, with `models` taken to read images whatever the model list says.
@@ -387,6 +399,7 @@ impl Provider {
                 models: RwLock::new(None),
             }),
             vision_models: Arc::from([]),
+            embedding_model: None,
         }
     }
 
@@ -466,6 +479,67 @@ impl Provider {
                 fallback()
             }
         }
+    }
+
+    /// The embeddings model, when one is configured and a real provider serves it.
+    pub fn embedding_model(&self) -> Option<&str> {
+        match self.inner.kind {
+            Kind::Remote { .. } => self.embedding_model.as_deref(),
+            Kind::Demo => None,
+        }
+    }
+
+    /// The embeddings of `inputs` (`POST /v1/embeddings`), in their order; `None` when there is no embeddings model
+    /// or the provider did not give them (the cause is logged, without the inputs).
+    pub async fn embed(&self, inputs: &[String]) -> Option<Vec<Vec<f32>>> {
+        let model = self.embedding_model()?;
+        let Kind::Remote {
+            http,
+            base_url,
+            api_key,
+        } = &self.inner.kind
+        else {
+            return None;
+        };
+        let body = serde_json::json!({ "model": model, "input": inputs });
+        let response = http
+            .post(format!("{base_url}/v1/embeddings"))
+            .bearer_auth(api_key.expose())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) if r.status().is_success() => r,
+            Ok(r) => {
+                tracing::warn!(
+                    status = r.status().as_u16(),
+                    model,
+                    "the provider refused an embeddings request"
+                );
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, model, "embeddings request failed");
+                return None;
+            }
+        };
+        #[derive(serde::Deserialize)]
+        struct Item {
+            index: usize,
+            embedding: Vec<f32>,
+        }
+        #[derive(serde::Deserialize)]
+        struct List {
+            data: Vec<Item>,
+        }
+        let list: List = serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
+        let mut out = vec![Vec::new(); inputs.len()];
+        for item in list.data {
+            *out.get_mut(item.index)? = item.embedding;
+        }
+        out.iter().all(|v| !v.is_empty()).then_some(out)
     }
 
     /// Streams a reply to `request`, retrying failures that happen before the first token.

@@ -306,12 +306,30 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
         wire.push(WireMessage::text("system", conversation.system_prompt.clone()));
     }
     let history = branch(&messages, reply_parent);
-    wire.extend(history_with_files(state, user.id, history, reads_images).await?);
     let context = models
         .into_iter()
         .find(|m| m.id == model)
         .and_then(|m| m.max_context_length)
         .unwrap_or(DEFAULT_CONTEXT_TOKENS);
+    let system_cost = wire.iter().map(WireMessage::cost).sum();
+    let (history, sources) = history_for(
+        state,
+        user.id,
+        history,
+        reads_images,
+        context_chars(context).saturating_sub(system_cost),
+    )
+    .await?;
+    wire.extend(history);
+    let sources = if sources.is_empty() {
+        None
+    } else {
+        let sources = serde_json::to_value(&sources).unwrap_or_default();
+        // Shown under the reply while it is written, and kept with it.
+        let metadata = serde_json::json!({ "model": model, "sources": sources }).to_string();
+        crate::chat::store::set_pending_metadata(&state.db.pool, started.assistant_message_id, &metadata).await?;
+        Some(sources)
+    };
     let request = ChatRequest::new(model, fit_context(wire, context));
     // The first exchange names the conversation; only the automatic title (the first message's beginning) is
     // replaced, never one a user gave or renamed it to.
@@ -328,6 +346,7 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
             message_id: started.assistant_message_id,
             request,
             auto_title,
+            sources,
         },
     );
     Ok(SentMessage {
@@ -337,24 +356,70 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
     })
 }
 
+/// The context window in characters, as `fit_context` counts it (a quarter is left for the reply).
+fn context_chars(context_tokens: u64) -> usize {
+    (context_tokens.saturating_mul(3) / 4).saturating_mul(4) as usize
+}
+
+/// The branch as the model reads it ([`history_with_files`]), with its documents whole when everything fits
+/// `budget` characters; otherwise each document is only named where it was attached and the parts of all of them
+/// relevant to the latest message are quoted with that message (`files::retrieval`). Returns the sources quoted.
+async fn history_for(
+    state: &AppState,
+    owner_id: i64,
+    history: Vec<crate::chat::store::Message>,
+    reads_images: bool,
+    budget: usize,
+) -> Result<(Vec<WireMessage>, Vec<crate::files::retrieval::Source>), AppError> {
+    use crate::files::retrieval;
+    let whole = history_with_files(state, owner_id, history.clone(), reads_images, None).await?;
+    let cost: usize = whole.iter().map(WireMessage::cost).sum();
+    let mut documents: Vec<i64> = Vec::new();
+    for m in &history {
+        for a in crate::files::service::attachments_of(&m.attachments) {
+            if !a.is_image() && !documents.contains(&a.id) {
+                documents.push(a.id);
+            }
+        }
+    }
+    if cost <= budget || documents.is_empty() {
+        return Ok((whole, Vec::new()));
+    }
+    let question = history
+        .iter()
+        .rev()
+        .find(|m| m.role == "user")
+        .map(|m| m.content.clone())
+        .unwrap_or_default();
+    let excerpts = retrieval::retrieve(state, &documents, &question, (budget / 3).clamp(2_000, 24_000)).await?;
+    let block = retrieval::excerpts_block(&excerpts);
+    let wire = history_with_files(state, owner_id, history, reads_images, Some(block)).await?;
+    Ok((wire, retrieval::sources(&excerpts)))
+}
+
 /// The messages of a branch as the model reads them: each user message's documents before its text (delimited and
 /// named), its images as parts — the newest images first, at most the per-request limit, and only for a model that
-/// reads them (an older image the model cannot see is named in the text instead).
+/// reads them (an older image the model cannot see is named in the text instead). With `excerpts`, documents are only
+/// named and the excerpts go before the latest user message's text.
 async fn history_with_files(
     state: &AppState,
     owner_id: i64,
     history: Vec<crate::chat::store::Message>,
     reads_images: bool,
+    mut excerpts: Option<String>,
 ) -> Result<Vec<WireMessage>, AppError> {
     use crate::files::service::{MAX_IMAGES_PER_REQUEST, attachments_of, prompt_files};
+    let whole_documents = excerpts.is_none();
     let mut images_left = if reads_images { MAX_IMAGES_PER_REQUEST } else { 0 };
     let mut out = Vec::with_capacity(history.len());
     for m in history.into_iter().rev() {
         if m.role != "user" && m.role != "assistant" {
             continue;
         }
+        // The latest user message carries the excerpts.
+        let quoted = if m.role == "user" { excerpts.take() } else { None };
         let attachments = attachments_of(&m.attachments);
-        if attachments.is_empty() {
+        if attachments.is_empty() && quoted.is_none() {
             if !m.content.trim().is_empty() {
                 out.push(WireMessage::text(&m.role, m.content));
             }
@@ -365,8 +430,11 @@ async fn history_with_files(
         if with_images {
             images_left -= images;
         }
-        let files = prompt_files(state, owner_id, &attachments, with_images).await?;
+        let files = prompt_files(state, owner_id, &attachments, with_images, whole_documents).await?;
         let mut content = files.documents;
+        if let Some(quoted) = quoted {
+            content.push_str(&quoted);
+        }
         if !with_images {
             for image in attachments.iter().filter(|a| a.is_image()) {
                 content.push_str(&format!("[image “{}” not shown to this model]\n\n", image.name));

@@ -170,6 +170,10 @@ pub fn message_view(m: &Message, all: &[Message]) -> MessageView {
         prev_sibling: index.checked_sub(1).and_then(|i| siblings.get(i)).copied(),
         next_sibling: siblings.get(index + 1).copied(),
         attachments: crate::files::service::attachments_of(&m.attachments),
+        sources: metadata
+            .get("sources")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default(),
     }
 }
 

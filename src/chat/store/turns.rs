@@ -237,6 +237,16 @@ pub async fn heartbeat(pool: &AnyPool, conversation_id: i64, message_id: i64) ->
     Ok(())
 }
 
+/// Replaces the metadata of reply `message_id` while it is still pending (before its generation starts).
+pub async fn set_pending_metadata(pool: &AnyPool, message_id: i64, metadata: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE messages SET metadata = $1 WHERE id = $2 AND status = 'pending'")
+        .bind(metadata)
+        .bind(message_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Writes the final state of a reply and releases the lock.
 pub async fn finish(
     pool: &AnyPool,

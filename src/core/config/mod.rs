@@ -84,6 +84,7 @@ keys! {
     "MAX_FILE_STORAGE_PER_USER" => "files"."max_storage_per_user",
     "MAX_IMAGE_PIXELS" => "files"."max_image_pixels",
     "VISION_MODELS" => "ai"."vision_models",
+    "EMBEDDING_MODEL" => "ai"."embedding_model",
 }
 
 /// Origins CORS allows in development when `CORS_ALLOWED_ORIGINS` is not set: the dev servers of a separate client
@@ -182,6 +183,8 @@ pub struct AiConfig {
     pub max_retries: u32,
     /// Models that read images, for servers whose model list does not say (`capabilities.vision`).
     pub vision_models: Vec<String>,
+    /// The embeddings model documents are searched with (`/v1/embeddings`); empty: full-text search only.
+    pub embedding_model: String,
 }
 
 /// Where files live.
@@ -457,6 +460,7 @@ impl Config {
                 .filter(|m| !m.is_empty())
                 .map(str::to_string)
                 .collect(),
+            embedding_model: src.get("EMBEDDING_MODEL").unwrap_or("mistral-embed").trim().to_string(),
         };
         if ai.idle_timeout_seconds == 0 {
             return Err(ConfigError::new("MISTRAL_TIMEOUT_SECONDS", "must be at least 1"));
