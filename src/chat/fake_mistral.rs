@@ -56,6 +56,7 @@ struct Shared {
     settings: Option<FakeSettings>,
     requests: Mutex<Vec<RecordedRequest>>,
     embeddings: Mutex<Vec<Value>>,
+    ocr: Mutex<Vec<Value>>,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -94,6 +95,11 @@ impl FakeMistral {
         self.shared.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
+    /// The bodies of the OCR requests received so far (the document's URL cut to its first 40 characters).
+    pub fn ocr_requests(&self) -> Vec<Value> {
+        self.shared.ocr.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
     /// The bodies of the embeddings requests received so far, oldest first.
     pub fn embedding_requests(&self) -> Vec<Value> {
         self.shared.embeddings.lock().map(|r| r.clone()).unwrap_or_default()
@@ -120,6 +126,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/models", get(models))
         .route("/v1/chat/completions", post(completions))
         .route("/v1/embeddings", post(embeddings))
+        .route("/v1/ocr", post(ocr))
         .route("/_fake/requests", get(recorded))
         .with_state(shared)
 }
@@ -274,6 +281,62 @@ pub fn fake_embedding(text: &str) -> Vec<f32> {
         v.iter_mut().for_each(|x| *x /= norm);
     }
     v
+}
+
+/// `POST /v1/ocr` as Mistral answers it for a PDF given as a `data:` URL: one page of Markdown per page of the
+/// document (counted from its page objects), numbered from 0, saying "Scanned page N".
+async fn ocr(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    use base64::Engine;
+    let error = |status: StatusCode, message: &str| {
+        (
+            status,
+            Json(json!({"object": "error", "message": message, "type": "invalid_request_error"})),
+        )
+            .into_response()
+    };
+    let Ok(mut body) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "Invalid JSON body");
+    };
+    let url = body["document"]["document_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if let Ok(mut seen) = shared.ocr.lock() {
+        let mut recorded = body.clone();
+        recorded["document"]["document_url"] = json!(url.chars().take(40).collect::<String>());
+        seen.push(recorded);
+    }
+    body["document"]["document_url"] = Value::Null;
+    if !authorized(&shared, &headers) {
+        return unauthorized();
+    }
+    if body.get("model").and_then(Value::as_str) != Some("mistral-ocr-latest") {
+        return error(StatusCode::BAD_REQUEST, "Invalid model");
+    }
+    if body["document"]["type"] != "document_url" {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "document.type must be document_url");
+    }
+    let Some(pdf) = url
+        .strip_prefix("data:application/pdf;base64,")
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+    else {
+        return error(StatusCode::BAD_REQUEST, "document_url must be a PDF data URL");
+    };
+    let count = |needle: &[u8]| pdf.windows(needle.len()).filter(|w| *w == needle).count();
+    let pages = count(b"/Type /Page").saturating_sub(count(b"/Type /Pages"));
+    let data: Vec<Value> = (0..pages)
+        .map(|index| {
+            json!({"index": index, "markdown": format!("Scanned page {} reads: the invoice total is 1234 euros.", index + 1),
+                   "images": [], "dimensions": {"dpi": 200, "height": 2200, "width": 1700}})
+        })
+        .collect();
+    Json(json!({
+        "pages": data,
+        "model": "mistral-ocr-2512",
+        "document_annotation": null,
+        "usage_info": {"pages_processed": pages, "doc_size_bytes": pdf.len()},
+    }))
+    .into_response()
 }
 
 /// `POST /v1/embeddings` as Mistral answers it: `mistral-embed` only, `input` a string or a list of strings.

@@ -151,6 +151,13 @@ where
         )));
     };
     let (made, sha256) = made.map_err(|refusal| refusal.into_error(&name, max_pixels))?;
+    // A PDF without a text layer (a scan) is read by the provider's OCR, or refused as having no text.
+    let made = match made {
+        Made::Document {
+            kind: Kind::Pdf, text, ..
+        } if text.trim().is_empty() => read_scan(state, &name, &spool.path).await?,
+        made => made,
+    };
 
     let key = Storage::key(user.id, &sha256);
     let (new, image_bytes) = match made {
@@ -228,6 +235,45 @@ where
         super::retrieval::embed_soon(state, row.id);
     }
     Ok(row)
+}
+
+/// The text of a scanned PDF, read by the provider's OCR model page by page and cut into chunks; refused as having no
+/// text when there is no OCR (another provider, or `OCR_MODEL` empty) or it found none.
+async fn read_scan(state: &AppState, name: &str, path: &std::path::Path) -> Result<Made, AppError> {
+    let no_text = || refuse(text!(files.refuse.no_text, name = name.to_string()));
+    if state.chat.provider.ocr_model().is_none() {
+        return Err(no_text());
+    }
+    let bytes = tokio::fs::read(path).await.map_err(StorageError::from)?;
+    let Some(pages) = state.chat.provider.ocr_pdf(&bytes).await else {
+        return Err(no_text());
+    };
+    drop(bytes);
+    if pages.iter().all(|p| p.trim().is_empty()) {
+        return Err(refuse(text!(files.refuse.no_text_ocr, name = name.to_string())));
+    }
+    let count = u32::try_from(pages.len()).ok();
+    let text = pages.join("\x0c");
+    let (text, chunks) = state
+        .files
+        .run(move |_| {
+            let chunks = super::chunks::split(&text, true);
+            (text, chunks)
+        })
+        .await?
+        .ok_or_else(|| {
+            refuse(text!(
+                files.refuse.too_slow,
+                name = name.to_string(),
+                seconds = EXTRACT_BUDGET.as_secs()
+            ))
+        })?;
+    Ok(Made::Document {
+        kind: Kind::Pdf,
+        text,
+        pages: count,
+        chunks,
+    })
 }
 
 fn storage_full(total: i64, max: i64) -> AppError {

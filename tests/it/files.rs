@@ -955,3 +955,63 @@ async fn a_long_document_is_searched_and_the_reply_names_its_sources() {
     let reply = done["messages"].as_array().unwrap().last().unwrap().clone();
     assert!(reply["metadata"]["sources"].is_null());
 }
+
+#[tokio::test]
+async fn a_scanned_pdf_is_read_by_ocr_or_refused_as_having_no_text() {
+    let scan = pdf_pages(&[Vec::new(), Vec::new()]);
+    let chat = Chat::new(&[]).await;
+    with_user(&chat.app, "scanner", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "scanner").await;
+    // A PDF with a text layer never goes to OCR.
+    let (status, _) = upload(&chat, &cookie, "typed.pdf", &pdf("Typed words")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(chat.fake.ocr_requests().is_empty());
+
+    // A scan: the provider's OCR model reads it, as a PDF `data:` URL, page by page.
+    let (status, file) = upload(&chat, &cookie, "scan.pdf", &scan).await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    assert_eq!(file["pages"], 2);
+    let requests = chat.fake.ocr_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["model"], "mistral-ocr-latest");
+    assert_eq!(requests[0]["document"]["type"], "document_url");
+    assert!(
+        requests[0]["document"]["document_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:application/pdf;base64,")
+    );
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": "What is the total?", "attachments": [file["id"]]})),
+            &cookie,
+        ))
+        .await;
+    let id = json(res).await["id"].as_i64().unwrap();
+    wait_reply(&chat, &cookie, id).await;
+    let content = last_request_messages(&chat).last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(content.contains("<document name=\"scan.pdf\" type=\"application/pdf\" pages=\"2\">"));
+    assert!(
+        content.contains("Scanned page 1 reads") && content.contains("Scanned page 2 reads"),
+        "{content}"
+    );
+
+    // Without an OCR model (or with a provider that has none), the user is told no text was found.
+    let chat = Chat::new(&[("OCR_MODEL", "off")]).await;
+    with_user(&chat.app, "scanner", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "scanner").await;
+    let (status, body) = upload(&chat, &cookie, "scan.pdf", &scan).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["file"][0],
+        "“scan.pdf” has no text to read: it looks like a scan, and the AI provider offers no OCR. Send a PDF with a \
+         text layer, or its pages as images."
+    );
+    assert!(chat.fake.ocr_requests().is_empty());
+}

@@ -298,6 +298,8 @@ pub struct Provider {
     vision_models: Arc<[String]>,
     /// The embeddings model (`EMBEDDING_MODEL`), if any.
     embedding_model: Option<Arc<str>>,
+    /// The OCR model (`OCR_MODEL`), if any.
+    ocr_model: Option<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -345,6 +347,15 @@ impl Provider {
         provider
             .with_vision_models(ai.vision_models.clone())
             .with_embedding_model(&ai.embedding_model)
+            .with_ocr_model(&ai.ocr_model)
+    }
+
+    /// The same provider, reading scans with `model` (none when empty).
+    pub fn with_ocr_model(self, model: &str) -> Self {
+        Self {
+            ocr_model: (!model.trim().is_empty()).then(|| Arc::from(model.trim())),
+            ..self
+        }
     }
 
     /// The same provider, embedding with `model` (none when empty).
@@ -400,6 +411,7 @@ impl Provider {
             }),
             vision_models: Arc::from([]),
             embedding_model: None,
+            ocr_model: None,
         }
     }
 
@@ -540,6 +552,74 @@ impl Provider {
             *out.get_mut(item.index)? = item.embedding;
         }
         out.iter().all(|v| !v.is_empty()).then_some(out)
+    }
+
+    /// The OCR model, when one is configured and a real provider may serve it.
+    pub fn ocr_model(&self) -> Option<&str> {
+        match self.inner.kind {
+            Kind::Remote { .. } => self.ocr_model.as_deref(),
+            Kind::Demo => None,
+        }
+    }
+
+    /// The text of each page of a scanned PDF, read by the OCR model (`POST /v1/ocr`, Mistral's: pages numbered from
+    /// 0, each as Markdown); `None` when there is no OCR model or the provider did not read it (a server without
+    /// `/v1/ocr` answers 404; the cause is logged, never the document).
+    pub async fn ocr_pdf(&self, pdf: &[u8]) -> Option<Vec<String>> {
+        use base64::Engine;
+        let model = self.ocr_model()?;
+        let Kind::Remote {
+            http,
+            base_url,
+            api_key,
+        } = &self.inner.kind
+        else {
+            return None;
+        };
+        let url = format!(
+            "data:application/pdf;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(pdf)
+        );
+        let body = serde_json::json!({
+            "model": model,
+            "document": { "type": "document_url", "document_url": url },
+        });
+        let response = http
+            .post(format!("{base_url}/v1/ocr"))
+            .bearer_auth(api_key.expose())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .timeout(Duration::from_secs(180))
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) if r.status().is_success() => r,
+            Ok(r) => {
+                tracing::warn!(
+                    status = r.status().as_u16(),
+                    model,
+                    "the provider refused an OCR request"
+                );
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, model, "OCR request failed");
+                return None;
+            }
+        };
+        #[derive(serde::Deserialize)]
+        struct Page {
+            index: usize,
+            #[serde(default)]
+            markdown: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Pages {
+            pages: Vec<Page>,
+        }
+        let mut pages: Pages = serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
+        pages.pages.sort_by_key(|p| p.index);
+        Some(pages.pages.into_iter().map(|p| p.markdown).collect())
     }
 
     /// Streams a reply to `request`, retrying failures that happen before the first token.

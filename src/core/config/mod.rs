@@ -85,6 +85,16 @@ keys! {
     "MAX_IMAGE_PIXELS" => "files"."max_image_pixels",
     "VISION_MODELS" => "ai"."vision_models",
     "EMBEDDING_MODEL" => "ai"."embedding_model",
+    "OCR_MODEL" => "ai"."ocr_model",
+}
+
+/// A model setting: its value, `default` when unset, empty when set to `off` (or `none`).
+fn model_or_off(value: Option<&str>, default: &str) -> String {
+    match value.map(str::trim) {
+        None => default.to_string(),
+        Some(v) if v.eq_ignore_ascii_case("off") || v.eq_ignore_ascii_case("none") => String::new(),
+        Some(v) => v.to_string(),
+    }
 }
 
 /// Origins CORS allows in development when `CORS_ALLOWED_ORIGINS` is not set: the dev servers of a separate client
@@ -183,8 +193,10 @@ pub struct AiConfig {
     pub max_retries: u32,
     /// Models that read images, for servers whose model list does not say (`capabilities.vision`).
     pub vision_models: Vec<String>,
-    /// The embeddings model documents are searched with (`/v1/embeddings`); empty: full-text search only.
+    /// The embeddings model documents are searched with (`/v1/embeddings`); empty (`off`): full-text search only.
     pub embedding_model: String,
+    /// The OCR model scanned PDFs are read with (`/v1/ocr`, Mistral's); empty (`off`): none.
+    pub ocr_model: String,
 }
 
 /// Where files live.
@@ -460,7 +472,8 @@ impl Config {
                 .filter(|m| !m.is_empty())
                 .map(str::to_string)
                 .collect(),
-            embedding_model: src.get("EMBEDDING_MODEL").unwrap_or("mistral-embed").trim().to_string(),
+            embedding_model: model_or_off(src.get("EMBEDDING_MODEL"), "mistral-embed"),
+            ocr_model: model_or_off(src.get("OCR_MODEL"), "mistral-ocr-latest"),
         };
         if ai.idle_timeout_seconds == 0 {
             return Err(ConfigError::new("MISTRAL_TIMEOUT_SECONDS", "must be at least 1"));
