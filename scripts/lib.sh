@@ -127,6 +127,48 @@ stop_test_postgres() {
   fi
 }
 
+# An S3-compatible server for the file storage tests (tests/it/files.rs): moto (PyPI) in its own virtual
+# environment, kept between runs in the user's cache, started on a free local port for this run.
+MOTO_VERSION="5.2.6"
+THICODE_S3_PORT="${THICODE_S3_PORT:-54330}"
+THICODE_S3_PID=""
+ensure_s3_server() {
+  if [ -n "${TEST_S3_ENDPOINT:-}" ]; then
+    say "S3: using TEST_S3_ENDPOINT"
+    return
+  fi
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/moto-$MOTO_VERSION"
+  if [ ! -x "$venv/bin/moto_server" ]; then
+    say "installing moto $MOTO_VERSION, an S3-compatible server (PyPI, once)"
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+      apt_install python3-venv
+      python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  fi
+  export TEST_S3_ENDPOINT="http://127.0.0.1:$THICODE_S3_PORT"
+  if curl -fsS "$TEST_S3_ENDPOINT/moto-api/" >/dev/null 2>&1; then
+    say "S3: reusing the server already running on port $THICODE_S3_PORT"
+    return
+  fi
+  say "S3: starting moto on 127.0.0.1:$THICODE_S3_PORT"
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$THICODE_S3_PORT" >/dev/null 2>&1 &
+  THICODE_S3_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fsS "$TEST_S3_ENDPOINT/moto-api/" >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+  die "moto did not start on port $THICODE_S3_PORT"
+}
+
+stop_s3_server() {
+  if [ -n "$THICODE_S3_PID" ]; then
+    kill "$THICODE_S3_PID" 2>/dev/null || true
+  fi
+}
+
 # promtool, Prometheus' own checker of the /metrics output (tests/it/metrics.rs), from Debian's prometheus package.
 ensure_metrics_tools() {
   command -v promtool >/dev/null || apt_install prometheus

@@ -10,6 +10,9 @@ pub const CHUNK_CHARS: usize = 1000;
 const OVERLAP_CHARS: usize = 100;
 /// Most chunks kept of one document (about 10 MB of text).
 pub const MAX_CHUNKS: usize = 10_000;
+/// Longest run of text handed to the splitter at once: it looks ahead for its boundaries, so a page without any
+/// (megabytes of one "word") would cost it time in proportion to the square of its length.
+const BLOCK_BYTES: usize = 32 * 1024;
 
 /// A piece of a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +25,9 @@ pub struct Chunk {
     pub text: String,
 }
 
-/// The chunks of `text`; `paged` when its pages are separated by form feeds (a PDF).
-pub fn split(text: &str, paged: bool) -> Vec<Chunk> {
+/// The chunks of `text`; `paged` when its pages are separated by form feeds (a PDF). Past `deadline` the rest of
+/// the text is not cut (the document keeps its whole text; retrieval searches what was cut).
+pub fn split(text: &str, paged: bool, deadline: std::time::Instant) -> Vec<Chunk> {
     let config = ChunkConfig::new(CHUNK_CHARS / 2..CHUNK_CHARS)
         .with_overlap(OVERLAP_CHARS)
         .unwrap_or_else(|_| ChunkConfig::new(CHUNK_CHARS));
@@ -38,22 +42,76 @@ pub fn split(text: &str, paged: bool) -> Vec<Chunk> {
     };
     let mut out = Vec::new();
     for (page, body) in pages {
-        for piece in splitter.chunks(body) {
-            let piece = piece.trim();
-            if piece.is_empty() {
-                continue;
-            }
-            if out.len() >= MAX_CHUNKS {
+        for block in blocks(body, BLOCK_BYTES) {
+            if std::time::Instant::now() > deadline {
+                tracing::warn!(chunks = out.len(), "cutting a document into chunks ran out of time");
                 return out;
             }
-            out.push(Chunk {
-                position: out.len() as i64,
-                page,
-                text: piece.to_string(),
-            });
+            // A run without any space (an encoded blob, a table without gaps) is cut every CHUNK_CHARS characters:
+            // the splitter would look for word boundaries character by character.
+            let pieces: Box<dyn Iterator<Item = &str>> = if block.contains(char::is_whitespace) {
+                Box::new(splitter.chunks(block))
+            } else {
+                Box::new(by_chars(block, CHUNK_CHARS))
+            };
+            for piece in pieces {
+                let piece = piece.trim();
+                if piece.is_empty() {
+                    continue;
+                }
+                if out.len() >= MAX_CHUNKS {
+                    return out;
+                }
+                out.push(Chunk {
+                    position: out.len() as i64,
+                    page,
+                    text: piece.to_string(),
+                });
+            }
         }
     }
     out
+}
+
+/// `text` in pieces of `n` characters.
+fn by_chars(text: &str, n: usize) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.char_indices().nth(n).map_or(rest.len(), |(i, _)| i);
+        let (piece, next) = rest.split_at(end);
+        rest = next;
+        Some(piece)
+    })
+}
+
+/// `text` in runs of at most `max` bytes, each ending at a line break or a space where there is one.
+fn blocks(text: &str, max: usize) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        if rest.len() <= max {
+            return Some(std::mem::take(&mut rest));
+        }
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let window = &rest[..cut];
+        let at = window
+            .rfind("\n\n")
+            .or_else(|| window.rfind('\n'))
+            .or_else(|| window.rfind(' '))
+            .map_or(cut, |i| i + 1)
+            .max(1);
+        let (block, next) = rest.split_at(at);
+        rest = next;
+        Some(block)
+    })
 }
 
 #[cfg(test)]
@@ -64,7 +122,7 @@ mod tests {
     fn pages_are_cut_apart_and_long_text_at_boundaries() {
         let long = "The quick brown fox jumps over the lazy dog. ".repeat(60);
         let text = format!("First page.\x0c{long}\x0cThird page says PELICAN.");
-        let chunks = split(&text, true);
+        let chunks = split(&text, true, later());
         assert_eq!(chunks[0].page, Some(1));
         assert_eq!(chunks[0].text, "First page.");
         let second: Vec<&Chunk> = chunks.iter().filter(|c| c.page == Some(2)).collect();
@@ -75,7 +133,30 @@ mod tests {
         assert_eq!(chunks.last().unwrap().page, Some(3));
         assert!(chunks.windows(2).all(|w| w[1].position == w[0].position + 1));
         // Not paged: one run, no pages; blank text gives nothing.
-        assert!(split(&text, false).iter().all(|c| c.page.is_none()));
-        assert!(split(" \n\x0c ", true).is_empty());
+        assert!(split(&text, false, later()).iter().all(|c| c.page.is_none()));
+        assert!(split(" \n\x0c ", true, later()).is_empty());
+    }
+
+    #[test]
+    fn text_without_boundaries_is_cut_in_bounded_time() {
+        let started = std::time::Instant::now();
+        let text: String = "0123456789abcdéf".repeat(200_000);
+        let chunks = split(&text, false, later());
+        assert!(chunks.len() >= text.chars().count() / CHUNK_CHARS);
+        assert!(chunks.iter().all(|c| c.text.chars().count() <= CHUNK_CHARS));
+        // Linear, and quick even unoptimised (the splitter took minutes).
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        let blocks: Vec<&str> = blocks("ab cd\nef", 4).collect();
+        assert_eq!(blocks, ["ab ", "cd\n", "ef"]);
+        // Past the deadline, nothing more is cut.
+        assert!(split(&text, false, std::time::Instant::now()).is_empty());
+    }
+
+    fn later() -> std::time::Instant {
+        std::time::Instant::now() + std::time::Duration::from_secs(600)
     }
 }

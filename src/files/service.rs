@@ -256,8 +256,8 @@ async fn read_scan(state: &AppState, name: &str, path: &std::path::Path) -> Resu
     let text = pages.join("\x0c");
     let (text, chunks) = state
         .files
-        .run(move |_| {
-            let chunks = super::chunks::split(&text, true);
+        .run(move |deadline| {
+            let chunks = super::chunks::split(&text, true, deadline);
             (text, chunks)
         })
         .await?
@@ -323,7 +323,7 @@ impl Refusal {
 fn make(name: &str, bytes: &[u8], max_pixels: u64, deadline: Instant) -> Result<Made, Refusal> {
     let kind = kinds::sniff(name, bytes).map_err(|n| Refusal::NotAccepted(n.0))?;
     let document = |text: String, pages: Option<u32>| {
-        let chunks = super::chunks::split(&text, pages.is_some());
+        let chunks = super::chunks::split(&text, pages.is_some(), deadline);
         Ok(Made::Document {
             kind,
             text,

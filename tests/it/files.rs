@@ -622,16 +622,61 @@ async fn only_upload_routes_take_large_multipart_bodies() {
 }
 
 /// Where a file's bytes are on disk (local storage).
-fn blob_path(chat: &Chat, user_id: i64, sha256: &str) -> std::path::PathBuf {
-    match &chat.app.state.config.files.storage {
-        thicode::core::config::FileStorage::Local(dir) => dir.join(format!("u{user_id}")).join(sha256),
-        thicode::core::config::FileStorage::S3(_) => unreachable!("local storage in this test"),
-    }
+/// Whether the stored copy of the bytes with hash `sha256` exists (in the local folder or the bucket).
+async fn stored(chat: &Chat, user_id: i64, sha256: &str) -> bool {
+    let key = thicode::files::storage::Storage::key(user_id, sha256);
+    chat.app.state.files.storage.exists(&key).await.unwrap()
+}
+
+/// The settings of a bucket of its own on the S3-compatible server of the test run (`TEST_S3_ENDPOINT`, started by
+/// `scripts/test`), created now; `None` without one, unless `THICODE_REQUIRE_S3` says it must be there.
+async fn s3_bucket(name: &str) -> Option<Vec<(&'static str, String)>> {
+    let Ok(endpoint) = std::env::var("TEST_S3_ENDPOINT") else {
+        assert!(
+            std::env::var_os("THICODE_REQUIRE_S3").is_none(),
+            "TEST_S3_ENDPOINT is required (scripts/test starts an S3-compatible server)"
+        );
+        eprintln!("skipped: no TEST_S3_ENDPOINT (scripts/test starts an S3-compatible server)");
+        return None;
+    };
+    let bucket = format!("{name}-{}", uuid::Uuid::new_v4().simple());
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("the S3-compatible server answers");
+    assert!(created.status().is_success(), "bucket {bucket}: {}", created.status());
+    Some(vec![
+        ("S3_BUCKET", bucket),
+        ("S3_ENDPOINT", endpoint),
+        ("S3_REGION", "us-east-1".to_string()),
+        ("S3_ACCESS_KEY_ID", "test".to_string()),
+        ("S3_SECRET_ACCESS_KEY", "test".to_string()),
+    ])
 }
 
 #[tokio::test]
 async fn a_file_is_deleted_when_nothing_refers_to_it() {
-    let chat = Chat::new(&[]).await;
+    deleted_when_nothing_refers_to_it(Chat::new(&[]).await).await;
+}
+
+#[tokio::test]
+async fn on_s3_a_file_is_deleted_when_nothing_refers_to_it() {
+    let Some(settings) = s3_bucket("deletion").await else {
+        return;
+    };
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let chat = Chat::new(&settings).await;
+    assert!(matches!(
+        chat.app.state.config.files.storage,
+        thicode::core::config::FileStorage::S3(_)
+    ));
+    deleted_when_nothing_refers_to_it(chat).await;
+}
+
+/// Unsent, attached, shared and deleted files, down to their stored bytes, on whatever storage `chat` has.
+async fn deleted_when_nothing_refers_to_it(chat: Chat) {
     let user_id = with_user(&chat.app, "fay", crate::common::PASSWORD).await;
     let cookie = api_session(&chat.app, "fay").await;
     let (_, loose) = upload(&chat, &cookie, "loose.txt", b"never sent").await;
@@ -646,9 +691,9 @@ async fn a_file_is_deleted_when_nothing_refers_to_it() {
                 .unwrap()
         }
     };
-    let loose_path = blob_path(&chat, user_id, &sha(loose["id"].as_i64().unwrap()).await);
-    let kept_path = blob_path(&chat, user_id, &sha(kept["id"].as_i64().unwrap()).await);
-    assert!(loose_path.is_file() && kept_path.is_file());
+    let loose_sha = sha(loose["id"].as_i64().unwrap()).await;
+    let kept_sha = sha(kept["id"].as_i64().unwrap()).await;
+    assert!(stored(&chat, user_id, &loose_sha).await && stored(&chat, user_id, &kept_sha).await);
 
     let res = chat
         .app
@@ -656,7 +701,10 @@ async fn a_file_is_deleted_when_nothing_refers_to_it() {
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     thicode::files::service::sweep(&chat.app.state, false).await.unwrap();
-    assert!(!loose_path.exists(), "the bytes went with the file");
+    assert!(
+        !stored(&chat, user_id, &loose_sha).await,
+        "the bytes went with the file"
+    );
 
     let res = chat
         .app
@@ -675,7 +723,17 @@ async fn a_file_is_deleted_when_nothing_refers_to_it() {
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "attached: kept");
     thicode::files::service::sweep(&chat.app.state, true).await.unwrap();
-    assert!(kept_path.is_file());
+    assert!(stored(&chat, user_id, &kept_sha).await);
+    let res = chat
+        .app
+        .send(authed(
+            "GET",
+            &format!("/api/files/{}/content/", kept["id"]),
+            None,
+            &cookie,
+        ))
+        .await;
+    assert_eq!(text(res).await, "sent with a message");
 
     let res = chat
         .app
@@ -693,22 +751,76 @@ async fn a_file_is_deleted_when_nothing_refers_to_it() {
         .send(authed("GET", &format!("/api/files/{}/", kept["id"]), None, &cookie))
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert!(!kept_path.exists(), "the bytes went with the conversation");
+    assert!(
+        !stored(&chat, user_id, &kept_sha).await,
+        "the bytes went with the conversation"
+    );
 
     // The same bytes uploaded twice share one stored copy, which stays while either file does.
     let (_, one) = upload(&chat, &cookie, "one.txt", b"same bytes").await;
     let (_, two) = upload(&chat, &cookie, "two.txt", b"same bytes").await;
-    let shared = blob_path(&chat, user_id, &sha(one["id"].as_i64().unwrap()).await);
+    let shared = sha(one["id"].as_i64().unwrap()).await;
     chat.app
         .send(authed("DELETE", &format!("/api/files/{}/", one["id"]), None, &cookie))
         .await;
     thicode::files::service::sweep(&chat.app.state, false).await.unwrap();
-    assert!(shared.is_file(), "still referred to by the second file");
+    assert!(
+        stored(&chat, user_id, &shared).await,
+        "still referred to by the second file"
+    );
     chat.app
         .send(authed("DELETE", &format!("/api/files/{}/", two["id"]), None, &cookie))
         .await;
     thicode::files::service::sweep(&chat.app.state, false).await.unwrap();
-    assert!(!shared.exists());
+    assert!(!stored(&chat, user_id, &shared).await);
+}
+
+#[tokio::test]
+async fn on_s3_uploads_stream_to_the_bucket_and_are_served_from_it() {
+    let Some(settings) = s3_bucket("uploads").await else {
+        return;
+    };
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let chat = Chat::new(&settings).await;
+    with_user(&chat.app, "sam", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "sam").await;
+    // 12 MB of text: sent to the bucket in parts (a multipart upload), read back whole.
+    let big: Vec<u8> = b"0123456789abcdef".iter().copied().cycle().take(12 << 20).collect();
+    let (status, file) = upload(&chat, &cookie, "big.txt", &big).await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    let res = chat
+        .app
+        .send(authed(
+            "GET",
+            &format!("/api/files/{}/content/", file["id"]),
+            None,
+            &cookie,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    assert_eq!(body.len(), big.len());
+    assert!(body[..] == big[..]);
+    // An image, re-encoded, goes to a vision model from the bucket.
+    let (status, image) = upload(&chat, &cookie, "dot.png", &png(32, 32)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": "what is it", "attachments": [image["id"]]})),
+            &cookie,
+        ))
+        .await;
+    let id = json(res).await["id"].as_i64().unwrap();
+    let done = wait_reply(&chat, &cookie, id).await;
+    assert!(
+        done["messages"][1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("[saw 1 image(s)]")
+    );
 }
 
 async fn stored_files(chat: &Chat) -> i64 {
