@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::routes::routes())
         .merge(export::routes())
         .merge(chat::routes::routes())
+        .merge(admin::routes::routes())
         .merge(api::routes(&state))
         .leptos_routes_with_context(&state, leptos_routes, context.clone(), {
             let options = state.leptos.clone();

@@ -125,9 +125,9 @@ pub async fn admin_audit(page: String) -> Result<AuditView, AppError> {
 /// Reads the three limits of a form: a whole number of 0 or more each; an empty field is `None`. Field errors keep
 /// what was typed.
 #[cfg(feature = "ssr")]
-fn limits_of(fields: [(&str, &str); 3]) -> Result<[Option<i64>; 3], AppError> {
+fn limits_of<const N: usize>(fields: [(&str, &str); N]) -> Result<[Option<i64>; N], AppError> {
     let mut errors = crate::core::error::FormErrors::default();
-    let mut out = [None; 3];
+    let mut out = [None; N];
     for (slot, (name, text)) in out.iter_mut().zip(fields) {
         errors.keep(name, text);
         let text = text.trim();
@@ -202,6 +202,10 @@ pub async fn admin_user(id: String) -> Result<crate::admin::types::AdminUserView
         defaults: quota::defaults(pool).await?,
         limits: quota::effective(pool, id).await?,
         usage: quota::usage(pool, id, crate::core::db::now_millis()).await?,
+        storage: (
+            crate::files::store::used_bytes(pool, id).await?,
+            crate::files::service::storage_limit(&state, id).await?,
+        ),
     })
 }
 
@@ -212,18 +216,23 @@ pub async fn admin_save_user_quota(
     messages_per_day: String,
     tokens_per_day: String,
     tokens_per_month: String,
+    /// Megabytes of files (empty: the instance's setting).
+    #[server(default)]
+    storage_mb: String,
 ) -> Result<(), AppError> {
     let (state, actor) = actor().await?;
     let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
-    let [m, d, mo] = limits_of([
+    let [m, d, mo, s] = limits_of([
         ("messages_per_day", &messages_per_day),
         ("tokens_per_day", &tokens_per_day),
         ("tokens_per_month", &tokens_per_month),
+        ("storage_mb", &storage_mb),
     ])?;
     let quota = crate::chat::types::QuotaOverride {
         messages_per_day: m,
         tokens_per_day: d,
         tokens_per_month: mo,
+        storage_mb: s,
     };
     crate::admin::service::set_user_quota(&state.db, &actor, id, quota).await?;
     leptos_axum::redirect(&format!("/admin/users/{id}?saved=1"));

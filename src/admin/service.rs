@@ -374,6 +374,7 @@ pub async fn set_user_quota(
         ("messages_per_day", quota.messages_per_day),
         ("tokens_per_day", quota.tokens_per_day),
         ("tokens_per_month", quota.tokens_per_month),
+        ("storage_mb", quota.storage_mb),
     ] {
         if let Some(value) = value {
             quota::check_limit(field, value)?;
@@ -437,6 +438,29 @@ pub async fn conversations_of(db: &Db, user_id: i64) -> Result<crate::admin::typ
 }
 
 /// Opens the account's conversation `id` read-only; the viewing is audited (who read whose conversation, when).
+/// The file `file_id` of account `user_id`, opened by staff: audited (`file.view`) before it is served.
+pub async fn open_file(
+    db: &Db,
+    actor: &Actor,
+    user_id: i64,
+    file_id: i64,
+) -> Result<crate::files::store::FileRow, AppError> {
+    let user = crate::accounts::users::by_id(&db.pool, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let row = crate::files::store::file(&db.pool, user_id, file_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut tx = db.pool.begin().await?;
+    audit::record(
+        &mut tx,
+        &entry(actor, "file.view", &user, crate::admin::routes::details(&row)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
 pub async fn view_conversation(
     db: &Db,
     actor: &Actor,
@@ -471,6 +495,7 @@ pub async fn view_conversation(
             } else {
                 crate::chat::markdown::user_html(&m.content)
             },
+            attachments: crate::files::service::attachments_of(&m.attachments),
             role: m.role,
             status: m.status,
             at: crate::core::time::minute(m.created_at),

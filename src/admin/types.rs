@@ -213,6 +213,8 @@ pub struct AdminUserView {
     pub limits: crate::chat::types::Quota,
     /// Used today and this month.
     pub usage: crate::chat::types::Usage,
+    /// Bytes of files the account keeps, and the most it may keep (0: no limit).
+    pub storage: (i64, i64),
 }
 
 /// How a usage report groups its rows.
@@ -263,6 +265,9 @@ pub struct UsageRow {
     pub errors: i64,
     /// Median time to the first token, in milliseconds (replies that produced one).
     pub median_ttft_ms: Option<i64>,
+    /// Grouped by account: the bytes of files it keeps now.
+    #[serde(default)]
+    pub files_bytes: Option<i64>,
 }
 
 /// A usage report: the period (UTC days, inclusive), the grouping and its rows.
@@ -315,6 +320,9 @@ pub struct AdminMessage {
     pub status: String,
     /// When it was written (`YYYY-MM-DD HH:MM` UTC).
     pub at: String,
+    /// The files it carries (staff open them through `/admin/users/{id}/files/{file}`, audited).
+    #[serde(default)]
+    pub attachments: Vec<crate::files::Attachment>,
 }
 
 /// A conversation opened read-only by staff.

@@ -119,6 +119,7 @@ pub async fn report(db: &Db, start: i64, end: i64, group: UsageGroup) -> Result<
             completion_tokens: row.try_get(3)?,
             errors: row.try_get(4)?,
             median_ttft_ms: row.try_get(5)?,
+            files_bytes: None,
         });
     }
     if group == UsageGroup::Day {
@@ -135,10 +136,14 @@ pub async fn report(db: &Db, start: i64, end: i64, group: UsageGroup) -> Result<
                 completion_tokens: 0,
                 errors: 0,
                 median_ttft_ms: None,
+                files_bytes: None,
             }));
             day += DAY_MS;
         }
     } else {
+        if group == UsageGroup::User {
+            files_per_account(pool, &mut rows).await?;
+        }
         rows.sort_by(|a, b| b.messages.cmp(&a.messages).then_with(|| a.key.cmp(&b.key)));
     }
     Ok(UsageReport {
@@ -147,6 +152,31 @@ pub async fn report(db: &Db, start: i64, end: i64, group: UsageGroup) -> Result<
         group_by: group,
         rows,
     })
+}
+
+/// Adds the bytes of files each account keeps now to its row, and a row for each account that keeps files without
+/// usage in the period.
+async fn files_per_account(pool: &sqlx::AnyPool, rows: &mut Vec<UsageRow>) -> Result<(), sqlx::Error> {
+    let kept: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT u.username, CAST(SUM(f.size) AS BIGINT) FROM files f JOIN users u ON u.id = f.user_id \
+         GROUP BY u.username",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut kept: std::collections::HashMap<String, i64> = kept.into_iter().collect();
+    for row in rows.iter_mut() {
+        row.files_bytes = Some(kept.remove(&row.key).unwrap_or(0));
+    }
+    rows.extend(kept.into_iter().map(|(key, bytes)| UsageRow {
+        key,
+        messages: 0,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        errors: 0,
+        median_ttft_ms: None,
+        files_bytes: Some(bytes),
+    }));
+    Ok(())
 }
 
 /// The median (the lower middle value of an even count), as the report's SQL computes it.
@@ -178,21 +208,23 @@ fn csv_field(text: &str) -> String {
 /// The CSV header line of a report grouped by `group`.
 pub fn csv_header(group: UsageGroup) -> String {
     format!(
-        "{},messages,prompt_tokens,completion_tokens,errors,median_ttft_ms\r\n",
-        group.name()
+        "{},messages,prompt_tokens,completion_tokens,errors,median_ttft_ms{}\r\n",
+        group.name(),
+        if group == UsageGroup::User { ",files_bytes" } else { "" }
     )
 }
 
 /// One row of the report as a CSV line.
 pub fn csv_line(row: &UsageRow) -> String {
     format!(
-        "{},{},{},{},{},{}\r\n",
+        "{},{},{},{},{},{}{}\r\n",
         csv_field(&row.key),
         row.messages,
         row.prompt_tokens,
         row.completion_tokens,
         row.errors,
-        row.median_ttft_ms.map(|m| m.to_string()).unwrap_or_default()
+        row.median_ttft_ms.map(|m| m.to_string()).unwrap_or_default(),
+        row.files_bytes.map(|b| format!(",{b}")).unwrap_or_default()
     )
 }
 

@@ -67,6 +67,9 @@ struct UsageRowOut {
     errors: i64,
     /// Median time to the first token (ms), null without any.
     median_ttft_ms: Option<i64>,
+    /// Grouped by account: the bytes of files it keeps now (left out otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files_bytes: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/admin/usage/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(UsageParams),
@@ -130,6 +133,7 @@ async fn usage(
                 completion_tokens: r.completion_tokens,
                 errors: r.errors,
                 median_ttft_ms: r.median_ttft_ms,
+                files_bytes: r.files_bytes,
             })
             .collect(),
     })
@@ -218,6 +222,17 @@ struct AdminUserDetail {
     /// What it used today and this month (UTC).
     #[schema(value_type = UsageOut)]
     usage: crate::chat::quota::Usage,
+    /// Its files.
+    storage: StorageOut,
+}
+
+/// The files an account keeps.
+#[derive(Debug, Serialize, ToSchema)]
+struct StorageOut {
+    /// Bytes of files it keeps.
+    used_bytes: i64,
+    /// The most it may keep (its own limit or the instance's; 0: no limit).
+    limit_bytes: i64,
 }
 
 /// Usage in the current UTC day and month.
@@ -240,6 +255,10 @@ async fn detail(state: &AppState, id: i64) -> Result<AdminUserDetail, ApiError> 
         quota: quota::override_of(pool, id).await?,
         limits: quota::effective(pool, id).await?,
         usage: quota::usage(pool, id, crate::core::db::now_millis()).await?,
+        storage: StorageOut {
+            used_bytes: crate::files::store::used_bytes(pool, id).await?,
+            limit_bytes: crate::files::service::storage_limit(state, id).await?,
+        },
     })
 }
 
@@ -364,6 +383,9 @@ struct QuotaBody {
     tokens_per_day: Option<i64>,
     #[serde(default, deserialize_with = "crate::api::lenient::integer")]
     tokens_per_month: Option<i64>,
+    /// Megabytes of files the account may keep (an account's own limits only; `null`: the instance's setting).
+    #[serde(default, deserialize_with = "crate::api::lenient::integer")]
+    storage_mb: Option<i64>,
 }
 
 #[utoipa::path(patch, path = "/api/admin/users/{id}/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "User id")), request_body = UpdateUserBody,
@@ -383,6 +405,7 @@ async fn update_user(
             ("messages_per_day", quota.messages_per_day),
             ("tokens_per_day", quota.tokens_per_day),
             ("tokens_per_month", quota.tokens_per_month),
+            ("storage_mb", quota.storage_mb),
         ] {
             if let Some(value) = value {
                 crate::chat::quota::check_limit(field, value).map_err(quota_field)?;
@@ -397,6 +420,7 @@ async fn update_user(
         messages_per_day: quota.messages_per_day,
         tokens_per_day: quota.tokens_per_day,
         tokens_per_month: quota.tokens_per_month,
+        storage_mb: quota.storage_mb,
     });
     // Flags and limits in one transaction: both change or neither does.
     service::update_user(&state.db, &actor, id, change, quota)

@@ -70,16 +70,18 @@ pub async fn override_of<'e>(
     db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     user_id: i64,
 ) -> Result<QuotaOverride, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT messages_per_day, tokens_per_day, tokens_per_month FROM user_quotas WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(db)
-            .await?;
+    let row = sqlx::query(
+        "SELECT messages_per_day, tokens_per_day, tokens_per_month, storage_mb FROM user_quotas WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
     Ok(match row {
         Some(row) => QuotaOverride {
             messages_per_day: row.try_get(0)?,
             tokens_per_day: row.try_get(1)?,
             tokens_per_month: row.try_get(2)?,
+            storage_mb: row.try_get(3)?,
         },
         None => QuotaOverride::default(),
     })
@@ -129,14 +131,16 @@ pub async fn set_override(
             .await?;
     } else {
         sqlx::query(
-            "INSERT INTO user_quotas (user_id, messages_per_day, tokens_per_day, tokens_per_month) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE SET messages_per_day = excluded.messages_per_day, \
-             tokens_per_day = excluded.tokens_per_day, tokens_per_month = excluded.tokens_per_month",
+            "INSERT INTO user_quotas (user_id, messages_per_day, tokens_per_day, tokens_per_month, storage_mb) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET messages_per_day = excluded.messages_per_day, \
+             tokens_per_day = excluded.tokens_per_day, tokens_per_month = excluded.tokens_per_month, \
+             storage_mb = excluded.storage_mb",
         )
         .bind(user_id)
         .bind(quota.messages_per_day)
         .bind(quota.tokens_per_day)
         .bind(quota.tokens_per_month)
+        .bind(quota.storage_mb)
         .execute(&mut **tx)
         .await?;
     }

@@ -178,6 +178,9 @@ pub struct QuotaOverride {
     pub tokens_per_day: Option<i64>,
     /// Tokens per UTC month.
     pub tokens_per_month: Option<i64>,
+    /// Megabytes of files the account may keep (`None`: the instance's `MAX_FILE_STORAGE_PER_USER`; 0: unlimited).
+    #[serde(default)]
+    pub storage_mb: Option<i64>,
 }
 
 /// What an account used in the current day and month.

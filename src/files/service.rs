@@ -99,7 +99,7 @@ where
     let files = &state.files;
     let limits = files.config.clone();
     let name = kinds::clean_name(raw_name).unwrap_or_else(|| "upload".to_string());
-    let max_storage = i64::try_from(limits.max_storage_per_user).unwrap_or(i64::MAX);
+    let max_storage = storage_limit(state, user.id).await?;
     let used = store::used_bytes(&state.db.pool, user.id).await?;
     if max_storage > 0 && used >= max_storage {
         return Err(storage_full(used + 1, max_storage));
@@ -273,6 +273,18 @@ async fn read_scan(state: &AppState, name: &str, path: &std::path::Path) -> Resu
         text,
         pages: count,
         chunks,
+    })
+}
+
+/// The bytes of files `user_id` may keep (0: no limit): the account's own limit (admin, in megabytes) or the
+/// instance's `MAX_FILE_STORAGE_PER_USER`.
+pub async fn storage_limit(state: &AppState, user_id: i64) -> Result<i64, AppError> {
+    let own = crate::chat::quota::override_of(&state.db.pool, user_id)
+        .await?
+        .storage_mb;
+    Ok(match own {
+        Some(mb) => mb.saturating_mul(1 << 20),
+        None => i64::try_from(state.files.config.max_storage_per_user).unwrap_or(i64::MAX),
     })
 }
 

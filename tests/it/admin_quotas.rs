@@ -171,7 +171,7 @@ async fn a_user_over_a_quota_is_told_when_it_resets_and_staff_can_lift_it() {
     assert_eq!(status, StatusCode::OK, "{out}");
     assert_eq!(
         out["quota"],
-        json!({"messages_per_day": 0, "tokens_per_day": null, "tokens_per_month": null})
+        json!({"messages_per_day": 0, "tokens_per_day": null, "tokens_per_month": null, "storage_mb": null})
     );
     assert_eq!(out["limits"]["messages_per_day"], json!(0));
     assert_eq!(out["usage"]["messages_today"], json!(2));
@@ -252,7 +252,8 @@ async fn concurrent_sends_from_two_instances_never_pass_a_message_limit() {
         }
     }
     assert_eq!(ok, 3, "exactly the limit went through");
-    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_events")
+    // Replies only: a finished first exchange also names its conversation (a `title` event) meanwhile.
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_events WHERE kind = 'reply'")
         .fetch_one(&chat.app.pool().pool)
         .await
         .unwrap();
@@ -441,7 +442,7 @@ async fn usage_reports_count_a_known_set_by_day_user_and_model_as_json_csv_and_a
     assert_eq!(by_user["results"][0]["messages"], json!(3));
     assert_eq!(
         by_user["results"][1],
-        json!({"key": "bob", "messages": 1, "prompt_tokens": 1, "completion_tokens": 2, "errors": 0, "median_ttft_ms": 200})
+        json!({"key": "bob", "messages": 1, "prompt_tokens": 1, "completion_tokens": 2, "errors": 0, "median_ttft_ms": 200, "files_bytes": 0})
     );
     let (_, by_model) = api(&chat, "GET", &format!("{q}&group_by=model"), None, &root).await;
     assert_eq!(by_model["results"][0]["key"], json!("mistral-small"));

@@ -1127,3 +1127,108 @@ async fn a_scanned_pdf_is_read_by_ocr_or_refused_as_having_no_text() {
     );
     assert!(chat.fake.ocr_requests().is_empty());
 }
+
+#[tokio::test]
+async fn staff_open_a_users_file_from_the_conversation_audited_and_storage_is_limited_per_account() {
+    use crate::common::{logged_in, page, with_staff};
+    let chat = Chat::new(&[]).await;
+    with_staff(&chat.app, "root").await;
+    let ada = with_user(&chat.app, "ada", crate::common::PASSWORD).await;
+    with_user(&chat.app, "bob", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "ada").await;
+    let bob = api_session(&chat.app, "bob").await;
+    let (_, file) = upload(&chat, &cookie, "salary.txt", b"the secret numbers").await;
+    let id = file["id"].as_i64().unwrap();
+    let res = chat
+        .app
+        .send(authed(
+            "POST",
+            "/api/chat/conversations/",
+            Some(json!({"initial_message": "read it", "attachments": [id]})),
+            &cookie,
+        ))
+        .await;
+    let conversation = json(res).await["id"].as_i64().unwrap();
+    wait_reply(&chat, &cookie, conversation).await;
+    let root = logged_in(&chat.app, "root").await;
+    let pool = &chat.app.state.db.pool;
+    let opened = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = 'file.view'")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    // The conversation view lists the file with a link to the staff route.
+    let mut req = crate::common::get(&format!("/admin/users/{ada}/conversations/{conversation}"));
+    req.headers_mut().insert("cookie", root.parse().unwrap());
+    req.headers_mut()
+        .insert("sec-fetch-site", "same-origin".parse().unwrap());
+    let html = crate::common::without_markers(&text(chat.app.send(req).await).await);
+    let link = format!("/admin/users/{ada}/files/{id}");
+    assert!(html.contains(&format!(r#"href="{link}""#)), "{html}");
+
+    let open = |cookie: &str, site: Option<&str>, uri: &str| {
+        let mut req = crate::common::get(uri);
+        req.headers_mut().insert("cookie", cookie.parse().unwrap());
+        if let Some(site) = site {
+            req.headers_mut().insert("sec-fetch-site", site.parse().unwrap());
+        }
+        req
+    };
+    // Not staff, another site, or a request that does not say where it comes from: nothing served, nothing audited.
+    for (who, site) in [(&bob, Some("same-origin")), (&root, Some("cross-site")), (&root, None)] {
+        let res = chat.app.send(open(who, site, &link)).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{site:?}");
+        assert!(!text(res).await.contains("secret numbers"));
+    }
+    assert_eq!(opened().await, 0);
+    // Another account's id in the path: not found.
+    let wrong = format!("/admin/users/{}/files/{id}", ada + 1);
+    assert_eq!(
+        chat.app.send(open(&root, Some("same-origin"), &wrong)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // From the conversation's page: served with the owner's route's safe headers, and audited.
+    let res = chat.app.send(open(&root, Some("same-origin"), &link)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+    assert!(header(&res, "content-disposition").starts_with("attachment"));
+    assert_eq!(text(res).await, "the secret numbers");
+    assert_eq!(opened().await, 1);
+    let html = page(&chat.app, "/admin/audit", Some(&root)).await;
+    assert!(html.contains("opened a file"), "{html}");
+
+    // The account's own storage limit (megabytes) applies to its uploads; the staff page shows what it keeps.
+    let res = chat
+        .app
+        .send(authed(
+            "PATCH",
+            &format!("/api/admin/users/{ada}/"),
+            Some(json!({"quota": {"storage_mb": 1}})),
+            &root_api(&chat).await,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let detail = json(res).await;
+    assert_eq!(detail["quota"]["storage_mb"], 1);
+    assert_eq!(detail["storage"]["limit_bytes"], 1 << 20);
+    assert_eq!(detail["storage"]["used_bytes"], 18);
+    let (status, body) = upload(&chat, &cookie, "big.txt", &vec![b'a'; (1 << 20) + 10]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["file"][0]
+            .as_str()
+            .unwrap()
+            .contains("more than the 1 MB an account may keep"),
+        "{body}"
+    );
+    let html = page(&chat.app, &format!("/admin/users/{ada}"), Some(&root)).await;
+    assert!(html.contains("18 B / 1 MB"), "{html}");
+    // Storage per user in the usage report.
+    let html = page(&chat.app, "/admin/usage?group_by=user", Some(&root)).await;
+    assert!(html.contains("18 B"), "{html}");
+}
+
+async fn root_api(chat: &Chat) -> String {
+    api_session(&chat.app, "root").await
+}

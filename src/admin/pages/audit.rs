@@ -90,6 +90,7 @@ fn action_label(t: Lang, action: &str) -> String {
         "user.set_quota" => tr!(t, admin.audit.user_set_quota).to_string(),
         "settings.quota" => tr!(t, admin.audit.settings_quota).to_string(),
         "conversation.view" => tr!(t, admin.audit.conversation_view).to_string(),
+        "file.view" => tr!(t, admin.audit.file_view).to_string(),
         "conversation.delete" => tr!(t, admin.audit.conversation_delete).to_string(),
         other => other.to_string(),
     }

@@ -190,6 +190,7 @@ fn read_only(t: Lang, c: AdminConversation) -> impl IntoView {
         <h1>{title}</h1>
         <AdminNav here="/admin/users"/>
         <p class="notice" role="note">{tr!(t, admin.conversations.read_only, username = username)}</p>
+        <p class="hint">{tr!(t, admin.conversations.files_audited)}</p>
         <ol class="admin-messages" data-testid="admin-messages">
             {messages.into_iter().map(|m| {
                 let who = match m.role.as_str() {
@@ -197,10 +198,26 @@ fn read_only(t: Lang, c: AdminConversation) -> impl IntoView {
                     "assistant" => tr!(t, admin.conversations.role_assistant),
                     _ => tr!(t, admin.conversations.role_system),
                 };
+                let files = m.attachments.clone();
                 view! {
                     <li class=format!("admin-message {}", m.role) data-status=m.status.clone()>
                         <p class="hint"><strong>{who}</strong>" · "{m.at}</p>
                         <div class="message-body" inner_html=m.html></div>
+                        {(!files.is_empty()).then(|| view! {
+                            <ul class="message-files" aria-label=tr!(t, admin.conversations.files) data-testid="admin-files">
+                                {files.into_iter().map(|a| view! {
+                                    <li>
+                                        <a class="file-chip" href=format!("/admin/users/{user_id}/files/{}", a.id) rel="external">
+                                            <span class="file-meta">
+                                                <span class="file-name">{a.name.clone()}</span>
+                                                <span class="file-info">{format!("{} · {}", crate::files::ui::kind_label(&a),
+                                                    crate::files::human_size(a.size.max(0) as u64))}</span>
+                                            </span>
+                                        </a>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        })}
                     </li>
                 }
             }).collect_view()}

@@ -14,14 +14,16 @@ use crate::core::error::AppError;
 use crate::core::i18n::Lang;
 use crate::tr;
 
-/// The three limit fields of a form: the value shown, and the hint under each (the default, for an account).
+/// The limit fields of a form: the three usage limits and, for an account, its storage; the value shown, and the hint
+/// under each (the default, for an account).
 #[component]
-fn LimitFields(values: [Option<i64>; 3], hints: [String; 3], error: Signal<Option<AppError>>) -> impl IntoView {
+fn LimitFields(values: Vec<Option<i64>>, hints: Vec<String>, error: Signal<Option<AppError>>) -> impl IntoView {
     let t = Lang::current();
     let labels = [
         ("messages_per_day", tr!(t, admin.limits.messages_per_day)),
         ("tokens_per_day", tr!(t, admin.limits.tokens_per_day)),
         ("tokens_per_month", tr!(t, admin.limits.tokens_per_month)),
+        ("storage_mb", tr!(t, admin.limits.storage_mb)),
     ];
     labels
         .into_iter()
@@ -82,8 +84,8 @@ pub fn SettingsPage() -> impl IntoView {
                                 <ActionForm action=save attr:class="form" attr:novalidate=true>
                                     <CsrfField/>
                                     <LimitFields
-                                        values=[Some(quota.messages_per_day), Some(quota.tokens_per_day), Some(quota.tokens_per_month)]
-                                        hints=[unlimited.clone(), unlimited.clone(), unlimited]
+                                        values=vec![Some(quota.messages_per_day), Some(quota.tokens_per_day), Some(quota.tokens_per_month)]
+                                        hints=vec![unlimited.clone(), unlimited.clone(), unlimited]
                                         error/>
                                     <button type="submit" class="primary">{tr!(t, admin.limits.save)}</button>
                                 </ActionForm>
@@ -139,7 +141,22 @@ fn account(
         defaults,
         limits,
         usage,
+        storage: (storage_bytes, storage_limit),
     } = view;
+    let size = |bytes: i64| crate::files::human_size(u64::try_from(bytes).unwrap_or(0));
+    let storage_used = if storage_limit == 0 {
+        size(storage_bytes)
+    } else {
+        format!("{} / {}", size(storage_bytes), size(storage_limit))
+    };
+    // The instance's setting applies without an own limit.
+    let storage_hint = if quota.storage_mb.is_some() {
+        tr!(t, admin.limits.storage_hint).to_string()
+    } else if storage_limit == 0 {
+        tr!(t, admin.limits.default_unlimited).to_string()
+    } else {
+        tr!(t, admin.limits.storage_default, size = size(storage_limit)).to_string()
+    };
     let default_hint = move |value: i64| {
         if value == 0 {
             tr!(t, admin.limits.default_unlimited).to_string()
@@ -169,6 +186,7 @@ fn account(
             <li><strong>{of(usage.messages_today, limits.messages_per_day)}</strong>" "{tr!(t, admin.limits.messages_today)}</li>
             <li><strong>{of(usage.tokens_today, limits.tokens_per_day)}</strong>" "{tr!(t, admin.limits.tokens_today)}</li>
             <li><strong>{of(usage.tokens_this_month, limits.tokens_per_month)}</strong>" "{tr!(t, admin.limits.tokens_month)}</li>
+            <li data-testid="user-storage"><strong>{storage_used}</strong>" "{tr!(t, admin.limits.storage_used)}</li>
         </ul>
         <h2>{tr!(t, admin.limits.own_limits)}</h2>
         <p class="hint">{tr!(t, admin.limits.own_explained)}</p>
@@ -176,8 +194,9 @@ fn account(
             <CsrfField/>
             <input type="hidden" name="id" value=row.id.to_string()/>
             <LimitFields
-                values=[quota.messages_per_day, quota.tokens_per_day, quota.tokens_per_month]
-                hints=[default_hint(defaults.messages_per_day), default_hint(defaults.tokens_per_day), default_hint(defaults.tokens_per_month)]
+                values=vec![quota.messages_per_day, quota.tokens_per_day, quota.tokens_per_month, quota.storage_mb]
+                hints=vec![default_hint(defaults.messages_per_day), default_hint(defaults.tokens_per_day),
+                    default_hint(defaults.tokens_per_month), storage_hint]
                 error/>
             <button type="submit" class="primary">{tr!(t, admin.limits.save)}</button>
         </ActionForm>

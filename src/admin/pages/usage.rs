@@ -66,6 +66,7 @@ fn Report(report: UsageReport) -> impl IntoView {
     };
     let chart = (group_by == UsageGroup::Day).then(|| chart(t, &rows, &from, &to));
     let empty = rows.iter().all(|r| r.messages == 0);
+    let by_user = group_by == UsageGroup::User;
     view! {
         <form method="get" action="/admin/usage" class="admin-search usage-filter">
             <span class="field"><label for="usage-from">{tr!(t, admin.usage.from)}</label>
@@ -92,6 +93,7 @@ fn Report(report: UsageReport) -> impl IntoView {
                     <th scope="col" class="number">{tr!(t, admin.usage.completion_tokens)}</th>
                     <th scope="col" class="number">{tr!(t, admin.usage.errors)}</th>
                     <th scope="col" class="number">{tr!(t, admin.usage.median_ttft)}</th>
+                    {by_user.then(|| view! { <th scope="col" class="number">{tr!(t, admin.usage.files)}</th> })}
                 </tr></thead>
                 <tbody>
                     {rows.into_iter().map(|row: UsageRow| view! {
@@ -102,6 +104,9 @@ fn Report(report: UsageReport) -> impl IntoView {
                             <td class="number">{row.completion_tokens}</td>
                             <td class="number">{row.errors}</td>
                             <td class="number">{row.median_ttft_ms.map(|ms| tr!(t, admin.usage.ms, ms = ms).to_string())}</td>
+                            {row.files_bytes.map(|b| view! {
+                                <td class="number">{crate::files::human_size(u64::try_from(b).unwrap_or(0))}</td>
+                            })}
                         </tr>
                     }).collect_view()}
                 </tbody>
