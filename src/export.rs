@@ -1,6 +1,7 @@
-//! The personal-data export (`/settings/export`): everything ThiCode stores about the logged-in user — the account
-//! from accounts, the conversations from chat — as one JSON download. It sits above both features, beside the router
-//! that mounts it.
+//! The personal-data export: everything ThiCode stores about the logged-in user — the account from accounts, the
+//! conversations from chat, the files — as one JSON download (`/settings/export`: the files described, with the text
+//! read from them), or as a ZIP archive of that JSON and every file as uploaded (`/settings/export.zip`). It sits
+//! above the features, beside the router that mounts it.
 
 use axum::Router;
 use axum::extract::State;
@@ -16,9 +17,11 @@ use crate::core::error::AppError;
 use crate::core::time::iso;
 use crate::state::AppState;
 
-/// `GET /settings/export`.
+/// `GET /settings/export` and `GET /settings/export.zip`.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/settings/export", get(export))
+    Router::new()
+        .route("/settings/export", get(export))
+        .route("/settings/export.zip", get(export_zip))
 }
 
 /// Everything ThiCode stores about the logged-in user, as a JSON download.
@@ -26,10 +29,157 @@ async fn export(State(state): State<AppState>, auth: AuthSession) -> Response {
     let Some(user) = auth.user else {
         return Redirect::to("/login?next=/settings/export").into_response();
     };
-    let conversations = match chat::service::export_all(&state.db.pool, user.id).await {
-        Ok(list) => list,
-        Err(e) => return AppError::internal("export", e).into_html(),
+    let document = match document(&state, &user).await {
+        Ok(document) => document,
+        Err(e) => return e.into_html(),
     };
+    let filename = format!("attachment; filename=\"thicode-{}.json\"", user.username);
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, filename),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        serde_json::to_string_pretty(&document).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// Where a file goes in the archive: `files/<id>-<name>` (the name has no path in it).
+fn archive_name(file: &crate::files::store::FileRow) -> String {
+    format!("files/{}-{}", file.id, file.name.replace(['/', '\\'], "_"))
+}
+
+/// The JSON export and every file as uploaded, in a ZIP archive built in a spool file (never whole in memory) and
+/// sent from it.
+async fn export_zip(State(state): State<AppState>, auth: AuthSession) -> Response {
+    let Some(user) = auth.user else {
+        return Redirect::to("/login?next=/settings/export.zip").into_response();
+    };
+    match build_zip(&state, &user).await {
+        Ok(spool) => {
+            let filename = format!("attachment; filename=\"thicode-{}.zip\"", user.username);
+            (
+                [
+                    (header::CONTENT_TYPE, "application/zip".to_string()),
+                    (header::CONTENT_DISPOSITION, filename),
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                ],
+                axum::body::Body::from_stream(read_spool(spool)),
+            )
+                .into_response()
+        }
+        Err(e) => e.into_html(),
+    }
+}
+
+async fn build_zip(
+    state: &AppState,
+    user: &crate::accounts::users::User,
+) -> Result<crate::files::storage::Spool, AppError> {
+    use std::io::Write;
+    let fail = |e: &dyn std::fmt::Display| AppError::internal("export archive", e);
+    let document = document(state, user).await?;
+    let files = crate::files::store::all_of(&state.db.pool, user.id).await?;
+    let mut spool = state.files.storage.spool().await.map_err(|e| fail(&e))?;
+    spool.close().await.map_err(|e| fail(&e))?;
+    let path = spool.path.clone();
+    let json = serde_json::to_vec_pretty(&document).unwrap_or_default();
+    let name = format!("thicode-{}.json", user.username);
+    // Each entry is written on the blocking pool; the writer goes there and back.
+    let mut writer = tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new().write(true).truncate(true).open(&path)?;
+        let mut writer = zip::ZipWriter::new(file);
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        writer.start_file(name, options)?;
+        writer.write_all(&json)?;
+        Ok::<_, zip::result::ZipError>(writer)
+    })
+    .await
+    .map_err(|e| fail(&e))?
+    .map_err(|e| fail(&e))?;
+    for file in files {
+        let bytes = state
+            .files
+            .storage
+            .read(&file.storage_key)
+            .await
+            .map_err(|e| fail(&e))?;
+        let entry = archive_name(&file);
+        writer = tokio::task::spawn_blocking(move || {
+            // Stored as they are: images and PDFs are compressed already.
+            let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+            writer.start_file(entry, options)?;
+            writer.write_all(&bytes)?;
+            Ok::<_, zip::result::ZipError>(writer)
+        })
+        .await
+        .map_err(|e| fail(&e))?
+        .map_err(|e| fail(&e))?;
+    }
+    tokio::task::spawn_blocking(move || writer.finish().map(drop))
+        .await
+        .map_err(|e| fail(&e))?
+        .map_err(|e| fail(&e))?;
+    Ok(spool)
+}
+
+/// The spool file's bytes as a body stream; the file is removed once the stream is done with (the spool dropped).
+fn read_spool(
+    spool: crate::files::storage::Spool,
+) -> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> {
+    futures_util::stream::unfold((spool, None::<tokio::fs::File>), |(spool, file)| async move {
+        use tokio::io::AsyncReadExt;
+        let mut file = match file {
+            Some(file) => file,
+            None => match tokio::fs::File::open(&spool.path).await {
+                Ok(file) => file,
+                Err(e) => return Some((Err(e), (spool, None))),
+            },
+        };
+        let mut buffer = vec![0u8; 64 * 1024];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some((Ok(axum::body::Bytes::from(buffer)), (spool, Some(file))))
+            }
+            Err(e) => Some((Err(e), (spool, Some(file)))),
+        }
+    })
+}
+
+/// The export document: the profile, the conversations and the files (described, with their text; the archive
+/// holds their bytes under `archive_path`).
+async fn document(state: &AppState, user: &crate::accounts::users::User) -> Result<serde_json::Value, AppError> {
+    let conversations = chat::service::export_all(&state.db.pool, user.id)
+        .await
+        .map_err(|e| AppError::internal("export", e))?;
+    let ids: Vec<i64> = crate::files::store::all_of(&state.db.pool, user.id)
+        .await?
+        .iter()
+        .map(|f| f.id)
+        .collect();
+    let files: Vec<serde_json::Value> = crate::files::store::with_text(&state.db.pool, user.id, &ids)
+        .await?
+        .into_iter()
+        .map(|(f, text)| {
+            json!({
+                "id": f.id,
+                "name": f.name,
+                "type": f.content_type,
+                "kind": f.kind,
+                "size": f.size,
+                "sha256": f.sha256,
+                "pages": f.pages,
+                "width": f.width,
+                "height": f.height,
+                "created_at": iso(f.created_at),
+                "text": text,
+                "archive_path": archive_name(&f),
+            })
+        })
+        .collect();
     let preferences: serde_json::Value = serde_json::from_str(&user.preferences).unwrap_or_else(|_| json!({}));
     let document = json!({
         "format": "thicode-export-1",
@@ -47,15 +197,7 @@ async fn export(State(state): State<AppState>, auth: AuthSession) -> Response {
             "last_login": user.last_login.map(iso),
         },
         "conversations": conversations,
+        "files": files,
     });
-    let filename = format!("attachment; filename=\"thicode-{}.json\"", user.username);
-    (
-        [
-            (header::CONTENT_TYPE, "application/json".to_string()),
-            (header::CONTENT_DISPOSITION, filename),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        serde_json::to_string_pretty(&document).unwrap_or_default(),
-    )
-        .into_response()
+    Ok(document)
 }

@@ -98,6 +98,11 @@ impl Storage {
         format!("u{user_id}/{sha256}")
     }
 
+    /// The folder spool files are written in.
+    pub fn spool_dir(&self) -> &Path {
+        &self.spool
+    }
+
     /// A new spool file for an upload in progress (removed when dropped).
     pub async fn spool(&self) -> Result<Spool, StorageError> {
         let path = self.spool.join(format!("{}.part", uuid::Uuid::new_v4().simple()));

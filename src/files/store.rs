@@ -201,6 +201,16 @@ async fn insert_chunks(
     Ok(())
 }
 
+/// Every file of the user, oldest first (for the personal data export).
+pub async fn all_of(pool: &AnyPool, user_id: i64) -> Result<Vec<FileRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM files WHERE user_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}
+
 /// The user's file `id`.
 pub async fn file(pool: &AnyPool, user_id: i64, id: i64) -> Result<Option<FileRow>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM files WHERE id = $1 AND user_id = $2"))

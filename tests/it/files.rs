@@ -1232,3 +1232,70 @@ async fn staff_open_a_users_file_from_the_conversation_audited_and_storage_is_li
 async fn root_api(chat: &Chat) -> String {
     api_session(&chat.app, "root").await
 }
+
+#[tokio::test]
+async fn the_personal_data_export_holds_the_files_described_and_in_an_archive() {
+    use std::io::Read;
+    let chat = Chat::new(&[]).await;
+    with_user(&chat.app, "eve", crate::common::PASSWORD).await;
+    with_user(&chat.app, "mallory", crate::common::PASSWORD).await;
+    let cookie = api_session(&chat.app, "eve").await;
+    let other = api_session(&chat.app, "mallory").await;
+    let image = png(24, 12);
+    let (_, shot) = upload(&chat, &cookie, "shot.png", &image).await;
+    let (_, notes) = upload(&chat, &cookie, "notes.md", b"# Plan\n\nShip the export.").await;
+    upload(&chat, &other, "theirs.txt", b"not eve's").await;
+    let get = |uri: &str, cookie: &str| json_request("GET", uri, None, Some(cookie), &[]);
+
+    let res = chat.app.send(get("/settings/export", &cookie)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let document = json(res).await;
+    let files = document["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(files[0]["name"], "shot.png");
+    assert_eq!(files[0]["width"], 24);
+    assert_eq!(files[1]["text"], "# Plan\n\nShip the export.");
+    assert_eq!(files[1]["archive_path"], format!("files/{}-notes.md", notes["id"]));
+
+    let res = chat.app.send(get("/settings/export.zip", &cookie)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "content-type"), "application/zip");
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes.to_vec())).unwrap();
+    // In the order written: the files, oldest first, then (sorted last here) the document.
+    let mut names: Vec<String> = archive.file_names().map(|n| n.unwrap().to_string()).collect();
+    names.sort_by_key(|n| !n.starts_with("files/"));
+    assert_eq!(
+        names,
+        [
+            format!("files/{}-shot.png", shot["id"]),
+            format!("files/{}-notes.md", notes["id"]),
+            "thicode-eve.json".to_string(),
+        ]
+    );
+    let mut stored = Vec::new();
+    archive
+        .by_name(&format!("files/{}-notes.md", notes["id"]))
+        .unwrap()
+        .read_to_end(&mut stored)
+        .unwrap();
+    assert_eq!(stored, b"# Plan\n\nShip the export.");
+    let mut json_text = String::new();
+    archive
+        .by_name("thicode-eve.json")
+        .unwrap()
+        .read_to_string(&mut json_text)
+        .unwrap();
+    assert!(json_text.contains("\"archive_path\"") && !json_text.contains("theirs.txt"));
+    // The spool file it was built in is gone once sent.
+    let spool = chat.app.state.files.storage.spool_dir().to_path_buf();
+    let left = std::fs::read_dir(&spool).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "{spool:?}");
+
+    // Without a session: to the login page.
+    let res = chat
+        .app
+        .send(json_request("GET", "/settings/export.zip", None, None, &[]))
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
