@@ -89,6 +89,13 @@ for (const size of [
     const md = await (await page.request.get(`/chat/${id}/export/md`)).text();
     expect(md).toContain("- red square.png (image/png,");
     expect(md).toContain("- notes.md (text/markdown,");
+
+    // Editing the message lists its files, ticked: they go with the edit unless unticked.
+    await sent.getByTestId("edit").click();
+    const keep = page.getByTestId("edit-files");
+    await expect(keep.getByRole("checkbox", { checked: true })).toHaveCount(2);
+    await expect(keep.getByRole("checkbox", { name: "notes.md" })).toBeChecked();
+    await looksRight(page, `edit with files at ${size.width}px`);
     expect(w.errors).toEqual([]);
   });
 }

@@ -69,11 +69,18 @@ pub async fn regenerate(message_id: i64) -> Result<Sent, AppError> {
     answer(&state, &user, sent).await
 }
 
-/// Sends an edited copy of the user message `message_id` as a new branch.
+/// Sends an edited copy of the user message `message_id` as a new branch. It keeps the message's files, unless the
+/// form lists them (`files_listed`): then only those in `keep` (`keep[0]`…) go with the edit.
 #[server]
-pub async fn edit_message(message_id: i64, content: String) -> Result<Sent, AppError> {
+pub async fn edit_message(
+    message_id: i64,
+    content: String,
+    #[server(default)] files_listed: Option<String>,
+    #[server(default)] keep: Vec<i64>,
+) -> Result<Sent, AppError> {
     let (state, user) = session().await?;
-    let sent = crate::chat::service::edit_message(&state, &user, message_id, &content, None).await?;
+    let attachments = files_listed.is_some().then_some(keep);
+    let sent = crate::chat::service::edit_message(&state, &user, message_id, &content, attachments).await?;
     answer(&state, &user, sent).await
 }
 

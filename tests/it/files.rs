@@ -1299,3 +1299,68 @@ async fn the_personal_data_export_holds_the_files_described_and_in_an_archive() 
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn an_edit_keeps_its_files_unless_the_form_unticks_them() {
+    use leptos::server_fn::ServerFn;
+    use thicode::chat::server_fns::{EditMessage, SendMessage};
+    let chat = Chat::new(&[]).await;
+    let cookie = chat.user("ed").await;
+    let api = api_session(&chat.app, "ed").await;
+    let (_, one) = upload(&chat, &api, "one.txt", b"first file").await;
+    let (_, two) = upload(&chat, &api, "two.txt", b"second file").await;
+    // The page's form: `attachments[0]`… beside the text (the brackets percent-encoded, as browsers send them).
+    let body = format!(
+        "content=look&attachments%5B0%5D={}&attachments%5B1%5D={}",
+        one["id"], two["id"]
+    );
+    let (status, sent) = chat.call(SendMessage::PATH, &body, &cookie).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let first = sent["user_message_id"].as_i64().unwrap();
+    chat.settled(sent["assistant_message_id"].as_i64().unwrap()).await;
+    let names = |message: &Value| -> Vec<String> {
+        message["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let user_message = |sent: &Value| {
+        let id = sent["user_message_id"].as_i64().unwrap();
+        sent["view"]["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(names(&user_message(&sent)), ["one.txt", "two.txt"]);
+
+    // An edit from a form that does not list the files (a script, an older page) keeps them.
+    let (status, edited) = chat
+        .call(EditMessage::PATH, &format!("message_id={first}&content=again"), &cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    chat.settled(edited["assistant_message_id"].as_i64().unwrap()).await;
+    assert_eq!(names(&user_message(&edited)), ["one.txt", "two.txt"]);
+
+    // The edit form lists them: the unticked one stays behind.
+    let body = format!(
+        "message_id={first}&content=only+two&files_listed=1&keep%5B1%5D={}",
+        two["id"]
+    );
+    let (status, edited) = chat.call(EditMessage::PATH, &body, &cookie).await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    chat.settled(edited["assistant_message_id"].as_i64().unwrap()).await;
+    assert_eq!(names(&user_message(&edited)), ["two.txt"]);
+    let content = last_request_messages(&chat).last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content.contains("second file") && !content.contains("first file"),
+        "{content}"
+    );
+}

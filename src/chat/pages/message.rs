@@ -64,6 +64,7 @@ pub(super) fn MessageItem(
     };
     let quiet = (!is_user).then(|| quiet_line(&message, t)).flatten();
     let source = message.content.clone();
+    let message_files = message.attachments.clone();
     let copy_label = tr!(t, chat.message.copy);
     let edit_href = format!("/chat/{conversation_id}?edit={id}");
     let close_href = format!("/chat/{conversation_id}");
@@ -76,15 +77,30 @@ pub(super) fn MessageItem(
     view! {
         <li class=classes data-status=message.status.clone() data-testid=format!("message-{}", message.role)>
             <span class="visually-hidden">{if is_user { tr!(t, chat.message.you) } else { tr!(t, chat.message.assistant) }}</span>
-            {move || is_editing().then(|| (source.clone(), close_href.clone())).map(|(source, close_href)| view! {
+            {move || is_editing().then(|| (source.clone(), close_href.clone(), message_files.clone())).map(|(source, close_href, files)| view! {
                 <ActionForm action=actions.edit attr:class="edit-form">
                     <CsrfField/>
                     <input type="hidden" name="message_id" value=id/>
                     <label for=format!("edit-{id}") class="visually-hidden">{tr!(t, chat.message.edit_message)}</label>
-                    <textarea id=format!("edit-{id}") name="content" rows="4" required autofocus
+                    <textarea id=format!("edit-{id}") name="content" rows="4" required=files.is_empty() autofocus
                         on:keydown=move |ev| if ev.key() == "Escape" { editing.set(None) }>
                         {rcdata_text(&source)}
                     </textarea>
+                    // The message's files go with the edit unless unticked.
+                    {(!files.is_empty()).then(|| view! {
+                        <fieldset class="edit-files" data-testid="edit-files">
+                            <legend>{tr!(t, files.ui.keep_files)}</legend>
+                            <input type="hidden" name="files_listed" value="1"/>
+                            {files.iter().enumerate().map(|(i, a)| {
+                                view! {
+                                    <label class="checkbox">
+                                        <input type="checkbox" name=format!("keep[{i}]") value=a.id.to_string() checked/>
+                                        {a.name.clone()}
+                                    </label>
+                                }
+                            }).collect_view()}
+                        </fieldset>
+                    })}
                     <div class="modal-actions">
                         <a class="button" href=close_href
                             on:click=move |ev| { ev.prevent_default(); editing.set(None); }>
