@@ -184,7 +184,25 @@ struct CreateBody {
     attachments: Option<Vec<i64>>,
 }
 
-#[utoipa::path(post, path = "/api/chat/conversations/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = CreateBody,
+/// `POST conversations/` as `multipart/form-data`: the same fields as text parts, and the files as `files` parts.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CreateForm {
+    /// The first message (may be empty when files go with it).
+    initial_message: Option<String>,
+    /// A title.
+    title: Option<String>,
+    /// A model the provider lists.
+    model: Option<String>,
+    /// Sent first to the model.
+    system_prompt: Option<String>,
+    /// Files the first message carries, uploaded with it.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    files: Vec<Vec<u8>>,
+}
+
+#[utoipa::path(post, path = "/api/chat/conversations/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])),
+    request_body(content((CreateBody = "application/json"), (CreateForm = "multipart/form-data"))),
     responses((status = 201, body = ConversationOut, description = "Created with the first message; the reply is generated in the background",
         links(
             ("detail" = (operation_id = "detail", parameters(("id" = "$response.body#/id")))),
@@ -382,6 +400,23 @@ struct SendBody {
     attachments: Option<Vec<i64>>,
 }
 
+/// `POST messages/` as `multipart/form-data`: the same fields as text parts, and the files as `files` parts.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct SendForm {
+    /// The message (may be empty when files go with it).
+    content: Option<String>,
+    /// `text`, `markdown` (default) or `code`.
+    content_type: Option<String>,
+    /// A model the provider lists, for this reply only.
+    model: Option<String>,
+    /// Continue from this message instead of the latest one.
+    parent_id: Option<i64>,
+    /// Files the message carries, uploaded with it.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    files: Vec<Vec<u8>>,
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct StreamParam {
@@ -400,7 +435,8 @@ fn wants_stream(headers: &axum::http::HeaderMap, param: &StreamParam) -> bool {
 
 /// `POST messages/`: stores the user message and starts the reply in the background; 201 with the message, or —
 /// asked for a stream — Server-Sent Events: `user_message`, then `delta`s, then `done` with the saved reply.
-#[utoipa::path(post, path = "/api/chat/conversations/{id}/messages/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id"), StreamParam), request_body = SendBody,
+#[utoipa::path(post, path = "/api/chat/conversations/{id}/messages/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id"), StreamParam),
+    request_body(content((SendBody = "application/json"), (SendForm = "multipart/form-data"))),
     responses((status = 201, body = SentOut, description = "Stored; the reply is generated in the background (poll `status/` or stream it)",
         links(
             ("status" = (operation_id = "status", parameters(("id" = "$request.path.id"), ("message_id" = "$response.body#/assistant_message_id")))),

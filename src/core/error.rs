@@ -102,6 +102,8 @@ pub enum AppError {
     Throttled(u64),
     /// The server has too much of this work in hand (password hashing); try again after this many seconds.
     Overloaded(u64),
+    /// The workers that read uploads are all busy; try again after this many seconds.
+    FilesBusy(u64),
     /// A usage limit of the account is reached: what and until when (`message`), and the seconds until it resets.
     OverQuota {
         /// Which limit, and when it resets.
@@ -140,7 +142,7 @@ impl AppError {
             Self::Throttled(_) | Self::OverQuota { .. } => 429,
             Self::Internal => 500,
             Self::Provider { retryable: false, .. } => 502,
-            Self::Provider { retryable: true, .. } | Self::Overloaded(_) => 503,
+            Self::Provider { retryable: true, .. } | Self::Overloaded(_) | Self::FilesBusy(_) => 503,
         }
     }
 
@@ -149,6 +151,7 @@ impl AppError {
         match self {
             Self::Throttled(seconds)
             | Self::Overloaded(seconds)
+            | Self::FilesBusy(seconds)
             | Self::OverQuota {
                 retry_after: seconds, ..
             } => Some((*seconds).max(1)),
@@ -186,6 +189,7 @@ impl AppError {
             }
             Self::Throttled(seconds) => tr!(lang, core.error.throttled_seconds, seconds = seconds).to_string(),
             Self::Overloaded(seconds) => tr!(lang, core.error.overloaded, seconds = seconds).to_string(),
+            Self::FilesBusy(seconds) => tr!(lang, core.error.files_busy, seconds = seconds).to_string(),
             Self::Provider { message, .. } | Self::OverQuota { message, .. } => message.get(lang).to_string(),
             Self::Internal => tr!(lang, core.error.internal).to_string(),
         }
@@ -202,7 +206,7 @@ impl AppError {
             409 => tr!(lang, core.error.title.conflict),
             413 => tr!(lang, core.error.title.payload_too_large),
             429 => tr!(lang, core.error.title.throttled),
-            503 if matches!(self, Self::Overloaded(_)) => tr!(lang, core.error.title.unavailable),
+            503 if matches!(self, Self::Overloaded(_) | Self::FilesBusy(_)) => tr!(lang, core.error.title.unavailable),
             502 | 503 => tr!(lang, core.error.title.provider),
             _ => tr!(lang, core.error.title.internal),
         }
@@ -384,12 +388,16 @@ mod tests {
             AppError::PayloadTooLarge(10),
             AppError::Throttled(900),
             AppError::Overloaded(1),
+            AppError::FilesBusy(5),
             AppError::Provider {
                 retryable: true,
                 message: crate::text!(chat.provider.cut_off),
             },
             AppError::Internal,
         ];
+        assert_eq!(AppError::FilesBusy(5).status_code(), 503);
+        assert_eq!(AppError::FilesBusy(5).retry_after(), Some(5));
+        assert!(AppError::FilesBusy(5).message(Lang::En).contains("reading other files"));
         for error in all {
             assert!((400..600).contains(&error.status_code()), "{error:?}");
             assert!(!error.message(Lang::En).is_empty());

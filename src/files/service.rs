@@ -66,7 +66,7 @@ impl Files {
         match tokio::time::timeout(ANSWER_WAIT, work).await {
             Err(_) => Ok(None),
             Ok(Ok(out)) => Ok(Some(out)),
-            Ok(Err(WorkError::Overloaded)) => Err(AppError::Overloaded(5)),
+            Ok(Err(WorkError::Overloaded)) => Err(AppError::FilesBusy(5)),
             Ok(Err(e)) => Err(AppError::internal("file worker", e)),
         }
     }
