@@ -213,3 +213,35 @@ test("files: a send that fails keeps its files and text; sending again carries t
   await expect(chips(page)).toHaveCount(0);
   expect(w.errors).toEqual([]);
 });
+
+test("files: files kept by a refused send (?attach=) show as chips, hydrate, and Remove drops one in place", async ({ page }) => {
+  const w = watch(page);
+  await register(page, "fileskept");
+  await hydrated(page);
+  const csrf = (await page.context().cookies()).find((c) => c.name === "csrftoken")!.value;
+  const upload = async (name: string, mimeType: string, buffer: Buffer) => {
+    const res = await page.request.post("/api/files/", {
+      multipart: { file: { name, mimeType, buffer } },
+      headers: { "X-CSRFToken": csrf, Origin: new URL(page.url()).origin },
+    });
+    expect(res.status(), await res.text()).toBe(201);
+    return (await res.json()).id as number;
+  };
+  const a = await upload("kept.md", "text/markdown", Buffer.from("# Kept"));
+  const b = await upload("dot.png", "image/png", PNG);
+  await page.goto(`/chat?attach=${a},${b}&prompt=Still+here`);
+  await hydrated(page);
+  await expect(chips(page)).toHaveCount(2);
+  await expect(page.getByTestId("composer")).toHaveValue("Still here");
+  await looksRight(page, "kept files");
+  const url = page.url();
+  await chips(page).first().getByTestId("remove-file").click();
+  await expect(chips(page)).toHaveCount(1);
+  expect(page.url()).toBe(url);
+  await page.getByTestId("send").click();
+  await expect(page).toHaveURL(/\/chat\/\d+$/);
+  const files = page.getByTestId("message-user").last().getByTestId("message-files");
+  await expect(files.locator("img")).toHaveAttribute("alt", "dot.png");
+  await expect(files).not.toContainText("kept.md");
+  expect(w.errors).toEqual([]);
+});

@@ -922,6 +922,24 @@ async fn the_composer_form_without_javascript_posts_files_and_is_guarded() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(header(&res, "location").starts_with("/chat/"));
 
+    // The composer that shows kept files lists only the caller's own.
+    {
+        use leptos::server_fn::ServerFn;
+        let call = |cookie: String| {
+            Request::post(thicode::chat::server_fns::KeptAttachments::PATH)
+                .header("host", "127.0.0.1:3000")
+                .header("origin", "http://127.0.0.1:3000")
+                .header("accept", "application/json")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", cookie)
+                .body(Body::from(format!("ids%5B0%5D={kept}")))
+                .unwrap()
+        };
+        let mine = json(chat.app.send(call(cookie.clone())).await).await;
+        assert_eq!(mine[0]["name"], "dot.png", "{mine}");
+        let theirs = json(chat.app.send(call(stranger.clone())).await).await;
+        assert_eq!(theirs, json!([]));
+    }
     // Another user cannot send someone's file by naming its id.
     let body = multipart(&[("content", "mine now"), ("attachments[0]", &kept.to_string())], &[]);
     let res = chat.app.send(composer_post(body, &stranger, own)).await;
