@@ -225,11 +225,12 @@ test("files: files kept by a refused send (?attach=) show as chips, hydrate, and
       headers: { "X-CSRFToken": csrf, Origin: new URL(page.url()).origin },
     });
     expect(res.status(), await res.text()).toBe(201);
-    return (await res.json()).id as number;
+    const f = await res.json();
+    return { id: f.id, name: f.name, type: f.type, size: f.size, kind: f.kind };
   };
   const a = await upload("kept.md", "text/markdown", Buffer.from("# Kept"));
   const b = await upload("dot.png", "image/png", PNG);
-  await page.goto(`/chat?attach=${a},${b}&prompt=Still+here`);
+  await page.goto(`/chat?attach=${encodeURIComponent(JSON.stringify([a, b]))}&prompt=Still+here`);
   await hydrated(page);
   await expect(chips(page)).toHaveCount(2);
   await expect(page.getByTestId("composer")).toHaveValue("Still here");

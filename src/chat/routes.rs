@@ -194,7 +194,13 @@ async fn send_form(State(state): State<AppState>, auth: AuthSession, request: ax
                 .await;
             axum::response::Redirect::to(&format!("/chat/{}", sent.conversation_id)).into_response()
         }
-        Err(e) => back_with_error(conversation_id, &attachments, &content, e, lang),
+        Err(e) => {
+            // The files it carried, stored (those it named and the new ones), go back to the composer.
+            let kept = crate::files::service::check_attachments(&state, &user, &attachments)
+                .await
+                .unwrap_or_default();
+            back_with_error(conversation_id, &kept, &content, e, lang)
+        }
     }
 }
 
@@ -205,7 +211,7 @@ const MAX_KEPT_TEXT: usize = 2000;
 /// form's, the files to keep attached and the text (when short enough for an address).
 fn back_with_error(
     conversation_id: Option<i64>,
-    keep: &[i64],
+    keep: &[crate::files::store::FileRow],
     text: &str,
     error: AppError,
     lang: crate::core::i18n::Lang,
@@ -219,8 +225,8 @@ fn back_with_error(
     };
     let mut query = form_urlencoded::Serializer::new(String::new());
     if !keep.is_empty() {
-        let ids: Vec<String> = keep.iter().map(i64::to_string).collect();
-        query.append_pair("attach", &ids.join(","));
+        let kept: Vec<crate::files::Attachment> = keep.iter().map(|f| f.attachment()).collect();
+        query.append_pair("attach", &serde_json::to_string(&kept).unwrap_or_default());
     }
     if !text.trim().is_empty() && text.len() <= MAX_KEPT_TEXT {
         query.append_pair("prompt", text);

@@ -47,20 +47,6 @@ pub async fn send_message(
     answer(&state, &user, sent).await
 }
 
-/// The user's files `ids` (those a refused send without JavaScript keeps in the composer, `?attach=`); ids that
-/// are not the user's files are left out.
-#[server]
-pub async fn kept_attachments(ids: Vec<i64>) -> Result<Vec<crate::files::Attachment>, AppError> {
-    let (state, user) = session().await?;
-    let mut found = Vec::new();
-    for id in ids.into_iter().take(state.files.config.max_files_per_message) {
-        if let Some(row) = crate::files::store::file(&state.db.pool, user.id, id).await? {
-            found.push(row.attachment());
-        }
-    }
-    Ok(found)
-}
-
 /// Writes a new reply in place of `message_id` (the old one stays as a sibling).
 #[server]
 pub async fn regenerate(message_id: i64) -> Result<Sent, AppError> {

@@ -14,15 +14,24 @@ pub const MAX_CHUNKS: usize = 10_000;
 /// (megabytes of one "word") would cost it time in proportion to the square of its length.
 const BLOCK_BYTES: usize = 32 * 1024;
 
-/// A piece of a document.
+/// A piece of a document: where it is in the document's text (a byte range, so the pieces never copy the text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
     /// Its order in the document, from 0.
     pub position: i64,
     /// The PDF page it is on, from 1.
     pub page: Option<i64>,
-    /// Its text.
-    pub text: String,
+    /// Its first byte in the document's text.
+    pub start: usize,
+    /// The byte after its last.
+    pub end: usize,
+}
+
+impl Chunk {
+    /// Its text, in the document's text `of`.
+    pub fn text<'a>(&self, of: &'a str) -> &'a str {
+        of.get(self.start..self.end).unwrap_or_default()
+    }
 }
 
 /// The chunks of `text`; `paged` when its pages are separated by form feeds (a PDF). Past `deadline` the rest of
@@ -32,31 +41,36 @@ pub fn split(text: &str, paged: bool, deadline: std::time::Instant) -> Vec<Chunk
         .with_overlap(OVERLAP_CHARS)
         .unwrap_or_else(|_| ChunkConfig::new(CHUNK_CHARS));
     let splitter = TextSplitter::new(config);
-    let pages: Vec<(Option<i64>, &str)> = if paged {
-        text.split('\x0c')
-            .enumerate()
-            .map(|(i, page)| (i64::try_from(i + 1).ok(), page))
-            .collect()
+    // Each page with its offset in the whole text.
+    let mut pages: Vec<(Option<i64>, usize, &str)> = Vec::new();
+    if paged {
+        let mut offset = 0;
+        for (i, page) in text.split('\x0c').enumerate() {
+            pages.push((i64::try_from(i + 1).ok(), offset, page));
+            offset += page.len() + 1;
+        }
     } else {
-        vec![(None, text)]
-    };
+        pages.push((None, 0, text));
+    }
     let mut out = Vec::new();
-    for (page, body) in pages {
-        for block in blocks(body, BLOCK_BYTES) {
+    for (page, page_offset, body) in pages {
+        for (block_offset, block) in blocks(body, BLOCK_BYTES) {
             if std::time::Instant::now() > deadline {
                 tracing::warn!(chunks = out.len(), "cutting a document into chunks ran out of time");
                 return out;
             }
             // A run without any space (an encoded blob, a table without gaps) is cut every CHUNK_CHARS characters:
             // the splitter would look for word boundaries character by character.
-            let pieces: Box<dyn Iterator<Item = &str>> = if block.contains(char::is_whitespace) {
-                Box::new(splitter.chunks(block))
+            let pieces: Box<dyn Iterator<Item = (usize, &str)>> = if block.contains(char::is_whitespace) {
+                Box::new(splitter.chunk_indices(block))
             } else {
                 Box::new(by_chars(block, CHUNK_CHARS))
             };
-            for piece in pieces {
-                let piece = piece.trim();
-                if piece.is_empty() {
+            for (at, piece) in pieces {
+                let trimmed = piece.trim_start();
+                let start = page_offset + block_offset + at + (piece.len() - trimmed.len());
+                let trimmed = trimmed.trim_end();
+                if trimmed.is_empty() {
                     continue;
                 }
                 if out.len() >= MAX_CHUNKS {
@@ -65,7 +79,8 @@ pub fn split(text: &str, paged: bool, deadline: std::time::Instant) -> Vec<Chunk
                 out.push(Chunk {
                     position: out.len() as i64,
                     page,
-                    text: piece.to_string(),
+                    start,
+                    end: start + trimmed.len(),
                 });
             }
         }
@@ -73,29 +88,34 @@ pub fn split(text: &str, paged: bool, deadline: std::time::Instant) -> Vec<Chunk
     out
 }
 
-/// `text` in pieces of `n` characters.
-fn by_chars(text: &str, n: usize) -> impl Iterator<Item = &str> {
-    let mut rest = text;
+/// `text` in pieces of `n` characters, each with its offset.
+fn by_chars(text: &str, n: usize) -> impl Iterator<Item = (usize, &str)> {
+    let mut at = 0;
     std::iter::from_fn(move || {
+        let rest = &text[at..];
         if rest.is_empty() {
             return None;
         }
         let end = rest.char_indices().nth(n).map_or(rest.len(), |(i, _)| i);
-        let (piece, next) = rest.split_at(end);
-        rest = next;
+        let piece = (at, &rest[..end]);
+        at += end;
         Some(piece)
     })
 }
 
-/// `text` in runs of at most `max` bytes, each ending at a line break or a space where there is one.
-fn blocks(text: &str, max: usize) -> impl Iterator<Item = &str> {
+/// `text` in runs of at most `max` bytes, each ending at a line break or a space where there is one, each with its
+/// offset.
+fn blocks(text: &str, max: usize) -> impl Iterator<Item = (usize, &str)> {
     let mut rest = text;
+    let mut offset = 0;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
         if rest.len() <= max {
-            return Some(std::mem::take(&mut rest));
+            let at = offset;
+            offset += rest.len();
+            return Some((at, std::mem::take(&mut rest)));
         }
         let mut cut = max;
         while !rest.is_char_boundary(cut) {
@@ -110,7 +130,9 @@ fn blocks(text: &str, max: usize) -> impl Iterator<Item = &str> {
             .max(1);
         let (block, next) = rest.split_at(at);
         rest = next;
-        Some(block)
+        let start = offset;
+        offset += block.len();
+        Some((start, block))
     })
 }
 
@@ -124,13 +146,15 @@ mod tests {
         let text = format!("First page.\x0c{long}\x0cThird page says PELICAN.");
         let chunks = split(&text, true, later());
         assert_eq!(chunks[0].page, Some(1));
-        assert_eq!(chunks[0].text, "First page.");
+        assert_eq!(chunks[0].text(&text), "First page.");
         let second: Vec<&Chunk> = chunks.iter().filter(|c| c.page == Some(2)).collect();
         assert!(second.len() >= 3, "{} chunks", second.len());
-        assert!(second.iter().all(|c| c.text.chars().count() <= CHUNK_CHARS));
+        assert!(second.iter().all(|c| c.text(&text).chars().count() <= CHUNK_CHARS));
         // Cut between sentences, not inside words.
-        assert!(second.iter().all(|c| c.text.ends_with('.')));
+        assert!(second.iter().all(|c| c.text(&text).ends_with('.')));
+        assert!(second.iter().all(|c| c.text(&text).starts_with("The quick")));
         assert_eq!(chunks.last().unwrap().page, Some(3));
+        assert_eq!(chunks.last().unwrap().text(&text), "Third page says PELICAN.");
         assert!(chunks.windows(2).all(|w| w[1].position == w[0].position + 1));
         // Not paged: one run, no pages; blank text gives nothing.
         assert!(split(&text, false, later()).iter().all(|c| c.page.is_none()));
@@ -143,15 +167,16 @@ mod tests {
         let text: String = "0123456789abcdéf".repeat(200_000);
         let chunks = split(&text, false, later());
         assert!(chunks.len() >= text.chars().count() / CHUNK_CHARS);
-        assert!(chunks.iter().all(|c| c.text.chars().count() <= CHUNK_CHARS));
+        assert!(chunks.iter().all(|c| c.text(&text).chars().count() <= CHUNK_CHARS));
+        assert_eq!(chunks[1].text(&text).chars().count(), CHUNK_CHARS);
         // Linear, and quick even unoptimised (the splitter took minutes).
         assert!(
             started.elapsed() < std::time::Duration::from_secs(10),
             "{:?}",
             started.elapsed()
         );
-        let blocks: Vec<&str> = blocks("ab cd\nef", 4).collect();
-        assert_eq!(blocks, ["ab ", "cd\n", "ef"]);
+        let blocks: Vec<(usize, &str)> = blocks("ab cd\nef", 4).collect();
+        assert_eq!(blocks, [(0, "ab "), (3, "cd\n"), (6, "ef")]);
         // Past the deadline, nothing more is cut.
         assert!(split(&text, false, std::time::Instant::now()).is_empty());
     }

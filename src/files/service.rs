@@ -33,6 +33,11 @@ const ANSWER_WAIT: Duration = Duration::from_secs(120);
 pub const UNATTACHED_TTL_MS: i64 = 24 * 3600 * 1000;
 /// Most XML a DOCX may unpack to.
 const MAX_DOCX_XML: u64 = 64 << 20;
+/// Most of a text file read as the document's text (about 2.5 million tokens, far beyond any context window): the
+/// file is kept whole, its text is its first 8 MB. Reading no more keeps a large upload's memory small.
+pub const MAX_TEXT_BYTES: usize = 8 << 20;
+/// The beginning of an upload kept in memory while it is spooled, to tell text from the rest.
+const HEAD_BYTES: usize = 64 << 10;
 
 /// The storage, the limits and the workers that decode images and read documents.
 #[derive(Clone, Debug)]
@@ -107,6 +112,9 @@ where
 
     let mut spool = files.storage.spool().await?;
     let mut size: u64 = 0;
+    // The hash of the bytes as uploaded (a document's key), and their beginning.
+    let mut hasher = Sha256::new();
+    let mut head: Vec<u8> = Vec::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
             let detail = e.to_string();
@@ -122,22 +130,35 @@ where
             )));
         }
         spool.write(&chunk).await.map_err(StorageError::from)?;
+        hasher.update(&chunk);
+        if head.len() < HEAD_BYTES {
+            head.extend_from_slice(&chunk[..chunk.len().min(HEAD_BYTES - head.len())]);
+        }
     }
+    let uploaded_hash = hex(&hasher.finalize());
     spool.close().await.map_err(StorageError::from)?;
     if size == 0 {
         return Err(refuse(text!(files.refuse.empty, name = name.clone())));
     }
 
-    let bytes = tokio::fs::read(&spool.path).await.map_err(StorageError::from)?;
+    // Text is read up to its limit; anything else whole (images are decoded, PDFs and DOCX parsed).
+    let bytes = if size as usize > MAX_TEXT_BYTES && looks_like_text(&head) {
+        read_prefix(&spool.path, MAX_TEXT_BYTES)
+            .await
+            .map_err(StorageError::from)?
+    } else {
+        tokio::fs::read(&spool.path).await.map_err(StorageError::from)?
+    };
+    drop(head);
     let max_pixels = limits.max_image_pixels;
     let job_name = name.clone();
     let made = files
         .run(move |deadline| {
             // With the stored bytes' hash: the re-encoded image, or the document as uploaded.
-            make(&job_name, &bytes, max_pixels, deadline).map(|made| {
+            make(&job_name, bytes, max_pixels, deadline).map(|made| {
                 let hash = match &made {
                     Made::Image(image) => hex(&Sha256::digest(&image.bytes)),
-                    Made::Document { .. } => hex(&Sha256::digest(&bytes)),
+                    Made::Document { .. } => uploaded_hash,
                 };
                 (made, hash)
             })
@@ -330,10 +351,35 @@ impl Refusal {
     }
 }
 
+/// Whether an upload's beginning is text (a partial character at its end aside): such a file is read only up to
+/// [`MAX_TEXT_BYTES`].
+fn looks_like_text(head: &[u8]) -> bool {
+    let whole = match std::str::from_utf8(head) {
+        Ok(_) => head,
+        Err(e) if e.error_len().is_none() => &head[..e.valid_up_to()],
+        Err(_) => return false,
+    };
+    infer::get(whole).is_none_or(|found| found.mime_type().starts_with("text/")) && kinds::is_text(whole)
+}
+
+/// The first `max` bytes of the file at `path`, cut back to a whole UTF-8 character.
+async fn read_prefix(path: &std::path::Path, max: usize) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(path).await?;
+    let mut bytes = Vec::with_capacity(max);
+    file.take(max as u64).read_to_end(&mut bytes).await?;
+    if let Err(e) = std::str::from_utf8(&bytes)
+        && e.error_len().is_none()
+    {
+        bytes.truncate(e.valid_up_to());
+    }
+    Ok(bytes)
+}
+
 /// Sniffs and processes an upload (on a worker thread): an image re-encoded, a document's text extracted and cut
 /// into chunks.
-fn make(name: &str, bytes: &[u8], max_pixels: u64, deadline: Instant) -> Result<Made, Refusal> {
-    let kind = kinds::sniff(name, bytes).map_err(|n| Refusal::NotAccepted(n.0))?;
+fn make(name: &str, bytes: Vec<u8>, max_pixels: u64, deadline: Instant) -> Result<Made, Refusal> {
+    let kind = kinds::sniff(name, &bytes).map_err(|n| Refusal::NotAccepted(n.0))?;
     let document = |text: String, pages: Option<u32>| {
         let chunks = super::chunks::split(&text, pages.is_some(), deadline);
         Ok(Made::Document {
@@ -344,19 +390,26 @@ fn make(name: &str, bytes: &[u8], max_pixels: u64, deadline: Instant) -> Result<
         })
     };
     match kind {
-        Kind::Image(format) => images::process(bytes, format, max_pixels)
+        Kind::Image(format) => images::process(&bytes, format, max_pixels)
             .map(Made::Image)
             .map_err(Refusal::Image),
         Kind::Pdf => {
-            let out = extract::pdf(bytes, deadline).map_err(Refusal::Extract)?;
+            let out = extract::pdf(&bytes, deadline).map_err(Refusal::Extract)?;
+            drop(bytes);
             document(out.text, out.pages)
         }
         Kind::Docx => {
-            let out = extract::docx(bytes, MAX_DOCX_XML, deadline).map_err(Refusal::Extract)?;
+            let out = extract::docx(&bytes, MAX_DOCX_XML, deadline).map_err(Refusal::Extract)?;
+            drop(bytes);
             document(out.text, None)
         }
         Kind::Text(mime) => {
-            let raw = String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).into_owned();
+            // The bytes become the text without a copy (they were checked as UTF-8).
+            let mut raw =
+                String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            if raw.starts_with('\u{feff}') {
+                raw.replace_range(..3, "");
+            }
             let text = if mime == "text/html" { extract::html(&raw) } else { raw };
             document(text, None)
         }

@@ -165,7 +165,7 @@ pub async fn insert(pool: &AnyPool, file: &NewFile, max_bytes: i64) -> Result<Fi
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    insert_chunks(&mut tx, row.id, &file.chunks).await?;
+    insert_chunks(&mut tx, row.id, file.text.as_deref().unwrap_or_default(), &file.chunks).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -178,6 +178,7 @@ const CHUNK_BATCH: usize = 200;
 async fn insert_chunks(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     file_id: i64,
+    text: &str,
     chunks: &[crate::files::chunks::Chunk],
 ) -> Result<(), sqlx::Error> {
     for batch in chunks.chunks(CHUNK_BATCH) {
@@ -194,7 +195,7 @@ async fn insert_chunks(
                 .bind(file_id)
                 .bind(chunk.position)
                 .bind(chunk.page)
-                .bind(&chunk.text);
+                .bind(chunk.text(text));
         }
         query.execute(&mut **tx).await?;
     }

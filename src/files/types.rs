@@ -43,22 +43,25 @@ pub struct Source {
     pub page: Option<i64>,
 }
 
-/// A size for people: `812 B`, `4.2 KB`, `20 MB`.
+/// A size for people: `812 B`, `4.2 KB`, `20 MB`. Whole-number arithmetic: float formatting would add kilobytes to
+/// the client.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     if bytes < 1024 {
         return format!("{bytes} B");
     }
-    let mut value = bytes as f64 / 1024.0;
+    // Tenths of the unit, rounded.
     let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
+    let mut scale: u64 = 1024;
+    while bytes >= scale * 1024 && unit + 1 < UNITS.len() {
+        scale *= 1024;
         unit += 1;
     }
-    if value >= 10.0 || value.fract() < 0.05 {
-        format!("{value:.0} {}", UNITS[unit])
+    let tenths = (bytes * 10 + scale / 2) / scale;
+    if tenths >= 100 || tenths.is_multiple_of(10) {
+        format!("{} {}", (tenths + 5) / 10, UNITS[unit])
     } else {
-        format!("{value:.1} {}", UNITS[unit])
+        format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
     }
 }
 
@@ -72,5 +75,9 @@ mod tests {
         assert_eq!(human_size(4300), "4.2 KB");
         assert_eq!(human_size(20 * 1024 * 1024), "20 MB");
         assert_eq!(human_size(500 * 1024 * 1024), "500 MB");
+        assert_eq!(human_size(1536), "1.5 KB");
+        assert_eq!(human_size(11_223), "11 KB");
+        assert_eq!(human_size(1024), "1 KB");
+        assert_eq!(human_size(3 << 30), "3 GB");
     }
 }

@@ -158,6 +158,18 @@ impl Uploads {
     }
 }
 
+/// The files a refused send without JavaScript keeps in the composer, as its address carries them back
+/// (`?attach=`, a JSON list of attachments: the page shows them without asking the server; sending them again checks
+/// that each is the user's).
+pub fn kept_in_address(value: Option<&str>) -> Vec<Attachment> {
+    value
+        .and_then(|v| serde_json::from_str::<Vec<Attachment>>(v).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .take(50)
+        .collect()
+}
+
 /// The extension of a file name as a short type label (`PDF`, `PNG`), or `FILE`.
 fn type_label(name: &str) -> String {
     name.rsplit_once('.')
@@ -299,69 +311,76 @@ fn Chip(uploads: Uploads, file: PendingFile) -> impl IntoView {
     }
 }
 
-/// The files a message carries: images as thumbnails that open full size, documents as chips that download.
-#[component]
-pub fn MessageFiles(files: Vec<Attachment>) -> impl IntoView {
-    let t = Lang::current();
-    (!files.is_empty()).then(|| {
-        view! {
-            <ul class="message-files" aria-label=tr!(t, files.ui.attachments) data-testid="message-files">
-                {files.into_iter().map(|a| {
-                    let url = a.content_url();
-                    if a.is_image() {
-                        let src = url.clone();
-                        view! {
-                            <li>
-                                <a class="file-image" href=url target="_blank" rel="noopener external"
-                                    aria-label=tr!(t, files.ui.open_image, name = &a.name).to_string()>
-                                    <img src=src alt=a.name.clone() loading="lazy"/>
-                                </a>
-                            </li>
-                        }.into_any()
-                    } else {
-                        view! {
-                            <li>
-                                <a class="file-chip" href=url download=a.name.clone() rel="external"
-                                    title=tr!(t, files.ui.download, name = &a.name).to_string()>
-                                    <span class="file-icon"><Svg icon=Icon::File/></span>
-                                    <span class="file-meta">
-                                        // Named "Download notes.md …": the visible text, after what the link does.
-                                        <span class="visually-hidden">{tr!(t, files.ui.download, name = "")}</span>
-                                        <span class="file-name">{a.name.clone()}</span>
-                                        <span class="file-info">{format!("{} · {}", kind_label(&a), human_size(a.size.max(0) as u64))}</span>
-                                    </span>
-                                </a>
-                            </li>
-                        }.into_any()
-                    }
-                }).collect_view()}
-            </ul>
+/// The files a message carries — images as thumbnails that open full size, documents as chips that download — and,
+/// under a reply, the document parts it quoted (file and page), as static markup: drawn for every message, so built
+/// as text rather than as reactive views (names escaped).
+pub fn message_files_html(files: &[Attachment], sources: &[Source], t: Lang) -> String {
+    use crate::core::error::escape_html as esc;
+    let mut out = String::new();
+    if !files.is_empty() {
+        out.push_str(&format!(
+            r#"<ul class="message-files" aria-label="{}" data-testid="message-files">"#,
+            esc(tr!(t, files.ui.attachments))
+        ));
+        for a in files {
+            let url = a.content_url();
+            let name = esc(&a.name);
+            if a.is_image() {
+                out.push_str(&format!(
+                    r#"<li><a class="file-image" href="{url}" target="_blank" rel="noopener external" aria-label="{}"><img src="{url}" alt="{name}" loading="lazy"></a></li>"#,
+                    esc(&tr!(t, files.ui.open_image, name = &a.name).to_string())
+                ));
+            } else {
+                out.push_str(&format!(
+                    r#"<li><a class="file-chip" href="{url}" download="{name}" rel="external" title="{}"><span class="file-icon">{}</span><span class="file-meta"><span class="visually-hidden">{}</span><span class="file-name">{name}</span><span class="file-info">{} · {}</span></span></a></li>"#,
+                    esc(&tr!(t, files.ui.download, name = &a.name).to_string()),
+                    Icon::File.markup(),
+                    esc(&tr!(t, files.ui.download, name = "").to_string()),
+                    esc(&kind_label(a)),
+                    human_size(a.size.max(0) as u64)
+                ));
+            }
         }
-    })
+        out.push_str("</ul>");
+    }
+    if !sources.is_empty() {
+        out.push_str(&format!(
+            r#"<p class="message-sources" data-testid="message-sources"><span>{}</span>"#,
+            esc(tr!(t, files.ui.sources))
+        ));
+        for s in sources {
+            let label = match s.page {
+                Some(page) => tr!(t, files.ui.source_page, name = &s.name, page = page).to_string(),
+                None => s.name.clone(),
+            };
+            out.push_str(&format!(
+                r#" <a class="source" href="/api/files/{}/content/" rel="external" download="{}">{}</a>"#,
+                s.file_id,
+                esc(&s.name),
+                esc(&label)
+            ));
+        }
+        out.push_str("</p>");
+    }
+    out
 }
 
-/// The document parts a reply quoted, under it: each file and page, linking to the file.
-#[component]
-pub fn MessageSources(sources: Vec<Source>) -> impl IntoView {
-    let t = Lang::current();
-    (!sources.is_empty()).then(|| {
-        view! {
-            <p class="message-sources" data-testid="message-sources">
-                <span>{tr!(t, files.ui.sources)}</span>
-                {sources.into_iter().map(|s| {
-                    let label = match s.page {
-                        Some(page) => tr!(t, files.ui.source_page, name = &s.name, page = page).to_string(),
-                        None => s.name.clone(),
-                    };
-                    view! {
-                        <a class="source" href=format!("/api/files/{}/content/", s.file_id) rel="external" download=s.name.clone()>
-                            {label}
-                        </a>
-                    }
-                }).collect_view()}
-            </p>
-        }
-    })
+/// The edit form's list of a message's files, each ticked (`keep[0]`…): unticked ones stay behind. Static markup.
+pub fn keep_files_html(files: &[Attachment], t: Lang) -> String {
+    use crate::core::error::escape_html as esc;
+    let mut out = format!(
+        r#"<fieldset class="edit-files" data-testid="edit-files"><legend>{}</legend><input type="hidden" name="files_listed" value="1">"#,
+        esc(tr!(t, files.ui.keep_files))
+    );
+    for (i, a) in files.iter().enumerate() {
+        out.push_str(&format!(
+            r#"<label class="checkbox"><input type="checkbox" name="keep[{i}]" value="{}" checked>{}</label>"#,
+            a.id,
+            esc(&a.name)
+        ));
+    }
+    out.push_str("</fieldset>");
+    out
 }
 
 /// The model choice of the page (the picker), for the composer's warning: the model chosen (`""` or `default`:

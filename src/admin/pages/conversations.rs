@@ -203,27 +203,33 @@ fn read_only(t: Lang, c: AdminConversation) -> impl IntoView {
                     <li class=format!("admin-message {}", m.role) data-status=m.status.clone()>
                         <p class="hint"><strong>{who}</strong>" · "{m.at}</p>
                         <div class="message-body" inner_html=m.html></div>
-                        {(!files.is_empty()).then(|| view! {
-                            <ul class="message-files" aria-label=tr!(t, admin.conversations.files) data-testid="admin-files">
-                                {files.into_iter().map(|a| view! {
-                                    <li>
-                                        <a class="file-chip" href=format!("/admin/users/{user_id}/files/{}", a.id) rel="external">
-                                            <span class="file-meta">
-                                                <span class="file-name">{a.name.clone()}</span>
-                                                <span class="file-info">{format!("{} · {}", crate::files::ui::kind_label(&a),
-                                                    crate::files::human_size(a.size.max(0) as u64))}</span>
-                                            </span>
-                                        </a>
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        })}
+                        {(!files.is_empty()).then(|| view! { <div inner_html=admin_files_html(&files, user_id, t)></div> })}
                     </li>
                 }
             }).collect_view()}
         </ol>
         <p class="auth-switch"><a href=format!("/admin/users/{user_id}/conversations")>{tr!(t, admin.conversations.back)}</a></p>
     }
+}
+
+/// A message's files in the staff view, each a link to the audited staff route (static markup, names escaped).
+fn admin_files_html(files: &[crate::files::Attachment], user_id: i64, t: Lang) -> String {
+    use crate::core::error::escape_html as esc;
+    let mut out = format!(
+        r#"<ul class="message-files" aria-label="{}" data-testid="admin-files">"#,
+        esc(tr!(t, admin.conversations.files))
+    );
+    for a in files {
+        out.push_str(&format!(
+            r#"<li><a class="file-chip" href="/admin/users/{user_id}/files/{}" rel="external"><span class="file-meta"><span class="file-name">{}</span><span class="file-info">{} · {}</span></span></a></li>"#,
+            a.id,
+            esc(&a.name),
+            esc(&crate::files::ui::kind_label(a)),
+            crate::files::human_size(a.size.max(0) as u64)
+        ));
+    }
+    out.push_str("</ul>");
+    out
 }
 
 crate::lazy_page!(

@@ -27,7 +27,7 @@ pub(super) fn Composer(
     initial: String,
     /// Files a refused send without JavaScript kept (`?attach=`).
     #[prop(optional)]
-    kept: Vec<i64>,
+    kept: Vec<crate::files::Attachment>,
 ) -> impl IntoView {
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     let t = Lang::current();
@@ -122,21 +122,7 @@ pub(super) fn Composer(
     // The box may stay empty when files go with the message.
     let has_kept = !kept.is_empty();
     let text_required = move || uploads.ready(conversation_id).is_empty() && !has_kept;
-    let kept_files = if !has_kept {
-        view! { <ComposerFiles uploads conversation=conversation_id kept=Vec::new()/> }.into_any()
-    } else {
-        let ids = kept.clone();
-        let found = Resource::new(|| (), move |_| crate::chat::server_fns::kept_attachments(ids.clone()));
-        view! {
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let kept = found.await.unwrap_or_default();
-                    view! { <ComposerFiles uploads conversation=conversation_id kept/> }
-                })}
-            </Suspense>
-        }
-        .into_any()
-    };
+    let kept_files = view! { <ComposerFiles uploads conversation=conversation_id kept/> };
     let button = match generating {
         // Stop, in the Send button's place: its own form, bound to the same spot.
         Some(_) => view! {

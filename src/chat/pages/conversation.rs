@@ -33,7 +33,7 @@ pub(super) fn ConversationPane(
     /// Text for the composer to start with (`?prompt=`).
     prompt: String,
     /// Files for the composer to start with (`?attach=`, kept by a refused send without JavaScript).
-    kept: Vec<i64>,
+    kept: Vec<crate::files::Attachment>,
     /// Whether the reader is at the latest message (kept by the page across renders).
     at_bottom: RwSignal<bool>,
 ) -> impl IntoView {

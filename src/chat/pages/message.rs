@@ -9,7 +9,7 @@ use crate::chat::types::MessageView;
 use crate::core::i18n::Lang;
 use crate::core::icons::{Icon, Svg};
 use crate::core::layout::rcdata_text;
-use crate::files::ui::{MessageFiles, MessageSources};
+use crate::files::ui::{keep_files_html, message_files_html};
 use crate::tr;
 
 use super::{Actions, Live};
@@ -87,20 +87,7 @@ pub(super) fn MessageItem(
                         {rcdata_text(&source)}
                     </textarea>
                     // The message's files go with the edit unless unticked.
-                    {(!files.is_empty()).then(|| view! {
-                        <fieldset class="edit-files" data-testid="edit-files">
-                            <legend>{tr!(t, files.ui.keep_files)}</legend>
-                            <input type="hidden" name="files_listed" value="1"/>
-                            {files.iter().enumerate().map(|(i, a)| {
-                                view! {
-                                    <label class="checkbox">
-                                        <input type="checkbox" name=format!("keep[{i}]") value=a.id.to_string() checked/>
-                                        {a.name.clone()}
-                                    </label>
-                                }
-                            }).collect_view()}
-                        </fieldset>
-                    })}
+                    {(!files.is_empty()).then(|| view! { <div inner_html=keep_files_html(&files, t)></div> })}
                     <div class="modal-actions">
                         <a class="button" href=close_href
                             on:click=move |ev| { ev.prevent_default(); editing.set(None); }>
@@ -112,8 +99,9 @@ pub(super) fn MessageItem(
             })}
             <div class="message-content" hidden=is_editing>
                 {body}
-                <MessageFiles files=message.attachments.clone()/>
-                <MessageSources sources=message.sources.clone()/>
+                {(!message.attachments.is_empty() || !message.sources.is_empty()).then(|| view! {
+                    <div class="message-extras" inner_html=message_files_html(&message.attachments, &message.sources, t)></div>
+                })}
             </div>
             {status_note.map(|note| view! { <p class="message-status">{note}</p> })}
             {message.error.clone().map(|error| view! {

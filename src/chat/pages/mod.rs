@@ -351,8 +351,7 @@ pub fn ChatPage() -> impl IntoView {
                         let dialog = asked(DIALOG_PARAM);
                         let editing = asked("edit").and_then(|v| v.parse::<i64>().ok());
                         let prompt = asked("prompt").unwrap_or_default();
-                        let kept: Vec<i64> = asked("attach").unwrap_or_default().split(',')
-                            .filter_map(|id| id.trim().parse().ok()).collect();
+                        let kept = crate::files::ui::kept_in_address(asked("attach").as_deref());
                         Suspend::new(async move {
                         let ctx = context.await.ok();
                         match conversation.await {
