@@ -33,9 +33,9 @@ const ANSWER_WAIT: Duration = Duration::from_secs(120);
 pub const UNATTACHED_TTL_MS: i64 = 24 * 3600 * 1000;
 /// Most XML a DOCX may unpack to.
 const MAX_DOCX_XML: u64 = 64 << 20;
-/// Most of a text file read as the document's text (about 2.5 million tokens, far beyond any context window): the
-/// file is kept whole, its text is its first 8 MB. Reading no more keeps a large upload's memory small.
-pub const MAX_TEXT_BYTES: usize = 8 << 20;
+/// Most of a text file read as the document's text (about a million tokens, far beyond any context window): the
+/// file is kept whole, its text is its first 4 MB. Reading no more keeps a large upload's memory small.
+pub const MAX_TEXT_BYTES: usize = 4 << 20;
 /// The beginning of an upload kept in memory while it is spooled, to tell text from the rest.
 const HEAD_BYTES: usize = 64 << 10;
 
