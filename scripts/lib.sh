@@ -127,6 +127,23 @@ stop_test_postgres() {
   fi
 }
 
+# A Python tool from PyPI in a virtual environment of its own, kept between runs in the user's cache:
+# `python_tool NAME REQUIREMENT COMMAND` installs REQUIREMENT once (until COMMAND is there) and prints the folder.
+python_tool() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/$1"
+  command -v python3 >/dev/null || apt_install python3 python3-venv >&2
+  if [ ! -x "$venv/bin/$3" ]; then
+    say "installing $2 (PyPI, once)" >&2
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" >&2 2>/dev/null; then
+      apt_install python3-venv >&2
+      python3 -m venv "$venv" >&2
+    fi
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$2" >&2
+  fi
+  echo "$venv"
+}
+
 # An S3-compatible server for the file storage tests (tests/it/files.rs): moto (PyPI) in its own virtual
 # environment, kept between runs in the user's cache, started on a free local port for this run.
 MOTO_VERSION="5.2.6"
@@ -137,17 +154,8 @@ ensure_s3_server() {
     say "S3: using TEST_S3_ENDPOINT"
     return
   fi
-  command -v python3 >/dev/null || apt_install python3 python3-venv
-  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/moto-$MOTO_VERSION"
-  if [ ! -x "$venv/bin/moto_server" ]; then
-    say "installing moto $MOTO_VERSION, an S3-compatible server (PyPI, once)"
-    rm -rf "$venv"
-    if ! python3 -m venv "$venv" 2>/dev/null; then
-      apt_install python3-venv
-      python3 -m venv "$venv"
-    fi
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-  fi
+  local venv
+  venv="$(python_tool "moto-$MOTO_VERSION" "moto[server]==$MOTO_VERSION" moto_server)"
   export TEST_S3_ENDPOINT="http://127.0.0.1:$THICODE_S3_PORT"
   if curl -fsS "$TEST_S3_ENDPOINT/moto-api/" >/dev/null 2>&1; then
     say "S3: reusing the server already running on port $THICODE_S3_PORT"
@@ -177,17 +185,8 @@ ensure_metrics_tools() {
 # schemathesis (PyPI) in its own virtual environment, kept between runs in the user's cache.
 SCHEMATHESIS_VERSION="4.32.5"
 ensure_fuzz_tools() {
-  command -v python3 >/dev/null || apt_install python3 python3-venv
-  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/schemathesis-$SCHEMATHESIS_VERSION"
-  if [ ! -x "$venv/bin/schemathesis" ]; then
-    say "installing schemathesis $SCHEMATHESIS_VERSION (PyPI, once)"
-    rm -rf "$venv"
-    if ! python3 -m venv "$venv" 2>/dev/null; then
-      apt_install python3-venv
-      python3 -m venv "$venv"
-    fi
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-  fi
+  local venv
+  venv="$(python_tool "schemathesis-$SCHEMATHESIS_VERSION" "schemathesis==$SCHEMATHESIS_VERSION" schemathesis)"
   FUZZ_BIN="$venv/bin"
   FUZZ_PYTHON="$venv/bin/python"
 }

@@ -29,7 +29,7 @@ async fn export(State(state): State<AppState>, auth: AuthSession) -> Response {
     let Some(user) = auth.user else {
         return Redirect::to("/login?next=/settings/export").into_response();
     };
-    let document = match document(&state, &user).await {
+    let document = match document(&state, &user, None).await {
         Ok(document) => document,
         Err(e) => return e.into_html(),
     };
@@ -79,8 +79,8 @@ async fn build_zip(
 ) -> Result<crate::files::storage::Spool, AppError> {
     use std::io::Write;
     let fail = |e: &dyn std::fmt::Display| AppError::internal("export archive", e);
-    let document = document(state, user).await?;
     let files = crate::files::store::all_of(&state.db.pool, user.id).await?;
+    let document = document(state, user, Some(&files)).await?;
     let mut spool = state.files.storage.spool().await.map_err(|e| fail(&e))?;
     spool.close().await.map_err(|e| fail(&e))?;
     let path = spool.path.clone();
@@ -151,15 +151,22 @@ fn read_spool(
 
 /// The export document: the profile, the conversations and the files (described, with their text; the archive
 /// holds their bytes under `archive_path`).
-async fn document(state: &AppState, user: &crate::accounts::users::User) -> Result<serde_json::Value, AppError> {
+async fn document(
+    state: &AppState,
+    user: &crate::accounts::users::User,
+    files: Option<&[crate::files::store::FileRow]>,
+) -> Result<serde_json::Value, AppError> {
     let conversations = chat::service::export_all(&state.db.pool, user.id)
         .await
         .map_err(|e| AppError::internal("export", e))?;
-    let ids: Vec<i64> = crate::files::store::all_of(&state.db.pool, user.id)
-        .await?
-        .iter()
-        .map(|f| f.id)
-        .collect();
+    let ids: Vec<i64> = match files {
+        Some(files) => files.iter().map(|f| f.id).collect(),
+        None => crate::files::store::all_of(&state.db.pool, user.id)
+            .await?
+            .iter()
+            .map(|f| f.id)
+            .collect(),
+    };
     let files: Vec<serde_json::Value> = crate::files::store::with_text(&state.db.pool, user.id, &ids)
         .await?
         .into_iter()

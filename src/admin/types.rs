@@ -270,6 +270,21 @@ pub struct UsageRow {
     pub files_bytes: Option<i64>,
 }
 
+impl UsageRow {
+    /// A row of `key` without any usage.
+    pub fn empty(key: String) -> Self {
+        Self {
+            key,
+            messages: 0,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            errors: 0,
+            median_ttft_ms: None,
+            files_bytes: None,
+        }
+    }
+}
+
 /// A usage report: the period (UTC days, inclusive), the grouping and its rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageReport {

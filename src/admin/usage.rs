@@ -129,15 +129,7 @@ pub async fn report(db: &Db, start: i64, end: i64, group: UsageGroup) -> Result<
         let mut day = start;
         while day < end {
             let key = date_of(day);
-            rows.push(by_day.remove(&key).unwrap_or(UsageRow {
-                key,
-                messages: 0,
-                prompt_tokens: 0,
-                completion_tokens: 0,
-                errors: 0,
-                median_ttft_ms: None,
-                files_bytes: None,
-            }));
+            rows.push(by_day.remove(&key).unwrap_or_else(|| UsageRow::empty(key)));
             day += DAY_MS;
         }
     } else {
@@ -168,13 +160,8 @@ async fn files_per_account(pool: &sqlx::AnyPool, rows: &mut Vec<UsageRow>) -> Re
         row.files_bytes = Some(kept.remove(&row.key).unwrap_or(0));
     }
     rows.extend(kept.into_iter().map(|(key, bytes)| UsageRow {
-        key,
-        messages: 0,
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        errors: 0,
-        median_ttft_ms: None,
         files_bytes: Some(bytes),
+        ..UsageRow::empty(key)
     }));
     Ok(())
 }

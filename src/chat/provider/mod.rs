@@ -505,38 +505,10 @@ impl Provider {
     /// or the provider did not give them (the cause is logged, without the inputs).
     pub async fn embed(&self, inputs: &[String]) -> Option<Vec<Vec<f32>>> {
         let model = self.embedding_model()?;
-        let Kind::Remote {
-            http,
-            base_url,
-            api_key,
-        } = &self.inner.kind
-        else {
-            return None;
-        };
         let body = serde_json::json!({ "model": model, "input": inputs });
-        let response = http
-            .post(format!("{base_url}/v1/embeddings"))
-            .bearer_auth(api_key.expose())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .timeout(Duration::from_secs(60))
-            .send()
-            .await;
-        let response = match response {
-            Ok(r) if r.status().is_success() => r,
-            Ok(r) => {
-                tracing::warn!(
-                    status = r.status().as_u16(),
-                    model,
-                    "the provider refused an embeddings request"
-                );
-                return None;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, model, "embeddings request failed");
-                return None;
-            }
-        };
+        let response = self
+            .post_json("/v1/embeddings", &body, Duration::from_secs(60), model, "embeddings")
+            .await?;
         #[derive(serde::Deserialize)]
         struct Item {
             index: usize,
@@ -546,7 +518,7 @@ impl Provider {
         struct List {
             data: Vec<Item>,
         }
-        let list: List = serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
+        let list: List = serde_json::from_slice(&response).ok()?;
         let mut out = vec![Vec::new(); inputs.len()];
         for item in list.data {
             *out.get_mut(item.index)? = item.embedding;
@@ -568,14 +540,6 @@ impl Provider {
     pub async fn ocr_pdf(&self, pdf: &[u8]) -> Option<Vec<String>> {
         use base64::Engine;
         let model = self.ocr_model()?;
-        let Kind::Remote {
-            http,
-            base_url,
-            api_key,
-        } = &self.inner.kind
-        else {
-            return None;
-        };
         let url = format!(
             "data:application/pdf;base64,{}",
             base64::engine::general_purpose::STANDARD.encode(pdf)
@@ -584,29 +548,9 @@ impl Provider {
             "model": model,
             "document": { "type": "document_url", "document_url": url },
         });
-        let response = http
-            .post(format!("{base_url}/v1/ocr"))
-            .bearer_auth(api_key.expose())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .timeout(Duration::from_secs(180))
-            .send()
-            .await;
-        let response = match response {
-            Ok(r) if r.status().is_success() => r,
-            Ok(r) => {
-                tracing::warn!(
-                    status = r.status().as_u16(),
-                    model,
-                    "the provider refused an OCR request"
-                );
-                return None;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, model, "OCR request failed");
-                return None;
-            }
-        };
+        let response = self
+            .post_json("/v1/ocr", &body, Duration::from_secs(180), model, "OCR")
+            .await?;
         #[derive(serde::Deserialize)]
         struct Page {
             index: usize,
@@ -617,9 +561,53 @@ impl Provider {
         struct Pages {
             pages: Vec<Page>,
         }
-        let mut pages: Pages = serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
+        let mut pages: Pages = serde_json::from_slice(&response).ok()?;
         pages.pages.sort_by_key(|p| p.index);
         Some(pages.pages.into_iter().map(|p| p.markdown).collect())
+    }
+
+    /// Posts `body` as JSON to `path` of a real provider; the answer's body when it succeeded, else `None` with the
+    /// cause logged (the status or the error, and the model, never the body).
+    async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        timeout: Duration,
+        model: &str,
+        what: &str,
+    ) -> Option<bytes::Bytes> {
+        let Kind::Remote {
+            http,
+            base_url,
+            api_key,
+        } = &self.inner.kind
+        else {
+            return None;
+        };
+        let response = http
+            .post(format!("{base_url}{path}"))
+            .bearer_auth(api_key.expose())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .timeout(timeout)
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status().is_success() => r.bytes().await.ok(),
+            Ok(r) => {
+                tracing::warn!(
+                    status = r.status().as_u16(),
+                    model,
+                    what,
+                    "the provider refused a request"
+                );
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, model, what, "a request to the provider failed");
+                None
+            }
+        }
     }
 
     /// Streams a reply to `request`, retrying failures that happen before the first token.
