@@ -4,6 +4,7 @@
 //! needs (`Arc<Config>`, `Db`); the application's `AppState` lives above every feature, in `crate::state`.
 
 pub mod arguments;
+pub mod codec;
 pub mod csrf;
 pub mod dialog;
 pub mod document;

@@ -78,7 +78,7 @@ pub fn RegisterPage() -> impl IntoView {
 #[component]
 fn AlreadyIn() -> impl IntoView {
     let next = next_path();
-    let user = Resource::new(|| (), |_| current_user());
+    let user = crate::core::codec::resource(|| (), |_| current_user());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

@@ -28,7 +28,7 @@ pub fn SettingsPage() -> impl IntoView {
             crate::core::i18n::client::reload_if_switched(Some("/settings?saved=1"));
         }
     });
-    let profile = Resource::new(move || action.version().get(), |_| get_profile());
+    let profile = crate::core::codec::resource(move || action.version().get(), |_| get_profile());
     let query = use_query_map();
     let t = Lang::current();
     let notice = move || {
@@ -193,7 +193,7 @@ fn display_mode_label(mode: &str, t: Lang) -> &'static str {
 pub fn PasswordPage() -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
     let feedback = Feedback::of(action);
-    let user = Resource::new(|| (), |_| current_user());
+    let user = crate::core::codec::resource(|| (), |_| current_user());
     let t = Lang::current();
     view! {
         <Title text=tr!(t, accounts.settings.change_password_title)/>

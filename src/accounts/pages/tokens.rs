@@ -22,7 +22,7 @@ pub fn TokensPage() -> impl IntoView {
     let create = ServerAction::<CreateApiToken>::new();
     let revoke = ServerAction::<RevokeApiToken>::new();
     let feedback = Feedback::of(create);
-    let tokens = Resource::new(
+    let tokens = crate::core::codec::resource(
         move || (create.version().get(), revoke.version().get()),
         |_| list_api_tokens(),
     );

@@ -14,7 +14,7 @@ use crate::tr;
 #[component]
 pub fn UsagePage() -> impl IntoView {
     let t = Lang::current();
-    let usage = Resource::new(|| (), |_| my_usage());
+    let usage = crate::core::codec::resource(|| (), |_| my_usage());
     view! {
         <Title text=tr!(t, accounts.usage.title)/>
         <section class="auth-card wide">

@@ -16,7 +16,7 @@ use crate::tr;
 pub fn AuditPage() -> impl IntoView {
     let t = Lang::current();
     let query = use_query_map();
-    let log = Resource::new(move || query.with(|q| q.get("page").unwrap_or_default()), admin_audit);
+    let log = crate::core::codec::resource(move || query.with(|q| q.get("page").unwrap_or_default()), admin_audit);
     view! {
         <Title text=tr!(t, admin.audit.title)/>
         <section class="auth-card wide admin">

@@ -20,7 +20,7 @@ pub fn ConversationsPage() -> impl IntoView {
     let t = Lang::current();
     let params = use_params_map();
     let delete = ServerAction::<AdminDeleteConversation>::new();
-    let list = Resource::new(
+    let list = crate::core::codec::resource(
         move || (params.with(|p| p.get("id").unwrap_or_default()), delete.version().get()),
         |(id, _)| admin_conversations(id),
     );
@@ -141,7 +141,7 @@ pub fn ConversationPage() -> impl IntoView {
     let params = use_params_map();
     // `?open` only makes the page fetch again after the "Open" link; whether it reads is the server's decision.
     let open = use_query_map();
-    let conversation = Resource::new(
+    let conversation = crate::core::codec::resource(
         move || {
             let (user_id, id) = params.with(|p| (p.get("id").unwrap_or_default(), p.get("cid").unwrap_or_default()));
             (user_id, id, open.with(|q| q.get("open")))

@@ -63,7 +63,7 @@ fn LimitFields(values: Vec<Option<i64>>, hints: Vec<String>, error: Signal<Optio
 pub fn SettingsPage() -> impl IntoView {
     let t = Lang::current();
     let save = ServerAction::<AdminSaveSettings>::new();
-    let defaults = Resource::new(move || save.version().get(), |_| admin_settings());
+    let defaults = crate::core::codec::resource(move || save.version().get(), |_| admin_settings());
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let saved = move || use_query_map().with(|q| q.get("saved").is_some()) && error.get().is_none();
     view! {
@@ -105,7 +105,7 @@ pub fn UserPage() -> impl IntoView {
     let t = Lang::current();
     let params = use_params_map();
     let save = ServerAction::<AdminSaveUserQuota>::new();
-    let user = Resource::new(
+    let user = crate::core::codec::resource(
         move || (params.with(|p| p.get("id").unwrap_or_default()), save.version().get()),
         |(id, _)| admin_user(id),
     );

@@ -32,7 +32,7 @@ use crate::core::not_found::NotFound;
 /// `/admin`.
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let overview = Resource::new(|| (), |_| admin_overview());
+    let overview = crate::core::codec::resource(|| (), |_| admin_overview());
     let t = Lang::current();
     view! {
         <Title text=tr!(t, admin.page.administration)/>
@@ -54,7 +54,7 @@ pub fn AdminPage() -> impl IntoView {
 /// Any other path under `/admin`: the same checks (from the session user alone, nothing to load), then the 404 page.
 #[component]
 pub fn AdminFallback() -> impl IntoView {
-    let user = Resource::new(|| (), |_| current_user());
+    let user = crate::core::codec::resource(|| (), |_| current_user());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

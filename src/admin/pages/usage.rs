@@ -18,7 +18,7 @@ pub fn UsagePage() -> impl IntoView {
     let t = Lang::current();
     let query = use_query_map();
     let param = move |name: &'static str| move || query.with(|q| q.get(name).unwrap_or_default());
-    let report = Resource::new(
+    let report = crate::core::codec::resource(
         move || (param("from")(), param("to")(), param("group_by")()),
         |(from, to, group_by)| admin_usage(from, to, group_by),
     );

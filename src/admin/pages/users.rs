@@ -23,7 +23,7 @@ pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &'static str| move || query.with(|q| q.get(name).unwrap_or_default());
     let action = ServerAction::<AdminUserAction>::new();
-    let users = Resource::new(
+    let users = crate::core::codec::resource(
         // Read again after every action (the list it came back to may have the same query).
         move || {
             (

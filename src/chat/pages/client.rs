@@ -28,7 +28,7 @@ impl Drop for Follow {
 /// Streams the reply being generated in the conversation on screen, if any, into `live`; when it ends, the `done`
 /// event's message takes the streamed text's place (the page is fetched again only if that message cannot be read).
 pub(super) fn follow_replies(
-    conversation: Resource<Result<Option<ConversationView>, AppError>>,
+    conversation: crate::core::codec::Resource<Result<Option<ConversationView>, AppError>>,
     live: Live,
     refresh: RwSignal<usize>,
     finished: impl Fn(MessageView) -> bool + Copy + 'static,
@@ -58,7 +58,7 @@ pub(super) fn follow_replies(
         // Each event may carry `html`: the server's rendering of the whole text so far.
         let read = |e: &MessageEvent, key: &str| -> Option<(String, Option<String>)> {
             let data = e.data().as_string()?;
-            let value: serde_json::Value = serde_json::from_str(&data).ok()?;
+            let value: serde_json::Value = serde_json::from_slice(data.as_bytes()).ok()?;
             let text = value.get(key)?.as_str()?.to_string();
             let html = value.get("html").and_then(|h| h.as_str()).map(str::to_string);
             Some((text, html))
@@ -90,7 +90,7 @@ pub(super) fn follow_replies(
             let message = e
                 .data()
                 .as_string()
-                .and_then(|data| serde_json::from_str::<MessageView>(&data).ok());
+                .and_then(|data| serde_json::from_slice::<MessageView>(data.as_bytes()).ok());
             let placed = message.is_some_and(finished);
             live.set(None);
             if !placed {

@@ -202,7 +202,7 @@ pub fn ChatPage() -> impl IntoView {
     let refresh = RwSignal::new(0usize);
     let known_context = Known::<ChatContext>::new();
     let known_view = Known::<ConversationView>::new();
-    let context = Resource::new(
+    let context = crate::core::codec::resource(
         move || {
             (
                 archived.get(),
@@ -220,7 +220,7 @@ pub fn ChatPage() -> impl IntoView {
             }
         },
     );
-    let conversation = Resource::new(
+    let conversation = crate::core::codec::resource(
         move || {
             (
                 raw_id.get(),
