@@ -69,16 +69,26 @@ test("files without JavaScript: a refused send says why and keeps the stored fil
   await expect(page.getByTestId("message-assistant").last()).toContainText("[saw 1 image(s)]");
 });
 
-test("files without JavaScript: a kept file's Remove link drops it from the next send", async ({ page }) => {
+test("files without JavaScript: a kept file's Remove link drops it from the next send and keeps the rest", async ({ page }) => {
   await register(page, "nojsremove", { js: false });
   await page.getByTestId("model-picker").selectOption("codestral-latest");
   await page.getByTestId("composer").fill("Colour?");
-  await page.getByLabel("Attach files (optional)").setInputFiles({ name: "red.png", mimeType: "image/png", buffer: PNG });
+  await page.getByLabel("Attach files (optional)").setInputFiles([
+    { name: "red.png", mimeType: "image/png", buffer: PNG },
+    { name: "second.png", mimeType: "image/png", buffer: PNG },
+  ]);
   await page.getByTestId("send").click();
-  await expect(page.getByTestId("file-chip")).toHaveCount(1);
-  await page.getByTestId("remove-file").click();
-  await expect(page).toHaveURL("/chat");
-  await expect(page.getByTestId("file-chip")).toHaveCount(0);
+  const chips = page.getByTestId("file-chip");
+  await expect(chips).toHaveCount(2);
+  await chips.filter({ hasText: "red.png" }).getByTestId("remove-file").click();
+  // The page again without that file: the other one and the text typed are still there.
+  await expect(chips).toHaveCount(1);
+  await expect(chips).toContainText("second.png");
+  await expect(page.getByTestId("composer")).toHaveValue("Colour?");
+  await chips.getByTestId("remove-file").click();
+  await expect(page).toHaveURL("/chat?prompt=Colour%3F");
+  await expect(chips).toHaveCount(0);
+  await expect(page.getByTestId("composer")).toHaveValue("Colour?");
   await page.getByTestId("composer").fill("Just text now");
   await page.getByTestId("send").click();
   await expect(page).toHaveURL(/\/chat\/\d+$/);

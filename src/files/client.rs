@@ -1,10 +1,9 @@
 //! Browser side of attachments: files chosen with the button, dropped on the conversation or pasted into the message
 //! box are uploaded at once (`POST /api/files/`, with the session and its CSRF token), each with its progress, and
-//! show on the composer as chips ([`super::ui`]). The upload code is a chunk of its own, fetched the first time a
-//! file is chosen (`#[lazy]`), so the chat's first visit does not carry it.
+//! show on the composer as chips ([`super::ui`]). The upload code and the chips' views are a chunk of their own,
+//! fetched the first time a file is chosen (`#[lazy]` [`add`]), so the chat's first visit does not carry them.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -16,7 +15,7 @@ use super::ui::{PendingFile, UploadState, Uploads};
 thread_local! {
     static NEXT_KEY: Cell<u64> = const { Cell::new(1) };
     /// The requests of uploads in flight, by file key (to abort one when its chip is removed).
-    static IN_FLIGHT: RefCell<HashMap<u64, XmlHttpRequest>> = RefCell::new(HashMap::new());
+    static IN_FLIGHT: RefCell<Vec<(u64, XmlHttpRequest)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The files of a `FileList` (an input's, a drop's or a paste's).
@@ -36,7 +35,7 @@ pub fn take_files(
     let files = files_of(data.and_then(|d| d.files()));
     if !files.is_empty() {
         ev.prevent_default();
-        add(uploads, conversation, files);
+        leptos::task::spawn_local(add(uploads, conversation, files));
     }
 }
 
@@ -51,7 +50,9 @@ pub fn left_page(ev: &web_sys::DragEvent) -> bool {
     ev.related_target().is_none()
 }
 
-/// Adds `files` to `conversation`'s composer and starts uploading each.
+/// Adds `files` to `conversation`'s composer and starts uploading each. The upload code (this, the chips' views and
+/// the requests) is a chunk of its own, fetched the first time a file is chosen.
+#[leptos::prelude::lazy]
 pub fn add(uploads: Uploads, conversation: Option<i64>, files: Vec<File>) {
     for file in files {
         let key = NEXT_KEY.get();
@@ -80,7 +81,7 @@ pub fn add(uploads: Uploads, conversation: Option<i64>, files: Vec<File>) {
 /// Removes the file `key` from its composer: an upload in flight is aborted, a stored file deleted (it was never
 /// sent, so nothing else refers to it).
 pub fn remove(uploads: Uploads, key: u64) {
-    if let Some(xhr) = IN_FLIGHT.with_borrow_mut(|all| all.remove(&key)) {
+    if let Some((_, xhr)) = in_flight_take(key) {
         let _ = xhr.abort();
     }
     if let Some(file) = uploads.take(key) {
@@ -90,6 +91,39 @@ pub fn remove(uploads: Uploads, key: u64) {
         }
     }
     // The focus stays in the composer rather than falling to the page.
+    focus_composer();
+}
+
+/// Takes the request of the upload `key` out of those in flight.
+fn in_flight_take(key: u64) -> Option<(u64, XmlHttpRequest)> {
+    IN_FLIGHT.with_borrow_mut(|all| all.iter().position(|(k, _)| *k == key).map(|at| all.swap_remove(at)))
+}
+
+/// Remove on a chip of a file kept by a refused send (static markup, see `ui::kept_files_html`): the chip and its
+/// field leave the form in place of following the link, and the focus goes back to the message box.
+pub fn drop_kept(ev: &web_sys::MouseEvent) {
+    let Some(link) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|el| el.closest("[data-testid=remove-file]").ok().flatten())
+    else {
+        return;
+    };
+    ev.prevent_default();
+    if let Some(chip) = link.closest("li").ok().flatten() {
+        let list = chip.parent_element();
+        chip.remove();
+        if let Some(list) = list
+            && list.child_element_count() == 0
+        {
+            list.remove();
+        }
+    }
+    focus_composer();
+}
+
+/// Puts the focus in the message box.
+fn focus_composer() {
     if let Some(el) = document()
         .get_element_by_id("content")
         .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
@@ -133,13 +167,12 @@ fn request(method: &str, url: &str) {
 }
 
 /// Uploads one file, reporting progress and the outcome on its chip.
-#[leptos::prelude::lazy]
 async fn upload(uploads: Uploads, key: u64, file: File) {
     let outcome = send(uploads, key, &file).await;
-    IN_FLIGHT.with_borrow_mut(|all| all.remove(&key));
+    in_flight_take(key);
     let t = crate::core::i18n::Lang::current();
     let state = match outcome {
-        Some((201, body)) => match serde_json::from_str::<crate::files::Attachment>(&body) {
+        Some((201, body)) => match serde_json::from_slice::<crate::files::Attachment>(body.as_bytes()) {
             Ok(attachment) => UploadState::Done(attachment),
             Err(_) => UploadState::Failed(crate::tr!(t, files.ui.upload_failed, name = &file.name()).to_string()),
         },
@@ -183,7 +216,7 @@ async fn send(uploads: Uploads, key: u64, file: &File) -> Option<(u16, String)> 
     for event in ["load", "error", "abort"] {
         let _ = xhr.add_event_listener_with_callback(event, done.as_ref().unchecked_ref());
     }
-    IN_FLIGHT.with_borrow_mut(|all| all.insert(key, xhr.clone()));
+    IN_FLIGHT.with_borrow_mut(|all| all.push((key, xhr.clone())));
     xhr.send_with_opt_form_data(Some(&form)).ok()?;
     let reached = wasm_bindgen_futures::JsFuture::from(finished)
         .await
@@ -200,7 +233,7 @@ async fn send(uploads: Uploads, key: u64, file: &File) -> Option<(u16, String)> 
 
 /// The first message of a refusal's JSON (`{"file": ["…"]}`, `{"detail": "…"}`).
 fn refusal(body: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(body.as_bytes()).ok()?;
     let first = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Array(items) => items.iter().find_map(|i| i.as_str().map(str::to_string)),

@@ -69,6 +69,12 @@ impl Uploads {
             .with(|all| all.iter().filter(|f| f.conversation == conversation).cloned().collect())
     }
 
+    /// Whether `conversation`'s composer has files (tracked).
+    pub fn any(self, conversation: Option<i64>) -> bool {
+        self.files
+            .with(|all| all.iter().any(|f| f.conversation == conversation))
+    }
+
     /// The file `key` (tracked).
     pub fn get(self, key: u64) -> Option<PendingFile> {
         self.files.with(|all| all.iter().find(|f| f.key == key).cloned())
@@ -163,7 +169,7 @@ impl Uploads {
 /// that each is the user's).
 pub fn kept_in_address(value: Option<&str>) -> Vec<Attachment> {
     value
-        .and_then(|v| serde_json::from_str::<Vec<Attachment>>(v).ok())
+        .and_then(|v| serde_json::from_slice::<Vec<Attachment>>(v.as_bytes()).ok())
         .unwrap_or_default()
         .into_iter()
         .take(50)
@@ -192,50 +198,103 @@ pub fn kind_label(attachment: &Attachment) -> String {
     }
 }
 
-/// The composer's chips: one per chosen file, and the hidden fields that send the stored ones with the message
-/// (`attachments[0]`…, as the `send_message` server function reads them). `kept` are files already stored that a
-/// refused send without JavaScript brought back (`?attach=`).
+/// The composer's files. Those a refused send without JavaScript kept (`kept`, from the address) are static markup —
+/// a chip with a Remove link each, and the hidden field that sends it (`attachments[0]`…) — so that the page's first
+/// visit carries no code for chips; the files chosen in this tab are drawn by [`live_files`], a chunk of its own
+/// fetched when the first file is chosen, and numbered after the kept ones.
 #[component]
-pub fn ComposerFiles(uploads: Uploads, conversation: Option<i64>, kept: Vec<Attachment>) -> impl IntoView {
+pub fn ComposerFiles(
+    uploads: Uploads,
+    conversation: Option<i64>,
+    kept: Vec<Attachment>,
+    /// The text the address carried back (`?prompt=`), which a Remove link keeps.
+    prompt: String,
+    choice: Option<ModelChoice>,
+) -> impl IntoView {
     let t = Lang::current();
-    let kept_gone = RwSignal::new(Vec::<i64>::new());
-    let kept = StoredValue::new(kept);
-    let has_any = move || !uploads.of(conversation).is_empty() || kept.with_value(|k| !k.is_empty());
-    let kept_view = move || {
-        let gone = kept_gone.get();
-        kept.get_value()
-            .into_iter()
-            .filter(|a| !gone.contains(&a.id))
-            .map(|a| {
-                let id = a.id;
-                // Without JavaScript, the page without this file.
-                let others: Vec<String> = kept.with_value(|k| {
-                    k.iter().filter(|o| o.id != id && !gone.contains(&o.id)).map(|o| o.id.to_string()).collect()
-                });
-                let here = match conversation {
-                    Some(c) => format!("/chat/{c}"),
-                    None => "/chat".to_string(),
-                };
-                let without = if others.is_empty() { here } else { format!("{here}?attach={}", others.join(",")) };
-                let name = a.name.clone();
-                view! {
-                    <li class="file-chip" data-state="done" data-testid="file-chip">
-                        {a.is_image().then(|| view! { <img class="file-thumb" src=a.content_url() alt=""/> })}
-                        {(!a.is_image()).then(|| view! { <span class="file-icon"><Svg icon=Icon::File/></span> })}
-                        <span class="file-meta">
-                            <span class="file-name">{a.name.clone()}</span>
-                            <span class="file-info">{format!("{} · {}", kind_label(&a), human_size(a.size.max(0) as u64))}</span>
-                        </span>
-                        <a class="icon-button small" href=without aria-label=tr!(t, files.ui.remove, name = &name).to_string()
-                            data-testid="remove-file"
-                            on:click=move |ev| { ev.prevent_default(); kept_gone.update(|g| g.push(id)); }>
-                            <Svg icon=Icon::Close/>
-                        </a>
-                    </li>
-                }
-            })
-            .collect_view()
+    let offset = kept.len();
+    // With JavaScript, Remove takes the chip and its field out in place (the text typed stays).
+    let drop_kept = move |ev: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        crate::files::client::drop_kept(&ev);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
     };
+    view! {
+        {(!kept.is_empty()).then(|| view! {
+            <ul class="composer-files" aria-label=tr!(t, files.ui.attachments) data-testid="composer-files"
+                inner_html=kept_files_html(&kept, conversation, &prompt, t) on:click=drop_kept></ul>
+        })}
+        <Show when=move || uploads.any(conversation)>
+            {move || Suspend::new(live_files(uploads, conversation, offset, choice))}
+        </Show>
+    }
+}
+
+/// The chips of the files a refused send kept, each with its hidden field and a Remove link to the same page without
+/// it (the other files and the text still in the address). Static markup, names escaped.
+pub fn kept_files_html(kept: &[Attachment], conversation: Option<i64>, prompt: &str, t: Lang) -> String {
+    use crate::core::error::escape_html as esc;
+    let here = match conversation {
+        Some(c) => format!("/chat/{c}"),
+        None => "/chat".to_string(),
+    };
+    let mut out = String::new();
+    for (i, a) in kept.iter().enumerate() {
+        let others: Vec<&Attachment> = kept.iter().filter(|o| o.id != a.id).collect();
+        let mut query = Vec::new();
+        if !prompt.is_empty() {
+            query.push(format!("prompt={}", percent_encode(prompt)));
+        }
+        if !others.is_empty() {
+            query.push(format!(
+                "attach={}",
+                percent_encode(&serde_json::to_string(&others).unwrap_or_default())
+            ));
+        }
+        let without = if query.is_empty() {
+            here.clone()
+        } else {
+            format!("{here}?{}", query.join("&"))
+        };
+        let picture = if a.is_image() {
+            format!(r#"<img class="file-thumb" src="{}" alt="">"#, a.content_url())
+        } else {
+            format!(r#"<span class="file-icon">{}</span>"#, Icon::File.markup())
+        };
+        out.push_str(&format!(
+            r#"<li class="file-chip" data-state="done" data-testid="file-chip">{picture}<span class="file-meta"><span class="file-name">{}</span><span class="file-info">{} · {}</span></span><a class="icon-button small" href="{}" aria-label="{}" data-testid="remove-file">{}</a><input type="hidden" name="attachments[{i}]" value="{}"></li>"#,
+            esc(&a.name),
+            esc(&kind_label(a)),
+            human_size(a.size.max(0) as u64),
+            esc(&without),
+            esc(&tr!(t, files.ui.remove, name = &a.name).to_string()),
+            Icon::Close.markup(),
+            a.id
+        ));
+    }
+    out
+}
+
+/// `value` as a URL's query value: everything but unreserved characters percent-encoded (UTF-8 bytes).
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The files chosen in this tab for `conversation`'s composer: a chip each, the hidden fields that send the stored
+/// ones (numbered from `offset`, after the kept ones), and the warning when the chosen model cannot read an image
+/// among them. Loaded when the first file is chosen.
+#[leptos::prelude::lazy]
+fn live_files(uploads: Uploads, conversation: Option<i64>, offset: usize, choice: Option<ModelChoice>) -> AnyView {
+    let t = Lang::current();
     let chips = move || {
         uploads
             .of(conversation)
@@ -243,23 +302,24 @@ pub fn ComposerFiles(uploads: Uploads, conversation: Option<i64>, kept: Vec<Atta
             .map(|f| view! { <Chip uploads file=f/> })
             .collect_view()
     };
-    // The ids the message carries: kept ones first, then the uploads in the order chosen.
     let fields = move || {
-        let gone = kept_gone.get();
-        let mut ids: Vec<i64> = kept.with_value(|k| k.iter().map(|a| a.id).filter(|id| !gone.contains(id)).collect());
-        ids.extend(uploads.ready(conversation).iter().map(|a| a.id));
-        ids.into_iter()
+        uploads
+            .ready(conversation)
+            .into_iter()
             .enumerate()
-            .map(|(i, id)| view! { <input type="hidden" name=format!("attachments[{i}]") value=id.to_string()/> })
+            .map(|(i, a)| {
+                view! { <input type="hidden" name=format!("attachments[{}]", offset + i) value=a.id.to_string()/> }
+            })
             .collect_view()
     };
     view! {
-        <ul class="composer-files" hidden=move || !has_any() aria-label=tr!(t, files.ui.attachments) data-testid="composer-files">
-            {kept_view}
+        <ul class="composer-files" aria-label=tr!(t, files.ui.attachments) data-testid="composer-files">
             {chips}
         </ul>
         {fields}
+        {choice.map(|choice| view! { <VisionWarning uploads conversation choice/> })}
     }
+    .into_any()
 }
 
 /// One chosen file: its thumbnail or icon, name, type and size, the upload's progress or its refusal, and Remove.
@@ -426,7 +486,7 @@ impl ModelChoice {
 
 /// Said as soon as an image is attached while the chosen model cannot read it, with a button to choose one that can.
 #[component]
-pub fn VisionWarning(uploads: Uploads, conversation: Option<i64>, choice: ModelChoice) -> impl IntoView {
+fn VisionWarning(uploads: Uploads, conversation: Option<i64>, choice: ModelChoice) -> impl IntoView {
     let t = Lang::current();
     let needed = move || uploads.has_image(conversation) && !choice.reads_images(&choice.effective());
     view! {
@@ -447,5 +507,70 @@ pub fn VisionWarning(uploads: Uploads, conversation: Option<i64>, choice: ModelC
                 })}
             </p>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(id: i64, name: &str, kind: &str) -> Attachment {
+        Attachment {
+            id,
+            name: name.to_string(),
+            content_type: if kind == "image" { "image/png" } else { "text/markdown" }.to_string(),
+            size: 2048,
+            kind: kind.to_string(),
+        }
+    }
+
+    /// The `?attach=` value of a query string, decoded as the page reads it.
+    fn attach_of(href: &str) -> Vec<Attachment> {
+        let query = href.split_once('?').map(|(_, q)| q).unwrap_or("");
+        let value = query.split('&').find_map(|pair| pair.strip_prefix("attach=")).map(|v| {
+            let bytes = v.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'%' {
+                    out.push(u8::from_str_radix(&v[i + 1..i + 3], 16).unwrap());
+                    i += 3;
+                } else {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(out).unwrap()
+        });
+        kept_in_address(value.as_deref())
+    }
+
+    #[test]
+    fn kept_chips_carry_their_fields_and_remove_links_keep_the_rest() {
+        let kept = [file(7, "notes <1>.md", "document"), file(9, "dot.png", "image")];
+        let html = kept_files_html(&kept, Some(3), "Still here & there", Lang::En);
+        assert!(html.contains(r#"<input type="hidden" name="attachments[0]" value="7">"#));
+        assert!(html.contains(r#"<input type="hidden" name="attachments[1]" value="9">"#));
+        assert!(html.contains("notes &lt;1&gt;.md"), "names are escaped");
+        assert!(html.contains(r#"<img class="file-thumb" src="/api/files/9/content/""#));
+        let links: Vec<&str> = html
+            .split(r#"href=""#)
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap())
+            .collect();
+        assert_eq!(links.len(), 2);
+        // Removing the first keeps the second and the text, and the other way round.
+        assert!(links[0].starts_with("/chat/3?prompt=Still%20here%20%26%20there&amp;attach="));
+        assert_eq!(attach_of(&links[0].replace("&amp;", "&")), vec![kept[1].clone()]);
+        assert_eq!(attach_of(&links[1].replace("&amp;", "&")), vec![kept[0].clone()]);
+        // The last one removed: the page alone.
+        let one = kept_files_html(&kept[..1], None, "", Lang::En);
+        assert!(one.contains(r#"href="/chat""#));
+    }
+
+    #[test]
+    fn percent_encoding_leaves_only_unreserved_characters() {
+        assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(percent_encode("[{\"é\": 1}]"), "%5B%7B%22%C3%A9%22%3A%201%7D%5D");
     }
 }

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use crate::core::i18n::Lang;
 use crate::core::icons::{Icon, Svg};
 use crate::core::layout::rcdata_text;
-use crate::files::ui::{ComposerFiles, ModelChoice, Uploads, VisionWarning};
+use crate::files::ui::{ComposerFiles, ModelChoice, Uploads};
 use crate::tr;
 
 use super::Actions;
@@ -102,7 +102,7 @@ pub(super) fn Composer(
             let files = crate::files::client::files_of(input.files());
             // Emptied, so that the form does not carry them and the same file can be chosen again.
             input.set_value("");
-            crate::files::client::add(uploads, conversation_id, files);
+            leptos::task::spawn_local(crate::files::client::add(uploads, conversation_id, files));
             if let Some(el) = textarea.get_untracked() {
                 let _ = el.focus();
             }
@@ -122,7 +122,7 @@ pub(super) fn Composer(
     // The box may stay empty when files go with the message.
     let has_kept = !kept.is_empty();
     let text_required = move || uploads.ready(conversation_id).is_empty() && !has_kept;
-    let kept_files = view! { <ComposerFiles uploads conversation=conversation_id kept/> };
+    let kept_files = view! { <ComposerFiles uploads conversation=conversation_id kept prompt=initial.clone() choice/> };
     let button = match generating {
         // Stop, in the Send button's place: its own form, bound to the same spot.
         Some(_) => view! {
@@ -156,7 +156,6 @@ pub(super) fn Composer(
             <CsrfField/>
             {conversation_id.map(|id| view! { <input type="hidden" name="conversation_id" value=id.to_string()/> })}
             {kept_files}
-            {choice.map(|choice| view! { <VisionWarning uploads conversation=conversation_id choice/> })}
             <button type="button" class="icon-button attach-button js-only tip-right" on:click=pick
                 aria-label=tr!(t, files.ui.attach) data-tip=tr!(t, files.ui.attach) data-testid="attach">
                 <Svg icon=Icon::Paperclip/>
