@@ -235,6 +235,7 @@ test("files: files kept by a refused send (?attach=) show as chips, hydrate, and
   await expect(chips(page)).toHaveCount(2);
   await expect(page.getByTestId("composer")).toHaveValue("Still here");
   await looksRight(page, "kept files");
+  await page.screenshot({ path: "test-results/files-kept.png" });
   const url = page.url();
   await chips(page).first().getByTestId("remove-file").click();
   await expect(chips(page)).toHaveCount(1);
