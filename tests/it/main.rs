@@ -35,4 +35,5 @@ mod mail;
 mod metrics;
 mod races;
 mod sessions;
+mod tools_guard;
 mod upgrades;

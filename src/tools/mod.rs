@@ -1,0 +1,8 @@
+//! Tools the model can call (issue #27): searching the web, reading a page, and — later — the tools of MCP servers,
+//! run by the reply engine between the model's turns.
+//!
+//! Everything a tool fetches is untrusted, and so is where it goes: every HTTP request of a tool goes through the
+//! [`guard`] (public addresses only, decided on the address actually connected to; staff may allow internal hosts
+//! for MCP servers).
+
+pub mod guard;
