@@ -3,6 +3,7 @@
 //!
 //! Everything a tool fetches is untrusted, and so is where it goes: every HTTP request of a tool goes through the
 //! [`guard`] (public addresses only, decided on the address actually connected to; staff may allow internal hosts
-//! for MCP servers).
+//! for MCP servers), and the [`web`] tools return text the engine hands to the model as data.
 
 pub mod guard;
+pub mod web;

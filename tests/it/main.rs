@@ -36,4 +36,5 @@ mod metrics;
 mod races;
 mod sessions;
 mod tools_guard;
+mod tools_web;
 mod upgrades;

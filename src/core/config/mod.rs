@@ -86,6 +86,14 @@ keys! {
     "VISION_MODELS" => "ai"."vision_models",
     "EMBEDDING_MODEL" => "ai"."embedding_model",
     "OCR_MODEL" => "ai"."ocr_model",
+    "WEB_SEARCH_BACKEND" => "tools"."web_search_backend",
+    "WEB_SEARCH_URL" => "tools"."web_search_url",
+    "WEB_SEARCH_API_KEY" => "tools"."web_search_api_key",
+    "WEB_FETCH_ENABLED" => "tools"."web_fetch_enabled",
+    "MCP_ALLOWED_HOSTS" => "tools"."mcp_allowed_hosts",
+    "MCP_STDIO_ENABLED" => "tools"."mcp_stdio_enabled",
+    "TOOL_MAX_ROUNDS" => "tools"."max_rounds",
+    "TOOL_CALLS_PER_DAY" => "tools"."calls_per_day",
 }
 
 /// A model setting: its value, `default` when unset, empty when set to `off` (or `none`).
@@ -95,6 +103,90 @@ fn model_or_off(value: Option<&str>, default: &str) -> String {
         Some(v) if v.eq_ignore_ascii_case("off") || v.eq_ignore_ascii_case("none") => String::new(),
         Some(v) => v.to_string(),
     }
+}
+
+/// The tools' settings: a web search backend needs its URL (SearXNG) or its key (Brave, Tavily).
+fn tools_config(src: &Sources) -> Result<ToolsConfig, ConfigError> {
+    use crate::tools::web::SearchBackend;
+    let web_search = match src.get("WEB_SEARCH_BACKEND").map(str::trim).unwrap_or("none") {
+        "" | "none" | "off" => None,
+        name => {
+            let backend = SearchBackend::parse(name).ok_or_else(|| {
+                ConfigError::new(
+                    "WEB_SEARCH_BACKEND",
+                    format!("expected none, searxng, brave or tavily, got {name:?}"),
+                )
+            })?;
+            let url = match (src.get("WEB_SEARCH_URL"), backend.default_url()) {
+                (Some(url), _) => parse_http_url("WEB_SEARCH_URL", url)?,
+                (None, Some(default)) => default.to_string(),
+                (None, None) => {
+                    return Err(ConfigError::new(
+                        "WEB_SEARCH_URL",
+                        "required for searxng: the instance's address, e.g. http://127.0.0.1:8888",
+                    ));
+                }
+            };
+            let api_key = src.get("WEB_SEARCH_API_KEY").map(str::trim).filter(|k| !k.is_empty());
+            if api_key.is_none() && backend != SearchBackend::Searxng {
+                return Err(ConfigError::new("WEB_SEARCH_API_KEY", format!("required for {name}")));
+            }
+            Some(WebSearchConfig {
+                backend,
+                url,
+                api_key: api_key.map(Secret::new),
+            })
+        }
+    };
+    let mcp_allowed_hosts: Vec<String> = src
+        .get("MCP_ALLOWED_HOSTS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect();
+    for host in &mcp_allowed_hosts {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let network = bare.parse::<ipnet::IpNet>().is_ok() || bare.parse::<std::net::IpAddr>().is_ok();
+        let name = !bare.is_empty()
+            && bare.len() <= 253
+            && bare.split('.').all(|label| {
+                !label.is_empty() && label.len() <= 63 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !network && !name {
+            return Err(ConfigError::new(
+                "MCP_ALLOWED_HOSTS",
+                format!(
+                    "expected host names, addresses or networks such as mcp.internal, 10.0.0.0/8 or ::1, got {host:?}"
+                ),
+            ));
+        }
+    }
+    let max_rounds = parse_number(
+        "TOOL_MAX_ROUNDS",
+        src.get("TOOL_MAX_ROUNDS").unwrap_or("8"),
+        "a whole number",
+    )?;
+    if max_rounds == 0 || max_rounds > 50 {
+        return Err(ConfigError::new("TOOL_MAX_ROUNDS", "must be between 1 and 50"));
+    }
+    Ok(ToolsConfig {
+        web_search,
+        web_fetch_enabled: src
+            .get("WEB_FETCH_ENABLED")
+            .map_or(Ok(false), |v| parse_bool("WEB_FETCH_ENABLED", v))?,
+        mcp_allowed_hosts,
+        mcp_stdio_enabled: src
+            .get("MCP_STDIO_ENABLED")
+            .map_or(Ok(false), |v| parse_bool("MCP_STDIO_ENABLED", v))?,
+        max_rounds,
+        calls_per_day: parse_number(
+            "TOOL_CALLS_PER_DAY",
+            src.get("TOOL_CALLS_PER_DAY").unwrap_or("0"),
+            "a whole number",
+        )?,
+    })
 }
 
 /// Origins CORS allows in development when `CORS_ALLOWED_ORIGINS` is not set: the dev servers of a separate client
@@ -197,6 +289,35 @@ pub struct AiConfig {
     pub embedding_model: String,
     /// The OCR model scanned PDFs are read with (`/v1/ocr`, Mistral's); empty (`off`): none.
     pub ocr_model: String,
+}
+
+/// Tools the model may call (issue #27).
+#[derive(Debug, Clone)]
+pub struct ToolsConfig {
+    /// The web search tool's backend and where it is; `None`: no web search (the default).
+    pub web_search: Option<WebSearchConfig>,
+    /// Whether the page reader (fetching a URL's readable text) is offered.
+    pub web_fetch_enabled: bool,
+    /// Internal host names and networks MCP servers — and only they — may be reached at (the tools' guard refuses
+    /// private, loopback and link-local addresses otherwise).
+    pub mcp_allowed_hosts: Vec<String>,
+    /// Whether staff may add MCP servers started as a local command (stdio); off by default.
+    pub mcp_stdio_enabled: bool,
+    /// Rounds of tool calls one reply may make before it must answer.
+    pub max_rounds: u32,
+    /// Tool calls a user may make per day (0: no limit); staff set per-user limits in the admin area.
+    pub calls_per_day: u32,
+}
+
+/// A web search backend.
+#[derive(Debug, Clone)]
+pub struct WebSearchConfig {
+    /// SearXNG, Brave or Tavily.
+    pub backend: crate::tools::web::SearchBackend,
+    /// Its API's base URL (SearXNG: the instance; Brave and Tavily: their public API unless set).
+    pub url: String,
+    /// The key Brave and Tavily require.
+    pub api_key: Option<Secret>,
 }
 
 /// Where files live.
@@ -328,6 +449,8 @@ pub struct Config {
     pub limits: Limits,
     /// Attachments.
     pub files: FilesConfig,
+    /// Tools the model may call.
+    pub tools: ToolsConfig,
     /// The `Leptos.toml` that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -558,6 +681,8 @@ impl Config {
         }
         let files = files_config(src, &path)?;
 
+        let tools = tools_config(src)?;
+
         Ok(Self {
             env,
             log: src.get("RUST_LOG").unwrap_or("info,sqlx=warn").to_string(),
@@ -583,6 +708,7 @@ impl Config {
             email,
             limits,
             files,
+            tools,
             config_file: src.config_file.clone(),
         })
     }
@@ -701,6 +827,62 @@ mod tests {
         assert_eq!(config.email.backend, EmailBackend::Console);
         assert!(config.security.secret_key.expose().len() >= 32);
         assert!(!config.security.session_cookie_secure);
+    }
+
+    #[test]
+    fn tools_are_off_until_configured_and_their_settings_are_checked() {
+        use crate::tools::web::SearchBackend;
+        let config = load(&[]).unwrap();
+        assert!(config.tools.web_search.is_none());
+        assert!(!config.tools.web_fetch_enabled && !config.tools.mcp_stdio_enabled);
+        assert_eq!((config.tools.max_rounds, config.tools.calls_per_day), (8, 0));
+
+        let config = load(&[
+            ("WEB_SEARCH_BACKEND", "searxng"),
+            ("WEB_SEARCH_URL", "http://127.0.0.1:8888/"),
+            ("WEB_FETCH_ENABLED", "yes"),
+            ("MCP_ALLOWED_HOSTS", "mcp.internal, 10.0.0.0/8,[::1], 127.0.0.1"),
+            ("TOOL_MAX_ROUNDS", "3"),
+            ("TOOL_CALLS_PER_DAY", "200"),
+        ])
+        .unwrap();
+        let search = config.tools.web_search.unwrap();
+        assert_eq!(
+            (search.backend, search.url.as_str()),
+            (SearchBackend::Searxng, "http://127.0.0.1:8888")
+        );
+        assert!(config.tools.web_fetch_enabled);
+        assert_eq!(
+            config.tools.mcp_allowed_hosts,
+            ["mcp.internal", "10.0.0.0/8", "[::1]", "127.0.0.1"]
+        );
+        assert_eq!((config.tools.max_rounds, config.tools.calls_per_day), (3, 200));
+
+        let brave = load(&[("WEB_SEARCH_BACKEND", "brave"), ("WEB_SEARCH_API_KEY", "secret-key")]).unwrap();
+        let search = brave.tools.web_search.unwrap();
+        assert_eq!(search.url, "https://api.search.brave.com");
+        assert!(
+            !format!("{search:?}").contains("secret-key"),
+            "the key is never printed"
+        );
+
+        for (pairs, key) in [
+            (&[("WEB_SEARCH_BACKEND", "google")][..], "WEB_SEARCH_BACKEND"),
+            (&[("WEB_SEARCH_BACKEND", "searxng")][..], "WEB_SEARCH_URL"),
+            (
+                &[("WEB_SEARCH_BACKEND", "searxng"), ("WEB_SEARCH_URL", "searx.local")][..],
+                "WEB_SEARCH_URL",
+            ),
+            (&[("WEB_SEARCH_BACKEND", "tavily")][..], "WEB_SEARCH_API_KEY"),
+            (&[("WEB_FETCH_ENABLED", "maybe")][..], "WEB_FETCH_ENABLED"),
+            (&[("MCP_ALLOWED_HOSTS", "http://mcp.internal")][..], "MCP_ALLOWED_HOSTS"),
+            (&[("MCP_ALLOWED_HOSTS", "10.0.0.0/33")][..], "MCP_ALLOWED_HOSTS"),
+            (&[("TOOL_MAX_ROUNDS", "0")][..], "TOOL_MAX_ROUNDS"),
+            (&[("TOOL_MAX_ROUNDS", "many")][..], "TOOL_MAX_ROUNDS"),
+            (&[("TOOL_CALLS_PER_DAY", "-1")][..], "TOOL_CALLS_PER_DAY"),
+        ] {
+            assert_eq!(load(pairs).expect_err(key).key, key, "{pairs:?}");
+        }
     }
 
     #[test]
