@@ -609,6 +609,8 @@ async fn ask_mistral(
                         finished = true;
                         usage = reported;
                     }
+                    // No tools are offered to this endpoint's one-shot question.
+                    Ok(StreamEvent::ToolCall(_)) => {}
                     Err(_) if finished => break,
                     Err(e) => return Err(e),
                 }

@@ -8,7 +8,8 @@
 //! fail, later ones succeed), `[fake:cut]` (the stream breaks after a few tokens), `[fake:malformed]` (an unreadable
 //! chunk after a few tokens), `[fake:hang]` (never answers), `[fake:hang-mid]` (goes silent after a few tokens),
 //! `[fake:tokens=N]` (reply length), `[fake:tps=N]` (tokens per second) and `[fake:stamp]` (each token ends with
-//! `@<epoch microseconds>` of the moment it was sent, for latency benchmarks).
+//! `@<epoch microseconds>` of the moment it was sent, for latency benchmarks). Function calling — Mistral's rules on
+//! tools and on a history with calls, and calls made on request — is in [`super::fake_tools`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -197,7 +198,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "prediction",
     "parallel_tool_calls",
 ];
-const MESSAGE_KEYS: &[&str] = &["role", "content", "tool_calls", "tool_call_id", "prefix"];
+const MESSAGE_KEYS: &[&str] = &["role", "content", "tool_calls", "tool_call_id", "name", "prefix"];
 
 /// Mistral's 422 for unknown keys, listing each offender.
 fn extra_forbidden(body: &Value) -> Option<Response> {
@@ -417,6 +418,9 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
     if let Some(rejection) = extra_forbidden(&body) {
         return rejection;
     }
+    if let Some(rejection) = super::fake_tools::check(&body) {
+        return rejection;
+    }
     let model = body
         .get("model")
         .and_then(Value::as_str)
@@ -454,6 +458,22 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
     let tps = marker_number(&prompt, "tps")
         .unwrap_or(settings(&shared).tokens_per_second)
         .max(0.1);
+    if let Some(chunks) = super::fake_tools::reply(&model, &prompt, &body, chunk) {
+        let interval = Duration::from_secs_f64(1.0 / tps);
+        let stream = futures_util::stream::iter(chunks)
+            .then(move |piece| async move {
+                tokio::time::sleep(interval).await;
+                Ok::<_, std::io::Error>(piece)
+            })
+            .chain(futures_util::stream::once(async {
+                Ok(Bytes::from_static(b"data: [DONE]\n\n"))
+            }));
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(Body::from_stream(stream))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    }
     let mut tokens = reply_tokens(&prompt);
     if images > 0 {
         tokens.push(format!(" [saw {images} image(s)]"));

@@ -253,6 +253,8 @@ impl Engine {
                             finish_reason = reason;
                             usage = reported;
                         }
+                        // No tools are offered to replies yet (issue #27's engine loop comes next).
+                        Some(Ok(StreamEvent::ToolCall(_))) => {}
                         // A connection closed after the finish chunk lost nothing.
                         Some(Err(_)) if finish_reason.is_some() => break,
                         Some(Err(e)) => { error = Some(e); break; }
@@ -377,6 +379,8 @@ impl Engine {
                 match tokio::time::timeout(Duration::from_secs(20), stream.next()).await {
                     Ok(Some(Ok(StreamEvent::Delta(text)))) => title.push_str(&text),
                     Ok(Some(Ok(StreamEvent::Finish { usage: reported, .. }))) => usage = reported,
+                    // Titles are asked for without tools.
+                    Ok(Some(Ok(StreamEvent::ToolCall(_)))) => {}
                     Ok(None) => break,
                     Ok(Some(Err(_))) | Err(_) => {
                         failed = usage.is_none();

@@ -8,6 +8,8 @@ pub mod types;
 #[cfg(feature = "ssr")]
 pub mod fake_mistral;
 #[cfg(feature = "ssr")]
+pub mod fake_tools;
+#[cfg(feature = "ssr")]
 pub mod followers;
 #[cfg(feature = "ssr")]
 pub mod generation;

@@ -4,7 +4,10 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use thicode::chat::fake_mistral::{FakeMistral, FakeSettings};
-use thicode::chat::provider::{ChatRequest, ClientSettings, Provider, ProviderError, StreamEvent, WireMessage};
+use thicode::chat::provider::{
+    ChatRequest, ClientSettings, Provider, ProviderError, StreamEvent, ToolCall, ToolCalls, ToolSpec, WireMessage,
+    mistral_call_id,
+};
 use thicode::core::config::Secret;
 
 async fn fake() -> FakeMistral {
@@ -68,6 +71,7 @@ async fn collect(provider: &Provider, prompt: &str) -> Result<(String, Option<St
                 reason = finish_reason;
                 tokens = usage.map_or(0, |u| u.completion_tokens);
             }
+            Ok(StreamEvent::ToolCall(call)) => panic!("no tools were offered, got {call:?}"),
             Err(e) => return Err((text, e)),
         }
     }
@@ -233,4 +237,133 @@ async fn the_demo_provider_answers_without_a_key() {
     assert!(text.contains("no AI model is configured"), "{text}");
     assert!(text.contains("> What is Rust?"), "{text}");
     assert_eq!(reason.as_deref(), Some("stop"));
+}
+
+/// One round of a reply with tools: its text, the calls put together from their pieces, and the finish reason.
+async fn round(provider: &Provider, request: &ChatRequest, round: usize) -> (String, Vec<ToolCall>, Option<String>) {
+    let mut stream = provider.stream(request).await.unwrap();
+    let (mut text, mut calls, mut reason) = (String::new(), ToolCalls::default(), None);
+    while let Some(item) = stream.next().await {
+        match item.unwrap() {
+            StreamEvent::Delta(t) => text.push_str(&t),
+            StreamEvent::ToolCall(piece) => calls.push(piece),
+            StreamEvent::Finish { finish_reason, .. } => reason = finish_reason,
+        }
+    }
+    (text, calls.finish(round), reason)
+}
+
+fn tools() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec::function(
+            "web_search",
+            "Searches the web.",
+            serde_json::json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}),
+        ),
+        ToolSpec::function(
+            "clock",
+            "The time.",
+            serde_json::json!({"type": "object", "properties": {}}),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn tool_calls_in_both_wire_shapes_make_the_same_calls_and_their_results_are_answered() {
+    let fake = fake().await;
+    let provider = client(&fake, "fake-key", quick());
+    for shape in ["", " [fake:fragments]"] {
+        let prompt = format!(r#"Search [fake:call=web_search {{"query": "rust wasm"}}] [fake:call=clock]{shape}"#);
+        let mut history = vec![WireMessage::text("user", prompt.clone())];
+        let request = ChatRequest::new("mistral-small-latest", history.clone()).with_tools(tools());
+        let (text, calls, reason) = round(&provider, &request, 0).await;
+        assert_eq!(text, "", "{shape}");
+        assert_eq!(reason.as_deref(), Some("tool_calls"));
+        assert_eq!(calls.len(), 2, "parallel calls{shape}: {calls:?}");
+        assert_eq!(calls[0].name, "web_search");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&calls[0].arguments).unwrap()["query"],
+            "rust wasm"
+        );
+        assert_eq!((calls[1].name.as_str(), calls[1].arguments.as_str()), ("clock", "{}"));
+        // Foreign ids (the fragments' `chatcmpl-tool-…`) come out as Mistral's 9 characters.
+        assert!(
+            calls
+                .iter()
+                .all(|c| c.id.len() == 9 && c.id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        );
+
+        // The results go back after the assistant's calls; the fake checks Mistral's rules and answers with them.
+        history.push(WireMessage::calls("", calls.clone()));
+        history.push(WireMessage::tool_result(&calls[0], "Result one"));
+        history.push(WireMessage::tool_result(&calls[1], "12:00"));
+        let request = ChatRequest::new("mistral-small-latest", history).with_tools(tools());
+        let (text, calls, reason) = round(&provider, &request, 1).await;
+        assert_eq!(text, "Fake reply from tools: Result one | 12:00");
+        assert!(calls.is_empty());
+        assert_eq!(reason.as_deref(), Some("stop"));
+    }
+    let sent = fake.requests();
+    let with_results = &sent[1].body;
+    assert_eq!(with_results["tool_choice"], "auto");
+    assert_eq!(with_results["tools"][0]["function"]["name"], "web_search");
+    let assistant = &with_results["messages"][1];
+    assert_eq!(assistant["content"], serde_json::Value::Null);
+    assert_eq!(assistant["tool_calls"][0]["type"], "function");
+    let result = &with_results["messages"][2];
+    assert_eq!(result["role"], "tool");
+    assert_eq!(result["name"], "web_search");
+    assert_eq!(result["tool_call_id"], assistant["tool_calls"][0]["id"]);
+}
+
+#[tokio::test]
+async fn a_history_that_breaks_mistrals_rules_is_refused_with_its_message() {
+    let fake = fake().await;
+    let provider = client(&fake, "fake-key", quick());
+    let call = ToolCall {
+        id: "call_1".to_string(),
+        name: "clock".to_string(),
+        arguments: "{}".to_string(),
+    };
+    let history = vec![
+        WireMessage::text("user", "What time is it?"),
+        WireMessage::calls("", vec![call.clone()]),
+        WireMessage::tool_result(&call, "12:00"),
+    ];
+    let request = ChatRequest::new("mistral-small-latest", history).with_tools(tools());
+    match provider.stream(&request).await {
+        Err(ProviderError::Rejected(message)) => {
+            assert!(
+                message.contains("Tool call id was call_1 but must be a-z, A-Z, 0-9"),
+                "{message}"
+            )
+        }
+        Err(other) => panic!("unexpected error {other:?}"),
+        Ok(_) => panic!("a foreign id must be refused"),
+    }
+    // With the id rewritten (as the engine does for history from other providers), the same history passes.
+    let call = ToolCall {
+        id: mistral_call_id("call_1", 0, 0),
+        ..call
+    };
+    let history = vec![
+        WireMessage::text("user", "What time is it?"),
+        WireMessage::calls("", vec![call.clone()]),
+        WireMessage::tool_result(&call, "12:00"),
+    ];
+    let request = ChatRequest::new("mistral-small-latest", history).with_tools(tools());
+    let (text, ..) = round(&provider, &request, 1).await;
+    assert_eq!(text, "Fake reply from tools: 12:00");
+}
+
+#[tokio::test]
+async fn the_model_list_says_which_models_call_functions() {
+    let fake = fake().await;
+    let provider = client(&fake, "fake-key", quick());
+    let models = provider.models().await;
+    let small = models.iter().find(|m| m.id == "mistral-small-latest").unwrap();
+    assert_eq!(small.function_calling, Some(true));
+    // The fallback list does not know.
+    let wrong = client(&fake, "nope", quick());
+    assert!(wrong.models().await.iter().all(|m| m.function_calling.is_none()));
 }

@@ -17,31 +17,41 @@ use crate::core::i18n::Text;
 use crate::text;
 
 mod demo;
+mod tools;
 mod wire;
 
 use demo::demo_stream;
 pub use demo::fit_context;
+pub use tools::{ToolCall, ToolCallDelta, ToolCalls, ToolSpec, mistral_call_id, valid_function_name};
 pub use wire::parse_chunk;
 use wire::{ModelList, backoff, open_stream};
 
 /// One message of the history sent to the model.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WireMessage {
-    /// `system`, `user` or `assistant`.
+    /// `system`, `user`, `assistant` or `tool`.
     pub role: String,
-    /// The text (with the documents it carries, delimited, before the user's own words).
+    /// The text (with the documents it carries, delimited, before the user's own words); a tool's result.
     pub content: String,
     /// Images as `data:` URLs: sent as `image_url` parts in the object form, which every server accepts.
     pub images: Vec<String>,
+    /// The calls an assistant message made.
+    pub tool_calls: Vec<ToolCall>,
+    /// The call a `tool` message answers, and the function's name.
+    pub tool_call: Option<(String, String)>,
 }
 
 impl Serialize for WireMessage {
-    /// `{role, content: "text"}`, or with images `{role, content: [{type: text}, {type: image_url, image_url: {url}}…]}`.
+    /// `{role, content: "text"}`, or with images `{role, content: [{type: text}, {type: image_url, image_url: {url}}…]}`;
+    /// an assistant's calls as `tool_calls` (content `null` when it wrote nothing); a tool's result as
+    /// `{role: "tool", tool_call_id, name, content}`.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut out = serializer.serialize_struct("WireMessage", 2)?;
+        let mut out = serializer.serialize_struct("WireMessage", 4)?;
         out.serialize_field("role", &self.role)?;
-        if self.images.is_empty() {
+        if !self.tool_calls.is_empty() && self.content.is_empty() {
+            out.serialize_field("content", &None::<String>)?;
+        } else if self.images.is_empty() {
             out.serialize_field("content", &self.content)?;
         } else {
             let mut parts = Vec::with_capacity(self.images.len() + 1);
@@ -55,6 +65,14 @@ impl Serialize for WireMessage {
             );
             out.serialize_field("content", &parts)?;
         }
+        if !self.tool_calls.is_empty() {
+            let calls: Vec<serde_json::Value> = self.tool_calls.iter().map(ToolCall::to_wire).collect();
+            out.serialize_field("tool_calls", &calls)?;
+        }
+        if let Some((id, name)) = &self.tool_call {
+            out.serialize_field("tool_call_id", id)?;
+            out.serialize_field("name", name)?;
+        }
         out.end()
     }
 }
@@ -65,7 +83,27 @@ impl WireMessage {
         Self {
             role: role.to_string(),
             content: content.into(),
-            images: Vec::new(),
+            ..Self::default()
+        }
+    }
+
+    /// The assistant's turn that made `calls` (with the text it wrote before them, if any).
+    pub fn calls(content: impl Into<String>, calls: Vec<ToolCall>) -> Self {
+        Self {
+            role: "assistant".to_string(),
+            content: content.into(),
+            tool_calls: calls,
+            ..Self::default()
+        }
+    }
+
+    /// The result of `call`, as the model reads it.
+    pub fn tool_result(call: &ToolCall, content: impl Into<String>) -> Self {
+        Self {
+            role: "tool".to_string(),
+            content: content.into(),
+            tool_call: Some((call.id.clone(), call.name.clone())),
+            ..Self::default()
         }
     }
 
@@ -88,6 +126,13 @@ pub struct ChatRequest {
     /// Cap on the reply length, when wanted (titles).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    /// The tools offered (none: the key is left out).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolSpec>,
+    /// `auto` when tools are offered, `none` to have the model answer without them; `required` rather than `any`,
+    /// which only Mistral takes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<&'static str>,
 }
 
 impl ChatRequest {
@@ -98,6 +143,18 @@ impl ChatRequest {
             messages,
             stream: true,
             max_tokens: None,
+            tools: Vec::new(),
+            tool_choice: None,
+        }
+    }
+
+    /// The same request, offering `tools` for the model to call as it sees fit.
+    pub fn with_tools(self, tools: Vec<ToolSpec>) -> Self {
+        let tool_choice = (!tools.is_empty()).then_some("auto");
+        Self {
+            tools,
+            tool_choice,
+            ..self
         }
     }
 }
@@ -121,6 +178,8 @@ pub struct Usage {
 pub enum StreamEvent {
     /// More text.
     Delta(String),
+    /// A call of a tool, or a piece of one ([`ToolCalls`] puts them together).
+    ToolCall(ToolCallDelta),
     /// The model finished; usage comes with the last chunk.
     Finish {
         /// `stop`, `length`, `model_length`, `error`, …
@@ -258,6 +317,8 @@ pub struct ModelInfo {
     pub max_context_length: Option<u64>,
     /// Whether it reads images (`capabilities.vision`, or named in `VISION_MODELS`).
     pub vision: bool,
+    /// Whether it calls functions, when the model list says (`capabilities.function_calling`).
+    pub function_calling: Option<bool>,
 }
 
 /// Timeouts and retry policy.
@@ -432,6 +493,7 @@ impl Provider {
                     // The demo provider describes whatever it is sent; a real one's fallback list knows only the
                     // models the settings name.
                     vision: self.is_demo() || self.vision_models.contains(id),
+                    function_calling: None,
                 })
                 .collect::<Vec<_>>()
         };
@@ -472,6 +534,7 @@ impl Provider {
                 .map(|m| ModelInfo {
                     vision: m.capabilities.as_ref().and_then(|c| c.vision).unwrap_or(false)
                         || self.vision_models.contains(&m.id),
+                    function_calling: m.capabilities.as_ref().and_then(|c| c.function_calling),
                     id: m.id,
                     max_context_length: m.max_context_length,
                 })
@@ -647,6 +710,42 @@ impl Provider {
 mod tests {
     use super::wire::{error_detail, retry_after};
     use super::*;
+
+    #[test]
+    fn tool_calls_read_from_mistrals_capture_and_from_relayed_fragments() {
+        // mistral-small-latest, 2026-01: the whole call in one delta, no index and no type, with the finish reason.
+        let whole = r#"{"choices":[{"index":0,"delta":{"content":null,"tool_calls":[{"id":"gSIMJiOkT","function":{"name":"weather","arguments":"{\"location\": \"San Francisco\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":124,"total_tokens":146,"completion_tokens":22}}"#;
+        let events = parse_chunk(whole).unwrap();
+        assert_eq!(
+            events[0],
+            StreamEvent::ToolCall(ToolCallDelta {
+                index: 0,
+                id: Some("gSIMJiOkT".into()),
+                name: Some("weather".into()),
+                arguments: "{\"location\": \"San Francisco\"}".into(),
+            })
+        );
+        assert!(
+            matches!(&events[1], StreamEvent::Finish { finish_reason: Some(r), usage: Some(_) } if r == "tool_calls")
+        );
+        // zai-glm-5 relayed: a foreign id first, then pieces with `name: ""` and no id; arguments as an object too.
+        let mut calls = ToolCalls::default();
+        for data in [
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"chatcmpl-tool-a17d","type":"function","function":{"name":"read","arguments":"{\"path\": \"update"},"index":0}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"type":"function","function":{"name":"","arguments":".sh\"}"},"index":0}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"x","function":{"name":"count","arguments":{"n":2}},"index":1}]}}]}"#,
+        ] {
+            for event in parse_chunk(data).unwrap() {
+                if let StreamEvent::ToolCall(piece) = event {
+                    calls.push(piece);
+                }
+            }
+        }
+        let calls = calls.finish(0);
+        assert_eq!(calls[0].name, "read");
+        assert_eq!(calls[0].arguments, "{\"path\": \"update.sh\"}");
+        assert_eq!(calls[1].arguments, "{\"n\":2}");
+    }
 
     #[test]
     fn chunks_ignore_unknown_fields_and_carry_usage_on_the_last() {

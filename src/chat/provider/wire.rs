@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::core::config::Secret;
 
-use super::{ChatRequest, ClientSettings, ProviderError, ReplyStream, StreamEvent, Usage};
+use super::{ChatRequest, ClientSettings, ProviderError, ReplyStream, StreamEvent, ToolCallDelta, Usage};
 
 /// A failed attempt, and how long the provider asked us to wait before the next.
 pub(super) struct Failure {
@@ -107,7 +107,9 @@ pub(super) async fn open_stream(
             }
             Some(Err(e)) => return Err(e.into()),
             Some(Ok(parsed)) => {
-                let has_text = parsed.iter().any(|e| matches!(e, StreamEvent::Delta(_)));
+                let has_text = parsed
+                    .iter()
+                    .any(|e| matches!(e, StreamEvent::Delta(_) | StreamEvent::ToolCall(_)));
                 let finished = parsed.iter().any(|e| matches!(e, StreamEvent::Finish { .. }));
                 buffered.extend(parsed.into_iter().map(Ok));
                 if has_text || finished {
@@ -171,8 +173,24 @@ pub fn parse_chunk(data: &str) -> Result<Vec<StreamEvent>, ProviderError> {
     let mut out = Vec::new();
     let mut finish_reason = None;
     for choice in chunk.choices {
-        if let Some(text) = choice.delta.and_then(|d| d.content).filter(|t| !t.is_empty()) {
+        let Delta { content, tool_calls } = choice.delta.unwrap_or_default();
+        if let Some(text) = content.filter(|t| !t.is_empty()) {
             out.push(StreamEvent::Delta(text));
+        }
+        // Whole calls (often without `index`) or fragments by `index`: the position stands in for a missing index.
+        for (position, call) in tool_calls.into_iter().flatten().enumerate() {
+            let function = call.function.unwrap_or_default();
+            out.push(StreamEvent::ToolCall(ToolCallDelta {
+                index: call.index.unwrap_or(position),
+                id: call.id,
+                name: function.name,
+                arguments: match function.arguments {
+                    Some(serde_json::Value::String(text)) => text,
+                    // Some servers send the arguments as an object.
+                    Some(serde_json::Value::Null) | None => String::new(),
+                    Some(other) => other.to_string(),
+                },
+            }));
         }
         if choice.finish_reason.is_some() {
             finish_reason = choice.finish_reason;
@@ -203,10 +221,30 @@ pub(super) struct Choice {
     pub(super) finish_reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub(super) struct Delta {
     #[serde(default)]
     pub(super) content: Option<String>,
+    #[serde(default)]
+    pub(super) tool_calls: Option<Vec<CallPiece>>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct CallPiece {
+    #[serde(default)]
+    pub(super) index: Option<usize>,
+    #[serde(default)]
+    pub(super) id: Option<String>,
+    #[serde(default)]
+    pub(super) function: Option<FunctionPiece>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct FunctionPiece {
+    #[serde(default)]
+    pub(super) name: Option<String>,
+    #[serde(default)]
+    pub(super) arguments: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +268,8 @@ pub(super) struct Capabilities {
     pub(super) completion_chat: Option<bool>,
     #[serde(default)]
     pub(super) vision: Option<bool>,
+    #[serde(default)]
+    pub(super) function_calling: Option<bool>,
 }
 
 /// `Retry-After` (seconds or an HTTP date) or Mistral's `ratelimitbysize-reset` (seconds).

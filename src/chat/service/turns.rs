@@ -445,6 +445,7 @@ async fn history_with_files(
             role: m.role,
             content,
             images: files.images,
+            ..WireMessage::default()
         });
     }
     out.reverse();
