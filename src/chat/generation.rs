@@ -515,6 +515,10 @@ pub fn spawn_recovery(pool: AnyPool) -> tokio::task::JoinHandle<()> {
                 Ok(n) => tracing::info!(replies = n, "marked replies of a stopped process as interrupted"),
                 Err(e) => tracing::warn!(error = %e, "interrupted-reply recovery failed"),
             }
+            // Their tool calls too, and approvals whose time ran out.
+            if let Err(e) = store::recover_steps(&pool).await {
+                tracing::warn!(error = %e, "tool-step recovery failed");
+            }
         }
     })
 }

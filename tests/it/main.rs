@@ -24,6 +24,7 @@ mod backup;
 mod chat_flow;
 mod chat_persistence;
 mod chat_provider;
+mod chat_steps;
 mod cli;
 mod csrf_tokens;
 mod database;

@@ -5,9 +5,11 @@
 mod conversations;
 mod lists;
 mod messages;
+mod steps;
 mod turns;
 
 pub use conversations::*;
 pub use lists::*;
 pub use messages::*;
+pub use steps::*;
 pub use turns::*;
