@@ -27,9 +27,10 @@ pub(super) fn ConversationPane(
     actions: Actions,
     live: Live,
     deleting: Deleting,
-    /// The dialog the page's address opens (`?dialog=`), and the message it edits (`?edit=`).
+    /// The dialog the page's address opens (`?dialog=`).
     dialog: Option<String>,
-    editing: Option<i64>,
+    /// The message being edited in place (the page's).
+    editing: RwSignal<Option<i64>>,
     /// Text for the composer to start with (`?prompt=`).
     prompt: String,
     /// Files for the composer to start with (`?attach=`, kept by a refused send without JavaScript).
@@ -92,7 +93,6 @@ pub(super) fn ConversationPane(
         .as_ref()
         .and_then(|v| v.messages.iter().rev().find(|m| m.role == "user").map(|m| m.id));
     let messages = view.as_ref().map(|v| v.messages.clone()).unwrap_or_default();
-    let editing = RwSignal::new(editing);
     // What the Copy button of each message copies: its Markdown source (the buttons themselves are static).
     #[cfg(feature = "hydrate")]
     let sources = StoredValue::new(messages.iter().map(|m| (m.id, m.content.clone())).collect::<Vec<_>>());

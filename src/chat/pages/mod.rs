@@ -198,6 +198,24 @@ pub fn ChatPage() -> impl IntoView {
     let asked = move |name: &str| query.with_untracked(|q| q.get(name));
     let dialog = asked(DIALOG_PARAM);
     let actions = Actions::new();
+    // The message being edited in place. The page keeps it, not the conversation pane: the pane is drawn again when
+    // a reply ends or a title arrives, and that must not close an editor the user just opened. It follows the
+    // address (`?edit=`; another conversation closes it) and closes once the edit is sent.
+    let editing = RwSignal::new(asked("edit").and_then(|v| v.parse::<i64>().ok()));
+    Effect::watch(
+        move || (id.get(), query.with(|q| q.get("edit"))),
+        move |(_, edit), _, _| editing.set(edit.as_deref().and_then(|v| v.parse::<i64>().ok())),
+        false,
+    );
+    Effect::watch(
+        move || actions.edit.version().get(),
+        move |_, _, _| {
+            if let Some(Ok(_)) = actions.edit.value().get_untracked() {
+                editing.set(None);
+            }
+        },
+        false,
+    );
     // Bumped when a stream ends in a way the page cannot apply by itself.
     let refresh = RwSignal::new(0usize);
     let known_context = Known::<ChatContext>::new();
@@ -349,7 +367,6 @@ pub fn ChatPage() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || {
                         let dialog = asked(DIALOG_PARAM);
-                        let editing = asked("edit").and_then(|v| v.parse::<i64>().ok());
                         let prompt = asked("prompt").unwrap_or_default();
                         let kept = crate::files::ui::kept_in_address(asked("attach").as_deref());
                         Suspend::new(async move {
