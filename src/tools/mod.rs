@@ -5,5 +5,6 @@
 //! [`guard`] (public addresses only, decided on the address actually connected to; staff may allow internal hosts
 //! for MCP servers), and the [`web`] tools return text the engine hands to the model as data.
 
+pub mod builtin;
 pub mod guard;
 pub mod web;

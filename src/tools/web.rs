@@ -370,38 +370,7 @@ fn tidy(text: &str) -> String {
     out
 }
 
-/// The search backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SearchBackend {
-    /// A SearXNG instance's JSON API (`/search?format=json`; the instance must allow the `json` format).
-    Searxng,
-    /// Brave Search's web search API (a key).
-    Brave,
-    /// Tavily's search API (a key).
-    Tavily,
-}
-
-impl SearchBackend {
-    /// The backend named `name` (`searxng`, `brave`, `tavily`); `None` for `none` or anything else.
-    pub fn parse(name: &str) -> Option<Self> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "searxng" => Some(Self::Searxng),
-            "brave" => Some(Self::Brave),
-            "tavily" => Some(Self::Tavily),
-            _ => None,
-        }
-    }
-
-    /// Where the backend's API is when no URL is set (SearXNG has none: it is self-hosted).
-    pub fn default_url(self) -> Option<&'static str> {
-        match self {
-            Self::Searxng => None,
-            Self::Brave => Some("https://api.search.brave.com"),
-            Self::Tavily => Some("https://api.tavily.com"),
-        }
-    }
-}
+pub use crate::core::config::SearchBackend;
 
 /// One search result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

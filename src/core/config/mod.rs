@@ -107,7 +107,6 @@ fn model_or_off(value: Option<&str>, default: &str) -> String {
 
 /// The tools' settings: a web search backend needs its URL (SearXNG) or its key (Brave, Tavily).
 fn tools_config(src: &Sources) -> Result<ToolsConfig, ConfigError> {
-    use crate::tools::web::SearchBackend;
     let web_search = match src.get("WEB_SEARCH_BACKEND").map(str::trim).unwrap_or("none") {
         "" | "none" | "off" => None,
         name => {
@@ -313,11 +312,43 @@ pub struct ToolsConfig {
 #[derive(Debug, Clone)]
 pub struct WebSearchConfig {
     /// SearXNG, Brave or Tavily.
-    pub backend: crate::tools::web::SearchBackend,
+    pub backend: SearchBackend,
     /// Its API's base URL (SearXNG: the instance; Brave and Tavily: their public API unless set).
     pub url: String,
     /// The key Brave and Tavily require.
     pub api_key: Option<Secret>,
+}
+
+/// The search backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchBackend {
+    /// A SearXNG instance's JSON API (`/search?format=json`; the instance must allow the `json` format).
+    Searxng,
+    /// Brave Search's web search API (a key).
+    Brave,
+    /// Tavily's search API (a key).
+    Tavily,
+}
+
+impl SearchBackend {
+    /// The backend named `name` (`searxng`, `brave`, `tavily`); `None` for `none` or anything else.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "searxng" => Some(Self::Searxng),
+            "brave" => Some(Self::Brave),
+            "tavily" => Some(Self::Tavily),
+            _ => None,
+        }
+    }
+
+    /// Where the backend's API is when no URL is set (SearXNG has none: it is self-hosted).
+    pub fn default_url(self) -> Option<&'static str> {
+        match self {
+            Self::Searxng => None,
+            Self::Brave => Some("https://api.search.brave.com"),
+            Self::Tavily => Some("https://api.tavily.com"),
+        }
+    }
 }
 
 /// Where files live.
@@ -831,7 +862,6 @@ mod tests {
 
     #[test]
     fn tools_are_off_until_configured_and_their_settings_are_checked() {
-        use crate::tools::web::SearchBackend;
         let config = load(&[]).unwrap();
         assert!(config.tools.web_search.is_none());
         assert!(!config.tools.web_fetch_enabled && !config.tools.mcp_stdio_enabled);
