@@ -23,3 +23,6 @@ CREATE TABLE message_steps (
     expires_at  BIGINT,
     UNIQUE (message_id, position)
 );
+
+-- The recovery that runs every few seconds looks only at calls still open: a small index, not the whole table.
+CREATE INDEX message_steps_open_idx ON message_steps (message_id) WHERE status IN ('running', 'awaiting_approval');

@@ -458,7 +458,7 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
     let tps = marker_number(&prompt, "tps")
         .unwrap_or(settings(&shared).tokens_per_second)
         .max(0.1);
-    if let Some(chunks) = super::fake_tools::reply(&model, &prompt, &body, chunk) {
+    if let Some(chunks) = super::fake_tools::reply(&model, &prompt, &body) {
         let interval = Duration::from_secs_f64(1.0 / tps);
         let stream = futures_util::stream::iter(chunks)
             .then(move |piece| async move {
@@ -468,11 +468,7 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
             .chain(futures_util::stream::once(async {
                 Ok(Bytes::from_static(b"data: [DONE]\n\n"))
             }));
-        return Response::builder()
-            .header(header::CONTENT_TYPE, "text/event-stream")
-            .header(header::CACHE_CONTROL, "no-cache")
-            .body(Body::from_stream(stream))
-            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        return event_stream(stream);
     }
     let mut tokens = reply_tokens(&prompt);
     if images > 0 {
@@ -519,6 +515,14 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
         .chain(futures_util::stream::once(async {
             Ok(Bytes::from_static(b"data: [DONE]\n\n"))
         }));
+    event_stream(stream)
+}
+
+/// A `text/event-stream` answer of `stream`'s pieces.
+fn event_stream<S>(stream: S) -> Response
+where
+    S: futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+{
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
         .header(header::CACHE_CONTROL, "no-cache")
@@ -593,7 +597,7 @@ fn now_micros() -> u128 {
         .unwrap_or_default()
 }
 
-fn chunk(model: &str, delta: Value, finish_reason: Option<&str>, usage: Option<Value>) -> Bytes {
+pub(super) fn chunk(model: &str, delta: Value, finish_reason: Option<&str>, usage: Option<Value>) -> Bytes {
     let mut value = json!({
         "id": "fake-cmpl", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],

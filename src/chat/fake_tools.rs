@@ -16,11 +16,31 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::fake_mistral::chunk;
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 fn bad(message: String, kind: &str, code: &str) -> Response {
     let body = json!({"object": "error", "message": message, "type": kind, "code": code});
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+/// Mistral's 400 for a call id that is not 9 letters or digits.
+fn bad_id(id: &str) -> Response {
+    bad(
+        format!("Tool call id was {id} but must be a-z, A-Z, 0-9, with a length of 9."),
+        "invalid_function_call",
+        "3280",
+    )
+}
+
+/// Mistral's 400 when an assistant's calls and the tool results after it do not pair up.
+fn unpaired() -> Response {
+    bad(
+        "Not the same number of function calls and responses".into(),
+        "invalid_request_message_order",
+        "3230",
+    )
 }
 
 fn valid_id(id: &str) -> bool {
@@ -110,11 +130,7 @@ pub fn check(body: &Value) -> Option<Response> {
         match role(message) {
             "assistant" => {
                 if !expected.is_empty() {
-                    return Some(bad(
-                        "Not the same number of function calls and responses".into(),
-                        "invalid_request_message_order",
-                        "3230",
-                    ));
+                    return Some(unpaired());
                 }
                 let content = message.get("content").filter(|c| !c.is_null());
                 let has_content = content.is_some_and(|c| c.as_str().is_none_or(|s| !s.is_empty()));
@@ -128,11 +144,7 @@ pub fn check(body: &Value) -> Option<Response> {
                 for call in &calls {
                     let id = call.get("id").and_then(Value::as_str).unwrap_or("");
                     if !valid_id(id) {
-                        return Some(bad(
-                            format!("Tool call id was {id} but must be a-z, A-Z, 0-9, with a length of 9."),
-                            "invalid_function_call",
-                            "3280",
-                        ));
+                        return Some(bad_id(id));
                     }
                     if expected.iter().any(|e| e == id) {
                         return Some(bad(
@@ -147,11 +159,7 @@ pub fn check(body: &Value) -> Option<Response> {
             "tool" => {
                 let id = message.get("tool_call_id").and_then(Value::as_str).unwrap_or("");
                 if !valid_id(id) {
-                    return Some(bad(
-                        format!("Tool call id was {id} but must be a-z, A-Z, 0-9, with a length of 9."),
-                        "invalid_function_call",
-                        "3280",
-                    ));
+                    return Some(bad_id(id));
                 }
                 let Some(at) = expected.iter().position(|e| e == id) else {
                     return Some(bad(
@@ -164,21 +172,13 @@ pub fn check(body: &Value) -> Option<Response> {
             }
             _ => {
                 if !expected.is_empty() {
-                    return Some(bad(
-                        "Not the same number of function calls and responses".into(),
-                        "invalid_request_message_order",
-                        "3230",
-                    ));
+                    return Some(unpaired());
                 }
             }
         }
     }
     if !expected.is_empty() {
-        return Some(bad(
-            "Not the same number of function calls and responses".into(),
-            "invalid_request_message_order",
-            "3230",
-        ));
+        return Some(unpaired());
     }
     if let Some(last) = messages.last()
         && role(last) == "assistant"
@@ -216,12 +216,7 @@ fn asked_calls(prompt: &str) -> Vec<(String, String)> {
 
 /// What the fake does with a request that offers tools or carries results: the chunks of its reply, or `None` to
 /// answer with ordinary text.
-pub fn reply(
-    model: &str,
-    prompt: &str,
-    body: &Value,
-    chunk: fn(&str, Value, Option<&str>, Option<Value>) -> Bytes,
-) -> Option<Vec<Bytes>> {
+pub fn reply(model: &str, prompt: &str, body: &Value) -> Option<Vec<Bytes>> {
     let messages = body
         .get("messages")
         .and_then(Value::as_array)

@@ -244,12 +244,12 @@ pub fn kept_files_html(kept: &[Attachment], conversation: Option<i64>, prompt: &
         let others: Vec<&Attachment> = kept.iter().filter(|o| o.id != a.id).collect();
         let mut query = Vec::new();
         if !prompt.is_empty() {
-            query.push(format!("prompt={}", percent_encode(prompt)));
+            query.push(format!("prompt={}", crate::core::document::encode_component(prompt)));
         }
         if !others.is_empty() {
             query.push(format!(
                 "attach={}",
-                percent_encode(&serde_json::to_string(&others).unwrap_or_default())
+                crate::core::document::encode_component(&serde_json::to_string(&others).unwrap_or_default())
             ));
         }
         let without = if query.is_empty() {
@@ -272,19 +272,6 @@ pub fn kept_files_html(kept: &[Attachment], conversation: Option<i64>, prompt: &
             Icon::Close.markup(),
             a.id
         ));
-    }
-    out
-}
-
-/// `value` as a URL's query value: everything but unreserved characters percent-encoded (UTF-8 bytes).
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
     }
     out
 }
@@ -566,11 +553,5 @@ mod tests {
         // The last one removed: the page alone.
         let one = kept_files_html(&kept[..1], None, "", Lang::En);
         assert!(one.contains(r#"href="/chat""#));
-    }
-
-    #[test]
-    fn percent_encoding_leaves_only_unreserved_characters() {
-        assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
-        assert_eq!(percent_encode("[{\"é\": 1}]"), "%5B%7B%22%C3%A9%22%3A%201%7D%5D");
     }
 }
