@@ -62,7 +62,8 @@ impl AppState {
                 Provider::from_config(&config.ai),
                 metrics.clone(),
                 db.backend == crate::core::db::Backend::Postgres,
-            ),
+            )
+            .with_toolbox(crate::tools::Toolbox::from_config(&config.tools)),
             metrics,
             jwt: crate::accounts::jwt::Keys::new(config.security.secret_key.expose()),
             api_limits: crate::api::limits::Limiters::new(&config.limits),

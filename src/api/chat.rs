@@ -18,7 +18,7 @@ use crate::api::schema::{
     AskOut, AuthErrors, BodyErrors, Conflict, ConversationList, ConversationOut, ConversationPage, MessageOut,
     NotFound, SentOut, StatusOut, Throttled, json_body, json_bytes, to_json,
 };
-use crate::chat::service::{self, Conversation, ConversationEdit, ListQuery, Message, Ordering};
+use crate::chat::service::{self, ConversationEdit, ListQuery, Message, Ordering};
 use crate::core::error::AppError;
 use crate::state::AppState;
 
@@ -35,6 +35,46 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_metadata))
         .routes(routes!(update_metadata_dash))
         .routes(routes!(ask_mistral))
+        .routes(routes!(tools))
+}
+
+/// A tool replies may call.
+#[derive(serde::Serialize, ToSchema)]
+struct ToolOut {
+    /// Its name, as conversations' `tools` list it.
+    name: String,
+    /// What it does.
+    description: String,
+    /// Its arguments' JSON Schema.
+    #[schema(value_type = Object)]
+    parameters: Value,
+    /// `builtin`, or the MCP server it comes from.
+    source: String,
+    /// Whether new conversations of the user enable it.
+    default: bool,
+}
+
+/// The tools the instance offers (none until an administrator configures web search, the page reader or MCP servers),
+/// and which of them the user's new conversations enable.
+#[utoipa::path(get, path = "/api/chat/tools/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])),
+    responses((status = 200, body = Vec<ToolOut>), AuthErrors))]
+async fn tools(State(state): State<AppState>, ApiUser(user): ApiUser) -> Json<Vec<ToolOut>> {
+    let defaults = service::tools_for(&state, &user, None);
+    Json(
+        state
+            .chat
+            .toolbox
+            .tools()
+            .into_iter()
+            .map(|t| ToolOut {
+                default: defaults.contains(&t.name),
+                name: t.name,
+                description: t.description,
+                parameters: t.parameters,
+                source: t.source,
+            })
+            .collect(),
+    )
 }
 
 /// The Message shape of API.md.
@@ -42,9 +82,12 @@ pub fn message_json(m: &Message) -> Value {
     to_json(&MessageOut::from(m))
 }
 
-/// The Conversation shape of API.md, with every message oldest first.
-fn conversation_json(c: &Conversation, messages: Vec<Message>) -> Value {
-    to_json(&ConversationOut::new(c, messages))
+/// The Message shape of API.md for a reply, with its tool calls.
+async fn reply_json(state: &AppState, m: &Message) -> Result<Value, ApiError> {
+    let steps = crate::chat::store::steps_of(&state.db.pool, &[m.id])
+        .await
+        .map_err(AppError::from)?;
+    Ok(to_json(&MessageOut::from(m).with_steps(&steps)))
 }
 
 /// A path id; anything not a number is simply not found.
@@ -54,7 +97,8 @@ fn id_of(raw: &str) -> Result<i64, ApiError> {
 
 async fn load(state: &AppState, user: &User, id: i64) -> Result<Value, ApiError> {
     let (c, messages) = service::conversation_with_messages(state, user, id).await?;
-    Ok(conversation_json(&c, messages))
+    let steps = service::steps_of(state, &[c.id]).await?;
+    Ok(to_json(&service::conversation_out(state, user, &c, messages, &steps)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -119,9 +163,11 @@ async fn list(
     let (list, generating) = if let Some(search) = params.search.filter(|s| !s.trim().is_empty()) {
         let rows = service::search_with_messages(&state, &user, &search, &status).await?;
         let generating = rows.iter().any(|(c, _)| c.generating_id.is_some());
+        let ids: Vec<i64> = rows.iter().map(|(c, _)| c.id).collect();
+        let steps = service::steps_of(&state, &ids).await?;
         let results = rows
             .into_iter()
-            .map(|(c, messages)| ConversationOut::new(&c, messages))
+            .map(|(c, messages)| service::conversation_out(&state, &user, &c, messages, &steps))
             .collect();
         (ConversationList::All(results), generating)
     } else {
@@ -136,9 +182,11 @@ async fn list(
         };
         let (rows, total) = service::list_with_messages(&state, &user, &query).await?;
         let generating = rows.iter().any(|(c, _)| c.generating_id.is_some());
+        let ids: Vec<i64> = rows.iter().map(|(c, _)| c.id).collect();
+        let steps = service::steps_of(&state, &ids).await?;
         let results = rows
             .into_iter()
-            .map(|(c, messages)| ConversationOut::new(&c, messages))
+            .map(|(c, messages)| service::conversation_out(&state, &user, &c, messages, &steps))
             .collect();
         let list = if paged {
             let link = |p: i64| format!("/api/chat/conversations/?page={p}&page_size={page_size}");
@@ -182,6 +230,9 @@ struct CreateBody {
     /// Files (ids from `POST /api/files/`) the first message carries; with multipart, `files` parts instead.
     #[serde(default, deserialize_with = "crate::api::lenient::ids")]
     attachments: Option<Vec<i64>>,
+    /// The tools its replies may call (names from `GET /api/chat/tools/`); default: the user's default.
+    #[serde(default, deserialize_with = "crate::api::lenient::tags")]
+    tools: Option<Vec<String>>,
 }
 
 /// `POST conversations/` as `multipart/form-data`: the same fields as text parts, and the files as `files` parts.
@@ -234,6 +285,7 @@ async fn create(
         title: body.title,
         model: body.model,
         system_prompt: body.system_prompt,
+        tools: body.tools,
         ..Default::default()
     };
     let mut attachments = body.attachments.unwrap_or_default();
@@ -278,6 +330,9 @@ struct UpdateBody {
     model: Option<String>,
     #[serde(default, deserialize_with = "crate::api::lenient::text")]
     system_prompt: Option<String>,
+    /// The tools its replies may call (names from `GET /api/chat/tools/`); `[]` for none.
+    #[serde(default, deserialize_with = "crate::api::lenient::tags")]
+    tools: Option<Vec<String>>,
 }
 
 #[utoipa::path(patch, path = "/api/chat/conversations/{id}/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "Conversation id")), request_body = UpdateBody,
@@ -297,6 +352,7 @@ async fn update(
         system_prompt: body.system_prompt,
         category: body.category,
         summary: body.summary,
+        tools: body.tools,
         ..Default::default()
     };
     service::update_conversation(&state, &user, id, edit).await?;
@@ -375,8 +431,14 @@ async fn messages(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, messages) = service::conversation_with_messages(&state, &user, id_of(&id)?).await?;
-    Ok(Json(Value::Array(messages.iter().map(message_json).collect())))
+    let (c, messages) = service::conversation_with_messages(&state, &user, id_of(&id)?).await?;
+    let steps = service::steps_of(&state, &[c.id]).await?;
+    Ok(Json(Value::Array(
+        messages
+            .iter()
+            .map(|m| to_json(&MessageOut::from(m).with_steps(&steps)))
+            .collect(),
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -498,8 +560,11 @@ fn sse_reply(state: AppState, user: User, message_id: i64, first: Option<Value>)
     crate::chat::stream::sse(state, message_id, head, None, move |state, id| {
         let user = user.clone();
         async move {
-            let message = service::stored_message(&state, &user, id).await.ok();
-            Some(json!({"message": message.as_ref().map(message_json)}).to_string())
+            let message = match service::stored_message(&state, &user, id).await {
+                Ok(m) => reply_json(&state, &m).await.ok(),
+                Err(_) => None,
+            };
+            Some(json!({"message": message}).to_string())
         }
     })
 }
@@ -534,15 +599,16 @@ async fn status(
     let Some(reply) = service::reply_of(&state, &user, id, message_id).await? else {
         return Ok(Json(json!({"status": "pending"})));
     };
+    let ai_message = reply_json(&state, &reply).await?;
     Ok(Json(match reply.status.as_str() {
         "pending" | "streaming" => json!({"status": reply.status}),
         "error" | "interrupted" => json!({
             "status": "error",
             "error": crate::chat::generation::error_of(&reply.metadata)
                 .map_or_else(|| "The reply was interrupted.".to_string(), |e| e.english().to_string()),
-            "ai_message": message_json(&reply),
+            "ai_message": ai_message,
         }),
-        _ => json!({"status": "completed", "ai_message": message_json(&reply)}),
+        _ => json!({"status": "completed", "ai_message": ai_message}),
     }))
 }
 

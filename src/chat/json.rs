@@ -43,6 +43,8 @@ pub struct MessageOut {
     pub is_edited: bool,
     /// The files it carries, in the order they were sent (bytes at `/api/files/{id}/content/`).
     pub attachments: Vec<crate::files::Attachment>,
+    /// A reply's tool calls, in order (empty for other messages).
+    pub steps: Vec<StepOut>,
 }
 
 impl From<Message> for MessageOut {
@@ -59,7 +61,20 @@ impl From<Message> for MessageOut {
             parent: m.parent_id,
             is_edited: m.is_edited,
             attachments: crate::files::service::attachments_of(&m.attachments),
+            steps: Vec::new(),
         }
+    }
+}
+
+impl MessageOut {
+    /// The same message with its tool calls among `steps` (those of any replies).
+    pub fn with_steps(mut self, steps: &[crate::chat::store::Step]) -> Self {
+        self.steps = steps
+            .iter()
+            .filter(|s| s.message_id == self.id)
+            .map(StepOut::from)
+            .collect();
+        self
     }
 }
 
@@ -105,17 +120,23 @@ pub struct ConversationOut {
     pub model: String,
     /// System prompt sent first to the model.
     pub system_prompt: String,
+    /// The tools its replies may call (names as `GET /api/chat/tools/` lists them).
+    pub tools: Vec<String>,
 }
 
 impl ConversationOut {
-    /// The shape of `c` with `messages`.
-    pub fn new(c: &Conversation, messages: Vec<Message>) -> Self {
+    /// The shape of `c` with `messages` and, of them, the tool calls among `steps`; `tools` as the conversation chose
+    /// them (callers that know the owner's default put the tools in effect instead).
+    pub fn new(c: &Conversation, messages: Vec<Message>, steps: &[crate::chat::store::Step]) -> Self {
         Self {
             id: c.id,
             title: c.title.clone(),
             created_at: iso(c.created_at),
             updated_at: iso(c.updated_at),
-            messages: messages.into_iter().map(MessageOut::from).collect(),
+            messages: messages
+                .into_iter()
+                .map(|m| MessageOut::from(m).with_steps(steps))
+                .collect(),
             additional_data: raw_object(&c.additional_data),
             status: c.status.clone(),
             summary: c.summary.clone(),
@@ -127,6 +148,56 @@ impl ConversationOut {
             archived_at: c.archived_at.map(iso),
             model: c.model.clone(),
             system_prompt: c.system_prompt.clone(),
+            tools: c
+                .tools
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A tool call of a reply (issue #27), as the API, the exports and the live stream show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StepOut {
+    /// Primary key.
+    pub id: i64,
+    /// The tool called.
+    pub tool: String,
+    /// The arguments the model wrote: JSON, or the text as written when it is not JSON.
+    #[schema(value_type = Object)]
+    pub arguments: serde_json::Value,
+    /// `running`, `done`, `error`, `awaiting_approval`, `denied`, `expired` or `interrupted`.
+    pub status: String,
+    /// What the tool returned (`{"results": [...]}`, `{"page": {...}}`…), when it is done.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// RFC 3339.
+    pub started_at: String,
+    /// How long it ran, once ended.
+    pub duration_ms: Option<i64>,
+    /// The round of calls it belongs to (0 first); calls of one round ran in parallel.
+    pub round: i64,
+    /// RFC 3339: when a call waiting for approval expires.
+    pub expires_at: Option<String>,
+}
+
+impl From<&crate::chat::store::Step> for StepOut {
+    fn from(s: &crate::chat::store::Step) -> Self {
+        Self {
+            id: s.id,
+            tool: s.tool.clone(),
+            arguments: serde_json::from_str(&s.arguments)
+                .unwrap_or_else(|_| serde_json::Value::String(s.arguments.clone())),
+            status: s.status.clone(),
+            result: s.result.as_deref().and_then(|r| serde_json::from_str(r).ok()),
+            error: s.error.clone(),
+            started_at: iso(s.started_at),
+            duration_ms: s.duration_ms,
+            round: s.round,
+            expires_at: s.expires_at.map(iso),
         }
     }
 }

@@ -396,6 +396,28 @@ pub async fn record_prompt_estimate(pool: &AnyPool, message_id: i64, prompt_toke
     Ok(())
 }
 
+/// Counts `calls` more tool calls of reply `message_id` in its ledger row, as they start (so deleting the
+/// conversation later does not give them back).
+pub async fn record_tool_calls(pool: &AnyPool, message_id: i64, calls: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE usage_events SET tool_calls = tool_calls + $1 WHERE message_id = $2")
+        .bind(calls)
+        .bind(message_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The tool calls the account made in the day of `now` (UTC), from the usage ledger.
+pub async fn tool_calls_today(pool: &AnyPool, user_id: i64, now: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(tool_calls), 0) AS BIGINT) FROM usage_events WHERE user_id = $1 AND created_at >= $2",
+    )
+    .bind(user_id)
+    .bind(day_start(now))
+    .fetch_one(pool)
+    .await
+}
+
 /// Records the generation of a conversation's title (not a reply: it counts tokens, not messages).
 pub async fn record_title(
     pool: &AnyPool,

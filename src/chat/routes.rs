@@ -75,6 +75,10 @@ async fn export(
     };
     let title = service::display_title(&conversation.title);
     let messages = service::branch(&all, conversation.current_leaf_id);
+    let steps = match service::steps_of(&state, &[conversation.id]).await {
+        Ok(steps) => steps,
+        Err(e) => return e.into_html_for(&headers),
+    };
     let stem = {
         let slug = store::slugify(&title);
         if slug.is_empty() {
@@ -94,7 +98,17 @@ async fn export(
             }
             for m in &messages {
                 let who = if m.role == "user" { "You" } else { "Assistant" };
-                text.push_str(&format!("## {who}\n\n{}\n\n", m.content.trim_end()));
+                text.push_str(&format!("## {who}\n\n"));
+                // The tool calls that led to the answer, before it.
+                for step in steps.iter().filter(|s| s.message_id == m.id) {
+                    text.push_str(&format!(
+                        "> Tool `{}` ({}): `{}`\n\n",
+                        step.tool,
+                        step.status,
+                        step.arguments.replace('`', "'")
+                    ));
+                }
+                text.push_str(&format!("{}\n\n", m.content.trim_end()));
                 let files = crate::files::service::attachments_of(&m.attachments);
                 if !files.is_empty() {
                     text.push_str("Attachments:\n\n");
@@ -113,8 +127,14 @@ async fn export(
         }
         // The REST API's shape, with the messages of the branch on screen.
         "json" => (
-            serde_json::to_string_pretty(&crate::chat::json::ConversationOut::new(&conversation, messages))
-                .unwrap_or_default(),
+            serde_json::to_string_pretty(&service::conversation_out(
+                &state,
+                &user,
+                &conversation,
+                messages,
+                &steps,
+            ))
+            .unwrap_or_default(),
             "application/json",
             "json",
         ),

@@ -33,6 +33,8 @@ pub enum ReplyEvent {
     Snapshot(String),
     /// More text.
     Delta(String),
+    /// A tool call started or ended (`chat::json::StepOut` as JSON).
+    Step(Arc<str>),
     /// The reply is finished (saved).
     Done,
 }
@@ -44,6 +46,8 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
         let tx = tx.clone();
         async move { tx.send(event).await.is_ok() }
     };
+    // The tool calls told so far, with the status told (the database is read for those not told live).
+    let mut steps_told: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
     if let Some((snapshot, mut live)) = state.chat.subscribe(message_id) {
         if !send(ReplyEvent::Snapshot(snapshot)).await {
             return;
@@ -52,6 +56,19 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
             match live.recv().await {
                 Ok(LiveEvent::Delta(text)) => {
                     if !send(ReplyEvent::Delta(text)).await {
+                        return;
+                    }
+                }
+                Ok(LiveEvent::Step(step)) => {
+                    #[derive(serde::Deserialize)]
+                    struct Told {
+                        id: i64,
+                        status: String,
+                    }
+                    if let Ok(told) = serde_json::from_str::<Told>(&step) {
+                        steps_told.insert(told.id, told.status);
+                    }
+                    if !send(ReplyEvent::Step(step)).await {
                         return;
                     }
                 }
@@ -80,6 +97,20 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
                 continue;
             }
         };
+        // A reply offered tools says so in its metadata: only then are its steps looked up.
+        if message.metadata.contains("\"tools\"")
+            && let Ok(steps) = store::steps_of(&state.db.pool, &[message_id]).await
+        {
+            for step in steps {
+                if steps_told.get(&step.id) != Some(&step.status) {
+                    steps_told.insert(step.id, step.status.clone());
+                    let json = serde_json::to_string(&crate::chat::json::StepOut::from(&step)).unwrap_or_default();
+                    if !send(ReplyEvent::Step(Arc::from(json))).await {
+                        return;
+                    }
+                }
+            }
+        }
         let finished = !matches!(message.status.as_str(), "pending" | "streaming");
         if finished {
             // The end of the text the reader has not seen yet, then the end.
@@ -201,7 +232,7 @@ where
                 so_far.push_str(text);
                 rendered_at.is_none_or(|at| at.elapsed() >= PREVIEW_EVERY)
             }
-            ReplyEvent::Done => false,
+            ReplyEvent::Step(_) | ReplyEvent::Done => false,
         };
         due.then(|| {
             rendered_at = Some(Instant::now());
@@ -235,6 +266,7 @@ where
                             .to_string(),
                         ),
                     ),
+                    ReplyEvent::Step(step) => Some(Event::default().event("step").data(step.as_ref())),
                     ReplyEvent::Done => done(state, message_id)
                         .await
                         .map(|data| Event::default().event("done").data(data)),

@@ -37,7 +37,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn failed(tool: &str, why: impl std::fmt::Display) -> Self {
+    /// A call of `tool` that failed for `why`: an error the model reads and the page shows.
+    pub fn failed(tool: &str, why: impl std::fmt::Display) -> Self {
         Self {
             ok: false,
             for_model: format!("<tool-error tool=\"{tool}\">{why}</tool-error>"),

@@ -7,4 +7,7 @@
 
 pub mod builtin;
 pub mod guard;
+pub mod toolbox;
 pub mod web;
+
+pub use toolbox::{ToolInfo, Toolbox};

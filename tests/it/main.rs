@@ -25,6 +25,7 @@ mod chat_flow;
 mod chat_persistence;
 mod chat_provider;
 mod chat_steps;
+mod chat_tools;
 mod cli;
 mod csrf_tokens;
 mod database;

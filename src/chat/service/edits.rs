@@ -28,6 +28,8 @@ pub struct ConversationEdit {
     pub category: Option<String>,
     /// Summary (the API's field).
     pub summary: Option<String>,
+    /// The tools its replies may call, by name (each one the instance offers).
+    pub tools: Option<Vec<String>>,
 }
 
 /// Longest category.
@@ -112,6 +114,19 @@ pub(super) async fn changes_of(state: &AppState, edit: ConversationEdit) -> Resu
             ));
         }
         changes.category = Some(category);
+    }
+    if let Some(tools) = edit.tools {
+        let offered = state.chat.toolbox.tools();
+        let mut clean: Vec<String> = Vec::new();
+        for name in tools.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            if !offered.iter().any(|t| t.name == name) {
+                return Err(AppError::invalid("tools", text!(chat.tools.unknown, name = name)));
+            }
+            if !clean.iter().any(|t| t == name) {
+                clean.push(name.to_string());
+            }
+        }
+        changes.tools = Some(serde_json::Value::from(clean).to_string());
     }
     changes.summary = edit.summary;
     changes.is_pinned = edit.is_pinned;

@@ -30,6 +30,18 @@ pub(crate) fn model_for(state: &AppState, user: &User, conversation: Option<&Con
     .ai_model
 }
 
+/// The tools a conversation's replies may call: the conversation's choice (its `tools`, a JSON list), else its
+/// owner's default (the `tools` preference), else every built-in tool; of those, the ones the instance offers.
+pub fn tools_for(state: &AppState, user: &User, conversation_tools: Option<&str>) -> Vec<String> {
+    let names = |text: &str| serde_json::from_str::<Vec<String>>(text).ok();
+    let preferences: serde_json::Value = serde_json::from_str(&user.preferences).unwrap_or_default();
+    let chosen = conversation_tools
+        .and_then(names)
+        .or_else(|| serde_json::from_value::<Vec<String>>(preferences.get("tools")?.clone()).ok())
+        .unwrap_or_else(|| state.chat.toolbox.default_names());
+    state.chat.toolbox.chosen(&chosen).into_iter().map(|t| t.name).collect()
+}
+
 async fn owned(state: &AppState, user: &User, id: i64) -> Result<Conversation, AppError> {
     store::conversation(&state.db.pool, user.id, id)
         .await?

@@ -273,6 +273,21 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
             },
         ));
     }
+    // Tools are offered to a model that calls functions, in a conversation that enables them.
+    let calls_functions = models
+        .iter()
+        .find(|m| m.id == model)
+        .is_some_and(|m| state.chat.toolbox.model_calls_functions(&m.id, m.function_calling));
+    let tools = if calls_functions {
+        let chosen = match &target {
+            Target::Existing(conversation) => conversation.tools.as_deref(),
+            Target::New(new) => new.tools.as_deref(),
+        };
+        state.chat.toolbox.chosen(&super::tools_for(state, user, chosen))
+    } else {
+        Vec::new()
+    };
+    let tool_names: Vec<String> = tools.iter().map(|t| t.name.clone()).collect();
     let mut turn = Turn {
         conversation_id: 0,
         user_id: user.id,
@@ -280,7 +295,7 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
         user_content_type: content_type,
         parent_id,
         edit_count,
-        reply_metadata: generation::pending_metadata(&model),
+        reply_metadata: generation::pending_metadata(&model, &tool_names),
         attachments: files.iter().map(|f| f.id).collect(),
         model: model.clone(),
         quota: crate::chat::quota::effective(&state.db.pool, user.id).await?,
@@ -326,11 +341,20 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
     } else {
         let sources = serde_json::to_value(&sources).unwrap_or_default();
         // Shown under the reply while it is written, and kept with it.
-        let metadata = serde_json::json!({ "model": model, "sources": sources }).to_string();
+        let mut metadata = serde_json::json!({ "model": model, "sources": sources });
+        if !tool_names.is_empty() {
+            metadata["tools"] = serde_json::json!(tool_names);
+        }
+        let metadata = metadata.to_string();
         crate::chat::store::set_pending_metadata(&state.db.pool, started.assistant_message_id, &metadata).await?;
         Some(sources)
     };
-    let request = ChatRequest::new(model, fit_context(wire, context));
+    let request = ChatRequest::new(model, fit_context(wire, context)).with_tools(
+        tools
+            .iter()
+            .map(|t| crate::chat::provider::ToolSpec::function(&t.name, &t.description, t.parameters.clone()))
+            .collect(),
+    );
     // The first exchange names the conversation; only the automatic title (the first message's beginning) is
     // replaced, never one a user gave or renamed it to.
     let first_message = messages.iter().filter(|m| m.role == "user").count() == 1;
@@ -342,6 +366,7 @@ async fn start(state: &AppState, user: &User, target: Target, new: NewTurn) -> R
     state.chat.spawn(
         state.db.pool.clone(),
         Job {
+            user_id: user.id,
             conversation_id: conversation.id,
             message_id: started.assistant_message_id,
             request,
@@ -479,6 +504,7 @@ pub async fn start_conversation(
         title: changes.title.unwrap_or_else(|| title_of(&content, &files)),
         model: changes.model.unwrap_or_default(),
         system_prompt: changes.system_prompt.unwrap_or_default(),
+        tools: changes.tools,
     };
     let mut turn = NewTurn::first(content, DEFAULT_CONTENT_TYPE);
     turn.files = files;

@@ -193,7 +193,8 @@ pub async fn export_all(
     for filter in [ListFilter::Active, ListFilter::Archived] {
         for c in store::list_conversations(pool, user_id, filter, i64::MAX, 0).await? {
             let messages = store::messages(pool, c.id).await?;
-            out.push(crate::chat::json::ConversationOut::new(&c, messages));
+            let steps = store::steps_of_conversations(pool, &[c.id]).await?;
+            out.push(crate::chat::json::ConversationOut::new(&c, messages, &steps));
         }
     }
     Ok(out)
@@ -210,6 +211,30 @@ pub async fn conversation_with_messages(
     let conversation = owned(state, user, id).await?;
     let messages = store::messages(&state.db.pool, id).await?;
     Ok((conversation, messages))
+}
+
+/// The tool calls of the replies in `conversation_ids` (conversations the caller has checked are the user's).
+pub async fn steps_of(state: &AppState, conversation_ids: &[i64]) -> Result<Vec<store::Step>, AppError> {
+    let mut steps = Vec::new();
+    // A bounded number of bound parameters per query, whatever the page size.
+    for ids in conversation_ids.chunks(500) {
+        steps.extend(store::steps_of_conversations(&state.db.pool, ids).await?);
+    }
+    Ok(steps)
+}
+
+/// The REST shape of the user's conversation `c` with `messages` and their tool calls among `steps`, its `tools`
+/// being those in effect (its own choice, or the user's default).
+pub fn conversation_out(
+    state: &AppState,
+    user: &User,
+    c: &Conversation,
+    messages: Vec<Message>,
+    steps: &[store::Step],
+) -> crate::chat::json::ConversationOut {
+    let mut out = crate::chat::json::ConversationOut::new(c, messages, steps);
+    out.tools = super::tools_for(state, user, c.tools.as_deref());
+    out
 }
 
 /// A number that changes whenever anything in the user's conversation list changes (kept answers use it).

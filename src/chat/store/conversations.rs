@@ -47,6 +47,8 @@ pub struct Conversation {
     pub current_leaf_id: Option<i64>,
     /// The assistant message being generated, if any.
     pub generating_id: Option<i64>,
+    /// The tools its replies may call (a JSON list of names); `None`: the owner's default.
+    pub tools: Option<String>,
 }
 
 impl FromRow<'_, AnyRow> for Conversation {
@@ -71,13 +73,14 @@ impl FromRow<'_, AnyRow> for Conversation {
             system_prompt: row.try_get("system_prompt")?,
             current_leaf_id: row.try_get("current_leaf_id")?,
             generating_id: row.try_get("generating_id")?,
+            tools: row.try_get("tools")?,
         })
     }
 }
 
 pub(super) const CONVERSATION_COLUMNS: &str = "id, user_id, title, slug, summary, tags, category, status, is_pinned, \
     message_count, last_message_at, created_at, updated_at, archived_at, additional_data, model, system_prompt, \
-    current_leaf_id, generating_id";
+    current_leaf_id, generating_id, tools";
 
 /// Which conversations a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +100,8 @@ pub struct NewConversation {
     pub model: String,
     /// System prompt.
     pub system_prompt: String,
+    /// The tools its replies may call (a JSON list of names); `None`: the owner's default.
+    pub tools: Option<String>,
 }
 
 /// Creates a conversation for `user_id` on `executor` (a transaction: its first turn comes with it).
@@ -107,14 +112,15 @@ pub(super) async fn insert_conversation<'e>(
 ) -> Result<i64, sqlx::Error> {
     let now = now_millis();
     sqlx::query_scalar(
-        "INSERT INTO conversations (user_id, title, slug, model, system_prompt, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        "INSERT INTO conversations (user_id, title, slug, model, system_prompt, tools, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
     )
     .bind(user_id)
     .bind(&new.title)
     .bind(slugify(&new.title))
     .bind(&new.model)
     .bind(&new.system_prompt)
+    .bind(new.tools.as_deref())
     .bind(now)
     .fetch_one(executor)
     .await
@@ -193,6 +199,8 @@ pub struct ConversationChanges {
     pub system_prompt: Option<String>,
     /// JSON object.
     pub additional_data: Option<String>,
+    /// The tools its replies may call (a JSON list of names).
+    pub tools: Option<String>,
 }
 
 /// Applies `changes` to the user's conversation; false if it is not theirs.
@@ -212,8 +220,8 @@ pub async fn update_conversation(
          is_pinned = COALESCE($3, is_pinned), status = COALESCE($4, status), tags = COALESCE($5, tags), \
          category = COALESCE($6, category), summary = COALESCE($7, summary), model = COALESCE($8, model), \
          system_prompt = COALESCE($9, system_prompt), additional_data = COALESCE($10, additional_data), \
-         archived_at = CASE WHEN $11 = 1 THEN $12 ELSE archived_at END, updated_at = $13 \
-         WHERE id = $14 AND user_id = $15 AND status <> 'deleted'",
+         archived_at = CASE WHEN $11 = 1 THEN $12 ELSE archived_at END, updated_at = $13, \
+         tools = COALESCE($16, tools) WHERE id = $14 AND user_id = $15 AND status <> 'deleted'",
     )
     .bind(changes.title.as_deref())
     .bind(changes.title.as_deref().map(slugify))
@@ -230,6 +238,7 @@ pub async fn update_conversation(
     .bind(now)
     .bind(id)
     .bind(user_id)
+    .bind(changes.tools.as_deref())
     .execute(pool)
     .await?
     .rows_affected();

@@ -113,16 +113,24 @@ pub async fn end_step(
 
 /// The steps of `message_ids`, by reply and in order.
 pub async fn steps_of(pool: &AnyPool, message_ids: &[i64]) -> Result<Vec<Step>, sqlx::Error> {
-    if message_ids.is_empty() {
+    steps_where(pool, "s.message_id", message_ids).await
+}
+
+/// The steps whose `column` (of the step `s` or its message `m`) is one of `ids`, by reply and in order.
+async fn steps_where(pool: &AnyPool, column: &str, ids: &[i64]) -> Result<Vec<Step>, sqlx::Error> {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=message_ids.len()).map(|i| format!("${i}")).collect();
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("s.{c}")).collect();
     let sql = format!(
-        "SELECT {COLUMNS} FROM message_steps WHERE message_id IN ({}) ORDER BY message_id, position",
+        "SELECT {} FROM message_steps s JOIN messages m ON m.id = s.message_id WHERE {column} IN ({}) \
+         ORDER BY s.message_id, s.position",
+        columns.join(", "),
         placeholders.join(", ")
     );
     let mut query = sqlx::query(&sql);
-    for id in message_ids {
+    for id in ids {
         query = query.bind(*id);
     }
     query.fetch_all(pool).await?.iter().map(Step::from_row).collect()
@@ -146,4 +154,21 @@ pub async fn recover_steps(pool: &AnyPool) -> Result<u64, sqlx::Error> {
     .await?
     .rows_affected();
     Ok(interrupted + expired)
+}
+
+/// Marks the calls of reply `message_id` still running as interrupted (the reply was stopped meanwhile).
+pub async fn interrupt_steps(pool: &AnyPool, message_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE message_steps SET status = 'interrupted', error = 'stopped' \
+         WHERE message_id = $1 AND status IN ('running', 'awaiting_approval')",
+    )
+    .bind(message_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The steps of every reply in `conversation_ids`, by reply and in order.
+pub async fn steps_of_conversations(pool: &AnyPool, conversation_ids: &[i64]) -> Result<Vec<Step>, sqlx::Error> {
+    steps_where(pool, "m.conversation_id", conversation_ids).await
 }

@@ -94,6 +94,19 @@ keys! {
     "MCP_STDIO_ENABLED" => "tools"."mcp_stdio_enabled",
     "TOOL_MAX_ROUNDS" => "tools"."max_rounds",
     "TOOL_CALLS_PER_DAY" => "tools"."calls_per_day",
+    "TOOL_CALL_TIMEOUT_SECONDS" => "tools"."call_timeout_seconds",
+    "TOOL_MODELS" => "tools"."models",
+}
+
+/// A comma-separated setting's items, trimmed, without empty ones.
+fn comma_list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A model setting: its value, `default` when unset, empty when set to `off` (or `none`).
@@ -137,14 +150,7 @@ fn tools_config(src: &Sources) -> Result<ToolsConfig, ConfigError> {
             })
         }
     };
-    let mcp_allowed_hosts: Vec<String> = src
-        .get("MCP_ALLOWED_HOSTS")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .map(str::to_string)
-        .collect();
+    let mcp_allowed_hosts: Vec<String> = comma_list(src.get("MCP_ALLOWED_HOSTS"));
     for host in &mcp_allowed_hosts {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let network = bare.parse::<ipnet::IpNet>().is_ok() || bare.parse::<std::net::IpAddr>().is_ok();
@@ -170,6 +176,17 @@ fn tools_config(src: &Sources) -> Result<ToolsConfig, ConfigError> {
     if max_rounds == 0 || max_rounds > 50 {
         return Err(ConfigError::new("TOOL_MAX_ROUNDS", "must be between 1 and 50"));
     }
+    let call_timeout_seconds = parse_number(
+        "TOOL_CALL_TIMEOUT_SECONDS",
+        src.get("TOOL_CALL_TIMEOUT_SECONDS").unwrap_or("30"),
+        "a whole number of seconds",
+    )?;
+    if call_timeout_seconds == 0 || call_timeout_seconds > 600 {
+        return Err(ConfigError::new(
+            "TOOL_CALL_TIMEOUT_SECONDS",
+            "must be between 1 and 600",
+        ));
+    }
     Ok(ToolsConfig {
         web_search,
         web_fetch_enabled: src
@@ -185,6 +202,8 @@ fn tools_config(src: &Sources) -> Result<ToolsConfig, ConfigError> {
             src.get("TOOL_CALLS_PER_DAY").unwrap_or("0"),
             "a whole number",
         )?,
+        call_timeout_seconds,
+        models: comma_list(src.get("TOOL_MODELS")),
     })
 }
 
@@ -304,8 +323,12 @@ pub struct ToolsConfig {
     pub mcp_stdio_enabled: bool,
     /// Rounds of tool calls one reply may make before it must answer.
     pub max_rounds: u32,
-    /// Tool calls a user may make per day (0: no limit); staff set per-user limits in the admin area.
+    /// Tool calls a user may make per day (0: no limit).
     pub calls_per_day: u32,
+    /// Longest a single tool call may run before the model is told it timed out.
+    pub call_timeout_seconds: u64,
+    /// Models taken to call functions when the provider's model list does not say.
+    pub models: Vec<String>,
 }
 
 /// A web search backend.
@@ -618,14 +641,7 @@ impl Config {
                 src.get("MISTRAL_MAX_RETRIES").unwrap_or("3"),
                 "a whole number",
             )?,
-            vision_models: src
-                .get("VISION_MODELS")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|m| !m.is_empty())
-                .map(str::to_string)
-                .collect(),
+            vision_models: comma_list(src.get("VISION_MODELS")),
             embedding_model: model_or_off(src.get("EMBEDDING_MODEL"), "mistral-embed"),
             ocr_model: model_or_off(src.get("OCR_MODEL"), "mistral-ocr-latest"),
         };
