@@ -44,6 +44,10 @@ export function serverEnv(serverPort: number): Record<string, string> {
     RUST_LOG: process.env.E2E_LOG ?? "warn",
     MISTRAL_API_KEY: "fake-key",
     MISTRAL_BASE_URL: `http://127.0.0.1:${fakePort}`,
+    // The model may search the web (the fake's SearXNG) and read pages (public addresses only).
+    WEB_SEARCH_BACKEND: "searxng",
+    WEB_SEARCH_URL: `http://127.0.0.1:${fakePort}/_fake/searxng`,
+    WEB_FETCH_ENABLED: "true",
   };
 }
 

@@ -9,7 +9,8 @@
 //! chunk after a few tokens), `[fake:hang]` (never answers), `[fake:hang-mid]` (goes silent after a few tokens),
 //! `[fake:tokens=N]` (reply length), `[fake:tps=N]` (tokens per second) and `[fake:stamp]` (each token ends with
 //! `@<epoch microseconds>` of the moment it was sent, for latency benchmarks). Function calling — Mistral's rules on
-//! tools and on a history with calls, and calls made on request — is in [`super::fake_tools`].
+//! tools and on a history with calls, and calls made on request — is in [`super::fake_tools`], with a fake SearXNG
+//! instance at `/_fake/searxng` for the web search tool.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -129,6 +130,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/ocr", post(ocr))
         .route("/_fake/requests", get(recorded))
+        .route("/_fake/searxng/search", get(super::fake_tools::searxng))
         .with_state(shared)
 }
 

@@ -193,6 +193,40 @@ pub fn check(body: &Value) -> Option<Response> {
     None
 }
 
+/// A SearXNG instance's JSON search (`/_fake/searxng/search?q=…&format=json`): two results about the query; a query
+/// starting `slow:N ` answers after N milliseconds (a call the page shows running).
+pub async fn searxng(
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let query = params.get("q").cloned().unwrap_or_default();
+    if params.get("format").map(String::as_str) != Some("json") {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    if let Some(ms) = query
+        .strip_prefix("slow:")
+        .and_then(|rest| rest.split(' ').next()?.parse::<u64>().ok())
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(ms.min(60_000))).await;
+    }
+    let slug: String = query
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Json(json!({"query": query, "results": [
+        {"url": format!("https://example.org/{slug}"), "title": format!("About {query}"),
+         "content": format!("Everything about {query}.")},
+        {"url": format!("https://docs.example.com/{slug}"), "title": format!("{query} — reference"),
+         "content": format!("The reference for {query}.")}
+    ]}))
+    .into_response()
+}
+
 /// The calls the last user message asks for: `[fake:call=NAME {…}]`, in order.
 fn asked_calls(prompt: &str) -> Vec<(String, String)> {
     let mut calls = Vec::new();

@@ -158,7 +158,7 @@ impl ConversationOut {
 }
 
 /// A tool call of a reply (issue #27), as the API, the exports and the live stream show it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct StepOut {
     /// Primary key.
     pub id: i64,

@@ -49,7 +49,7 @@ async fn events(
     stream::sse(state, message_id, None, Some(lang), move |state, id| {
         let user = user.clone();
         async move {
-            let mut view = service::message(&state, &user, id).await.ok()?;
+            let mut view = service::message(&state, &user, id, lang).await.ok()?;
             crate::chat::markdown::localise_message(&mut view, lang);
             serde_json::to_string(&view).ok()
         }

@@ -21,7 +21,7 @@ pub async fn get_chat_context(archived: bool, offset: i64, q: Option<String>) ->
 #[server]
 pub async fn get_conversation(id: i64) -> Result<ConversationView, AppError> {
     let (state, user) = session().await?;
-    let view = crate::chat::service::conversation_view(&state, &user, id).await?;
+    let view = crate::chat::service::conversation_view(&state, &user, id, crate::core::i18n::Lang::current()).await?;
     Ok(localised(view))
 }
 
@@ -155,7 +155,13 @@ async fn answer(
             .await;
         leptos_axum::redirect(&format!("/chat/{}", ids.conversation_id));
     }
-    let (view, summary) = crate::chat::service::conversation_with_summary(state, user, ids.conversation_id).await?;
+    let (view, summary) = crate::chat::service::conversation_with_summary(
+        state,
+        user,
+        ids.conversation_id,
+        crate::core::i18n::Lang::current(),
+    )
+    .await?;
     Ok(Sent {
         ids,
         view: localised(view),

@@ -48,9 +48,15 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
     };
     // The tool calls told so far, with the status told (the database is read for those not told live).
     let mut steps_told: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
-    if let Some((snapshot, mut live)) = state.chat.subscribe(message_id) {
+    if let Some((snapshot, steps, mut live)) = state.chat.subscribe(message_id) {
         if !send(ReplyEvent::Snapshot(snapshot)).await {
             return;
+        }
+        for step in steps {
+            remember(&mut steps_told, &step);
+            if !send(ReplyEvent::Step(step)).await {
+                return;
+            }
         }
         loop {
             match live.recv().await {
@@ -60,14 +66,7 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
                     }
                 }
                 Ok(LiveEvent::Step(step)) => {
-                    #[derive(serde::Deserialize)]
-                    struct Told {
-                        id: i64,
-                        status: String,
-                    }
-                    if let Ok(told) = serde_json::from_str::<Told>(&step) {
-                        steps_told.insert(told.id, told.status);
-                    }
+                    remember(&mut steps_told, &step);
                     if !send(ReplyEvent::Step(step)).await {
                         return;
                     }
@@ -203,6 +202,18 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
     }
 }
 
+/// Notes the status of the step a `LiveEvent::Step` tells (the database is then read only for news).
+fn remember(told: &mut std::collections::HashMap<i64, String>, step: &str) {
+    #[derive(serde::Deserialize)]
+    struct Told {
+        id: i64,
+        status: String,
+    }
+    if let Ok(step) = serde_json::from_str::<Told>(step) {
+        told.insert(step.id, step.status);
+    }
+}
+
 /// How often, at most, the page's stream sends the rendering of the text so far.
 const PREVIEW_EVERY: Duration = Duration::from_millis(100);
 
@@ -221,7 +232,10 @@ where
     let done = Arc::new(done);
     let mut so_far = String::new();
     let mut rendered_at: Option<Instant> = None;
-    let mut render = move |event: &ReplyEvent| -> Option<String> {
+    let mut steps: Vec<crate::chat::json::StepOut> = Vec::new();
+    // What the page's events carry beside the data: `html` (the text so far, rendered), and for a step the steps'
+    // and their links' rendering (`html`, `links`).
+    let mut render = move |event: &ReplyEvent| -> Option<serde_json::Value> {
         let lang = preview?;
         let due = match event {
             ReplyEvent::Snapshot(content) => {
@@ -232,41 +246,54 @@ where
                 so_far.push_str(text);
                 rendered_at.is_none_or(|at| at.elapsed() >= PREVIEW_EVERY)
             }
-            ReplyEvent::Step(_) | ReplyEvent::Done => false,
+            ReplyEvent::Step(step) => {
+                let step: crate::chat::json::StepOut = serde_json::from_str(step).ok()?;
+                match steps.iter_mut().find(|s| s.id == step.id) {
+                    Some(known) => *known = step,
+                    None => steps.push(step),
+                }
+                return Some(json!({
+                    "html": crate::chat::steps_html::steps_html(&steps, lang),
+                    "links": crate::chat::steps_html::links_html(&steps, lang),
+                }));
+            }
+            ReplyEvent::Done => false,
         };
         due.then(|| {
             rendered_at = Some(Instant::now());
-            markdown::localise(markdown::to_safe_html(&so_far), lang)
+            json!({ "html": markdown::localise(markdown::to_safe_html(&so_far), lang) })
         })
     };
     let events = ReceiverStream::new(rx)
         .map(move |event| {
-            let html = render(&event);
-            (event, html)
+            let extra = render(&event);
+            (event, extra)
         })
-        .then(move |(event, html)| {
+        .then(move |(event, extra)| {
             let (state, done) = (state.clone(), done.clone());
+            let with_extra = move |mut data: serde_json::Value| {
+                if let (Some(serde_json::Value::Object(extra)), Some(map)) = (extra, data.as_object_mut()) {
+                    map.extend(extra);
+                }
+                data.to_string()
+            };
             async move {
                 match event {
                     ReplyEvent::Snapshot(content) => Some(
-                        Event::default().event("snapshot").data(
-                            match html {
-                                Some(html) => json!({ "content": content, "html": html }),
-                                None => json!({ "content": content }),
-                            }
-                            .to_string(),
-                        ),
+                        Event::default()
+                            .event("snapshot")
+                            .data(with_extra(json!({ "content": content }))),
                     ),
                     ReplyEvent::Delta(text) => Some(
-                        Event::default().event("delta").data(
-                            match html {
-                                Some(html) => json!({ "text": text, "html": html }),
-                                None => json!({ "text": text }),
-                            }
-                            .to_string(),
-                        ),
+                        Event::default()
+                            .event("delta")
+                            .data(with_extra(json!({ "text": text }))),
                     ),
-                    ReplyEvent::Step(step) => Some(Event::default().event("step").data(step.as_ref())),
+                    ReplyEvent::Step(step) => Some(
+                        Event::default()
+                            .event("step")
+                            .data(with_extra(serde_json::from_str(&step).unwrap_or_default())),
+                    ),
                     ReplyEvent::Done => done(state, message_id)
                         .await
                         .map(|data| Event::default().event("done").data(data)),

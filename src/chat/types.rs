@@ -53,6 +53,12 @@ pub struct MessageView {
     /// The document parts a reply quoted (retrieval), shown under it.
     #[serde(default)]
     pub sources: Vec<crate::files::Source>,
+    /// A reply's tool calls, rendered on the server (`chat::steps_html`), shown above its text.
+    #[serde(default)]
+    pub steps_html: String,
+    /// The pages its searches found, numbered, shown under its text.
+    #[serde(default)]
+    pub links_html: String,
 }
 
 impl MessageView {

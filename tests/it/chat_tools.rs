@@ -99,6 +99,17 @@ impl Tools {
         panic!("reply {id} never finished");
     }
 
+    /// Waits until the first call of `reply` runs.
+    async fn running(&self, reply: i64) {
+        for _ in 0..400 {
+            if self.steps(reply).await.first().is_some_and(|s| s.status == "running") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no call of reply {reply} ran");
+    }
+
     async fn steps(&self, reply: i64) -> Vec<store::Step> {
         store::steps_of(&self.chat.app.pool().pool, &[reply]).await.unwrap()
     }
@@ -310,12 +321,7 @@ async fn stopping_a_reply_while_a_tool_runs_interrupts_the_call() {
         .start(None, r#"[fake:call=web_search {"query": "slow:5000 stop me"}]"#)
         .await;
     // The call is running.
-    for _ in 0..200 {
-        if tools.steps(reply).await.first().is_some_and(|s| s.status == "running") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tools.running(reply).await;
     let started = Instant::now();
     let (status, body) = tools
         .chat
@@ -471,4 +477,55 @@ async fn the_api_lists_the_tools_sets_them_per_conversation_and_returns_each_rep
     req.headers_mut().insert("cookie", cookie.parse().unwrap());
     let md = text(tools.chat.app.send(req).await).await;
     assert!(md.contains("> Tool `web_search` (done): `{\"query\":\"api\"}`"), "{md}");
+}
+
+#[tokio::test]
+async fn the_page_shows_each_step_collapsed_and_the_pages_found_under_the_answer() {
+    let tools = Tools::new(&[]).await;
+    let (conversation, reply) = tools
+        .ask(r#"[fake:call=web_search {"query": "rust 1.95"}] [fake:call=read_page {"url": "http://10.0.0.1/x"}]"#)
+        .await;
+    assert_eq!(reply.status, "delivered");
+    let html = crate::common::page(&tools.chat.app, &format!("/chat/{conversation}"), Some(&tools.cookie)).await;
+    let steps = &html[html.find(r#"<ol class="message-steps""#).expect("steps shown")..];
+    let steps = &steps[..steps.find("message-body").expect("the text after the steps")];
+    assert!(steps.contains("Searched the web for “rust 1.95”"), "{steps}");
+    assert!(steps.contains("Read 10.0.0.1"), "{steps}");
+    assert!(steps.contains(r#"<li class="step" data-status="error"><details>"#));
+    assert!(steps.contains("private address"));
+    // Collapsed: nothing is open until asked.
+    assert!(!steps.contains("<details open"));
+    // The search results under the answer, as links out of the app.
+    assert!(html.contains(r#"<div class="message-links" data-testid="message-links"><p>Sources</p><ol><li><a href="https://example.org/9" target="_blank" rel="noopener noreferrer nofollow external">About rust 1.95</a>"#), "{html}");
+    // The untrusted snippet is text, never markup or instructions to the page.
+    assert!(!html.contains("<script>x"));
+}
+
+#[tokio::test]
+async fn a_viewer_who_joins_while_a_tool_runs_is_told_the_steps_so_far() {
+    let tools = Tools::new(&[]).await;
+    let (conversation, reply) = tools
+        .start(None, r#"[fake:call=web_search {"query": "slow:800 late viewer"}]"#)
+        .await;
+    tools.running(reply).await;
+    let mut req = crate::common::get(&format!("/chat/{conversation}/messages/{reply}/events"));
+    req.headers_mut().insert("cookie", tools.cookie.parse().unwrap());
+    let body = text(tools.chat.app.send(req).await).await;
+    let events: Vec<&str> = body.split("\n\n").filter_map(|e| e.strip_prefix("event: ")).collect();
+    assert!(events[0].starts_with("snapshot"), "{body}");
+    assert!(
+        events[1].starts_with("step") && events[1].contains(r#""status":"running""#),
+        "{body}"
+    );
+    // The page's stream renders the steps too.
+    assert!(events[1].contains(r#""html":"<ol class=\"message-steps\""#), "{body}");
+    assert!(
+        events[1].contains("Searching the web for “slow:800 late viewer”"),
+        "{body}"
+    );
+    assert!(
+        events[2].starts_with("step") && events[2].contains(r#""status":"done""#),
+        "{body}"
+    );
+    assert!(events[2].contains(r#""links":"<div class=\"message-links\""#), "{body}");
 }

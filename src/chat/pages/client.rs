@@ -51,7 +51,7 @@ pub(super) fn follow_replies(
         live.set(Some(LiveReply {
             id: message_id,
             text: content,
-            html: None,
+            ..LiveReply::default()
         }));
         let url = format!("/chat/{conversation_id}/messages/{message_id}/events");
         let Ok(source) = EventSource::new(&url) else { return };
@@ -65,11 +65,28 @@ pub(super) fn follow_replies(
         };
         let snapshot = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let Some((text, html)) = read(&e, "content") {
-                live.set(Some(LiveReply {
-                    id: message_id,
-                    text,
-                    html,
-                }));
+                live.update(|l| {
+                    // The steps told so far stay.
+                    let steps = l.take().filter(|r| r.id == message_id).and_then(|r| r.steps);
+                    *l = Some(LiveReply {
+                        id: message_id,
+                        text,
+                        html,
+                        steps,
+                    });
+                });
+            }
+        });
+        // A tool call started or ended: the server's rendering of every step so far (`links`: the pages found).
+        let step = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some((links, html)) = read(&e, "links") {
+                live.update(|l| {
+                    if let Some(reply) = l
+                        && reply.id == message_id
+                    {
+                        reply.steps = Some((html.unwrap_or_default(), links));
+                    }
+                });
             }
         });
         let delta = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
@@ -101,11 +118,12 @@ pub(super) fn follow_replies(
         });
         let _ = source.add_event_listener_with_callback("snapshot", snapshot.as_ref().unchecked_ref());
         let _ = source.add_event_listener_with_callback("delta", delta.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("step", step.as_ref().unchecked_ref());
         let _ = source.add_event_listener_with_callback("done", done.as_ref().unchecked_ref());
         current.set_value(Some(Follow {
             message_id,
             source,
-            _handlers: vec![snapshot, delta, done],
+            _handlers: vec![snapshot, delta, step, done],
         }));
     });
 }

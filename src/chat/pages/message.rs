@@ -42,6 +42,15 @@ pub(super) fn MessageItem(
             _ => stored_html.clone(),
         })
     };
+    // The tool calls above the text and the pages they found under it: as stored, or as the stream tells them.
+    let stored_steps = (message.steps_html.clone(), message.links_html.clone());
+    let shown_steps = move || {
+        live.with(|l| match l {
+            Some(reply) if reply.id == id => reply.steps.clone(),
+            _ => None,
+        })
+        .unwrap_or_else(|| stored_steps.clone())
+    };
     let (index, count) = message.branch;
     let body_class = if is_user {
         "message-body plain"
@@ -98,7 +107,24 @@ pub(super) fn MessageItem(
                 </ActionForm>
             })}
             <div class="message-content" hidden=is_editing>
+                {if generating {
+                    let steps = shown_steps.clone();
+                    view! {
+                        <div class="steps-slot" inner_html=move || steps().0></div>
+                    }.into_any()
+                } else {
+                    (!message.steps_html.is_empty()).then(|| view! {
+                        <div class="steps-slot" inner_html=message.steps_html.clone()></div>
+                    }).into_any()
+                }}
                 {body}
+                {if generating {
+                    view! { <div class="links-slot" inner_html=move || shown_steps().1></div> }.into_any()
+                } else {
+                    (!message.links_html.is_empty()).then(|| view! {
+                        <div class="links-slot" inner_html=message.links_html.clone()></div>
+                    }).into_any()
+                }}
                 {(!message.attachments.is_empty() || !message.sources.is_empty()).then(|| view! {
                     <div class="message-extras" inner_html=message_files_html(&message.attachments, &message.sources, t)></div>
                 })}

@@ -153,7 +153,7 @@ fn list_first(ctx: &mut ChatContext, summary: ConversationSummary) {
 
 /// A reply streaming into the page: its text so far, and that text rendered by the server (sanitised Markdown, as
 /// the finished reply will be) once a stream event brought it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct LiveReply {
     /// The reply's id.
     pub id: i64,
@@ -161,6 +161,8 @@ pub(super) struct LiveReply {
     pub text: String,
     /// The server's rendering of a recent `text`.
     pub html: Option<String>,
+    /// The server's rendering of its tool calls so far, and of the pages they found, once a step event brought it.
+    pub steps: Option<(String, String)>,
 }
 
 /// The reply streaming into the page, if any.
@@ -276,6 +278,8 @@ pub fn ChatPage() -> impl IntoView {
     // A send, regenerate or edit answers with the conversation as it now is: show it (going to it when the send from
     // /chat created it) and list it first in the sidebar. A deleted conversation: back to /chat.
     let show = move |sent: Sent| {
+        // What was just sent, and the reply to it, are what the reader wants to see.
+        at_bottom.set(true);
         let in_sidebar = !archived.get_untracked() && offset.get_untracked() == 0 && search.get_untracked().is_none();
         if in_sidebar && let Some(Ok(mut ctx)) = context.get_untracked() {
             list_first(&mut ctx, sent.summary.clone());

@@ -94,9 +94,14 @@ pub fn display_title(title: &str) -> String {
     }
 }
 
-/// The conversation with the messages of its current branch.
-pub async fn conversation_view(state: &AppState, user: &User, id: i64) -> Result<ConversationView, AppError> {
-    Ok(conversation_with_summary(state, user, id).await?.0)
+/// The conversation with the messages of its current branch (their tool calls written in `lang`).
+pub async fn conversation_view(
+    state: &AppState,
+    user: &User,
+    id: i64,
+    lang: crate::core::i18n::Lang,
+) -> Result<ConversationView, AppError> {
+    Ok(conversation_with_summary(state, user, id, lang).await?.0)
 }
 
 /// The conversation with the messages of its current branch, and its line in the sidebar.
@@ -104,11 +109,16 @@ pub async fn conversation_with_summary(
     state: &AppState,
     user: &User,
     id: i64,
+    lang: crate::core::i18n::Lang,
 ) -> Result<(ConversationView, ConversationSummary), AppError> {
     let conversation = owned(state, user, id).await?;
     let messages = store::messages(&state.db.pool, id).await?;
     let path = branch(&messages, conversation.current_leaf_id);
-    let views = path.iter().map(|m| message_view(m, &messages)).collect();
+    let steps = store::steps_of_conversations(&state.db.pool, &[id]).await?;
+    let views = path
+        .iter()
+        .map(|m| with_steps(message_view(m, &messages), &steps, lang))
+        .collect();
     let view = ConversationView {
         id: conversation.id,
         title: display_title(&conversation.title),
@@ -174,14 +184,34 @@ pub fn message_view(m: &Message, all: &[Message]) -> MessageView {
             .get("sources")
             .and_then(|v| serde_json::from_value(v.clone()).ok())
             .unwrap_or_default(),
+        steps_html: String::new(),
+        links_html: String::new(),
     }
 }
 
-/// A single message with its siblings, for streams and APIs.
-pub async fn message(state: &AppState, user: &User, id: i64) -> Result<MessageView, AppError> {
+/// A single message with its siblings (and its tool calls, written in `lang`), for streams and APIs.
+pub async fn message(
+    state: &AppState,
+    user: &User,
+    id: i64,
+    lang: crate::core::i18n::Lang,
+) -> Result<MessageView, AppError> {
     let m = stored_message(state, user, id).await?;
     let all = store::messages(&state.db.pool, m.conversation_id).await?;
-    Ok(message_view(&m, &all))
+    let steps = store::steps_of(&state.db.pool, &[m.id]).await?;
+    Ok(with_steps(message_view(&m, &all), &steps, lang))
+}
+
+/// `view` with its tool calls among `steps`, rendered in `lang`.
+fn with_steps(mut view: MessageView, steps: &[store::Step], lang: crate::core::i18n::Lang) -> MessageView {
+    let own: Vec<crate::chat::json::StepOut> = steps
+        .iter()
+        .filter(|s| s.message_id == view.id)
+        .map(crate::chat::json::StepOut::from)
+        .collect();
+    view.steps_html = crate::chat::steps_html::steps_html(&own, lang);
+    view.links_html = crate::chat::steps_html::links_html(&own, lang);
+    view
 }
 
 /// Every conversation of the user (all statuses, all branches) as JSON, for the personal data export.

@@ -1,0 +1,94 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type Page } from "@playwright/test";
+import { hydrated, register, watch } from "./support";
+
+// Tools with JavaScript: the model searches the web (the fake's SearXNG) and reads a page; each step appears in the
+// reply as it happens — a spinner while it runs, its outcome after — collapsed into one line that opens to the
+// arguments and the result, and the pages found are listed under the answer. At phone and desktop widths, axe-clean,
+// without a console error or a reload.
+
+/** Nothing wider than the window, axe-clean (serious and critical). */
+async function looksRight(page: Page, label: string) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow, `${label}: nothing wider than the window`).toBeLessThanOrEqual(0);
+  // The conversation scrolls inside its own box: each step and the sources must fit it too.
+  const width = page.viewportSize()!.width;
+  for (const box of await page.locator(".step, .message-links, .message-body").all()) {
+    const b = await box.boundingBox();
+    if (b) expect(b.x + b.width, `${label}: a step fits the window`).toBeLessThanOrEqual(width);
+  }
+  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
+  const serious = axe.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(serious, `${label}: axe`).toEqual([]);
+}
+
+for (const size of [
+  { width: 390, height: 844 },
+  { width: 1280, height: 800 },
+]) {
+  test(`tools at ${size.width}px: each step shows live, opens to its details, and the sources follow the answer`, async ({ page }) => {
+    await page.setViewportSize(size);
+    const w = watch(page);
+    await register(page, `tools${size.width}`);
+    await hydrated(page);
+    // Set once: a reload or a full navigation would lose it.
+    await page.evaluate(() => ((window as unknown as { kept: number }).kept = 42));
+    await page
+      .getByTestId("composer")
+      .fill('What changed in the last Rust edition, explained at length? [fake:call=web_search {"query": "slow:2500 rust edition changes"}]');
+    await page.getByTestId("send").click();
+    await expect(page).toHaveURL(/\/chat\/\d+$/);
+
+    // While the search runs: one line, a spinner, what it does.
+    const reply = page.getByTestId("message-assistant").last();
+    const step = reply.locator(".step").first();
+    await expect(step).toHaveAttribute("data-status", "running");
+    await expect(step.locator(".step-label")).toHaveText("Searching the web for “slow:2500 rust edition changes”");
+    await expect(step.locator(".step-spinner")).toBeVisible();
+    await looksRight(page, `running step at ${size.width}px`);
+    await page.screenshot({ path: `test-results/tools-running-${size.width}.png` });
+
+    // Done: its outcome, the answer from the results, and the sources under it.
+    await expect(step).toHaveAttribute("data-status", "done", { timeout: 15_000 });
+    await expect(step.locator(".step-label")).toHaveText("Searched the web for “slow:2500 rust edition changes”");
+    await expect(reply.getByTestId("message-links")).toContainText("About slow:2500 rust edition changes", { timeout: 15_000 });
+    await expect(reply.locator(".message-body")).toContainText("Fake reply from tools");
+    await expect(reply.getByTestId("message-links").getByRole("link").first()).toHaveAttribute(
+      "href",
+      "https://example.org/slow-2500-rust-edition-changes",
+    );
+    // Collapsed until opened; opened, the arguments and the results.
+    const details = step.locator(".step-detail");
+    await expect(details).toBeHidden();
+    await step.locator("summary").click();
+    await expect(details).toBeVisible();
+    await expect(details).toContainText('"query": "slow:2500 rust edition changes"');
+    await expect(details).toContainText("Results: 2");
+    await looksRight(page, `finished step at ${size.width}px`);
+    await page.screenshot({ path: `test-results/tools-done-${size.width}.png`, fullPage: true });
+
+    // A tool that fails: said on its line and in its details; the reply goes on.
+    await page.getByTestId("composer").fill('Read this [fake:call=read_page {"url": "http://127.0.0.1:9/secret"}]');
+    await page.getByTestId("send").click();
+    const failed = page.getByTestId("message-assistant").last().locator(".step").first();
+    await expect(failed).toHaveAttribute("data-status", "error", { timeout: 15_000 });
+    await expect(failed.locator(".step-label")).toHaveText("Read 127.0.0.1");
+    await expect(failed.locator(".step-outcome")).toHaveText("failed");
+    await failed.locator("summary").click();
+    await expect(failed.locator(".step-error")).toContainText("private address");
+    await expect(page.getByTestId("message-assistant").last().locator(".message-body")).toContainText("tool-error", { timeout: 15_000 });
+    // Sending brought the view to the newest messages, though the reader had scrolled to the first step.
+    await expect(page.getByTestId("jump-latest")).toBeHidden();
+    await looksRight(page, `failed step at ${size.width}px`);
+
+    // After a reload, every step is there as it ended.
+    expect(await page.evaluate(() => (window as unknown as { kept?: number }).kept)).toBe(42);
+    await page.reload();
+    await hydrated(page);
+    await expect(page.locator(".step")).toHaveCount(2);
+    await expect(page.locator('.step[data-status="done"] .step-label')).toHaveText("Searched the web for “slow:2500 rust edition changes”");
+    expect(w.errors).toEqual([]);
+  });
+}

@@ -1,0 +1,27 @@
+import { expect, test } from "@playwright/test";
+import { register } from "./support";
+
+// Tools without JavaScript: the send waits for the whole reply, and the page renders every step on the server —
+// collapsed lines that open without a script (`<details>`) — and the pages found under the answer.
+
+test("tools without JavaScript: the steps and sources are on the page, and a step opens to its details", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await register(page, "nojstools", { js: false });
+  await page.getByTestId("composer").fill('Search for me [fake:call=web_search {"query": "leptos hydration"}]');
+  await page.getByTestId("send").click();
+  await expect(page).toHaveURL(/\/chat\/\d+$/);
+  const reply = page.getByTestId("message-assistant").last();
+  const step = reply.locator(".step");
+  await expect(step).toHaveCount(1);
+  await expect(step).toHaveAttribute("data-status", "done");
+  await expect(step.locator(".step-label")).toHaveText("Searched the web for “leptos hydration”");
+  await expect(reply.getByTestId("message-links")).toContainText("About leptos hydration");
+  await expect(step.locator(".step-detail")).toBeHidden();
+  await step.locator("summary").click();
+  await expect(step.locator(".step-detail")).toContainText("Everything about leptos hydration.");
+  for (const box of await page.locator(".step, .message-links, .message-body").all()) {
+    const b = await box.boundingBox();
+    if (b) expect(b.x + b.width, "a step fits the window").toBeLessThanOrEqual(390);
+  }
+  await page.screenshot({ path: "test-results/tools-nojs-390.png", fullPage: true });
+});

@@ -1,0 +1,274 @@
+//! A reply's tool calls as the chat page shows them (issue #27), rendered on the server like the reply's text: one
+//! line per call — what it does ("Searching the web for …", "Reading example.org", "Calling weather") with a spinner
+//! or its outcome — that opens (`<details>`, no JavaScript needed) to the arguments and the result; and the pages a
+//! search found, numbered, under the answer. Everything a tool returned is untrusted: it is escaped, and only
+//! `http(s)` links are ever made.
+
+use serde_json::Value;
+
+use crate::chat::json::StepOut;
+use crate::core::error::escape_html as esc;
+use crate::core::i18n::Lang;
+use crate::core::icons::Icon;
+use crate::tr;
+
+/// The steps' list (above the answer), or nothing when there are no steps.
+pub fn steps_html(steps: &[StepOut], lang: Lang) -> String {
+    if steps.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        r#"<ol class="message-steps" aria-label="{}" data-testid="message-steps">"#,
+        esc(tr!(lang, chat.tools.steps))
+    );
+    for step in steps {
+        out.push_str(&step_html(step, lang));
+    }
+    out.push_str("</ol>");
+    out
+}
+
+/// The pages the reply's searches found, numbered as the model read them (under the answer); nothing without any.
+pub fn links_html(steps: &[StepOut], lang: Lang) -> String {
+    let links: Vec<(String, String)> = steps
+        .iter()
+        .filter(|s| s.status == "done")
+        .filter_map(|s| s.result.as_ref()?.get("results")?.as_array().cloned())
+        .flatten()
+        .filter_map(|r| Some((web_url(r.get("url")?.as_str()?)?, text_of(&r, "title"))))
+        .collect();
+    if links.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        r#"<div class="message-links" data-testid="message-links"><p>{}</p><ol>"#,
+        esc(tr!(lang, chat.tools.sources))
+    );
+    for (url, title) in links {
+        let label = if title.is_empty() { host_of(&url) } else { title };
+        out.push_str(&format!(
+            r#"<li><a href="{}" target="_blank" rel="noopener noreferrer nofollow external">{}</a> <span class="link-host">{}</span></li>"#,
+            esc(&url),
+            esc(&label),
+            esc(&host_of(&url))
+        ));
+    }
+    out.push_str("</ol></div>");
+    out
+}
+
+fn step_html(step: &StepOut, lang: Lang) -> String {
+    let running = step.status == "running";
+    let argument = |key: &str| match &step.arguments {
+        Value::Object(map) => map.get(key).and_then(Value::as_str).unwrap_or_default().to_string(),
+        Value::String(text) => text.clone(),
+        _ => String::new(),
+    };
+    let label = match step.tool.as_str() {
+        crate::tools::builtin::WEB_SEARCH => {
+            let query = argument("query");
+            if running {
+                tr!(lang, chat.tools.searching, query = query).to_string()
+            } else {
+                tr!(lang, chat.tools.searched, query = query).to_string()
+            }
+        }
+        crate::tools::builtin::READ_PAGE => {
+            let host = host_of(&argument("url"));
+            if running {
+                tr!(lang, chat.tools.reading, host = host).to_string()
+            } else {
+                tr!(lang, chat.tools.read, host = host).to_string()
+            }
+        }
+        tool => {
+            if running {
+                tr!(lang, chat.tools.calling, tool = tool).to_string()
+            } else {
+                tr!(lang, chat.tools.called, tool = tool).to_string()
+            }
+        }
+    };
+    let status = match step.status.as_str() {
+        "error" => Some(tr!(lang, chat.tools.status_error)),
+        "interrupted" => Some(tr!(lang, chat.tools.status_interrupted)),
+        "denied" => Some(tr!(lang, chat.tools.status_denied)),
+        "expired" => Some(tr!(lang, chat.tools.status_expired)),
+        "awaiting_approval" => Some(tr!(lang, chat.tools.status_awaiting_approval)),
+        _ => None,
+    };
+    let icon = match step.status.as_str() {
+        "running" | "awaiting_approval" => r#"<span class="step-spinner"></span>"#.to_string(),
+        "done" => Icon::Check.markup().to_string(),
+        _ => Icon::Close.markup().to_string(),
+    };
+    let outcome = match (status, step.duration_ms) {
+        (Some(status), _) => format!(r#"<span class="step-outcome">{}</span>"#, esc(status)),
+        (None, Some(ms)) => format!(r#"<span class="step-outcome">{}</span>"#, seconds(ms)),
+        (None, None) => String::new(),
+    };
+    let arguments = match &step.arguments {
+        Value::String(text) => text.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    };
+    format!(
+        r#"<li class="step" data-status="{status}"><details><summary><span class="step-icon" aria-hidden="true">{icon}</span><span class="step-label">{label}</span>{outcome}</summary><div class="step-detail"><p class="step-heading">{arguments_heading}</p><pre tabindex="0"><code>{arguments}</code></pre><p class="step-heading">{result_heading}</p>{result}</div></details></li>"#,
+        status = esc(&step.status),
+        label = esc(&label),
+        arguments_heading = esc(tr!(lang, chat.tools.arguments)),
+        arguments = esc(&arguments),
+        result_heading = esc(tr!(lang, chat.tools.result)),
+        result = result_html(step, lang),
+    )
+}
+
+/// What a call gave: its error, the results of a search, the page read, or the result as JSON.
+fn result_html(step: &StepOut, lang: Lang) -> String {
+    if let Some(error) = &step.error {
+        return format!(r#"<p class="step-error">{}</p>"#, esc(error));
+    }
+    let Some(result) = &step.result else {
+        return String::new();
+    };
+    if let Some(results) = result.get("results").and_then(Value::as_array) {
+        if results.is_empty() {
+            return format!("<p>{}</p>", esc(tr!(lang, chat.tools.no_results)));
+        }
+        let mut out = format!(
+            "<p>{}</p><ol>",
+            esc(&tr!(lang, chat.tools.results, count = results.len()).to_string())
+        );
+        for r in results {
+            let title = esc(&text_of(r, "title"));
+            let snippet = esc(&text_of(r, "snippet"));
+            match r.get("url").and_then(Value::as_str).and_then(web_url) {
+                Some(url) => out.push_str(&format!(
+                    r#"<li><a href="{}" target="_blank" rel="noopener noreferrer nofollow external">{title}</a><br>{snippet}</li>"#,
+                    esc(&url)
+                )),
+                None => out.push_str(&format!("<li>{title}<br>{snippet}</li>")),
+            }
+        }
+        out.push_str("</ol>");
+        return out;
+    }
+    if let Some(page) = result.get("page") {
+        let url = page.get("url").and_then(Value::as_str).and_then(web_url);
+        let title = text_of(page, "title");
+        let title = if title.is_empty() {
+            url.as_deref().map(host_of).unwrap_or_default()
+        } else {
+            title
+        };
+        let chars = page.get("chars").and_then(Value::as_u64).unwrap_or(0);
+        let line = esc(&tr!(lang, chat.tools.page_read, title = title, chars = chars).to_string());
+        let cut = if page.get("truncated").and_then(Value::as_bool) == Some(true) {
+            format!(" ({})", esc(tr!(lang, chat.tools.page_cut)))
+        } else {
+            String::new()
+        };
+        return match url {
+            Some(url) => format!(
+                r#"<p><a href="{}" target="_blank" rel="noopener noreferrer nofollow external">{line}</a>{cut}</p>"#,
+                esc(&url)
+            ),
+            None => format!("<p>{line}{cut}</p>"),
+        };
+    }
+    format!(
+        r#"<pre tabindex="0"><code>{}</code></pre>"#,
+        esc(&serde_json::to_string_pretty(result).unwrap_or_default())
+    )
+}
+
+fn text_of(value: &Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// `url` when it is an absolute http(s) address (never `javascript:` or `data:`).
+fn web_url(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url.trim()).ok()?;
+    matches!(parsed.scheme(), "http" | "https").then(|| parsed.to_string())
+}
+
+/// The host of `url`, or the text itself when it is not an address.
+fn host_of(url: &str) -> String {
+    reqwest::Url::parse(url.trim())
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.trim_start_matches("www.").to_string()))
+        .unwrap_or_else(|| url.to_string())
+}
+
+/// Milliseconds as seconds with one decimal: `1.2 s`.
+fn seconds(ms: i64) -> String {
+    let tenths = (ms.max(0) + 50) / 100;
+    format!("{}.{} s", tenths / 10, tenths % 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn step(tool: &str, status: &str, arguments: Value, result: Option<Value>, error: Option<&str>) -> StepOut {
+        StepOut {
+            id: 1,
+            tool: tool.into(),
+            arguments,
+            status: status.into(),
+            result,
+            error: error.map(str::to_string),
+            started_at: String::new(),
+            duration_ms: (status != "running").then_some(1234),
+            round: 0,
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn each_step_says_what_it_does_and_opens_to_its_arguments_and_result() {
+        let search = step(
+            "web_search",
+            "done",
+            json!({"query": "rust <wasm>"}),
+            Some(json!({"results": [
+                {"title": "A <b>", "url": "https://www.example.org/a", "snippet": "<script>x</script>"},
+                {"title": "Bad", "url": "javascript:alert(1)", "snippet": ""}
+            ]})),
+            None,
+        );
+        let html = steps_html(std::slice::from_ref(&search), Lang::En);
+        assert!(html.contains("Searched the web for “rust &lt;wasm&gt;”"), "{html}");
+        assert!(html.contains(r#"<span class="step-outcome">1.2 s</span>"#));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(!html.contains("<script>") && !html.contains("javascript:"), "{html}");
+        assert!(html.contains(r#"href="https://www.example.org/a""#));
+
+        let links = links_html(&[search], Lang::Fr);
+        assert!(links.starts_with(r#"<div class="message-links" data-testid="message-links"><p>Sources</p><ol><li>"#));
+        assert_eq!(links.matches("<li>").count(), 1, "only http(s) links: {links}");
+        assert!(links.contains(r#"<span class="link-host">example.org</span>"#));
+
+        let reading = step("read_page", "running", json!({"url": "https://docs.rs/x"}), None, None);
+        assert!(steps_html(&[reading], Lang::En).contains("Reading docs.rs"));
+        let failed = step(
+            "weather",
+            "error",
+            json!("{oops"),
+            None,
+            Some("the tool did not answer within 30 s"),
+        );
+        let html = steps_html(&[failed], Lang::Fr);
+        assert!(html.contains("Appelé : weather"));
+        assert!(html.contains(r#"<span class="step-outcome">échec</span>"#));
+        assert!(html.contains(r#"<p class="step-error">the tool did not answer within 30 s</p>"#));
+        assert!(html.contains("<code>{oops</code>"));
+        assert_eq!(steps_html(&[], Lang::En), "");
+        assert_eq!(links_html(&[], Lang::En), "");
+    }
+}
