@@ -24,14 +24,27 @@ pub struct Chat {
 
 impl Chat {
     pub async fn new(extra: &[(&str, &str)]) -> Self {
+        Self::start(extra, false).await
+    }
+
+    /// The chat with web search through the fake's SearXNG (`/_fake/searxng`).
+    pub async fn with_web_search(extra: &[(&str, &str)]) -> Self {
+        Self::start(extra, true).await
+    }
+
+    async fn start(extra: &[(&str, &str)], web_search: bool) -> Self {
         let fake = FakeMistral::start(FakeSettings::default()).await.unwrap();
         let base = fake.base_url();
+        let search = format!("{base}/_fake/searxng");
         let mut settings = vec![
             ("MISTRAL_API_KEY", "fake-key"),
             ("MISTRAL_BASE_URL", base.as_str()),
             ("MISTRAL_TIMEOUT_SECONDS", "2"),
             ("MISTRAL_MAX_RETRIES", "0"),
         ];
+        if web_search {
+            settings.extend([("WEB_SEARCH_BACKEND", "searxng"), ("WEB_SEARCH_URL", search.as_str())]);
+        }
         settings.extend_from_slice(extra);
         let app = TestApp::new(&settings).await;
         Self { app, fake }

@@ -16,10 +16,16 @@ use crate::chat_flow::Chat;
 use crate::common::{TestDb, free_port, text};
 
 fn start(db: &TestDb, port: u16, fake: &FakeMistral) -> Child {
+    start_with(db, port, fake, &[])
+}
+
+/// The binary serving on `port`, with `extra` settings.
+fn start_with(db: &TestDb, port: u16, fake: &FakeMistral, extra: &[(&str, &str)]) -> Child {
     let config = db.dir.path().join("empty.toml");
     std::fs::write(&config, "").unwrap();
     Command::new(env!("CARGO_BIN_EXE_thicode"))
         .env_clear()
+        .envs(extra.iter().copied())
         .env("THICODE_CONFIG", &config)
         .env("RUST_LOG", "warn")
         .env("DATABASE_URL", &db.url)
@@ -57,6 +63,16 @@ async fn wait_ready(http: &reqwest::Client, port: u16) {
 
 /// Creates ada, logs her in over HTTP and sends a long message; returns the session cookie and the send's answer.
 async fn log_in_and_send(http: &reqwest::Client, origin: &str, db_url: &str) -> (String, serde_json::Value) {
+    log_in_and_say(http, origin, db_url, "[fake:tokens=400] a long story").await
+}
+
+/// Creates ada, logs her in over HTTP and sends `content`; returns the session cookie and the send's answer.
+async fn log_in_and_say(
+    http: &reqwest::Client,
+    origin: &str,
+    db_url: &str,
+    content: &str,
+) -> (String, serde_json::Value) {
     let pool = thicode::core::db::connect(db_url).await.unwrap();
     let hash = thicode::accounts::password::Hashing::default()
         .hash("Tr4vel-Lisbon-Blue".into())
@@ -92,7 +108,7 @@ async fn log_in_and_send(http: &reqwest::Client, origin: &str, db_url: &str) -> 
         .header("cookie", &cookie)
         .header("accept", "application/json")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body("content=%5Bfake%3Atokens%3D400%5D+a+long+story")
+        .body(format!("content={}", crate::chat_flow::urlencode(content)))
         .send()
         .await
         .unwrap()
@@ -304,4 +320,112 @@ async fn on_postgresql_a_follower_on_another_instance_gets_each_piece_as_it_come
     let done: serde_json::Value = serde_json::from_str(done.lines().next().unwrap()).unwrap();
     assert_eq!(done["status"], "delivered");
     assert_eq!(assembled, done["content"].as_str().unwrap(), "nothing lost or doubled");
+}
+
+#[tokio::test]
+async fn a_tool_call_cut_by_sigkill_is_marked_interrupted_after_restart_and_still_counted() {
+    let db = TestDb::new().await;
+    let fake = FakeMistral::start(FakeSettings::default()).await.unwrap();
+    let search = format!("{}/_fake/searxng", fake.base_url());
+    let settings = [("WEB_SEARCH_BACKEND", "searxng"), ("WEB_SEARCH_URL", search.as_str())];
+    let port = free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let http = http_client();
+    let mut server = start_with(&db, port, &fake, &settings);
+    wait_ready(&http, port).await;
+    let (cookie, sent) = log_in_and_say(
+        &http,
+        &origin,
+        &db.url,
+        r#"Look it up [fake:call=web_search {"query": "slow:30000 never answered"}]"#,
+    )
+    .await;
+    let pool = thicode::core::db::connect(&db.url).await.unwrap();
+    let reply = sent["assistant_message_id"].as_i64().unwrap();
+    let conversation = sent["conversation_id"].as_i64().unwrap();
+    let started = Instant::now();
+    while store::steps_of(&pool.pool, &[reply]).await.unwrap().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the call never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.kill().unwrap(); // SIGKILL, mid-call
+    server.wait().unwrap();
+    assert_eq!(
+        store::steps_of(&pool.pool, &[reply]).await.unwrap()[0].status,
+        "running"
+    );
+
+    let mut server = start_with(&db, port, &fake, &settings);
+    wait_ready(&http, port).await;
+    let started = Instant::now();
+    let step = loop {
+        let steps = store::steps_of(&pool.pool, &[reply]).await.unwrap();
+        if steps[0].status != "running" {
+            break steps[0].clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "never marked interrupted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(step.status, "interrupted");
+    assert_eq!(step.tool, "web_search");
+    let message = store::message_by_id(&pool.pool, reply).await.unwrap().unwrap();
+    assert_eq!(message.status, "interrupted");
+    let calls: i64 = sqlx::query_scalar("SELECT tool_calls FROM usage_events WHERE message_id = $1")
+        .bind(reply)
+        .fetch_one(&pool.pool)
+        .await
+        .unwrap();
+    assert_eq!(calls, 1, "the call counts though it never ended");
+    // The page shows the call as it was left.
+    let page = http
+        .get(format!("{origin}/chat/{conversation}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"<li class="step" data-status="interrupted">"#),
+        "{page}"
+    );
+    assert!(page.contains("Searched the web for “slow:30000 never answered”"));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    pool.pool.close().await;
+}
+
+#[tokio::test]
+async fn another_instance_follows_the_tool_calls_of_a_reply_in_progress() {
+    let chat = Chat::with_web_search(&[]).await;
+    let cookie = chat.user("ada").await;
+    let (_, sent) = chat
+        .send(
+            &cookie,
+            None,
+            r#"[fake:call=web_search {"query": "slow:600 elsewhere"}]"#,
+        )
+        .await;
+    let conversation = sent["conversation_id"].as_i64().unwrap();
+    let reply = sent["assistant_message_id"].as_i64().unwrap();
+    let other = AppState::new((*chat.app.state.config).clone(), chat.app.state.db.clone()).unwrap();
+    let req = Request::get(format!("/chat/{conversation}/messages/{reply}/events"))
+        .header("host", "127.0.0.1:3000")
+        .header("cookie", &cookie)
+        .body(Body::empty())
+        .unwrap();
+    let res = thicode::server::router(other).oneshot(req).await.unwrap();
+    let body = text(res).await;
+    let steps: Vec<&str> = body
+        .split("\n\n")
+        .filter_map(|e| e.strip_prefix("event: step\ndata: "))
+        .collect();
+    assert_eq!(steps.len(), 2, "running, then done, read from the database: {body}");
+    assert!(steps[0].contains(r#""status":"running""#) && steps[1].contains(r#""status":"done""#));
+    assert!(
+        steps[1].contains("Searched the web for “slow:600 elsewhere”"),
+        "rendered for the page"
+    );
+    assert!(body.contains("event: done"));
 }
