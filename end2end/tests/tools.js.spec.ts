@@ -92,3 +92,33 @@ for (const size of [
     expect(w.errors).toEqual([]);
   });
 }
+
+test("the tools menu: opens above the composer, chooses this conversation's tools, and keeps the focus in place", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const w = watch(page);
+  await register(page, "toolsmenu");
+  await hydrated(page);
+  const menu = page.getByTestId("tools-menu");
+  await expect(menu.locator("summary")).toHaveAttribute("aria-label", "Tools: 2 on");
+  await menu.locator("summary").click();
+  await expect(page.getByTestId("tool-web_search")).toBeChecked();
+  await expect(page.getByText("Finds pages on the web; the answer cites them.")).toBeVisible();
+  await looksRight(page, "tools menu open at 390px");
+  const panel = await menu.locator(".tools-panel").boundingBox();
+  expect(panel!.x).toBeGreaterThanOrEqual(0);
+  expect(panel!.x + panel!.width).toBeLessThanOrEqual(390);
+  await page.screenshot({ path: "test-results/tools-menu-390.png" });
+  // Web search off for this conversation: the model is not offered it, and a call of it is refused.
+  await page.getByTestId("tool-web_search").uncheck();
+  await page.getByTestId("composer").fill('Search [fake:call=web_search {"query": "nothing"}]');
+  await page.getByTestId("send").click();
+  await expect(page).toHaveURL(/\/chat\/\d+$/);
+  // The focus is back in the message box, ready for the next message.
+  await expect(page.getByTestId("composer")).toBeFocused();
+  const step = page.getByTestId("message-assistant").last().locator(".step");
+  await expect(step).toHaveAttribute("data-status", "error", { timeout: 15_000 });
+  await step.locator("summary").click();
+  await expect(step.locator(".step-error")).toHaveText("there is no tool named web_search");
+  await expect(page.getByTestId("tools-menu").locator("summary")).toHaveAttribute("aria-label", "Tools: 1 on");
+  expect(w.errors).toEqual([]);
+});

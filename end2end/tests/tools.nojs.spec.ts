@@ -25,3 +25,22 @@ test("tools without JavaScript: the steps and sources are on the page, and a ste
   }
   await page.screenshot({ path: "test-results/tools-nojs-390.png", fullPage: true });
 });
+
+test("tools without JavaScript: the menu opens and its choice goes with the message", async ({ page }) => {
+  await register(page, "nojstoolsmenu", { js: false });
+  const menu = page.getByTestId("tools-menu");
+  await menu.locator("summary").click();
+  await page.getByTestId("tool-read_page").uncheck();
+  await page.getByTestId("tools-default").check();
+  await page.getByTestId("composer").fill('Read it [fake:call=read_page {"url": "https://example.org/"}]');
+  await page.getByTestId("send").click();
+  await expect(page).toHaveURL(/\/chat\/\d+$/);
+  const step = page.getByTestId("message-assistant").last().locator(".step");
+  await expect(step).toHaveAttribute("data-status", "error");
+  await expect(page.getByTestId("tools-menu").locator("summary")).toHaveAttribute("aria-label", "Tools: 1 on");
+  // The default followed: a new chat starts with web search only.
+  await page.goto("/chat");
+  await page.getByTestId("tools-menu").locator("summary").click();
+  await expect(page.getByTestId("tool-web_search")).toBeChecked();
+  await expect(page.getByTestId("tool-read_page")).not.toBeChecked();
+});

@@ -116,10 +116,15 @@ pub fn preferred_language(user: &User) -> Option<Lang> {
 
 /// Saves `lang` as the user's interface language; their other preferences stay.
 pub async fn set_language(pool: &AnyPool, user: &User, lang: Lang) -> Result<(), AppError> {
+    set_preference(pool, user, "language", lang.code().into()).await
+}
+
+/// Saves one preference of the user (`key` = `value`); their other preferences stay.
+pub async fn set_preference(pool: &AnyPool, user: &User, key: &str, value: serde_json::Value) -> Result<(), AppError> {
     // The stored row, not the session's copy, so a change saved meanwhile is kept.
     let user = users::by_id(pool, user.id).await?.ok_or(AppError::Unauthenticated)?;
     let mut preferences = preferences_of(&user);
-    preferences.insert("language".into(), lang.code().into());
+    preferences.insert(key.into(), value);
     let text = serde_json::Value::Object(preferences).to_string();
     Ok(users::set_preferences(pool, user.id, &text).await?)
 }

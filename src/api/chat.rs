@@ -527,6 +527,7 @@ async fn send(
         model: body.model,
         parent_id: body.parent_id,
         attachments,
+        ..Default::default()
     };
     let sent = service::send_message_with(&state, &user, Some(id_of(&id)?), &content, options).await?;
     let user_message = match sent.user_message_id {

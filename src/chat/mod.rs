@@ -31,3 +31,5 @@ pub mod steps_html;
 pub mod store;
 #[cfg(feature = "ssr")]
 pub mod stream;
+#[cfg(feature = "ssr")]
+pub mod tools_menu;

@@ -201,9 +201,18 @@ async fn send_form(State(state): State<AppState>, auth: AuthSession, request: ax
         .find(|(n, _)| n == "content")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
+    // The tools menu's boxes (`tools[0]`…), when the form had it.
+    let tools: Vec<String> = form
+        .fields
+        .iter()
+        .filter(|(name, _)| name.starts_with("tools["))
+        .map(|(_, v)| v.trim().to_string())
+        .collect();
     let options = service::SendOptions {
         model: field("model").filter(|m| m != "default"),
         attachments: attachments.clone(),
+        tools: field("tools_listed").map(|_| tools),
+        tools_default: field("tools_default").is_some(),
         ..Default::default()
     };
     match service::send_message_with(&state, &user, conversation_id, &content, options).await {

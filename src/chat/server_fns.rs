@@ -14,7 +14,10 @@ pub async fn get_chat_context(archived: bool, offset: i64, q: Option<String>) ->
     let (state, user) = session().await?;
     let utc_offset = crate::core::document::request_header(axum::http::header::COOKIE)
         .map_or(0, |cookies| crate::core::document::utc_offset(&cookies));
-    crate::chat::service::chat_context(&state, &user, archived, offset, q, utc_offset).await
+    let mut context = crate::chat::service::chat_context(&state, &user, archived, offset, q, utc_offset).await?;
+    context.tools_html =
+        crate::chat::service::tools_menu(&state, &user, None, crate::core::i18n::Lang::current()).await;
+    Ok(context)
 }
 
 /// A conversation and the messages of its current branch.
@@ -36,11 +39,22 @@ pub async fn send_message(
     /// Files uploaded before (`/api/files/`) that the message carries.
     #[server(default)]
     attachments: Vec<i64>,
+    /// Set by the composer's tools menu: the conversation's tools are those in `tools` (`tools[0]`…) from now on.
+    #[server(default)]
+    tools_listed: Option<String>,
+    /// The tools ticked in the menu.
+    #[server(default)]
+    tools: Vec<String>,
+    /// The ticked tools also become the user's default.
+    #[server(default)]
+    tools_default: Option<String>,
 ) -> Result<Sent, AppError> {
     let (state, user) = session().await?;
     let options = crate::chat::service::SendOptions {
         model: model.filter(|m| m != "default" && !m.trim().is_empty()),
         attachments,
+        tools: tools_listed.is_some().then_some(tools),
+        tools_default: tools_default.is_some(),
         ..Default::default()
     };
     let sent = crate::chat::service::send_message_with(&state, &user, conversation_id, &content, options).await?;

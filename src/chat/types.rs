@@ -87,6 +87,9 @@ pub struct ConversationView {
     pub system_prompt: String,
     /// Messages of the current branch, oldest first.
     pub messages: Vec<MessageView>,
+    /// Its composer's tools menu (`chat::tools_menu`), rendered on the server; empty when the instance has no tools.
+    #[serde(default)]
+    pub tools_html: String,
 }
 
 /// Where the composer posts without JavaScript: a `multipart/form-data` body with the message and its files
@@ -118,6 +121,9 @@ pub struct ChatContext {
     pub utc_offset: i32,
     /// What to call the user in a greeting: their first name, else their username.
     pub greeting_name: String,
+    /// The new chat's tools menu (the user's default tools), rendered on the server; empty without tools.
+    #[serde(default)]
+    pub tools_html: String,
 }
 
 /// The rows created by a send, regenerate or edit.

@@ -63,6 +63,8 @@ pub enum Icon {
     Paperclip,
     /// A file.
     File,
+    /// Tools the model may call.
+    Tools,
 }
 
 /// The icons' SVG path data (strokes, 2 px wide, round caps and joins), each also as a whole `<svg>` element, written
@@ -98,6 +100,7 @@ icons! {
     Pin => "M12 17v5M9 3h6l-1 6 3 4H7l3-4Z",
     Archive => "M3 4h18v4H3zM5 8v12h14V8M10 12h4",
     Download => "M12 3v12M7 10l5 5 5-5M5 21h14",
+    Tools => "M14.7 6.3a4 4 0 0 0-5.4 5.4L3 18l3 3 6.3-6.3a4 4 0 0 0 5.4-5.4l-2.6 2.6-2.4-2.4Z",
     Pencil => "M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4Z",
     Trash => "M3 6h18M8 6V4h8v2M6 6l1 14h10l1-14M10 11v5M14 11v5",
     Settings => "M12 9a3 3 0 1 0 0 6a3 3 0 1 0 0-6M19 12l2-1-1-3-2 .3-1.5-1.5.3-2-3-1-1 2h-2l-1-2-3 1 .3 2L6.5 7.3 \

@@ -529,3 +529,70 @@ async fn a_viewer_who_joins_while_a_tool_runs_is_told_the_steps_so_far() {
     );
     assert!(events[2].contains(r#""links":"<div class=\"message-links\""#), "{body}");
 }
+
+#[tokio::test]
+async fn the_composers_tools_menu_chooses_a_conversations_tools_and_the_default_with_or_without_javascript() {
+    use leptos::server_fn::ServerFn;
+    let tools = Tools::new(&[]).await;
+    let app = &tools.chat.app;
+    // The new chat's menu: every tool on, by default.
+    let page = crate::common::page(app, "/chat", Some(&tools.cookie)).await;
+    assert!(page.contains(r#"data-testid="tools-menu""#), "{page}");
+    assert!(page.contains(r#"name="tools[0]" value="web_search" checked"#));
+    assert!(page.contains(r#"name="tools[1]" value="read_page" checked"#));
+    assert!(page.contains(r#"aria-label="Tools: 2 on""#));
+
+    // Only the second box ticked (the first is not sent), and kept as the default.
+    let (status, sent) = tools
+        .chat
+        .call(
+            thicode::chat::server_fns::SendMessage::PATH,
+            "content=hello&tools_listed=1&tools%5B1%5D=read_page&tools_default=1",
+            &tools.cookie,
+        )
+        .await;
+    assert!(status.is_success(), "{sent}");
+    let conversation = sent["conversation_id"].as_i64().unwrap();
+    let reply = tools.settled(sent["assistant_message_id"].as_i64().unwrap()).await;
+    assert_eq!(metadata(&reply)["tools"], json!(["read_page"]));
+    let page = crate::common::page(app, &format!("/chat/{conversation}"), Some(&tools.cookie)).await;
+    assert!(
+        page.contains(r#"name="tools[0]" value="web_search" data-testid"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"name="tools[1]" value="read_page" checked"#));
+    let page = crate::common::page(app, "/chat", Some(&tools.cookie)).await;
+    assert!(page.contains(r#"aria-label="Tools: 1 on""#), "the default followed");
+
+    // No box ticked: no tools for this conversation (without JavaScript, the multipart post).
+    let boundary = "XyZ";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\n[fake:call=read_page {{\"url\": \"https://example.org/\"}}] hi\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"conversation_id\"\r\n\r\n{conversation}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"tools_listed\"\r\n\r\n1\r\n--{boundary}--\r\n"
+    );
+    let req = axum::http::Request::post(thicode::chat::types::SEND_FORM_PATH)
+        .header("host", "127.0.0.1:3000")
+        .header("origin", crate::common::ORIGIN)
+        .header("referer", format!("{}/chat/{conversation}", crate::common::ORIGIN))
+        .header("cookie", &tools.cookie)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let res = app.send(req).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let stored: Option<String> = sqlx::query_scalar("SELECT tools FROM conversations WHERE id = $1")
+        .bind(conversation)
+        .fetch_one(&app.pool().pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.as_deref(), Some("[]"));
+    let replies = store::messages(&app.pool().pool, conversation).await.unwrap();
+    let last = replies.iter().rev().find(|m| m.role == "assistant").unwrap();
+    assert!(
+        metadata(last).get("tools").is_none(),
+        "no tools offered: {}",
+        last.metadata
+    );
+    assert!(tools.steps(last.id).await.is_empty());
+}

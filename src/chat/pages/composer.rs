@@ -3,7 +3,8 @@
 //! The focus stays in the box after a send, and a draft is kept per conversation while the tab lives. Files are
 //! attached with the paperclip, by dropping them on the conversation or by pasting (`files::ui` shows them, and
 //! `files::client` uploads them); without JavaScript the form has a plain file input and posts multipart to
-//! `/chat/send`.
+//! `/chat/send`. The tools menu (`chat::tools_menu`, drawn on the server) sends the conversation's tools with the
+//! message.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -28,6 +29,9 @@ pub(super) fn Composer(
     /// Files a refused send without JavaScript kept (`?attach=`).
     #[prop(optional)]
     kept: Vec<crate::files::Attachment>,
+    /// The tools menu, rendered on the server (`chat::tools_menu`); empty without tools.
+    #[prop(optional)]
+    tools_html: String,
 ) -> impl IntoView {
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     let t = Lang::current();
@@ -160,6 +164,7 @@ pub(super) fn Composer(
                 aria-label=tr!(t, files.ui.attach) data-tip=tr!(t, files.ui.attach) data-testid="attach">
                 <Svg icon=Icon::Paperclip/>
             </button>
+            {(!tools_html.is_empty()).then(|| view! { <div class="tools-slot" inner_html=tools_html></div> })}
             <label for="content" class="visually-hidden">{tr!(t, chat.composer.message)}</label>
             <textarea id="content" name="content" rows="1" node_ref=textarea required=text_required
                 placeholder=tr!(t, chat.composer.placeholder)

@@ -79,6 +79,11 @@ pub(super) fn ConversationPane(
         let _ = (ev, uploads);
     };
     let greeting_name = ctx.as_ref().map(|c| c.greeting_name.clone()).unwrap_or_default();
+    // The tools menu: the conversation's, or on the new chat the user's default.
+    let tools_html = match &view {
+        Some(v) => v.tools_html.clone(),
+        None => ctx.as_ref().map(|c| c.tools_html.clone()).unwrap_or_default(),
+    };
     let generating = view
         .as_ref()
         .and_then(|v| v.messages.iter().find(|m| m.is_generating()).map(|m| m.id));
@@ -166,7 +171,7 @@ pub(super) fn ConversationPane(
                 <Show when=move || actions.error().is_some()>
                     <p class="form-error chat-error" role="alert" data-testid="chat-error">{move || actions.error()}</p>
                 </Show>
-                <Composer conversation_id generating actions initial=prompt kept/>
+                <Composer conversation_id generating actions initial=prompt kept tools_html/>
             </div>
         </div>
     }

@@ -116,22 +116,28 @@ pub(super) async fn changes_of(state: &AppState, edit: ConversationEdit) -> Resu
         changes.category = Some(category);
     }
     if let Some(tools) = edit.tools {
-        let offered = state.chat.toolbox.tools();
-        let mut clean: Vec<String> = Vec::new();
-        for name in tools.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-            if !offered.iter().any(|t| t.name == name) {
-                return Err(AppError::invalid("tools", text!(chat.tools.unknown, name = name)));
-            }
-            if !clean.iter().any(|t| t == name) {
-                clean.push(name.to_string());
-            }
-        }
-        changes.tools = Some(serde_json::Value::from(clean).to_string());
+        changes.tools = Some(checked_tools(state, &tools)?);
     }
     changes.summary = edit.summary;
     changes.is_pinned = edit.is_pinned;
     changes.status = edit.archived.map(|a| if a { "archived" } else { "active" }.to_string());
     Ok(changes)
+}
+
+/// `tools` as a conversation stores them (a JSON list, without blanks or repeats), or a field error naming the first
+/// one the instance does not offer.
+pub(crate) fn checked_tools(state: &AppState, tools: &[String]) -> Result<String, AppError> {
+    let offered = state.chat.toolbox.tools();
+    let mut clean: Vec<String> = Vec::new();
+    for name in tools.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        if !offered.iter().any(|t| t.name == name) {
+            return Err(AppError::invalid("tools", text!(chat.tools.unknown, name = name)));
+        }
+        if !clean.iter().any(|t| t == name) {
+            clean.push(name.to_string());
+        }
+    }
+    Ok(serde_json::Value::from(clean).to_string())
 }
 
 /// Deletes the conversation and its messages (a running reply is stopped first).

@@ -84,6 +84,10 @@ pub struct SendOptions {
     pub parent_id: Option<i64>,
     /// The user's files the message carries (uploaded before), in order.
     pub attachments: Vec<i64>,
+    /// The tools the conversation may call from now on (the composer's tools menu), when chosen with the message.
+    pub tools: Option<Vec<String>>,
+    /// The chosen tools also become the user's default for new conversations.
+    pub tools_default: bool,
 }
 
 /// Sends `content` in the conversation (a new one when `conversation_id` is `None`), after the current branch's last
@@ -122,19 +126,36 @@ pub async fn send_message_with(
         }
         other => other,
     };
+    let tools = match &options.tools {
+        Some(tools) => Some(super::edits::checked_tools(state, tools)?),
+        None => None,
+    };
     check_rate(state, user).await?;
+    if let (Some(tools), true) = (&tools, options.tools_default) {
+        let names: serde_json::Value = serde_json::from_str(tools).unwrap_or_default();
+        crate::accounts::service::set_preference(&state.db.pool, user, "tools", names).await?;
+    }
     let Some(id) = conversation_id else {
         // A new conversation and its first message are created together; a model chosen for it is its model.
         let new = store::NewConversation {
             title: title_of(&content, &files),
             model: model.unwrap_or_default(),
+            tools,
             ..Default::default()
         };
         let mut turn = NewTurn::first(content, content_type);
         turn.files = files;
         return start(state, user, Target::New(new), turn).await;
     };
-    let conversation = owned(state, user, id).await?;
+    let mut conversation = owned(state, user, id).await?;
+    if tools.is_some() && tools != conversation.tools {
+        let changes = store::ConversationChanges {
+            tools: tools.clone(),
+            ..Default::default()
+        };
+        store::update_conversation(&state.db.pool, user.id, id, &changes).await?;
+        conversation.tools = tools;
+    }
     let parent = match options.parent_id {
         Some(id) => {
             let m = store::message(&state.db.pool, user.id, id)

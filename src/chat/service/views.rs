@@ -52,7 +52,32 @@ pub async fn chat_context(
         } else {
             user.first_name.trim().to_string()
         },
+        tools_html: String::new(),
     })
+}
+
+/// The composer's tools menu for `conversation` (the new chat when `None`: the user's default tools), in `lang`.
+pub async fn tools_menu(
+    state: &AppState,
+    user: &User,
+    conversation: Option<&Conversation>,
+    lang: crate::core::i18n::Lang,
+) -> String {
+    let offered = state.chat.toolbox.tools();
+    if offered.is_empty() {
+        return String::new();
+    }
+    let model = model_for(state, user, conversation);
+    let calls_functions = state
+        .chat
+        .provider
+        .models()
+        .await
+        .iter()
+        .find(|m| m.id == model)
+        .is_some_and(|m| state.chat.toolbox.model_calls_functions(&m.id, m.function_calling));
+    let enabled = super::tools_for(state, user, conversation.and_then(|c| c.tools.as_deref()));
+    crate::chat::tools_menu::tools_menu_html(&offered, &enabled, &model, calls_functions, lang)
 }
 
 /// A page of the user's conversations, and whether more follow.
@@ -128,6 +153,7 @@ pub async fn conversation_with_summary(
         model: conversation.model.clone(),
         system_prompt: conversation.system_prompt.clone(),
         messages: views,
+        tools_html: tools_menu(state, user, Some(&conversation), lang).await,
     };
     Ok((view, summary(&conversation)))
 }
