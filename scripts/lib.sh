@@ -177,6 +177,25 @@ stop_s3_server() {
   fi
 }
 
+# Real MCP servers for the MCP client tests (tests/it/tools_mcp.rs): npm's reference server (server-everything) and
+# PyPI's official SDK (mcp, running tests/mcp/server.py), each installed once into the user's cache. The tests start
+# them on free local ports, or over stdio.
+MCP_EVERYTHING_VERSION="2026.8.31"
+MCP_PYTHON_VERSION="2.3.0"
+ensure_mcp_servers() {
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/mcp-everything-$MCP_EVERYTHING_VERSION"
+  local entry="$dir/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+  if [ ! -f "$entry" ]; then
+    say "installing @modelcontextprotocol/server-everything@$MCP_EVERYTHING_VERSION (npm, once)"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" -E "@modelcontextprotocol/server-everything@$MCP_EVERYTHING_VERSION" >&2
+  fi
+  export TEST_MCP_EVERYTHING="$entry"
+  local venv
+  venv="$(python_tool "mcp-$MCP_PYTHON_VERSION" "mcp==$MCP_PYTHON_VERSION" mcp)"
+  export TEST_MCP_PYTHON="$venv/bin/python"
+}
+
 # promtool, Prometheus' own checker of the /metrics output (tests/it/metrics.rs), from Debian's prometheus package.
 ensure_metrics_tools() {
   command -v promtool >/dev/null || apt_install prometheus

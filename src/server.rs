@@ -145,6 +145,8 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     let pool = state.db.pool.clone();
     let cleanup = accounts::sessions::DbSessionStore::new(pool.clone()).spawn_cleanup();
     let recovery = chat::generation::spawn_recovery(pool.clone());
+    // The MCP servers' tools, read now and every few seconds (staff may change them on another instance).
+    let mcp = state.chat.toolbox.spawn_refresh(pool.clone());
     let trimmer = crate::core::memory::spawn_trimmer();
     // Files nothing refers to any more, and uploads never sent, are removed in the background.
     let sweeper = crate::files::service::spawn_sweeper(state.clone());
@@ -161,6 +163,7 @@ pub async fn serve(state: AppState) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))?;
     cleanup.abort();
     recovery.abort();
+    mcp.abort();
     trimmer.abort();
     sweeper.abort();
     if let Some(notifications) = notifications {

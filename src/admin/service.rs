@@ -310,7 +310,7 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 /// Locks the rows of every active staff account until the transaction ends (PostgreSQL; SQLite's write lock serialises
 /// the whole transaction from this first write on).
 /// Returns whether the actor is a superuser, as stored now.
-async fn lock_staff(tx: &mut Tx, actor: &Actor) -> Result<bool, AppError> {
+pub(crate) async fn lock_staff(tx: &mut Tx, actor: &Actor) -> Result<bool, AppError> {
     sqlx::query("UPDATE users SET is_staff = is_staff WHERE is_staff = 1 AND is_active = 1")
         .execute(&mut **tx)
         .await?;

@@ -31,6 +31,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit))
         .routes(routes!(settings, update_settings))
         .routes(routes!(usage))
+        .routes(routes!(mcp_servers, create_mcp_server))
+        .routes(routes!(mcp_server, update_mcp_server, delete_mcp_server))
+        .routes(routes!(refresh_mcp_server))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -596,4 +599,202 @@ async fn audit(
         previous,
         results: rows.into_iter().map(AuditOut::from).collect(),
     }))
+}
+
+/// An MCP server as staff see it: its headers by name only (their values are secrets), its tools with their choices.
+#[derive(Serialize, ToSchema)]
+struct McpServerOut {
+    id: i64,
+    /// Short name; its tools are offered to the model as `<name>__<tool>`.
+    name: String,
+    /// `http` (streamable HTTP) or `stdio` (a local command).
+    transport: String,
+    /// The endpoint (`http`).
+    url: String,
+    /// The names of the headers sent to it (never their values).
+    headers: Vec<String>,
+    /// The program and its arguments (`stdio`).
+    command: Vec<String>,
+    /// Whether its tools are offered.
+    enabled: bool,
+    /// Its tools as last listed.
+    tools: Vec<McpToolOut>,
+    /// RFC 3339: when the tools were last listed.
+    listed_at: Option<String>,
+    /// Why the last listing failed.
+    last_error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct McpToolOut {
+    /// Its name on the server.
+    name: String,
+    /// The name the model calls it by.
+    offered_as: String,
+    description: String,
+    /// Its arguments' JSON Schema.
+    #[schema(value_type = Object)]
+    input_schema: serde_json::Value,
+    /// The server says it may destroy or change things.
+    destructive: bool,
+    /// Offered to the model.
+    enabled: bool,
+    /// Each call waits for the user's approval.
+    ask_first: bool,
+}
+
+impl From<crate::tools::store::McpServer> for McpServerOut {
+    fn from(s: crate::tools::store::McpServer) -> Self {
+        use crate::tools::mcp::Transport;
+        let tools = s
+            .tools
+            .iter()
+            .map(|t| {
+                let setting = s.setting(t);
+                McpToolOut {
+                    offered_as: crate::tools::toolbox::offered_name(&s.name, &t.name),
+                    name: t.name.clone(),
+                    description: t.description.clone(),
+                    input_schema: t.input_schema.clone(),
+                    destructive: t.destructive,
+                    enabled: setting.enabled,
+                    ask_first: setting.ask_first,
+                }
+            })
+            .collect();
+        let (transport, url, headers, command) = match s.transport {
+            Transport::Http { url, headers } => {
+                ("http", url, headers.into_iter().map(|(n, _)| n).collect(), Vec::new())
+            }
+            Transport::Stdio { command } => ("stdio", String::new(), Vec::new(), command),
+        };
+        Self {
+            id: s.id,
+            name: s.name,
+            transport: transport.to_string(),
+            url,
+            headers,
+            command,
+            enabled: s.enabled,
+            tools,
+            listed_at: s.listed_at.map(crate::core::time::iso),
+            last_error: s.last_error,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+struct McpServerBody {
+    /// 1–24 lowercase letters, digits or dashes, starting with a letter.
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
+    name: Option<String>,
+    /// Its streamable HTTP endpoint (public addresses, or hosts in `MCP_ALLOWED_HOSTS`).
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
+    url: Option<String>,
+    /// Headers sent to it, e.g. `{"Authorization": "Bearer …"}`; replaces the stored ones.
+    #[serde(default)]
+    headers: Option<std::collections::BTreeMap<String, String>>,
+    /// A local command instead of a URL: the program, then its arguments (`MCP_STDIO_ENABLED` only).
+    #[serde(default, deserialize_with = "crate::api::lenient::tags")]
+    command: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::api::lenient::boolean")]
+    enabled: Option<bool>,
+    /// Choices per tool: `{"<tool>": {"enabled": bool, "ask_first": bool}}`.
+    #[serde(default)]
+    tools: Option<std::collections::BTreeMap<String, crate::admin::mcp::ToolChoice>>,
+}
+
+impl McpServerBody {
+    fn edit(self) -> crate::admin::mcp::ServerEdit {
+        crate::admin::mcp::ServerEdit {
+            name: self.name,
+            url: self.url,
+            headers: self.headers,
+            command: self.command,
+            enabled: self.enabled,
+            tools: self.tools,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/admin/mcp-servers/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])),
+    responses((status = 200, body = Vec<McpServerOut>), AuthErrors))]
+async fn mcp_servers(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+) -> Result<Json<Vec<McpServerOut>>, ApiError> {
+    staff(user, client)?;
+    let servers = crate::admin::mcp::servers(&state).await?;
+    Ok(Json(servers.into_iter().map(McpServerOut::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/admin/mcp-servers/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = McpServerBody,
+    responses((status = 201, body = McpServerOut, description = "Added (audited), with its tools listed or why they could not be"), AuthErrors, BodyErrors))]
+async fn create_mcp_server(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiJson(body): ApiJson<McpServerBody>,
+) -> Result<(StatusCode, Json<McpServerOut>), ApiError> {
+    let actor = staff(user, client)?;
+    let server = crate::admin::mcp::create(&state, &actor, body.edit()).await?;
+    Ok((StatusCode::CREATED, Json(server.into())))
+}
+
+#[utoipa::path(get, path = "/api/admin/mcp-servers/{id}/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "MCP server id")),
+    responses((status = 200, body = McpServerOut), AuthErrors, NotFound))]
+async fn mcp_server(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<McpServerOut>, ApiError> {
+    staff(user, client)?;
+    let id = id_of(&id)?;
+    let server = crate::admin::mcp::servers(&state)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(server.into()))
+}
+
+#[utoipa::path(patch, path = "/api/admin/mcp-servers/{id}/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "MCP server id")), request_body = McpServerBody,
+    responses((status = 200, body = McpServerOut, description = "Changed (audited)"), AuthErrors, BodyErrors, NotFound))]
+async fn update_mcp_server(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<McpServerBody>,
+) -> Result<Json<McpServerOut>, ApiError> {
+    let actor = staff(user, client)?;
+    let server = crate::admin::mcp::update(&state, &actor, id_of(&id)?, body.edit()).await?;
+    Ok(Json(server.into()))
+}
+
+#[utoipa::path(delete, path = "/api/admin/mcp-servers/{id}/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "MCP server id")),
+    responses((status = 204, description = "Removed (audited)"), AuthErrors, NotFound))]
+async fn delete_mcp_server(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let actor = staff(user, client)?;
+    crate::admin::mcp::delete(&state, &actor, id_of(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/admin/mcp-servers/{id}/refresh/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "MCP server id")),
+    responses((status = 200, body = McpServerOut, description = "Its tools listed again (or why they could not be)"), AuthErrors, NotFound))]
+async fn refresh_mcp_server(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<McpServerOut>, ApiError> {
+    staff(user, client)?;
+    Ok(Json(crate::admin::mcp::refresh(&state, id_of(&id)?).await?.into()))
 }

@@ -152,6 +152,9 @@ fn result_html(step: &StepOut, lang: Lang) -> String {
         out.push_str("</ol>");
         return out;
     }
+    if let Some(content) = result.get("content").and_then(Value::as_array) {
+        return content_html(content, &step.tool);
+    }
     if let Some(page) = result.get("page") {
         let url = page.get("url").and_then(Value::as_str).and_then(web_url);
         let title = text_of(page, "title");
@@ -179,6 +182,62 @@ fn result_html(step: &StepOut, lang: Lang) -> String {
         r#"<pre tabindex="0"><code>{}</code></pre>"#,
         esc(&serde_json::to_string_pretty(result).unwrap_or_default())
     )
+}
+
+/// What an MCP tool returned: text as text, images as images (raster types, base64 only), resources and links.
+fn content_html(content: &[Value], tool: &str) -> String {
+    let mut out = String::from(r#"<div class="step-content">"#);
+    for part in content {
+        match part.get("type").and_then(Value::as_str).unwrap_or_default() {
+            "text" => out.push_str(&format!(
+                r#"<pre tabindex="0"><code>{}</code></pre>"#,
+                esc(&text_of(part, "text"))
+            )),
+            "image" => {
+                let mime = text_of(part, "mime_type");
+                let data = text_of(part, "data");
+                let raster = matches!(mime.as_str(), "image/png" | "image/jpeg" | "image/gif" | "image/webp");
+                let base64 = !data.is_empty()
+                    && data
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+                if raster && base64 {
+                    out.push_str(&format!(
+                        r#"<img class="step-image" src="data:{mime};base64,{data}" alt="{}" loading="lazy">"#,
+                        esc(&format!("{tool}: {mime}"))
+                    ));
+                } else {
+                    out.push_str(&format!("<p>[{}]</p>", esc(&mime)));
+                }
+            }
+            "resource" => {
+                out.push_str(&format!(
+                    r#"<p class="step-heading">{}</p>"#,
+                    esc(&text_of(part, "uri"))
+                ));
+                let body = text_of(part, "text");
+                if !body.is_empty() {
+                    out.push_str(&format!(r#"<pre tabindex="0"><code>{}</code></pre>"#, esc(&body)));
+                }
+            }
+            "link" => {
+                let uri = text_of(part, "uri");
+                let name = text_of(part, "name");
+                let label = if name.is_empty() { uri.clone() } else { name };
+                match web_url(&uri) {
+                    Some(url) => out.push_str(&format!(
+                        r#"<p><a href="{}" target="_blank" rel="noopener noreferrer nofollow external">{}</a></p>"#,
+                        esc(&url),
+                        esc(&label)
+                    )),
+                    None => out.push_str(&format!("<p>{} <code>{}</code></p>", esc(&label), esc(&uri))),
+                }
+            }
+            _ => {}
+        }
+    }
+    out.push_str("</div>");
+    out
 }
 
 fn text_of(value: &Value, key: &str) -> String {
@@ -269,6 +328,32 @@ mod tests {
         assert!(html.contains(r#"<p class="step-error">the tool did not answer within 30 s</p>"#));
         assert!(html.contains("<code>{oops</code>"));
         assert_eq!(steps_html(&[], Lang::En), "");
+
+        // An MCP tool's text, image and links; a made-up image type or data is not drawn.
+        let mcp = step(
+            "everything__tiny",
+            "done",
+            json!({}),
+            Some(json!({"content": [
+                {"type": "text", "text": "<b>hi</b>"},
+                {"type": "image", "mime_type": "image/png", "data": "aGk="},
+                {"type": "image", "mime_type": "image/svg+xml", "data": "PHN2Zz4="},
+                {"type": "image", "mime_type": "image/png", "data": "\"onerror=alert(1)"},
+                {"type": "link", "uri": "javascript:alert(1)", "name": "bad"},
+                {"type": "link", "uri": "https://example.org/r", "name": "good"}
+            ]})),
+            None,
+        );
+        let html = steps_html(&[mcp], Lang::En);
+        assert!(html.contains("Called everything__tiny"));
+        assert!(html.contains("<code>&lt;b&gt;hi&lt;/b&gt;</code>"));
+        assert_eq!(html.matches("<img ").count(), 1, "{html}");
+        assert!(html.contains(r#"src="data:image/png;base64,aGk=""#));
+        assert!(
+            !html.contains("onerror") && !html.contains("href=\"javascript"),
+            "{html}"
+        );
+        assert!(html.contains(r#"href="https://example.org/r""#));
         assert_eq!(links_html(&[], Lang::En), "");
     }
 }

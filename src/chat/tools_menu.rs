@@ -86,6 +86,7 @@ mod tests {
             description: "Does <things>.".into(),
             parameters: json!({"type": "object"}),
             source: "mcp".into(),
+            ask_first: false,
         }
     }
 

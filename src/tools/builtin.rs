@@ -153,7 +153,7 @@ impl Builtins {
 }
 
 /// Closes any tag that could end the data block early.
-fn data(text: &str) -> String {
+pub(crate) fn data(text: &str) -> String {
     text.replace("</tool-result>", "</tool-result\u{200b}>")
 }
 

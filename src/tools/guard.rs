@@ -214,12 +214,9 @@ impl Guard {
     /// redirect ([`Guard::check_url`]), names resolved by [`Guard::resolve`], at most [`MAX_REDIRECTS`] redirects, no
     /// proxy, no cookies, and `timeout` for the whole request.
     pub fn client(&self, timeout: Duration) -> ToolClient {
-        // TLS with ring (Cargo.toml), the process's default once, whichever client asks first.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let redirects = self.clone();
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .dns_resolver(Arc::new(Resolver(self.clone())))
+        let http = self
+            .builder()
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() > MAX_REDIRECTS {
                     return attempt.error(Refused::TooManyRedirects);
@@ -238,6 +235,28 @@ impl Guard {
             guard: self.clone(),
             http,
         }
+    }
+
+    /// The HTTP client of an MCP server's session (its URL checked by the caller first, [`Guard::check_url`]): names
+    /// resolved by [`Guard::resolve`], no proxy, no cookies, and no redirects at all (a redirect elsewhere would carry
+    /// the server's headers, its token among them). No time limit on the whole request, which may be a long event
+    /// stream: `idle` bounds the silence instead.
+    pub fn mcp_client(&self, idle: Duration) -> reqwest::Client {
+        self.builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(idle.min(Duration::from_secs(10)))
+            .read_timeout(idle)
+            .user_agent(concat!("ThiCode/", env!("CARGO_PKG_VERSION"), " (MCP)"))
+            .build()
+            .unwrap_or_default()
+    }
+
+    fn builder(&self) -> reqwest::ClientBuilder {
+        // TLS with ring (Cargo.toml), the process's default once, whichever client asks first.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .no_proxy()
+            .dns_resolver(Arc::new(Resolver(self.clone())))
     }
 }
 

@@ -7,6 +7,8 @@
 
 pub mod builtin;
 pub mod guard;
+pub mod mcp;
+pub mod store;
 pub mod toolbox;
 pub mod web;
 

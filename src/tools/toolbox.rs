@@ -1,13 +1,18 @@
 //! Every tool this instance offers, under one name each, and the limits of their use: what the reply engine offers
-//! the model, runs, and bounds. Built-in tools today; MCP servers' tools join them under `server__tool` names.
+//! the model, runs, and bounds. The built-in tools, and the tools of the MCP servers staff added (enabled servers,
+//! enabled tools) under `<server>__<tool>` names, from a snapshot of `mcp_servers` each instance reads again every few
+//! seconds and at once after a change it made.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::builtin::{Builtins, Outcome};
+use super::guard::Guard;
+use super::mcp::{McpTool, Transport};
+use super::store::McpServer;
 
 /// A tool as listed to users and offered to the model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -20,6 +25,8 @@ pub struct ToolInfo {
     pub parameters: Value,
     /// `builtin`, or the MCP server it comes from.
     pub source: String,
+    /// A call waits for the user's approval.
+    pub ask_first: bool,
 }
 
 /// How far tool use may go.
@@ -54,6 +61,28 @@ pub struct Toolbox {
     pub limits: ToolLimits,
     /// Models taken to call functions when the provider's list does not say.
     function_models: Arc<[String]>,
+    /// The MCP servers, as last read.
+    servers: Arc<RwLock<Vec<McpServer>>>,
+    /// Where MCP servers may be reached: public addresses and `MCP_ALLOWED_HOSTS`.
+    pub mcp_guard: Guard,
+    /// Whether servers started as a command may be used (`MCP_STDIO_ENABLED`).
+    pub stdio_enabled: bool,
+}
+
+/// The name a server's tool is offered to the model under: `<server>__<tool>`, in the characters every provider
+/// takes, at most 64 of them.
+pub fn offered_name(server: &str, tool: &str) -> String {
+    format!("{server}__{tool}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect()
 }
 
 impl Toolbox {
@@ -62,7 +91,7 @@ impl Toolbox {
         Self {
             builtins: Arc::new(builtins),
             limits,
-            function_models: Arc::from([]),
+            ..Self::default()
         }
     }
 
@@ -78,12 +107,66 @@ impl Toolbox {
                 reply_budget: (call_timeout * 4).max(Duration::from_secs(120)),
             },
             function_models: config.models.clone().into(),
+            servers: Arc::default(),
+            mcp_guard: Guard::allowing(&config.mcp_allowed_hosts),
+            stdio_enabled: config.mcp_stdio_enabled,
         }
     }
 
-    /// Every tool on offer.
+    /// Reads the MCP servers again (after a change, and every few seconds: another instance may have made one).
+    pub async fn refresh(&self, pool: &sqlx::AnyPool) -> Result<(), sqlx::Error> {
+        let servers = super::store::servers(pool).await?;
+        if let Ok(mut snapshot) = self.servers.write() {
+            *snapshot = servers;
+        }
+        Ok(())
+    }
+
+    /// Reads the MCP servers now and every 10 seconds.
+    pub fn spawn_refresh(&self, pool: sqlx::AnyPool) -> tokio::task::JoinHandle<()> {
+        let toolbox = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                every.tick().await;
+                if let Err(e) = toolbox.refresh(&pool).await {
+                    tracing::warn!(error = %e, "could not read the MCP servers");
+                }
+            }
+        })
+    }
+
+    /// Whether the server can be used on this instance (a command only when `MCP_STDIO_ENABLED`).
+    fn usable(&self, server: &McpServer) -> bool {
+        server.enabled && (self.stdio_enabled || !matches!(server.transport, Transport::Stdio { .. }))
+    }
+
+    /// The enabled tools of the usable servers: (server, tool, offered name, asks first).
+    fn mcp_tools(&self) -> Vec<(McpServer, McpTool, String, bool)> {
+        let Ok(servers) = self.servers.read() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for server in servers.iter().filter(|s| self.usable(s)) {
+            for tool in &server.tools {
+                let setting = server.setting(tool);
+                if setting.enabled {
+                    out.push((
+                        server.clone(),
+                        tool.clone(),
+                        offered_name(&server.name, &tool.name),
+                        setting.ask_first,
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every tool on offer: the built-in ones, then the MCP servers' (a name taken twice is offered once).
     pub fn tools(&self) -> Vec<ToolInfo> {
-        self.builtins
+        let mut tools: Vec<ToolInfo> = self
+            .builtins
             .definitions()
             .into_iter()
             .map(|d| ToolInfo {
@@ -91,8 +174,22 @@ impl Toolbox {
                 description: d.description.to_string(),
                 parameters: d.parameters,
                 source: "builtin".to_string(),
+                ask_first: false,
             })
-            .collect()
+            .collect();
+        for (server, tool, name, ask_first) in self.mcp_tools() {
+            if tools.iter().any(|t| t.name == name) {
+                continue;
+            }
+            tools.push(ToolInfo {
+                name,
+                description: tool.description.clone(),
+                parameters: tool.input_schema.clone(),
+                source: server.name.clone(),
+                ask_first,
+            });
+        }
+        tools
     }
 
     /// The tools a conversation starts with when its owner chose nothing: the built-in ones.
@@ -116,6 +213,22 @@ impl Toolbox {
 
     /// Runs a call of `name` with the model's `arguments` (JSON text).
     pub async fn call(&self, name: &str, arguments: &str) -> Outcome {
-        self.builtins.call(name, arguments).await
+        if self.builtins.offers(name) {
+            return self.builtins.call(name, arguments).await;
+        }
+        match self.mcp_tools().into_iter().find(|(_, _, offered, _)| offered == name) {
+            Some((server, tool, _, _)) => {
+                super::mcp::call_tool(
+                    &server.transport,
+                    &self.mcp_guard,
+                    &tool.name,
+                    name,
+                    arguments,
+                    self.limits.call_timeout,
+                )
+                .await
+            }
+            None => Outcome::failed(name, format!("there is no tool named {name}")),
+        }
     }
 }

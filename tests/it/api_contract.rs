@@ -988,6 +988,47 @@ async fn real_responses_match_the_openapi_document() {
             .0,
         StatusCode::BAD_REQUEST
     );
+    // MCP servers (a name that resolves nowhere: kept, with why its tools could not be listed) and the tools list.
+    let servers = "/api/admin/mcp-servers/";
+    let (s, server) = call(
+        servers,
+        "POST",
+        servers.into(),
+        Some(json!({"name": "nowhere", "url": "https://mcp.invalid/mcp", "headers": {"Authorization": "Bearer k"}})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{server}");
+    assert!(server["last_error"].is_string(), "{server}");
+    let (s, _) = call(servers, "POST", servers.into(), Some(json!({"name": ""})), Auth::Jwt).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        call(servers, "GET", servers.into(), None, Auth::Token).await.0,
+        StatusCode::OK
+    );
+    let one = "/api/admin/mcp-servers/{id}/";
+    let at = format!("{servers}{}/", server["id"]);
+    assert_eq!(call(one, "GET", at.clone(), None, Auth::Token).await.0, StatusCode::OK);
+    assert_eq!(
+        call(one, "GET", format!("{servers}999999/"), None, Auth::Token).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, changed) = call(one, "PATCH", at.clone(), Some(json!({"enabled": false})), Auth::Token).await;
+    assert_eq!((s, changed["enabled"].as_bool()), (StatusCode::OK, Some(false)));
+    let refresh = "/api/admin/mcp-servers/{id}/refresh/";
+    assert_eq!(
+        call(refresh, "POST", format!("{at}refresh/"), None, Auth::Token)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(one, "DELETE", at, None, Auth::Token).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let tools = "/api/chat/tools/";
+    let (s, listed) = call(tools, "GET", tools.into(), None, Auth::Token).await;
+    assert_eq!((s, listed), (StatusCode::OK, json!([])));
     let usage = "/api/accounts/usage/";
     let (s, mine) = call(usage, "GET", usage.into(), None, Auth::Token).await;
     assert_eq!(

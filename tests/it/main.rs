@@ -38,5 +38,6 @@ mod metrics;
 mod races;
 mod sessions;
 mod tools_guard;
+mod tools_mcp;
 mod tools_web;
 mod upgrades;
