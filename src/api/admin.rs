@@ -34,6 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mcp_servers, create_mcp_server))
         .routes(routes!(mcp_server, update_mcp_server, delete_mcp_server))
         .routes(routes!(refresh_mcp_server))
+        .routes(routes!(mcp_server_tools))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -797,4 +798,22 @@ async fn refresh_mcp_server(
 ) -> Result<Json<McpServerOut>, ApiError> {
     staff(user, client)?;
     Ok(Json(crate::admin::mcp::refresh(&state, id_of(&id)?).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/admin/mcp-servers/{id}/tools/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "MCP server id")),
+    responses((status = 200, body = Vec<McpToolOut>, description = "Its tools as last listed, with staff's choices"), AuthErrors, NotFound))]
+async fn mcp_server_tools(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    client: ClientAddr,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<McpToolOut>>, ApiError> {
+    staff(user, client)?;
+    let id = id_of(&id)?;
+    let server = crate::admin::mcp::servers(&state)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(McpServerOut::from(server).tools))
 }

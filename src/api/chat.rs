@@ -36,6 +36,41 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_metadata_dash))
         .routes(routes!(ask_mistral))
         .routes(routes!(tools))
+        .routes(routes!(approve))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct ApproveBody {
+    /// The call waiting for approval (its `call_id` in the message's `steps`).
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
+    call_id: Option<String>,
+    /// `true` runs it; `false` denies it (the model is told the user refused).
+    #[serde(default, deserialize_with = "crate::api::lenient::boolean")]
+    allow: Option<bool>,
+}
+
+/// Answers a tool call that waits for the user's approval (tools marked "ask first"); the reply goes on.
+#[utoipa::path(post, path = "/api/chat/conversations/{id}/messages/{message_id}/approve/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), ("message_id" = i64, Path, description = "The reply")),
+    request_body = ApproveBody,
+    responses((status = 200, body = MessageOut, description = "The reply, its call now running or denied"), AuthErrors, BodyErrors, NotFound))]
+async fn approve(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath((id, message_id)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<ApproveBody>,
+) -> Result<Json<Value>, ApiError> {
+    let (id, message_id) = (id_of(&id)?, id_of(&message_id)?);
+    let call_id = body
+        .call_id
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| AppError::invalid("call_id", crate::text!(core.field.required)))?;
+    let allow = body
+        .allow
+        .ok_or_else(|| AppError::invalid("allow", crate::text!(core.field.required)))?;
+    service::decide_call(&state, &user, id, message_id, &call_id, allow).await?;
+    let reply = service::stored_message(&state, &user, message_id).await?;
+    Ok(Json(reply_json(&state, &reply).await?))
 }
 
 /// A tool replies may call.

@@ -81,14 +81,21 @@ struct StepCounter {
 }
 
 impl StepCounter {
-    /// Stores the start of `call` (its id stays 0 when the write fails: the call still runs, unrecorded).
+    /// Stores the start of `call` — waiting for the user's approval until `expires` when given — (its id stays 0 when
+    /// the write fails: the call still runs, unrecorded).
     async fn start(
         &mut self,
         pool: &AnyPool,
         message_id: i64,
         round: i64,
         call: &crate::chat::provider::ToolCall,
+        expires: Option<i64>,
     ) -> store::Step {
+        let status = if expires.is_some() {
+            "awaiting_approval"
+        } else {
+            "running"
+        };
         let position = self.next;
         self.next += 1;
         let started_at = crate::core::db::now_millis();
@@ -100,8 +107,8 @@ impl StepCounter {
             &call.id,
             &call.name,
             &call.arguments,
-            "running",
-            None,
+            status,
+            expires,
         )
         .await
         .unwrap_or_else(|e| {
@@ -116,12 +123,28 @@ impl StepCounter {
             call_id: call.id.clone(),
             tool: call.name.clone(),
             arguments: call.arguments.clone(),
-            status: "running".to_string(),
+            status: status.to_string(),
             result: None,
             error: None,
             started_at,
             duration_ms: None,
-            expires_at: None,
+            expires_at: expires,
+        }
+    }
+}
+
+/// Waits for the user's answer to step `id` (set by `store::decide_step`, on any instance): `running` (allowed),
+/// `denied`, or `expired` once `expires` (epoch ms) has passed — then it is written so.
+async fn wait_for_answer(pool: &AnyPool, id: i64, expires: i64) -> &'static str {
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        match store::step_status(pool, id).await {
+            Ok(Some(status)) if status == "running" => return "running",
+            Ok(Some(status)) if status == "denied" => return "denied",
+            Ok(Some(status)) if status == "awaiting_approval" && crate::core::db::now_millis() <= expires => {}
+            Ok(_) => return "expired",
+            // A passing database error: ask again.
+            Err(_) => {}
         }
     }
 }
@@ -559,17 +582,47 @@ impl Engine {
         {
             tracing::warn!(error = %e, "could not count tool calls");
         }
+        // Tools marked "ask first" wait for the user's answer before they run.
+        let asking: Vec<String> = self
+            .toolbox
+            .tools()
+            .into_iter()
+            .filter(|t| t.ask_first)
+            .map(|t| t.name)
+            .collect();
         let mut started = Vec::with_capacity(calls.len());
-        for call in calls {
-            let step = steps.start(pool, job.message_id, i64::from(round), call).await;
+        for (i, call) in calls.iter().enumerate() {
+            let ask = i < allowed && offered.contains(&call.name) && asking.contains(&call.name);
+            let expires = ask.then(|| now + i64::try_from(limits.approval_wait.as_millis()).unwrap_or(i64::MAX));
+            let step = steps.start(pool, job.message_id, i64::from(round), call, expires).await;
             live.tell(&step);
             started.push(step);
         }
         let runs = calls.iter().zip(started).enumerate().map(|(i, (call, mut step))| {
             let toolbox = &self.toolbox;
             async move {
-                let began = Instant::now();
-                let outcome = if !offered.contains(&call.name) {
+                let mut began = Instant::now();
+                // The user's answer, when the call waits for one: `Some(outcome)` when it is not to run.
+                let refused = match step.expires_at {
+                    Some(expires) => {
+                        let answer = wait_for_answer(pool, step.id, expires).await;
+                        step.status = answer.to_string();
+                        began = Instant::now();
+                        match answer {
+                            "running" => {
+                                step.expires_at = None;
+                                live.tell(&step);
+                                None
+                            }
+                            "denied" => Some(Outcome::failed(&call.name, "the user denied this call")),
+                            _ => Some(Outcome::failed(&call.name, "the user did not answer in time")),
+                        }
+                    }
+                    None => None,
+                };
+                let outcome = if let Some(refused) = refused {
+                    refused
+                } else if !offered.contains(&call.name) {
                     Outcome::failed(&call.name, format!("there is no tool named {}", call.name))
                 } else if i >= allowed {
                     Outcome::failed(
@@ -586,7 +639,9 @@ impl Engine {
                         ),
                     }
                 };
-                step.status = if outcome.ok { "done" } else { "error" }.to_string();
+                if !matches!(step.status.as_str(), "denied" | "expired") {
+                    step.status = if outcome.ok { "done" } else { "error" }.to_string();
+                }
                 step.duration_ms = Some(i64::try_from(began.elapsed().as_millis()).unwrap_or(i64::MAX));
                 if outcome.ok {
                     step.result = Some(outcome.for_page.to_string());

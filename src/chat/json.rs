@@ -162,6 +162,10 @@ impl ConversationOut {
 pub struct StepOut {
     /// Primary key.
     pub id: i64,
+    /// The reply it belongs to.
+    pub message_id: i64,
+    /// The call's id, as an approval names it.
+    pub call_id: String,
     /// The tool called.
     pub tool: String,
     /// The arguments the model wrote: JSON, or the text as written when it is not JSON.
@@ -188,6 +192,8 @@ impl From<&crate::chat::store::Step> for StepOut {
     fn from(s: &crate::chat::store::Step) -> Self {
         Self {
             id: s.id,
+            message_id: s.message_id,
+            call_id: s.call_id.clone(),
             tool: s.tool.clone(),
             arguments: serde_json::from_str(&s.arguments)
                 .unwrap_or_else(|_| serde_json::Value::String(s.arguments.clone())),

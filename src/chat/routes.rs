@@ -46,7 +46,14 @@ async fn events(
     // `done` carries the message as the page shows it, in the page's language: the page puts it in place of the
     // streamed text without asking for the conversation again.
     let lang = crate::core::i18n::from_headers(&headers);
-    stream::sse(state, message_id, None, Some(lang), move |state, id| {
+    let csrf = crate::core::document::header_text(&headers, axum::http::header::COOKIE)
+        .and_then(|cookies| crate::core::document::cookie_value(&cookies, "csrftoken").map(str::to_string))
+        .unwrap_or_default();
+    let preview = stream::Preview {
+        lang,
+        answering: crate::chat::steps_html::Answering { conversation_id, csrf },
+    };
+    stream::sse(state, message_id, None, Some(preview), move |state, id| {
         let user = user.clone();
         async move {
             let mut view = service::message(&state, &user, id, lang).await.ok()?;

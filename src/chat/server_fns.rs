@@ -84,6 +84,22 @@ pub async fn edit_message(
     answer(&state, &user, sent).await
 }
 
+/// Answers a tool call of the reply `message_id` waiting for approval: `allow` is `1` to run it, anything else denies
+/// it (the model is told).
+#[server]
+pub async fn decide_call(
+    conversation_id: i64,
+    message_id: i64,
+    call_id: String,
+    allow: String,
+) -> Result<(), AppError> {
+    let (state, user) = session().await?;
+    let allow = matches!(allow.trim(), "1" | "true" | "yes" | "on");
+    crate::chat::service::decide_call(&state, &user, conversation_id, message_id, &call_id, allow).await?;
+    redirect_form_post(&format!("/chat/{conversation_id}"));
+    Ok(())
+}
+
 /// Stops the reply `message_id`, keeping its text so far.
 #[server]
 pub async fn stop_reply(conversation_id: i64, message_id: i64) -> Result<(), AppError> {
@@ -203,6 +219,7 @@ pub fn form_pages() -> Vec<(&'static str, &'static str)> {
         Regenerate::PATH,
         EditMessage::PATH,
         StopReply::PATH,
+        DecideCall::PATH,
         SelectBranch::PATH,
         UpdateConversation::PATH,
         DeleteConversation::PATH,

@@ -12,8 +12,18 @@ use crate::core::i18n::Lang;
 use crate::core::icons::Icon;
 use crate::tr;
 
-/// The steps' list (above the answer), or nothing when there are no steps.
-pub fn steps_html(steps: &[StepOut], lang: Lang) -> String {
+/// What a call waiting for approval needs to be answered from the page: the conversation, and the page's CSRF token.
+#[derive(Debug, Clone, Default)]
+pub struct Answering {
+    /// The conversation of the reply.
+    pub conversation_id: i64,
+    /// The token the form carries (`core::csrf`).
+    pub csrf: String,
+}
+
+/// The steps' list (above the answer), or nothing when there are no steps; a call waiting for approval is open, with
+/// Allow and Deny (a plain form: it works without JavaScript).
+pub fn steps_html(steps: &[StepOut], lang: Lang, answering: &Answering) -> String {
     if steps.is_empty() {
         return String::new();
     }
@@ -22,7 +32,7 @@ pub fn steps_html(steps: &[StepOut], lang: Lang) -> String {
         esc(tr!(lang, chat.tools.steps))
     );
     for step in steps {
-        out.push_str(&step_html(step, lang));
+        out.push_str(&step_html(step, lang, answering));
     }
     out.push_str("</ol>");
     out
@@ -57,7 +67,32 @@ pub fn links_html(steps: &[StepOut], lang: Lang) -> String {
     out
 }
 
-fn step_html(step: &StepOut, lang: Lang) -> String {
+/// Allow / Deny for a call waiting for approval.
+fn decision_html(step: &StepOut, lang: Lang, answering: &Answering) -> String {
+    use leptos::server_fn::ServerFn;
+    let field = |name: &str, value: &str| format!(r#"<input type="hidden" name="{name}" value="{}">"#, esc(value));
+    let decide = |allow: u8| {
+        format!(
+            "{}:{}:{}:{allow}",
+            answering.conversation_id, step.message_id, step.call_id
+        )
+    };
+    format!(
+        r#"<form method="post" action="{action}" class="step-decision" data-testid="step-decision">{csrf}{conversation}{message}{call}<p>{question}</p><button type="submit" name="allow" value="1" class="primary" data-decide="{allow}">{allow_label}</button> <button type="submit" name="allow" value="0" data-decide="{deny}">{deny_label}</button></form>"#,
+        action = crate::chat::server_fns::DecideCall::PATH,
+        csrf = field(crate::core::csrf::FORM_FIELD, &answering.csrf),
+        conversation = field("conversation_id", &answering.conversation_id.to_string()),
+        message = field("message_id", &step.message_id.to_string()),
+        call = field("call_id", &step.call_id),
+        question = esc(&tr!(lang, chat.tools.awaiting, tool = &step.tool).to_string()),
+        allow = esc(&decide(1)),
+        deny = esc(&decide(0)),
+        allow_label = esc(tr!(lang, chat.tools.allow)),
+        deny_label = esc(tr!(lang, chat.tools.deny)),
+    )
+}
+
+fn step_html(step: &StepOut, lang: Lang, answering: &Answering) -> String {
     let running = step.status == "running";
     let argument = |key: &str| match &step.arguments {
         Value::Object(map) => map.get(key).and_then(Value::as_str).unwrap_or_default().to_string(),
@@ -111,8 +146,15 @@ fn step_html(step: &StepOut, lang: Lang) -> String {
         Value::String(text) => text.clone(),
         other => serde_json::to_string_pretty(other).unwrap_or_default(),
     };
+    let waiting = step.status == "awaiting_approval";
     format!(
-        r#"<li class="step" data-status="{status}"><details><summary><span class="step-icon" aria-hidden="true">{icon}</span><span class="step-label">{label}</span>{outcome}</summary><div class="step-detail"><p class="step-heading">{arguments_heading}</p><pre tabindex="0"><code>{arguments}</code></pre><p class="step-heading">{result_heading}</p>{result}</div></details></li>"#,
+        r#"<li class="step" data-status="{status}"><details{open}><summary><span class="step-icon" aria-hidden="true">{icon}</span><span class="step-label">{label}</span>{outcome}</summary><div class="step-detail"><p class="step-heading">{arguments_heading}</p><pre tabindex="0"><code>{arguments}</code></pre>{decision}<p class="step-heading">{result_heading}</p>{result}</div></details></li>"#,
+        open = if waiting { " open" } else { "" },
+        decision = if waiting {
+            decision_html(step, lang, answering)
+        } else {
+            String::new()
+        },
         status = esc(&step.status),
         label = esc(&label),
         arguments_heading = esc(tr!(lang, chat.tools.arguments)),
@@ -277,6 +319,8 @@ mod tests {
     fn step(tool: &str, status: &str, arguments: Value, result: Option<Value>, error: Option<&str>) -> StepOut {
         StepOut {
             id: 1,
+            message_id: 7,
+            call_id: "abcDEF123".into(),
             tool: tool.into(),
             arguments,
             status: status.into(),
@@ -301,7 +345,7 @@ mod tests {
             ]})),
             None,
         );
-        let html = steps_html(std::slice::from_ref(&search), Lang::En);
+        let html = steps_html(std::slice::from_ref(&search), Lang::En, &Answering::default());
         assert!(html.contains("Searched the web for “rust &lt;wasm&gt;”"), "{html}");
         assert!(html.contains(r#"<span class="step-outcome">1.2 s</span>"#));
         assert!(html.contains("&lt;script&gt;"));
@@ -314,7 +358,7 @@ mod tests {
         assert!(links.contains(r#"<span class="link-host">example.org</span>"#));
 
         let reading = step("read_page", "running", json!({"url": "https://docs.rs/x"}), None, None);
-        assert!(steps_html(&[reading], Lang::En).contains("Reading docs.rs"));
+        assert!(steps_html(&[reading], Lang::En, &Answering::default()).contains("Reading docs.rs"));
         let failed = step(
             "weather",
             "error",
@@ -322,12 +366,12 @@ mod tests {
             None,
             Some("the tool did not answer within 30 s"),
         );
-        let html = steps_html(&[failed], Lang::Fr);
+        let html = steps_html(&[failed], Lang::Fr, &Answering::default());
         assert!(html.contains("Appelé : weather"));
         assert!(html.contains(r#"<span class="step-outcome">échec</span>"#));
         assert!(html.contains(r#"<p class="step-error">the tool did not answer within 30 s</p>"#));
         assert!(html.contains("<code>{oops</code>"));
-        assert_eq!(steps_html(&[], Lang::En), "");
+        assert_eq!(steps_html(&[], Lang::En, &Answering::default()), "");
 
         // An MCP tool's text, image and links; a made-up image type or data is not drawn.
         let mcp = step(
@@ -344,7 +388,7 @@ mod tests {
             ]})),
             None,
         );
-        let html = steps_html(&[mcp], Lang::En);
+        let html = steps_html(&[mcp], Lang::En, &Answering::default());
         assert!(html.contains("Called everything__tiny"));
         assert!(html.contains("<code>&lt;b&gt;hi&lt;/b&gt;</code>"));
         assert_eq!(html.matches("<img ").count(), 1, "{html}");

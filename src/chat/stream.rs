@@ -214,6 +214,16 @@ fn remember(told: &mut std::collections::HashMap<i64, String>, step: &str) {
     }
 }
 
+/// What the chat page's stream renders for it: in its language, and a call waiting for approval answerable from the
+/// conversation's page.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    /// The page's language.
+    pub lang: Lang,
+    /// For the Allow and Deny forms.
+    pub answering: crate::chat::steps_html::Answering,
+}
+
 /// How often, at most, the page's stream sends the rendering of the text so far.
 const PREVIEW_EVERY: Duration = Duration::from_millis(100);
 
@@ -222,7 +232,13 @@ const PREVIEW_EVERY: Duration = Duration::from_millis(100);
 /// it renders nothing, e.g. the message was deleted meanwhile). With `preview` (the chat page, in its language), the
 /// snapshot and at most every 100 ms a delta also carry `html`: the whole text so far as sanitised Markdown, rendered
 /// exactly as the finished reply will be, so the page never shows raw Markdown.
-pub fn sse<F, Fut>(state: AppState, message_id: i64, first: Option<Event>, preview: Option<Lang>, done: F) -> Response
+pub fn sse<F, Fut>(
+    state: AppState,
+    message_id: i64,
+    first: Option<Event>,
+    preview: Option<Preview>,
+    done: F,
+) -> Response
 where
     F: Fn(AppState, i64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Option<String>> + Send + 'static,
@@ -236,7 +252,7 @@ where
     // What the page's events carry beside the data: `html` (the text so far, rendered), and for a step the steps'
     // and their links' rendering (`html`, `links`).
     let mut render = move |event: &ReplyEvent| -> Option<serde_json::Value> {
-        let lang = preview?;
+        let Preview { lang, answering } = preview.clone()?;
         let due = match event {
             ReplyEvent::Snapshot(content) => {
                 so_far.clone_from(content);
@@ -253,7 +269,7 @@ where
                     None => steps.push(step),
                 }
                 return Some(json!({
-                    "html": crate::chat::steps_html::steps_html(&steps, lang),
+                    "html": crate::chat::steps_html::steps_html(&steps, lang, &answering),
                     "links": crate::chat::steps_html::links_html(&steps, lang),
                 }));
             }

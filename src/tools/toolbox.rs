@@ -40,6 +40,8 @@ pub struct ToolLimits {
     pub call_timeout: Duration,
     /// Longest the calls of one reply may run altogether.
     pub reply_budget: Duration,
+    /// How long a call marked "ask first" waits for the user's answer.
+    pub approval_wait: Duration,
 }
 
 impl Default for ToolLimits {
@@ -49,6 +51,7 @@ impl Default for ToolLimits {
             calls_per_day: 0,
             call_timeout: Duration::from_secs(30),
             reply_budget: Duration::from_secs(300),
+            approval_wait: Duration::from_secs(600),
         }
     }
 }
@@ -105,6 +108,7 @@ impl Toolbox {
                 calls_per_day: config.calls_per_day,
                 call_timeout,
                 reply_budget: (call_timeout * 4).max(Duration::from_secs(120)),
+                approval_wait: Duration::from_secs(config.approval_seconds),
             },
             function_models: config.models.clone().into(),
             servers: Arc::default(),

@@ -265,6 +265,7 @@ async fn real_responses_match_the_openapi_document() {
     let chat = Chat::new(&[
         ("RATE_LIMIT_MESSAGES_PER_MINUTE", "0"),
         ("MAX_REQUEST_BODY_BYTES", "4096"),
+        ("MCP_ALLOWED_HOSTS", "127.0.0.1"),
     ])
     .await;
     let contract = Contract::new(&chat);
@@ -988,13 +989,15 @@ async fn real_responses_match_the_openapi_document() {
             .0,
         StatusCode::BAD_REQUEST
     );
-    // MCP servers (a name that resolves nowhere: kept, with why its tools could not be listed) and the tools list.
+    // MCP servers (on a loopback port nothing listens on: kept, with why its tools could not be listed) and the
+    // tools list.
     let servers = "/api/admin/mcp-servers/";
+    let closed = format!("http://127.0.0.1:{}/mcp", crate::common::free_port());
     let (s, server) = call(
         servers,
         "POST",
         servers.into(),
-        Some(json!({"name": "nowhere", "url": "https://mcp.invalid/mcp", "headers": {"Authorization": "Bearer k"}})),
+        Some(json!({"name": "nowhere", "url": closed, "headers": {"Authorization": "Bearer k"}})),
         Auth::Token,
     )
     .await;
@@ -1015,6 +1018,15 @@ async fn real_responses_match_the_openapi_document() {
     );
     let (s, changed) = call(one, "PATCH", at.clone(), Some(json!({"enabled": false})), Auth::Token).await;
     assert_eq!((s, changed["enabled"].as_bool()), (StatusCode::OK, Some(false)));
+    let (s, tools) = call(
+        "/api/admin/mcp-servers/{id}/tools/",
+        "GET",
+        format!("{at}tools/"),
+        None,
+        Auth::Token,
+    )
+    .await;
+    assert_eq!((s, tools), (StatusCode::OK, json!([])));
     let refresh = "/api/admin/mcp-servers/{id}/refresh/";
     assert_eq!(
         call(refresh, "POST", format!("{at}refresh/"), None, Auth::Token)

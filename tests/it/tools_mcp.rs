@@ -437,3 +437,181 @@ async fn the_guard_keeps_servers_to_allowed_hosts_and_commands_need_the_setting(
         steps[0].error
     );
 }
+
+impl Admin {
+    /// Ada starts `content` in a new conversation that may use `tool`; the conversation and the reply's id.
+    async fn start(&self, tool: &str, content: &str) -> (i64, i64) {
+        let (status, created) = self
+            .call(
+                &self.user.clone(),
+                "POST",
+                "/api/chat/conversations/",
+                Some(json!({"initial_message": content, "tools": [tool]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        (
+            created["id"].as_i64().unwrap(),
+            created["messages"][1]["id"].as_i64().unwrap(),
+        )
+    }
+
+    /// Waits until the first call of `reply` has the status `status`; that call.
+    async fn step_in(&self, reply: i64, status: &str) -> store::Step {
+        let pool = &self.chat.app.pool().pool;
+        for _ in 0..400 {
+            if let Some(step) = store::steps_of(pool, &[reply]).await.unwrap().into_iter().next()
+                && step.status == status
+            {
+                return step;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let steps = store::steps_of(pool, &[reply]).await.unwrap();
+        let message = store::message_by_id(pool, reply).await.unwrap();
+        panic!("the call of reply {reply} never became {status}: {steps:?} {message:?}");
+    }
+
+    async fn settled(&self, reply: i64) -> store::Message {
+        let pool = &self.chat.app.pool().pool;
+        for _ in 0..400 {
+            let m = store::message_by_id(pool, reply).await.unwrap().unwrap();
+            if m.status != "pending" && m.status != "streaming" {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the reply never finished");
+    }
+}
+
+#[tokio::test]
+async fn a_call_marked_ask_first_waits_for_the_users_answer_which_survives_a_reload_and_expires() {
+    let Some((_, python)) = servers() else { return };
+    let port = free_port();
+    let _server = python_http(&python, port, "");
+    let admin = Admin::new(&[("MCP_ALLOWED_HOSTS", "127.0.0.1"), ("TOOL_APPROVAL_SECONDS", "3")]).await;
+    let (status, _) = admin
+        .add(json!({"name": "py", "url": format!("http://127.0.0.1:{port}/mcp")}))
+        .await;
+    assert_eq!(status, 201);
+
+    // `wipe` says it is destructive: the reply pauses on it, and the page asks (a form, no script needed).
+    let (conversation, reply) = admin
+        .start("py__wipe", r#"[fake:call=py__wipe {"path": "/tmp/a"}]"#)
+        .await;
+    let waiting = admin.step_in(reply, "awaiting_approval").await;
+    assert!(waiting.expires_at.is_some());
+    let cookie = crate::common::logged_in(&admin.chat.app, "ada").await;
+    let page = crate::common::page(&admin.chat.app, &format!("/chat/{conversation}"), Some(&cookie)).await;
+    assert!(
+        page.contains(r#"<li class="step" data-status="awaiting_approval"><details open>"#),
+        "{page}"
+    );
+    assert!(page.contains("Run py__wipe with these arguments?"));
+    assert!(page.contains(&format!(r#"name="call_id" value="{}""#, waiting.call_id)));
+
+    // Another user cannot answer it; a call that is not waiting cannot be answered.
+    crate::common::with_user(&admin.chat.app, "eve", crate::common::PASSWORD).await;
+    let eve = api_session(&admin.chat.app, "eve").await;
+    let approve = format!("/api/chat/conversations/{conversation}/messages/{reply}/approve/");
+    let (status, _) = admin
+        .call(
+            &eve,
+            "POST",
+            &approve,
+            Some(json!({"call_id": waiting.call_id, "allow": true})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let user = admin.user.clone();
+    let (status, body) = admin
+        .call(
+            &user,
+            "POST",
+            &approve,
+            Some(json!({"call_id": "nosuchone", "allow": true})),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["call_id"][0]),
+        (400, &json!("This call is not waiting for your approval (any more)."))
+    );
+
+    // Allowed: it runs, and the reply goes on.
+    let (status, answered) = admin
+        .call(
+            &user,
+            "POST",
+            &approve,
+            Some(json!({"call_id": waiting.call_id, "allow": "true"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answered}");
+    let done = admin.settled(reply).await;
+    let step = &store::steps_of(&admin.chat.app.pool().pool, &[reply]).await.unwrap()[0];
+    assert_eq!(step.status, "done", "{step:?}");
+    assert!(done.content.contains("wiped /tmp/a"), "{}", done.content);
+
+    // Denied (a form post without JavaScript): the model is told, nothing runs.
+    let (conversation, reply) = admin
+        .start("py__wipe", r#"[fake:call=py__wipe {"path": "/home"}]"#)
+        .await;
+    let waiting = admin.step_in(reply, "awaiting_approval").await;
+    use leptos::server_fn::ServerFn;
+    let res = admin
+        .chat
+        .app
+        .send(crate::common::form_post(
+            thicode::chat::server_fns::DecideCall::PATH,
+            &format!("/chat/{conversation}"),
+            &format!(
+                "conversation_id={conversation}&message_id={reply}&call_id={}&allow=0",
+                waiting.call_id
+            ),
+            Some(&cookie),
+            crate::common::ORIGIN,
+        ))
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let denied = admin.settled(reply).await;
+    let step = &store::steps_of(&admin.chat.app.pool().pool, &[reply]).await.unwrap()[0];
+    assert_eq!(
+        (step.status.as_str(), step.error.as_deref()),
+        ("denied", Some("the user denied this call"))
+    );
+    assert!(
+        denied.content.contains("the user denied this call"),
+        "{}",
+        denied.content
+    );
+    assert!(!denied.content.contains("wiped /home"));
+
+    // Not answered in time: expired, and the reply goes on.
+    let (_, reply) = admin
+        .start("py__wipe", r#"[fake:call=py__wipe {"path": "/srv"}]"#)
+        .await;
+    let expired = admin.settled(reply).await;
+    let step = &store::steps_of(&admin.chat.app.pool().pool, &[reply]).await.unwrap()[0];
+    assert_eq!(step.status, "expired");
+    assert!(expired.content.contains("the user did not answer in time"));
+
+    // Staff can turn "ask first" off: then it runs at once.
+    let staff = admin.staff.clone();
+    let (_, servers) = admin.call(&staff, "GET", "/api/admin/mcp-servers/", None).await;
+    let id = servers[0]["id"].as_i64().unwrap();
+    let (status, _) = admin
+        .call(
+            &staff,
+            "PATCH",
+            &format!("/api/admin/mcp-servers/{id}/"),
+            Some(json!({"tools": {"wipe": {"ask_first": false}}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, reply) = admin
+        .start("py__wipe", r#"[fake:call=py__wipe {"path": "/var"}]"#)
+        .await;
+    let done = admin.settled(reply).await;
+    assert!(done.content.contains("wiped /var"), "{}", done.content);
+}

@@ -157,6 +157,36 @@ pub(super) fn on_messages_click(
             show_copied(&button, true);
             set_timeout(move || show_copied(&button, false), std::time::Duration::from_secs(2));
         }
+    } else if let Some(button) = closest("[data-decide]") {
+        // Allow or Deny of a call waiting for approval: answered in the background (the stream then shows the call
+        // running or denied), without the form's page load.
+        ev.prevent_default();
+        let answer = button.get_attribute("data-decide").unwrap_or_default();
+        if let [conversation, message, call, allow] = answer.split(':').collect::<Vec<_>>()[..] {
+            if let Some(form) = closest("form")
+                && let Ok(buttons) = form.query_selector_all("button")
+            {
+                for i in 0..buttons.length() {
+                    if let Some(b) = buttons.get(i).and_then(|b| b.dyn_into::<web_sys::Element>().ok()) {
+                        let _ = b.set_attribute("disabled", "");
+                    }
+                }
+            }
+            use leptos::server_fn::ServerFn;
+            let body = format!(
+                "conversation_id={conversation}&message_id={message}&call_id={}&allow={allow}&{}={}",
+                crate::core::document::encode_component(call),
+                crate::core::csrf::FORM_FIELD,
+                crate::core::document::encode_component(&crate::core::csrf::token())
+            );
+            if let Ok(xhr) = web_sys::XmlHttpRequest::new()
+                && xhr.open("POST", crate::chat::server_fns::DecideCall::PATH).is_ok()
+            {
+                let _ = xhr.set_request_header("Content-Type", "application/x-www-form-urlencoded");
+                let _ = xhr.set_request_header("Accept", "application/json");
+                let _ = xhr.send_with_opt_str(Some(&body));
+            }
+        }
     } else if let Some(id) = closest("[data-edit]")
         .and_then(|link| link.get_attribute("data-edit"))
         .and_then(|v| v.parse::<i64>().ok())

@@ -553,3 +553,25 @@ pub async fn select_branch(state: &AppState, user: &User, message_id: i64) -> Re
     store::set_leaf(&state.db.pool, m.conversation_id, leaf).await?;
     Ok(m.conversation_id)
 }
+
+/// The user's answer to a tool call of the reply `message_id` (in conversation `conversation_id`) that waits for
+/// approval: `allow` runs it, otherwise the model is told the user refused. An error when the reply is not the user's,
+/// or the call is not waiting (any more).
+pub async fn decide_call(
+    state: &AppState,
+    user: &User,
+    conversation_id: i64,
+    message_id: i64,
+    call_id: &str,
+    allow: bool,
+) -> Result<(), AppError> {
+    let m = stored_message(state, user, message_id).await?;
+    if m.conversation_id != conversation_id || m.role != "assistant" {
+        return Err(AppError::NotFound);
+    }
+    if store::decide_step(&state.db.pool, m.id, call_id.trim(), allow).await? {
+        Ok(())
+    } else {
+        Err(AppError::invalid("call_id", text!(chat.tools.not_waiting)))
+    }
+}

@@ -142,7 +142,7 @@ pub async fn conversation_with_summary(
     let steps = store::steps_of_conversations(&state.db.pool, &[id]).await?;
     let views = path
         .iter()
-        .map(|m| with_steps(message_view(m, &messages), &steps, lang))
+        .map(|m| with_steps(message_view(m, &messages), id, &steps, lang))
         .collect();
     let view = ConversationView {
         id: conversation.id,
@@ -225,17 +225,26 @@ pub async fn message(
     let m = stored_message(state, user, id).await?;
     let all = store::messages(&state.db.pool, m.conversation_id).await?;
     let steps = store::steps_of(&state.db.pool, &[m.id]).await?;
-    Ok(with_steps(message_view(&m, &all), &steps, lang))
+    Ok(with_steps(message_view(&m, &all), m.conversation_id, &steps, lang))
 }
 
 /// `view` with its tool calls among `steps`, rendered in `lang`.
-fn with_steps(mut view: MessageView, steps: &[store::Step], lang: crate::core::i18n::Lang) -> MessageView {
+fn with_steps(
+    mut view: MessageView,
+    conversation_id: i64,
+    steps: &[store::Step],
+    lang: crate::core::i18n::Lang,
+) -> MessageView {
     let own: Vec<crate::chat::json::StepOut> = steps
         .iter()
         .filter(|s| s.message_id == view.id)
         .map(crate::chat::json::StepOut::from)
         .collect();
-    view.steps_html = crate::chat::steps_html::steps_html(&own, lang);
+    let answering = crate::chat::steps_html::Answering {
+        conversation_id,
+        csrf: crate::core::csrf::token(),
+    };
+    view.steps_html = crate::chat::steps_html::steps_html(&own, lang, &answering);
     view.links_html = crate::chat::steps_html::links_html(&own, lang);
     view
 }

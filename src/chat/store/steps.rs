@@ -172,3 +172,29 @@ pub async fn interrupt_steps(pool: &AnyPool, message_id: i64) -> Result<(), sqlx
 pub async fn steps_of_conversations(pool: &AnyPool, conversation_ids: &[i64]) -> Result<Vec<Step>, sqlx::Error> {
     steps_where(pool, "m.conversation_id", conversation_ids).await
 }
+
+/// The user's answer to the call `call_id` of reply `message_id` waiting for approval: it runs (`allow`) or is denied.
+/// False when that call is not waiting (any more): answered already, expired, or no such call.
+pub async fn decide_step(pool: &AnyPool, message_id: i64, call_id: &str, allow: bool) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE message_steps SET status = $1, error = $2 WHERE message_id = $3 AND call_id = $4 \
+         AND status = 'awaiting_approval' AND expires_at >= $5",
+    )
+    .bind(if allow { "running" } else { "denied" })
+    .bind((!allow).then_some("the user denied this call"))
+    .bind(message_id)
+    .bind(call_id)
+    .bind(now_millis())
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(done == 1)
+}
+
+/// The status of step `id`.
+pub async fn step_status(pool: &AnyPool, id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT status FROM message_steps WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}

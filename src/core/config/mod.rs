@@ -96,6 +96,7 @@ keys! {
     "TOOL_CALLS_PER_DAY" => "tools"."calls_per_day",
     "TOOL_CALL_TIMEOUT_SECONDS" => "tools"."call_timeout_seconds",
     "TOOL_MODELS" => "tools"."models",
+    "TOOL_APPROVAL_SECONDS" => "tools"."approval_seconds",
 }
 
 /// A comma-separated setting's items, trimmed, without empty ones.
@@ -187,6 +188,14 @@ fn tools_config(src: &Sources) -> Result<ToolsConfig, ConfigError> {
             "must be between 1 and 600",
         ));
     }
+    let approval_seconds = parse_number(
+        "TOOL_APPROVAL_SECONDS",
+        src.get("TOOL_APPROVAL_SECONDS").unwrap_or("600"),
+        "a whole number of seconds",
+    )?;
+    if approval_seconds == 0 || approval_seconds > 86_400 {
+        return Err(ConfigError::new("TOOL_APPROVAL_SECONDS", "must be between 1 and 86400"));
+    }
     Ok(ToolsConfig {
         web_search,
         web_fetch_enabled: src
@@ -204,6 +213,7 @@ fn tools_config(src: &Sources) -> Result<ToolsConfig, ConfigError> {
         )?,
         call_timeout_seconds,
         models: comma_list(src.get("TOOL_MODELS")),
+        approval_seconds,
     })
 }
 
@@ -329,6 +339,8 @@ pub struct ToolsConfig {
     pub call_timeout_seconds: u64,
     /// Models taken to call functions when the provider's model list does not say.
     pub models: Vec<String>,
+    /// How long a call marked "ask first" waits for the user's answer.
+    pub approval_seconds: u64,
 }
 
 /// A web search backend.
