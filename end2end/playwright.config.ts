@@ -12,6 +12,8 @@ const port = Number(process.env.E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;
 // A fake of the Mistral API (the same binary, `thicode fake-mistral`) so chat replies are real HTTP streams.
 const fakePort = Number(process.env.E2E_FAKE_PORT ?? 3101);
+// An MCP server on PyPI's official SDK (tests/mcp/server.py), when scripts/test installed it (`TEST_MCP_PYTHON`).
+export const mcpPort = Number(process.env.E2E_MCP_PORT ?? 3102);
 
 // This file is evaluated by the runner and again by each worker; only the runner (first evaluation) makes the
 // database and its test user, and the workers inherit the folder through the environment.
@@ -48,6 +50,8 @@ export function serverEnv(serverPort: number): Record<string, string> {
     WEB_SEARCH_BACKEND: "searxng",
     WEB_SEARCH_URL: `http://127.0.0.1:${fakePort}/_fake/searxng`,
     WEB_FETCH_ENABLED: "true",
+    // Staff may add the test MCP server on this machine.
+    MCP_ALLOWED_HOSTS: "127.0.0.1",
   };
 }
 
@@ -79,6 +83,19 @@ export default defineConfig({
     { name: "js-off", testMatch: /.*\.nojs\.spec\.ts/, use: { javaScriptEnabled: false } },
   ],
   webServer: [
+    ...(process.env.TEST_MCP_PYTHON
+      ? [
+          {
+            command: `${process.env.TEST_MCP_PYTHON} ${path.join(root, "tests", "mcp", "server.py")}`,
+            port: mcpPort,
+            env: { PORT: String(mcpPort), PATH: process.env.PATH ?? "" },
+            reuseExistingServer: false,
+            timeout: 30_000,
+            stdout: "ignore" as const,
+            stderr: "pipe" as const,
+          },
+        ]
+      : []),
     {
       command: `${binary} fake-mistral --addr 127.0.0.1:${fakePort} --tokens-per-second 30`,
       url: `http://127.0.0.1:${fakePort}/_fake/requests`,

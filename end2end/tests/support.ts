@@ -71,3 +71,24 @@ export async function conversation(page: Page, first: string): Promise<number> {
 export async function sendApi(page: Page, id: number, content: string) {
   await api(page, `/api/chat/conversations/${id}/messages/`, { content });
 }
+
+/** Staff (ada, made by the test setup) add the test MCP server, once per run; false when it is not installed. */
+export async function withMcpServer(page: Page): Promise<boolean> {
+  if (!process.env.TEST_MCP_PYTHON) {
+    expect(process.env.THICODE_REQUIRE_MCP, "scripts/test installs the MCP test server").toBeUndefined();
+    return false;
+  }
+  const { mcpPort } = await import("../playwright.config");
+  const staff = await page.context().browser()!.newContext({ baseURL: new URL(page.url()).origin });
+  const origin = { Origin: new URL(page.url()).origin };
+  const login = await staff.request.post("/api/accounts/api/login/", { data: { username: "ada", password: PASSWORD }, headers: origin });
+  expect(login.status()).toBe(200);
+  const added = await staff.request.post("/api/admin/mcp-servers/", {
+    data: { name: "e2e", url: `http://127.0.0.1:${mcpPort}/mcp` },
+    headers: origin,
+  });
+  // Added now, or by an earlier test of this run.
+  expect([201, 400], await added.text()).toContain(added.status());
+  await staff.close();
+  return true;
+}

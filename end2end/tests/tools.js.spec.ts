@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, register, watch } from "./support";
+import { hydrated, register, watch, withMcpServer } from "./support";
 
 // Tools with JavaScript: the model searches the web (the fake's SearXNG) and reads a page; each step appears in the
 // reply as it happens — a spinner while it runs, its outcome after — collapsed into one line that opens to the
@@ -76,11 +76,15 @@ for (const size of [
     await expect(failed).toHaveAttribute("data-status", "error", { timeout: 15_000 });
     await expect(failed.locator(".step-label")).toHaveText("Read 127.0.0.1");
     await expect(failed.locator(".step-outcome")).toHaveText("failed");
+    // Sending brought the view to the newest messages, though the reader had scrolled up to the first step.
+    await expect(page.getByTestId("jump-latest")).toBeHidden();
     await failed.locator("summary").click();
     await expect(failed.locator(".step-error")).toContainText("private address");
     await expect(page.getByTestId("message-assistant").last().locator(".message-body")).toContainText("tool-error", { timeout: 15_000 });
-    // Sending brought the view to the newest messages, though the reader had scrolled to the first step.
-    await expect(page.getByTestId("jump-latest")).toBeHidden();
+    // Opening the step scrolled the view up; the reader goes back to the newest messages with the jump button.
+    const jump = page.getByTestId("jump-latest");
+    if (await jump.isVisible()) await jump.click();
+    await expect(jump).toBeHidden();
     await looksRight(page, `failed step at ${size.width}px`);
 
     // After a reload, every step is there as it ended.
@@ -120,5 +124,32 @@ test("the tools menu: opens above the composer, chooses this conversation's tool
   await step.locator("summary").click();
   await expect(step.locator(".step-error")).toHaveText("there is no tool named web_search");
   await expect(page.getByTestId("tools-menu").locator("summary")).toHaveAttribute("aria-label", "Tools: 1 on");
+  expect(w.errors).toEqual([]);
+});
+
+test("approval: a call of a tool that asks first waits for Allow, then runs, without a reload", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const w = watch(page);
+  await register(page, "approver");
+  if (!(await withMcpServer(page))) return;
+  await page.reload();
+  await hydrated(page);
+  await page.evaluate(() => ((window as unknown as { kept: number }).kept = 7));
+  await page.getByTestId("tools-menu").locator("summary").click();
+  await page.getByTestId("tool-e2e__wipe").check();
+  await page.getByTestId("composer").fill('Clean up [fake:call=e2e__wipe {"path": "/tmp/e2e"}]');
+  await page.getByTestId("send").click();
+  await expect(page).toHaveURL(/\/chat\/\d+$/);
+  const step = page.getByTestId("message-assistant").last().locator(".step");
+  await expect(step).toHaveAttribute("data-status", "awaiting_approval", { timeout: 15_000 });
+  const decision = step.getByTestId("step-decision");
+  await expect(decision).toContainText("Run e2e__wipe with these arguments?");
+  await expect(step.locator(".step-detail")).toContainText('"path": "/tmp/e2e"');
+  await looksRight(page, "a call waiting for approval at 390px");
+  await page.screenshot({ path: "test-results/tools-approval-390.png" });
+  await decision.getByRole("button", { name: "Allow" }).click();
+  await expect(step).toHaveAttribute("data-status", "done", { timeout: 15_000 });
+  await expect(page.getByTestId("message-assistant").last().locator(".message-body")).toContainText("wiped /tmp/e2e", { timeout: 15_000 });
+  expect(await page.evaluate(() => (window as unknown as { kept?: number }).kept)).toBe(7);
   expect(w.errors).toEqual([]);
 });

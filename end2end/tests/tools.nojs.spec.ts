@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { register } from "./support";
+import { register, withMcpServer } from "./support";
 
 // Tools without JavaScript: the send waits for the whole reply, and the page renders every step on the server —
 // collapsed lines that open without a script (`<details>`) — and the pages found under the answer.
@@ -43,4 +43,20 @@ test("tools without JavaScript: the menu opens and its choice goes with the mess
   await page.getByTestId("tools-menu").locator("summary").click();
   await expect(page.getByTestId("tool-web_search")).toBeChecked();
   await expect(page.getByTestId("tool-read_page")).not.toBeChecked();
+});
+
+test("approval without JavaScript: the send shows the question, and Deny is a plain form", async ({ page }) => {
+  await register(page, "nojsapprover", { js: false });
+  if (!(await withMcpServer(page))) return;
+  await page.goto("/chat");
+  await page.getByTestId("tools-menu").locator("summary").click();
+  await page.getByTestId("tool-e2e__wipe").check();
+  await page.getByTestId("composer").fill('Clean up [fake:call=e2e__wipe {"path": "/srv"}]');
+  await page.getByTestId("send").click();
+  await expect(page).toHaveURL(/\/chat\/\d+$/);
+  const step = page.getByTestId("message-assistant").last().locator(".step");
+  await expect(step).toHaveAttribute("data-status", "awaiting_approval");
+  await step.getByRole("button", { name: "Deny" }).click();
+  await expect(page).toHaveURL(/\/chat\/\d+$/);
+  await expect(page.getByTestId("message-assistant").last().locator(".step")).toHaveAttribute("data-status", "denied", { timeout: 15_000 });
 });

@@ -294,15 +294,21 @@ impl Engine {
         }
     }
 
-    /// Waits until the reply `message_id` generated here has ended (no-JavaScript sends show the whole reply).
+    /// Waits until the reply `message_id` generated here has ended, or waits for the user's approval of a call (no-
+    /// JavaScript sends show the whole reply, or the question).
     pub async fn wait(&self, message_id: i64, limit: Duration) {
-        let Some((_, _, mut events)) = self.subscribe(message_id) else {
+        let Some((_, steps, mut events)) = self.subscribe(message_id) else {
             return;
         };
+        let asks = |step: &str| step.contains(r#""status":"awaiting_approval""#);
+        if steps.iter().any(|s| asks(s)) {
+            return;
+        }
         let _ = tokio::time::timeout(limit, async {
             loop {
                 match events.recv().await {
                     Ok(LiveEvent::Done) | Err(broadcast::error::RecvError::Closed) => break,
+                    Ok(LiveEvent::Step(step)) if asks(&step) => break,
                     _ => {}
                 }
             }

@@ -93,7 +93,7 @@ fn decision_html(step: &StepOut, lang: Lang, answering: &Answering) -> String {
 }
 
 fn step_html(step: &StepOut, lang: Lang, answering: &Answering) -> String {
-    let running = step.status == "running";
+    let running = matches!(step.status.as_str(), "running" | "awaiting_approval");
     let argument = |key: &str| match &step.arguments {
         Value::Object(map) => map.get(key).and_then(Value::as_str).unwrap_or_default().to_string(),
         Value::String(text) => text.clone(),
@@ -148,7 +148,7 @@ fn step_html(step: &StepOut, lang: Lang, answering: &Answering) -> String {
     };
     let waiting = step.status == "awaiting_approval";
     format!(
-        r#"<li class="step" data-status="{status}"><details{open}><summary><span class="step-icon" aria-hidden="true">{icon}</span><span class="step-label">{label}</span>{outcome}</summary><div class="step-detail"><p class="step-heading">{arguments_heading}</p><pre tabindex="0"><code>{arguments}</code></pre>{decision}<p class="step-heading">{result_heading}</p>{result}</div></details></li>"#,
+        r#"<li class="step" data-status="{status}"><details{open}><summary><span class="step-icon" aria-hidden="true">{icon}</span><span class="step-label">{label}</span>{outcome}</summary><div class="step-detail"><p class="step-heading">{arguments_heading}</p><pre tabindex="0"><code>{arguments}</code></pre>{decision}{result}</div></details></li>"#,
         open = if waiting { " open" } else { "" },
         decision = if waiting {
             decision_html(step, lang, answering)
@@ -159,8 +159,13 @@ fn step_html(step: &StepOut, lang: Lang, answering: &Answering) -> String {
         label = esc(&label),
         arguments_heading = esc(tr!(lang, chat.tools.arguments)),
         arguments = esc(&arguments),
-        result_heading = esc(tr!(lang, chat.tools.result)),
-        result = result_html(step, lang),
+        result = match result_html(step, lang) {
+            result if result.is_empty() => result,
+            result => format!(
+                r#"<p class="step-heading">{}</p>{result}"#,
+                esc(tr!(lang, chat.tools.result))
+            ),
+        },
     )
 }
 

@@ -239,9 +239,15 @@ const BOTTOM_SLACK: i32 = 48;
 /// Keeps the conversation at its latest message while the reader is there: when it opens or is shown again, and
 /// as a reply streams in. Scrolling up stops it (`on_scroll`), the jump button or reaching the end again resumes.
 pub(super) fn follow_bottom(scroller: NodeRef<leptos::html::Div>, at_bottom: RwSignal<bool>, live: Live) {
+    // Also when the page asks for the end again (a send shows the newest messages): once they are drawn.
     Effect::new(move |_| {
-        if scroller.get().is_some() && at_bottom.get_untracked() {
+        if scroller.get().is_some() && at_bottom.get() {
             scroll_to_bottom(scroller, false);
+            request_animation_frame(move || {
+                if at_bottom.try_get_untracked().unwrap_or(false) {
+                    scroll_to_bottom(scroller, false);
+                }
+            });
         }
     });
     Effect::new(move |_| {

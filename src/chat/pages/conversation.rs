@@ -87,6 +87,11 @@ pub(super) fn ConversationPane(
     let generating = view
         .as_ref()
         .and_then(|v| v.messages.iter().find(|m| m.is_generating()).map(|m| m.id));
+    let asking = view.as_ref().is_some_and(|v| {
+        v.messages
+            .iter()
+            .any(|m| m.steps_html.contains(r#"data-status="awaiting_approval""#))
+    });
     let title = view.as_ref().map_or_else(
         || tr!(t, chat.conversation.new_conversation).to_string(),
         |v| v.title.clone(),
@@ -141,7 +146,8 @@ pub(super) fn ConversationPane(
     view! {
         <Title text=title.clone()/>
         {header}
-        {generating.map(|_| view! { <NoScriptRefresh seconds=2/> })}
+        // Without JavaScript the page looks again while a reply is written, but not while it asks the user a question.
+        {generating.filter(|_| !asking).map(|_| view! { <NoScriptRefresh seconds=2/> })}
         <div class="conversation-scroll" node_ref=scroller data-testid="scroller"
             on:dragover=on_dragover on:dragleave=on_dragleave on:drop=on_drop
             on:scroll=move |_| {
