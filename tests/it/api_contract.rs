@@ -1038,6 +1038,16 @@ async fn real_responses_match_the_openapi_document() {
         call(one, "DELETE", at, None, Auth::Token).await.0,
         StatusCode::NO_CONTENT
     );
+    let (c, _, reply) = fixture(&chat, &contract, &ada).await;
+    let (s, refused) = call(
+        "/api/chat/conversations/{id}/messages/{message_id}/approve/",
+        "POST",
+        format!("/api/chat/conversations/{c}/messages/{reply}/approve/"),
+        Some(json!({"call_id": "notwaitin", "allow": false})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{refused}");
     let tools = "/api/chat/tools/";
     let (s, listed) = call(tools, "GET", tools.into(), None, Auth::Token).await;
     assert_eq!((s, listed), (StatusCode::OK, json!([])));
@@ -1149,6 +1159,10 @@ fn concrete(method: &str, template: &str, ids: &HashMap<&str, i64>) -> (String, 
         (_, "/api/accounts/api/reset-password/") => Some(json!({"email": "ada@example.com"})),
         (_, "/api/accounts/api/reset-password/confirm/") => Some(json!({"token": "x", "password": "y"})),
         (_, "/api/token/refresh/" | "/api/token/revoke/") => Some(json!({"refresh": "x"})),
+        // The fixture's reply has no call waiting for approval: the answer is the field error that says so.
+        (_, "/api/chat/conversations/{id}/messages/{message_id}/approve/") => {
+            Some(json!({"call_id": "notwaitin", "allow": true}))
+        }
         _ => Some(json!({})),
     };
     (path, body)
@@ -1182,8 +1196,9 @@ async fn every_route_under_every_kind_of_caller() {
             let other_user = rows % (modes.len() + 1) == modes.len();
             rows += 1;
             // Fresh objects of ada's for every call, so deletes and sends always have something to act on.
-            let (id, message, _) = fixture(&chat, &contract, &ada).await;
-            let mut ids = HashMap::from([("id", id), ("message_id", message)]);
+            let (id, message, reply) = fixture(&chat, &contract, &ada).await;
+            let approve = template.ends_with("/approve/");
+            let mut ids = HashMap::from([("id", id), ("message_id", if approve { reply } else { message })]);
             if template.starts_with("/api/files/{id}/") {
                 let upload = json!({"__file": "m.txt", "__bytes": format!("matrix {rows}")});
                 let (_, file) = contract
@@ -1235,6 +1250,12 @@ async fn every_route_under_every_kind_of_caller() {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{case}");
                 assert_eq!(
                     answer["detail"], "You do not have permission to perform this action.",
+                    "{case}"
+                );
+            } else if approve {
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{case}");
+                assert_eq!(
+                    answer["call_id"][0], "This call is not waiting for your approval (any more).",
                     "{case}"
                 );
             } else if secured {
