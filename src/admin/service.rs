@@ -72,7 +72,7 @@ async fn select_users(db: &Db, query: &UserQuery, only_id: i64) -> Result<(Vec<U
         .bind(&search)
         .bind(&like)
         .bind(PAGE_SIZE)
-        .bind((page - 1) * PAGE_SIZE)
+        .bind((page - 1).saturating_mul(PAGE_SIZE))
         .bind(only_id)
         .fetch_all(&db.pool)
         .await?;

@@ -212,7 +212,7 @@ async fn list(
             ordering,
             descending,
             limit: if paged { page_size } else { 1000 },
-            offset: if paged { (page - 1) * page_size } else { 0 },
+            offset: if paged { (page - 1).saturating_mul(page_size) } else { 0 },
             count: paged,
         };
         let (rows, total) = service::list_with_messages(&state, &user, &query).await?;
@@ -227,7 +227,7 @@ async fn list(
             let link = |p: i64| format!("/api/chat/conversations/?page={p}&page_size={page_size}");
             ConversationList::Page(ConversationPage {
                 count: total,
-                next: (page * page_size < total).then(|| link(page + 1)),
+                next: (page.saturating_mul(page_size) < total).then(|| link(page + 1)),
                 previous: (page > 1).then(|| link(page - 1)),
                 results,
             })

@@ -1048,6 +1048,29 @@ async fn real_responses_match_the_openapi_document() {
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{refused}");
+    // A page number far beyond the last (the fuzzer's 2^62 + 1) is an empty page, not an overflow.
+    let (s, far) = call(
+        "/api/chat/conversations/",
+        "GET",
+        "/api/chat/conversations/?page=4611686018427387905".into(),
+        None,
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(
+        (s, far["results"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0)),
+        "{far}"
+    );
+    let (s, _) = call(
+        "/api/admin/users/",
+        "GET",
+        "/api/admin/users/?page=4611686018427387905".into(),
+        None,
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
     let tools = "/api/chat/tools/";
     let (s, listed) = call(tools, "GET", tools.into(), None, Auth::Token).await;
     assert_eq!((s, listed), (StatusCode::OK, json!([])));
