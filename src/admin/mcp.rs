@@ -261,3 +261,8 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppE
 pub async fn servers(state: &AppState) -> Result<Vec<McpServer>, AppError> {
     Ok(store::servers(&state.db.pool).await?)
 }
+
+/// The server `id`.
+pub async fn server(state: &AppState, id: i64) -> Result<McpServer, AppError> {
+    store::server(&state.db.pool, id).await?.ok_or(AppError::NotFound)
+}

@@ -753,11 +753,7 @@ async fn mcp_server(
 ) -> Result<Json<McpServerOut>, ApiError> {
     staff(user, client)?;
     let id = id_of(&id)?;
-    let server = crate::admin::mcp::servers(&state)
-        .await?
-        .into_iter()
-        .find(|s| s.id == id)
-        .ok_or(AppError::NotFound)?;
+    let server = crate::admin::mcp::server(&state, id).await?;
     Ok(Json(server.into()))
 }
 
@@ -810,10 +806,6 @@ async fn mcp_server_tools(
 ) -> Result<Json<Vec<McpToolOut>>, ApiError> {
     staff(user, client)?;
     let id = id_of(&id)?;
-    let server = crate::admin::mcp::servers(&state)
-        .await?
-        .into_iter()
-        .find(|s| s.id == id)
-        .ok_or(AppError::NotFound)?;
+    let server = crate::admin::mcp::server(&state, id).await?;
     Ok(Json(McpServerOut::from(server).tools))
 }

@@ -121,7 +121,7 @@ async fn connect(transport: &Transport, guard: &Guard, limit: Duration) -> Resul
                     },
                 )
                 .await
-                .map_err(|e| failed(&e, guard))
+                .map_err(|e| failed(&e))
             }
             Transport::Stdio { command } => {
                 let (program, arguments) = command
@@ -137,7 +137,7 @@ async fn connect(transport: &Transport, guard: &Guard, limit: Duration) -> Resul
                     .stderr(std::process::Stdio::null())
                     .spawn()
                     .map_err(|e| McpError::Failed(format!("could not start {program}: {e}")))?;
-                info.serve(transport).await.map_err(|e| failed(&e, guard))
+                info.serve(transport).await.map_err(|e| failed(&e))
             }
         }
     };
@@ -147,7 +147,7 @@ async fn connect(transport: &Transport, guard: &Guard, limit: Duration) -> Resul
 }
 
 /// The refusal behind a failed session, or what failed, in one line.
-fn failed(error: &(dyn std::error::Error + 'static), _guard: &Guard) -> McpError {
+fn failed(error: &(dyn std::error::Error + 'static)) -> McpError {
     if let Some(refused) = super::guard::refusal_of(error) {
         return McpError::Refused(refused);
     }

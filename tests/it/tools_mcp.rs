@@ -116,26 +116,10 @@ impl Admin {
     /// Ada asks `content` in a new conversation that may use `tool` (MCP tools are chosen per conversation); the
     /// settled reply and its steps.
     async fn ask(&self, tool: &str, content: &str) -> (store::Message, Vec<store::Step>) {
-        let (status, created) = self
-            .call(
-                &self.user.clone(),
-                "POST",
-                "/api/chat/conversations/",
-                Some(json!({"initial_message": content, "tools": [tool]})),
-            )
-            .await;
-        assert_eq!(status, 201, "{created}");
-        let reply = created["messages"][1]["id"].as_i64().unwrap();
-        let pool = &self.chat.app.pool().pool;
-        for _ in 0..600 {
-            let m = store::message_by_id(pool, reply).await.unwrap().unwrap();
-            if m.status != "pending" && m.status != "streaming" {
-                let steps = store::steps_of(pool, &[reply]).await.unwrap();
-                return (m, steps);
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("the reply never finished");
+        let (_, reply) = self.start(tool, content).await;
+        let message = self.settled(reply).await;
+        let steps = store::steps_of(&self.chat.app.pool().pool, &[reply]).await.unwrap();
+        (message, steps)
     }
 
     async fn audit_actions(&self) -> Vec<(String, String)> {
