@@ -11,7 +11,7 @@ use crate::accounts::pages::{
 };
 use crate::admin::pages::{
     AdminConversationRoute, AdminConversationsRoute, AdminFallbackRoute, AdminRoute, AdminSettingsRoute,
-    AdminUsageRoute, AdminUserRoute, AuditRoute, UsersRoute,
+    AdminToolsRoute, AdminUsageRoute, AdminUserRoute, AuditRoute, UsersRoute,
 };
 use crate::chat::pages::ChatRoute;
 use crate::core::home::HomeRoute;
@@ -108,6 +108,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users/:id/conversations") view={Lazy::<AdminConversationsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/:id/conversations/:cid") view={Lazy::<AdminConversationRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/usage") view={Lazy::<AdminUsageRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/tools") view={Lazy::<AdminToolsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/settings") view={Lazy::<AdminSettingsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/*any") view={Lazy::<AdminFallbackRoute>::new()} ssr=SsrMode::Async/>
@@ -139,6 +140,7 @@ pub fn page_chunk(path: &str) -> Option<crate::core::lazy::client::Chunk> {
         "/admin/audit" => chunk::<AuditRoute>(),
         "/admin/settings" => chunk::<AdminSettingsRoute>(),
         "/admin/usage" => chunk::<AdminUsageRoute>(),
+        "/admin/tools" => chunk::<AdminToolsRoute>(),
         _ if path.starts_with("/admin/users/") => match path.split('/').count() {
             4 => chunk::<AdminUserRoute>(),
             5 => chunk::<AdminConversationsRoute>(),

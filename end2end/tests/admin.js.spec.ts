@@ -154,10 +154,89 @@ test("admin users: search, deactivate, staff, reset mail and delete without a re
   expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker), "no reload").toBe(1);
 });
 
+test("admin tools: staff add an MCP server, choose its tools, list them again and delete it, without a reload", async ({
+  page,
+}) => {
+  test.setTimeout(90_000);
+  if (!process.env.TEST_MCP_PYTHON) {
+    expect(process.env.THICODE_REQUIRE_MCP, "scripts/test installs the MCP test server").toBeUndefined();
+    return;
+  }
+  const { mcpPort } = await import("../playwright.config");
+  // The browser logs the refused submission's 400; nothing else may appear.
+  const w = watch(page, [/status of 400/]);
+  await loginAsAda(page, "/admin/tools");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Tools");
+  await expect(page.getByTestId("builtin-tools")).toContainText("Through searxng");
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+  const form = page.getByTestId("add-server");
+
+  // A mistake: the field says what is wrong, keeps what was typed, and takes no reload.
+  await form.getByLabel("Name").fill("Calc!");
+  await form.getByLabel("Address (streamable HTTP)").fill(`http://127.0.0.1:${mcpPort}/mcp`);
+  await form.getByLabel("Headers").fill("X-Api-Key: secret-e2e-value");
+  await form.getByRole("button", { name: "Add the server" }).click();
+  await expect(form.getByLabel("Name")).toHaveAttribute("aria-invalid", "true");
+  await expect(form).toContainText("Use 1 to 24 lowercase letters");
+  await expect(form.getByLabel("Address (streamable HTTP)")).toHaveValue(`http://127.0.0.1:${mcpPort}/mcp`);
+  await looksRight(page, "tools page with an error", w);
+
+  await form.getByLabel("Name").fill("calc");
+  await form.getByLabel("Headers").fill("X-Api-Key: secret-e2e-value");
+  await form.getByRole("button", { name: "Add the server" }).click();
+  await expect(page.getByTestId("action-done")).toHaveText("MCP server added.");
+  const card = page.locator('article[data-server="calc"]');
+  await expect(card.locator('tr[data-tool="add"]')).toContainText("calc__add");
+  await expect(card.locator('tr[data-tool="wipe"]')).toContainText("changes things");
+  await expect(card).toContainText("Stored: X-Api-Key (values hidden)");
+  expect(await page.content()).not.toContain("secret-e2e-value");
+  await expect(form.getByLabel("Name")).toHaveValue("");
+  await looksRight(page, "tools page with a server", w);
+  await page.screenshot({ path: "test-results/admin-tools-1280.png", fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: "test-results/admin-tools-390.png", fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // A destructive tool asks first by default; staff stop offering `add` and let `wipe` run without asking.
+  await expect(card.getByLabel("wipe asks the user first")).toBeChecked();
+  await card.getByLabel("Offer add").uncheck();
+  await card.getByLabel("wipe asks the user first").uncheck();
+  await card.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByTestId("action-done")).toHaveText("Saved.");
+  await expect(card.getByLabel("Offer add")).not.toBeChecked();
+  await expect(card.getByLabel("wipe asks the user first")).not.toBeChecked();
+  await expect(card.getByLabel("Offer wipe")).toBeChecked();
+
+  await card.getByRole("button", { name: "List its tools again" }).click();
+  await expect(page.getByTestId("action-done")).toHaveText("Its tools were listed again.");
+
+  // Delete asks first, in a modal with the focus on the button that does it.
+  await card.getByRole("link", { name: "Delete…" }).click();
+  const confirm = page.getByTestId("delete-mcp-dialog");
+  await expect(confirm).toContainText("Delete calc?");
+  await expect(confirm.getByRole("button", { name: "Delete the server" })).toBeFocused();
+  await looksRight(page, "delete confirmation", w);
+  await page.keyboard.press("Escape");
+  await expect(confirm).toBeHidden();
+  await card.getByRole("link", { name: "Delete…" }).click();
+  await confirm.getByRole("button", { name: "Delete the server" }).click();
+  await expect(page.getByTestId("action-done")).toHaveText("MCP server deleted.");
+  await expect(card).toHaveCount(0);
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker), "no reload").toBe(1);
+
+  await page.getByRole("link", { name: "Audit log" }).click();
+  const log = page.getByTestId("audit");
+  for (const action of ["mcp.create", "mcp.update", "mcp.delete"]) {
+    await expect(log.locator(`tr[data-action="${action}"]`).filter({ hasText: "calc" }).first()).toBeVisible();
+  }
+  expect(await page.content()).not.toContain("secret-e2e-value");
+  expect(w.errors).toEqual([]);
+});
+
 test("admin pages: a user who is not staff gets 403 on every one, also after client-side navigation", async ({ page }) => {
   const w = watch(page, [/status of 403/]);
   await register(page, `nostaff${Date.now()}`);
-  for (const path of ["/admin/users", "/admin/audit", "/admin/users?confirm_delete=1"]) {
+  for (const path of ["/admin/users", "/admin/audit", "/admin/users?confirm_delete=1", "/admin/tools"]) {
     const res = await page.goto(path);
     expect(res?.status(), path).toBe(403);
     await hydrated(page);

@@ -62,3 +62,40 @@ test("admin limits and usage without JavaScript: the defaults save, an account's
   expect(csv.status()).toBe(200);
   expect(await csv.text()).toMatch(/^day,messages,prompt_tokens,completion_tokens,errors,median_ttft_ms\r\n/);
 });
+
+test("admin tools without JavaScript: a server is added, its tools chosen and it is deleted with plain forms", async ({
+  page,
+}) => {
+  if (!process.env.TEST_MCP_PYTHON) {
+    expect(process.env.THICODE_REQUIRE_MCP, "scripts/test installs the MCP test server").toBeUndefined();
+    return;
+  }
+  const { mcpPort } = await import("../playwright.config");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto("/admin/tools");
+  await page.getByLabel("Username or email").fill("ada");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL("/admin/tools");
+  const form = page.getByTestId("add-server");
+  await form.getByLabel("Name").fill("plaincalc");
+  await form.getByLabel("Address (streamable HTTP)").fill(`http://127.0.0.1:${mcpPort}/mcp`);
+  await form.getByLabel("Headers").fill("bad header line");
+  await form.getByRole("button", { name: "Add the server" }).click();
+  await expect(form).toContainText("Write each header as “Name: value”");
+  await expect(form.getByLabel("Name")).toHaveValue("plaincalc");
+  await form.getByRole("button", { name: "Add the server" }).click();
+  await expect(page).toHaveURL("/admin/tools?done=added");
+  const card = page.locator('article[data-server="plaincalc"]');
+  await card.getByLabel("Offer add").uncheck();
+  await card.getByRole("button", { name: "Save" }).click();
+  await expect(page).toHaveURL("/admin/tools?done=saved");
+  await expect(card.getByLabel("Offer add")).not.toBeChecked();
+  const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  expect(scrollWidth, "wider than the phone").toBeLessThanOrEqual(innerWidth);
+  await card.getByRole("link", { name: "Delete…" }).click();
+  await expect(page).toHaveURL(/confirm_delete=/);
+  await page.getByRole("button", { name: "Delete the server" }).click();
+  await expect(page).toHaveURL("/admin/tools?done=delete");
+  await expect(card).toHaveCount(0);
+});

@@ -154,6 +154,7 @@ test("the staff pages fit a phone and a desktop too", async ({ page }) => {
   await checkState(page, "/admin/usage", "admin usage per day");
   await checkState(page, "/admin/usage?group_by=user", "admin usage per account");
   await checkState(page, "/admin/settings", "admin settings");
+  await checkState(page, "/admin/tools", "admin tools");
   await checkState(page, "/admin/users/1", "an account's page");
   await checkState(page, "/settings/usage", "the user's usage");
 });

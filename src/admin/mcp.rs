@@ -266,3 +266,78 @@ pub async fn servers(state: &AppState) -> Result<Vec<McpServer>, AppError> {
 pub async fn server(state: &AppState, id: i64) -> Result<McpServer, AppError> {
     store::server(&state.db.pool, id).await?.ok_or(AppError::NotFound)
 }
+
+/// What the admin page shows of `server`: everything but the headers' values.
+pub fn row(server: &McpServer) -> crate::admin::types::McpServerRow {
+    let (url, headers, command) = match &server.transport {
+        Transport::Http { url, headers } => (
+            url.clone(),
+            headers.iter().map(|(name, _)| name.clone()).collect(),
+            Vec::new(),
+        ),
+        Transport::Stdio { command } => (String::new(), Vec::new(), command.clone()),
+    };
+    crate::admin::types::McpServerRow {
+        id: server.id,
+        name: server.name.clone(),
+        url,
+        headers,
+        command,
+        enabled: server.enabled,
+        tools: server
+            .tools
+            .iter()
+            .map(|tool| {
+                let setting = server.setting(tool);
+                crate::admin::types::McpToolRow {
+                    name: tool.name.clone(),
+                    offered_as: crate::tools::toolbox::offered_name(&server.name, &tool.name),
+                    description: tool.description.clone(),
+                    destructive: tool.destructive,
+                    enabled: setting.enabled,
+                    ask_first: setting.ask_first,
+                }
+            })
+            .collect(),
+        listed_at: server.listed_at.map(crate::core::time::minute),
+        last_error: server.last_error.clone(),
+    }
+}
+
+/// The admin page's tools: the built-in ones as the settings turn them on, the limits, the MCP servers.
+pub async fn page(state: &AppState) -> Result<crate::admin::types::ToolsAdminView, AppError> {
+    let config = &state.config.tools;
+    let limits = state.chat.toolbox.limits;
+    Ok(crate::admin::types::ToolsAdminView {
+        web_search: config.web_search.as_ref().map(|s| s.backend.name().to_string()),
+        web_fetch: config.web_fetch_enabled,
+        max_rounds: limits.max_rounds,
+        calls_per_day: limits.calls_per_day,
+        call_timeout_seconds: limits.call_timeout.as_secs(),
+        approval_seconds: limits.approval_wait.as_secs(),
+        stdio_enabled: state.chat.toolbox.stdio_enabled,
+        servers: servers(state).await?.iter().map(row).collect(),
+    })
+}
+
+/// The headers a form gives, one `Name: value` a line (blank lines skipped).
+pub fn headers_of_text(text: &str) -> Result<BTreeMap<String, String>, AppError> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(AppError::invalid("headers", text!(admin.mcp.header_line)));
+        };
+        out.insert(name.trim().to_string(), value.trim().to_string());
+    }
+    check_headers(out.clone())?;
+    Ok(out)
+}
+
+/// The command a form gives: the program on the first line, then one argument a line (blank lines skipped).
+pub fn command_of_text(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}

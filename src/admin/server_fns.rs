@@ -2,6 +2,10 @@
 //! anyone who is not staff. The actions are plain forms (they work without JavaScript) that come back to the list they
 //! were posted from.
 
+// A form's fields are a server function's arguments: the MCP server form has ten (the client-side copy the macro
+// writes for the `hydrate` build takes no attribute of ours).
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 
 use crate::admin::types::{AuditView, InstanceOverview, UsersView};
@@ -290,6 +294,150 @@ pub async fn admin_delete_conversation(user_id: String, id: String) -> Result<()
     Ok(())
 }
 
+/// The tools page (`/admin/tools`): the built-in tools, the limits of tool use, the MCP servers.
+#[server]
+pub async fn admin_tools() -> Result<crate::admin::types::ToolsAdminView, AppError> {
+    crate::accounts::server_fns::require_staff().await?;
+    let state = expect_context::<crate::state::AppState>();
+    crate::admin::mcp::page(&state).await
+}
+
+/// Field errors of an MCP server form that keep what was typed, except the headers (secrets: a form that failed
+/// without JavaScript comes back with its values in the address).
+#[cfg(feature = "ssr")]
+fn kept(error: AppError, fields: &[(&str, &str)]) -> AppError {
+    match error {
+        AppError::Invalid(mut errors) => {
+            for (name, value) in fields {
+                errors.keep(name, value);
+            }
+            AppError::Invalid(errors)
+        }
+        other => other,
+    }
+}
+
+/// Adds an MCP server (audited) and lists its tools: a URL (with headers, `Name: value` a line) or, when the instance
+/// allows it, a command (the program, then an argument a line). Back to `/admin/tools?done=added`.
+#[server]
+pub async fn admin_add_mcp_server(
+    name: String,
+    #[server(default)] url: String,
+    #[server(default)] headers: String,
+    #[server(default)] command: String,
+    #[server(default)] enabled: Option<String>,
+) -> Result<(), AppError> {
+    use crate::admin::mcp;
+    let (state, actor) = actor().await?;
+    let fields = [
+        ("form", "add"),
+        ("name", name.as_str()),
+        ("url", url.as_str()),
+        ("command", command.as_str()),
+    ];
+    let edit = (|| {
+        let command = mcp::command_of_text(&command);
+        Ok::<_, AppError>(mcp::ServerEdit {
+            name: Some(name.clone()),
+            url: command.is_empty().then(|| url.clone()),
+            headers: Some(mcp::headers_of_text(&headers)?),
+            command: (!command.is_empty()).then_some(command),
+            enabled: Some(enabled.is_some()),
+            tools: None,
+        })
+    })()
+    .map_err(|e| kept(e, &fields))?;
+    mcp::create(&state, &actor, edit).await.map_err(|e| kept(e, &fields))?;
+    leptos_axum::redirect("/admin/tools?done=added");
+    Ok(())
+}
+
+/// Saves an MCP server's form (audited): its name, address, headers (empty keeps the stored ones, `clear_headers`
+/// removes them), whether it is on, and for each tool listed on the form (`listed[i]`) whether it is offered
+/// (`on[i]`) and asks first (`ask[i]`). Back to `/admin/tools?done=saved`.
+#[server]
+pub async fn admin_save_mcp_server(
+    id: String,
+    name: String,
+    #[server(default)] url: String,
+    #[server(default)] headers: String,
+    #[server(default)] clear_headers: Option<String>,
+    #[server(default)] command: String,
+    #[server(default)] enabled: Option<String>,
+    #[server(default)] listed: Vec<String>,
+    #[server(default)] on: Vec<String>,
+    #[server(default)] ask: Vec<String>,
+) -> Result<(), AppError> {
+    use crate::admin::mcp::{self, ToolChoice};
+    use crate::tools::mcp::Transport;
+    let (state, actor) = actor().await?;
+    let number = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+    let current = mcp::server(&state, number).await?;
+    let fields = [
+        ("form", id.as_str()),
+        ("name", name.as_str()),
+        ("url", url.as_str()),
+        ("command", command.as_str()),
+    ];
+    let edit = (|| {
+        let (url, command) = match current.transport {
+            Transport::Http { .. } => (Some(url.clone()), None),
+            Transport::Stdio { .. } if state.chat.toolbox.stdio_enabled => (None, Some(mcp::command_of_text(&command))),
+            Transport::Stdio { .. } => (None, None),
+        };
+        let headers = if clear_headers.is_some() {
+            Some(Default::default())
+        } else if headers.trim().is_empty() {
+            None
+        } else {
+            Some(mcp::headers_of_text(&headers)?)
+        };
+        // Tools the server no longer lists (listed again since the page was drawn) are left out.
+        let tools = listed
+            .iter()
+            .filter(|tool| current.tools.iter().any(|t| &&t.name == tool))
+            .map(|tool| {
+                let choice = ToolChoice {
+                    enabled: Some(on.contains(tool)),
+                    ask_first: Some(ask.contains(tool)),
+                };
+                (tool.clone(), choice)
+            })
+            .collect();
+        Ok::<_, AppError>(mcp::ServerEdit {
+            name: Some(name.clone()),
+            url,
+            headers: headers.filter(|_| matches!(current.transport, Transport::Http { .. })),
+            command,
+            enabled: Some(enabled.is_some()),
+            tools: Some(tools),
+        })
+    })()
+    .map_err(|e| kept(e, &fields))?;
+    mcp::update(&state, &actor, number, edit)
+        .await
+        .map_err(|e| kept(e, &fields))?;
+    leptos_axum::redirect("/admin/tools?done=saved");
+    Ok(())
+}
+
+/// Lists an MCP server's tools again (`refresh`) or removes it (`delete`, audited). Back to
+/// `/admin/tools?done=<action>`.
+#[server]
+pub async fn admin_mcp_server_action(id: String, action: String) -> Result<(), AppError> {
+    let (state, actor) = actor().await?;
+    let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+    match action.as_str() {
+        "refresh" => {
+            crate::admin::mcp::refresh(&state, id).await?;
+        }
+        "delete" => crate::admin::mcp::delete(&state, &actor, id).await?,
+        _ => return Err(AppError::BadRequest(crate::text!(admin.rules.unknown_action))),
+    }
+    leptos_axum::redirect(&format!("/admin/tools?done={action}"));
+    Ok(())
+}
+
 /// The page the forms of these server functions are on (`core::security::FormPages`).
 #[cfg(feature = "ssr")]
 pub fn form_pages() -> Vec<(&'static str, &'static str)> {
@@ -299,5 +447,8 @@ pub fn form_pages() -> Vec<(&'static str, &'static str)> {
         (AdminSaveSettings::PATH, "/admin/settings"),
         (AdminSaveUserQuota::PATH, "/admin/users"),
         (AdminDeleteConversation::PATH, "/admin/users"),
+        (AdminAddMcpServer::PATH, "/admin/tools"),
+        (AdminSaveMcpServer::PATH, "/admin/tools"),
+        (AdminMcpServerAction::PATH, "/admin/tools"),
     ]
 }

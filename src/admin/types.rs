@@ -357,3 +357,65 @@ pub struct AdminConversation {
     /// the staff member to open the conversation themself.
     pub confirm: bool,
 }
+
+/// The tools page of the admin area (`/admin/tools`): the built-in tools as the settings turn them on, the limits of
+/// tool use, and the MCP servers staff added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolsAdminView {
+    /// The web search backend (`searxng`, `brave`, `tavily`), or `None`: off (`WEB_SEARCH_BACKEND`).
+    pub web_search: Option<String>,
+    /// Whether the page reader is on (`WEB_FETCH_ENABLED`).
+    pub web_fetch: bool,
+    /// Rounds of calls per reply (`TOOL_MAX_ROUNDS`).
+    pub max_rounds: u32,
+    /// Calls per user per day, 0: no limit (`TOOL_CALLS_PER_DAY`).
+    pub calls_per_day: u32,
+    /// Seconds a call may run (`TOOL_CALL_TIMEOUT_SECONDS`).
+    pub call_timeout_seconds: u64,
+    /// Seconds a call marked "ask first" waits for the user (`TOOL_APPROVAL_SECONDS`).
+    pub approval_seconds: u64,
+    /// Whether servers started as a command may be added and used (`MCP_STDIO_ENABLED`).
+    pub stdio_enabled: bool,
+    /// The MCP servers, by name.
+    pub servers: Vec<McpServerRow>,
+}
+
+/// An MCP server as the admin page shows it: its headers by name only (their values are secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct McpServerRow {
+    /// Primary key.
+    pub id: i64,
+    /// Short name; its tools are offered as `<name>__<tool>`.
+    pub name: String,
+    /// Its streamable HTTP endpoint (empty for a command).
+    pub url: String,
+    /// The names of the headers sent to it.
+    pub headers: Vec<String>,
+    /// The program and its arguments (a server started as a command).
+    pub command: Vec<String>,
+    /// Whether its tools are offered.
+    pub enabled: bool,
+    /// Its tools as last listed.
+    pub tools: Vec<McpToolRow>,
+    /// When they were listed (`YYYY-MM-DD HH:MM` UTC).
+    pub listed_at: Option<String>,
+    /// Why the last listing failed.
+    pub last_error: Option<String>,
+}
+
+/// One tool of an MCP server, with staff's choices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct McpToolRow {
+    /// Its name on the server.
+    pub name: String,
+    /// The name the model and users see (`<server>__<tool>`).
+    pub offered_as: String,
+    /// What it does, as the server says.
+    pub description: String,
+    /// The server says it may destroy or change things.
+    pub destructive: bool,
+    /// Offered to the model.
+    pub enabled: bool,
+    /// Each call waits for the user's approval.
+    pub ask_first: bool,
+}

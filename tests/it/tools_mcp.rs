@@ -599,3 +599,185 @@ async fn a_call_marked_ask_first_waits_for_the_users_answer_which_survives_a_rel
     let done = admin.settled(reply).await;
     assert!(done.content.contains("wiped /var"), "{}", done.content);
 }
+
+#[tokio::test]
+async fn staff_manage_servers_from_the_admin_page_with_plain_forms_and_never_see_a_token_again() {
+    use crate::common::{ORIGIN, form_post, logged_in, page};
+    use leptos::server_fn::ServerFn;
+    use thicode::admin::server_fns::{AdminAddMcpServer, AdminMcpServerAction, AdminSaveMcpServer};
+    let Some((_, python)) = servers() else { return };
+    let port = free_port();
+    let token = "s3cret-page-token";
+    let _server = python_http(&python, port, token);
+    let admin = Admin::new(&[("MCP_ALLOWED_HOSTS", "127.0.0.1")]).await;
+    let app = &admin.chat.app;
+    let root = logged_in(app, "root").await;
+    let ada = logged_in(app, "ada").await;
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let encoded = |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    let post = |path: &'static str, body: String, cookie: String, origin: &'static str| async move {
+        let res = app
+            .send(form_post(path, "/admin/tools", &body, Some(&cookie), origin))
+            .await;
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().replace(ORIGIN, ""))
+            .unwrap_or_default();
+        (status, location)
+    };
+    let add_body = |name: &str| {
+        format!(
+            "name={name}&url={}&headers={}&enabled=1",
+            encoded(&url),
+            encoded(&format!("Authorization: Bearer {token}\n"))
+        )
+    };
+
+    // A user gets 403 on the page and the forms; a form from another site is refused; nothing is added.
+    let mut req = crate::common::get("/admin/tools");
+    req.headers_mut().insert("cookie", ada.parse().unwrap());
+    assert_eq!(app.send(req).await.status().as_u16(), 403);
+    let (_, back) = post(AdminAddMcpServer::PATH, add_body("calc"), ada.clone(), ORIGIN).await;
+    assert_ne!(back, "/admin/tools?done=added");
+    let (status, _) = post(
+        AdminAddMcpServer::PATH,
+        add_body("calc"),
+        root.clone(),
+        "https://evil.example",
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(admin::servers_of(&admin).await.is_empty());
+
+    // A mistake: the field says what is wrong and keeps what was typed — but never the headers.
+    let (_, back) = post(AdminAddMcpServer::PATH, add_body("Calc!"), root.clone(), ORIGIN).await;
+    assert!(!back.contains(token), "{back}");
+    let html = page(app, &back, Some(&root)).await;
+    assert!(html.contains("Use 1 to 24 lowercase letters"), "{html}");
+    assert!(html.contains(r#"value="Calc!""#) && !html.contains(token), "{html}");
+    let (_, back) = post(
+        AdminAddMcpServer::PATH,
+        format!("name=calc&url={}&headers=no-colon-here", encoded(&url)),
+        root.clone(),
+        ORIGIN,
+    )
+    .await;
+    let html = page(app, &back, Some(&root)).await;
+    assert!(html.contains("Write each header as “Name: value”"), "{html}");
+
+    // Added: its tools are listed with the bearer token, which the page names but never shows.
+    let (_, back) = post(AdminAddMcpServer::PATH, add_body("calc"), root.clone(), ORIGIN).await;
+    assert_eq!(back, "/admin/tools?done=added");
+    let html = page(app, &back, Some(&root)).await;
+    assert!(html.contains("MCP server added."), "{html}");
+    assert!(html.contains("calc__add") && html.contains("calc__wipe"), "{html}");
+    assert!(html.contains("Stored: Authorization (values hidden)"), "{html}");
+    assert!(!html.contains(token), "the page shows the token");
+    let id = admin::servers_of(&admin).await[0]["id"].as_i64().unwrap();
+    let tool = |name: &str, servers: &[Value]| {
+        let tools = servers[0]["tools"].as_array().unwrap().clone();
+        tools.into_iter().find(|t| t["name"] == name).unwrap()
+    };
+    let servers = admin::servers_of(&admin).await;
+    assert_eq!(
+        (
+            tool("wipe", &servers)["ask_first"].clone(),
+            tool("add", &servers)["ask_first"].clone()
+        ),
+        (json!(true), json!(false)),
+        "a destructive tool asks first by default"
+    );
+
+    // Saved: `add` stops being offered, `wipe` stops asking first (unticked boxes are choices too); the headers stay.
+    let (_, back) = post(
+        AdminSaveMcpServer::PATH,
+        format!(
+            "id={id}&name=calc&url={}&headers=&enabled=1&listed[0]=add&listed[1]=wipe&on[1]=wipe",
+            encoded(&url)
+        ),
+        root.clone(),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(back, "/admin/tools?done=saved");
+    let servers = admin::servers_of(&admin).await;
+    assert_eq!(tool("add", &servers)["enabled"], false, "{servers:?}");
+    assert_eq!(tool("wipe", &servers)["enabled"], true);
+    assert_eq!(tool("wipe", &servers)["ask_first"], false);
+    assert_eq!(servers[0]["headers"], json!(["Authorization"]));
+    assert!(!admin.offered().await.contains(&"calc__add".to_string()));
+
+    // Listed again: still reached with the stored token.
+    let (_, back) = post(
+        AdminMcpServerAction::PATH,
+        format!("id={id}&action=refresh"),
+        root.clone(),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(back, "/admin/tools?done=refresh");
+    let servers = admin::servers_of(&admin).await;
+    assert_eq!(servers[0]["last_error"], Value::Null, "{servers:?}");
+
+    // Clearing the headers: the server refuses the next listing, and the page says why.
+    let (_, back) = post(
+        AdminSaveMcpServer::PATH,
+        format!("id={id}&name=calc&url={}&clear_headers=1&enabled=1", encoded(&url)),
+        root.clone(),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(back, "/admin/tools?done=saved");
+    post(
+        AdminMcpServerAction::PATH,
+        format!("id={id}&action=refresh"),
+        root.clone(),
+        ORIGIN,
+    )
+    .await;
+    let html = page(app, "/admin/tools", Some(&root)).await;
+    assert!(html.contains("Its tools could not be listed"), "{html}");
+    assert!(html.contains("None stored."), "{html}");
+
+    // The delete link asks first (without JavaScript the dialog is on the page), then the form removes it.
+    let html = page(app, &format!("/admin/tools?confirm_delete={id}"), Some(&root)).await;
+    assert!(html.contains("Delete calc?"), "{html}");
+    let (_, back) = post(
+        AdminMcpServerAction::PATH,
+        format!("id={id}&action=delete"),
+        root.clone(),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(back, "/admin/tools?done=delete");
+    assert!(admin::servers_of(&admin).await.is_empty());
+    let html = page(app, &back, Some(&root)).await;
+    assert!(
+        html.contains("MCP server deleted.") && html.contains("No MCP server yet."),
+        "{html}"
+    );
+
+    // Every change is audited, without the token.
+    let actions = admin.audit_actions().await;
+    let names: Vec<&str> = actions.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(names.iter().filter(|a| **a == "mcp.update").count(), 2, "{names:?}");
+    assert!(
+        names.contains(&"mcp.create") && names.contains(&"mcp.delete"),
+        "{names:?}"
+    );
+    assert!(actions.iter().all(|(_, details)| !details.contains(token)));
+}
+
+mod admin {
+    use serde_json::Value;
+
+    /// The servers as the admin API lists them.
+    pub async fn servers_of(admin: &super::Admin) -> Vec<Value> {
+        let (_, listed) = admin
+            .call(&admin.staff.clone(), "GET", "/api/admin/mcp-servers/", None)
+            .await;
+        listed.as_array().unwrap().clone()
+    }
+}

@@ -69,11 +69,14 @@ impl Feedback {
 pub(super) fn FieldErrors(id: String, messages: Signal<Vec<String>>) -> impl IntoView {
     view! {
         <Show when=move || !messages.get().is_empty()>
-            <ul class="field-errors" id=id.clone() role="alert">
-                <For each=move || messages.get() key=|m| m.clone() let:message>
-                    <li>{message}</li>
-                </For>
-            </ul>
+            // The alert wraps the list: a list with the alert role is no longer a list to its items.
+            <div id=id.clone() role="alert">
+                <ul class="field-errors">
+                    <For each=move || messages.get() key=|m| m.clone() let:message>
+                        <li>{message}</li>
+                    </For>
+                </ul>
+            </div>
         </Show>
     }
 }

@@ -50,9 +50,9 @@ fn LimitFields(values: Vec<Option<i64>>, hints: Vec<String>, error: Signal<Optio
                 <input id=name name=name type="number" min="0" step="1" inputmode="numeric" value=shown
                     aria-describedby=described aria-invalid=move || (!errors().is_empty()).to_string()/>
                 <p class="hint" id=hint_id>{hint}</p>
-                <ul class="field-errors" id=errors_id role="alert">
+                <div id=errors_id role="alert"><ul class="field-errors">
                     {move || errors().into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
-                </ul>
+                </ul></div>
             }
         })
         .collect_view()

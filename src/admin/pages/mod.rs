@@ -1,18 +1,20 @@
 //! The admin pages: `/admin` (the overview), `/admin/users` (`users`), `/admin/users/{id}` and `/admin/settings`
-//! (`limits`), `/admin/users/{id}/conversations…` (`conversations`), `/admin/usage` (`usage`), `/admin/audit`
-//! (`audit`). Anyone but staff
+//! (`limits`), `/admin/users/{id}/conversations…` (`conversations`), `/admin/usage` (`usage`), `/admin/tools`
+//! (`tools`: built-in tools and MCP servers), `/admin/audit` (`audit`). Anyone but staff
 //! gets 403 (logged in) or the login page (logged out); unknown paths under `/admin` answer the same way before they
 //! answer 404, so they reveal nothing.
 
 mod audit;
 mod conversations;
 mod limits;
+mod tools;
 mod usage;
 mod users;
 
 pub use audit::AuditRoute;
 pub use conversations::{ConversationRoute as AdminConversationRoute, ConversationsRoute as AdminConversationsRoute};
 pub use limits::{SettingsRoute as AdminSettingsRoute, UserRoute as AdminUserRoute};
+pub use tools::ToolsRoute as AdminToolsRoute;
 pub use usage::UsageRoute as AdminUsageRoute;
 pub use users::UsersRoute;
 
@@ -87,6 +89,7 @@ fn AdminNav(here: &'static str) -> impl IntoView {
                 {link("/admin", tr!(t, admin.nav.overview))}
                 {link("/admin/users", tr!(t, admin.nav.users))}
                 {link("/admin/usage", tr!(t, admin.nav.usage))}
+                {link("/admin/tools", tr!(t, admin.nav.tools))}
                 {link("/admin/settings", tr!(t, admin.nav.settings))}
                 {link("/admin/audit", tr!(t, admin.nav.audit))}
             </ul>

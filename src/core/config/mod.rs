@@ -366,6 +366,15 @@ pub enum SearchBackend {
 }
 
 impl SearchBackend {
+    /// Its name in the settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Searxng => "searxng",
+            Self::Brave => "brave",
+            Self::Tavily => "tavily",
+        }
+    }
+
     /// The backend named `name` (`searxng`, `brave`, `tavily`); `None` for `none` or anything else.
     pub fn parse(name: &str) -> Option<Self> {
         match name.trim().to_ascii_lowercase().as_str() {
