@@ -81,8 +81,41 @@ type Client = RunningService<RoleClient, ClientConfig>;
 
 /// Largest image (base64 characters) kept of a result for the page; larger ones are only named.
 const MAX_IMAGE_CHARS: usize = 2_000_000;
+/// Most base64 characters of images one result keeps for the page; images past it are only named.
+const MAX_PAGE_IMAGE_CHARS: usize = 4_000_000;
 /// Most characters of a result's text handed to the model.
 const MAX_TEXT_CHARS: usize = 40_000;
+/// Most characters of a result's text (its text and text resources together) kept for the page.
+const MAX_PAGE_TEXT_CHARS: usize = 100_000;
+
+/// What is left of a result's room on the page.
+struct PageRoom {
+    text: usize,
+    images: usize,
+}
+
+impl PageRoom {
+    /// `text` as the page keeps it: whole while there is room, then cut with a mark.
+    fn text(&mut self, text: &str) -> String {
+        let count = text.chars().count();
+        if count <= self.text {
+            self.text -= count;
+            return text.to_string();
+        }
+        let kept: String = text.chars().take(self.text).collect();
+        self.text = 0;
+        format!("{kept}\n[…]")
+    }
+
+    /// Whether an image of `chars` base64 characters is kept (drawn) for the page.
+    fn image(&mut self, chars: usize) -> bool {
+        let fits = chars <= MAX_IMAGE_CHARS && chars <= self.images;
+        if fits {
+            self.images -= chars;
+        }
+        fits
+    }
+}
 
 /// Opens a session with the server, within `limit`.
 async fn connect(transport: &Transport, guard: &Guard, limit: Duration) -> Result<Client, McpError> {
@@ -211,6 +244,10 @@ pub async fn call_tool(
 fn outcome(shown: &str, content: &[ContentBlock], is_error: bool) -> Outcome {
     let mut text = String::new();
     let mut parts = Vec::new();
+    let mut room = PageRoom {
+        text: MAX_PAGE_TEXT_CHARS,
+        images: MAX_PAGE_IMAGE_CHARS,
+    };
     let mut add = |line: &str| {
         if !text.is_empty() {
             text.push('\n');
@@ -221,13 +258,13 @@ fn outcome(shown: &str, content: &[ContentBlock], is_error: bool) -> Outcome {
         match block {
             ContentBlock::Text(t) => {
                 add(&t.text);
-                parts.push(json!({"type": "text", "text": t.text}));
+                parts.push(json!({"type": "text", "text": room.text(&t.text)}));
             }
             ContentBlock::Image(image) => {
                 add(&format!("[image: {}]", image.mime_type));
                 let shown_image = image.mime_type.starts_with("image/")
                     && !image.mime_type.contains("svg")
-                    && image.data.len() <= MAX_IMAGE_CHARS;
+                    && room.image(image.data.len());
                 parts.push(if shown_image {
                     json!({"type": "image", "mime_type": image.mime_type, "data": image.data})
                 } else {
@@ -242,7 +279,8 @@ fn outcome(shown: &str, content: &[ContentBlock], is_error: bool) -> Outcome {
                     ..
                 } => {
                     add(&format!("[resource {uri}]\n{body}"));
-                    parts.push(json!({"type": "resource", "uri": uri, "mime_type": mime_type, "text": body}));
+                    parts
+                        .push(json!({"type": "resource", "uri": uri, "mime_type": mime_type, "text": room.text(body)}));
                 }
                 ResourceContents::BlobResourceContents { uri, mime_type, .. } => {
                     add(&format!("[resource {uri}]"));
@@ -302,5 +340,32 @@ mod tests {
         );
         assert!(!failed.ok);
         assert_eq!(failed.for_page["error"], "MCP error -32602: bad city");
+    }
+
+    #[test]
+    fn the_page_keeps_a_bounded_part_of_a_large_result() {
+        let long = "é".repeat(MAX_PAGE_TEXT_CHARS - 10);
+        let image = "A".repeat(MAX_IMAGE_CHARS);
+        let content = vec![
+            ContentBlock::text(long.clone()),
+            ContentBlock::text("0123456789abcdef"),
+            ContentBlock::text("nothing left"),
+            ContentBlock::image(image.clone(), "image/png"),
+            ContentBlock::image(image.clone(), "image/png"),
+            ContentBlock::image(image, "image/png"),
+        ];
+        let done = outcome("big__result", &content, false);
+        let parts = done.for_page["content"].as_array().unwrap();
+        assert_eq!(parts[0]["text"], long.as_str());
+        assert_eq!(parts[1]["text"], "0123456789\n[…]");
+        assert_eq!(parts[2]["text"], "\n[…]");
+        // Two images fill the room; the third is only named.
+        assert!(parts[3]["data"].is_string() && parts[4]["data"].is_string());
+        assert!(parts[5].get("data").is_none() && parts[5]["mime_type"] == "image/png");
+        // The model still gets its own share, cut at its limit.
+        assert!(done.for_model.contains("[… the result continues]"));
+        assert!(
+            serde_json::to_string(&done.for_page).unwrap().len() < 2 * (MAX_PAGE_TEXT_CHARS + MAX_PAGE_IMAGE_CHARS)
+        );
     }
 }
