@@ -8,7 +8,9 @@
 //! fail, later ones succeed), `[fake:cut]` (the stream breaks after a few tokens), `[fake:malformed]` (an unreadable
 //! chunk after a few tokens), `[fake:hang]` (never answers), `[fake:hang-mid]` (goes silent after a few tokens),
 //! `[fake:tokens=N]` (reply length), `[fake:tps=N]` (tokens per second) and `[fake:stamp]` (each token ends with
-//! `@<epoch microseconds>` of the moment it was sent, for latency benchmarks). Function calling — Mistral's rules on
+//! `@<epoch microseconds>` of the moment it was sent, for latency benchmarks), `[fake:timeline]` (the moments the
+//! request came and its answer ended go to `/_fake/timeline`, with the fake SearXNG's for queries naming `timeline`:
+//! one clock for the time a tool round adds, `bench/tools`). Function calling — Mistral's rules on
 //! tools and on a history with calls, and calls made on request — is in [`super::fake_tools`], with a fake SearXNG
 //! instance at `/_fake/searxng` for the web search tool.
 
@@ -22,6 +24,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -54,12 +57,22 @@ pub struct RecordedRequest {
 }
 
 #[derive(Debug, Default)]
-struct Shared {
+pub(super) struct Shared {
     settings: Option<FakeSettings>,
     requests: Mutex<Vec<RecordedRequest>>,
     embeddings: Mutex<Vec<Value>>,
     ocr: Mutex<Vec<Value>>,
     failures: Mutex<HashMap<String, u32>>,
+    timeline: Mutex<Vec<Value>>,
+}
+
+impl Shared {
+    /// Notes `event` at this microsecond on the timeline.
+    pub(super) fn note(&self, event: &str, key: &str) {
+        if let Ok(mut timeline) = self.timeline.lock() {
+            timeline.push(json!({"at": now_micros() as u64, "event": event, "key": key}));
+        }
+    }
 }
 
 /// A running fake server.
@@ -82,7 +95,7 @@ impl FakeMistral {
         });
         let app = router(shared.clone());
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(listener.tap_io(no_delay), app).await;
         });
         Ok(Self { addr, shared, task })
     }
@@ -120,7 +133,13 @@ pub async fn serve(listener: tokio::net::TcpListener, settings: FakeSettings) ->
         settings: Some(settings),
         ..Shared::default()
     });
-    axum::serve(listener, router(shared)).await
+    axum::serve(listener.tap_io(no_delay), router(shared)).await
+}
+
+/// Sends each piece at once, as a real API does: without TCP_NODELAY, Nagle's algorithm holds a piece written soon
+/// after another until the client acknowledges the first (delayed ACKs: some 40 ms).
+fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    let _ = tcp.set_nodelay(true);
 }
 
 fn router(shared: Arc<Shared>) -> Router {
@@ -130,6 +149,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/ocr", post(ocr))
         .route("/_fake/requests", get(recorded))
+        .route("/_fake/timeline", get(timeline))
         .route("/_fake/searxng/search", get(super::fake_tools::searxng))
         .with_state(shared)
 }
@@ -174,6 +194,11 @@ async fn models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
         })
         .collect();
     Json(json!({"object": "list", "data": data})).into_response()
+}
+
+/// The moments noted for `[fake:timeline]` requests and searches, oldest first.
+async fn timeline(State(shared): State<Arc<Shared>>) -> Json<Vec<Value>> {
+    Json(shared.timeline.lock().map(|t| t.clone()).unwrap_or_default())
 }
 
 async fn recorded(State(shared): State<Arc<Shared>>) -> Json<Vec<Value>> {
@@ -438,6 +463,17 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
         .rev()
         .find(|m| m.get("role").and_then(Value::as_str) == Some("user"));
     let prompt = last_user.map(text_of).unwrap_or_default();
+    // The key of a timed request: its prompt, and how many tool results it carries (its round).
+    let timed = prompt.contains("[fake:timeline]").then(|| {
+        let round = messages
+            .iter()
+            .filter(|m| m.get("role").and_then(Value::as_str) == Some("tool"))
+            .count();
+        format!("{prompt}#{round}")
+    });
+    if let Some(key) = &timed {
+        shared.note("request", key);
+    }
     let images = match check_images(&model, &messages) {
         Ok(images) => images,
         Err(rejection) => return *rejection,
@@ -467,7 +503,10 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
                 tokio::time::sleep(interval).await;
                 Ok::<_, std::io::Error>(piece)
             })
-            .chain(futures_util::stream::once(async {
+            .chain(futures_util::stream::once(async move {
+                if let Some(key) = timed {
+                    shared.note("calls_sent", &key);
+                }
                 Ok(Bytes::from_static(b"data: [DONE]\n\n"))
             }));
         return event_stream(stream);

@@ -194,19 +194,28 @@ pub fn check(body: &Value) -> Option<Response> {
 }
 
 /// A SearXNG instance's JSON search (`/_fake/searxng/search?q=…&format=json`): two results about the query; a query
-/// starting `slow:N ` answers after N milliseconds (a call the page shows running).
-pub async fn searxng(
+/// starting `slow:N ` answers after N milliseconds (a call the page shows running). A query naming `timeline` notes
+/// when it came and when it was answered (`/_fake/timeline`).
+pub(super) async fn searxng(
+    axum::extract::State(shared): axum::extract::State<std::sync::Arc<super::fake_mistral::Shared>>,
     axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
     let query = params.get("q").cloned().unwrap_or_default();
     if params.get("format").map(String::as_str) != Some("json") {
         return StatusCode::FORBIDDEN.into_response();
     }
+    let timed = query.contains("timeline");
+    if timed {
+        shared.note("search_in", &query);
+    }
     if let Some(ms) = query
         .strip_prefix("slow:")
         .and_then(|rest| rest.split(' ').next()?.parse::<u64>().ok())
     {
         tokio::time::sleep(std::time::Duration::from_millis(ms.min(60_000))).await;
+    }
+    if timed {
+        shared.note("search_out", &query);
     }
     let slug: String = query
         .chars()
