@@ -60,7 +60,7 @@ test("admin limits and usage without JavaScript: the defaults save, an account's
   await expect(page.getByTestId("usage-chart")).toHaveCount(0);
   const csv = await page.request.get("/api/admin/usage/?format=csv");
   expect(csv.status()).toBe(200);
-  expect(await csv.text()).toMatch(/^day,messages,prompt_tokens,completion_tokens,errors,median_ttft_ms\r\n/);
+  expect(await csv.text()).toMatch(/^day,messages,prompt_tokens,completion_tokens,errors,median_ttft_ms,tool_calls\r\n/);
 });
 
 test("admin tools without JavaScript: a server is added, its tools chosen and it is deleted with plain forms", async ({

@@ -265,6 +265,9 @@ pub struct UsageRow {
     pub errors: i64,
     /// Median time to the first token, in milliseconds (replies that produced one).
     pub median_ttft_ms: Option<i64>,
+    /// Tool calls the replies made (issue #27).
+    #[serde(default)]
+    pub tool_calls: i64,
     /// Grouped by account: the bytes of files it keeps now.
     #[serde(default)]
     pub files_bytes: Option<i64>,
@@ -280,6 +283,7 @@ impl UsageRow {
             completion_tokens: 0,
             errors: 0,
             median_ttft_ms: None,
+            tool_calls: 0,
             files_bytes: None,
         }
     }

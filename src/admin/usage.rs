@@ -1,5 +1,5 @@
-//! Usage reports from the ledger (`usage_events`): replies, prompt and completion tokens, errors and the median time
-//! to the first token, per UTC day, account or model over a period of days; and the same as CSV. Server only.
+//! Usage reports from the ledger (`usage_events`): replies, prompt and completion tokens, errors, the median time
+//! to the first token and tool calls, per UTC day, account or model over a period of days; and the same as CSV. Server only.
 
 use std::collections::BTreeMap;
 
@@ -89,12 +89,13 @@ pub async fn report(db: &Db, start: i64, end: i64, group: UsageGroup) -> Result<
         "e.created_at"
     };
     let sql = format!(
-        "SELECT totals.k, totals.messages, totals.prompt, totals.completion, totals.errors, ranked.t \
+        "SELECT totals.k, totals.messages, totals.prompt, totals.completion, totals.errors, ranked.t, totals.tools \
          FROM ( \
             SELECT {key} AS k, CAST(SUM(CASE WHEN e.kind = 'reply' THEN 1 ELSE 0 END) AS BIGINT) AS messages, \
                    CAST(SUM(e.prompt_tokens) AS BIGINT) AS prompt, \
                    CAST(SUM(e.completion_tokens) AS BIGINT) AS completion, \
-                   CAST(SUM(CASE WHEN e.status = 'error' THEN 1 ELSE 0 END) AS BIGINT) AS errors \
+                   CAST(SUM(CASE WHEN e.status = 'error' THEN 1 ELSE 0 END) AS BIGINT) AS errors, \
+                   CAST(SUM(e.tool_calls) AS BIGINT) AS tools \
             FROM usage_events e {join} WHERE {at} >= $1 AND {at} < $2 GROUP BY {key}) totals \
          LEFT JOIN ( \
             SELECT k, t FROM ( \
@@ -119,6 +120,7 @@ pub async fn report(db: &Db, start: i64, end: i64, group: UsageGroup) -> Result<
             completion_tokens: row.try_get(3)?,
             errors: row.try_get(4)?,
             median_ttft_ms: row.try_get(5)?,
+            tool_calls: row.try_get(6)?,
             files_bytes: None,
         });
     }
@@ -195,7 +197,7 @@ fn csv_field(text: &str) -> String {
 /// The CSV header line of a report grouped by `group`.
 pub fn csv_header(group: UsageGroup) -> String {
     format!(
-        "{},messages,prompt_tokens,completion_tokens,errors,median_ttft_ms{}\r\n",
+        "{},messages,prompt_tokens,completion_tokens,errors,median_ttft_ms,tool_calls{}\r\n",
         group.name(),
         if group == UsageGroup::User { ",files_bytes" } else { "" }
     )
@@ -204,13 +206,14 @@ pub fn csv_header(group: UsageGroup) -> String {
 /// One row of the report as a CSV line.
 pub fn csv_line(row: &UsageRow) -> String {
     format!(
-        "{},{},{},{},{},{}{}\r\n",
+        "{},{},{},{},{},{},{}{}\r\n",
         csv_field(&row.key),
         row.messages,
         row.prompt_tokens,
         row.completion_tokens,
         row.errors,
         row.median_ttft_ms.map(|m| m.to_string()).unwrap_or_default(),
+        row.tool_calls,
         row.files_bytes.map(|b| format!(",{b}")).unwrap_or_default()
     )
 }

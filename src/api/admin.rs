@@ -71,6 +71,8 @@ struct UsageRowOut {
     errors: i64,
     /// Median time to the first token (ms), null without any.
     median_ttft_ms: Option<i64>,
+    /// Tool calls the replies made.
+    tool_calls: i64,
     /// Grouped by account: the bytes of files it keeps now (left out otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     files_bytes: Option<i64>,
@@ -137,6 +139,7 @@ async fn usage(
                 completion_tokens: r.completion_tokens,
                 errors: r.errors,
                 median_ttft_ms: r.median_ttft_ms,
+                tool_calls: r.tool_calls,
                 files_bytes: r.files_bytes,
             })
             .collect(),

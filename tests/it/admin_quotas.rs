@@ -403,16 +403,16 @@ async fn usage_reports_count_a_known_set_by_day_user_and_model_as_json_csv_and_a
     let (ada, bob) = (id("ada").await, id("bob").await);
     // 2026-11-10 and 2026-11-11 (UTC noon), and one event outside the period (2026-10-01).
     let (d10, d11, out) = (1_794_312_000_000_i64, 1_794_398_400_000_i64, 1_791_892_800_000_i64);
-    for (user, at, model, status, prompt, completion, ttft) in [
-        (ada, d10, "mistral-small", "delivered", 10, 20, Some(100)),
-        (ada, d10, "mistral-small", "delivered", 5, 5, Some(300)),
-        (ada, d11, "mistral-large", "error", 7, 0, None),
-        (bob, d11, "mistral-small", "delivered", 1, 2, Some(200)),
-        (bob, out, "mistral-small", "delivered", 1000, 1000, Some(1)),
+    for (user, at, model, status, prompt, completion, ttft, tools) in [
+        (ada, d10, "mistral-small", "delivered", 10, 20, Some(100), 3),
+        (ada, d10, "mistral-small", "delivered", 5, 5, Some(300), 0),
+        (ada, d11, "mistral-large", "error", 7, 0, None, 1),
+        (bob, d11, "mistral-small", "delivered", 1, 2, Some(200), 0),
+        (bob, out, "mistral-small", "delivered", 1000, 1000, Some(1), 9),
     ] {
         sqlx::query(
             "INSERT INTO usage_events (user_id, created_at, model, status, prompt_tokens, completion_tokens, \
-             time_to_first_token_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             time_to_first_token_ms, tool_calls) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(user)
         .bind(at)
@@ -421,6 +421,7 @@ async fn usage_reports_count_a_known_set_by_day_user_and_model_as_json_csv_and_a
         .bind(prompt)
         .bind(completion)
         .bind(ttft)
+        .bind(tools)
         .execute(pool)
         .await
         .unwrap();
@@ -432,9 +433,9 @@ async fn usage_reports_count_a_known_set_by_day_user_and_model_as_json_csv_and_a
     assert_eq!(
         by_day["results"],
         json!([
-            {"key": "2026-11-10", "messages": 2, "prompt_tokens": 15, "completion_tokens": 25, "errors": 0, "median_ttft_ms": 100},
-            {"key": "2026-11-11", "messages": 2, "prompt_tokens": 8, "completion_tokens": 2, "errors": 1, "median_ttft_ms": 200},
-            {"key": "2026-11-12", "messages": 0, "prompt_tokens": 0, "completion_tokens": 0, "errors": 0, "median_ttft_ms": null}
+            {"key": "2026-11-10", "messages": 2, "prompt_tokens": 15, "completion_tokens": 25, "errors": 0, "median_ttft_ms": 100, "tool_calls": 3},
+            {"key": "2026-11-11", "messages": 2, "prompt_tokens": 8, "completion_tokens": 2, "errors": 1, "median_ttft_ms": 200, "tool_calls": 1},
+            {"key": "2026-11-12", "messages": 0, "prompt_tokens": 0, "completion_tokens": 0, "errors": 0, "median_ttft_ms": null, "tool_calls": 0}
         ])
     );
     let (_, by_user) = api(&chat, "GET", &format!("{q}&group_by=user"), None, &root).await;
@@ -442,7 +443,7 @@ async fn usage_reports_count_a_known_set_by_day_user_and_model_as_json_csv_and_a
     assert_eq!(by_user["results"][0]["messages"], json!(3));
     assert_eq!(
         by_user["results"][1],
-        json!({"key": "bob", "messages": 1, "prompt_tokens": 1, "completion_tokens": 2, "errors": 0, "median_ttft_ms": 200, "files_bytes": 0})
+        json!({"key": "bob", "messages": 1, "prompt_tokens": 1, "completion_tokens": 2, "errors": 0, "median_ttft_ms": 200, "tool_calls": 0, "files_bytes": 0})
     );
     let (_, by_model) = api(&chat, "GET", &format!("{q}&group_by=model"), None, &root).await;
     assert_eq!(by_model["results"][0]["key"], json!("mistral-small"));
@@ -464,8 +465,8 @@ async fn usage_reports_count_a_known_set_by_day_user_and_model_as_json_csv_and_a
         let body = text(res).await;
         assert_eq!(
             body,
-            "day,messages,prompt_tokens,completion_tokens,errors,median_ttft_ms\r\n2026-11-10,2,15,25,0,100\r\n\
-             2026-11-11,2,8,2,1,200\r\n2026-11-12,0,0,0,0,\r\n"
+            "day,messages,prompt_tokens,completion_tokens,errors,median_ttft_ms,tool_calls\r\n2026-11-10,2,15,25,0,100,3\r\n\
+             2026-11-11,2,8,2,1,200,1\r\n2026-11-12,0,0,0,0,,0\r\n"
         );
     }
     // Bad input: specific errors, never a 500; other callers: 401 and 403.

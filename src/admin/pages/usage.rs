@@ -93,6 +93,7 @@ fn Report(report: UsageReport) -> impl IntoView {
                     <th scope="col" class="number">{tr!(t, admin.usage.completion_tokens)}</th>
                     <th scope="col" class="number">{tr!(t, admin.usage.errors)}</th>
                     <th scope="col" class="number">{tr!(t, admin.usage.median_ttft)}</th>
+                    <th scope="col" class="number">{tr!(t, admin.usage.tool_calls)}</th>
                     {by_user.then(|| view! { <th scope="col" class="number">{tr!(t, admin.usage.files)}</th> })}
                 </tr></thead>
                 <tbody>
@@ -104,6 +105,7 @@ fn Report(report: UsageReport) -> impl IntoView {
                             <td class="number">{row.completion_tokens}</td>
                             <td class="number">{row.errors}</td>
                             <td class="number">{row.median_ttft_ms.map(|ms| tr!(t, admin.usage.ms, ms = ms).to_string())}</td>
+                            <td class="number">{row.tool_calls}</td>
                             {row.files_bytes.map(|b| view! {
                                 <td class="number">{crate::files::human_size(u64::try_from(b).unwrap_or(0))}</td>
                             })}
