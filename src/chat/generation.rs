@@ -74,10 +74,12 @@ impl Live {
     }
 }
 
-/// The tool calls of a reply, numbered in order and written as they start.
+/// The tool calls of a reply, numbered in order and written as they start, and the sources its searches found
+/// (numbered on across searches, so the answer's `[n]` names one page).
 #[derive(Debug, Default)]
 struct StepCounter {
     next: i64,
+    sources: usize,
 }
 
 impl StepCounter {
@@ -596,6 +598,16 @@ impl Engine {
             .filter(|t| t.ask_first)
             .map(|t| t.name)
             .collect();
+        // Each search numbers its results after the reply's earlier ones; searches of one round, which run
+        // together, each keep room for a full page of results.
+        let mut first_sources = Vec::with_capacity(calls.len());
+        let mut next_source = steps.sources + 1;
+        for call in calls {
+            first_sources.push(next_source);
+            if call.name == crate::tools::builtin::WEB_SEARCH {
+                next_source += crate::tools::builtin::SEARCH_RESULTS;
+            }
+        }
         let mut started = Vec::with_capacity(calls.len());
         for (i, call) in calls.iter().enumerate() {
             let ask = i < allowed && offered.contains(&call.name) && asking.contains(&call.name);
@@ -606,6 +618,7 @@ impl Engine {
         }
         let runs = calls.iter().zip(started).enumerate().map(|(i, (call, mut step))| {
             let toolbox = &self.toolbox;
+            let first_source = first_sources[i];
             async move {
                 let mut began = Instant::now();
                 // The user's answer, when the call waits for one: `Some(outcome)` when it is not to run.
@@ -637,7 +650,7 @@ impl Engine {
                     )
                 } else {
                     let time = limits.call_timeout.min(deadline.saturating_duration_since(began));
-                    match tokio::time::timeout(time, toolbox.call(&call.name, &call.arguments)).await {
+                    match tokio::time::timeout(time, toolbox.call(&call.name, &call.arguments, first_source)).await {
                         Ok(outcome) => outcome,
                         Err(_) => Outcome::failed(
                             &call.name,
@@ -672,12 +685,23 @@ impl Engine {
                     tracing::warn!(error = %e, "could not save a tool call's outcome");
                 }
                 live.tell(&step);
-                outcome.for_model
+                // The highest source number the call gave.
+                let last_source = outcome.for_page["results"]
+                    .as_array()
+                    .and_then(|r| r.last())
+                    .and_then(|r| r["n"].as_u64())
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(0);
+                (outcome.for_model, last_source)
             }
         });
         let all = futures_util::future::join_all(runs);
         tokio::select! {
-            results = all => Some(results),
+            results = all => {
+                let last = results.iter().map(|(_, last)| *last).max().unwrap_or(0);
+                steps.sources = steps.sources.max(last);
+                Some(results.into_iter().map(|(for_model, _)| for_model).collect())
+            }
             () = live.stop.notified() => {
                 if let Err(e) = store::interrupt_steps(pool, job.message_id).await {
                     tracing::warn!(error = %e, "could not mark stopped tool calls");

@@ -40,12 +40,16 @@ pub fn steps_html(steps: &[StepOut], lang: Lang, answering: &Answering) -> Strin
 
 /// The pages the reply's searches found, numbered as the model read them (under the answer); nothing without any.
 pub fn links_html(steps: &[StepOut], lang: Lang) -> String {
-    let links: Vec<(String, String)> = steps
+    // Each under the number the model cites it by (`n`; results stored before numbers were kept count from 1).
+    let links: Vec<(Option<u64>, String, String)> = steps
         .iter()
         .filter(|s| s.status == "done")
         .filter_map(|s| s.result.as_ref()?.get("results")?.as_array().cloned())
         .flatten()
-        .filter_map(|r| Some((web_url(r.get("url")?.as_str()?)?, text_of(&r, "title"))))
+        .filter_map(|r| {
+            let n = r.get("n").and_then(serde_json::Value::as_u64);
+            Some((n, web_url(r.get("url")?.as_str()?)?, text_of(&r, "title")))
+        })
         .collect();
     if links.is_empty() {
         return String::new();
@@ -54,10 +58,11 @@ pub fn links_html(steps: &[StepOut], lang: Lang) -> String {
         r#"<div class="message-links" data-testid="message-links"><p>{}</p><ol>"#,
         esc(tr!(lang, chat.tools.sources))
     );
-    for (url, title) in links {
+    for (n, url, title) in links {
         let label = if title.is_empty() { host_of(&url) } else { title };
         out.push_str(&format!(
-            r#"<li><a href="{}" target="_blank" rel="noopener noreferrer nofollow external">{}</a> <span class="link-host">{}</span></li>"#,
+            r#"<li{}><a href="{}" target="_blank" rel="noopener noreferrer nofollow external">{}</a> <span class="link-host">{}</span></li>"#,
+            n.map(|n| format!(r#" value="{n}""#)).unwrap_or_default(),
             esc(&url),
             esc(&label),
             esc(&host_of(&url))
@@ -404,5 +409,41 @@ mod tests {
         );
         assert!(html.contains(r#"href="https://example.org/r""#));
         assert_eq!(links_html(&[], Lang::En), "");
+    }
+
+    #[test]
+    fn sources_keep_the_numbers_the_model_cites_them_by() {
+        let first = step(
+            "web_search",
+            "done",
+            json!({"query": "a"}),
+            Some(json!({"results": [
+                {"n": 1, "title": "One", "url": "https://example.org/1", "snippet": ""},
+                {"n": 2, "title": "Two", "url": "javascript:alert(1)", "snippet": ""},
+                {"n": 3, "title": "Three", "url": "https://example.org/3", "snippet": ""}
+            ]})),
+            None,
+        );
+        let second = step(
+            "web_search",
+            "done",
+            json!({"query": "b"}),
+            Some(json!({"results": [{"n": 9, "title": "Nine", "url": "https://example.org/9", "snippet": ""}]})),
+            None,
+        );
+        let links = links_html(&[first, second], Lang::En);
+        assert!(
+            links.contains(r#"<li value="1"><a href="https://example.org/1""#),
+            "{links}"
+        );
+        // A dropped link leaves its number out rather than shifting the next ones.
+        assert!(
+            links.contains(r#"<li value="3"><a href="https://example.org/3""#),
+            "{links}"
+        );
+        assert!(
+            links.contains(r#"<li value="9"><a href="https://example.org/9""#),
+            "{links}"
+        );
     }
 }

@@ -215,10 +215,11 @@ impl Toolbox {
         listed.unwrap_or_else(|| self.function_models.iter().any(|m| m == id))
     }
 
-    /// Runs a call of `name` with the model's `arguments` (JSON text).
-    pub async fn call(&self, name: &str, arguments: &str) -> Outcome {
+    /// Runs a call of `name` with the model's `arguments` (JSON text); a web search numbers its results from
+    /// `first_source`.
+    pub async fn call(&self, name: &str, arguments: &str, first_source: usize) -> Outcome {
         if self.builtins.offers(name) {
-            return self.builtins.call(name, arguments).await;
+            return self.builtins.call(name, arguments, first_source).await;
         }
         match self.mcp_tools().into_iter().find(|(_, _, offered, _)| offered == name) {
             Some((server, tool, _, _)) => {

@@ -260,6 +260,47 @@ async fn the_rounds_are_bounded_and_the_last_word_is_the_models() {
 }
 
 #[tokio::test]
+async fn the_sources_of_several_searches_keep_distinct_numbers_for_the_model_and_the_page() {
+    let tools = Tools::new(&[]).await;
+    // Two searches at once, then one more in a second round (each finds one page).
+    let (conversation, reply) = tools
+        .ask(r#"[fake:rounds=2] [fake:call=web_search {"query": "a"}] [fake:call=web_search {"query": "bb"}]"#)
+        .await;
+    assert_eq!(reply.status, "delivered", "{}", reply.metadata);
+    let results: Vec<String> = tools
+        .chat
+        .fake
+        .requests()
+        .iter()
+        .map(|r| {
+            r.body["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["role"] == "tool")
+                .map(|m| m["content"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .max_by_key(Vec::len)
+        .unwrap();
+    assert_eq!(results.len(), 4, "{results:?}");
+    // The searches of one round each keep room for a full page of results; the next round goes on after them.
+    for (result, number) in results.iter().zip([
+        "\n[1] About a\n",
+        "\n[9] About bb\n",
+        "\n[10] About a\n",
+        "\n[18] About bb\n",
+    ]) {
+        assert!(result.contains(number), "{number:?} in {result}");
+    }
+    let html = crate::common::page(&tools.chat.app, &format!("/chat/{conversation}"), Some(&tools.cookie)).await;
+    for (value, url) in [(1, 1), (9, 2), (10, 1), (18, 2)] {
+        let link = format!(r#"<li value="{value}"><a href="https://example.org/{url}""#);
+        assert!(html.contains(&link), "{link} in {html}");
+    }
+}
+
+#[tokio::test]
 async fn tool_calls_count_against_the_daily_limit() {
     let tools = Tools::new(&[("TOOL_CALLS_PER_DAY", "2")]).await;
     let (_, reply) = tools
@@ -496,7 +537,7 @@ async fn the_page_shows_each_step_collapsed_and_the_pages_found_under_the_answer
     // Collapsed: nothing is open until asked.
     assert!(!steps.contains("<details open"));
     // The search results under the answer, as links out of the app.
-    assert!(html.contains(r#"<div class="message-links" data-testid="message-links"><p>Sources</p><ol><li><a href="https://example.org/9" target="_blank" rel="noopener noreferrer nofollow external">About rust 1.95</a>"#), "{html}");
+    assert!(html.contains(r#"<div class="message-links" data-testid="message-links"><p>Sources</p><ol><li value="1"><a href="https://example.org/9" target="_blank" rel="noopener noreferrer nofollow external">About rust 1.95</a>"#), "{html}");
     // The untrusted snippet is text, never markup or instructions to the page.
     assert!(!html.contains("<script>x"));
 }

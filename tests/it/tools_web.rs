@@ -244,7 +244,7 @@ async fn the_built_in_tools_run_a_models_calls_and_hand_back_delimited_data() {
         [WEB_SEARCH, READ_PAGE]
     );
 
-    let found = tools.call(WEB_SEARCH, r#"{"query": "anything"}"#).await;
+    let found = tools.call(WEB_SEARCH, r#"{"query": "anything"}"#, 1).await;
     assert!(found.ok);
     assert!(
         found.for_model.contains("[1] A\nhttps://example.org/a\nSnippet A"),
@@ -255,7 +255,7 @@ async fn the_built_in_tools_run_a_models_calls_and_hand_back_delimited_data() {
     assert_eq!(found.for_page["results"].as_array().unwrap().len(), 2);
 
     let read = tools
-        .call(READ_PAGE, &format!(r#"{{"url": "http://{addr}/article"}}"#))
+        .call(READ_PAGE, &format!(r#"{{"url": "http://{addr}/article"}}"#), 1)
         .await;
     assert!(read.ok);
     assert!(
@@ -269,7 +269,7 @@ async fn the_built_in_tools_run_a_models_calls_and_hand_back_delimited_data() {
     assert_eq!(read.for_page["page"]["title"], "An article");
 
     let missing = tools
-        .call(READ_PAGE, &format!(r#"{{"url": "http://{addr}/missing"}}"#))
+        .call(READ_PAGE, &format!(r#"{{"url": "http://{addr}/missing"}}"#), 1)
         .await;
     assert!(!missing.ok);
     assert_eq!(missing.for_page["error"], "the server answered 404");
