@@ -189,6 +189,16 @@ test("a long conversation opens at its end and a streaming reply is followed onl
   const top = await scroller.evaluate((el) => el.scrollTop);
   await page.waitForTimeout(1_500);
   expect(Math.abs((await scroller.evaluate((el) => el.scrollTop)) - top), "stays put").toBeLessThan(5);
+  // On a phone, half-way up the conversation, the button covers none of the messages' links and buttons (axe).
+  await page.setViewportSize({ width: 390, height: 844 });
+  await scroller.evaluate((el) => el.scrollTo({ top: el.scrollHeight / 2 }));
+  await expect(page.getByTestId("jump-latest")).toBeVisible();
+  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
+  expect(axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => v.id)).toEqual([]);
+  const [jumpBox, listBox] = [await page.getByTestId("jump-latest").boundingBox(), await scroller.boundingBox()];
+  await page.screenshot({ path: "test-results/jump-latest-390.png" });
+  expect(jumpBox!.y, "the button sits below the messages").toBeGreaterThanOrEqual(listBox!.y + listBox!.height - 1);
+  await page.setViewportSize({ width: 1280, height: 700 });
   await page.getByTestId("jump-latest").click();
   await expect.poll(distance).toBeLessThan(50);
   await expect(page.getByTestId("jump-latest")).toBeHidden();

@@ -164,15 +164,16 @@ pub(super) fn ConversationPane(
                 })}
                 <div aria-live="polite">{body}</div>
             </div>
+        </div>
+        <div class="composer-wrap" class:dragging=move || dragging.get()
+            on:dragover=on_dragover on:dragleave=on_dragleave on:drop=on_drop>
+            <p class="drop-hint" aria-hidden="true">{tr!(t, files.ui.drop_here)}</p>
+            // Above the composer rather than floating over the messages: it never covers a link or a button of theirs.
             <button type="button" class="jump-latest icon-button" hidden=move || at_bottom.get()
                 aria-label=tr!(t, chat.conversation.jump_latest) data-tip=tr!(t, chat.conversation.jump_latest)
                 class:tip-up=true on:click=jump data-testid="jump-latest">
                 <Svg icon=Icon::ArrowDown/>
             </button>
-        </div>
-        <div class="composer-wrap" class:dragging=move || dragging.get()
-            on:dragover=on_dragover on:dragleave=on_dragleave on:drop=on_drop>
-            <p class="drop-hint" aria-hidden="true">{tr!(t, files.ui.drop_here)}</p>
             <div class="column">
                 <Show when=move || actions.error().is_some()>
                     <p class="form-error chat-error" role="alert" data-testid="chat-error">{move || actions.error()}</p>
