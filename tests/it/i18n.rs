@@ -560,3 +560,21 @@ fn every_message_of_the_validators_and_the_provider_has_a_translation() {
         assert_ne!(french, message.english(), "no French for {message:?}");
     }
 }
+
+#[tokio::test]
+async fn every_page_describes_the_site_in_its_language() {
+    let app = TestApp::new(&[]).await;
+    for uri in ["/", "/login", "/register", "/forgot-password"] {
+        let en = english(&app, uri, None).await;
+        assert_eq!(en.matches(r#"<meta name="description""#).count(), 1, "{uri}");
+        assert!(
+            en.contains(r#"<meta name="description" content="ThiCode is a fast, self-hosted AI chat"#),
+            "{uri}"
+        );
+        let fr = french(&app, uri, None).await;
+        assert!(
+            fr.contains(r#"<meta name="description" content="ThiCode est un chat IA rapide"#),
+            "{uri}"
+        );
+    }
+}
