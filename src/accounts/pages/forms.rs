@@ -143,9 +143,10 @@ pub(super) fn next_path() -> impl Fn() -> String + Copy {
     }
 }
 
-/// Fetches the code of the page `next_path` leads to while the user fills in the form.
-pub(super) fn preload_next(next: impl Fn() -> String + 'static) {
-    Effect::new(move |_| crate::core::lazy::preload(&next()));
+/// Fetches the code of the page `next_path` leads to once the user starts on the form (a field focused, a button
+/// pressed): never while the page itself is still loading, and in time for the submission.
+pub(super) fn preload_next(next: impl Fn() -> String + Copy + 'static) -> impl Fn() + Copy + 'static {
+    move || crate::core::lazy::preload(&next())
 }
 
 pub(super) fn counter_class(length: usize) -> &'static str {

@@ -20,7 +20,7 @@ pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let feedback = Feedback::of(action);
     let next = next_path();
-    preload_next(next);
+    let preload = preload_next(next);
     let t = Lang::current();
     view! {
         <Title text=tr!(t, accounts.session.log_in_title)/>
@@ -30,7 +30,7 @@ pub fn LoginPage() -> impl IntoView {
             <Show when=move || use_query_map().with(|q| q.get("reset").is_some())>
                 <p class="notice" role="status">{tr!(t, accounts.session.password_has_been_set)}</p>
             </Show>
-            <ActionForm action=action attr:class="form" attr:novalidate=true>
+            <ActionForm action=action attr:class="form" attr:novalidate=true on:focusin=move |_| preload() on:pointerdown=move |_| preload()>
                 <CsrfField/>
                 <FormErrors feedback/>
                 <input type="hidden" name="next" value=next/>
@@ -50,14 +50,14 @@ pub fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
     let feedback = Feedback::of(action);
     let next = next_path();
-    preload_next(next);
+    let preload = preload_next(next);
     let t = Lang::current();
     view! {
         <Title text=tr!(t, accounts.session.create_account)/>
         <AlreadyIn/>
         <section class="auth-card">
             <h1>{tr!(t, accounts.session.create_account)}</h1>
-            <ActionForm action=action attr:class="form" attr:novalidate=true>
+            <ActionForm action=action attr:class="form" attr:novalidate=true on:focusin=move |_| preload() on:pointerdown=move |_| preload()>
                 <CsrfField/>
                 <FormErrors feedback/>
                 <input type="hidden" name="next" value=next/>
