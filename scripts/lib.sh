@@ -196,6 +196,18 @@ ensure_mcp_servers() {
   export TEST_MCP_PYTHON="$venv/bin/python"
 }
 
+# Lighthouse (npm) for bench/lighthouse, kept in the user's cache; prints its folder.
+LIGHTHOUSE_VERSION="12.2.3"
+ensure_lighthouse() {
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/lighthouse-$LIGHTHOUSE_VERSION"
+  if [ ! -f "$dir/node_modules/lighthouse/core/index.js" ]; then
+    say "installing lighthouse@$LIGHTHOUSE_VERSION (npm, once)" >&2
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" -E "lighthouse@$LIGHTHOUSE_VERSION" >&2
+  fi
+  echo "$dir"
+}
+
 # promtool, Prometheus' own checker of the /metrics output (tests/it/metrics.rs), from Debian's prometheus package.
 ensure_metrics_tools() {
   command -v promtool >/dev/null || apt_install prometheus
