@@ -39,8 +39,8 @@ export function firstLoad(pkgDir) {
         brotli: shellSizes.brotli + chunks.brotli,
         files: shellSizes.files + chunks.files,
       };
-      // `__chat_route_view_<hash>` → `chat`
-      return { page: key.replace(/^_+/, "").replace(/_route_view_\d+$/, ""), chunks, total };
+      // `__chat_route_view_<hash>` → `chat`, `admin_view_<hash>` (a section) → `admin`
+      return { page: key.replace(/^_+/, "").replace(/(_route)?_view_\d+$/, ""), chunks, total };
     })
     .sort((a, b) => a.page.localeCompare(b.page));
   return { shell: shellSizes, pages };

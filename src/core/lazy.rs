@@ -1,6 +1,7 @@
 //! Pages loaded on demand. Every page is a lazy route: the browser's first download is the shell (router, header,
-//! menus, dialogs) plus the chunk of the page it opened — the server names that chunk in `<head>` — and navigating
-//! to another page fetches that page's chunk. Chunks are fetched ahead when a link to their page is pointed at,
+//! menus, dialogs) plus the code of the page it opened — the server names its chunks in `<head>` — and navigating
+//! to another page fetches that page's code. The home page and the chat are split points of their own
+//! ([`lazy_page!`]); the account forms, the settings and the admin area are one each ([`lazy_section!`]). Chunks are fetched ahead when a link to their page is pointed at,
 //! focused or touched (`client`), so navigation stays instant. Built by `cargo leptos build --split` (wasm-split);
 //! without `--split` the same code builds one module and nothing is loaded later.
 
@@ -27,6 +28,59 @@ macro_rules! lazy_page {
                 view
             }
         }
+    };
+}
+
+/// Declares the lazy routes of a section: pages whose code is fetched together, as one split point. Each split point
+/// multiplies the chunks wasm-split cuts the client into (one per set of split points a piece of code serves), and a
+/// browser pays for every chunk file it requests on a first visit (issue #28: a page of 138 files spent 100 ms of one
+/// task just issuing the requests on a 4× slower CPU). Pages people open one after the other — the account forms,
+/// the settings, the admin area — share one.
+/// `lazy_section!(admin_view, __preload_admin_view, AdminPages { AdminRoute => AdminPage, … })`: the `#[lazy]`
+/// function that builds a page of the section (its preload function is `__preload_` and its name), the enum of its
+/// pages, and each route with its page component.
+#[macro_export]
+macro_rules! lazy_section {
+    ($view:ident, $preload:ident, $pages:ident {
+        $($(#[$meta:meta])* $route:ident => $page:path),+ $(,)?
+    }) => {
+        /// The pages of the section.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[allow(clippy::enum_variant_names)]
+        pub enum $pages {
+            $($route),+
+        }
+
+        /// Builds the section's page `page` (one split point for all of them).
+        #[::leptos::lazy]
+        fn $view(page: $pages) -> ::leptos::prelude::AnyView {
+            match page {
+                $($pages::$route => ::leptos::prelude::IntoAny::into_any(::leptos::prelude::untrack($page)),)+
+            }
+        }
+
+        $(
+            $(#[$meta])*
+            pub struct $route;
+
+            impl ::leptos_router::LazyRoute for $route {
+                fn data() -> Self {
+                    $crate::core::lazy::page_requested();
+                    $route
+                }
+
+                async fn view(_this: Self) -> ::leptos::prelude::AnyView {
+                    let view = $view($pages::$route).await;
+                    $crate::core::lazy::page_built();
+                    view
+                }
+
+                async fn preload() {
+                    #[cfg(target_arch = "wasm32")]
+                    $preload().await;
+                }
+            }
+        )+
     };
 }
 

@@ -18,35 +18,23 @@ pub use tokens::TokensPage;
 pub use usage::UsagePage;
 pub use user_menu::{UserMenu, body_attributes};
 
-crate::lazy_page!(
+crate::lazy_section!(auth_view, __preload_auth_view, AuthPages {
     /// `/login` as a lazy route.
-    LoginRoute => LoginPage
-);
-crate::lazy_page!(
+    LoginRoute => LoginPage,
     /// `/register` as a lazy route.
-    RegisterRoute => RegisterPage
-);
-crate::lazy_page!(
+    RegisterRoute => RegisterPage,
     /// `/forgot-password` as a lazy route.
-    ForgotPasswordRoute => ForgotPasswordPage
-);
-crate::lazy_page!(
+    ForgotPasswordRoute => ForgotPasswordPage,
     /// `/reset-password/{token}` as a lazy route.
-    ResetPasswordRoute => ResetPasswordPage
-);
-crate::lazy_page!(
+    ResetPasswordRoute => ResetPasswordPage,
+});
+crate::lazy_section!(settings_view, __preload_settings_view, SettingsPages {
     /// `/settings` as a lazy route.
-    SettingsRoute => SettingsPage
-);
-crate::lazy_page!(
+    SettingsRoute => SettingsPage,
     /// `/settings/password` as a lazy route.
-    PasswordRoute => PasswordPage
-);
-crate::lazy_page!(
+    PasswordRoute => PasswordPage,
     /// `/settings/tokens` as a lazy route.
-    TokensRoute => TokensPage
-);
-crate::lazy_page!(
+    TokensRoute => TokensPage,
     /// `/settings/usage` as a lazy route.
-    UsageRoute => UsagePage
-);
+    UsageRoute => UsagePage,
+});

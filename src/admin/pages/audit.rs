@@ -95,8 +95,3 @@ fn action_label(t: Lang, action: &str) -> String {
         other => other.to_string(),
     }
 }
-
-crate::lazy_page!(
-    /// `/admin/audit` as a lazy route.
-    AuditRoute => AuditPage
-);

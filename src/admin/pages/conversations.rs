@@ -231,12 +231,3 @@ fn admin_files_html(files: &[crate::files::Attachment], user_id: i64, t: Lang) -
     out.push_str("</ul>");
     out
 }
-
-crate::lazy_page!(
-    /// `/admin/users/{id}/conversations` as a lazy route.
-    ConversationsRoute => ConversationsPage
-);
-crate::lazy_page!(
-    /// `/admin/users/{id}/conversations/{cid}` as a lazy route.
-    ConversationRoute => ConversationPage
-);

@@ -204,12 +204,3 @@ fn account(
         <p class="auth-switch"><a href=format!("/admin/users?search={}", crate::core::document::encode_component(&row.username))>{tr!(t, admin.limits.back_to_list)}</a></p>
     }
 }
-
-crate::lazy_page!(
-    /// `/admin/settings` as a lazy route.
-    SettingsRoute => SettingsPage
-);
-crate::lazy_page!(
-    /// `/admin/users/{id}` as a lazy route.
-    UserRoute => UserPage
-);

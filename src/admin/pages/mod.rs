@@ -11,13 +11,6 @@ mod tools;
 mod usage;
 mod users;
 
-pub use audit::AuditRoute;
-pub use conversations::{ConversationRoute as AdminConversationRoute, ConversationsRoute as AdminConversationsRoute};
-pub use limits::{SettingsRoute as AdminSettingsRoute, UserRoute as AdminUserRoute};
-pub use tools::ToolsRoute as AdminToolsRoute;
-pub use usage::UsageRoute as AdminUsageRoute;
-pub use users::UsersRoute;
-
 use leptos::prelude::*;
 
 use crate::tr;
@@ -202,11 +195,25 @@ fn Overview(overview: InstanceOverview) -> impl IntoView {
     .into_any()
 }
 
-crate::lazy_page!(
+crate::lazy_section!(admin_view, __preload_admin_view, AdminPages {
     /// `/admin` as a lazy route.
-    AdminRoute => AdminPage
-);
-crate::lazy_page!(
+    AdminRoute => AdminPage,
+    /// `/admin/users` as a lazy route.
+    UsersRoute => users::UsersPage,
+    /// `/admin/users/{id}` as a lazy route.
+    AdminUserRoute => limits::UserPage,
+    /// `/admin/users/{id}/conversations` as a lazy route.
+    AdminConversationsRoute => conversations::ConversationsPage,
+    /// `/admin/users/{id}/conversations/{cid}` as a lazy route.
+    AdminConversationRoute => conversations::ConversationPage,
+    /// `/admin/usage` as a lazy route.
+    AdminUsageRoute => usage::UsagePage,
+    /// `/admin/tools` as a lazy route.
+    AdminToolsRoute => tools::ToolsPage,
+    /// `/admin/settings` as a lazy route.
+    AdminSettingsRoute => limits::SettingsPage,
+    /// `/admin/audit` as a lazy route.
+    AuditRoute => audit::AuditPage,
     /// `/admin/*` as a lazy route.
-    AdminFallbackRoute => AdminFallback
-);
+    AdminFallbackRoute => AdminFallback,
+});

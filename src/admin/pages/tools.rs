@@ -452,8 +452,3 @@ fn DeleteDialog(deleting: RwSignal<Option<McpServerRow>>, action: ServerAction<A
         </Modal>
     }
 }
-
-crate::lazy_page!(
-    /// `/admin/tools` as a lazy route.
-    ToolsRoute => ToolsPage
-);

@@ -148,8 +148,3 @@ fn chart(t: Lang, rows: &[UsageRow], from: &str, to: &str) -> impl IntoView {
         </figure>
     }
 }
-
-crate::lazy_page!(
-    /// `/admin/usage` as a lazy route.
-    UsageRoute => UsagePage
-);

@@ -332,8 +332,3 @@ fn strip_confirm(back: &str) -> String {
         format!("{path}?{}", kept.join("&"))
     }
 }
-
-crate::lazy_page!(
-    /// `/admin/users` as a lazy route.
-    UsersRoute => UsersPage
-);
