@@ -649,40 +649,37 @@ struct McpToolOut {
 
 impl From<crate::tools::store::McpServer> for McpServerOut {
     fn from(s: crate::tools::store::McpServer) -> Self {
-        use crate::tools::mcp::Transport;
-        let tools = s
+        // What the admin page shows of it (headers by name, each tool with its choices), plus the input schemas.
+        let row = crate::admin::mcp::row(&s);
+        let tools = row
             .tools
-            .iter()
-            .map(|t| {
-                let setting = s.setting(t);
-                McpToolOut {
-                    offered_as: crate::tools::toolbox::offered_name(&s.name, &t.name),
-                    name: t.name.clone(),
-                    description: t.description.clone(),
-                    input_schema: t.input_schema.clone(),
-                    destructive: t.destructive,
-                    enabled: setting.enabled,
-                    ask_first: setting.ask_first,
-                }
+            .into_iter()
+            .zip(s.tools)
+            .map(|(t, tool)| McpToolOut {
+                name: t.name,
+                offered_as: t.offered_as,
+                description: t.description,
+                input_schema: tool.input_schema,
+                destructive: t.destructive,
+                enabled: t.enabled,
+                ask_first: t.ask_first,
             })
             .collect();
-        let (transport, url, headers, command) = match s.transport {
-            Transport::Http { url, headers } => {
-                ("http", url, headers.into_iter().map(|(n, _)| n).collect(), Vec::new())
-            }
-            Transport::Stdio { command } => ("stdio", String::new(), Vec::new(), command),
+        let transport = match s.transport {
+            crate::tools::mcp::Transport::Http { .. } => "http",
+            crate::tools::mcp::Transport::Stdio { .. } => "stdio",
         };
         Self {
-            id: s.id,
-            name: s.name,
+            id: row.id,
+            name: row.name,
             transport: transport.to_string(),
-            url,
-            headers,
-            command,
-            enabled: s.enabled,
+            url: row.url,
+            headers: row.headers,
+            command: row.command,
+            enabled: row.enabled,
             tools,
             listed_at: s.listed_at.map(crate::core::time::iso),
-            last_error: s.last_error,
+            last_error: row.last_error,
         }
     }
 }
