@@ -41,6 +41,10 @@ pub struct Piece {
     pub done: bool,
 }
 
+/// Pieces of a reply kept for its slowest follower (one behind that reads the database again). Allocated whole per
+/// followed reply, like `generation`'s ring.
+const PIECES_KEPT: usize = 128;
+
 /// The pieces this instance hears, for its followers (each gets those of its own reply only, so a thousand
 /// followers cost one look-up per piece, not a thousand wake-ups), and the requests for a whole text, for its
 /// writers. Cheap to clone.
@@ -83,7 +87,7 @@ impl Followers {
         let pieces = match self.replies.lock() {
             Ok(mut replies) => replies
                 .entry(id)
-                .or_insert_with(|| broadcast::channel(1024).0)
+                .or_insert_with(|| broadcast::channel(PIECES_KEPT).0)
                 .subscribe(),
             Err(_) => broadcast::channel(1).1,
         };

@@ -22,6 +22,10 @@ const SAVE_EVERY: Duration = Duration::from_millis(500);
 /// How often the lock is renewed (and a stop requested through the database noticed) while nothing new arrives.
 const BEAT_EVERY: Duration = Duration::from_secs(1);
 
+/// Events of a reply kept for its slowest reader. A reader further behind goes on from the database. The ring is
+/// allocated whole when the reply starts: 1,024 slots cost 1,000 concurrent replies ≈ 50 MB (docs/BENCHMARKS.md).
+const LIVE_EVENTS: usize = 128;
+
 /// What listeners of a reply receive.
 #[derive(Debug, Clone)]
 pub enum LiveEvent {
@@ -257,7 +261,7 @@ impl Engine {
             sources: job.sources.clone(),
             content: Mutex::new(String::new()),
             steps: Mutex::default(),
-            events: broadcast::channel(1024).0,
+            events: broadcast::channel(LIVE_EVENTS).0,
             stop: Notify::new(),
             changed: Notify::new(),
             fresh: Notify::new(),

@@ -244,7 +244,11 @@ where
     Fut: Future<Output = Option<String>> + Send + 'static,
 {
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(follow_reply(state.clone(), message_id, tx));
+    // The reply is followed inside the response's own task, not a task of its own: a token goes from the generator to
+    // the reader's connection in one wake-up (under a burst every hop waits its turn on a busy worker), and a reader
+    // who leaves drops the follower with the response.
+    let follower = futures_util::stream::once(follow_reply(state.clone(), message_id, tx))
+        .filter_map(|()| std::future::ready(None::<ReplyEvent>));
     let done = Arc::new(done);
     let mut so_far = String::new();
     let mut rendered_at: Option<Instant> = None;
@@ -280,7 +284,7 @@ where
             json!({ "html": markdown::localise(markdown::to_safe_html(&so_far), lang) })
         })
     };
-    let events = ReceiverStream::new(rx)
+    let events = futures_util::stream::select(ReceiverStream::new(rx), follower)
         .map(move |event| {
             let extra = render(&event);
             (event, extra)
