@@ -9,6 +9,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 
 const [binary, port, fakePort, work, streams = "1000", tps = "20", tokens = "100"] = process.argv.slice(2);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
@@ -85,54 +86,75 @@ try {
   const sendPath = /action="(\/_server\/send_message[0-9]+)"/.exec(chatPage.text)[1];
   const idleRssKb = rssKb("VmRSS");
 
-  // 1. Concurrent streams.
+  // 1. Concurrent streams: every client sends, then follows its reply over SSE as soon as its send is answered (as
+  // the page does), so tokens of the first replies are measured while the later sends are still being taken in.
   const prompt = encodeURIComponent(`[fake:stamp] [fake:tokens=${tokens}] benchmark`);
-  const sends = await Promise.all(
-    Array.from({ length: Number(streams) }, () => request("POST", sendPath, { body: `content=${prompt}`, cookie })),
-  );
-  const sendFailures = sends.filter((s) => s.status !== 200).length;
   const delays = [];
-  let notDelivered = sendFailures;
+  const intakeDelays = [];
+  let sendFailures = 0;
+  let notDelivered = 0;
   let peakRssKb = 0;
+  let intakeOver = false;
   const sampler = setInterval(() => { peakRssKb = Math.max(peakRssKb, rssKb("VmRSS")); }, 100);
   const started = Date.now();
-  await Promise.all(
-    sends.filter((s) => s.status === 200).map((s) => new Promise((resolve) => {
-      const sent = JSON.parse(s.text);
-      const req = http.get(
-        { host: "127.0.0.1", port, agent, path: `/chat/${sent.conversation_id}/messages/${sent.assistant_message_id}/events`, headers: { Cookie: cookie } },
-        (res) => {
-          let buffer = "";
-          let done = false;
-          res.setEncoding("utf8");
-          res.on("data", (chunk) => {
-            const at = nowMicros();
-            buffer += chunk;
-            let end;
-            while ((end = buffer.indexOf("\n\n")) >= 0) {
-              const block = buffer.slice(0, end);
-              buffer = buffer.slice(end + 2);
-              const event = /^event: (.*)$/m.exec(block)?.[1];
-              const data = /^data: (.*)$/m.exec(block)?.[1];
-              if (event === "delta") {
-                for (const m of JSON.parse(data).text.matchAll(/@(\d+)/g)) delays.push((at - Number(m[1])) / 1000);
-              } else if (event === "done") {
-                done = true;
-                if (JSON.parse(data).status !== "delivered") notDelivered += 1;
-                req.destroy();
-                resolve();
+  const follow = (sent) => new Promise((resolve) => {
+    const req = http.get(
+      { host: "127.0.0.1", port, agent, path: `/chat/${sent.conversation_id}/messages/${sent.assistant_message_id}/events`, headers: { Cookie: cookie } },
+      (res) => {
+        let buffer = "";
+        let done = false;
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => {
+          const at = nowMicros();
+          buffer += chunk;
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (event === "delta") {
+              for (const m of JSON.parse(data).text.matchAll(/@(\d+)/g)) {
+                const ms = (at - Number(m[1])) / 1000;
+                delays.push(ms);
+                if (!intakeOver) intakeDelays.push(ms);
               }
+            } else if (event === "done") {
+              done = true;
+              if (JSON.parse(data).status !== "delivered") notDelivered += 1;
+              req.destroy();
+              resolve();
             }
-          });
-          res.on("end", () => { if (!done) notDelivered += 1; resolve(); });
-        },
-      );
-      req.on("error", () => { notDelivered += 1; resolve(); });
-    })),
+          }
+        });
+        res.on("end", () => { if (!done) notDelivered += 1; resolve(); });
+      },
+    );
+    req.on("error", () => { notDelivered += 1; resolve(); });
+  });
+  const sends = Array.from({ length: Number(streams) }, () =>
+    request("POST", sendPath, { body: `content=${prompt}`, cookie }).then((s) => {
+      if (s.status !== 200) {
+        sendFailures += 1;
+        notDelivered += 1;
+        return null;
+      }
+      return JSON.parse(s.text);
+    }),
   );
+  // The reader's own delay (this process's event loop) is part of every measured token: measured to tell them apart.
+  const readerLag = monitorEventLoopDelay({ resolution: 1 });
+  readerLag.enable();
+  const follows = sends.map((send) => send.then((sent) => (sent ? follow(sent) : null)));
+  await Promise.all(sends);
+  intakeOver = true;
+  readerLag.disable();
+  const intakeSeconds = (Date.now() - started) / 1000;
+  await Promise.all(follows);
   clearInterval(sampler);
   const streamSeconds = (Date.now() - started) / 1000;
   delays.sort((a, b) => a - b);
+  intakeDelays.sort((a, b) => a - b);
 
   // 2. Rendering a conversation of 500 messages (250 exchanges).
   const quick = encodeURIComponent("[fake:tps=2000] [fake:tokens=40] question");
@@ -153,7 +175,9 @@ try {
   console.log(JSON.stringify({
     streams: Number(streams), tps: Number(tps), tokens: Number(tokens), sendFailures, notDelivered,
     tokensMeasured: delays.length, delayP50Ms: percentile(delays, 50), delayP99Ms: percentile(delays, 99),
-    delayMaxMs: delays[delays.length - 1], streamSeconds, idleRssKb, peakRssKb, hwmRssKb: rssKb("VmHWM"),
+    delayMaxMs: delays[delays.length - 1], streamSeconds, intakeSeconds,
+    intakeTokens: intakeDelays.length, intakeDelayP99Ms: percentile(intakeDelays, 99) ?? null,
+    intakeReaderLagP99Ms: readerLag.percentile(99) / 1e6, intakeReaderLagMaxMs: readerLag.max / 1e6, idleRssKb, peakRssKb, hwmRssKb: rssKb("VmHWM"),
     renderMessages: (page.text.match(/data-testid="message-/g) ?? []).length, renderP50Ms: percentile(renders, 50),
     renderP99Ms: percentile(renders, 99), renderBytes: page.text.length,
   }));
