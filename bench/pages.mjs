@@ -2,7 +2,8 @@
 // the WASM and JS bytes on the wire (as served, compressed) and the time to hydration, on localhost and on a slow
 // phone profile (4× CPU slowdown, 1.6 Mbps, 150 ms round trip); then the time a click takes to show a page whose
 // code was never fetched (no hover first, so nothing was preloaded) and one that was preloaded by pointing at its
-// link, timed in the page from the click to the new heading — median of `runs`. Prints JSON.
+// link (signed out: home → register; signed in: chat → settings), timed in the page from the click to the new heading
+// and to its form — median of `runs`. Prints JSON.
 //   node bench/pages.mjs BASE_URL USERNAME PASSWORD [RUNS]
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -63,35 +64,49 @@ async function firstVisit(pathname, opts) {
   return { ...client, hydratedMs };
 }
 
-async function navigation(preload) {
-  const { context, page } = await session();
-  await page.goto(`${base}/login`);
+// A click on a link from `from` to a page of another split point (its code not fetched yet unless `preload` pointed
+// at the link first), timed in the page from the click to the new page's heading and to `ready` (its form, with the
+// data it loads).
+async function navigation({ from, link: selector, heading, ready, login }, preload) {
+  const { context, page } = await session({ login });
+  await page.goto(`${base}${from}`);
   await page.waitForSelector('body[data-hydrated="true"]');
   await page.waitForLoadState("networkidle");
-  const link = page.locator('a[href="/forgot-password"]');
+  const link = page.locator(selector).first();
   if (preload) {
     await link.hover();
     await page.waitForLoadState("networkidle");
   }
-  // Timed in the page, from the click to the new page's heading in the document.
   const ms = await link.evaluate(
-    (a) =>
+    (a, [heading, ready]) =>
       new Promise((resolve) => {
         const started = performance.now();
-        const shown = () => [...document.querySelectorAll("h1")].some((h) => h.textContent.includes("Reset your password"));
-        const observer = new MutationObserver(() => {
-          if (shown()) {
-            observer.disconnect();
-            resolve(Math.round(performance.now() - started));
+        let shownMs = null;
+        const check = () => {
+          if (shownMs === null && [...document.querySelectorAll("h1")].some((h) => h.textContent.includes(heading))) {
+            shownMs = Math.round(performance.now() - started);
           }
-        });
+          if (shownMs !== null && document.querySelector(ready)) {
+            observer.disconnect();
+            resolve({ shownMs, readyMs: Math.round(performance.now() - started) });
+          }
+        };
+        const observer = new MutationObserver(check);
         observer.observe(document.body, { childList: true, subtree: true, characterData: true });
         a.click();
       }),
+    [heading, ready],
   );
   await context.close();
   return ms;
 }
+
+const navigations = {
+  // Signed out: the home page's link to the register form (the account forms' split point).
+  homeToRegister: { from: "/", link: 'main a[href="/register"]', heading: "Create an account", ready: "form input[type=password]", login: false },
+  // Signed in: the chat sidebar's Settings button (the settings' split point; the page then loads the profile).
+  chatToSettings: { from: "/chat", link: 'a[href="/settings"]', heading: "Settings", ready: "form textarea", login: true },
+};
 
 const result = {};
 for (const [name, pathname, login] of [
@@ -109,12 +124,19 @@ for (const [name, pathname, login] of [
   }
   result[name] = { ...bytes, hydratedMsLocal: median(local), hydratedMsSlowPhone: median(slow) };
 }
-const cold = [];
-const warm = [];
-for (let i = 0; i < runs; i++) {
-  cold.push(await navigation(false));
-  warm.push(await navigation(true));
+result.navigation = {};
+for (const [name, nav] of Object.entries(navigations)) {
+  const cold = [];
+  const warm = [];
+  for (let i = 0; i < runs; i++) {
+    cold.push(await navigation(nav, false));
+    warm.push(await navigation(nav, true));
+  }
+  const pick = (xs, key) => median(xs.map((x) => x[key]));
+  result.navigation[name] = {
+    notLoaded: { shownMs: pick(cold, "shownMs"), readyMs: pick(cold, "readyMs"), runs: cold.map((x) => x.shownMs) },
+    preloaded: { shownMs: pick(warm, "shownMs"), readyMs: pick(warm, "readyMs") },
+  };
 }
-result.navigation = { notLoadedMs: median(cold), preloadedMs: median(warm) };
 await browser.close();
 console.log(JSON.stringify(result, null, 2));
