@@ -1,7 +1,8 @@
 //! Browser side of attachments: files chosen with the button, dropped on the conversation or pasted into the message
 //! box are uploaded at once (`POST /api/files/`, with the session and its CSRF token), each with its progress, and
-//! show on the composer as chips ([`super::ui`]). The upload code and the chips' views are a chunk of their own,
-//! fetched the first time a file is chosen (`#[lazy]` [`add`]), so the chat's first visit does not carry them.
+//! show on the composer as chips ([`super::ui`]). The upload code and the chips' views are one split point
+//! (`#[lazy]` [`code`]), fetched the first time a file is chosen, so the chat's first visit does not carry them. One,
+//! not two: every split point multiplies the chunk files each page is cut into (`core::lazy`).
 
 use std::cell::{Cell, RefCell};
 
@@ -50,10 +51,30 @@ pub fn left_page(ev: &web_sys::DragEvent) -> bool {
     ev.related_target().is_none()
 }
 
-/// Adds `files` to `conversation`'s composer and starts uploading each. The upload code (this, the chips' views and
-/// the requests) is a chunk of its own, fetched the first time a file is chosen.
+/// The code of files in the composer, fetched as one piece the first time a file is chosen, dropped or pasted.
+#[derive(Clone, Copy)]
+pub struct FilesCode {
+    /// [`add`]'s work.
+    pub add: fn(Uploads, Option<i64>, Vec<File>),
+    /// The chips of the files chosen (`ui::live_files`).
+    pub live_files: fn(Uploads, Option<i64>, usize, Option<super::ui::ModelChoice>) -> AnyView,
+}
+
+/// The split point of [`FilesCode`]: everything its functions reach is in its chunk.
 #[leptos::prelude::lazy]
-pub fn add(uploads: Uploads, conversation: Option<i64>, files: Vec<File>) {
+pub fn code() -> FilesCode {
+    FilesCode {
+        add: add_now,
+        live_files: super::ui::live_files,
+    }
+}
+
+/// Adds `files` to `conversation`'s composer and starts uploading each, once the upload code is there.
+pub async fn add(uploads: Uploads, conversation: Option<i64>, files: Vec<File>) {
+    (code().await.add)(uploads, conversation, files);
+}
+
+fn add_now(uploads: Uploads, conversation: Option<i64>, files: Vec<File>) {
     for file in files {
         let key = NEXT_KEY.get();
         NEXT_KEY.set(key + 1);

@@ -200,8 +200,8 @@ pub fn kind_label(attachment: &Attachment) -> String {
 
 /// The composer's files. Those a refused send without JavaScript kept (`kept`, from the address) are static markup —
 /// a chip with a Remove link each, and the hidden field that sends it (`attachments[0]`…) — so that the page's first
-/// visit carries no code for chips; the files chosen in this tab are drawn by [`live_files`], a chunk of its own
-/// fetched when the first file is chosen, and numbered after the kept ones.
+/// visit carries no code for chips; the files chosen in this tab are drawn by [`live_files`], whose code is fetched
+/// with the upload code when the first file is chosen, and numbered after the kept ones.
 #[component]
 pub fn ComposerFiles(
     uploads: Uploads,
@@ -226,7 +226,13 @@ pub fn ComposerFiles(
                 inner_html=kept_files_html(&kept, conversation, &prompt, t) on:click=drop_kept></ul>
         })}
         <Show when=move || uploads.any(conversation)>
-            {move || Suspend::new(live_files(uploads, conversation, offset, choice))}
+            {move || Suspend::new(async move {
+                #[cfg(feature = "hydrate")]
+                let view = (crate::files::client::code().await.live_files)(uploads, conversation, offset, choice);
+                #[cfg(not(feature = "hydrate"))]
+                let view = live_files(uploads, conversation, offset, choice);
+                view
+            })}
         </Show>
     }
 }
@@ -278,9 +284,13 @@ pub fn kept_files_html(kept: &[Attachment], conversation: Option<i64>, prompt: &
 
 /// The files chosen in this tab for `conversation`'s composer: a chip each, the hidden fields that send the stored
 /// ones (numbered from `offset`, after the kept ones), and the warning when the chosen model cannot read an image
-/// among them. Loaded when the first file is chosen.
-#[leptos::prelude::lazy]
-fn live_files(uploads: Uploads, conversation: Option<i64>, offset: usize, choice: Option<ModelChoice>) -> AnyView {
+/// among them. Its code comes with the upload code (`client::code`), when the first file is chosen.
+pub(super) fn live_files(
+    uploads: Uploads,
+    conversation: Option<i64>,
+    offset: usize,
+    choice: Option<ModelChoice>,
+) -> AnyView {
     let t = Lang::current();
     let chips = move || {
         uploads
