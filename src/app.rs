@@ -43,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.ico"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options=options.clone()/>
+                {crate::core::lazy::section_preloads(section_split)}
                 <HashedStylesheet options id="leptos"/>
                 <MetaTags/>
             </head>
@@ -119,6 +120,22 @@ pub fn App() -> impl IntoView {
             <SiteFooter/>
         </Router>
     }
+}
+
+/// The split point of the page at `path`: the start of its `#[lazy]` function's name in wasm-split's manifest (the
+/// sections of `core::lazy`, and the home and chat routes). The same table as the routes above.
+fn section_split(path: &str) -> Option<&'static str> {
+    let path = path.trim_end_matches('/');
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    Some(match path {
+        "" => "__home_route_view_",
+        "/login" | "/register" | "/forgot-password" => "auth_view_",
+        _ if path.starts_with("/reset-password/") => "auth_view_",
+        _ if under("/settings") => "settings_view_",
+        _ if under("/admin") => "admin_view_",
+        _ if under("/chat") => "__chat_route_view_",
+        _ => return None,
+    })
 }
 
 /// The lazy route of the page at `path` and how to fetch its chunk (a link to it was pointed at or focused); the same

@@ -107,6 +107,48 @@ pub fn preload(path: &str) {
     let _ = path;
 }
 
+/// Fetches the chunk files of the page being rendered (`split` names its split point from its path) right after the
+/// first paint: a script in the head adds their `<link rel="preload">` once the first frame is drawn. Without it the
+/// requests were issued from the task that hydrates the page (issue #28: 25–60 ms of it at 4× CPU, and the longest
+/// task over 200 ms). Written into the head, the links would make every chunk a dependency of the first paint: on a
+/// slow connection that delays it (Lighthouse's LCP went from 2.1 to 3.5 s, docs/BENCHMARKS.md). Leptos writes such
+/// links itself only for the `#[lazy]` calls it sees during a render, which happens on some pages only; a file asked
+/// twice is fetched once. Nothing without `--split` (no manifest) or on the client.
+pub fn section_preloads(split: fn(&str) -> Option<&'static str>) -> impl leptos::prelude::IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        use leptos::prelude::*;
+        let path = use_context::<axum::http::request::Parts>().map(|parts| parts.uri.path().to_string());
+        let prefix = path.as_deref().and_then(split);
+        let manifest = use_context::<leptos::WasmSplitManifest>();
+        let nonce = use_nonce().map(|n| n.to_string()).unwrap_or_default();
+        let links = prefix.zip(manifest).and_then(|(prefix, manifest)| {
+            manifest.0.with_value(|(pkg, modules, split_js)| {
+                let files: Vec<String> = modules
+                    .iter()
+                    .filter(|(key, _)| key.starts_with(prefix))
+                    .flat_map(|(_, files)| files.iter().cloned())
+                    .collect();
+                (!files.is_empty()).then(|| (pkg.clone(), files, split_js.clone()))
+            })
+        });
+        links.map(|(pkg, files, split_js)| {
+            let mut urls: Vec<String> = files.iter().map(|f| format!("{pkg}/{f}.wasm")).collect();
+            urls.push(format!("{pkg}/{split_js}"));
+            let list = serde_json::to_string(&urls).unwrap_or_default();
+            let script = format!(
+                "requestAnimationFrame(function(){{setTimeout(function(){{{list}.forEach(function(u){{\
+                 var l=document.createElement('link');l.rel=/\\.js$/.test(u)?'modulepreload':'preload';\
+                 if(l.rel==='preload'){{l.as='fetch';l.type='application/wasm';}}l.crossOrigin='anonymous';\
+                 l.href=u;document.head.appendChild(l);}});}},0);}});"
+            );
+            view! { <script nonce=nonce.clone() inner_html=script></script> }
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = split;
+}
+
 #[cfg(feature = "hydrate")]
 pub mod client {
     use std::cell::{Cell, RefCell};
