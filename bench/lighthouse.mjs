@@ -82,10 +82,6 @@ try {
               .filter((r) => r.weight > 0 && lhr.audits[r.id].score !== null && lhr.audits[r.id].score < 1)
               .map((r) => `${c}: ${r.id}`),
           ),
-          lcpElement: lhr.audits["largest-contentful-paint-element"]?.details?.items?.[0]?.items?.[0]?.node?.snippet ?? null,
-          lcpPhases: Object.fromEntries(
-            (lhr.audits["largest-contentful-paint-element"]?.details?.items?.[1]?.items ?? []).map((p) => [p.phase, Math.round(p.timing)]),
-          ),
           finalUrl: lhr.finalDisplayedUrl,
         });
       }
