@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type BrowserContextOptions, type Page } from "@playwright/test";
 import { PASSWORD, hydrated, register, watch } from "./support";
 
 // Every page's code is fetched when it is needed (src/core/lazy.rs, `cargo leptos build --split`): the home page and
@@ -169,4 +169,63 @@ test("a navigation that leaves a page still on its way does not stay busy", asyn
   await expect(page).toHaveURL("/no-such-page");
   await expect(page.locator("main")).not.toHaveAttribute("aria-busy");
   expect(w.errors).toEqual([]);
+});
+
+// A page's own section is fetched right after the first paint, by the head's script (`core::lazy::section_preloads`):
+// not written as links into the head, where every chunk would hold back the first paint on a slow connection, and not
+// from the task that hydrates the page, which issuing ~20 requests made long (issue #28). Each page is a first visit:
+// a browser with nothing cached (with the main module cached, hydration may start first and fetch them itself).
+test("each page fetches its section's chunks once, after the first paint, and names none in the head", async ({
+  browser,
+  page,
+}) => {
+  const check = async (path: string, section: string, storageState?: BrowserContextOptions["storageState"]) => {
+    const context = await browser.newContext({ storageState });
+    const fresh = await context.newPage();
+    const w = watch(fresh);
+    const requested: string[] = [];
+    fresh.on("request", (r) => requested.push(new URL(r.url()).pathname));
+    // When the first frame starts to render (its animation-frame callbacks, before the paint). The paint timing
+    // entry cannot be the mark: it is the time the frame reached the screen, later than the task after the paint.
+    await fresh.addInitScript(() => {
+      requestAnimationFrame(() => ((window as unknown as { firstFrame: number }).firstFrame = performance.now()));
+    });
+    const html = await (await context.request.get(path)).text();
+    // The server names no chunk in a link: the script lists them.
+    expect(html.match(/<link[^>]*(split_|chunk_|__wasm_split)[^>]*>/g), `no chunk link in ${path}'s head`).toBeNull();
+    expect(html, `${path} lists its section`).toContain(SPLITS[section]);
+    await fresh.goto(path);
+    await hydrated(fresh);
+    const timing = () =>
+      fresh.evaluate((split) => {
+        const frame = (window as unknown as { firstFrame?: number }).firstFrame;
+        // Every `.wasm` but the main module: the split point's own file and the chunks it shares with others.
+        const chunks = performance
+          .getEntriesByType("resource")
+          .filter((e) => /\/(split|chunk)_[^/]*\.wasm$/.test(e.name))
+          .map((e) => ({ name: e.name, start: e.startTime }));
+        return { frame: frame ?? null, chunks, own: chunks.some((c) => c.name.includes(split)) };
+      }, SPLITS[section]);
+    await expect.poll(async () => (await timing()).own, `${path} fetched its section`).toBe(true);
+    const { frame, chunks } = await timing();
+    expect(frame, `${path} rendered a frame`).not.toBeNull();
+    for (const chunk of chunks) expect(chunk.start, `${chunk.name} after the first frame`).toBeGreaterThanOrEqual(frame!);
+    const files = requested.filter((p) => p.endsWith(".wasm") || p.endsWith(".js"));
+    expect(files.filter((p, i) => files.indexOf(p) !== i), `${path}: no file twice`).toEqual([]);
+    expect(w.errors).toEqual([]);
+    await context.close();
+  };
+  for (const [path, section] of [
+    ["/", "home"],
+    ["/login", "login"],
+    ["/register", "register"],
+    ["/forgot-password", "forgot_password"],
+    ["/reset-password/not-a-real-token", "login"],
+  ]) {
+    await check(path, section);
+  }
+  await register(page, `lazy_paint_${test.info().repeatEachIndex}`);
+  const signedIn = await page.context().storageState();
+  await check("/chat", "chat", signedIn);
+  await check("/settings", "settings", signedIn);
 });

@@ -122,6 +122,9 @@ pub fn section_preloads(split: fn(&str) -> Option<&'static str>) -> impl leptos:
         let prefix = path.as_deref().and_then(split);
         let manifest = use_context::<leptos::WasmSplitManifest>();
         let nonce = use_nonce().map(|n| n.to_string()).unwrap_or_default();
+        if prefix.is_some() && manifest.is_some() {
+            drop_head_chunk_links();
+        }
         let links = prefix.zip(manifest).and_then(|(prefix, manifest)| {
             manifest.0.with_value(|(pkg, modules, split_js)| {
                 let files: Vec<String> = modules
@@ -136,8 +139,13 @@ pub fn section_preloads(split: fn(&str) -> Option<&'static str>) -> impl leptos:
             let mut urls: Vec<String> = files.iter().map(|f| format!("{pkg}/{f}.wasm")).collect();
             urls.push(format!("{pkg}/{split_js}"));
             let list = serde_json::to_string(&urls).unwrap_or_default();
+            // With the main module in the browser's cache, hydration can start before this runs and fetch the chunks
+            // itself through wasm-split's loader (the file listed last): then nothing is added, as a preload would
+            // ask for them a second time.
             let script = format!(
-                "requestAnimationFrame(function(){{setTimeout(function(){{{list}.forEach(function(u){{\
+                "requestAnimationFrame(function(){{setTimeout(function(){{var u={list},f=function(x){{\
+                 return performance.getEntriesByName(new URL(x,location.href).href).length}};\
+                 if(f(u[u.length-1]))return;u.forEach(function(u){{if(f(u))return;\
                  var l=document.createElement('link');l.rel=/\\.js$/.test(u)?'modulepreload':'preload';\
                  if(l.rel==='preload'){{l.as='fetch';l.type='application/wasm';}}l.crossOrigin='anonymous';\
                  l.href=u;document.head.appendChild(l);}});}},0);}});"
@@ -147,6 +155,24 @@ pub fn section_preloads(split: fn(&str) -> Option<&'static str>) -> impl leptos:
     }
     #[cfg(not(feature = "ssr"))]
     let _ = split;
+}
+
+/// Empties the list of `#[lazy]` calls that Leptos's integration turns into `<link rel="preload">` in the head once
+/// the page's synchronous render is over (the pages without a resource in a `<Suspense>`: home, the password forms).
+/// The list fills while the route renders, after the shell, so the emptying waits for that render: it is a deferred
+/// piece of the stream, which the integration awaits before it reads the list. The script of [`section_preloads`]
+/// fetches the same files after the first paint instead.
+#[cfg(feature = "ssr")]
+fn drop_head_chunk_links() {
+    use leptos::prelude::*;
+    let (Some(owner), Some(context)) = (Owner::current(), Owner::current_shared_context()) else {
+        return;
+    };
+    context.defer_stream(Box::pin(async move {
+        if let Some(calls) = owner.with(use_context::<leptos::PrefetchLazyFn>) {
+            calls.0.write_value().clear();
+        }
+    }));
 }
 
 #[cfg(feature = "hydrate")]
