@@ -111,9 +111,9 @@ pub fn preload(path: &str) {
 /// first paint: a script in the head adds their `<link rel="preload">` once the first frame is drawn. Without it the
 /// requests were issued from the task that hydrates the page (issue #28: 25–60 ms of it at 4× CPU, and the longest
 /// task over 200 ms). Written into the head, the links would make every chunk a dependency of the first paint: on a
-/// slow connection that delays it (Lighthouse's LCP went from 2.1 to 3.5 s, docs/BENCHMARKS.md). Leptos writes such
-/// links itself only for the `#[lazy]` calls it sees during a render, which happens on some pages only; a file asked
-/// twice is fetched once. Nothing without `--split` (no manifest) or on the client.
+/// slow connection that delays it (Lighthouse's LCP went from 2.1 to 3.5 s, docs/BENCHMARKS.md), so the links Leptos
+/// writes there itself are dropped ([`drop_head_chunk_links`]). Nothing without `--split` (no manifest) or on the
+/// client.
 pub fn section_preloads(split: fn(&str) -> Option<&'static str>) -> impl leptos::prelude::IntoView {
     #[cfg(feature = "ssr")]
     {
@@ -150,7 +150,7 @@ pub fn section_preloads(split: fn(&str) -> Option<&'static str>) -> impl leptos:
                  if(l.rel==='preload'){{l.as='fetch';l.type='application/wasm';}}l.crossOrigin='anonymous';\
                  l.href=u;document.head.appendChild(l);}});}},0);}});"
             );
-            view! { <script nonce=nonce.clone() inner_html=script></script> }
+            view! { <script nonce=nonce inner_html=script></script> }
         })
     }
     #[cfg(not(feature = "ssr"))]
