@@ -205,6 +205,8 @@ pub struct Engine {
     live: Arc<Mutex<HashMap<i64, Arc<Live>>>>,
     /// The tools replies may call, and the limits of their use.
     pub toolbox: crate::tools::Toolbox,
+    /// Sends taken in at once ([`Engine::admit`]).
+    admission: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -244,7 +246,17 @@ impl Engine {
             publisher: Arc::default(),
             live: Arc::default(),
             toolbox: crate::tools::Toolbox::default(),
+            admission: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            )),
         }
+    }
+
+    /// Waits for a turn to take in a send (validate it, store it, start its reply): as many at once as there are
+    /// CPUs, first come first served. Under a burst of sends the replies already streaming keep their pace instead of
+    /// queueing behind the intake on the runtime's workers (`bench/chat`).
+    pub async fn admit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.admission.acquire().await.ok()
     }
 
     /// The same engine, running the calls of `toolbox`'s tools.

@@ -89,7 +89,23 @@ pub async fn override_of<'e>(
 
 /// The limits that apply to the account: its own where it has them, else the defaults.
 pub async fn effective(pool: &AnyPool, user_id: i64) -> Result<Quota, sqlx::Error> {
-    let (base, own) = (defaults(pool).await?, override_of(pool, user_id).await?);
+    // One round trip for every send: the defaults' row with the account's own limits beside it.
+    let row = sqlx::query(
+        "SELECT COALESCE(o.messages_per_day, d.messages_per_day), COALESCE(o.tokens_per_day, d.tokens_per_day), \
+         COALESCE(o.tokens_per_month, d.tokens_per_month) \
+         FROM quota_defaults d LEFT JOIN user_quotas o ON o.user_id = $1 WHERE d.id = 1",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(row) = row {
+        return Ok(Quota {
+            messages_per_day: row.try_get(0)?,
+            tokens_per_day: row.try_get(1)?,
+            tokens_per_month: row.try_get(2)?,
+        });
+    }
+    let (base, own) = (Quota::default(), override_of(pool, user_id).await?);
     Ok(Quota {
         messages_per_day: own.messages_per_day.unwrap_or(base.messages_per_day),
         tokens_per_day: own.tokens_per_day.unwrap_or(base.tokens_per_day),

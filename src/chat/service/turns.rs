@@ -100,6 +100,7 @@ pub async fn send_message_with(
     content: &str,
     options: SendOptions,
 ) -> Result<SentMessage, AppError> {
+    let _turn = state.chat.admit().await;
     let files = crate::files::service::check_attachments(state, user, &options.attachments).await?;
     let content = check_content_with(state, content, !files.is_empty())?;
     // The original backend stored any content type it was sent (clients send a model name there, for one): any text
@@ -218,6 +219,7 @@ impl NewTurn {
 /// Generates a new reply in place of the reply `message_id` (kept as a sibling), or a reply to the user message
 /// `message_id` (after an error left it unanswered).
 pub async fn regenerate(state: &AppState, user: &User, message_id: i64) -> Result<SentMessage, AppError> {
+    let _turn = state.chat.admit().await;
     let m = stored_message(state, user, message_id).await?;
     let conversation = owned(state, user, m.conversation_id).await?;
     let parent = if m.role == "assistant" { m.parent_id } else { Some(m.id) };
@@ -239,6 +241,7 @@ pub async fn edit_message(
     content: &str,
     attachments: Option<Vec<i64>>,
 ) -> Result<SentMessage, AppError> {
+    let _turn = state.chat.admit().await;
     let m = stored_message(state, user, message_id).await?;
     if m.role != "user" {
         return Err(AppError::invalid("message", text!(chat.limit.own_messages_only)));
