@@ -202,6 +202,8 @@ pub struct Engine {
     pub followers: crate::chat::followers::Followers,
     /// Sends the pieces of the replies written here to the other instances (started with the first reply).
     publisher: Arc<std::sync::OnceLock<crate::chat::followers::Publisher>>,
+    /// Writes the text of the replies in progress (started with the first reply).
+    saves: Arc<std::sync::OnceLock<Saves>>,
     live: Arc<Mutex<HashMap<i64, Arc<Live>>>>,
     /// The tools replies may call, and the limits of their use.
     pub toolbox: crate::tools::Toolbox,
@@ -244,6 +246,7 @@ impl Engine {
             publishes,
             followers: crate::chat::followers::Followers::default(),
             publisher: Arc::default(),
+            saves: Arc::default(),
             live: Arc::default(),
             toolbox: crate::tools::Toolbox::default(),
             admission: Arc::new(tokio::sync::Semaphore::new(
@@ -369,7 +372,7 @@ impl Engine {
         }
         // Saving runs beside the stream, so a busy database never delays the tokens on their way to readers.
         let saver = tokio::spawn(save_while_streaming(
-            pool.clone(),
+            self.saves.get_or_init(|| Saves::start(pool.clone())).clone(),
             job.conversation_id,
             job.message_id,
             live.clone(),
@@ -816,7 +819,7 @@ impl Engine {
 /// Writes the text of a reply in progress at most every [`SAVE_EVERY`] while it grows, and renews the lock every
 /// [`BEAT_EVERY`] while it does not; a stop requested through the database (the write finds the reply no longer
 /// streaming) is passed to the generator.
-async fn save_while_streaming(pool: AnyPool, conversation_id: i64, message_id: i64, live: Arc<Live>) {
+async fn save_while_streaming(saves: Saves, conversation_id: i64, message_id: i64, live: Arc<Live>) {
     loop {
         tokio::select! {
             () = live.ended.notified() => return,
@@ -824,7 +827,7 @@ async fn save_while_streaming(pool: AnyPool, conversation_id: i64, message_id: i
             () = tokio::time::sleep(BEAT_EVERY) => {}
         }
         let content = live.content.lock().map(|c| c.clone()).unwrap_or_default();
-        match store::save_progress(&pool, conversation_id, message_id, &content).await {
+        match saves.save(conversation_id, message_id, content).await {
             Ok(true) => {}
             Ok(false) => {
                 live.stop.notify_one();
@@ -836,6 +839,54 @@ async fn save_while_streaming(pool: AnyPool, conversation_id: i64, message_id: i
             () = live.ended.notified() => return,
             () = tokio::time::sleep(SAVE_EVERY) => {}
         }
+    }
+}
+
+/// One save of a reply in progress, and where to say whether it was still streaming.
+type SaveRequest = ((i64, i64, String), tokio::sync::oneshot::Sender<Result<bool, String>>);
+
+/// The writer of the replies in progress: the saves that arrive while one transaction runs are written together in
+/// the next (at most [`SAVES_AT_ONCE`]). Alone, a save is its own transaction, as before; under a burst of streaming
+/// replies the pool sees one writer instead of one per reply (`bench/chat`).
+#[derive(Clone)]
+struct Saves(tokio::sync::mpsc::UnboundedSender<SaveRequest>);
+
+/// Most saves written in one transaction.
+const SAVES_AT_ONCE: usize = 256;
+
+impl Saves {
+    fn start(pool: AnyPool) -> Self {
+        let (sender, mut queue) = tokio::sync::mpsc::unbounded_channel::<SaveRequest>();
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(SAVES_AT_ONCE);
+            while queue.recv_many(&mut batch, SAVES_AT_ONCE).await > 0 {
+                let (saves, answers): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+                match store::save_progress_all(&pool, &saves).await {
+                    Ok(streaming) => {
+                        for (answer, streaming) in answers.into_iter().zip(streaming) {
+                            let _ = answer.send(Ok(streaming));
+                        }
+                    }
+                    Err(e) => {
+                        for answer in answers {
+                            let _ = answer.send(Err(e.to_string()));
+                        }
+                    }
+                }
+            }
+        });
+        Self(sender)
+    }
+
+    /// Saves `content` as the text so far of reply `message_id`; `false` when it is no longer streaming.
+    async fn save(&self, conversation_id: i64, message_id: i64, content: String) -> Result<bool, String> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.0
+            .send(((conversation_id, message_id, content), answer))
+            .map_err(|_| "the writer of replies in progress has stopped".to_string())?;
+        answered
+            .await
+            .map_err(|_| "the writer of replies in progress has stopped".to_string())?
     }
 }
 

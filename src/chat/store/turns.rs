@@ -226,6 +226,35 @@ pub async fn save_progress(
     Ok(updated == 1)
 }
 
+/// [`save_progress`] for several replies in one transaction: `(conversation, reply, text)` each; whether each reply
+/// was still streaming. One commit for all of them, so a burst of streaming replies leaves the pool to the sends.
+pub async fn save_progress_all(pool: &AnyPool, saves: &[(i64, i64, String)]) -> Result<Vec<bool>, sqlx::Error> {
+    let now = now_millis();
+    let mut tx = pool.begin().await?;
+    let mut streaming = Vec::with_capacity(saves.len());
+    for (conversation_id, message_id, content) in saves {
+        let updated = sqlx::query(
+            "UPDATE messages SET content = $1, status = 'streaming', updated_at = $2 \
+             WHERE id = $3 AND status IN ('pending', 'streaming')",
+        )
+        .bind(content)
+        .bind(now)
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE conversations SET generating_beat_at = $1 WHERE id = $2 AND generating_id = $3")
+            .bind(now)
+            .bind(conversation_id)
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await?;
+        streaming.push(updated == 1);
+    }
+    tx.commit().await?;
+    Ok(streaming)
+}
+
 /// Renews the generation lock.
 pub async fn heartbeat(pool: &AnyPool, conversation_id: i64, message_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE conversations SET generating_beat_at = $1 WHERE id = $2 AND generating_id = $3")
