@@ -41,6 +41,14 @@ pub const RESET_PER_IP: Rule = Rule {
     window_minutes: 15,
 };
 
+/// Share links asked for that do not exist, from one address (issue #29): guessing tokens is infeasible anyway, and
+/// this keeps anyone from trying at scale.
+pub const SHARE_MISSES_PER_IP: Rule = Rule {
+    scope: "share-miss-ip",
+    limit: 30,
+    window_minutes: 15,
+};
+
 impl Rule {
     fn window_millis(self) -> i64 {
         self.window_minutes * 60 * 1000

@@ -452,6 +452,15 @@ fn quota_field(error: AppError) -> ApiError {
 struct SettingsOut {
     /// Default limits of every account without its own (0: unlimited).
     quota: Quota,
+    /// Whether users may make public share links (when off, existing links answer 404 until it is on again).
+    sharing_enabled: bool,
+}
+
+async fn settings_out(state: &AppState) -> Result<SettingsOut, ApiError> {
+    Ok(SettingsOut {
+        quota: crate::chat::quota::defaults(&state.db.pool).await?,
+        sharing_enabled: crate::admin::instance::sharing_enabled(&state.db.pool).await?,
+    })
 }
 
 #[utoipa::path(get, path = "/api/admin/settings/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])),
@@ -462,9 +471,7 @@ async fn settings(
     client: ClientAddr,
 ) -> Result<Json<SettingsOut>, ApiError> {
     staff(user, client)?;
-    Ok(Json(SettingsOut {
-        quota: crate::chat::quota::defaults(&state.db.pool).await?,
-    }))
+    Ok(Json(settings_out(&state).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -472,6 +479,9 @@ struct SettingsBody {
     /// The default limits; a limit left out stays as it is (0: unlimited).
     #[serde(default)]
     quota: Option<QuotaBody>,
+    /// Share links on or off.
+    #[serde(default, deserialize_with = "crate::api::lenient::boolean")]
+    sharing_enabled: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/api/admin/settings/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = SettingsBody,
@@ -495,9 +505,10 @@ async fn update_settings(
             .await
             .map_err(quota_field)?;
     }
-    Ok(Json(SettingsOut {
-        quota: crate::chat::quota::defaults(pool).await?,
-    }))
+    if let Some(enabled) = body.sharing_enabled {
+        crate::admin::instance::set_sharing(pool, &actor, enabled).await?;
+    }
+    Ok(Json(settings_out(&state).await?))
 }
 
 #[utoipa::path(delete, path = "/api/admin/users/{id}/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), params(("id" = i64, Path, description = "User id")),

@@ -126,11 +126,11 @@ async fn reply_json(state: &AppState, m: &Message) -> Result<Value, ApiError> {
 }
 
 /// A path id; anything not a number is simply not found.
-fn id_of(raw: &str) -> Result<i64, ApiError> {
+pub(crate) fn id_of(raw: &str) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| AppError::NotFound.into())
 }
 
-async fn load(state: &AppState, user: &User, id: i64) -> Result<Value, ApiError> {
+pub(crate) async fn load(state: &AppState, user: &User, id: i64) -> Result<Value, ApiError> {
     let (c, messages) = service::conversation_with_messages(state, user, id).await?;
     let steps = service::steps_of(state, &[c.id]).await?;
     Ok(to_json(&service::conversation_out(state, user, &c, messages, &steps)))

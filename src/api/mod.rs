@@ -12,6 +12,7 @@ pub mod lenient;
 pub mod limits;
 pub mod list_cache;
 pub mod schema;
+pub mod shares;
 
 use axum::Router;
 use axum::extract::Request;
@@ -152,11 +153,13 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
     let anonymous = OpenApiRouter::new()
         .routes(routes!(auth::csrf))
         .merge(accounts::anonymous_routes())
+        .merge(shares::anonymous_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), limits::anonymous));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(anonymous)
         .merge(accounts::routes())
         .merge(chat::routes())
+        .merge(shares::routes())
         .merge(files::routes())
         .merge(admin::routes())
 }

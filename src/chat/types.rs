@@ -150,6 +150,79 @@ pub struct Sent {
     pub summary: ConversationSummary,
 }
 
+/// A public link to a snapshot of a conversation (issue #29), as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ShareLink {
+    /// The link's secret part.
+    pub token: String,
+    /// The link, absolute (on `SITE_URL`).
+    pub url: String,
+    /// The conversation shared.
+    pub conversation_id: i64,
+    /// Its current title.
+    pub title: String,
+    /// Epoch ms.
+    pub created_at: i64,
+    /// Epoch ms of the snapshot.
+    pub updated_at: i64,
+}
+
+/// A shared conversation as anyone with its link reads it: nothing in it names the owner or an internal id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedView {
+    /// The link's secret part (the page's own address).
+    pub token: String,
+    /// Title at the time of the snapshot.
+    pub title: String,
+    /// The conversation's model, if it had one of its own.
+    pub model: String,
+    /// Epoch ms.
+    pub created_at: i64,
+    /// Epoch ms of the snapshot.
+    pub updated_at: i64,
+    /// The branch, oldest first.
+    pub messages: Vec<SharedMessage>,
+    /// Whether the reader is signed in (and may copy it into their account).
+    pub signed_in: bool,
+}
+
+/// A message of a [`SharedView`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedMessage {
+    /// `user` or `assistant`.
+    pub role: String,
+    /// Its text (Markdown for replies).
+    pub content: String,
+    /// Rendered and sanitised.
+    pub html: String,
+    /// Epoch ms.
+    pub created_at: i64,
+    /// The model that wrote a reply.
+    pub model: Option<String>,
+    /// Its files, served through the link.
+    pub files: Vec<SharedFile>,
+    /// Its tool calls, rendered (read-only).
+    pub steps_html: String,
+    /// The pages its searches found, rendered.
+    pub links_html: String,
+}
+
+/// A file of a shared message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedFile {
+    /// Its name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// `image` or `document`.
+    pub kind: String,
+    /// Where the link serves it (`/s/{token}/files/{n}`).
+    pub url: String,
+}
+
 /// Most tags a conversation may have, and their longest length.
 pub const MAX_TAGS: usize = 20;
 /// See [`MAX_TAGS`].

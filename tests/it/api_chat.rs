@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::chat_flow::Chat;
 use crate::common::{header, json as body_json};
 
-struct Client<'a> {
+pub(crate) struct Client<'a> {
     chat: &'a Chat,
     cookies: String,
     csrf: String,
@@ -18,7 +18,7 @@ struct Client<'a> {
 
 impl<'a> Client<'a> {
     /// GET /api/csrf/, then POST login with the token, as the original React client did.
-    async fn log_in(chat: &'a Chat, username: &str) -> Self {
+    pub(crate) async fn log_in(chat: &'a Chat, username: &str) -> Self {
         crate::common::with_user(&chat.app, username, "Tr4vel-Lisbon-Blue").await;
         let res = chat
             .app
@@ -64,7 +64,7 @@ impl<'a> Client<'a> {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null), cookie)
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let (status, value, _) = self.raw(method, path, body).await;
         (status, value)
     }
@@ -72,7 +72,7 @@ impl<'a> Client<'a> {
 
 const BASE: &str = "/api/chat/conversations";
 
-async fn poll_completed(client: &Client<'_>, conversation: i64, message: i64) -> Value {
+pub(crate) async fn poll_completed(client: &Client<'_>, conversation: i64, message: i64) -> Value {
     for _ in 0..200 {
         let (status, body) = client
             .call(

@@ -744,6 +744,47 @@ async fn real_responses_match_the_openapi_document() {
             .0,
         StatusCode::OK
     );
+    // Share links, forks and copies (issue #29).
+    let share = "/api/chat/conversations/{id}/share/";
+    let (s, link) = call(share, "POST", format!("{list}{id}/share/"), None, Auth::Token).await;
+    assert_eq!(s, StatusCode::CREATED, "{link}");
+    let (s, _) = call(share, "POST", format!("{list}{id}/share/"), None, Auth::Token).await;
+    assert_eq!(s, StatusCode::OK);
+    let token = link["token"].as_str().unwrap().to_string();
+    let shares = "/api/chat/shares/";
+    let (s, listed) = call(shares, "GET", shares.into(), None, Auth::Token).await;
+    assert_eq!((s, listed.as_array().map(Vec::len)), (StatusCode::OK, Some(1)));
+    let shared = "/api/shared/{token}/";
+    let (s, _) = call(shared, "GET", format!("/api/shared/{token}/"), None, Auth::Anonymous).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = call(shared, "GET", "/api/shared/nope/".into(), None, Auth::Anonymous).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let copy = "/api/shared/{token}/continue/";
+    let (s, _) = call(
+        copy,
+        "POST",
+        format!("/api/shared/{token}/continue/"),
+        None,
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let fork = "/api/chat/conversations/{id}/fork/";
+    let (s, _) = call(
+        fork,
+        "POST",
+        format!("{list}{id}/fork/"),
+        Some(json!({"message_id": pending})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = call(fork, "POST", format!("{list}{id}/fork/"), Some(json!({})), Auth::Token).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = call(share, "DELETE", format!("{list}{id}/share/"), None, Auth::Token).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(share, "DELETE", format!("{list}{id}/share/"), None, Auth::Token).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let ask = "/api/chat/ask-mistral/";
     assert_eq!(
         call(ask, "POST", ask.into(), Some(json!({"message": "Hi"})), Auth::Token)
@@ -1171,6 +1212,7 @@ fn concrete(method: &str, template: &str, ids: &HashMap<&str, i64>) -> (String, 
         ("GET" | "DELETE", _) => None,
         (_, "/api/chat/conversations/") => Some(json!({"initial_message": "matrix"})),
         (_, "/api/chat/conversations/{id}/messages/") => Some(json!({"content": "matrix"})),
+        (_, "/api/chat/conversations/{id}/fork/") => Some(json!({"message_id": ids["message_id"]})),
         (_, "/api/chat/ask-mistral/") => Some(json!({"message": "matrix"})),
         (_, "/api/accounts/tokens/") => Some(json!({"name": "matrix"})),
         (_, "/api/files/") => Some(json!({"__file": "matrix.txt", "__bytes": "matrix"})),
@@ -1249,7 +1291,27 @@ async fn every_route_under_every_kind_of_caller() {
                     .await;
                 ids.insert("id", token["id"].as_i64().unwrap());
             }
-            let (path, body) = concrete(method, template, &ids);
+            let (mut path, body) = concrete(method, template, &ids);
+            if template.ends_with("/share/") && method == "DELETE" || template.starts_with("/api/shared/") {
+                // A link of ada's to revoke or to read.
+                let (_, link) = contract
+                    .call(
+                        &chat,
+                        "/api/chat/conversations/{id}/share/",
+                        request(
+                            "POST",
+                            &format!("/api/chat/conversations/{id}/share/"),
+                            None,
+                            Auth::Token,
+                            Some(&ada),
+                        ),
+                    )
+                    .await;
+                path = path.replace(
+                    "/api/shared/0/",
+                    &format!("/api/shared/{}/", link["token"].as_str().unwrap()),
+                );
+            }
             let who = if other_user { &bob } else { &ada };
             let req = request(method, &path, body.as_ref(), mode, Some(who));
             let (status, answer) = contract.call(&chat, template, req).await;

@@ -37,6 +37,7 @@ mod mail;
 mod metrics;
 mod races;
 mod sessions;
+mod shares;
 mod tools_guard;
 mod tools_mcp;
 mod tools_web;

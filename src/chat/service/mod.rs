@@ -9,10 +9,12 @@ use crate::core::error::AppError;
 use crate::state::AppState;
 
 mod edits;
+mod shares;
 mod turns;
 mod views;
 
 pub use edits::*;
+pub use shares::*;
 pub use turns::*;
 pub use views::*;
 

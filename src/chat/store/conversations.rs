@@ -126,6 +126,81 @@ pub(super) async fn insert_conversation<'e>(
     .await
 }
 
+/// A message of a conversation made as a copy ([`insert_copy`]).
+#[derive(Debug, Clone)]
+pub struct CopiedMessage {
+    /// `user` or `assistant`.
+    pub role: String,
+    /// Its text.
+    pub content: String,
+    /// MIME type of the text.
+    pub content_type: String,
+    /// Epoch ms of the original.
+    pub created_at: i64,
+    /// JSON object: the original's model, tokens and timings.
+    pub metadata: String,
+    /// The owner's files it carries, in order (attached again: they must be the new conversation's owner's).
+    pub files: Vec<i64>,
+}
+
+/// Creates a conversation for `user_id` holding `messages` as one branch, its current one, in one transaction; its
+/// `additional_data` says where it came from. Files the user no longer has are left out of their message.
+pub async fn insert_copy(
+    pool: &AnyPool,
+    user_id: i64,
+    new: &NewConversation,
+    additional_data: &serde_json::Value,
+    messages: &[CopiedMessage],
+) -> Result<i64, sqlx::Error> {
+    let now = now_millis();
+    let mut tx = pool.begin().await?;
+    let id = insert_conversation(&mut *tx, user_id, new).await?;
+    let mut parent: Option<i64> = None;
+    for m in messages {
+        let message_id: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (conversation_id, parent_id, role, content, status, created_at, updated_at, \
+             delivered_at, content_type, metadata) VALUES ($1, $2, $3, $4, 'delivered', $5, $6, $6, $7, $8) RETURNING id",
+        )
+        .bind(id)
+        .bind(parent)
+        .bind(&m.role)
+        .bind(&m.content)
+        .bind(m.created_at)
+        .bind(now)
+        .bind(&m.content_type)
+        .bind(&m.metadata)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !m.files.is_empty() {
+            let mut kept = Vec::with_capacity(m.files.len());
+            for file in &m.files {
+                let mine: Option<i64> = sqlx::query_scalar("SELECT id FROM files WHERE id = $1 AND user_id = $2")
+                    .bind(file)
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                kept.extend(mine);
+            }
+            // Every file was just found in this transaction: attaching them cannot miss one.
+            let _ = crate::files::store::attach(&mut tx, user_id, message_id, &kept).await?;
+        }
+        parent = Some(message_id);
+    }
+    sqlx::query(
+        "UPDATE conversations SET current_leaf_id = $1, message_count = $2, last_message_at = $3, \
+         additional_data = $4 WHERE id = $5",
+    )
+    .bind(parent)
+    .bind(i64::try_from(messages.len()).unwrap_or(i64::MAX))
+    .bind(parent.map(|_| now))
+    .bind(additional_data.to_string())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
 /// The conversation `id` if `user_id` owns it and it is not deleted.
 pub async fn conversation(pool: &AnyPool, user_id: i64, id: i64) -> Result<Option<Conversation>, sqlx::Error> {
     sqlx::query_as(&format!(

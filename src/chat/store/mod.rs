@@ -5,11 +5,13 @@
 mod conversations;
 mod lists;
 mod messages;
+mod shares;
 mod steps;
 mod turns;
 
 pub use conversations::*;
 pub use lists::*;
 pub use messages::*;
+pub use shares::*;
 pub use steps::*;
 pub use turns::*;

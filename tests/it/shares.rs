@@ -1,0 +1,295 @@
+//! Conversations that travel (issue #29): share links made, read by anyone with the token, updated, listed and
+//! revoked; the ownership matrix around them; sharing turned off by staff; misses throttled; forks and copies.
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::api_chat::{Client, poll_completed};
+use crate::chat_flow::Chat;
+use crate::common::{CSRF, api_session, json_request, text, with_staff};
+
+const BASE: &str = "/api/chat/conversations";
+
+/// A GET with no cookie at all, from `addr` (the client address the throttle counts).
+async fn anonymous(chat: &Chat, path: &str, addr: &str) -> (StatusCode, Value, String) {
+    let mut req = json_request("GET", path, None, None, &[]);
+    req.extensions_mut()
+        .insert(ConnectInfo(format!("{addr}:40000").parse::<SocketAddr>().unwrap()));
+    let res = chat.app.send(req).await;
+    let status = res.status();
+    let body = text(res).await;
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null), body)
+}
+
+/// A conversation of `client` with one finished exchange (`first`), and the ids of its user message and reply.
+async fn conversation(client: &Client<'_>, first: &str) -> (i64, i64) {
+    let (status, created) = client
+        .call(
+            "POST",
+            &format!("{BASE}/"),
+            Some(json!({"initial_message": first, "title": format!("Trip: {first}")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let user_message = created["messages"][0]["id"].as_i64().unwrap();
+    poll_completed(client, id, user_message).await;
+    (id, user_message)
+}
+
+async fn exchange(client: &Client<'_>, id: i64, content: &str) {
+    let (status, sent) = client
+        .call(
+            "POST",
+            &format!("{BASE}/{id}/messages/"),
+            Some(json!({"content": content})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    poll_completed(client, id, sent["user_message"]["id"].as_i64().unwrap()).await;
+}
+
+fn token_of(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_link_shows_its_snapshot_to_anyone_until_it_is_updated_or_revoked() {
+    let chat = Chat::new(&[]).await;
+    let ada = Client::log_in(&chat, "ada").await;
+    let (id, _) = conversation(&ada, "Where is Lisbon?").await;
+
+    let (status, link) = ada.call("POST", &format!("{BASE}/{id}/share/"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+    let token = link["token"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 64, "256 random bits, hex");
+    assert_eq!(link["url"], json!(format!("http://127.0.0.1:3000/s/{token}")));
+    assert_eq!(token_of(link["url"].as_str().unwrap()), token);
+    assert_eq!(link["conversation_id"], json!(id));
+
+    // Anyone, without an account.
+    let (status, shared, raw) = anonymous(&chat, &format!("/api/shared/{token}/"), "203.0.113.5").await;
+    assert_eq!(status, StatusCode::OK, "{raw}");
+    assert_eq!(shared["title"], "Trip: Where is Lisbon?");
+    let messages = shared["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["role"], "user");
+    assert_eq!(messages[0]["content"], "Where is Lisbon?");
+    assert_eq!(messages[1]["content"], "Fake reply to: Where is Lisbon?");
+    // Nothing names the owner or an internal id.
+    assert!(!raw.contains("\"id\""), "{raw}");
+    assert!(!raw.contains("ada"), "{raw}");
+    assert!(!raw.contains(&format!("\"conversation_id\":{id}")), "{raw}");
+
+    // Later messages wait for an update, which keeps the link.
+    exchange(&ada, id, "And Porto?").await;
+    let (_, shared, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "203.0.113.5").await;
+    assert_eq!(shared["messages"].as_array().unwrap().len(), 2);
+    let (status, again) = ada.call("POST", &format!("{BASE}/{id}/share/"), None).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["token"], json!(token));
+    let (_, shared, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "203.0.113.5").await;
+    assert_eq!(shared["messages"].as_array().unwrap().len(), 4);
+
+    let (status, list) = ada.call("GET", "/api/chat/shares/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["token"], json!(token));
+    assert_eq!(list[0]["title"], "Trip: Where is Lisbon?");
+
+    // Revoked: 404 at once, and revoking again is 404 too.
+    let (status, _) = ada.call("DELETE", &format!("{BASE}/{id}/share/"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "203.0.113.5").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = ada.call("DELETE", &format!("{BASE}/{id}/share/"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = ada.call("GET", "/api/chat/shares/", None).await;
+    assert_eq!(list, json!([]));
+
+    // A new link is a new token; deleting the conversation revokes it.
+    let (_, link) = ada.call("POST", &format!("{BASE}/{id}/share/"), None).await;
+    let second = link["token"].as_str().unwrap().to_string();
+    assert_ne!(second, token);
+    let (status, _) = ada.call("DELETE", &format!("{BASE}/{id}/"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = anonymous(&chat, &format!("/api/shared/{second}/"), "203.0.113.5").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shares")
+        .fetch_one(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn another_user_can_neither_share_revoke_fork_nor_list_what_is_not_theirs() {
+    let chat = Chat::new(&[]).await;
+    let ada = Client::log_in(&chat, "ada").await;
+    let bob = Client::log_in(&chat, "bob").await;
+    let (id, ada_message) = conversation(&ada, "Private").await;
+    let (_, link) = ada.call("POST", &format!("{BASE}/{id}/share/"), None).await;
+    let token = link["token"].as_str().unwrap().to_string();
+
+    let (status, _) = bob.call("POST", &format!("{BASE}/{id}/share/"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = bob.call("DELETE", &format!("{BASE}/{id}/share/"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = bob
+        .call(
+            "POST",
+            &format!("{BASE}/{id}/fork/"),
+            Some(json!({"message_id": ada_message})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = bob.call("GET", "/api/chat/shares/", None).await;
+    assert_eq!(list, json!([]));
+    // The token opens the snapshot and nothing else: not the conversation, not its messages.
+    let (status, _) = bob.call("GET", &format!("{BASE}/{id}/"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Still shared after all of that.
+    let (status, _, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "203.0.113.6").await;
+    assert_eq!(status, StatusCode::OK);
+    // Without a session the owner's routes answer 401/403, not the link.
+    let res = chat
+        .app
+        .send(json_request("POST", &format!("{BASE}/{id}/share/"), None, None, &[]))
+        .await;
+    assert!(matches!(res.status().as_u16(), 401 | 403), "{}", res.status());
+    let res = chat
+        .app
+        .send(json_request("GET", "/api/chat/shares/", None, None, &[]))
+        .await;
+    assert!(matches!(res.status().as_u16(), 401 | 403), "{}", res.status());
+}
+
+#[tokio::test]
+async fn guessing_tokens_is_answered_404_then_throttled_per_address() {
+    let chat = Chat::new(&[]).await;
+    let ada = Client::log_in(&chat, "ada").await;
+    let (id, _) = conversation(&ada, "Shared").await;
+    let (_, link) = ada.call("POST", &format!("{BASE}/{id}/share/"), None).await;
+    let token = link["token"].as_str().unwrap().to_string();
+
+    for guess in 0..30 {
+        let fake = format!("{:064x}", guess);
+        let (status, body, _) = anonymous(&chat, &format!("/api/shared/{fake}/"), "198.51.100.7").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    }
+    let (status, _, _) = anonymous(&chat, "/api/shared/not-even-hex/", "198.51.100.7").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Even the right token waits, from that address; another address reads it.
+    let (status, _, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "198.51.100.7").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, _, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "198.51.100.8").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn staff_can_turn_sharing_off_and_links_come_back_when_it_is_on() {
+    let chat = Chat::new(&[]).await;
+    with_staff(&chat.app, "root").await;
+    let root = api_session(&chat.app, "root").await;
+    let ada = Client::log_in(&chat, "ada").await;
+    let (id, _) = conversation(&ada, "Shared").await;
+    let (_, link) = ada.call("POST", &format!("{BASE}/{id}/share/"), None).await;
+    let token = link["token"].as_str().unwrap().to_string();
+
+    let patch = |on: bool| {
+        json_request(
+            "PATCH",
+            "/api/admin/settings/",
+            Some(json!({"sharing_enabled": if on { "true" } else { "false" }})),
+            Some(&root),
+            &[("x-csrftoken", CSRF)],
+        )
+    };
+    let res = chat.app.send(patch(false)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text(res).await).unwrap()["sharing_enabled"],
+        json!(false)
+    );
+    let (status, _, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "203.0.113.9").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, refused) = ada.call("POST", &format!("{BASE}/{id}/share/"), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused, json!({"share": ["Sharing is turned off on this instance."]}));
+    // A user may not turn it on.
+    let (status, _) = ada
+        .call("PATCH", "/api/admin/settings/", Some(json!({"sharing_enabled": true})))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let res = chat.app.send(patch(true)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (status, _, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "203.0.113.9").await;
+    assert_eq!(status, StatusCode::OK);
+    let audited: Vec<String> =
+        sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'settings.sharing' ORDER BY id")
+            .fetch_all(&chat.app.pool().pool)
+            .await
+            .unwrap();
+    assert_eq!(audited.len(), 2, "{audited:?}");
+}
+
+#[tokio::test]
+async fn a_fork_holds_the_branch_up_to_the_message_and_a_reader_can_copy_a_shared_one() {
+    let chat = Chat::new(&[]).await;
+    let ada = Client::log_in(&chat, "ada").await;
+    let (id, _) = conversation(&ada, "First question").await;
+    exchange(&ada, id, "Second question").await;
+    let (_, original) = ada.call("GET", &format!("{BASE}/{id}/"), None).await;
+    let messages = original["messages"].as_array().unwrap().clone();
+    assert_eq!(messages.len(), 4);
+    let first_reply = messages[1]["id"].as_i64().unwrap();
+
+    let (status, forked) = ada
+        .call(
+            "POST",
+            &format!("{BASE}/{id}/fork/"),
+            Some(json!({"message_id": first_reply.to_string()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{forked}");
+    assert_ne!(forked["id"], json!(id));
+    assert_eq!(forked["title"], "Trip: First question (branch)");
+    let copied = forked["messages"].as_array().unwrap();
+    assert_eq!(copied.len(), 2);
+    assert_eq!(copied[0]["content"], "First question");
+    assert_eq!(copied[1]["content"], "Fake reply to: First question");
+    let (_, unchanged) = ada.call("GET", &format!("{BASE}/{id}/"), None).await;
+    assert_eq!(unchanged["messages"].as_array().unwrap().len(), 4);
+    // A message of another conversation, or none: refused with the field named.
+    let (status, body) = ada.call("POST", &format!("{BASE}/{id}/fork/"), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message_id"].is_array(), "{body}");
+    let other = forked["id"].as_i64().unwrap();
+    let (status, body) = ada
+        .call(
+            "POST",
+            &format!("{BASE}/{other}/fork/"),
+            Some(json!({"message_id": first_reply})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Bob copies Ada's shared conversation into his account.
+    let (_, link) = ada.call("POST", &format!("{BASE}/{id}/share/"), None).await;
+    let token = link["token"].as_str().unwrap();
+    let bob = Client::log_in(&chat, "bob").await;
+    let (status, copy) = bob.call("POST", &format!("/api/shared/{token}/continue/"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{copy}");
+    assert_eq!(copy["messages"].as_array().unwrap().len(), 4);
+    let copy_id = copy["id"].as_i64().unwrap();
+    let (status, _) = bob.call("GET", &format!("{BASE}/{copy_id}/"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = ada.call("GET", &format!("{BASE}/{copy_id}/"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // And he can go on from there.
+    exchange(&bob, copy_id, "Third question").await;
+}
