@@ -1,5 +1,5 @@
 //! The personal-data export: everything ThiCode stores about the logged-in user — the account from accounts, the
-//! conversations from chat, the files — as one JSON download (`/settings/export`: the files described, with the text
+//! conversations from chat, the files, the share links and what was done with them — as one JSON download (`/settings/export`: the files described, with the text
 //! read from them), or as a ZIP archive of that JSON and every file as uploaded (`/settings/export.zip`). It sits
 //! above the features, beside the router that mounts it.
 
@@ -187,6 +187,33 @@ async fn document(
             })
         })
         .collect();
+    // The links the user shares now, and what they did with links (made, updated, revoked).
+    let shares: Vec<serde_json::Value> = chat::service::shares(state, user)
+        .await?
+        .into_iter()
+        .map(|link| {
+            json!({
+                "url": link.url,
+                "conversation_id": link.conversation_id,
+                "title": link.title,
+                "created_at": iso(link.created_at),
+                "updated_at": iso(link.updated_at),
+            })
+        })
+        .collect();
+    let share_events: Vec<serde_json::Value> = chat::store::share_events(&state.db.pool, user.id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "at": iso(e.at),
+                "action": e.action,
+                "conversation_id": e.conversation_id,
+                "link_starts_with": e.token_prefix,
+                "client_addr": e.client_addr,
+            })
+        })
+        .collect();
     let preferences: serde_json::Value = serde_json::from_str(&user.preferences).unwrap_or_else(|_| json!({}));
     let document = json!({
         "format": "thicode-export-1",
@@ -205,6 +232,8 @@ async fn document(
         },
         "conversations": conversations,
         "files": files,
+        "shares": shares,
+        "share_events": share_events,
     });
     Ok(document)
 }

@@ -12,7 +12,7 @@ use crate::common::{header, json as body_json};
 
 pub(crate) struct Client<'a> {
     chat: &'a Chat,
-    cookies: String,
+    pub(crate) cookies: String,
     csrf: String,
 }
 

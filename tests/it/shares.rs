@@ -114,6 +114,30 @@ async fn a_link_shows_its_snapshot_to_anyone_until_it_is_updated_or_revoked() {
     let (_, link) = ada.call("POST", &format!("{BASE}/{id}/share/"), None).await;
     let second = link["token"].as_str().unwrap().to_string();
     assert_ne!(second, token);
+    // The account's export lists the link and every action on links, by the token's first characters only.
+    let res = chat
+        .app
+        .send(json_request("GET", "/settings/export", None, Some(&ada.cookies), &[]))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let export: Value = serde_json::from_str(&text(res).await).unwrap();
+    assert_eq!(export["shares"].as_array().unwrap().len(), 1, "{}", export["shares"]);
+    assert_eq!(export["shares"][0]["url"], link["url"]);
+    let actions: Vec<&str> = export["share_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["share.create", "share.update", "share.revoke", "share.create"]
+    );
+    assert_eq!(export["share_events"][0]["link_starts_with"], json!(&token[..6]));
+    assert!(
+        !export["share_events"].to_string().contains(&token),
+        "the old token is not kept whole"
+    );
     let (status, _) = ada.call("DELETE", &format!("{BASE}/{id}/"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _, _) = anonymous(&chat, &format!("/api/shared/{second}/"), "203.0.113.5").await;
