@@ -6,8 +6,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{Lazy, SsrMode, path};
 
 use crate::accounts::pages::{
-    ForgotPasswordRoute, LoginRoute, PasswordRoute, RegisterRoute, ResetPasswordRoute, SettingsRoute, TokensRoute,
-    UsageRoute, UserMenu,
+    ForgotPasswordRoute, LoginRoute, PasswordRoute, RegisterRoute, ResetPasswordRoute, SettingsRoute, SharedRoute,
+    SharesRoute, TokensRoute, UsageRoute, UserMenu,
 };
 use crate::admin::pages::{
     AdminConversationRoute, AdminConversationsRoute, AdminFallbackRoute, AdminRoute, AdminSettingsRoute,
@@ -102,6 +102,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/password") view={Lazy::<PasswordRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings/usage") view={Lazy::<UsageRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/shares") view={Lazy::<SharesRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:token") view={Lazy::<SharedRoute>::new()} ssr=SsrMode::Async/>
                     // One route for `/chat` and `/chat/{id}`: going from one to the other (the first message
                     // creates the conversation) keeps the page and its data instead of mounting it again.
                     <Route path=path!("/chat/:id?") view={Lazy::<ChatRoute>::new()} ssr=SsrMode::Async/>
@@ -130,7 +132,7 @@ fn section_split(path: &str) -> Option<&'static str> {
     Some(match path {
         "" => "__home_route_view_",
         "/login" | "/register" | "/forgot-password" => "auth_view_",
-        _ if path.starts_with("/reset-password/") => "auth_view_",
+        _ if path.starts_with("/reset-password/") || path.starts_with("/s/") => "auth_view_",
         _ if under("/settings") => "settings_view_",
         _ if under("/admin") => "admin_view_",
         _ if under("/chat") => "__chat_route_view_",
@@ -154,6 +156,7 @@ pub fn page_chunk(path: &str) -> Option<crate::core::lazy::client::Chunk> {
         "/settings/password" => chunk::<PasswordRoute>(),
         "/settings/tokens" => chunk::<TokensRoute>(),
         "/settings/usage" => chunk::<UsageRoute>(),
+        "/settings/shares" => chunk::<SharesRoute>(),
         "/admin" => chunk::<AdminRoute>(),
         "/admin/users" => chunk::<UsersRoute>(),
         "/admin/audit" => chunk::<AuditRoute>(),
@@ -166,6 +169,7 @@ pub fn page_chunk(path: &str) -> Option<crate::core::lazy::client::Chunk> {
             _ => chunk::<AdminConversationRoute>(),
         },
         _ if path.starts_with("/reset-password/") => chunk::<ResetPasswordRoute>(),
+        _ if path.starts_with("/s/") => chunk::<SharedRoute>(),
         _ if path == "/chat" || path.starts_with("/chat/") => chunk::<ChatRoute>(),
         _ if path.starts_with("/admin/") => chunk::<AdminFallbackRoute>(),
         _ => return None,

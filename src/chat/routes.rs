@@ -1,5 +1,6 @@
 //! Plain HTTP routes of chat: the live stream of a reply (Server-Sent Events, encoded by `chat::stream`),
-//! conversation exports, and the composer's form post without JavaScript (multipart, with its files).
+//! conversation exports, the composer's form post without JavaScript (multipart, with its files), and the files of
+//! shared conversations.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -20,6 +21,27 @@ pub fn routes() -> Router<AppState> {
         .route(SEND_FORM_PATH, post(send_form))
         .route("/chat/{conversation_id}/messages/{message_id}/events", get(events))
         .route("/chat/{conversation_id}/export/{format}", get(export))
+        .route("/s/{token}/files/{n}", get(shared_file))
+}
+
+/// A file of a shared conversation, through its link: only one the snapshot shows, while its owner still has it,
+/// with the same headers as the owner's own downloads (`api::files::serve`).
+async fn shared_file(
+    State(state): State<AppState>,
+    client: crate::core::client::ClientAddr,
+    headers: HeaderMap,
+    Path((token, n)): Path<(String, String)>,
+) -> Response {
+    let Ok(n) = n.parse::<usize>() else {
+        return not_found(&headers);
+    };
+    match service::shared_file(&state, &token, n, &client.text()).await {
+        Ok(file) => match crate::api::files::serve(&state, &file, &headers).await {
+            Ok(response) => response,
+            Err(e) => e.into_response(),
+        },
+        Err(e) => e.into_html_for(&headers),
+    }
 }
 
 fn not_found(headers: &HeaderMap) -> Response {

@@ -210,6 +210,73 @@ fn localised(mut view: ConversationView) -> ConversationView {
     view
 }
 
+/// The link of the user's conversation `id`, if it is shared.
+#[server]
+pub async fn get_share(id: i64) -> Result<Option<crate::chat::types::ShareLink>, AppError> {
+    let (state, user) = session().await?;
+    crate::chat::service::share_of(&state, &user, id).await
+}
+
+/// Makes a public link to the branch on screen of conversation `id`, or takes its snapshot again.
+#[server]
+pub async fn share_conversation(id: i64) -> Result<crate::chat::types::ShareLink, AppError> {
+    let (state, user) = session().await?;
+    let addr = crate::accounts::server_fns::client_address().await;
+    let link = crate::chat::service::share(&state, &user, id, &addr).await?;
+    redirect_form_post(&crate::core::dialog::open_link(&format!("/chat/{id}"), "share"));
+    Ok(link)
+}
+
+/// Revokes the link of conversation `id`; a form post goes back to the list of links when `back` is `shares`.
+#[server]
+pub async fn revoke_share(id: i64, #[server(default)] back: Option<String>) -> Result<(), AppError> {
+    let (state, user) = session().await?;
+    let addr = crate::accounts::server_fns::client_address().await;
+    crate::chat::service::revoke_share(&state, &user, id, &addr).await?;
+    if back.as_deref() == Some("shares") {
+        redirect_form_post("/settings/shares");
+    } else {
+        redirect_form_post(&crate::core::dialog::open_link(&format!("/chat/{id}"), "share"));
+    }
+    Ok(())
+}
+
+/// The user's share links (`/settings/shares`).
+#[server]
+pub async fn my_shares() -> Result<Vec<crate::chat::types::ShareLink>, AppError> {
+    let (state, user) = session().await?;
+    crate::chat::service::shares(&state, &user).await
+}
+
+/// Branches the conversation into a new one through the message `message_id`; returns the new conversation's id.
+#[server]
+pub async fn fork_message(message_id: i64) -> Result<i64, AppError> {
+    let (state, user) = session().await?;
+    let id = crate::chat::service::fork(&state, &user, message_id).await?;
+    redirect_form_post(&format!("/chat/{id}"));
+    Ok(id)
+}
+
+/// A shared conversation, for anyone with its link (`/s/{token}`).
+#[server]
+pub async fn shared_conversation(token: String) -> Result<crate::chat::types::SharedView, AppError> {
+    let state = expect_context::<crate::state::AppState>();
+    let signed_in = crate::accounts::server_fns::auth_session().await?.user.is_some();
+    let addr = crate::accounts::server_fns::client_address().await;
+    let lang = crate::core::i18n::Lang::current();
+    crate::chat::service::shared(&state, &token, &addr, signed_in, lang).await
+}
+
+/// Copies the shared conversation `token` into a new conversation of the reader; returns its id.
+#[server]
+pub async fn continue_shared(token: String) -> Result<i64, AppError> {
+    let (state, user) = session().await?;
+    let addr = crate::accounts::server_fns::client_address().await;
+    let id = crate::chat::service::continue_shared(&state, &user, &token, &addr).await?;
+    redirect_form_post(&format!("/chat/{id}"));
+    Ok(id)
+}
+
 /// The page the forms of these server functions are on (`core::security::FormPages`): the chat.
 #[cfg(feature = "ssr")]
 pub fn form_pages() -> Vec<(&'static str, &'static str)> {
@@ -223,6 +290,10 @@ pub fn form_pages() -> Vec<(&'static str, &'static str)> {
         SelectBranch::PATH,
         UpdateConversation::PATH,
         DeleteConversation::PATH,
+        ShareConversation::PATH,
+        RevokeShare::PATH,
+        ForkMessage::PATH,
+        ContinueShared::PATH,
     ]
     .into_iter()
     .map(|path| (path, "/chat"))

@@ -90,6 +90,9 @@ pub struct ConversationView {
     /// Its composer's tools menu (`chat::tools_menu`), rendered on the server; empty when the instance has no tools.
     #[serde(default)]
     pub tools_html: String,
+    /// Its public link, when it is shared (issue #29).
+    #[serde(default)]
+    pub share_url: Option<String>,
 }
 
 /// Where the composer posts without JavaScript: a `multipart/form-data` body with the message and its files
@@ -166,6 +169,8 @@ pub struct ShareLink {
     pub created_at: i64,
     /// Epoch ms of the snapshot.
     pub updated_at: i64,
+    /// The same as the pages show dates (`YYYY-MM-DD HH:MM`, UTC).
+    pub updated_date: String,
 }
 
 /// A shared conversation as anyone with its link reads it: nothing in it names the owner or an internal id.
@@ -181,6 +186,8 @@ pub struct SharedView {
     pub created_at: i64,
     /// Epoch ms of the snapshot.
     pub updated_at: i64,
+    /// The same as the pages show dates (`YYYY-MM-DD HH:MM`, UTC).
+    pub snapshot_date: String,
     /// The branch, oldest first.
     pub messages: Vec<SharedMessage>,
     /// Whether the reader is signed in (and may copy it into their account).

@@ -65,6 +65,10 @@ pub enum Icon {
     File,
     /// Tools the model may call.
     Tools,
+    /// Share a link.
+    Share,
+    /// Branch into a new chat.
+    Branch,
 }
 
 /// The icons' SVG path data (strokes, 2 px wide, round caps and joins), each also as a whole `<svg>` element, written
@@ -100,6 +104,8 @@ icons! {
     Pin => "M12 17v5M9 3h6l-1 6 3 4H7l3-4Z",
     Archive => "M3 4h18v4H3zM5 8v12h14V8M10 12h4",
     Download => "M12 3v12M7 10l5 5 5-5M5 21h14",
+    Share => "M18 3a3 3 0 1 0 0 6a3 3 0 1 0 0-6M6 9a3 3 0 1 0 0 6a3 3 0 1 0 0-6M18 15a3 3 0 1 0 0 6a3 3 0 1 0 0-6M8.6 13.5l6.8 4M15.4 6.5l-6.8 4",
+    Branch => "M6 3v12M18 9a3 3 0 1 0 0-6a3 3 0 1 0 0 6M6 21a3 3 0 1 0 0-6a3 3 0 1 0 0 6M18 9a9 9 0 0 1-9 9",
     Tools => "M14.7 6.3a4 4 0 0 0-5.4 5.4L3 18l3 3 6.3-6.3a4 4 0 0 0 5.4-5.4l-2.6 2.6-2.4-2.4Z",
     Pencil => "M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4Z",
     Trash => "M3 6h18M8 6V4h8v2M6 6l1 14h10l1-14M10 11v5M14 11v5",

@@ -372,6 +372,17 @@ fn Chip(uploads: Uploads, file: PendingFile) -> impl IntoView {
 /// under a reply, the document parts it quoted (file and page), as static markup: drawn for every message, so built
 /// as text rather than as reactive views (names escaped).
 pub fn message_files_html(files: &[Attachment], sources: &[Source], t: Lang) -> String {
+    files_html_at(files, sources, t, |_, a| a.content_url())
+}
+
+/// [`message_files_html`] with each file's link given by `url` (its position and the file): a shared conversation
+/// serves them through its link.
+pub fn files_html_at(
+    files: &[Attachment],
+    sources: &[Source],
+    t: Lang,
+    url: impl Fn(usize, &Attachment) -> String,
+) -> String {
     use crate::core::error::escape_html as esc;
     let mut out = String::new();
     if !files.is_empty() {
@@ -379,8 +390,8 @@ pub fn message_files_html(files: &[Attachment], sources: &[Source], t: Lang) -> 
             r#"<ul class="message-files" aria-label="{}" data-testid="message-files">"#,
             esc(tr!(t, files.ui.attachments))
         ));
-        for a in files {
-            let url = a.content_url();
+        for (n, a) in files.iter().enumerate() {
+            let url = esc(&url(n, a));
             let name = esc(&a.name);
             if a.is_image() {
                 out.push_str(&format!(

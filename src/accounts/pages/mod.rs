@@ -27,6 +27,8 @@ crate::lazy_section!(auth_view, __preload_auth_view, AuthPages {
     ForgotPasswordRoute => ForgotPasswordPage,
     /// `/reset-password/{token}` as a lazy route.
     ResetPasswordRoute => ResetPasswordPage,
+    /// `/s/{token}` (a shared conversation, public like the account forms) as a lazy route.
+    SharedRoute => crate::chat::pages::SharedPage,
 });
 crate::lazy_section!(settings_view, __preload_settings_view, SettingsPages {
     /// `/settings` as a lazy route.
@@ -37,4 +39,6 @@ crate::lazy_section!(settings_view, __preload_settings_view, SettingsPages {
     TokensRoute => TokensPage,
     /// `/settings/usage` as a lazy route.
     UsageRoute => UsagePage,
+    /// `/settings/shares` as a lazy route.
+    SharesRoute => crate::chat::pages::SharesPage,
 });

@@ -14,7 +14,7 @@ pub use profile::*;
 pub use reset::*;
 pub use session::*;
 #[cfg(feature = "ssr")]
-pub(crate) use ssr::{client_ip as client_address, require_staff, require_user};
+pub(crate) use ssr::{auth_session, client_ip as client_address, require_staff, require_user};
 pub use tokens::*;
 
 /// The page each form of these server functions is on: where a failed no-JavaScript post goes back to when its

@@ -30,7 +30,7 @@ pub(crate) async fn require_user()
 }
 
 /// The request's login session.
-pub(super) async fn auth_session() -> Result<crate::accounts::auth::AuthSession, AppError> {
+pub(crate) async fn auth_session() -> Result<crate::accounts::auth::AuthSession, AppError> {
     leptos_axum::extract::<crate::accounts::auth::AuthSession>()
         .await
         .map_err(|e| AppError::internal("session", e))

@@ -372,6 +372,11 @@ fn ConversationHeader(
                     </summary>
                     <ul class="menu-list">
                         <li><ArchiveToggle id archived actions testid="archive"/></li>
+                        <li>
+                            <a href=open_link(&here, "share") data-dialog="share-dialog" data-testid="share">
+                                <Svg icon=Icon::Share/>{tr!(t, chat.share.share)}
+                            </a>
+                        </li>
                         <li><a href=format!("/chat/{id}/export/md") download rel="external"><Svg icon=Icon::Download/>{tr!(t, chat.conversation.export_markdown)}</a></li>
                         <li><a href=format!("/chat/{id}/export/json") download rel="external"><Svg icon=Icon::Download/>{tr!(t, chat.conversation.export_json)}</a></li>
                         <li>
@@ -405,6 +410,7 @@ fn ConversationHeader(
                 </ActionForm>
             </Modal>
         }})}
+        <ShareDialog id open=open("share") close=here.clone() url=view.share_url.clone()/>
         <Modal id="settings-dialog" title=tr!(t, chat.conversation.settings).to_string() open=open("settings") close=here.clone()>
             <ActionForm action=actions.update attr:class="form">
                 <CsrfField/>
@@ -422,4 +428,78 @@ fn ConversationHeader(
         </Modal>
     }
     .into_any()
+}
+
+/// The conversation's share link: made, updated (a new snapshot of the branch on screen), copied or revoked.
+#[component]
+fn ShareDialog(id: i64, open: bool, close: String, url: Option<String>) -> impl IntoView {
+    use crate::chat::server_fns::{RevokeShare, ShareConversation};
+    let t = Lang::current();
+    let share = ServerAction::<ShareConversation>::new();
+    let revoke = ServerAction::<RevokeShare>::new();
+    let url = RwSignal::new(url);
+    Effect::new(move |_| {
+        if let Some(Ok(link)) = share.value().get() {
+            url.set(Some(link.url));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = revoke.value().get() {
+            url.set(None);
+        }
+    });
+    let error = move || {
+        let failed = share
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| revoke.value().get().and_then(Result::err));
+        failed.map(
+            |e| view! { <p class="form-error" role="alert" data-testid="share-error">{e.message(Lang::current())}</p> },
+        )
+    };
+    let copied = RwSignal::new(false);
+    view! {
+        <Modal id="share-dialog" title=tr!(t, chat.share.dialog_title).to_string() open close=close.clone()>
+            <p class="hint">{tr!(t, chat.share.explain)}</p>
+            {move || url.get().map(|link| {
+                let to_copy = link.clone();
+                view! {
+                    <label for="share-url">{tr!(t, chat.share.link)}</label>
+                    <div class="share-link">
+                        <input id="share-url" readonly value=link data-testid="share-url"/>
+                        <button type="button" class="js-only" data-testid="copy-share"
+                            on:click=move |_| {
+                                #[cfg(feature = "hydrate")]
+                                super::client::copy_text(&to_copy);
+                                #[cfg(not(feature = "hydrate"))]
+                                let _ = &to_copy;
+                                copied.set(true);
+                            }>
+                            <Svg icon=Icon::Copy/>
+                            {move || if copied.get() { tr!(t, chat.share.copied) } else { tr!(t, chat.share.copy) }}
+                        </button>
+                    </div>
+                }
+            })}
+            {error}
+            <div class="modal-actions">
+                <a class="button" href=close.clone() data-close="">{tr!(t, core.dialog.cancel)}</a>
+                {move || url.get().is_some().then(|| view! {
+                    <ActionForm action=revoke attr:class="inline">
+                        <CsrfField/>
+                        <input type="hidden" name="id" value=id/>
+                        <button type="submit" class="danger" data-testid="revoke-share">{tr!(t, chat.share.revoke)}</button>
+                    </ActionForm>
+                })}
+                <ActionForm action=share attr:class="inline">
+                    <CsrfField/>
+                    <input type="hidden" name="id" value=id/>
+                    <button type="submit" class="primary" data-testid="create-share" disabled=move || share.pending().get()>
+                        {move || if url.get().is_some() { tr!(t, chat.share.update) } else { tr!(t, chat.share.create) }}
+                    </button>
+                </ActionForm>
+            </div>
+        </Modal>
+    }
 }

@@ -181,6 +181,14 @@ pub(super) fn MessageItem(
                                 inner_html=Icon::Pencil.markup()>
                             </a>
                         })}
+                        <ActionForm action=actions.fork>
+                            <CsrfField/>
+                            <input type="hidden" name="message_id" value=id/>
+                            <button type="submit" class="icon-button small" data-testid="fork"
+                                aria-label=tr!(t, chat.share.fork) data-tip=tr!(t, chat.share.fork)
+                                inner_html=Icon::Branch.markup()>
+                            </button>
+                        </ActionForm>
                         {can_regenerate.then(|| view! {
                             <ActionForm action=actions.regenerate>
                                 <CsrfField/>

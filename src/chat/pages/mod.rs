@@ -9,6 +9,8 @@ mod composer;
 mod conversation;
 mod groups;
 mod message;
+mod shared;
+mod shares;
 mod shortcuts;
 mod sidebar;
 
@@ -17,10 +19,12 @@ use leptos::prelude::*;
 use crate::tr;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+pub use shared::SharedPage;
+pub use shares::SharesPage;
 
 use crate::accounts::pages::login_redirect;
 use crate::chat::server_fns::{
-    DeleteConversation, EditMessage, Regenerate, SelectBranch, SendMessage, StopReply, UpdateConversation,
+    DeleteConversation, EditMessage, ForkMessage, Regenerate, SelectBranch, SendMessage, StopReply, UpdateConversation,
     get_chat_context, get_conversation,
 };
 use crate::chat::types::{ChatContext, ConversationSummary, ConversationView, MessageView, PAGE_SIZE, Sent};
@@ -43,6 +47,7 @@ pub(super) struct Actions {
     branch: ServerAction<SelectBranch>,
     update: ServerAction<UpdateConversation>,
     delete: ServerAction<DeleteConversation>,
+    fork: ServerAction<ForkMessage>,
 }
 
 impl Actions {
@@ -55,6 +60,7 @@ impl Actions {
             branch: ServerAction::new(),
             update: ServerAction::new(),
             delete: ServerAction::new(),
+            fork: ServerAction::new(),
         }
     }
 
@@ -66,6 +72,7 @@ impl Actions {
             + self.branch.version().get()
             + self.update.version().get()
             + self.delete.version().get()
+            + self.fork.version().get()
     }
 
     /// The answers of send, regenerate and edit, each as it arrives.
@@ -83,6 +90,7 @@ impl Actions {
             .or_else(|| err(self.branch.value().get()))
             .or_else(|| err(self.update.value().get()))
             .or_else(|| err(self.delete.value().get()))
+            .or_else(|| err(self.fork.value().get().map(|r| r.map(|_| ()))))
             .map(|e| e.message(Lang::current()))
     }
 }
@@ -325,6 +333,12 @@ pub fn ChatPage() -> impl IntoView {
                     crate::files::client::release(&file);
                 }
             }
+        }
+    });
+    // A branch made into a new chat: opened.
+    Effect::new(move |_| {
+        if let Some(Ok(new)) = actions.fork.value().get() {
+            use_navigate()(&format!("/chat/{new}"), Default::default());
         }
     });
     // A deleted conversation: closed, and when it was the one on screen, back to /chat.

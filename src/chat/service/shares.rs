@@ -81,6 +81,7 @@ fn link_of(state: &AppState, share: &store::Share, title: String) -> ShareLink {
         title: super::display_title(&title),
         created_at: share.created_at,
         updated_at: share.updated_at,
+        updated_date: crate::core::time::minute(share.updated_at),
     }
 }
 
@@ -242,6 +243,7 @@ pub async fn shared(
         model: snapshot.model,
         created_at: share.created_at,
         updated_at: share.updated_at,
+        snapshot_date: crate::core::time::minute(share.updated_at),
         messages,
         signed_in,
     })
