@@ -31,6 +31,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = lang.code();
     // The header's user menu starts from these in the browser.
     let (user, staff) = crate::accounts::pages::body_attributes();
+    // A shared conversation describes itself (`chat::pages::SharedPage`): link previews show its title.
+    #[cfg(feature = "ssr")]
+    let own_description =
+        use_context::<axum::http::request::Parts>().is_some_and(|parts| parts.uri.path().starts_with("/s/"));
+    #[cfg(not(feature = "ssr"))]
+    let own_description = false;
     view! {
         <!DOCTYPE html>
         <html lang=lang data-theme=theme>
@@ -38,8 +44,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                // One description for every page: what search engines and link previews show of the site.
-                <meta name="description" content=tr!(Lang::current(), core.shell.description)/>
+                // One description for every page but shared conversations: what search engines and link previews show.
+                {(!own_description).then(|| view! {
+                    <meta name="description" content=tr!(Lang::current(), core.shell.description)/>
+                })}
                 <link rel="icon" href="/favicon.ico"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options=options.clone()/>

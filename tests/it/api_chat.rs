@@ -13,7 +13,7 @@ use crate::common::{header, json as body_json};
 pub(crate) struct Client<'a> {
     chat: &'a Chat,
     pub(crate) cookies: String,
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 impl<'a> Client<'a> {

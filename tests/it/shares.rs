@@ -317,3 +317,115 @@ async fn a_fork_holds_the_branch_up_to_the_message_and_a_reader_can_copy_a_share
     // And he can go on from there.
     exchange(&bob, copy_id, "Third question").await;
 }
+
+#[tokio::test]
+async fn the_shared_page_renders_on_the_server_escaped_noindexed_and_404s_once_revoked() {
+    let chat = Chat::new(&[]).await;
+    let ada = Client::log_in(&chat, "ada").await;
+    let hostile = "<script>alert('x')</script> <img src=x onerror=alert(1)> **bold**";
+    let (status, created) = ada
+        .call(
+            "POST",
+            &format!("{BASE}/"),
+            Some(json!({"initial_message": hostile, "title": "<img src=x onerror=alert(2)>"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    poll_completed(&ada, id, created["messages"][0]["id"].as_i64().unwrap()).await;
+    let (_, link) = ada.call("POST", &format!("{BASE}/{id}/share/"), None).await;
+    let token = link["token"].as_str().unwrap().to_string();
+
+    let (status, _, page) = anonymous(&chat, &format!("/s/{token}"), "203.0.113.20").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains(r#"<meta name="robots" content="noindex, nofollow">"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<meta name="description" content="A conversation shared from ThiCode: "#));
+    assert!(page.contains(r#"property="og:title""#));
+    assert!(
+        page.contains(r#"data-testid="shared-title">&lt;img src=x onerror=alert(2)&gt;"#),
+        "{page}"
+    );
+    assert_eq!(
+        page.matches(r#"<meta name="description""#).count(),
+        1,
+        "one description: the conversation's"
+    );
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(!page.contains("<img src=x"), "{page}");
+    assert!(
+        page.contains("<strong>bold</strong>"),
+        "the reply's Markdown is rendered"
+    );
+    // No composer, no sidebar, nothing of the owner's.
+    assert!(!page.contains(r#"id="content""#));
+    assert!(!page.contains("conversation-list"));
+    assert!(!page.contains(&format!("/chat/{id}")));
+    assert!(page.contains("sign-in-to-continue"));
+
+    // French, for a French reader.
+    let mut req = json_request("GET", &format!("/s/{token}"), None, None, &[("accept-language", "fr")]);
+    req.extensions_mut()
+        .insert(ConnectInfo("203.0.113.20:40000".parse::<SocketAddr>().unwrap()));
+    let fr = text(chat.app.send(req).await).await;
+    assert!(fr.contains("Une conversation partagée"), "{fr}");
+
+    let (status, _) = ada.call("DELETE", &format!("{BASE}/{id}/share/"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, page) = anonymous(&chat, &format!("/s/{token}"), "203.0.113.20").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!page.contains("alert"), "{page}");
+}
+
+#[tokio::test]
+async fn a_shared_file_is_served_through_the_link_only_while_the_snapshot_shows_it() {
+    let chat = Chat::new(&[]).await;
+    let ada = Client::log_in(&chat, "ada").await;
+    // A file uploaded through the API, then sent with a message.
+    let boundary = "XBOUNDARYX";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.txt\"\r\nContent-Type: text/plain\r\n\r\nShared notes\r\n--{boundary}--\r\n"
+    );
+    let req = axum::http::Request::post("/api/files/")
+        .header("host", "127.0.0.1:3000")
+        .header("cookie", &ada.cookies)
+        .header("x-csrftoken", &ada.csrf)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let res = chat.app.send(req).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let file: Value = serde_json::from_str(&text(res).await).unwrap();
+    let (status, created) = ada
+        .call(
+            "POST",
+            &format!("{BASE}/"),
+            Some(json!({"initial_message": "Read this", "title": "Notes", "attachments": [file["id"]]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    poll_completed(&ada, id, created["messages"][0]["id"].as_i64().unwrap()).await;
+    let (_, link) = ada.call("POST", &format!("{BASE}/{id}/share/"), None).await;
+    let token = link["token"].as_str().unwrap().to_string();
+
+    let (_, shared, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "203.0.113.30").await;
+    let url = shared["messages"][0]["files"][0]["url"].as_str().unwrap().to_string();
+    assert_eq!(url, format!("/s/{token}/files/1"));
+    let (status, _, bytes) = anonymous(&chat, &url, "203.0.113.30").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, "Shared notes");
+    // Not the owner's own URL, and nothing beyond the snapshot's files.
+    let (status, _, _) = anonymous(&chat, &format!("/api/files/{}/content/", file["id"]), "203.0.113.30").await;
+    assert!(matches!(status.as_u16(), 401 | 403), "{status}");
+    for other in ["2", "0", "x"] {
+        let (status, _, _) = anonymous(&chat, &format!("/s/{token}/files/{other}"), "203.0.113.30").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{other}");
+    }
+    let (status, _) = ada.call("DELETE", &format!("{BASE}/{id}/share/"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = anonymous(&chat, &url, "203.0.113.30").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
