@@ -47,6 +47,12 @@ pub fn SharedPage() -> impl IntoView {
 fn Shared(view: SharedView) -> impl IntoView {
     let t = Lang::current();
     let continue_action = ServerAction::<ContinueShared>::new();
+    // The copy is the reader's own conversation: opened.
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = continue_action.value().get() {
+            leptos_router::hooks::use_navigate()(&format!("/chat/{id}"), Default::default());
+        }
+    });
     let description = tr!(t, chat.share.description, title = &view.title).to_string();
     let next = format!("/s/{}", view.token);
     let token = view.token.clone();
