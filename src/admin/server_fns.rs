@@ -160,12 +160,25 @@ async fn actor() -> Result<(crate::state::AppState, crate::admin::service::Actor
     ))
 }
 
-/// The instance's default limits (`/admin/settings`).
+/// The instance's default limits, and whether share links are allowed (`/admin/settings`).
 #[server]
-pub async fn admin_settings() -> Result<crate::chat::types::Quota, AppError> {
+pub async fn admin_settings() -> Result<(crate::chat::types::Quota, bool), AppError> {
     crate::accounts::server_fns::require_staff().await?;
     let state = expect_context::<crate::state::AppState>();
-    Ok(crate::chat::quota::defaults(&state.db.pool).await?)
+    Ok((
+        crate::chat::quota::defaults(&state.db.pool).await?,
+        crate::admin::instance::sharing_enabled(&state.db.pool).await?,
+    ))
+}
+
+/// Allows share links (`sharing` is `on`, a ticked box) or turns them off, audited.
+#[server]
+pub async fn admin_save_sharing(#[server(default)] sharing: Option<String>) -> Result<(), AppError> {
+    let (state, actor) = actor().await?;
+    let enabled = matches!(sharing.as_deref().map(str::trim), Some("on" | "true" | "1"));
+    crate::admin::instance::set_sharing(&state.db.pool, &actor, enabled).await?;
+    leptos_axum::redirect("/admin/settings?saved=1");
+    Ok(())
 }
 
 /// Saves the default limits (an empty field is 0: unlimited), audited.
@@ -445,6 +458,7 @@ pub fn form_pages() -> Vec<(&'static str, &'static str)> {
     vec![
         (AdminUserAction::PATH, "/admin/users"),
         (AdminSaveSettings::PATH, "/admin/settings"),
+        (AdminSaveSharing::PATH, "/admin/settings"),
         (AdminSaveUserQuota::PATH, "/admin/users"),
         (AdminDeleteConversation::PATH, "/admin/users"),
         (AdminAddMcpServer::PATH, "/admin/tools"),

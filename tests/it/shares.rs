@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::api_chat::{Client, poll_completed};
 use crate::chat_flow::Chat;
-use crate::common::{CSRF, api_session, json_request, text, with_staff};
+use crate::common::{CSRF, ORIGIN, api_session, form_post, json_request, text, with_staff};
 
 const BASE: &str = "/api/chat/conversations";
 
@@ -259,6 +259,50 @@ async fn staff_can_turn_sharing_off_and_links_come_back_when_it_is_on() {
             .await
             .unwrap();
     assert_eq!(audited.len(), 2, "{audited:?}");
+
+    // The admin settings page's form, without JavaScript: an unticked box turns sharing off; a user's post does not.
+    use leptos::server_fn::ServerFn;
+    let path = thicode::admin::server_fns::AdminSaveSharing::PATH;
+    let ada_page = crate::common::logged_in(&chat.app, "ada").await;
+    let res = chat
+        .app
+        .send(form_post(path, "/admin/settings", "", Some(&ada_page), ORIGIN))
+        .await;
+    assert_ne!(crate::common::header(&res, "location"), "/admin/settings?saved=1");
+    let (status, _, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "203.0.113.9").await;
+    assert_eq!(status, StatusCode::OK, "a user cannot turn sharing off");
+    let root_page = crate::common::logged_in(&chat.app, "root").await;
+    let res = chat
+        .app
+        .send(form_post(path, "/admin/settings", "", Some(&root_page), ORIGIN))
+        .await;
+    assert_eq!(crate::common::header(&res, "location"), "/admin/settings?saved=1");
+    let html = crate::common::page(&chat.app, "/admin/settings", Some(&root_page)).await;
+    assert!(html.contains(r#"data-testid="sharing-enabled""#), "{html}");
+    assert!(
+        !html.contains(r#"checked data-testid="sharing-enabled""#),
+        "unticked now"
+    );
+    let (status, _, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "203.0.113.9").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let res = chat
+        .app
+        .send(form_post(
+            path,
+            "/admin/settings",
+            "sharing=on",
+            Some(&root_page),
+            ORIGIN,
+        ))
+        .await;
+    assert_eq!(crate::common::header(&res, "location"), "/admin/settings?saved=1");
+    let (status, _, _) = anonymous(&chat, &format!("/api/shared/{token}/"), "203.0.113.9").await;
+    assert_eq!(status, StatusCode::OK);
+    let html = crate::common::page(&chat.app, "/admin/settings", Some(&root_page)).await;
+    assert!(
+        html.contains(r#"checked data-testid="sharing-enabled""#),
+        "ticked again: {html}"
+    );
 }
 
 #[tokio::test]

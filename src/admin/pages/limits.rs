@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{AdminNav, refused};
-use crate::admin::server_fns::{AdminSaveSettings, AdminSaveUserQuota, admin_settings, admin_user};
+use crate::admin::server_fns::{AdminSaveSettings, AdminSaveSharing, AdminSaveUserQuota, admin_settings, admin_user};
 use crate::admin::types::AdminUserView;
 use crate::core::csrf::CsrfField;
 use crate::core::error::AppError;
@@ -63,7 +63,11 @@ fn LimitFields(values: Vec<Option<i64>>, hints: Vec<String>, error: Signal<Optio
 pub fn SettingsPage() -> impl IntoView {
     let t = Lang::current();
     let save = ServerAction::<AdminSaveSettings>::new();
-    let defaults = crate::core::codec::resource(move || save.version().get(), |_| admin_settings());
+    let save_sharing = ServerAction::<AdminSaveSharing>::new();
+    let defaults = crate::core::codec::resource(
+        move || (save.version().get(), save_sharing.version().get()),
+        |_| admin_settings(),
+    );
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let saved = move || use_query_map().with(|q| q.get("saved").is_some()) && error.get().is_none();
     view! {
@@ -77,7 +81,7 @@ pub fn SettingsPage() -> impl IntoView {
             <Suspense fallback=move || view! { <p>{tr!(t, admin.page.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match defaults.await {
-                        Ok(quota) => {
+                        Ok((quota, sharing)) => {
                             let unlimited = tr!(t, admin.limits.zero_unlimited).to_string();
                             view! {
                                 <h2>{tr!(t, admin.limits.defaults)}</h2>
@@ -88,6 +92,15 @@ pub fn SettingsPage() -> impl IntoView {
                                         hints=vec![unlimited.clone(), unlimited.clone(), unlimited]
                                         error/>
                                     <button type="submit" class="primary">{tr!(t, admin.limits.save)}</button>
+                                </ActionForm>
+                                <h2>{tr!(t, chat.share.my_links)}</h2>
+                                <ActionForm action=save_sharing attr:class="form">
+                                    <CsrfField/>
+                                    <label class="checkbox">
+                                        <input type="checkbox" name="sharing" checked=sharing data-testid="sharing-enabled"/>
+                                        {tr!(t, chat.share.allowed)}
+                                    </label>
+                                    <button type="submit" class="primary" data-testid="save-sharing">{tr!(t, admin.limits.save)}</button>
                                 </ActionForm>
                             }.into_any()
                         }
