@@ -100,7 +100,7 @@ pub fn SettingsPage() -> impl IntoView {
                                         <input type="checkbox" name="sharing" checked=sharing data-testid="sharing-enabled"/>
                                         {tr!(t, chat.share.allowed)}
                                     </label>
-                                    <button type="submit" class="primary" data-testid="save-sharing">{tr!(t, admin.limits.save)}</button>
+                                    <button type="submit" class="primary" data-testid="save-sharing">{tr!(t, chat.share.save_setting)}</button>
                                 </ActionForm>
                             }.into_any()
                         }
