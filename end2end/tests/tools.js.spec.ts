@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, register, watch, withMcpServer } from "./support";
+import { hydrated, register, settle, watch, withMcpServer } from "./support";
 
 // Tools with JavaScript: the model searches the web (the fake's SearXNG) and reads a page; each step appears in the
 // reply as it happens — a spinner while it runs, its outcome after — collapsed into one line that opens to the
@@ -87,6 +87,7 @@ for (const size of [
       { timeout: 15_000 },
     );
     const conversationId = new URL(page.url()).pathname.split("/").pop();
+    await settle(page, Number(conversationId));
     const stored = await (await page.request.get(`/api/chat/conversations/${conversationId}/`)).json();
     const last = stored.messages[stored.messages.length - 1];
     expect(last.content).toContain('<tool-error tool="read_page">');
