@@ -47,16 +47,17 @@ pub fn request_span<B>(req: &Request<B>) -> Span {
     tracing::info_span!("request", id = %id, client = %client, method = %req.method(), path = %path)
 }
 
-/// `path` with the secret it may carry (a password-reset token) replaced by `…`.
+/// `path` with the secret it may carry (a password-reset token, a share link's token) replaced by `…`.
 fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for marker in ["/reset-password/", "/verify-reset-token/"] {
-        if let Some(at) = path.find(marker) {
-            let start = at + marker.len();
-            let end = path[start..].find('/').map_or(path.len(), |i| start + i);
-            return format!("{}…{}", &path[..start], &path[end..]).into();
-        }
-    }
-    path.into()
+    let secret_at = ["/reset-password/", "/verify-reset-token/", "/api/shared/"]
+        .iter()
+        .find_map(|marker| path.find(marker).map(|at| at + marker.len()))
+        .or_else(|| path.starts_with("/s/").then_some("/s/".len()));
+    let Some(start) = secret_at else {
+        return path.into();
+    };
+    let end = path[start..].find('/').map_or(path.len(), |i| start + i);
+    format!("{}…{}", &path[..start], &path[end..]).into()
 }
 
 #[cfg(test)]
@@ -71,5 +72,18 @@ mod tests {
             "/api/accounts/api/verify-reset-token/…/"
         );
         assert_eq!(redacted_path("/chat/3"), "/chat/3");
+    }
+
+    #[test]
+    fn share_tokens_stay_out_of_the_log() {
+        assert_eq!(redacted_path("/s/0a1b2c"), "/s/…");
+        assert_eq!(redacted_path("/s/0a1b2c/files/2"), "/s/…/files/2");
+        assert_eq!(redacted_path("/api/shared/0a1b2c/"), "/api/shared/…/");
+        assert_eq!(redacted_path("/api/shared/0a1b2c/continue/"), "/api/shared/…/continue/");
+        assert_eq!(redacted_path("/settings/shares"), "/settings/shares");
+        assert_eq!(
+            redacted_path("/api/chat/conversations/1/share/"),
+            "/api/chat/conversations/1/share/"
+        );
     }
 }
