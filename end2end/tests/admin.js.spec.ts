@@ -1,6 +1,5 @@
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { PASSWORD, hydrated, register, watch } from "./support";
+import { PASSWORD, fitsAndAxeCleanAtBothSizes, hydrated, register, watch } from "./support";
 
 test("admin: the login page first, then the overview for staff; the client router guards it too", async ({ page }) => {
   const errors: string[] = [];
@@ -54,17 +53,7 @@ async function loginAsAda(page: Page, next: string) {
 
 /** The page fits the window, is axe-clean (serious and critical) and logged no error. */
 async function looksRight(page: Page, label: string, w: { errors: string[] }) {
-  for (const size of [{ width: 390, height: 844 }, { width: 1280, height: 800 }]) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(100);
-    const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-    expect(scrollWidth, `${label} at ${size.width}px: wider than the window`).toBeLessThanOrEqual(innerWidth);
-    const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
-    const serious = axe.violations
-      .filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
-    expect(serious, `${label} at ${size.width}px: axe`).toEqual([]);
-  }
+  await fitsAndAxeCleanAtBothSizes(page, label);
   expect(w.errors, `${label}: console errors`).toEqual([]);
 }
 

@@ -1,6 +1,5 @@
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, register, watch } from "./support";
+import { fitsAndAxeClean, hydrated, register, watch } from "./support";
 
 // Attachments with JavaScript: the paperclip, drag-and-drop and paste, chips with thumbnails and progress, a refused
 // file's error on its chip, remove, the vision warning, a failed send that keeps the files, and the message showing
@@ -17,13 +16,7 @@ const chips = (page: Page) => page.getByTestId("file-chip");
 
 /** Nothing wider than the window, axe-clean (serious and critical). */
 async function looksRight(page: Page, label: string) {
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow, `${label}: nothing wider than the window`).toBeLessThanOrEqual(0);
-  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
-  const serious = axe.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  expect(serious, `${label}: axe`).toEqual([]);
+  await fitsAndAxeClean(page, label);
 }
 
 /** Drops `files` on the element `selector` as a browser does (dragover, then drop, with a DataTransfer). */

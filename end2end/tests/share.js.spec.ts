@@ -1,24 +1,8 @@
-import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Page } from "@playwright/test";
-import { api, conversation, hydrated, register, settle, unwatch, watch } from "./support";
+import { expect, test } from "@playwright/test";
+import { api, conversation, fitsAndAxeCleanAtBothSizes, hydrated, register, settle, unwatch, watch } from "./support";
 
 // Conversations that travel (issue #29): a link made from the conversation's menu, read in a fresh browser without
 // an account, copied into another account, revoked (404 at once); a branch forked into a new chat.
-
-/** The page fits a phone and a desktop window and is axe-clean (serious and critical). */
-async function looksRight(page: Page, label: string) {
-  for (const size of [{ width: 390, height: 844 }, { width: 1280, height: 800 }]) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(100);
-    const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-    expect(scrollWidth, `${label} at ${size.width}px: wider than the window`).toBeLessThanOrEqual(innerWidth);
-    const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
-    const serious = axe.violations
-      .filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
-    expect(serious, `${label} at ${size.width}px: axe`).toEqual([]);
-  }
-}
 
 test("share from the menu, read it signed out, continue it in another account, revoke it: 404", async ({ page, browser }) => {
   const w = watch(page);
@@ -41,7 +25,7 @@ test("share from the menu, read it signed out, continue it in another account, r
   const url = await dialog.getByTestId("share-url").inputValue();
   expect(url).toMatch(/\/s\/[0-9a-f]{64}$/);
   await expect(dialog.getByTestId("create-share")).toHaveText("Update link");
-  await looksRight(page, "share dialog");
+  await fitsAndAxeCleanAtBothSizes(page, "share dialog");
   await page.screenshot({ path: "test-results/share-dialog.png" });
   await page.keyboard.press("Escape");
   expect(loads, "no reload").toBe(0);
@@ -58,7 +42,7 @@ test("share from the menu, read it signed out, continue it in another account, r
   await expect(reader.locator('meta[name="robots"]')).toHaveAttribute("content", "noindex, nofollow");
   await expect(reader.getByTestId("composer")).toHaveCount(0);
   await expect(reader.getByTestId("conversation-link")).toHaveCount(0);
-  await looksRight(reader, "shared page");
+  await fitsAndAxeCleanAtBothSizes(reader, "shared page");
   await reader.setViewportSize({ width: 390, height: 844 });
   await reader.screenshot({ path: "test-results/shared-page-390.png", fullPage: true });
   expect(rw.errors).toEqual([]);
@@ -82,7 +66,7 @@ test("share from the menu, read it signed out, continue it in another account, r
   await page.goto("/settings/shares");
   await hydrated(page);
   await expect(page.getByTestId("share-url")).toHaveValue(url);
-  await looksRight(page, "shared links");
+  await fitsAndAxeCleanAtBothSizes(page, "shared links");
   await page.getByTestId("revoke-share").click();
   await expect(page.getByTestId("no-shares")).toBeVisible();
   const gone = await page.request.get(new URL(url).pathname);

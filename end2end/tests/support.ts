@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";
 
 // What the end-to-end tests share: an account, the console watch, and conversations made through the REST API.
@@ -91,4 +92,24 @@ export async function withMcpServer(page: Page): Promise<boolean> {
   expect([201, 400], await added.text()).toContain(added.status());
   await staff.close();
   return true;
+}
+
+/** At the window's current size: nothing wider than the window, and axe-clean (serious and critical, WCAG 2.2 AA). */
+export async function fitsAndAxeClean(page: Page, label: string) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow, `${label}: nothing wider than the window`).toBeLessThanOrEqual(0);
+  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
+  const serious = axe.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  expect(serious, `${label}: axe`).toEqual([]);
+}
+
+/** [`fitsAndAxeClean`] on a 390 px phone and a 1280 px desktop window. */
+export async function fitsAndAxeCleanAtBothSizes(page: Page, label: string) {
+  for (const size of [{ width: 390, height: 844 }, { width: 1280, height: 800 }]) {
+    await page.setViewportSize(size);
+    await page.waitForTimeout(100);
+    await fitsAndAxeClean(page, `${label} at ${size.width}px`);
+  }
 }

@@ -1,6 +1,5 @@
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, register, settle, watch, withMcpServer } from "./support";
+import { fitsAndAxeClean, hydrated, register, settle, watch, withMcpServer } from "./support";
 
 // Tools with JavaScript: the model searches the web (the fake's SearXNG) and reads a page; each step appears in the
 // reply as it happens — a spinner while it runs, its outcome after — collapsed into one line that opens to the
@@ -9,19 +8,13 @@ import { hydrated, register, settle, watch, withMcpServer } from "./support";
 
 /** Nothing wider than the window, axe-clean (serious and critical). */
 async function looksRight(page: Page, label: string) {
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow, `${label}: nothing wider than the window`).toBeLessThanOrEqual(0);
   // The conversation scrolls inside its own box: each step and the sources must fit it too.
   const width = page.viewportSize()!.width;
   for (const box of await page.locator(".step, .message-links, .message-body").all()) {
     const b = await box.boundingBox();
     if (b) expect(b.x + b.width, `${label}: a step fits the window`).toBeLessThanOrEqual(width);
   }
-  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
-  const serious = axe.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  expect(serious, `${label}: axe`).toEqual([]);
+  await fitsAndAxeClean(page, label);
 }
 
 for (const size of [
