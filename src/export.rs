@@ -1,7 +1,7 @@
 //! The personal-data export: everything ThiCode stores about the logged-in user — the account from accounts, the
-//! conversations from chat, the files, the share links and what was done with them — as one JSON download (`/settings/export`: the files described, with the text
-//! read from them), or as a ZIP archive of that JSON and every file as uploaded (`/settings/export.zip`). It sits
-//! above the features, beside the router that mounts it.
+//! conversations from chat, the files, the share links and what was done with them — as one JSON download
+//! (`/settings/export`: the files described, with the text read from them), or as a ZIP archive of that JSON and
+//! every file as uploaded (`/settings/export.zip`). It sits above the features, beside the router that mounts it.
 
 use axum::Router;
 use axum::extract::State;

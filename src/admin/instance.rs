@@ -14,14 +14,17 @@ const SHARING: &str = "sharing_enabled";
 
 /// Whether users may make public share links of their conversations (default: yes). When off, no link is made and
 /// every existing one answers 404; they come back as they were when it is turned on again.
-pub async fn sharing_enabled(pool: &AnyPool) -> Result<bool, sqlx::Error> {
-    Ok(value(pool, SHARING).await?.and_then(|v| v.as_bool()).unwrap_or(true))
+pub async fn sharing_enabled<'e>(db: impl sqlx::Executor<'e, Database = sqlx::Any>) -> Result<bool, sqlx::Error> {
+    Ok(value(db, SHARING).await?.and_then(|v| v.as_bool()).unwrap_or(true))
 }
 
-async fn value(pool: &AnyPool, key: &str) -> Result<Option<serde_json::Value>, sqlx::Error> {
+async fn value<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    key: &str,
+) -> Result<Option<serde_json::Value>, sqlx::Error> {
     let text: Option<String> = sqlx::query_scalar("SELECT value FROM instance_settings WHERE key = $1")
         .bind(key)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?;
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
@@ -31,31 +34,17 @@ pub async fn set_sharing(pool: &AnyPool, actor: &Actor, enabled: bool) -> Result
     let mut tx = pool.begin().await?;
     crate::admin::service::lock_staff(&mut tx, actor).await?;
     // Staff writes are one at a time (`lock_staff`): the value read here is the one this change replaces.
-    let before: Option<String> = sqlx::query_scalar("SELECT value FROM instance_settings WHERE key = $1")
-        .bind(SHARING)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let before = before
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v.as_bool())
-        .unwrap_or(true);
+    let before = sharing_enabled(&mut *tx).await?;
     if before != enabled {
-        let now = crate::core::db::now_millis();
-        let updated = sqlx::query("UPDATE instance_settings SET value = $1, updated_at = $2 WHERE key = $3")
-            .bind(json!(enabled).to_string())
-            .bind(now)
-            .bind(SHARING)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if updated == 0 {
-            sqlx::query("INSERT INTO instance_settings (key, value, updated_at) VALUES ($1, $2, $3)")
-                .bind(SHARING)
-                .bind(json!(enabled).to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
+        sqlx::query(
+            "INSERT INTO instance_settings (key, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(SHARING)
+        .bind(json!(enabled).to_string())
+        .bind(crate::core::db::now_millis())
+        .execute(&mut *tx)
+        .await?;
         let entry = Entry {
             actor_id: actor.user.id,
             actor: actor.user.username.clone(),

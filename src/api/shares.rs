@@ -78,9 +78,8 @@ async fn share(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id = id_of(&id)?;
-    let existed = service::share_of(&state, &user, id).await?.is_some();
-    let link = service::share(&state, &user, id, &client.text()).await?;
-    let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
+    let (link, created) = service::share(&state, &user, id, &client.text()).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(ShareOut::from(link))).into_response())
 }
 

@@ -210,19 +210,12 @@ fn localised(mut view: ConversationView) -> ConversationView {
     view
 }
 
-/// The link of the user's conversation `id`, if it is shared.
-#[server]
-pub async fn get_share(id: i64) -> Result<Option<crate::chat::types::ShareLink>, AppError> {
-    let (state, user) = session().await?;
-    crate::chat::service::share_of(&state, &user, id).await
-}
-
 /// Makes a public link to the branch on screen of conversation `id`, or takes its snapshot again.
 #[server]
 pub async fn share_conversation(id: i64) -> Result<crate::chat::types::ShareLink, AppError> {
     let (state, user) = session().await?;
     let addr = crate::accounts::server_fns::client_address().await;
-    let link = crate::chat::service::share(&state, &user, id, &addr).await?;
+    let (link, _) = crate::chat::service::share(&state, &user, id, &addr).await?;
     redirect_form_post(&crate::core::dialog::open_link(&format!("/chat/{id}"), "share"));
     Ok(link)
 }

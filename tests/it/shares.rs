@@ -473,3 +473,18 @@ async fn a_shared_file_is_served_through_the_link_only_while_the_snapshot_shows_
     let (status, _, _) = anonymous(&chat, &url, "203.0.113.30").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn two_first_shares_at_once_make_one_link() {
+    let chat = Chat::new(&[]).await;
+    let ada = Client::log_in(&chat, "ada").await;
+    let (id, _) = conversation(&ada, "Twice").await;
+    let path = format!("{BASE}/{id}/share/");
+    let ((a, first), (b, second)) = tokio::join!(ada.call("POST", &path, None), ada.call("POST", &path, None));
+    let mut statuses = [a.as_u16(), b.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 201], "{first} {second}");
+    assert_eq!(first["token"], second["token"]);
+    let (_, list) = ada.call("GET", "/api/chat/shares/", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}

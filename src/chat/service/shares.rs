@@ -73,9 +73,14 @@ async fn current_branch(
     Ok((conversation, path))
 }
 
+/// The public address of the link `token` (on `SITE_URL`).
+pub(crate) fn share_url(state: &AppState, token: &str) -> String {
+    format!("{}/s/{token}", state.config.site_url.trim_end_matches('/'))
+}
+
 fn link_of(state: &AppState, share: &store::Share, title: String) -> ShareLink {
     ShareLink {
-        url: format!("{}/s/{}", state.config.site_url.trim_end_matches('/'), share.token),
+        url: share_url(state, &share.token),
         token: share.token.clone(),
         conversation_id: share.conversation_id,
         title: super::display_title(&title),
@@ -86,8 +91,9 @@ fn link_of(state: &AppState, share: &store::Share, title: String) -> ShareLink {
 }
 
 /// Makes a public link to the branch on screen of the user's conversation `id`, or takes its snapshot again (the
-/// link stays the same). Refused when staff turned sharing off, or when the branch has nothing finished to show.
-pub async fn share(state: &AppState, user: &User, id: i64, client_addr: &str) -> Result<ShareLink, AppError> {
+/// link stays the same); whether the link is new. Refused when staff turned sharing off, or when the branch has
+/// nothing finished to show.
+pub async fn share(state: &AppState, user: &User, id: i64, client_addr: &str) -> Result<(ShareLink, bool), AppError> {
     if !crate::admin::instance::sharing_enabled(&state.db.pool).await? {
         return Err(AppError::invalid("share", text!(chat.share.disabled)));
     }
@@ -120,8 +126,8 @@ pub async fn share(state: &AppState, user: &User, id: i64, client_addr: &str) ->
         AppError::Internal
     })?;
     let token = crate::accounts::resets::new_token();
-    let (share, _) = store::save_share(&state.db.pool, user.id, id, &token, leaf, &json, client_addr).await?;
-    Ok(link_of(state, &share, conversation.title))
+    let (share, created) = store::save_share(&state.db.pool, user.id, id, &token, leaf, &json, client_addr).await?;
+    Ok((link_of(state, &share, conversation.title), created))
 }
 
 /// Revokes the link of the user's conversation `id`: it answers 404 from now on. `NotFound` when it has none.
@@ -132,13 +138,6 @@ pub async fn revoke_share(state: &AppState, user: &User, id: i64, client_addr: &
     } else {
         Err(AppError::NotFound)
     }
-}
-
-/// The link of the user's conversation `id`, if it has one.
-pub async fn share_of(state: &AppState, user: &User, id: i64) -> Result<Option<ShareLink>, AppError> {
-    let conversation = owned(state, user, id).await?;
-    let share = store::share_of_conversation(&state.db.pool, user.id, id).await?;
-    Ok(share.map(|s| link_of(state, &s, conversation.title)))
 }
 
 /// The user's links, newest snapshot first.

@@ -154,9 +154,9 @@ pub async fn conversation_with_summary(
         system_prompt: conversation.system_prompt.clone(),
         messages: views,
         tools_html: tools_menu(state, user, Some(&conversation), lang).await,
-        share_url: store::share_of_conversation(&state.db.pool, user.id, id)
+        share_url: store::share_token_of(&state.db.pool, user.id, id)
             .await?
-            .map(|s| format!("{}/s/{}", state.config.site_url.trim_end_matches('/'), s.token)),
+            .map(|token| super::share_url(state, &token)),
     };
     Ok((view, summary(&conversation)))
 }

@@ -40,20 +40,14 @@ fn share_of(row: &sqlx::any::AnyRow) -> Result<Share, sqlx::Error> {
     })
 }
 
-/// The link of the user's conversation `conversation_id`, if it has one.
-pub async fn share_of_conversation(
-    pool: &AnyPool,
-    user_id: i64,
-    conversation_id: i64,
-) -> Result<Option<Share>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM shares s WHERE s.user_id = $1 AND s.conversation_id = $2"
-    ))
-    .bind(user_id)
-    .bind(conversation_id)
-    .fetch_optional(pool)
-    .await?;
-    row.as_ref().map(share_of).transpose()
+/// The token of the link of the user's conversation `conversation_id`, if it has one (read with every view of the
+/// conversation: the token only, never the snapshot).
+pub async fn share_token_of(pool: &AnyPool, user_id: i64, conversation_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT token FROM shares WHERE user_id = $1 AND conversation_id = $2")
+        .bind(user_id)
+        .bind(conversation_id)
+        .fetch_optional(pool)
+        .await
 }
 
 /// The link `token`, when its owner's account is active (anyone may ask: the token is the credential).
@@ -114,30 +108,31 @@ pub async fn save_share(
 ) -> Result<(Share, bool), sqlx::Error> {
     let now = now_millis();
     let mut tx = pool.begin().await?;
-    let updated = sqlx::query(
-        "UPDATE shares SET leaf_message_id = $1, snapshot = $2, updated_at = $3 \
-         WHERE user_id = $4 AND conversation_id = $5",
+    // Inserted first: of two first shares at once, the second waits for the first and then updates its row.
+    let created = sqlx::query(
+        "INSERT INTO shares (token, user_id, conversation_id, leaf_message_id, snapshot, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (conversation_id) DO NOTHING",
     )
+    .bind(token)
+    .bind(user_id)
+    .bind(conversation_id)
     .bind(leaf_message_id)
     .bind(snapshot)
     .bind(now)
-    .bind(user_id)
-    .bind(conversation_id)
     .execute(&mut *tx)
     .await?
-    .rows_affected();
-    let created = updated == 0;
-    if created {
+    .rows_affected()
+        == 1;
+    if !created {
         sqlx::query(
-            "INSERT INTO shares (token, user_id, conversation_id, leaf_message_id, snapshot, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "UPDATE shares SET leaf_message_id = $1, snapshot = $2, updated_at = $3 \
+             WHERE user_id = $4 AND conversation_id = $5",
         )
-        .bind(token)
-        .bind(user_id)
-        .bind(conversation_id)
         .bind(leaf_message_id)
         .bind(snapshot)
         .bind(now)
+        .bind(user_id)
+        .bind(conversation_id)
         .execute(&mut *tx)
         .await?;
     }

@@ -211,19 +211,8 @@ pub async fn save_progress(
     message_id: i64,
     content: &str,
 ) -> Result<bool, sqlx::Error> {
-    let now = now_millis();
-    let updated = sqlx::query(
-        "UPDATE messages SET content = $1, status = 'streaming', updated_at = $2 \
-         WHERE id = $3 AND status IN ('pending', 'streaming')",
-    )
-    .bind(content)
-    .bind(now)
-    .bind(message_id)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    heartbeat(pool, conversation_id, message_id).await?;
-    Ok(updated == 1)
+    let saved = save_progress_all(pool, &[(conversation_id, message_id, content.to_string())]).await?;
+    Ok(saved.first().copied().unwrap_or(false))
 }
 
 /// [`save_progress`] for several replies in one transaction: `(conversation, reply, text)` each; whether each reply
