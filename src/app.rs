@@ -6,14 +6,14 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{Lazy, SsrMode, path};
 
 use crate::accounts::pages::{
-    ForgotPasswordRoute, LoginRoute, PasswordRoute, RegisterRoute, ResetPasswordRoute, SettingsRoute, SharedRoute,
-    SharesRoute, TokensRoute, UsageRoute, UserMenu,
+    ForgotPasswordRoute, LoginRoute, PasswordRoute, RegisterRoute, ResetPasswordRoute, SettingsRoute, SharesRoute,
+    TokensRoute, UsageRoute, UserMenu,
 };
 use crate::admin::pages::{
     AdminConversationRoute, AdminConversationsRoute, AdminFallbackRoute, AdminRoute, AdminSettingsRoute,
     AdminToolsRoute, AdminUsageRoute, AdminUserRoute, AuditRoute, UsersRoute,
 };
-use crate::chat::pages::ChatRoute;
+use crate::chat::pages::{ChatRoute, SharedRoute};
 use crate::core::home::HomeRoute;
 use crate::core::i18n::Lang;
 use crate::core::layout::{SiteFooter, SiteHeader, rcdata_text};
@@ -140,7 +140,8 @@ fn section_split(path: &str) -> Option<&'static str> {
     Some(match path {
         "" => "__home_route_view_",
         "/login" | "/register" | "/forgot-password" => "auth_view_",
-        _ if path.starts_with("/reset-password/") || path.starts_with("/s/") => "auth_view_",
+        _ if path.starts_with("/reset-password/") => "auth_view_",
+        _ if path.starts_with("/s/") => "shared_view_",
         _ if under("/settings") => "settings_view_",
         _ if under("/admin") => "admin_view_",
         _ if under("/chat") => "__chat_route_view_",

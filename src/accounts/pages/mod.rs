@@ -27,8 +27,6 @@ crate::lazy_section!(auth_view, __preload_auth_view, AuthPages {
     ForgotPasswordRoute => ForgotPasswordPage,
     /// `/reset-password/{token}` as a lazy route.
     ResetPasswordRoute => ResetPasswordPage,
-    /// `/s/{token}` (a shared conversation, public like the account forms) as a lazy route.
-    SharedRoute => crate::chat::pages::SharedPage,
 });
 crate::lazy_section!(settings_view, __preload_settings_view, SettingsPages {
     /// `/settings` as a lazy route.

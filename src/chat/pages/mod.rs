@@ -432,6 +432,12 @@ pub fn ChatPage() -> impl IntoView {
     }
 }
 
+crate::lazy_section!(shared_view, __preload_shared_view, SharedPages {
+    /// `/s/{token}` (a shared conversation, for anyone with the link) as a lazy route: a split point of its own, so
+    /// the account forms do not carry its code.
+    SharedRoute => SharedPage,
+});
+
 crate::lazy_page!(
     /// `/chat` and `/chat/{id}` as a lazy route.
     ChatRoute => ChatPage
