@@ -150,6 +150,8 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     let trimmer = crate::core::memory::spawn_trimmer();
     // Files nothing refers to any more, and uploads never sent, are removed in the background.
     let sweeper = crate::files::service::spawn_sweeper(state.clone());
+    // Temporary chats left idle, or whose tab closed, are forgotten.
+    let temporary = state.chat.temporary.spawn_sweeper();
     // Replies written by other instances on the same PostgreSQL reach this one's readers as they grow.
     let notifications = (state.db.backend == crate::core::db::Backend::Postgres)
         .then(|| state.chat.followers.spawn_listener(state.config.database_url.clone()));
@@ -166,6 +168,7 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     mcp.abort();
     trimmer.abort();
     sweeper.abort();
+    temporary.abort();
     if let Some(notifications) = notifications {
         notifications.abort();
     }

@@ -63,7 +63,10 @@ impl AppState {
                 metrics.clone(),
                 db.backend == crate::core::db::Backend::Postgres,
             )
-            .with_toolbox(crate::tools::Toolbox::from_config(&config.tools)),
+            .with_toolbox(crate::tools::Toolbox::from_config(&config.tools))
+            .with_temporary(crate::chat::temporary::Temporary::new(std::time::Duration::from_secs(
+                config.limits.temporary_chat_idle_minutes.saturating_mul(60),
+            ))),
             metrics,
             jwt: crate::accounts::jwt::Keys::new(config.security.secret_key.expose()),
             api_limits: crate::api::limits::Limiters::new(&config.limits),

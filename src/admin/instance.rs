@@ -11,6 +11,61 @@ use crate::core::error::AppError;
 
 /// The key of the share-links switch.
 const SHARING: &str = "sharing_enabled";
+/// The key of the temporary chats' mode.
+const TEMPORARY: &str = "temporary_chats";
+
+/// Whether users may start temporary chats (`chat::temporary`), must, or may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TemporaryChats {
+    /// Never: the new chat's toggle is gone and a request for one is refused.
+    Off,
+    /// A toggle on the new-chat screen, and `temporary: true` through the API (the default).
+    #[default]
+    Allowed,
+    /// Every new chat is temporary: nothing a user writes is kept.
+    Enforced,
+}
+
+impl TemporaryChats {
+    /// Its name in settings, forms and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Allowed => "allowed",
+            Self::Enforced => "enforced",
+        }
+    }
+
+    /// The mode a form or an API body names in field `temporary_chats`; a clear field error for anything else.
+    pub fn from_field(name: &str) -> Result<Self, AppError> {
+        Self::parse(name).ok_or_else(|| {
+            AppError::invalid(
+                "temporary_chats",
+                crate::text!(core.field.invalid_choice, value = name.to_string()),
+            )
+        })
+    }
+
+    /// The mode named `name`, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim() {
+            "off" => Some(Self::Off),
+            "allowed" => Some(Self::Allowed),
+            "enforced" => Some(Self::Enforced),
+            _ => None,
+        }
+    }
+}
+
+/// The temporary chats' mode (default: allowed).
+pub async fn temporary_chats<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+) -> Result<TemporaryChats, sqlx::Error> {
+    Ok(value(db, TEMPORARY)
+        .await?
+        .and_then(|v| v.as_str().and_then(TemporaryChats::parse))
+        .unwrap_or_default())
+}
 
 /// Whether users may make public share links of their conversations (default: yes). When off, no link is made and
 /// every existing one answers 404; they come back as they were when it is turned on again.
@@ -36,26 +91,60 @@ pub async fn set_sharing(pool: &AnyPool, actor: &Actor, enabled: bool) -> Result
     // Staff writes are one at a time (`lock_staff`): the value read here is the one this change replaces.
     let before = sharing_enabled(&mut *tx).await?;
     if before != enabled {
-        sqlx::query(
-            "INSERT INTO instance_settings (key, value, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        write(
+            &mut tx,
+            actor,
+            SHARING,
+            "settings.sharing",
+            json!(before),
+            json!(enabled),
         )
-        .bind(SHARING)
-        .bind(json!(enabled).to_string())
-        .bind(crate::core::db::now_millis())
-        .execute(&mut *tx)
         .await?;
-        let entry = Entry {
-            actor_id: actor.user.id,
-            actor: actor.user.username.clone(),
-            action: "settings.sharing",
-            target_id: None,
-            target: String::new(),
-            details: json!({"from": before, "to": enabled}),
-            client_addr: actor.addr.clone(),
-        };
-        audit::record(&mut tx, &entry).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Sets the temporary chats' mode, audited (`settings.temporary_chats`) when it changes anything.
+pub async fn set_temporary_chats(pool: &AnyPool, actor: &Actor, mode: TemporaryChats) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    crate::admin::service::lock_staff(&mut tx, actor).await?;
+    let before = temporary_chats(&mut *tx).await?;
+    if before != mode {
+        let (from, to) = (json!(before.as_str()), json!(mode.as_str()));
+        write(&mut tx, actor, TEMPORARY, "settings.temporary_chats", from, to).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Writes setting `key` (from `before` to `value`) and its audit entry `action`.
+async fn write(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    actor: &Actor,
+    key: &str,
+    action: &'static str,
+    before: serde_json::Value,
+    value: serde_json::Value,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO instance_settings (key, value, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(key)
+    .bind(value.to_string())
+    .bind(crate::core::db::now_millis())
+    .execute(&mut **tx)
+    .await?;
+    let entry = Entry {
+        actor_id: actor.user.id,
+        actor: actor.user.username.clone(),
+        action,
+        target_id: None,
+        target: String::new(),
+        details: json!({"from": before, "to": value}),
+        client_addr: actor.addr.clone(),
+    };
+    audit::record(tx, &entry).await?;
     Ok(())
 }

@@ -160,23 +160,39 @@ async fn actor() -> Result<(crate::state::AppState, crate::admin::service::Actor
     ))
 }
 
-/// The instance's default limits, and whether share links are allowed (`/admin/settings`).
+/// The instance's default limits, whether share links are allowed, and the temporary chats' mode (`off`, `allowed`
+/// or `enforced`) (`/admin/settings`).
 #[server]
-pub async fn admin_settings() -> Result<(crate::chat::types::Quota, bool), AppError> {
+pub async fn admin_settings() -> Result<(crate::chat::types::Quota, bool, String), AppError> {
     crate::accounts::server_fns::require_staff().await?;
     let state = expect_context::<crate::state::AppState>();
     Ok((
         crate::chat::quota::defaults(&state.db.pool).await?,
         crate::admin::instance::sharing_enabled(&state.db.pool).await?,
+        crate::admin::instance::temporary_chats(&state.db.pool)
+            .await?
+            .as_str()
+            .to_string(),
     ))
 }
 
-/// Allows share links (`sharing` is `on`, a ticked box) or turns them off, audited.
+/// Allows share links (`sharing` is `on`, a ticked box) or turns them off, and sets the temporary chats' mode when
+/// the form has it; each change audited.
 #[server]
-pub async fn admin_save_sharing(#[server(default)] sharing: Option<String>) -> Result<(), AppError> {
+pub async fn admin_save_sharing(
+    #[server(default)] sharing: Option<String>,
+    #[server(default)] temporary_chats: Option<String>,
+) -> Result<(), AppError> {
     let (state, actor) = actor().await?;
+    let mode = match temporary_chats.as_deref() {
+        Some(name) => Some(crate::admin::instance::TemporaryChats::from_field(name)?),
+        None => None,
+    };
     let enabled = matches!(sharing.as_deref().map(str::trim), Some("on" | "true" | "1"));
     crate::admin::instance::set_sharing(&state.db.pool, &actor, enabled).await?;
+    if let Some(mode) = mode {
+        crate::admin::instance::set_temporary_chats(&state.db.pool, &actor, mode).await?;
+    }
     leptos_axum::redirect("/admin/settings?saved=1");
     Ok(())
 }

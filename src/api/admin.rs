@@ -454,12 +454,19 @@ struct SettingsOut {
     quota: Quota,
     /// Whether users may make public share links (when off, existing links answer 404 until it is on again).
     sharing_enabled: bool,
+    /// Temporary chats: `off`, `allowed` (the default) or `enforced` (every new chat is temporary).
+    #[schema(example = "allowed")]
+    temporary_chats: String,
 }
 
 async fn settings_out(state: &AppState) -> Result<SettingsOut, ApiError> {
     Ok(SettingsOut {
         quota: crate::chat::quota::defaults(&state.db.pool).await?,
         sharing_enabled: crate::admin::instance::sharing_enabled(&state.db.pool).await?,
+        temporary_chats: crate::admin::instance::temporary_chats(&state.db.pool)
+            .await?
+            .as_str()
+            .to_string(),
     })
 }
 
@@ -482,6 +489,9 @@ struct SettingsBody {
     /// Share links on or off.
     #[serde(default, deserialize_with = "crate::api::lenient::boolean")]
     sharing_enabled: Option<bool>,
+    /// `off`, `allowed` or `enforced`.
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
+    temporary_chats: Option<String>,
 }
 
 #[utoipa::path(patch, path = "/api/admin/settings/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = SettingsBody,
@@ -494,6 +504,10 @@ async fn update_settings(
 ) -> Result<Json<SettingsOut>, ApiError> {
     let actor = staff(user, client)?;
     let pool = &state.db.pool;
+    let temporary = match body.temporary_chats.as_deref() {
+        Some(name) => Some(crate::admin::instance::TemporaryChats::from_field(name)?),
+        None => None,
+    };
     if let Some(change) = body.quota {
         let now = crate::chat::quota::defaults(pool).await?;
         let quota = Quota {
@@ -507,6 +521,9 @@ async fn update_settings(
     }
     if let Some(enabled) = body.sharing_enabled {
         crate::admin::instance::set_sharing(pool, &actor, enabled).await?;
+    }
+    if let Some(mode) = temporary {
+        crate::admin::instance::set_temporary_chats(pool, &actor, mode).await?;
     }
     Ok(Json(settings_out(&state).await?))
 }

@@ -268,6 +268,11 @@ struct CreateBody {
     /// The tools its replies may call (names from `GET /api/chat/tools/`); default: the user's default.
     #[serde(default, deserialize_with = "crate::api::lenient::tags")]
     tools: Option<Vec<String>>,
+    /// A temporary chat: kept in the server's memory only (never stored, listed, searched or exported), without
+    /// files or tools, forgotten after `TEMPORARY_CHAT_IDLE_MINUTES` idle. Its ids are negative. Refused while staff
+    /// turned temporary chats off; every new chat is one while they enforce them.
+    #[serde(default, deserialize_with = "crate::api::lenient::boolean")]
+    temporary: Option<bool>,
 }
 
 /// `POST conversations/` as `multipart/form-data`: the same fields as text parts, and the files as `files` parts.
@@ -285,6 +290,8 @@ struct CreateForm {
     /// Files the first message carries, uploaded with it.
     #[schema(value_type = Vec<String>, format = Binary)]
     files: Vec<Vec<u8>>,
+    /// `true`: a temporary chat (no files then).
+    temporary: Option<bool>,
 }
 
 #[utoipa::path(post, path = "/api/chat/conversations/", tag = "chat", security(("session" = []), ("token" = []), ("jwt" = [])),
@@ -325,7 +332,8 @@ async fn create(
     };
     let mut attachments = body.attachments.unwrap_or_default();
     attachments.extend(uploaded.iter().map(|f| f.id));
-    let sent = service::start_conversation(&state, &user, &first, edit, &attachments).await?;
+    let temporary = body.temporary.unwrap_or(false);
+    let sent = service::start_conversation(&state, &user, &first, edit, &attachments, temporary).await?;
     Ok((
         StatusCode::CREATED,
         Json(load(&state, &user, sent.conversation_id).await?),
@@ -566,7 +574,7 @@ async fn send(
     };
     let sent = service::send_message_with(&state, &user, Some(id_of(&id)?), &content, options).await?;
     let user_message = match sent.user_message_id {
-        Some(mid) => Some(message_json(&service::stored_message(&state, &user, mid).await?)),
+        Some(mid) => Some(message_json(&service::any_message(&state, &user, mid).await?)),
         None => None,
     };
     if wants_stream(&headers, &param) {
@@ -596,7 +604,7 @@ fn sse_reply(state: AppState, user: User, message_id: i64, first: Option<Value>)
     crate::chat::stream::sse(state, message_id, head, None, move |state, id| {
         let user = user.clone();
         async move {
-            let message = match service::stored_message(&state, &user, id).await {
+            let message = match service::any_message(&state, &user, id).await {
                 Ok(m) => reply_json(&state, &m).await.ok(),
                 Err(_) => None,
             };

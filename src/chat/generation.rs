@@ -209,6 +209,8 @@ pub struct Engine {
     pub toolbox: crate::tools::Toolbox,
     /// Sends taken in at once ([`Engine::admit`]).
     admission: Arc<tokio::sync::Semaphore>,
+    /// The temporary chats, kept in memory only (`chat::temporary`).
+    pub temporary: crate::chat::temporary::Temporary,
 }
 
 impl std::fmt::Debug for Engine {
@@ -252,7 +254,13 @@ impl Engine {
             admission: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             )),
+            temporary: crate::chat::temporary::Temporary::default(),
         }
+    }
+
+    /// The same engine, keeping temporary chats in `temporary`.
+    pub fn with_temporary(self, temporary: crate::chat::temporary::Temporary) -> Self {
+        Self { temporary, ..self }
     }
 
     /// Waits for a turn to take in a send (validate it, store it, start its reply): as many at once as there are
@@ -318,6 +326,18 @@ impl Engine {
     /// Waits until the reply `message_id` generated here has ended, or waits for the user's approval of a call (no-
     /// JavaScript sends show the whole reply, or the question).
     pub async fn wait(&self, message_id: i64, limit: Duration) {
+        if crate::chat::temporary::is_temporary(message_id) {
+            if let Some((_, mut events)) = self.temporary.subscribe(message_id) {
+                let _ = tokio::time::timeout(limit, async {
+                    while !matches!(
+                        events.recv().await,
+                        Ok(LiveEvent::Done) | Err(broadcast::error::RecvError::Closed)
+                    ) {}
+                })
+                .await;
+            }
+            return;
+        }
         let Some((_, steps, mut events)) = self.subscribe(message_id) else {
             return;
         };

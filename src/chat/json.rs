@@ -122,6 +122,9 @@ pub struct ConversationOut {
     pub system_prompt: String,
     /// The tools its replies may call (names as `GET /api/chat/tools/` lists them).
     pub tools: Vec<String>,
+    /// Present (`true`) on a temporary chat only: kept in the server's memory, never stored.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub temporary: bool,
 }
 
 impl ConversationOut {
@@ -153,6 +156,7 @@ impl ConversationOut {
                 .as_deref()
                 .and_then(|t| serde_json::from_str(t).ok())
                 .unwrap_or_default(),
+            temporary: crate::chat::temporary::is_temporary(c.id),
         }
     }
 }

@@ -32,4 +32,6 @@ pub mod store;
 #[cfg(feature = "ssr")]
 pub mod stream;
 #[cfg(feature = "ssr")]
+pub mod temporary;
+#[cfg(feature = "ssr")]
 pub mod tools_menu;

@@ -22,6 +22,18 @@ pub fn routes() -> Router<AppState> {
         .route("/chat/{conversation_id}/messages/{message_id}/events", get(events))
         .route("/chat/{conversation_id}/export/{format}", get(export))
         .route("/s/{token}/files/{n}", get(shared_file))
+        .route("/chat/{conversation_id}/leave", post(leave))
+}
+
+/// The tab showing a temporary chat is closing (`navigator.sendBeacon`): the chat is forgotten unless the same tab
+/// comes back within seconds. 204 whatever the id (nothing to tell a page that is going away, or a stranger).
+async fn leave(State(state): State<AppState>, auth: AuthSession, Path(conversation_id): Path<String>) -> Response {
+    if let (Some(user), Ok(id)) = (auth.user, conversation_id.parse::<i64>())
+        && crate::chat::temporary::is_temporary(id)
+    {
+        state.chat.temporary.leave(user.id, id);
+    }
+    axum::http::StatusCode::NO_CONTENT.into_response()
 }
 
 /// A file of a shared conversation, through its link: only one the snapshot shows, while its owner still has it,
@@ -60,7 +72,7 @@ async fn events(
     let (Ok(conversation_id), Ok(message_id)) = (conversation_id.parse::<i64>(), message_id.parse::<i64>()) else {
         return not_found(&headers);
     };
-    match service::stored_message(&state, &user, message_id).await {
+    match service::any_message(&state, &user, message_id).await {
         Ok(m) if m.conversation_id == conversation_id => {}
         Ok(_) => return not_found(&headers),
         Err(e) => return e.into_html_for(&headers),
@@ -242,6 +254,7 @@ async fn send_form(State(state): State<AppState>, auth: AuthSession, request: ax
         attachments: attachments.clone(),
         tools: field("tools_listed").map(|_| tools),
         tools_default: field("tools_default").is_some(),
+        temporary: field("temporary").is_some(),
         ..Default::default()
     };
     match service::send_message_with(&state, &user, conversation_id, &content, options).await {

@@ -28,37 +28,50 @@ pub async fn get_conversation(id: i64) -> Result<ConversationView, AppError> {
     Ok(localised(view))
 }
 
-/// Sends a message (in a new conversation when `conversation_id` is empty) and starts the reply.
-#[server]
-pub async fn send_message(
-    conversation_id: Option<i64>,
-    content: String,
-    /// The model a new conversation uses (the picker of the new-chat screen); `default` or empty: the user's.
-    #[server(default)]
-    model: Option<String>,
-    /// Files uploaded before (`/api/files/`) that the message carries.
-    #[server(default)]
-    attachments: Vec<i64>,
-    /// Set by the composer's tools menu: the conversation's tools are those in `tools` (`tools[0]`…) from now on.
-    #[server(default)]
-    tools_listed: Option<String>,
-    /// The tools ticked in the menu.
-    #[server(default)]
-    tools: Vec<String>,
-    /// The ticked tools also become the user's default.
-    #[server(default)]
-    tools_default: Option<String>,
-) -> Result<Sent, AppError> {
-    let (state, user) = session().await?;
-    let options = crate::chat::service::SendOptions {
-        model: model.filter(|m| m != "default" && !m.trim().is_empty()),
-        attachments,
-        tools: tools_listed.is_some().then_some(tools),
-        tools_default: tools_default.is_some(),
-        ..Default::default()
-    };
-    let sent = crate::chat::service::send_message_with(&state, &user, conversation_id, &content, options).await?;
-    answer(&state, &user, sent).await
+pub use send::*;
+
+/// The composer's send, in a module of its own: its form has eight fields, one more than clippy's limit for the
+/// functions the server macro writes (an attribute on the function does not reach them).
+#[allow(clippy::too_many_arguments)]
+mod send {
+    use super::*;
+
+    /// Sends a message (in a new conversation when `conversation_id` is empty) and starts the reply.
+    #[server]
+    pub async fn send_message(
+        conversation_id: Option<i64>,
+        content: String,
+        /// The model a new conversation uses (the picker of the new-chat screen); `default` or empty: the user's.
+        #[server(default)]
+        model: Option<String>,
+        /// Files uploaded before (`/api/files/`) that the message carries.
+        #[server(default)]
+        attachments: Vec<i64>,
+        /// Set by the composer's tools menu: the conversation's tools are those in `tools` (`tools[0]`…) from now on.
+        #[server(default)]
+        tools_listed: Option<String>,
+        /// The tools ticked in the menu.
+        #[server(default)]
+        tools: Vec<String>,
+        /// The ticked tools also become the user's default.
+        #[server(default)]
+        tools_default: Option<String>,
+        /// Set by the new chat's toggle: a temporary chat (`chat::temporary`), kept in memory only.
+        #[server(default)]
+        temporary: Option<String>,
+    ) -> Result<Sent, AppError> {
+        let (state, user) = session().await?;
+        let options = crate::chat::service::SendOptions {
+            model: model.filter(|m| m != "default" && !m.trim().is_empty()),
+            attachments,
+            tools: tools_listed.is_some().then_some(tools),
+            tools_default: tools_default.is_some(),
+            temporary: temporary.is_some(),
+            ..Default::default()
+        };
+        let sent = crate::chat::service::send_message_with(&state, &user, conversation_id, &content, options).await?;
+        answer(&state, &user, sent).await
+    }
 }
 
 /// Writes a new reply in place of `message_id` (the old one stays as a sibling).

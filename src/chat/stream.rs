@@ -42,6 +42,10 @@ pub enum ReplyEvent {
 /// Feeds `tx` with the events of the reply `message_id` until it ends or the reader goes away. The caller has checked
 /// that the reply is its user's.
 pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<ReplyEvent>) {
+    if crate::chat::temporary::is_temporary(message_id) {
+        follow_temporary(&state, message_id, &tx).await;
+        return;
+    }
     let send = |event| {
         let tx = tx.clone();
         async move { tx.send(event).await.is_ok() }
@@ -200,6 +204,33 @@ pub async fn follow_reply(state: AppState, message_id: i64, tx: mpsc::Sender<Rep
             }
         }
     }
+}
+
+/// Feeds `tx` with the events of the temporary reply `message_id` (`chat::temporary`): the text so far, the live
+/// deltas, then the end (at once when it is not being written).
+async fn follow_temporary(state: &AppState, message_id: i64, tx: &mpsc::Sender<ReplyEvent>) {
+    while let Some((text, mut live)) = state.chat.temporary.subscribe(message_id) {
+        if tx.send(ReplyEvent::Snapshot(text)).await.is_err() {
+            return;
+        }
+        loop {
+            match live.recv().await {
+                Ok(LiveEvent::Delta(text)) => {
+                    if tx.send(ReplyEvent::Delta(text)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(LiveEvent::Step(_)) => {}
+                Ok(LiveEvent::Done) | Err(broadcast::error::RecvError::Closed) => {
+                    let _ = tx.send(ReplyEvent::Done).await;
+                    return;
+                }
+                // Too slow a reader: the whole text again.
+                Err(broadcast::error::RecvError::Lagged(_)) => break,
+            }
+        }
+    }
+    let _ = tx.send(ReplyEvent::Done).await;
 }
 
 /// Notes the status of the step a `LiveEvent::Step` tells (the database is then read only for news).

@@ -93,6 +93,9 @@ pub struct ConversationView {
     /// Its public link, when it is shared (issue #29).
     #[serde(default)]
     pub share_url: Option<String>,
+    /// Kept in the server's memory only, never stored (`chat::temporary`).
+    #[serde(default)]
+    pub temporary: bool,
 }
 
 /// Where the composer posts without JavaScript: a `multipart/form-data` body with the message and its files
@@ -127,6 +130,12 @@ pub struct ChatContext {
     /// The new chat's tools menu (the user's default tools), rendered on the server; empty without tools.
     #[serde(default)]
     pub tools_html: String,
+    /// Temporary chats on this server: `off`, `allowed` or `enforced`.
+    #[serde(default)]
+    pub temporary_chats: String,
+    /// Minutes after which an idle temporary chat is forgotten.
+    #[serde(default)]
+    pub temporary_idle_minutes: u64,
 }
 
 /// The rows created by a send, regenerate or edit.

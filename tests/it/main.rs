@@ -38,6 +38,7 @@ mod metrics;
 mod races;
 mod sessions;
 mod shares;
+mod temporary;
 mod tools_guard;
 mod tools_mcp;
 mod tools_web;

@@ -81,7 +81,11 @@ pub fn SettingsPage() -> impl IntoView {
             <Suspense fallback=move || view! { <p>{tr!(t, admin.page.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match defaults.await {
-                        Ok((quota, sharing)) => {
+                        Ok((quota, sharing, temporary)) => {
+                            let option = move |value: &'static str, label: &'static str| {
+                                let selected = temporary.as_str() == value;
+                                view! { <option value=value selected=selected>{label}</option> }
+                            };
                             let unlimited = tr!(t, admin.limits.zero_unlimited).to_string();
                             view! {
                                 <h2>{tr!(t, admin.limits.defaults)}</h2>
@@ -100,7 +104,13 @@ pub fn SettingsPage() -> impl IntoView {
                                         <input type="checkbox" name="sharing" checked=sharing data-testid="sharing-enabled"/>
                                         {tr!(t, chat.share.allowed)}
                                     </label>
-                                    <button type="submit" class="primary" data-testid="save-sharing">{tr!(t, chat.share.save_setting)}</button>
+                                    <label for="temporary-chats">{tr!(t, chat.temporary.setting)}</label>
+                                    <select id="temporary-chats" name="temporary_chats" data-testid="temporary-chats">
+                                        {option("off", tr!(t, chat.temporary.setting_off))}
+                                        {option("allowed", tr!(t, chat.temporary.setting_allowed))}
+                                        {option("enforced", tr!(t, chat.temporary.setting_enforced))}
+                                    </select>
+                                    <button type="submit" class="primary" data-testid="save-sharing">{tr!(t, chat.temporary.save_setting)}</button>
                                 </ActionForm>
                             }.into_any()
                         }

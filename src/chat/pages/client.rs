@@ -477,3 +477,20 @@ pub(super) fn when_visible(target: NodeRef<leptos::html::A>, then: impl Fn() + C
         });
     });
 }
+
+/// While the temporary chat `id` is on screen, the tab says goodbye as it closes (or navigates away from the app):
+/// the server forgets the chat unless the same tab comes back within seconds (a reload). The beacon goes out however
+/// the page ends; a browser that sends no `Origin` is refused it, and its chat waits for the idle timeout instead.
+pub(super) fn say_goodbye_on_leave(id: i64) {
+    let handle = window_event_listener(leptos::ev::pagehide, move |_| {
+        let body = format!(
+            "{}={}",
+            crate::core::csrf::FORM_FIELD,
+            crate::core::document::encode_component(&crate::core::csrf::token())
+        );
+        let _ = window()
+            .navigator()
+            .send_beacon_with_opt_str(&format!("/chat/{id}/leave"), Some(&body));
+    });
+    on_cleanup(move || handle.remove());
+}

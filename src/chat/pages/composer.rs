@@ -32,6 +32,15 @@ pub(super) fn Composer(
     /// The tools menu, rendered on the server (`chat::tools_menu`); empty without tools.
     #[prop(optional)]
     tools_html: String,
+    /// In a temporary chat: no files (they would be stored).
+    #[prop(optional)]
+    temporary: bool,
+    /// The server's temporary chats (`off`, `allowed`: a toggle on a new chat, `enforced`: a note).
+    #[prop(optional)]
+    temporary_mode: String,
+    /// Minutes after which an idle temporary chat is forgotten.
+    #[prop(optional)]
+    idle_minutes: u64,
 ) -> impl IntoView {
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     let t = Lang::current();
@@ -160,10 +169,12 @@ pub(super) fn Composer(
             <CsrfField/>
             {conversation_id.map(|id| view! { <input type="hidden" name="conversation_id" value=id.to_string()/> })}
             {kept_files}
-            <button type="button" class="icon-button attach-button js-only tip-right" on:click=pick
-                aria-label=tr!(t, files.ui.attach) data-tip=tr!(t, files.ui.attach) data-testid="attach">
-                <Svg icon=Icon::Paperclip/>
-            </button>
+            {(!temporary).then(|| view! {
+                <button type="button" class="icon-button attach-button js-only tip-right" on:click=pick
+                    aria-label=tr!(t, files.ui.attach) data-tip=tr!(t, files.ui.attach) data-testid="attach">
+                    <Svg icon=Icon::Paperclip/>
+                </button>
+            })}
             {(!tools_html.is_empty()).then(|| view! { <div class="tools-slot" inner_html=tools_html></div> })}
             <label for="content" class="visually-hidden">{tr!(t, chat.composer.message)}</label>
             <textarea id="content" name="content" rows="1" node_ref=textarea required=text_required
@@ -171,10 +182,31 @@ pub(super) fn Composer(
                 aria-keyshortcuts="Shift+Escape"
                 on:keydown=on_keydown on:input=on_input on:paste=on_paste data-testid="composer">{rcdata_text(&initial)}</textarea>
             {button}
-            <label for="attach-input" class="nojs-only file-label">{tr!(t, files.ui.choose)}</label>
-            <input type="file" id="attach-input" name="files" multiple class="file-input" node_ref=file_input
-                on:change=on_files data-testid="file-input"/>
+            {(!temporary).then(|| view! {
+                <label for="attach-input" class="nojs-only file-label">{tr!(t, files.ui.choose)}</label>
+                <input type="file" id="attach-input" name="files" multiple class="file-input" node_ref=file_input
+                    on:change=on_files data-testid="file-input"/>
+            })}
         </ActionForm>
+        // A new chat may be temporary: a toggle, or a note when the server makes every chat temporary. Both belong
+        // to the composer's form (`form=`), with or without JavaScript.
+        {conversation_id.is_none().then(|| match temporary_mode.as_str() {
+            "allowed" => view! {
+                <label class="temporary-toggle" for="temporary-toggle">
+                    <input type="checkbox" id="temporary-toggle" name="temporary" form="composer-form"
+                        aria-describedby="temporary-hint" data-testid="temporary-toggle"/>
+                    <span>{tr!(t, chat.temporary.toggle)}</span>
+                    <span class="hint" id="temporary-hint">{tr!(t, chat.temporary.toggle_hint, minutes = idle_minutes)}</span>
+                </label>
+            }.into_any(),
+            "enforced" => view! {
+                <p class="temporary-toggle hint" data-testid="temporary-enforced">
+                    <input type="hidden" name="temporary" value="on" form="composer-form"/>
+                    {tr!(t, chat.temporary.enforced, minutes = idle_minutes)}
+                </p>
+            }.into_any(),
+            _ => ().into_any(),
+        })}
         <p class="composer-hint js-only" aria-hidden="true">{tr!(t, chat.composer.hint)}</p>
     }
     .into_any()

@@ -119,7 +119,10 @@ pub(super) fn ConversationPane(
         #[cfg(feature = "hydrate")]
         super::client::scroll_to_bottom(scroller, true);
     };
+    let temporary = view.as_ref().is_some_and(|v| v.temporary);
+    let idle_minutes = ctx.as_ref().map_or(30, |c| c.temporary_idle_minutes);
     let header = match view.clone() {
+        Some(v) if v.temporary => view! { <TemporaryHeader view=v actions/> }.into_any(),
         Some(v) => view! {
             <ConversationHeader view=v models=models.clone() preferred=preferred.clone() actions dialog=dialog.clone() deleting/>
         }
@@ -136,7 +139,7 @@ pub(super) fn ConversationPane(
                     let is_last_user = Some(m.id) == last_user;
                     view! {
                         <MessageItem message=m conversation_id=conversation_id.unwrap_or_default() is_last_reply
-                            is_last_user editing busy=generating.is_some() actions live/>
+                            is_last_user editing busy=generating.is_some() actions live temporary/>
                     }
                 }).collect_view()}
             </ol>
@@ -162,6 +165,11 @@ pub(super) fn ConversationPane(
                         {tr!(t, chat.conversation.use_real_model)}
                     </p>
                 })}
+                {temporary.then(|| view! {
+                    <p class="temporary-banner" role="status" data-testid="temporary-banner">
+                        {tr!(t, chat.temporary.banner, minutes = idle_minutes)}
+                    </p>
+                })}
                 <div aria-live="polite">{body}</div>
             </div>
         </div>
@@ -178,11 +186,35 @@ pub(super) fn ConversationPane(
                 <Show when=move || actions.error().is_some()>
                     <p class="form-error chat-error" role="alert" data-testid="chat-error">{move || actions.error()}</p>
                 </Show>
-                <Composer conversation_id generating actions initial=prompt kept tools_html/>
+                <Composer conversation_id generating actions initial=prompt kept tools_html temporary
+                    temporary_mode=ctx.as_ref().map(|c| c.temporary_chats.clone()).unwrap_or_default() idle_minutes/>
             </div>
         </div>
     }
     .into_any()
+}
+
+/// The header of a temporary chat: its title, marked temporary, and Discard (it is forgotten at once). Nothing else
+/// applies to a chat that is not stored.
+#[component]
+fn TemporaryHeader(view: ConversationView, actions: Actions) -> impl IntoView {
+    let t = Lang::current();
+    #[cfg(feature = "hydrate")]
+    super::client::say_goodbye_on_leave(view.id);
+    view! {
+        <header class="conversation-header temporary">
+            <DrawerButton/>
+            <h1 data-testid="conversation-title">{view.title.clone()}</h1>
+            <span class="badge temporary-badge" data-testid="temporary-badge">{tr!(t, chat.temporary.badge)}</span>
+            <div class="conversation-tools">
+                <ActionForm action=actions.delete>
+                    <CsrfField/>
+                    <input type="hidden" name="id" value=view.id/>
+                    <button type="submit" class="button" data-testid="discard-temporary">{tr!(t, chat.temporary.discard)}</button>
+                </ActionForm>
+            </div>
+        </header>
+    }
 }
 
 /// The button that opens the conversation list on a phone (a label of the drawer's checkbox: no script needed).

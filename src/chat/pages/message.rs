@@ -26,7 +26,11 @@ pub(super) fn MessageItem(
     busy: bool,
     actions: Actions,
     live: Live,
+    /// In a temporary chat: copy only (no edit, branch, regenerate or retry, which would need stored history).
+    #[prop(optional)]
+    temporary: bool,
 ) -> impl IntoView {
+    let stored = !temporary;
     let t = Lang::current();
     let id = message.id;
     let is_user = message.role == "user";
@@ -133,13 +137,15 @@ pub(super) fn MessageItem(
             {message.error.clone().map(|error| view! {
                 <div class="message-error" role="alert" data-testid="message-error">
                     <p>{error.get(t).to_string()}</p>
-                    <ActionForm action=actions.regenerate attr:class="inline">
-                        <CsrfField/>
-                        <input type="hidden" name="message_id" value=id/>
-                        <button type="submit" disabled=busy>
-                            <Svg icon=Icon::Refresh/>{tr!(t, chat.message.retry)}
-                        </button>
-                    </ActionForm>
+                    {stored.then(|| view! {
+                        <ActionForm action=actions.regenerate attr:class="inline">
+                            <CsrfField/>
+                            <input type="hidden" name="message_id" value=id/>
+                            <button type="submit" disabled=busy>
+                                <Svg icon=Icon::Refresh/>{tr!(t, chat.message.retry)}
+                            </button>
+                        </ActionForm>
+                    })}
                 </div>
             })}
             <div class="message-tools">
@@ -175,21 +181,23 @@ pub(super) fn MessageItem(
                         <button type="button" class="icon-button small js-only" data-copy=id data-testid="copy-message"
                             aria-label=copy_label data-tip=copy_label inner_html=Icon::Copy.markup()>
                         </button>
-                        {is_user.then(|| view! {
+                        {(is_user && stored).then(|| view! {
                             <a class="icon-button small" href=edit_href.clone() data-edit=id data-testid="edit"
                                 aria-label=tr!(t, chat.message.edit) data-tip=tr!(t, chat.message.edit)
                                 inner_html=Icon::Pencil.markup()>
                             </a>
                         })}
-                        <ActionForm action=actions.fork>
-                            <CsrfField/>
-                            <input type="hidden" name="message_id" value=id/>
-                            <button type="submit" class="icon-button small" data-testid="fork"
-                                aria-label=tr!(t, chat.share.fork) data-tip=tr!(t, chat.share.fork)
-                                inner_html=Icon::Branch.markup()>
-                            </button>
-                        </ActionForm>
-                        {can_regenerate.then(|| view! {
+                        {stored.then(|| view! {
+                            <ActionForm action=actions.fork>
+                                <CsrfField/>
+                                <input type="hidden" name="message_id" value=id/>
+                                <button type="submit" class="icon-button small" data-testid="fork"
+                                    aria-label=tr!(t, chat.share.fork) data-tip=tr!(t, chat.share.fork)
+                                    inner_html=Icon::Branch.markup()>
+                                </button>
+                            </ActionForm>
+                        })}
+                        {(can_regenerate && stored).then(|| view! {
                             <ActionForm action=actions.regenerate>
                                 <CsrfField/>
                                 <input type="hidden" name="message_id" value=id/>

@@ -288,7 +288,11 @@ pub fn ChatPage() -> impl IntoView {
     let show = move |sent: Sent| {
         // What was just sent, and the reply to it, are what the reader wants to see.
         at_bottom.set(true);
-        let in_sidebar = !archived.get_untracked() && offset.get_untracked() == 0 && search.get_untracked().is_none();
+        // A temporary chat is never listed.
+        let in_sidebar = !sent.view.temporary
+            && !archived.get_untracked()
+            && offset.get_untracked() == 0
+            && search.get_untracked().is_none();
         if in_sidebar && let Some(Ok(mut ctx)) = context.get_untracked() {
             list_first(&mut ctx, sent.summary.clone());
             known_context.show(ctx);
@@ -393,6 +397,20 @@ pub fn ChatPage() -> impl IntoView {
                             Ok(view) => view! {
                                 <ConversationPane view ctx actions live deleting dialog editing prompt kept at_bottom/>
                             }.into_any(),
+                            Err(AppError::NotFound) if id.get_untracked().is_some_and(|id| id < 0) => {
+                                // A temporary chat (negative ids) that was forgotten.
+                                crate::core::not_found::set_not_found_status();
+                                view! {
+                                <Title text=tr!(t, chat.temporary.gone_title)/>
+                                <div class="column missing" data-testid="temporary-gone">
+                                    <h1>{tr!(t, chat.temporary.gone_title)}</h1>
+                                    <p>
+                                        {tr!(t, chat.temporary.gone)}" "
+                                        <a href="/chat">{tr!(t, chat.page.start_new_one)}</a>
+                                    </p>
+                                </div>
+                            }.into_any()
+                            }
                             Err(AppError::NotFound) => {
                                 crate::core::not_found::set_not_found_status();
                                 view! {

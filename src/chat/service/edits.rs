@@ -142,6 +142,14 @@ pub(crate) fn checked_tools(state: &AppState, tools: &[String]) -> Result<String
 
 /// Deletes the conversation and its messages (a running reply is stopped first).
 pub async fn delete_conversation(state: &AppState, user: &User, id: i64) -> Result<(), AppError> {
+    if super::temporary::is_temporary(id) {
+        // A temporary chat is forgotten at once.
+        return if state.chat.temporary.discard(user.id, id) {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        };
+    }
     let conversation = owned(state, user, id).await?;
     if let Some(generating) = conversation.generating_id {
         state.chat.stop(generating);

@@ -10,6 +10,7 @@ use crate::state::AppState;
 
 mod edits;
 mod shares;
+pub mod temporary;
 mod turns;
 mod views;
 
@@ -55,4 +56,13 @@ pub async fn stored_message(state: &AppState, user: &User, id: i64) -> Result<Me
     store::message(&state.db.pool, user.id, id)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// The user's message `id`, stored or in a temporary chat (for reading only: changes go through the functions that
+/// know which it is).
+pub async fn any_message(state: &AppState, user: &User, id: i64) -> Result<Message, AppError> {
+    if temporary::is_temporary(id) {
+        return Ok(temporary::message(state, user, id)?.0);
+    }
+    stored_message(state, user, id).await
 }

@@ -17,7 +17,7 @@ use super::views::branch;
 use super::{model_for, owned, stored_message};
 
 /// Context window assumed when the provider does not say.
-const DEFAULT_CONTEXT_TOKENS: u64 = 32_768;
+pub(super) const DEFAULT_CONTEXT_TOKENS: u64 = 32_768;
 
 pub(crate) fn check_content(state: &AppState, content: &str) -> Result<String, AppError> {
     check_content_with(state, content, false)
@@ -40,7 +40,7 @@ fn check_content_with(state: &AppState, content: &str, has_files: bool) -> Resul
     Ok(content)
 }
 
-async fn check_rate(state: &AppState, user: &User) -> Result<(), AppError> {
+pub(super) async fn check_rate(state: &AppState, user: &User) -> Result<(), AppError> {
     let limits = &state.config.limits;
     let now = now_millis();
     for (limit, window) in [
@@ -50,7 +50,11 @@ async fn check_rate(state: &AppState, user: &User) -> Result<(), AppError> {
         if limit == 0 {
             continue;
         }
-        let (count, oldest) = store::user_messages_since(&state.db.pool, user.id, now - window).await?;
+        let (stored, stored_oldest) = store::user_messages_since(&state.db.pool, user.id, now - window).await?;
+        // Messages of temporary chats count too, while they are kept.
+        let (kept, kept_oldest) = state.chat.temporary.user_messages_since(user.id, now - window);
+        let count = stored + kept;
+        let oldest = [stored_oldest, kept_oldest].into_iter().flatten().min();
         if count >= i64::from(limit) {
             let wait = oldest.map_or(window, |t| t + window - now);
             return Err(AppError::Throttled(u64::try_from(wait / 1000).unwrap_or(0).max(1)));
@@ -88,6 +92,8 @@ pub struct SendOptions {
     pub tools: Option<Vec<String>>,
     /// The chosen tools also become the user's default for new conversations.
     pub tools_default: bool,
+    /// A new conversation is temporary (`chat::temporary`): kept in memory only.
+    pub temporary: bool,
 }
 
 /// Sends `content` in the conversation (a new one when `conversation_id` is `None`), after the current branch's last
@@ -101,6 +107,17 @@ pub async fn send_message_with(
     options: SendOptions,
 ) -> Result<SentMessage, AppError> {
     let _turn = state.chat.admit().await;
+    let temporary = match conversation_id {
+        Some(id) => super::temporary::is_temporary(id),
+        None => super::temporary::wanted(state, options.temporary).await?,
+    };
+    if temporary {
+        let new = super::temporary::NewTemporary {
+            model: options.model.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        return super::temporary::send(state, user, conversation_id, content, options, new).await;
+    }
     let files = crate::files::service::check_attachments(state, user, &options.attachments).await?;
     let content = check_content_with(state, content, !files.is_empty())?;
     // The original backend stored any content type it was sent (clients send a model name there, for one): any text
@@ -519,7 +536,22 @@ pub async fn start_conversation(
     first_message: &str,
     edit: ConversationEdit,
     attachments: &[i64],
+    temporary: bool,
 ) -> Result<SentMessage, AppError> {
+    if super::temporary::wanted(state, temporary).await? {
+        let _turn = state.chat.admit().await;
+        let changes = changes_of(state, edit).await?;
+        let new = super::temporary::NewTemporary {
+            title: changes.title.unwrap_or_default(),
+            model: changes.model.unwrap_or_default(),
+            system_prompt: changes.system_prompt.unwrap_or_default(),
+        };
+        let options = SendOptions {
+            attachments: attachments.to_vec(),
+            ..Default::default()
+        };
+        return super::temporary::send(state, user, None, first_message, options, new).await;
+    }
     let files = crate::files::service::check_attachments(state, user, attachments).await?;
     let content = check_content_with(state, first_message, !files.is_empty())?;
     let changes = changes_of(state, edit).await?;
@@ -537,6 +569,10 @@ pub async fn start_conversation(
 
 /// Stops the reply `message_id`; what was written so far is kept.
 pub async fn stop(state: &AppState, user: &User, message_id: i64) -> Result<(), AppError> {
+    if super::temporary::is_temporary(message_id) {
+        state.chat.temporary.stop(user.id, message_id)?;
+        return Ok(());
+    }
     let m = stored_message(state, user, message_id).await?;
     store::request_stop(&state.db.pool, m.id).await?;
     state.chat.stop(m.id);

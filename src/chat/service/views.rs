@@ -53,6 +53,11 @@ pub async fn chat_context(
             user.first_name.trim().to_string()
         },
         tools_html: String::new(),
+        temporary_chats: crate::admin::instance::temporary_chats(&state.db.pool)
+            .await?
+            .as_str()
+            .to_string(),
+        temporary_idle_minutes: state.chat.temporary.idle().as_secs() / 60,
     })
 }
 
@@ -136,6 +141,9 @@ pub async fn conversation_with_summary(
     id: i64,
     lang: crate::core::i18n::Lang,
 ) -> Result<(ConversationView, ConversationSummary), AppError> {
+    if super::temporary::is_temporary(id) {
+        return super::temporary::view(state, user, id);
+    }
     let conversation = owned(state, user, id).await?;
     let messages = store::messages(&state.db.pool, id).await?;
     let path = branch(&messages, conversation.current_leaf_id);
@@ -157,6 +165,7 @@ pub async fn conversation_with_summary(
         share_url: store::share_token_of(&state.db.pool, user.id, id)
             .await?
             .map(|token| super::share_url(state, &token)),
+        temporary: false,
     };
     Ok((view, summary(&conversation)))
 }
@@ -225,6 +234,10 @@ pub async fn message(
     id: i64,
     lang: crate::core::i18n::Lang,
 ) -> Result<MessageView, AppError> {
+    if super::temporary::is_temporary(id) {
+        let (m, all) = super::temporary::message(state, user, id)?;
+        return Ok(message_view(&m, &all));
+    }
     let m = stored_message(state, user, id).await?;
     let all = store::messages(&state.db.pool, m.conversation_id).await?;
     let steps = store::steps_of(&state.db.pool, &[m.id]).await?;
@@ -276,6 +289,9 @@ pub async fn conversation_with_messages(
     user: &User,
     id: i64,
 ) -> Result<(Conversation, Vec<Message>), AppError> {
+    if super::temporary::is_temporary(id) {
+        return super::temporary::conversation_with_messages(state, user, id);
+    }
     let conversation = owned(state, user, id).await?;
     let messages = store::messages(&state.db.pool, id).await?;
     Ok((conversation, messages))
@@ -354,15 +370,23 @@ pub async fn reply_of(
     conversation_id: i64,
     message_id: i64,
 ) -> Result<Option<Message>, AppError> {
-    let m = stored_message(state, user, message_id).await?;
+    let (m, all) = if super::temporary::is_temporary(message_id) {
+        let (m, all) = super::temporary::message(state, user, message_id)?;
+        (m, Some(all))
+    } else {
+        (stored_message(state, user, message_id).await?, None)
+    };
     if m.conversation_id != conversation_id {
         return Err(AppError::NotFound);
     }
     if m.role == "assistant" {
         return Ok(Some(m));
     }
-    Ok(store::messages(&state.db.pool, conversation_id)
-        .await?
+    let all = match all {
+        Some(all) => all,
+        None => store::messages(&state.db.pool, conversation_id).await?,
+    };
+    Ok(all
         .into_iter()
         .filter(|c| c.parent_id == Some(m.id) && c.role == "assistant")
         .max_by_key(|c| c.id))

@@ -73,6 +73,7 @@ keys! {
     "RATE_LIMIT_MESSAGES_PER_MINUTE" => "limits"."rate_limit_messages_per_minute",
     "RATE_LIMIT_MESSAGES_PER_DAY" => "limits"."rate_limit_messages_per_day",
     "RATE_LIMIT_ANONYMOUS_PER_MINUTE" => "limits"."rate_limit_anonymous_per_minute",
+    "TEMPORARY_CHAT_IDLE_MINUTES" => "limits"."temporary_chat_idle_minutes",
     "FILES_DIR" => "files"."dir",
     "S3_BUCKET" => "files"."s3_bucket",
     "S3_ENDPOINT" => "files"."s3_endpoint",
@@ -495,6 +496,8 @@ pub struct Limits {
     pub rate_limit_messages_per_day: u32,
     /// Requests one client address may make per minute to the anonymous API routes (0 = no limit).
     pub rate_limit_anonymous_per_minute: u32,
+    /// Minutes after which a temporary chat nobody looked at or wrote in is forgotten (at least 1).
+    pub temporary_chat_idle_minutes: u64,
 }
 
 /// All of ThiCode's settings.
@@ -743,6 +746,12 @@ impl Config {
                 src.get("RATE_LIMIT_ANONYMOUS_PER_MINUTE").unwrap_or("60"),
                 "a whole number (0 turns the limit off)",
             )?,
+            temporary_chat_idle_minutes: parse_number::<u64>(
+                "TEMPORARY_CHAT_IDLE_MINUTES",
+                src.get("TEMPORARY_CHAT_IDLE_MINUTES").unwrap_or("30"),
+                "a whole number of minutes",
+            )?
+            .max(1),
         };
         if limits.max_request_body_bytes < 1024 {
             return Err(ConfigError::new("MAX_REQUEST_BODY_BYTES", "must be at least 1024"));
