@@ -1,5 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
 
 // What the end-to-end tests share: an account, the console watch, and conversations made through the REST API.
 
@@ -112,4 +114,20 @@ export async function fitsAndAxeCleanAtBothSizes(page: Page, label: string) {
     await page.waitForTimeout(100);
     await fitsAndAxeClean(page, `${label} at ${size.width}px`);
   }
+}
+
+/** Whether `text` is anywhere in the test server's database files (the SQLite file and its write-ahead log) or its
+ * file store: what a user wrote in a temporary chat must be in none of them. */
+export function onDisk(text: string): string[] {
+  const dir = process.env.THICODE_E2E_DATA!;
+  const found: string[] = [];
+  const look = (file: string) => {
+    if (statSync(file).isDirectory()) {
+      for (const name of readdirSync(file)) look(path.join(file, name));
+    } else if (readFileSync(file).includes(Buffer.from(text))) {
+      found.push(file);
+    }
+  };
+  look(dir);
+  return found;
 }
