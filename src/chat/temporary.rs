@@ -20,7 +20,7 @@ use serde_json::json;
 use tokio::sync::{Notify, broadcast};
 
 use crate::chat::generation::LiveEvent;
-use crate::chat::provider::{ChatRequest, ProviderError, StreamEvent, WireMessage};
+use crate::chat::provider::{ChatRequest, ProviderError, StreamEvent};
 use crate::chat::store::{Conversation, Message};
 use crate::core::db::now_millis;
 use crate::core::error::AppError;
@@ -52,8 +52,27 @@ fn new_id() -> i64 {
 /// The temporary chats of this process.
 #[derive(Clone)]
 pub struct Temporary {
-    chats: Arc<Mutex<HashMap<i64, Arc<Chat>>>>,
+    registry: Arc<Mutex<Registry>>,
     idle: Duration,
+}
+
+/// Each owner's chats (a handful at most: every lookup takes the owner, so it reads only theirs), and the replies
+/// being written (the streams that follow a reply look it up by its id alone, once its owner has been checked).
+/// Locked before any chat's own lock.
+#[derive(Default)]
+struct Registry {
+    by_owner: HashMap<i64, Vec<Arc<Chat>>>,
+    writing: HashMap<i64, Arc<Chat>>,
+}
+
+impl Registry {
+    fn chat(&self, owner: i64, id: i64) -> Option<&Arc<Chat>> {
+        self.by_owner.get(&owner)?.iter().find(|c| c.id == id)
+    }
+
+    fn of(&self, owner: i64) -> &[Arc<Chat>] {
+        self.by_owner.get(&owner).map_or(&[], Vec::as_slice)
+    }
 }
 
 impl std::fmt::Debug for Temporary {
@@ -71,10 +90,9 @@ impl Default for Temporary {
 }
 
 struct Chat {
+    id: i64,
     owner: i64,
     inner: Mutex<Inner>,
-    /// The reply being written, told to stop.
-    stop: Notify,
     /// The events of the reply being written (text under `inner`'s lock, so a snapshot and the events after it never
     /// miss or repeat a piece).
     events: broadcast::Sender<LiveEvent>,
@@ -89,11 +107,22 @@ struct Inner {
     leaving: Option<Instant>,
     /// Forgotten: a reply still running stops, and nothing is added any more.
     gone: bool,
+    /// Tells the reply being written to stop: one per reply, so a stop that comes as a reply ends cannot stop the
+    /// next one.
+    stop: Option<Arc<Notify>>,
 }
 
 impl Chat {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Looked at now, which takes back a tab's goodbye.
+    fn touch(&self) -> std::sync::MutexGuard<'_, Inner> {
+        let mut inner = self.lock();
+        inner.touched = Instant::now();
+        inner.leaving = None;
+        inner
     }
 }
 
@@ -107,36 +136,23 @@ pub struct Started {
     pub assistant_message_id: i64,
     /// The branch the reply continues, oldest first (the user message last).
     pub history: Vec<Message>,
-    /// The conversation's system prompt and model ('' = the owner's preferred).
+    /// The conversation's system prompt.
     pub system_prompt: String,
-    /// See `system_prompt`.
-    pub model: String,
+    chat: Arc<Chat>,
+    stop: Arc<Notify>,
 }
 
 impl Temporary {
     /// No chats yet; they are forgotten after `idle` without a look or a message.
     pub fn new(idle: Duration) -> Self {
         Self {
-            chats: Arc::default(),
+            registry: Arc::default(),
             idle,
         }
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Chat>>> {
-        self.chats.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The owner's chat `id`, looked at now (which takes back a tab's goodbye).
-    fn chat(&self, owner: i64, id: i64) -> Option<Arc<Chat>> {
-        let chat = self.map().get(&id).filter(|c| c.owner == owner).cloned()?;
-        let mut inner = chat.lock();
-        if inner.gone {
-            return None;
-        }
-        inner.touched = Instant::now();
-        inner.leaving = None;
-        drop(inner);
-        Some(chat)
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The idle time after which a chat is forgotten.
@@ -147,24 +163,16 @@ impl Temporary {
     /// Starts a chat for `owner`; at most [`MAX_PER_USER`] are kept, so the one left longest ago may be forgotten.
     pub fn create(&self, owner: i64, title: String, model: String, system_prompt: String) -> i64 {
         let now = now_millis();
-        let mut map = self.map();
-        let mut id = new_id();
-        while map.contains_key(&id) {
-            id = new_id();
-        }
-        let mine: Vec<(Instant, i64)> = map
-            .values()
-            .filter(|c| c.owner == owner)
-            .map(|c| {
-                let inner = c.lock();
-                (inner.touched, inner.conversation.id)
-            })
-            .collect();
+        let mut registry = self.registry();
+        let mine = registry.by_owner.entry(owner).or_default();
         if mine.len() >= MAX_PER_USER
-            && let Some((_, oldest)) = mine.into_iter().min()
-            && let Some(chat) = map.remove(&oldest)
+            && let Some(oldest) = (0..mine.len()).min_by_key(|&i| mine[i].lock().touched)
         {
-            forget(&chat);
+            forget(&mine.remove(oldest));
+        }
+        let mut id = new_id();
+        while mine.iter().any(|c| c.id == id) {
+            id = new_id();
         }
         let conversation = Conversation {
             id,
@@ -188,57 +196,45 @@ impl Temporary {
             generating_id: None,
             tools: Some("[]".into()),
         };
-        map.insert(
+        mine.push(Arc::new(Chat {
             id,
-            Arc::new(Chat {
-                owner,
-                inner: Mutex::new(Inner {
-                    conversation,
-                    messages: Vec::new(),
-                    touched: Instant::now(),
-                    leaving: None,
-                    gone: false,
-                }),
-                stop: Notify::new(),
-                events: broadcast::channel(LIVE_EVENTS).0,
+            owner,
+            inner: Mutex::new(Inner {
+                conversation,
+                messages: Vec::new(),
+                touched: Instant::now(),
+                leaving: None,
+                gone: false,
+                stop: None,
             }),
-        );
+            events: broadcast::channel(LIVE_EVENTS).0,
+        }));
         id
     }
 
-    /// The owner's chat `id` with all its messages.
+    /// The owner's chat `id` with all its messages (a look: it takes back a tab's goodbye).
     pub fn get(&self, owner: i64, id: i64) -> Option<(Conversation, Vec<Message>)> {
-        let chat = self.chat(owner, id)?;
-        let inner = chat.lock();
+        let chat = self.registry().chat(owner, id)?.clone();
+        let inner = chat.touch();
         Some((inner.conversation.clone(), inner.messages.clone()))
     }
 
-    /// The owner's message `id`, with its conversation and that conversation's messages.
-    pub fn message(&self, owner: i64, id: i64) -> Option<(Conversation, Vec<Message>, Message)> {
-        let chats: Vec<Arc<Chat>> = self.map().values().filter(|c| c.owner == owner).cloned().collect();
-        for chat in chats {
-            let found = {
-                let inner = chat.lock();
-                inner
-                    .messages
-                    .iter()
-                    .find(|m| m.id == id)
-                    .cloned()
-                    .map(|m| (inner.conversation.id, m))
-            };
-            if let Some((conversation_id, m)) = found {
-                let (conversation, messages) = self.get(owner, conversation_id)?;
-                return Some((conversation, messages, m));
-            }
-        }
-        None
+    /// The owner's message `id`, and all the messages of its chat.
+    pub fn message(&self, owner: i64, id: i64) -> Option<(Message, Vec<Message>)> {
+        let registry = self.registry();
+        registry.of(owner).iter().find_map(|chat| {
+            let inner = chat.lock();
+            let m = inner.messages.iter().find(|m| m.id == id)?.clone();
+            Some((m, inner.messages.clone()))
+        })
     }
 
-    /// Adds the user's `content` and a pending reply after the branch's last message. `Busy` while a reply is
-    /// written, `NotFound` for a chat that is not the owner's (or forgotten).
+    /// Adds the user's `content` (of MIME type `content_type`) and a pending reply after the branch's last message.
+    /// `Busy` while a reply is written, `NotFound` for a chat that is not the owner's (or forgotten).
     pub fn add_turn(&self, owner: i64, id: i64, content: String, content_type: &str) -> Result<Started, AppError> {
-        let chat = self.chat(owner, id).ok_or(AppError::NotFound)?;
-        let mut inner = chat.lock();
+        let mut registry = self.registry();
+        let chat = registry.chat(owner, id).ok_or(AppError::NotFound)?.clone();
+        let mut inner = chat.touch();
         if inner.conversation.generating_id.is_some() {
             return Err(AppError::Busy);
         }
@@ -249,31 +245,31 @@ impl Temporary {
             ));
         }
         let now = now_millis();
-        let model = inner.conversation.model.clone();
-        let message = |id: i64, parent_id: Option<i64>, role: &str, content: String, status: &str| Message {
+        let message = |id: i64, parent_id: Option<i64>, role: &str, content: String, content_type: &str| Message {
             id,
             conversation_id: inner.conversation.id,
             parent_id,
             role: role.into(),
             content,
             content_type: content_type.into(),
-            status: status.into(),
+            status: if role == "user" { "delivered" } else { "pending" }.into(),
             is_edited: false,
             edit_count: 0,
             created_at: now,
             updated_at: now,
-            delivered_at: (status == "delivered").then_some(now),
+            delivered_at: (role == "user").then_some(now),
             additional_data: "{}".into(),
             metadata: "{}".into(),
             attachments: "[]".into(),
         };
         let (user_id, reply_id) = (new_id(), new_id());
         let parent = inner.conversation.current_leaf_id;
-        let user_message = message(user_id, parent, "user", content, "delivered");
-        let mut reply = message(reply_id, Some(user_id), "assistant", String::new(), "pending");
-        reply.content_type = "text/markdown".into();
+        let user_message = message(user_id, parent, "user", content, content_type);
+        let reply = message(reply_id, Some(user_id), "assistant", String::new(), "text/markdown");
         inner.messages.push(user_message);
         inner.messages.push(reply);
+        let stop = Arc::new(Notify::new());
+        inner.stop = Some(stop.clone());
         let c = &mut inner.conversation;
         c.current_leaf_id = Some(reply_id);
         c.generating_id = Some(reply_id);
@@ -281,20 +277,24 @@ impl Temporary {
         c.last_message_at = Some(now);
         c.updated_at = now;
         let history = crate::chat::service::branch(&inner.messages, Some(user_id));
+        let system_prompt = inner.conversation.system_prompt.clone();
+        drop(inner);
+        registry.writing.insert(reply_id, chat.clone());
         Ok(Started {
             conversation_id: id,
             user_message_id: user_id,
             assistant_message_id: reply_id,
             history,
-            system_prompt: inner.conversation.system_prompt.clone(),
-            model,
+            system_prompt,
+            chat,
+            stop,
         })
     }
 
     /// The text so far of reply `message_id` and its further events, while it is written; `None` once it is done
-    /// (or for no such reply).
+    /// (or for no such reply). The caller has checked that the reply is its user's.
     pub fn subscribe(&self, message_id: i64) -> Option<(String, broadcast::Receiver<LiveEvent>)> {
-        let chat = self.containing(message_id)?;
+        let chat = self.registry().writing.get(&message_id)?.clone();
         let inner = chat.lock();
         if inner.conversation.generating_id != Some(message_id) {
             return None;
@@ -303,52 +303,53 @@ impl Temporary {
         Some((text, chat.events.subscribe()))
     }
 
-    fn containing(&self, message_id: i64) -> Option<Arc<Chat>> {
-        self.map()
-            .values()
-            .find(|c| c.lock().messages.iter().any(|m| m.id == message_id))
-            .cloned()
-    }
-
-    /// Stops the owner's reply `message_id` (what was written is kept).
+    /// Stops the owner's reply `message_id` if it is being written (what was written is kept).
     pub fn stop(&self, owner: i64, message_id: i64) -> Result<(), AppError> {
-        let chat = self
-            .containing(message_id)
+        let writing = self
+            .registry()
+            .writing
+            .get(&message_id)
             .filter(|c| c.owner == owner)
-            .ok_or(AppError::NotFound)?;
-        if chat.lock().conversation.generating_id == Some(message_id) {
-            chat.stop.notify_one();
+            .cloned();
+        match writing {
+            Some(chat) => {
+                if let Some(stop) = &chat.lock().stop {
+                    stop.notify_one();
+                }
+                Ok(())
+            }
+            None => self.message(owner, message_id).map(|_| ()).ok_or(AppError::NotFound),
         }
-        Ok(())
     }
 
     /// Forgets the owner's chat `id` at once.
     pub fn discard(&self, owner: i64, id: i64) -> bool {
-        let mut map = self.map();
-        if map.get(&id).is_some_and(|c| c.owner == owner) {
-            if let Some(chat) = map.remove(&id) {
-                forget(&chat);
-            }
-            true
-        } else {
-            false
-        }
+        let mut registry = self.registry();
+        let Some(mine) = registry.by_owner.get_mut(&owner) else {
+            return false;
+        };
+        let Some(at) = mine.iter().position(|c| c.id == id) else {
+            return false;
+        };
+        forget(&mine.remove(at));
+        true
     }
 
     /// The tab showing the owner's chat `id` is closing: it is forgotten unless looked at again within
     /// [`LEAVE_GRACE`] (a reload of the same tab).
     pub fn leave(&self, owner: i64, id: i64) {
-        if let Some(chat) = self.map().get(&id).filter(|c| c.owner == owner) {
+        if let Some(chat) = self.registry().chat(owner, id) {
             chat.lock().leaving = Some(Instant::now());
         }
     }
 
-    /// User messages the owner sent in temporary chats since `since` (epoch ms), for the rate limits.
+    /// User messages the owner sent in temporary chats since `since` (epoch ms), and the oldest of them, for the rate
+    /// limits.
     pub fn user_messages_since(&self, owner: i64, since: i64) -> (i64, Option<i64>) {
-        let chats: Vec<Arc<Chat>> = self.map().values().filter(|c| c.owner == owner).cloned().collect();
+        let registry = self.registry();
         let mut count = 0;
         let mut oldest: Option<i64> = None;
-        for chat in chats {
+        for chat in registry.of(owner) {
             for m in chat
                 .lock()
                 .messages
@@ -364,7 +365,7 @@ impl Temporary {
 
     /// How many chats are kept (all accounts).
     pub fn len(&self) -> usize {
-        self.map().len()
+        self.registry().by_owner.values().map(Vec::len).sum()
     }
 
     /// Whether none is kept.
@@ -375,21 +376,20 @@ impl Temporary {
     /// Forgets the chats left idle too long, or whose tab closed more than [`LEAVE_GRACE`] ago.
     pub fn sweep(&self) {
         let now = Instant::now();
-        let mut map = self.map();
-        let expired: Vec<i64> = map
-            .iter()
-            .filter(|(_, chat)| {
+        let mut registry = self.registry();
+        for mine in registry.by_owner.values_mut() {
+            mine.retain(|chat| {
                 let inner = chat.lock();
-                now.duration_since(inner.touched) >= self.idle
-                    || inner.leaving.is_some_and(|at| now.duration_since(at) >= LEAVE_GRACE)
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
-            if let Some(chat) = map.remove(&id) {
-                forget(&chat);
-            }
+                let expired = now.duration_since(inner.touched) >= self.idle
+                    || inner.leaving.is_some_and(|at| now.duration_since(at) >= LEAVE_GRACE);
+                drop(inner);
+                if expired {
+                    forget(chat);
+                }
+                !expired
+            });
         }
+        registry.by_owner.retain(|_, mine| !mine.is_empty());
     }
 
     /// Sweeps every few seconds, for the life of the process.
@@ -403,6 +403,11 @@ impl Temporary {
             }
         })
     }
+
+    /// Reply `message_id` is no longer written.
+    fn written(&self, message_id: i64) {
+        self.registry().writing.remove(&message_id);
+    }
 }
 
 /// Marks `chat` forgotten and stops its reply.
@@ -410,30 +415,21 @@ fn forget(chat: &Chat) {
     let mut inner = chat.lock();
     inner.gone = true;
     inner.messages.clear();
-    drop(inner);
-    chat.stop.notify_one();
+    if let Some(stop) = &inner.stop {
+        stop.notify_one();
+    }
 }
 
 /// Writes the reply `started` asks for into its chat, as the provider streams it, and counts its tokens in the
 /// ledger row `ledger` (begun by `quota::begin_unstored`).
 pub async fn write_reply(
     state: crate::state::AppState,
-    owner: i64,
     started: Started,
     request: ChatRequest,
     ledger: i64,
     prompt_tokens: i64,
 ) {
-    let Some(chat) = state
-        .chat
-        .temporary
-        .map()
-        .get(&started.conversation_id)
-        .filter(|c| c.owner == owner)
-        .cloned()
-    else {
-        return;
-    };
+    let Started { chat, stop, .. } = &started;
     let reply_id = started.assistant_message_id;
     let model = request.model.clone();
     let begun = Instant::now();
@@ -444,7 +440,7 @@ pub async fn write_reply(
     let outcome: Result<(), ProviderError> = async {
         let mut stream = tokio::select! {
             stream = state.chat.provider.stream(&request) => stream?,
-            () = chat.stop.notified() => {
+            () = stop.notified() => {
                 stopped = true;
                 return Ok(());
             }
@@ -453,7 +449,7 @@ pub async fn write_reply(
         loop {
             let event = tokio::select! {
                 event = stream.next() => event,
-                () = chat.stop.notified() => {
+                () = stop.notified() => {
                     stopped = true;
                     break;
                 }
@@ -490,10 +486,10 @@ pub async fn write_reply(
         Ok(())
     }
     .await;
-    let (status, ledger_status) = match (&outcome, stopped) {
-        (Err(_), _) => ("error", "error"),
-        (Ok(()), true) => ("stopped", "stopped"),
-        (Ok(()), false) => ("delivered", "delivered"),
+    let status = match (&outcome, stopped) {
+        (Err(_), _) => "error",
+        (Ok(()), true) => "stopped",
+        (Ok(()), false) => "delivered",
     };
     let content = {
         let inner = chat.lock();
@@ -546,27 +542,14 @@ pub async fn write_reply(
         }
         inner.conversation.generating_id = None;
         inner.conversation.updated_at = now;
+        inner.stop = None;
         let _ = chat.events.send(LiveEvent::Done);
     }
+    state.chat.temporary.written(reply_id);
     let pool = &state.db.pool;
-    if let Err(e) = crate::chat::quota::end_unstored(pool, ledger, ledger_status, prompt, completion, first_token).await
-    {
+    if let Err(e) = crate::chat::quota::end_unstored(pool, ledger, status, prompt, completion, first_token).await {
         tracing::error!(error = %e, "temporary chat: usage not recorded");
     }
-}
-
-/// The messages of `history` as the model reads them, after the system prompt.
-pub fn wire_of(system_prompt: &str, history: &[Message]) -> Vec<WireMessage> {
-    let mut wire = Vec::with_capacity(history.len() + 1);
-    if !system_prompt.trim().is_empty() {
-        wire.push(WireMessage::text("system", system_prompt.to_string()));
-    }
-    for m in history {
-        if (m.role == "user" || m.role == "assistant") && !m.content.trim().is_empty() {
-            wire.push(WireMessage::text(&m.role, m.content.clone()));
-        }
-    }
-    wire
 }
 
 #[cfg(test)]
@@ -614,7 +597,7 @@ mod tests {
         temporary.sweep();
         assert!(temporary.get(1, id).is_some());
         temporary.leave(1, id);
-        if let Some(chat) = temporary.map().get(&id) {
+        if let Some(chat) = temporary.registry().chat(1, id) {
             chat.lock().leaving = Some(Instant::now() - LEAVE_GRACE);
         }
         temporary.sweep();
@@ -623,5 +606,33 @@ mod tests {
         let id = idle.create(1, "a".into(), String::new(), String::new());
         idle.sweep();
         assert!(idle.get(1, id).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_stop_that_comes_as_a_reply_ends_does_not_stop_the_next_one() {
+        let temporary = Temporary::new(Duration::from_secs(60));
+        let id = temporary.create(1, "a".into(), String::new(), String::new());
+        let first = temporary.add_turn(1, id, "one".into(), "text/markdown").unwrap();
+        // The reply ends as `write_reply` ends it, then its stop arrives.
+        {
+            let mut inner = first.chat.lock();
+            inner.conversation.generating_id = None;
+            inner.stop = None;
+        }
+        temporary.written(first.assistant_message_id);
+        assert!(temporary.subscribe(first.assistant_message_id).is_none());
+        temporary.stop(1, first.assistant_message_id).unwrap();
+        assert!(matches!(
+            temporary.stop(2, first.assistant_message_id),
+            Err(AppError::NotFound)
+        ));
+        let next = temporary.add_turn(1, id, "two".into(), "text/markdown").unwrap();
+        let stopped = tokio::time::timeout(Duration::from_millis(20), next.stop.notified()).await;
+        assert!(stopped.is_err(), "the next reply is not told to stop");
+        assert!(temporary.subscribe(next.assistant_message_id).is_some());
+        temporary.stop(1, next.assistant_message_id).unwrap();
+        tokio::time::timeout(Duration::from_millis(20), next.stop.notified())
+            .await
+            .unwrap();
     }
 }

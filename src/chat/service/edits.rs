@@ -88,14 +88,11 @@ pub(super) async fn changes_of(state: &AppState, edit: ConversationEdit) -> Resu
         changes.tags = Some(serde_json::Value::from(clean).to_string());
     }
     if let Some(model) = edit.model {
-        let model = model.trim().to_string();
-        if !model.is_empty() && !state.chat.provider.models().await.iter().any(|m| m.id == model) {
-            return Err(AppError::invalid(
-                "model",
-                text!(chat.limit.unknown_model, model = model),
-            ));
-        }
-        changes.model = Some(model);
+        changes.model = Some(
+            super::turns::checked_model(state, Some(model))
+                .await?
+                .unwrap_or_default(),
+        );
     }
     if let Some(prompt) = edit.system_prompt {
         if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {

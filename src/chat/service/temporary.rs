@@ -12,7 +12,9 @@ use crate::text;
 
 pub use crate::chat::temporary::is_temporary;
 
-use super::turns::{DEFAULT_CONTEXT_TOKENS, SendOptions, check_content, check_rate};
+use super::turns::{
+    DEFAULT_CONTEXT_TOKENS, SendOptions, check_content, check_rate, checked_model, content_type_of, history_with_files,
+};
 use super::views::{display_title, message_view, summary};
 
 /// Whether a new conversation is temporary: when the instance enforces it, or when `requested` and allowed (asked
@@ -54,20 +56,8 @@ pub async fn send(
         return Err(AppError::invalid("parent_id", text!(chat.limit.no_such_message)));
     }
     let content = check_content(state, content)?;
-    let models = state.chat.provider.models().await;
-    let known = |model: &str| models.iter().any(|m| m.id == model);
-    for model in [options.model.as_deref(), Some(new.model.as_str())]
-        .into_iter()
-        .flatten()
-    {
-        let model = model.trim();
-        if !model.is_empty() && !known(model) {
-            return Err(AppError::invalid(
-                "model",
-                text!(chat.limit.unknown_model, model = model.to_string()),
-            ));
-        }
-    }
+    let content_type = content_type_of(options.content_type.as_deref())?;
+    let requested = checked_model(state, options.model).await?;
     let temporary = &state.chat.temporary;
     // An existing chat is looked at first: another's, or one forgotten, is not found before anything is counted.
     let existing = match conversation_id {
@@ -75,18 +65,15 @@ pub async fn send(
         None => None,
     };
     check_rate(state, user).await?;
-    let model = options
-        .model
-        .map(|m| m.trim().to_string())
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| {
-            let chosen = existing.as_ref().map_or(new.model.trim(), |c| c.model.as_str());
-            if chosen.is_empty() {
-                super::model_for(state, user, None)
-            } else {
-                chosen.to_string()
-            }
-        });
+    // A new chat's model is the one its settings name, else the one asked with its first message.
+    let chat_model = match &existing {
+        Some(c) => c.model.clone(),
+        None if !new.model.trim().is_empty() => new.model.trim().to_string(),
+        None => requested.clone().unwrap_or_default(),
+    };
+    let model = requested
+        .or_else(|| Some(chat_model.clone()).filter(|m| !m.is_empty()))
+        .unwrap_or_else(|| super::model_for(state, user, None));
     // Counted against the account's limits like any reply: the ledger's row holds the model and the tokens only.
     let prompt_estimate = crate::chat::quota::estimate_tokens(content.chars().count());
     let ledger = crate::chat::quota::begin_unstored(&state.db.pool, user.id, &model, prompt_estimate).await?;
@@ -96,22 +83,30 @@ pub async fn send(
             let title = Some(new.title.trim())
                 .filter(|t| !t.is_empty())
                 .map_or_else(|| crate::chat::generation::fallback_title(&content), str::to_string);
-            temporary.create(user.id, title, new.model.trim().to_string(), new.system_prompt)
+            temporary.create(user.id, title, chat_model, new.system_prompt)
         }
     };
-    let started = match temporary.add_turn(user.id, id, content, "text/markdown") {
+    let started = match temporary.add_turn(user.id, id, content, content_type) {
         Ok(started) => started,
         Err(e) => {
             let _ = crate::chat::quota::end_unstored(&state.db.pool, ledger, "error", 0, 0, None).await;
             return Err(e);
         }
     };
-    let context = models
-        .iter()
+    let context = state
+        .chat
+        .provider
+        .models()
+        .await
+        .into_iter()
         .find(|m| m.id == model)
         .and_then(|m| m.max_context_length)
         .unwrap_or(DEFAULT_CONTEXT_TOKENS);
-    let wire = crate::chat::temporary::wire_of(&started.system_prompt, &started.history);
+    let mut wire = Vec::new();
+    if !started.system_prompt.trim().is_empty() {
+        wire.push(WireMessage::text("system", started.system_prompt.clone()));
+    }
+    wire.extend(history_with_files(state, user.id, started.history.clone(), false, None).await?);
     let request = ChatRequest::new(model, fit_context(wire, context));
     let prompt_tokens =
         crate::chat::quota::estimate_tokens(request.messages.iter().map(WireMessage::cost).sum::<usize>());
@@ -122,7 +117,6 @@ pub async fn send(
     };
     tokio::spawn(crate::chat::temporary::write_reply(
         state.clone(),
-        user.id,
         started,
         request,
         ledger,
@@ -142,8 +136,7 @@ pub fn conversation_with_messages(
 
 /// The user's temporary message `id`, with the conversation's messages.
 pub fn message(state: &AppState, user: &User, id: i64) -> Result<(Message, Vec<Message>), AppError> {
-    let (_, all, m) = state.chat.temporary.message(user.id, id).ok_or(AppError::NotFound)?;
-    Ok((m, all))
+    state.chat.temporary.message(user.id, id).ok_or(AppError::NotFound)
 }
 
 /// The user's temporary conversation `id` as the page shows it, and its line as a sidebar would list it.

@@ -112,38 +112,13 @@ pub async fn send_message_with(
         None => super::temporary::wanted(state, options.temporary).await?,
     };
     if temporary {
-        let new = super::temporary::NewTemporary {
-            model: options.model.clone().unwrap_or_default(),
-            ..Default::default()
-        };
+        let new = super::temporary::NewTemporary::default();
         return super::temporary::send(state, user, conversation_id, content, options, new).await;
     }
     let files = crate::files::service::check_attachments(state, user, &options.attachments).await?;
     let content = check_content_with(state, content, !files.is_empty())?;
-    // The original backend stored any content type it was sent (clients send a model name there, for one): any text
-    // of at most 50 characters is accepted, and one we do not know means the default.
-    let content_type = match options.content_type.as_deref().map(str::trim) {
-        Some(kind) if kind.chars().count() > MAX_CONTENT_TYPE_CHARS => {
-            return Err(AppError::invalid(
-                "content_type",
-                text!(core.field.too_long, max = MAX_CONTENT_TYPE_CHARS),
-            ));
-        }
-        Some(kind) => CONTENT_TYPES
-            .iter()
-            .find(|(name, mime)| name.eq_ignore_ascii_case(kind) || mime.eq_ignore_ascii_case(kind))
-            .map_or(DEFAULT_CONTENT_TYPE, |(_, mime)| *mime),
-        None => DEFAULT_CONTENT_TYPE,
-    };
-    let model = match options.model.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()) {
-        Some(model) if !state.chat.provider.models().await.iter().any(|m| m.id == model) => {
-            return Err(AppError::invalid(
-                "model",
-                text!(chat.limit.unknown_model, model = model),
-            ));
-        }
-        other => other,
-    };
+    let content_type = content_type_of(options.content_type.as_deref())?;
+    let model = checked_model(state, options.model).await?;
     let tools = match &options.tools {
         Some(tools) => Some(super::edits::checked_tools(state, tools)?),
         None => None,
@@ -193,6 +168,36 @@ pub async fn send_message_with(
         files,
     };
     start(state, user, Target::Existing(Box::new(conversation)), turn).await
+}
+
+/// The MIME type a message declares (API `content_type`). The original backend stored any content type it was sent
+/// (clients send a model name there, for one): any text of at most 50 characters is accepted, and one we do not know
+/// means the default.
+pub(super) fn content_type_of(kind: Option<&str>) -> Result<&'static str, AppError> {
+    Ok(match kind.map(str::trim) {
+        Some(kind) if kind.chars().count() > MAX_CONTENT_TYPE_CHARS => {
+            return Err(AppError::invalid(
+                "content_type",
+                text!(core.field.too_long, max = MAX_CONTENT_TYPE_CHARS),
+            ));
+        }
+        Some(kind) => CONTENT_TYPES
+            .iter()
+            .find(|(name, mime)| name.eq_ignore_ascii_case(kind) || mime.eq_ignore_ascii_case(kind))
+            .map_or(DEFAULT_CONTENT_TYPE, |(_, mime)| *mime),
+        None => DEFAULT_CONTENT_TYPE,
+    })
+}
+
+/// A model asked for, trimmed: `None` when blank, a field error when the provider does not list it.
+pub(super) async fn checked_model(state: &AppState, model: Option<String>) -> Result<Option<String>, AppError> {
+    match model.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()) {
+        Some(model) if !state.chat.provider.models().await.iter().any(|m| m.id == model) => Err(AppError::invalid(
+            "model",
+            text!(chat.limit.unknown_model, model = model),
+        )),
+        other => Ok(other),
+    }
 }
 
 /// What [`start`] adds to a conversation.
@@ -467,7 +472,7 @@ async fn history_for(
 /// named), its images as parts — the newest images first, at most the per-request limit, and only for a model that
 /// reads them (an older image the model cannot see is named in the text instead). With `excerpts`, documents are only
 /// named and the excerpts go before the latest user message's text.
-async fn history_with_files(
+pub(super) async fn history_with_files(
     state: &AppState,
     owner_id: i64,
     history: Vec<crate::chat::store::Message>,
@@ -571,13 +576,13 @@ pub async fn start_conversation(
 pub async fn stop(state: &AppState, user: &User, message_id: i64) -> Result<(), AppError> {
     if super::temporary::is_temporary(message_id) {
         state.chat.temporary.stop(user.id, message_id)?;
-        return Ok(());
+    } else {
+        let m = stored_message(state, user, message_id).await?;
+        store::request_stop(&state.db.pool, m.id).await?;
+        state.chat.stop(m.id);
     }
-    let m = stored_message(state, user, message_id).await?;
-    store::request_stop(&state.db.pool, m.id).await?;
-    state.chat.stop(m.id);
     // A reply generated here is saved and its lock released before answering, so the next send is not refused.
-    state.chat.wait(m.id, std::time::Duration::from_secs(3)).await;
+    state.chat.wait(message_id, std::time::Duration::from_secs(3)).await;
     Ok(())
 }
 
