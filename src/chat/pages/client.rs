@@ -479,10 +479,14 @@ pub(super) fn when_visible(target: NodeRef<leptos::html::A>, then: impl Fn() + C
 }
 
 /// While the temporary chat `id` is on screen, the tab says goodbye as it closes (or navigates away from the app):
-/// the server forgets the chat unless the same tab comes back within seconds (a reload). The beacon goes out however
-/// the page ends; a browser that sends no `Origin` is refused it, and its chat waits for the idle timeout instead.
+/// the server forgets the chat unless the same tab comes back within seconds (a reload). A page kept in the
+/// back-forward cache may be shown again without asking the server: it says nothing, and the idle timeout applies. A
+/// browser that sends no `Origin` is refused the goodbye; its chat waits for the idle timeout too.
 pub(super) fn say_goodbye_on_leave(id: i64) {
-    let handle = window_event_listener(leptos::ev::pagehide, move |_| {
+    let handle = window_event_listener(leptos::ev::pagehide, move |ev| {
+        if ev.persisted() {
+            return;
+        }
         let body = format!(
             "{}={}",
             crate::core::csrf::FORM_FIELD,

@@ -32,7 +32,7 @@ pub(super) fn Composer(
     /// The tools menu, rendered on the server (`chat::tools_menu`); empty without tools.
     #[prop(optional)]
     tools_html: String,
-    /// In a temporary chat: no files (they would be stored).
+    /// In a temporary chat, or a new chat that will be one: no files (they would be stored).
     #[prop(optional)]
     temporary: bool,
     /// The server's temporary chats (`off`, `allowed`: a toggle on a new chat, `enforced`: a note).
@@ -165,6 +165,26 @@ pub(super) fn Composer(
                 <input type="hidden" name="message_id" value=message_id.to_string()/>
             </ActionForm>
         })}
+        // A new chat may be temporary: a toggle, or a note when the server makes every chat temporary. Both belong
+        // to the composer's form (`form=`), with or without JavaScript. Above the box: the box stays where it is once
+        // the chat starts (and the toggle is gone).
+        {conversation_id.is_none().then(|| match temporary_mode.as_str() {
+            "allowed" => view! {
+                <label class="temporary-toggle" for="temporary-toggle">
+                    <input type="checkbox" id="temporary-toggle" name="temporary" form="composer-form"
+                        aria-describedby="temporary-hint" data-testid="temporary-toggle"/>
+                    <span>{tr!(t, chat.temporary.toggle)}</span>
+                    <span class="hint" id="temporary-hint">{tr!(t, chat.temporary.toggle_hint, minutes = idle_minutes)}</span>
+                </label>
+            }.into_any(),
+            "enforced" => view! {
+                <p class="temporary-toggle hint" data-testid="temporary-enforced">
+                    <input type="hidden" name="temporary" value="on" form="composer-form"/>
+                    {tr!(t, chat.temporary.enforced, minutes = idle_minutes)}
+                </p>
+            }.into_any(),
+            _ => ().into_any(),
+        })}
         <ActionForm action=actions.send attr:class="composer" attr:id="composer-form" on:submit=on_submit>
             <CsrfField/>
             {conversation_id.map(|id| view! { <input type="hidden" name="conversation_id" value=id.to_string()/> })}
@@ -188,25 +208,6 @@ pub(super) fn Composer(
                     on:change=on_files data-testid="file-input"/>
             })}
         </ActionForm>
-        // A new chat may be temporary: a toggle, or a note when the server makes every chat temporary. Both belong
-        // to the composer's form (`form=`), with or without JavaScript.
-        {conversation_id.is_none().then(|| match temporary_mode.as_str() {
-            "allowed" => view! {
-                <label class="temporary-toggle" for="temporary-toggle">
-                    <input type="checkbox" id="temporary-toggle" name="temporary" form="composer-form"
-                        aria-describedby="temporary-hint" data-testid="temporary-toggle"/>
-                    <span>{tr!(t, chat.temporary.toggle)}</span>
-                    <span class="hint" id="temporary-hint">{tr!(t, chat.temporary.toggle_hint, minutes = idle_minutes)}</span>
-                </label>
-            }.into_any(),
-            "enforced" => view! {
-                <p class="temporary-toggle hint" data-testid="temporary-enforced">
-                    <input type="hidden" name="temporary" value="on" form="composer-form"/>
-                    {tr!(t, chat.temporary.enforced, minutes = idle_minutes)}
-                </p>
-            }.into_any(),
-            _ => ().into_any(),
-        })}
         <p class="composer-hint js-only" aria-hidden="true">{tr!(t, chat.composer.hint)}</p>
     }
     .into_any()

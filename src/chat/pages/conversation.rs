@@ -121,6 +121,9 @@ pub(super) fn ConversationPane(
     };
     let temporary = view.as_ref().is_some_and(|v| v.temporary);
     let idle_minutes = ctx.as_ref().map_or(30, |c| c.temporary_idle_minutes);
+    let temporary_mode = ctx.as_ref().map(|c| c.temporary_chats.clone()).unwrap_or_default();
+    // A new chat on a server that makes every chat temporary takes no files either.
+    let no_files = temporary || (view.is_none() && temporary_mode == "enforced");
     let header = match view.clone() {
         Some(v) if v.temporary => view! { <TemporaryHeader view=v actions/> }.into_any(),
         Some(v) => view! {
@@ -186,8 +189,8 @@ pub(super) fn ConversationPane(
                 <Show when=move || actions.error().is_some()>
                     <p class="form-error chat-error" role="alert" data-testid="chat-error">{move || actions.error()}</p>
                 </Show>
-                <Composer conversation_id generating actions initial=prompt kept tools_html temporary
-                    temporary_mode=ctx.as_ref().map(|c| c.temporary_chats.clone()).unwrap_or_default() idle_minutes/>
+                <Composer conversation_id generating actions initial=prompt kept tools_html temporary=no_files
+                    temporary_mode idle_minutes/>
             </div>
         </div>
     }

@@ -64,15 +64,17 @@ impl Actions {
         }
     }
 
-    /// Changes whenever an action completes whose effect the page fetches again. A send, regenerate or edit is not
-    /// one: its answer carries the conversation as it now is ([`Sent`]), and the reply's stream ends with the finished
-    /// message, so a message costs one request and its stream.
+    /// Changes whenever an action completes whose effect on the conversation on screen the page fetches again. A
+    /// send, regenerate or edit is not one: its answer carries the conversation as it now is ([`Sent`]), and the
+    /// reply's stream ends with the finished message, so a message costs one request and its stream. Nor are a delete
+    /// or a fork: they leave the conversation on screen as it was, or the page goes to another.
     pub(super) fn refetch_version(self) -> usize {
-        self.stop.version().get()
-            + self.branch.version().get()
-            + self.update.version().get()
-            + self.delete.version().get()
-            + self.fork.version().get()
+        self.stop.version().get() + self.branch.version().get() + self.update.version().get()
+    }
+
+    /// [`Self::refetch_version`] for the sidebar's list, which a delete or a fork changes too.
+    pub(super) fn list_version(self) -> usize {
+        self.refetch_version() + self.delete.version().get() + self.fork.version().get()
     }
 
     /// The answers of send, regenerate and edit, each as it arrives.
@@ -236,7 +238,7 @@ pub fn ChatPage() -> impl IntoView {
                 archived.get(),
                 offset.get(),
                 search.get(),
-                actions.refetch_version(),
+                actions.list_version(),
                 refresh.get(),
                 known_context.version(),
             )
@@ -374,7 +376,8 @@ pub fn ChatPage() -> impl IntoView {
 
     view! {
         <div class="chat">
-            <input type="checkbox" id="drawer" class="drawer-toggle visually-hidden" data-testid="drawer-toggle"/>
+            <input type="checkbox" id="drawer" class="drawer-toggle visually-hidden" aria-label=tr!(t, chat.sidebar.conversations)
+                data-testid="drawer-toggle"/>
             <Transition fallback=move || view! { <p class="loading">{tr!(t, chat.page.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match context.await {
