@@ -211,6 +211,8 @@ pub struct Engine {
     admission: Arc<tokio::sync::Semaphore>,
     /// The temporary chats, kept in memory only (`chat::temporary`).
     pub temporary: crate::chat::temporary::Temporary,
+    /// The imports running and the previews waiting for a confirmation (`chat::import`).
+    pub imports: crate::chat::import::Imports,
 }
 
 impl std::fmt::Debug for Engine {
@@ -255,6 +257,7 @@ impl Engine {
                 std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             )),
             temporary: crate::chat::temporary::Temporary::default(),
+            imports: crate::chat::import::Imports::default(),
         }
     }
 

@@ -97,6 +97,8 @@ pub struct ConversationOut {
     pub updated_at: String,
     /// Every message of every branch, oldest first.
     pub messages: Vec<MessageOut>,
+    /// The last message of the branch on screen (`null` before the first message).
+    pub current_leaf: Option<i64>,
     /// Free-form data.
     #[schema(value_type = Object)]
     pub additional_data: Box<RawValue>,
@@ -140,6 +142,7 @@ impl ConversationOut {
                 .into_iter()
                 .map(|m| MessageOut::from(m).with_steps(steps))
                 .collect(),
+            current_leaf: c.current_leaf_id,
             additional_data: raw_object(&c.additional_data),
             status: c.status.clone(),
             summary: c.summary.clone(),

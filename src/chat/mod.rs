@@ -14,6 +14,8 @@ pub mod followers;
 #[cfg(feature = "ssr")]
 pub mod generation;
 #[cfg(feature = "ssr")]
+pub mod import;
+#[cfg(feature = "ssr")]
 pub mod json;
 #[cfg(feature = "ssr")]
 pub mod markdown;

@@ -307,3 +307,77 @@ pub struct UsageView {
     /// When the monthly limit resets.
     pub month_resets: String,
 }
+
+/// What an imported file had that ThiCode does not carry (issue #29), counted so the report can say so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NotCarried {
+    /// Pictures (sent by the user or made by a tool).
+    pub images: u32,
+    /// Other files attached to messages.
+    pub files: u32,
+    /// Tool calls of another app (searches, code runs…); the answers written after them are kept.
+    pub tool_calls: u32,
+    /// Reasoning the other app showed apart from the answer.
+    pub reasoning: u32,
+    /// Anything else not shown as a message (system errors, unknown content).
+    pub other: u32,
+}
+
+impl NotCarried {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &NotCarried) {
+        self.images += other.images;
+        self.files += other.files;
+        self.tool_calls += other.tool_calls;
+        self.reasoning += other.reasoning;
+        self.other += other.other;
+    }
+
+    /// Whether nothing was left out.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// One conversation of an imported file, as the preview and the report list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportItem {
+    /// Its title (as it will be stored).
+    pub title: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Messages of every branch.
+    pub messages: usize,
+    /// Branches (edits and regenerations of the other app).
+    pub branches: usize,
+    /// `new` (a preview), `imported`, `already_imported` (nothing added), `empty` or `too_long` (left out).
+    pub outcome: String,
+    /// The conversation made, once imported (or the one it already is).
+    pub id: Option<i64>,
+    /// What it had that is not carried.
+    pub not_carried: NotCarried,
+}
+
+/// What an import found, and — unless it was a preview — what it added (issue #29).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportReport {
+    /// `chatgpt`, `openwebui` or `thicode`.
+    pub format: String,
+    /// A preview: nothing was stored.
+    pub dry_run: bool,
+    /// Conversations in the file.
+    pub found: usize,
+    /// Conversations added (in a preview: that would be added).
+    pub imported: usize,
+    /// Conversations already in the account (imported before): left as they are.
+    pub already_imported: usize,
+    /// Conversations left out (empty, or too long).
+    pub left_out: usize,
+    /// Every conversation of the file, in its order.
+    pub conversations: Vec<ImportItem>,
+    /// Totals of what is not carried.
+    pub not_carried: NotCarried,
+}

@@ -9,12 +9,14 @@ use crate::core::error::AppError;
 use crate::state::AppState;
 
 mod edits;
+mod imports;
 mod shares;
 pub mod temporary;
 mod turns;
 mod views;
 
 pub use edits::*;
+pub use imports::*;
 pub use shares::*;
 pub use turns::*;
 pub use views::*;

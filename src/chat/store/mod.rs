@@ -3,6 +3,7 @@
 //! calls them.
 
 mod conversations;
+mod imports;
 mod lists;
 mod messages;
 mod shares;
@@ -10,6 +11,7 @@ mod steps;
 mod turns;
 
 pub use conversations::*;
+pub use imports::*;
 pub use lists::*;
 pub use messages::*;
 pub use shares::*;

@@ -74,6 +74,7 @@ keys! {
     "RATE_LIMIT_MESSAGES_PER_DAY" => "limits"."rate_limit_messages_per_day",
     "RATE_LIMIT_ANONYMOUS_PER_MINUTE" => "limits"."rate_limit_anonymous_per_minute",
     "TEMPORARY_CHAT_IDLE_MINUTES" => "limits"."temporary_chat_idle_minutes",
+    "MAX_IMPORT_BYTES" => "limits"."max_import_bytes",
     "FILES_DIR" => "files"."dir",
     "S3_BUCKET" => "files"."s3_bucket",
     "S3_ENDPOINT" => "files"."s3_endpoint",
@@ -498,6 +499,9 @@ pub struct Limits {
     pub rate_limit_anonymous_per_minute: u32,
     /// Minutes after which a temporary chat nobody looked at or wrote in is forgotten (at least 1).
     pub temporary_chat_idle_minutes: u64,
+    /// Largest file of conversations imported (`/settings/import`, `POST /api/chat/import/`), in bytes; also the
+    /// most a ZIP archive may unpack to.
+    pub max_import_bytes: u64,
 }
 
 /// All of ThiCode's settings.
@@ -752,6 +756,11 @@ impl Config {
                 "a whole number of minutes",
             )?
             .max(1),
+            max_import_bytes: parse_number(
+                "MAX_IMPORT_BYTES",
+                src.get("MAX_IMPORT_BYTES").unwrap_or("104857600"),
+                "a number of bytes",
+            )?,
         };
         if limits.max_request_body_bytes < 1024 {
             return Err(ConfigError::new("MAX_REQUEST_BODY_BYTES", "must be at least 1024"));

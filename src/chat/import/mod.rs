@@ -1,0 +1,646 @@
+//! Import (issue #29): a file exported by ChatGPT (`conversations.json`, or the ZIP archive it comes in), by Open
+//! WebUI (its JSON export) or by ThiCode itself (the account export, the conversations export, one conversation) read
+//! into [`Draft`]s: conversations as ThiCode stores them, each message tree kept whole (edits and regenerations stay
+//! branches). What a draft cannot carry — images, other files, another app's tool calls and reasoning — is counted in
+//! [`NotCarried`] for the report, never dropped silently. Reading is pure (no database): the service decides what is
+//! new and stores it.
+
+mod chatgpt;
+mod openwebui;
+mod thicode;
+
+use serde_json::Value;
+
+pub use crate::chat::types::NotCarried;
+
+/// Most conversations one file may bring.
+pub const MAX_CONVERSATIONS: usize = 10_000;
+/// Most messages one imported conversation may hold (a longer one is reported and left out).
+pub const MAX_MESSAGES: usize = 10_000;
+
+/// Which application wrote the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// ChatGPT's data export (`conversations.json`).
+    ChatGpt,
+    /// Open WebUI's chat export.
+    OpenWebUi,
+    /// ThiCode's own exports.
+    ThiCode,
+}
+
+impl Format {
+    /// The name the API and the report use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ChatGpt => "chatgpt",
+            Self::OpenWebUi => "openwebui",
+            Self::ThiCode => "thicode",
+        }
+    }
+}
+
+/// A conversation read from a file, as it will be stored.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// What makes it the same conversation when the file is imported again (`additional_data.import_source`).
+    pub source: String,
+    /// For a ThiCode export: the id and creation time it had, so the account it came from sees it is already there.
+    pub original: Option<(i64, i64)>,
+    /// Title (≤ 255 characters).
+    pub title: String,
+    /// Epoch ms.
+    pub created_at: i64,
+    /// Epoch ms.
+    pub updated_at: i64,
+    /// `active` or `archived`.
+    pub status: String,
+    /// Epoch ms of archiving.
+    pub archived_at: Option<i64>,
+    /// Shown first.
+    pub is_pinned: bool,
+    /// At most 20, each ≤ 50 characters.
+    pub tags: Vec<String>,
+    /// ≤ 50 characters.
+    pub category: String,
+    /// Summary text.
+    pub summary: String,
+    /// Model for new replies ('' = the user's preferred: another app's model names mean nothing here).
+    pub model: String,
+    /// System prompt.
+    pub system_prompt: String,
+    /// The tools its replies may call, when the file chose them.
+    pub tools: Option<Vec<String>>,
+    /// JSON object kept as the file had it (ThiCode), without `import_source`.
+    pub additional_data: serde_json::Map<String, Value>,
+    /// Every message of every branch, each after its parent.
+    pub messages: Vec<DraftMessage>,
+    /// The last message of the branch on screen (an index into `messages`).
+    pub current_leaf: Option<usize>,
+    /// What the file had that is not carried.
+    pub not_carried: NotCarried,
+}
+
+/// A message of a [`Draft`].
+#[derive(Debug, Clone, Default)]
+pub struct DraftMessage {
+    /// The message it follows (an index into the draft's messages, always smaller than its own).
+    pub parent: Option<usize>,
+    /// `user`, `assistant` or `system`.
+    pub role: String,
+    /// Its text.
+    pub content: String,
+    /// MIME type of the text.
+    pub content_type: String,
+    /// `delivered`, `stopped`, `interrupted` or `error`.
+    pub status: String,
+    /// Written by editing an earlier message.
+    pub is_edited: bool,
+    /// How many edits led to it.
+    pub edit_count: i64,
+    /// Epoch ms.
+    pub created_at: i64,
+    /// Epoch ms.
+    pub updated_at: i64,
+    /// Epoch ms.
+    pub delivered_at: Option<i64>,
+    /// JSON object.
+    pub additional_data: String,
+    /// JSON object: model, tokens, finish reason…
+    pub metadata: String,
+    /// ThiCode's own tool calls of a reply, in order.
+    pub steps: Vec<DraftStep>,
+}
+
+/// A tool call of an imported ThiCode reply.
+#[derive(Debug, Clone, Default)]
+pub struct DraftStep {
+    /// The round of calls (0 first).
+    pub round: i64,
+    /// The call's id.
+    pub call_id: String,
+    /// The tool.
+    pub tool: String,
+    /// The arguments (JSON text).
+    pub arguments: String,
+    /// `done`, `error`, `denied`, `expired` or `interrupted` (a call still open in the file is interrupted).
+    pub status: String,
+    /// The result (JSON text).
+    pub result: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Epoch ms.
+    pub started_at: i64,
+    /// How long it ran.
+    pub duration_ms: Option<i64>,
+}
+
+impl Draft {
+    /// How many branches its tree has (its leaves).
+    pub fn branches(&self) -> usize {
+        let mut has_child = vec![false; self.messages.len()];
+        for m in &self.messages {
+            if let Some(p) = m.parent {
+                has_child[p] = true;
+            }
+        }
+        has_child.iter().filter(|c| !**c).count()
+    }
+
+    /// The leaf shown when the file names none: the newest leaf (the last one written on a tie).
+    fn newest_leaf(&self) -> Option<usize> {
+        let mut has_child = vec![false; self.messages.len()];
+        for m in &self.messages {
+            if let Some(p) = m.parent {
+                has_child[p] = true;
+            }
+        }
+        (0..self.messages.len())
+            .filter(|i| !has_child[*i])
+            .max_by_key(|i| (self.messages[*i].created_at, *i))
+    }
+
+    /// Brings a draft within what the database holds: the title, tags and category cut to their lengths, a leaf
+    /// chosen, times that never go backwards from the conversation's creation.
+    fn finish(mut self) -> Self {
+        let title = self.title.trim();
+        self.title = title.chars().take(crate::chat::types::MAX_TITLE_CHARS).collect();
+        self.category = self.category.chars().take(50).collect();
+        self.tags = self
+            .tags
+            .iter()
+            .map(|t| {
+                t.trim()
+                    .chars()
+                    .take(crate::chat::types::MAX_TAG_CHARS)
+                    .collect::<String>()
+            })
+            .filter(|t| !t.is_empty())
+            .take(crate::chat::types::MAX_TAGS)
+            .collect();
+        if self.status != "archived" {
+            self.status = "active".to_string();
+            self.archived_at = None;
+        }
+        if self.current_leaf.is_none_or(|i| i >= self.messages.len()) {
+            self.current_leaf = self.newest_leaf();
+        }
+        if self.created_at <= 0 {
+            self.created_at = self
+                .messages
+                .iter()
+                .map(|m| m.created_at)
+                .filter(|t| *t > 0)
+                .min()
+                .unwrap_or(0);
+        }
+        for m in &mut self.messages {
+            if m.created_at <= 0 {
+                m.created_at = self.created_at;
+            }
+            if m.updated_at < m.created_at {
+                m.updated_at = m.created_at;
+            }
+            if m.content_type.is_empty() {
+                m.content_type = "text/markdown".to_string();
+            }
+            if !matches!(m.status.as_str(), "delivered" | "stopped" | "interrupted" | "error") {
+                // A reply being written when the file was made did not finish there.
+                m.status = if m.status == "pending" || m.status == "streaming" {
+                    "interrupted".to_string()
+                } else {
+                    "delivered".to_string()
+                };
+            }
+            if m.delivered_at.is_none() && m.status == "delivered" {
+                m.delivered_at = Some(m.created_at);
+            }
+        }
+        let newest = self
+            .messages
+            .iter()
+            .map(|m| m.created_at)
+            .max()
+            .unwrap_or(self.created_at);
+        self.updated_at = self.updated_at.max(self.created_at).max(newest);
+        self
+    }
+}
+
+/// A conversation of the file that is not imported, and why.
+#[derive(Debug, Clone)]
+pub struct Left {
+    /// Its title as the file has it.
+    pub title: String,
+    /// Why.
+    pub reason: LeftReason,
+}
+
+/// Why a conversation of the file is not imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeftReason {
+    /// It holds no message that can be carried.
+    Empty,
+    /// More than [`MAX_MESSAGES`] messages.
+    TooLong,
+}
+
+/// What a file holds.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// Who wrote it.
+    pub format: Format,
+    /// The conversations that can be imported, in the file's order.
+    pub conversations: Vec<Draft>,
+    /// Those that cannot.
+    pub left: Vec<Left>,
+}
+
+/// Why a file cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// Not JSON (nor a ZIP archive holding it).
+    NotJson,
+    /// JSON, but not an export of ChatGPT, Open WebUI or ThiCode.
+    Unknown,
+    /// More than [`MAX_CONVERSATIONS`] conversations.
+    TooMany(usize),
+    /// A ZIP archive without an export in it, or one too large once unpacked.
+    Archive,
+}
+
+/// Reads `bytes` (JSON, or a ZIP archive with the JSON in it) unpacking at most `max_bytes`.
+pub fn read(bytes: &[u8], max_bytes: u64) -> Result<Found, ReadError> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        let json = unzip(bytes, max_bytes)?;
+        return read_json(&json);
+    }
+    read_json(bytes)
+}
+
+/// The export inside a ZIP archive: ChatGPT's `conversations.json`, else the one JSON file at its top (ThiCode's
+/// archive), read up to `max_bytes`.
+fn unzip(bytes: &[u8], max_bytes: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| ReadError::Archive)?;
+    let names: Vec<String> = archive
+        .file_names()
+        .filter_map(Result::ok)
+        .map(|n| n.to_string())
+        .collect();
+    let name = names
+        .iter()
+        .find(|n| *n == "conversations.json" || n.ends_with("/conversations.json"))
+        .or_else(|| names.iter().find(|n| !n.contains('/') && n.ends_with(".json")))
+        .ok_or(ReadError::Archive)?
+        .clone();
+    let entry = archive.by_name(&name).map_err(|_| ReadError::Archive)?;
+    let mut out = Vec::new();
+    entry
+        .take(max_bytes.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|_| ReadError::Archive)?;
+    if out.len() as u64 > max_bytes {
+        return Err(ReadError::Archive);
+    }
+    Ok(out)
+}
+
+fn read_json(bytes: &[u8]) -> Result<Found, ReadError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let value: Value = serde_json::from_slice(bytes).map_err(|_| ReadError::NotJson)?;
+    let (format, items) = match value {
+        Value::Array(items) => {
+            let format = match items.first() {
+                None => return Err(ReadError::Unknown),
+                Some(first) if chatgpt::looks_like(first) => Format::ChatGpt,
+                Some(first) if openwebui::looks_like(first) => Format::OpenWebUi,
+                Some(first) if thicode::looks_like(first) => Format::ThiCode,
+                Some(_) => return Err(ReadError::Unknown),
+            };
+            (format, items)
+        }
+        Value::Object(mut map) => {
+            let is_thicode_export = map
+                .get("format")
+                .and_then(Value::as_str)
+                .is_some_and(|f| f.starts_with("thicode-"));
+            if is_thicode_export {
+                match map.remove("conversations") {
+                    Some(Value::Array(items)) => (Format::ThiCode, items),
+                    _ => return Err(ReadError::Unknown),
+                }
+            } else {
+                let value = Value::Object(map);
+                let format = if chatgpt::looks_like(&value) {
+                    Format::ChatGpt
+                } else if openwebui::looks_like(&value) {
+                    Format::OpenWebUi
+                } else if thicode::looks_like(&value) {
+                    Format::ThiCode
+                } else {
+                    return Err(ReadError::Unknown);
+                };
+                (format, vec![value])
+            }
+        }
+        _ => return Err(ReadError::Unknown),
+    };
+    if items.len() > MAX_CONVERSATIONS {
+        return Err(ReadError::TooMany(items.len()));
+    }
+    let mut found = Found {
+        format,
+        conversations: Vec::with_capacity(items.len()),
+        left: Vec::new(),
+    };
+    for item in items {
+        let title_of = |v: &Value| v.get("title").and_then(Value::as_str).unwrap_or_default().to_string();
+        let title = title_of(&item);
+        let draft = match format {
+            Format::ChatGpt => chatgpt::draft(item),
+            Format::OpenWebUi => openwebui::draft(item),
+            Format::ThiCode => thicode::draft(item),
+        };
+        match draft {
+            Some(d) if d.messages.len() > MAX_MESSAGES => found.left.push(Left {
+                title: d.title,
+                reason: LeftReason::TooLong,
+            }),
+            Some(d) if !d.messages.is_empty() => found.conversations.push(d.finish()),
+            Some(d) => found.left.push(Left {
+                title: d.title,
+                reason: LeftReason::Empty,
+            }),
+            None => found.left.push(Left {
+                title,
+                reason: LeftReason::Empty,
+            }),
+        }
+    }
+    Ok(found)
+}
+
+/// A time as exports write it: seconds or milliseconds since the epoch (told apart by size), or RFC 3339 text.
+pub(super) fn millis(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Number(n) => {
+            let n = n.as_f64()?;
+            if !n.is_finite() || n <= 0.0 {
+                return None;
+            }
+            // Before 1973 in milliseconds is after 5138 in seconds: a value this large is milliseconds.
+            let ms = if n > 1e11 { n } else { n * 1000.0 };
+            (ms < 1e15).then_some(ms as i64)
+        }
+        Value::String(s) => {
+            let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+            i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The tree of `nodes` (id, parent id, the message or `None` for a node that carries none, in the file's order)
+/// as draft messages, each after its parent: nodes that carry nothing are passed through (their children hang on
+/// their nearest carried ancestor), and an assistant message that only continues its parent (another app's tool
+/// call in between) is joined to it. Returns the messages and, for each node id, the message it became or joined.
+pub(super) fn tree(
+    nodes: Vec<(String, Option<String>, Option<DraftMessage>)>,
+    children_order: &std::collections::HashMap<String, Vec<String>>,
+) -> (Vec<DraftMessage>, std::collections::HashMap<String, usize>) {
+    use std::collections::HashMap;
+    let ids: std::collections::HashSet<&String> = nodes.iter().map(|(id, _, _)| id).collect();
+    let mut children: HashMap<String, Vec<String>> = HashMap::new();
+    let mut roots = Vec::new();
+    for (id, parent, _) in &nodes {
+        match parent {
+            Some(p) if ids.contains(p) && p != id => children.entry(p.clone()).or_default().push(id.clone()),
+            _ => roots.push(id.clone()),
+        }
+    }
+    // The file's own order of children when it gives one (ChatGPT's and Open WebUI's `children` lists).
+    for (parent, kids) in &mut children {
+        if let Some(order) = children_order.get(parent) {
+            kids.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
+        }
+    }
+    let mut by_id: HashMap<String, DraftMessage> = HashMap::new();
+    for (id, _, message) in nodes {
+        if let Some(m) = message {
+            by_id.insert(id, m);
+        }
+    }
+    let mut out: Vec<DraftMessage> = Vec::new();
+    let mut kids_of: Vec<usize> = Vec::new();
+    let mut placed: HashMap<String, usize> = HashMap::new();
+    // Depth first, iteratively (a long chat is a deep tree): (node, the message its children hang on).
+    let mut stack: Vec<(String, Option<usize>)> = roots.into_iter().rev().map(|r| (r, None)).collect();
+    let mut seen = std::collections::HashSet::new();
+    while let Some((id, attach)) = stack.pop() {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let mut here = attach;
+        if let Some(mut m) = by_id.remove(&id) {
+            let continues = attach.is_some_and(|p| {
+                m.role == "assistant" && out[p].role == "assistant" && kids_of[p] == 0 && !m.content.is_empty()
+            });
+            match (continues, attach) {
+                (true, Some(p)) => {
+                    let parent = &mut out[p];
+                    if !parent.content.is_empty() {
+                        parent.content.push_str("\n\n");
+                    }
+                    parent.content.push_str(&m.content);
+                    parent.updated_at = parent.updated_at.max(m.updated_at);
+                    if m.status != "delivered" {
+                        parent.status = m.status.clone();
+                    }
+                }
+                _ => {
+                    m.parent = attach;
+                    if let Some(p) = attach {
+                        kids_of[p] += 1;
+                    }
+                    out.push(m);
+                    kids_of.push(0);
+                    here = Some(out.len() - 1);
+                }
+            }
+        }
+        if let Some(h) = here {
+            placed.insert(id.clone(), h);
+        }
+        if let Some(kids) = children.get(&id) {
+            for kid in kids.iter().rev() {
+                stack.push((kid.clone(), here));
+            }
+        }
+    }
+    (out, placed)
+}
+
+/// `text` without the `<details type="…">` blocks of the `kinds` given (Open WebUI writes tool calls and reasoning
+/// into the reply's text that way), and how many it took out.
+pub(super) fn without_details(text: &str, kinds: &[&str]) -> (String, u32) {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut taken = 0;
+    while let Some(start) = rest.find("<details") {
+        let head_end = rest[start..].find('>').map(|e| start + e + 1);
+        let is_kind = head_end.is_some_and(|end| {
+            let head = &rest[start..end];
+            kinds
+                .iter()
+                .any(|k| head.contains(&format!("type=\"{k}\"")) || head.contains(&format!("type='{k}'")))
+        });
+        let close = rest[start..].find("</details>").map(|e| start + e + "</details>".len());
+        match (is_kind, close) {
+            (true, Some(close)) => {
+                out.push_str(&rest[..start]);
+                rest = &rest[close..];
+                taken += 1;
+            }
+            _ => {
+                let next = head_end.unwrap_or(rest.len());
+                out.push_str(&rest[..next]);
+                rest = &rest[next..];
+            }
+        }
+    }
+    out.push_str(rest);
+    (out.trim().to_string(), taken)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_seconds_milliseconds_and_text_agree() {
+        let want = Some(1_700_000_000_500);
+        assert_eq!(millis(Some(&serde_json::json!(1_700_000_000.5))), want);
+        assert_eq!(millis(Some(&serde_json::json!(1_700_000_000_500i64))), want);
+        assert_eq!(millis(Some(&serde_json::json!("2023-11-14T22:13:20.500Z"))), want);
+        assert_eq!(millis(Some(&serde_json::json!(null))), None);
+        assert_eq!(millis(Some(&serde_json::json!(-5))), None);
+        assert_eq!(millis(Some(&serde_json::json!(1e300))), None);
+    }
+
+    #[test]
+    fn details_blocks_of_the_kinds_named_are_taken_out_and_counted() {
+        let text = "<details type=\"reasoning\" done=\"true\">\n<summary>Thought</summary>\nhmm\n</details>\nAnswer \
+                    <details><summary>kept</summary>x</details>";
+        let (out, n) = without_details(text, &["reasoning"]);
+        assert_eq!(n, 1);
+        assert_eq!(out, "Answer <details><summary>kept</summary>x</details>");
+    }
+
+    #[test]
+    fn files_that_are_no_export_are_told_apart() {
+        assert_eq!(read(b"hello", 10).unwrap_err(), ReadError::NotJson);
+        assert_eq!(read(b"[]", 10).unwrap_err(), ReadError::Unknown);
+        assert_eq!(read(br#"{"a": 1}"#, 10).unwrap_err(), ReadError::Unknown);
+        assert_eq!(read(br#"[{"a": 1}]"#, 10).unwrap_err(), ReadError::Unknown);
+        assert_eq!(read(b"PK\x03\x04broken", 10).unwrap_err(), ReadError::Archive);
+    }
+}
+
+/// How long a preview waits for its confirmation.
+const PREVIEW_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// A file read and previewed, waiting for its owner to confirm the import (the pages' two steps: the file is sent
+/// once).
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// Whose file it is.
+    pub user_id: i64,
+    /// What it holds.
+    pub found: std::sync::Arc<Found>,
+    /// What the preview showed, then — once confirmed — what the import did.
+    pub report: crate::chat::types::ImportReport,
+    at: std::time::Instant,
+}
+
+/// The imports running (one per account at a time, so two at once cannot both add the same conversations), and the
+/// previews waiting for a confirmation (one per account: a new file replaces the last; forgotten after 30 minutes or
+/// a restart).
+#[derive(Debug, Clone, Default)]
+pub struct Imports {
+    inner: std::sync::Arc<std::sync::Mutex<ImportsInner>>,
+}
+
+#[derive(Debug, Default)]
+struct ImportsInner {
+    running: std::collections::HashSet<i64>,
+    pending: std::collections::HashMap<String, Pending>,
+}
+
+/// The account's import in progress: dropping it lets the next one start.
+#[derive(Debug)]
+pub struct Running {
+    imports: Imports,
+    user_id: i64,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.imports.lock().running.remove(&self.user_id);
+    }
+}
+
+impl Imports {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ImportsInner> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts `user_id`'s import, unless one is running already.
+    pub fn start(&self, user_id: i64) -> Option<Running> {
+        self.lock().running.insert(user_id).then(|| Running {
+            imports: self.clone(),
+            user_id,
+        })
+    }
+
+    /// Keeps `found` and its preview for `user_id` under a new random token (replacing the account's last one).
+    pub fn keep(&self, user_id: i64, found: std::sync::Arc<Found>, report: crate::chat::types::ImportReport) -> String {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let mut inner = self.lock();
+        inner
+            .pending
+            .retain(|_, p| p.user_id != user_id && p.at.elapsed() < PREVIEW_TTL);
+        inner.pending.insert(
+            token.clone(),
+            Pending {
+                user_id,
+                found,
+                report,
+                at: std::time::Instant::now(),
+            },
+        );
+        token
+    }
+
+    /// `user_id`'s preview `token`, if it is theirs and still kept.
+    pub fn get(&self, user_id: i64, token: &str) -> Option<Pending> {
+        let inner = self.lock();
+        inner
+            .pending
+            .get(token)
+            .filter(|p| p.user_id == user_id && p.at.elapsed() < PREVIEW_TTL)
+            .cloned()
+    }
+
+    /// Records what the import of preview `token` did (the file itself is let go).
+    pub fn done(&self, token: &str, report: crate::chat::types::ImportReport) {
+        if let Some(p) = self.lock().pending.get_mut(token) {
+            p.report = report;
+            p.found = std::sync::Arc::new(Found {
+                format: p.found.format,
+                conversations: Vec::new(),
+                left: Vec::new(),
+            });
+        }
+    }
+}
