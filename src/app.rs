@@ -6,8 +6,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{Lazy, SsrMode, path};
 
 use crate::accounts::pages::{
-    ForgotPasswordRoute, LoginRoute, PasswordRoute, RegisterRoute, ResetPasswordRoute, SettingsRoute, SharesRoute,
-    TokensRoute, UsageRoute, UserMenu,
+    ForgotPasswordRoute, ImportRoute, LoginRoute, PasswordRoute, RegisterRoute, ResetPasswordRoute, SettingsRoute,
+    SharesRoute, TokensRoute, UsageRoute, UserMenu,
 };
 use crate::admin::pages::{
     AdminConversationRoute, AdminConversationsRoute, AdminFallbackRoute, AdminRoute, AdminSettingsRoute,
@@ -111,6 +111,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings/usage") view={Lazy::<UsageRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings/shares") view={Lazy::<SharesRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/import") view={Lazy::<ImportRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/s/:token") view={Lazy::<SharedRoute>::new()} ssr=SsrMode::Async/>
                     // One route for `/chat` and `/chat/{id}`: going from one to the other (the first message
                     // creates the conversation) keeps the page and its data instead of mounting it again.
@@ -166,6 +167,7 @@ pub fn page_chunk(path: &str) -> Option<crate::core::lazy::client::Chunk> {
         "/settings/tokens" => chunk::<TokensRoute>(),
         "/settings/usage" => chunk::<UsageRoute>(),
         "/settings/shares" => chunk::<SharesRoute>(),
+        "/settings/import" => chunk::<ImportRoute>(),
         "/admin" => chunk::<AdminRoute>(),
         "/admin/users" => chunk::<UsersRoute>(),
         "/admin/audit" => chunk::<AuditRoute>(),

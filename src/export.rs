@@ -1,7 +1,8 @@
 //! The personal-data export: everything ThiCode stores about the logged-in user — the account from accounts, the
 //! conversations from chat, the files, the share links and what was done with them — as one JSON download
 //! (`/settings/export`: the files described, with the text read from them), or as a ZIP archive of that JSON and
-//! every file as uploaded (`/settings/export.zip`). It sits above the features, beside the router that mounts it.
+//! every file as uploaded (`/settings/export.zip`); and the conversations alone, to import elsewhere
+//! (`/settings/export/conversations.json`). It sits above the features, beside the router that mounts it.
 
 use axum::Router;
 use axum::extract::State;
@@ -22,6 +23,38 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/settings/export", get(export))
         .route("/settings/export.zip", get(export_zip))
+        .route("/settings/export/conversations.json", get(export_conversations))
+}
+
+/// Every conversation of the logged-in user (active and archived, every branch, tool calls included) as one JSON
+/// download that `/settings/import` — here or on another ThiCode — takes back exactly (issue #29).
+async fn export_conversations(State(state): State<AppState>, auth: AuthSession) -> Response {
+    let Some(user) = auth.user else {
+        return Redirect::to("/login?next=/settings/export/conversations.json").into_response();
+    };
+    let conversations = match chat::service::export_all(&state.db.pool, user.id).await {
+        Ok(conversations) => conversations,
+        Err(e) => return AppError::internal("export", e).into_html(),
+    };
+    let document = json!({
+        "format": "thicode-conversations-1",
+        "exported_at": iso(now_millis()),
+        "conversations": conversations,
+    });
+    json_download(&format!("thicode-{}-conversations.json", user.username), &document)
+}
+
+/// `document` as a JSON download named `name`, never cached.
+fn json_download(name: &str, document: &serde_json::Value) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        serde_json::to_string_pretty(document).unwrap_or_default(),
+    )
+        .into_response()
 }
 
 /// Everything ThiCode stores about the logged-in user, as a JSON download.
@@ -33,16 +66,7 @@ async fn export(State(state): State<AppState>, auth: AuthSession) -> Response {
         Ok(document) => document,
         Err(e) => return e.into_html(),
     };
-    let filename = format!("attachment; filename=\"thicode-{}.json\"", user.username);
-    (
-        [
-            (header::CONTENT_TYPE, "application/json".to_string()),
-            (header::CONTENT_DISPOSITION, filename),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        serde_json::to_string_pretty(&document).unwrap_or_default(),
-    )
-        .into_response()
+    json_download(&format!("thicode-{}.json", user.username), &document)
 }
 
 /// Where a file goes in the archive: `files/<id>-<name>` (the name has no path in it).

@@ -92,7 +92,8 @@ pub fn router(state: AppState) -> Router {
                                 .iter()
                                 .copied()
                                 .chain([chat::routes::SEND_FORM_PATH]),
-                        ),
+                        )
+                        .with_imports([api::imports::IMPORT_PATH, chat::types::IMPORT_FORM_PATH]),
                     ),
                     security::limit_body,
                 ))

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod docs;
 pub mod error;
 pub mod files;
+pub mod imports;
 pub mod lenient;
 pub mod limits;
 pub mod list_cache;
@@ -160,6 +161,7 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(accounts::routes())
         .merge(chat::routes())
         .merge(shares::routes())
+        .merge(imports::routes())
         .merge(files::routes())
         .merge(admin::routes())
 }

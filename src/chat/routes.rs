@@ -19,10 +19,61 @@ pub use crate::chat::types::SEND_FORM_PATH;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(SEND_FORM_PATH, post(send_form))
+        .route(crate::chat::types::IMPORT_FORM_PATH, post(import_form))
         .route("/chat/{conversation_id}/messages/{message_id}/events", get(events))
         .route("/chat/{conversation_id}/export/{format}", get(export))
         .route("/s/{token}/files/{n}", get(shared_file))
         .route("/chat/{conversation_id}/leave", post(leave))
+}
+
+/// The import page's file (`multipart/form-data`, field `file`): read and previewed (nothing stored yet), then the
+/// preview's page — `/settings/import?preview={token}`, where the user confirms. A script (`Accept:
+/// application/json`) gets `{"token": …}` or the API's field errors instead of redirects. Without JavaScript an error
+/// comes back to the page in its URL, as a server function's would (Leptos' `__err`).
+async fn import_form(State(state): State<AppState>, auth: AuthSession, request: axum::extract::Request) -> Response {
+    let headers = request.headers().clone();
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    let Some(user) = auth.user else {
+        return AppError::Forbidden(Refusal::LoginRequired).into_html_for(&headers);
+    };
+    let lang = crate::core::i18n::from_headers(&headers);
+    let outcome = match crate::api::imports::read_import_body(&state, request).await {
+        Ok((bytes, _)) => service::preview_import(&state, &user, bytes).await,
+        Err(e) => Err(e.into_app_error()),
+    };
+    match (outcome, wants_json) {
+        (Ok(token), true) => axum::Json(serde_json::json!({ "token": token })).into_response(),
+        (Ok(token), false) => {
+            axum::response::Redirect::to(&format!("{}?preview={token}", crate::chat::types::IMPORT_FORM_PATH))
+                .into_response()
+        }
+        (Err(e), true) => {
+            // The messages in the page's language.
+            let owner = leptos::prelude::Owner::new();
+            owner.with(|| {
+                leptos::prelude::provide_context(lang);
+                crate::api::error::ApiError::from(e).into_response()
+            })
+        }
+        (Err(e), false) => {
+            use leptos::prelude::{Owner, provide_context};
+            use leptos::server_fn::error::ServerFnUrlError;
+            let owner = Owner::new();
+            let url = owner.with(|| {
+                provide_context(lang);
+                ServerFnUrlError::new(crate::chat::types::IMPORT_FORM_PATH, e)
+                    .to_url("http://thicode/settings/import")
+                    .ok()
+            });
+            let target = url
+                .and_then(|u| u.query().map(|q| format!("{}?{q}", u.path())))
+                .unwrap_or_else(|| crate::chat::types::IMPORT_FORM_PATH.to_string());
+            axum::response::Redirect::to(&target).into_response()
+        }
+    }
 }
 
 /// The tab showing a temporary chat is closing (`navigator.sendBeacon`): the chat is forgotten unless the same tab

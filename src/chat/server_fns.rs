@@ -283,7 +283,7 @@ pub async fn continue_shared(token: String) -> Result<i64, AppError> {
     Ok(id)
 }
 
-/// The page the forms of these server functions are on (`core::security::FormPages`): the chat.
+/// The page the forms of these server functions are on (`core::security::FormPages`): the chat, and the import page.
 #[cfg(feature = "ssr")]
 pub fn form_pages() -> Vec<(&'static str, &'static str)> {
     use leptos::server_fn::ServerFn;
@@ -303,7 +303,39 @@ pub fn form_pages() -> Vec<(&'static str, &'static str)> {
     ]
     .into_iter()
     .map(|path| (path, "/chat"))
+    .chain([(ConfirmImport::PATH, crate::chat::types::IMPORT_FORM_PATH)])
     .collect()
+}
+
+/// The import previewed under `token` (or, once confirmed, what it did); `None` without a token (`/settings/import`).
+#[server]
+pub async fn import_state(token: Option<String>) -> Result<Option<crate::chat::types::ImportReport>, AppError> {
+    let (state, user) = session().await?;
+    match token.filter(|t| !t.is_empty()) {
+        Some(token) => crate::chat::service::import_preview(&state, &user, &token).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Imports the file previewed under `token`; a form post comes back to the preview's page, which then shows what the
+/// import did.
+#[server]
+pub async fn confirm_import(token: String) -> Result<crate::chat::types::ImportReport, AppError> {
+    let (state, user) = session().await?;
+    let report = crate::chat::service::confirm_import(&state, &user, &token).await?;
+    let back = format!(
+        "{}?preview={}",
+        crate::chat::types::IMPORT_FORM_PATH,
+        token_in_url(&token)
+    );
+    redirect_form_post(&back);
+    Ok(report)
+}
+
+/// `token` as a URL's query value (a preview token is hex: anything else is left out).
+#[cfg(feature = "ssr")]
+fn token_in_url(token: &str) -> String {
+    token.chars().filter(char::is_ascii_alphanumeric).collect()
 }
 
 /// The logged-in user's usage today and this month, their limits and when those reset (`/settings/usage`).

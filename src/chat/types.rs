@@ -102,6 +102,9 @@ pub struct ConversationView {
 /// (`chat::routes`).
 pub const SEND_FORM_PATH: &str = "/chat/send";
 
+/// Where the import page's form sends its file (`multipart/form-data`), with or without JavaScript (issue #29).
+pub const IMPORT_FORM_PATH: &str = "/settings/import";
+
 /// What the chat pages need besides a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatContext {

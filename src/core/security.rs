@@ -347,12 +347,22 @@ pub fn is_multipart(headers: &HeaderMap) -> bool {
 /// The routes that take files (`multipart/form-data` posts, each file streamed to storage as it arrives), as path
 /// templates whose `{…}` segments match any one segment. The features list them; the router collects them.
 #[derive(Debug, Clone, Default)]
-pub struct UploadRoutes(std::sync::Arc<Vec<&'static str>>);
+pub struct UploadRoutes(std::sync::Arc<Vec<&'static str>>, std::sync::Arc<Vec<&'static str>>);
 
 impl UploadRoutes {
     /// The templates (`/api/files/`, `/api/chat/conversations/{id}/messages/` …).
     pub fn new(templates: impl IntoIterator<Item = &'static str>) -> Self {
-        Self(std::sync::Arc::new(templates.into_iter().collect()))
+        Self(std::sync::Arc::new(templates.into_iter().collect()), Default::default())
+    }
+
+    /// The same, with the paths that take a file of conversations to import (`MAX_IMPORT_BYTES`, in any encoding).
+    pub fn with_imports(self, paths: impl IntoIterator<Item = &'static str>) -> Self {
+        Self(self.0, std::sync::Arc::new(paths.into_iter().collect()))
+    }
+
+    /// Whether `path` takes an import.
+    pub fn is_import(&self, path: &str) -> bool {
+        self.1.contains(&path)
     }
 
     /// Whether `path` is one of them.
@@ -380,7 +390,12 @@ pub async fn limit_body(
     next: Next,
 ) -> Response {
     let upload = is_multipart(req.headers()) && *req.method() == Method::POST && uploads.matches(req.uri().path());
-    let limit = if upload {
+    let import = *req.method() == Method::POST && uploads.is_import(req.uri().path());
+    let limit = if import {
+        usize::try_from(config.limits.max_import_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(config.limits.max_request_body_bytes)
+    } else if upload {
         usize::try_from(config.max_upload_body_bytes()).unwrap_or(usize::MAX)
     } else {
         config.limits.max_request_body_bytes

@@ -33,6 +33,7 @@ mod files;
 mod from_outside;
 mod http;
 mod i18n;
+mod imports;
 mod mail;
 mod metrics;
 mod races;

@@ -39,4 +39,6 @@ crate::lazy_section!(settings_view, __preload_settings_view, SettingsPages {
     UsageRoute => UsagePage,
     /// `/settings/shares` as a lazy route.
     SharesRoute => crate::chat::pages::SharesPage,
+    /// `/settings/import` as a lazy route.
+    ImportRoute => crate::chat::pages::ImportPage,
 });

@@ -64,6 +64,8 @@ pub fn SettingsPage() -> impl IntoView {
             <p class="auth-switch"><a href="/settings/tokens">{tr!(t, accounts.settings.api_tokens)}</a></p>
             <p class="auth-switch"><a href="/settings/usage">{tr!(t, accounts.usage.title)}</a></p>
             <p class="auth-switch"><a href="/settings/shares">{tr!(t, chat.share.my_links)}</a></p>
+            <p class="auth-switch"><a href="/settings/import" data-testid="import-link">{tr!(t, chat.import.link)}</a></p>
+            <p class="auth-switch"><a href="/settings/export/conversations.json" download data-testid="export-conversations">{tr!(t, chat.import.export_all)}</a></p>
             <p class="auth-switch"><a href="/settings/export" download>{tr!(t, accounts.settings.download_data_json)}</a></p>
             <p class="auth-switch"><a href="/settings/export.zip" download rel="external" data-testid="export-zip">{tr!(t, accounts.settings.download_data_zip)}</a></p>
             <DangerZone/>

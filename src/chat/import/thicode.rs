@@ -67,7 +67,14 @@ pub(super) fn draft(value: Value) -> Option<Draft> {
         tools: c
             .get("tools")
             .and_then(Value::as_array)
-            .map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+            .map(|t| {
+                t.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            // The export lists none for a conversation that follows its owner's default.
+            .filter(|t| !t.is_empty()),
         additional_data: additional,
         ..Default::default()
     };

@@ -8,6 +8,7 @@ mod client;
 mod composer;
 mod conversation;
 mod groups;
+mod import;
 mod message;
 mod shared;
 mod shares;
@@ -17,6 +18,7 @@ mod sidebar;
 use leptos::prelude::*;
 
 use crate::tr;
+pub use import::ImportPage;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 pub use shared::SharedPage;
