@@ -637,3 +637,48 @@ async fn the_composers_tools_menu_chooses_a_conversations_tools_and_the_default_
     );
     assert!(tools.steps(last.id).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_fork_copies_the_tool_calls_of_its_replies() {
+    use leptos::server_fn::ServerFn;
+    let tools = Tools::new(&[]).await;
+    let (_, reply) = tools
+        .ask(r#"Weather? [fake:call=web_search {"query": "lyon weather"}]"#)
+        .await;
+    let original = tools.steps(reply.id).await;
+    assert_eq!(original.len(), 1);
+    let (status, forked) = tools
+        .chat
+        .call(
+            thicode::chat::server_fns::ForkMessage::PATH,
+            &format!("message_id={}", reply.id),
+            &tools.cookie,
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{forked}");
+    let pool = &tools.chat.app.pool().pool;
+    let messages = store::messages(pool, forked.as_i64().unwrap()).await.unwrap();
+    let copy = messages.iter().find(|m| m.role == "assistant").unwrap();
+    assert_ne!(copy.id, reply.id);
+    let copied = tools.steps(copy.id).await;
+    let same = |s: &store::Step| {
+        (
+            s.tool.clone(),
+            s.status.clone(),
+            s.round,
+            s.call_id.clone(),
+            s.duration_ms,
+        )
+    };
+    assert_eq!(
+        copied.iter().map(same).collect::<Vec<_>>(),
+        original.iter().map(same).collect::<Vec<_>>()
+    );
+    let json = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+    assert_eq!(json(&copied[0].arguments), json(&original[0].arguments));
+    assert_eq!(
+        json(copied[0].result.as_deref().unwrap()),
+        json(original[0].result.as_deref().unwrap())
+    );
+    assert_eq!(copied[0].started_at, original[0].started_at);
+}

@@ -9,6 +9,8 @@ mod chatgpt;
 mod openwebui;
 mod thicode;
 
+pub(crate) use thicode::step as step_of_export;
+
 use serde_json::Value;
 
 pub use crate::chat::types::NotCarried;

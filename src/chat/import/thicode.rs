@@ -122,27 +122,7 @@ pub(super) fn draft(value: Value) -> Option<Draft> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|s| {
-                let status = text_of(s.get("status"));
-                DraftStep {
-                    round: s.get("round").and_then(Value::as_i64).unwrap_or(0),
-                    call_id: text_of(s.get("call_id")).to_string(),
-                    tool: text_of(s.get("tool")).to_string(),
-                    arguments: match s.get("arguments") {
-                        Some(Value::String(text)) => text.clone(),
-                        Some(v) => v.to_string(),
-                        None => "{}".to_string(),
-                    },
-                    status: match status {
-                        "done" | "error" | "denied" | "expired" | "interrupted" => status.to_string(),
-                        _ => "interrupted".to_string(),
-                    },
-                    result: s.get("result").filter(|r| !r.is_null()).map(Value::to_string),
-                    error: s.get("error").and_then(Value::as_str).map(str::to_string),
-                    started_at: millis(s.get("started_at")).unwrap_or(created),
-                    duration_ms: s.get("duration_ms").and_then(Value::as_i64),
-                }
-            })
+            .map(|s| step(s, created))
             .collect();
         let parent = m
             .get("parent")
@@ -172,4 +152,27 @@ pub(super) fn draft(value: Value) -> Option<Draft> {
         .and_then(Value::as_i64)
         .and_then(|leaf| index.get(&leaf).copied());
     Some(draft)
+}
+
+/// A tool call as ThiCode writes it (`StepOut`), to store again: a call still open in the file is interrupted.
+pub(crate) fn step(s: &Value, fallback_time: i64) -> DraftStep {
+    let status = text_of(s.get("status"));
+    DraftStep {
+        round: s.get("round").and_then(Value::as_i64).unwrap_or(0),
+        call_id: text_of(s.get("call_id")).to_string(),
+        tool: text_of(s.get("tool")).to_string(),
+        arguments: match s.get("arguments") {
+            Some(Value::String(text)) => text.clone(),
+            Some(v) => v.to_string(),
+            None => "{}".to_string(),
+        },
+        status: match status {
+            "done" | "error" | "denied" | "expired" | "interrupted" => status.to_string(),
+            _ => "interrupted".to_string(),
+        },
+        result: s.get("result").filter(|r| !r.is_null()).map(Value::to_string),
+        error: s.get("error").and_then(Value::as_str).map(str::to_string),
+        started_at: millis(s.get("started_at")).unwrap_or(fallback_time),
+        duration_ms: s.get("duration_ms").and_then(Value::as_i64),
+    }
 }

@@ -288,6 +288,7 @@ pub async fn continue_shared(state: &AppState, user: &User, token: &str, client_
                 created_at: m.created_at,
                 metadata: serde_json::json!({ "model": m.model }).to_string(),
                 files: Vec::new(),
+                steps: Vec::new(),
             }
         })
         .collect();
@@ -314,7 +315,12 @@ pub async fn fork(state: &AppState, user: &User, message_id: i64) -> Result<i64,
     }
     let messages: Vec<CopiedMessage> = path
         .iter()
-        .map(|(m, _)| CopiedMessage {
+        .map(|(m, steps)| CopiedMessage {
+            steps: steps
+                .iter()
+                .filter_map(|s| serde_json::to_value(s).ok())
+                .map(|s| crate::chat::import::step_of_export(&s, m.created_at))
+                .collect(),
             role: m.role.clone(),
             content: m.content.clone(),
             content_type: m.content_type.clone(),

@@ -141,6 +141,8 @@ pub struct CopiedMessage {
     pub metadata: String,
     /// The owner's files it carries, in order (attached again: they must be the new conversation's owner's).
     pub files: Vec<i64>,
+    /// A reply's tool calls, copied with it.
+    pub steps: Vec<crate::chat::import::DraftStep>,
 }
 
 /// Creates a conversation for `user_id` holding `messages` as one branch, its current one, in one transaction; its
@@ -171,6 +173,7 @@ pub async fn insert_copy(
         .bind(&m.metadata)
         .fetch_one(&mut *tx)
         .await?;
+        super::imports::insert_steps(&mut tx, message_id, &m.steps).await?;
         if !m.files.is_empty() {
             let mut kept = Vec::with_capacity(m.files.len());
             for file in &m.files {

@@ -114,25 +114,7 @@ pub async fn insert_draft(pool: &AnyPool, user_id: i64, draft: &Draft) -> Result
         .bind(&m.metadata)
         .fetch_one(&mut *tx)
         .await?;
-        for (position, step) in m.steps.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO message_steps (message_id, position, round, call_id, tool, arguments, status, result, \
-                 error, started_at, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(message_id)
-            .bind(i64::try_from(position).unwrap_or(i64::MAX))
-            .bind(step.round)
-            .bind(&step.call_id)
-            .bind(&step.tool)
-            .bind(&step.arguments)
-            .bind(&step.status)
-            .bind(step.result.as_deref())
-            .bind(step.error.as_deref())
-            .bind(step.started_at)
-            .bind(step.duration_ms)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_steps(&mut tx, message_id, &m.steps).await?;
         ids.push(message_id);
     }
     let last = draft.messages.iter().map(|m| m.created_at).max();
@@ -147,4 +129,32 @@ pub async fn insert_draft(pool: &AnyPool, user_id: i64, draft: &Draft) -> Result
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Writes `steps` as the tool calls of `message_id`, in order.
+pub(super) async fn insert_steps(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    message_id: i64,
+    steps: &[crate::chat::import::DraftStep],
+) -> Result<(), sqlx::Error> {
+    for (position, step) in steps.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO message_steps (message_id, position, round, call_id, tool, arguments, status, result, \
+             error, started_at, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(message_id)
+        .bind(i64::try_from(position).unwrap_or(i64::MAX))
+        .bind(step.round)
+        .bind(&step.call_id)
+        .bind(&step.tool)
+        .bind(&step.arguments)
+        .bind(&step.status)
+        .bind(step.result.as_deref())
+        .bind(step.error.as_deref())
+        .bind(step.started_at)
+        .bind(step.duration_ms)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
