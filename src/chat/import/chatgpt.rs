@@ -61,7 +61,11 @@ pub(super) fn draft(value: Value) -> Option<Draft> {
             let kids: Vec<String> = children.iter().filter_map(Value::as_str).map(str::to_string).collect();
             order.insert(id.clone(), kids);
         }
-        let message = node.get("message").and_then(|m| message(m, &mut draft));
+        // The root of the tree carries no message (`null`).
+        let message = node
+            .get("message")
+            .filter(|m| m.is_object())
+            .and_then(|m| message(m, &mut draft));
         nodes.push((id, parent, message));
     }
     let (messages, placed) = tree(nodes, &order);
@@ -235,6 +239,11 @@ mod tests {
         assert_eq!(first.messages[4].content, "Searching…\n\nSteep green tea at 80 °C.");
         assert_eq!(first.not_carried.tool_calls, 1);
         assert_eq!(first.not_carried.images, 1);
+        assert_eq!(
+            (first.not_carried.other, first.not_carried.files),
+            (0, 0),
+            "the tree's root is no message"
+        );
         assert!(first.messages[3].content.contains("this cup"));
         assert!(first.messages[1].metadata.contains("gpt-4o"));
         let second = &found.conversations[1];
