@@ -781,6 +781,28 @@ async fn real_responses_match_the_openapi_document() {
     assert_eq!(s, StatusCode::CREATED);
     let (s, _) = call(fork, "POST", format!("{list}{id}/fork/"), Some(json!({})), Auth::Token).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    let import = "/api/chat/import/";
+    let (s, report) = call(import, "POST", import.into(), Some(chatgpt_conversation()), Auth::Token).await;
+    assert_eq!(
+        (s, report["imported"].as_u64()),
+        (StatusCode::CREATED, Some(1)),
+        "{report}"
+    );
+    let (s, report) = call(import, "POST", import.into(), Some(chatgpt_conversation()), Auth::Token).await;
+    assert_eq!(
+        (s, report["already_imported"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+    let (s, _) = call(
+        import,
+        "POST",
+        import.into(),
+        Some(json!({"not": "an export"})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = call(share, "DELETE", format!("{list}{id}/share/"), None, Auth::Token).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = call(share, "DELETE", format!("{list}{id}/share/"), None, Auth::Token).await;
@@ -1201,6 +1223,16 @@ async fn limits_answer_429_as_documented() {
     assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
 }
 
+/// One conversation as ChatGPT exports it.
+fn chatgpt_conversation() -> Value {
+    json!({
+        "id": "contract-1", "title": "Contract", "create_time": 1_700_000_000.0,
+        "mapping": {"a": {"id": "a", "parent": null, "children": [], "message": {
+            "author": {"role": "user"}, "content": {"content_type": "text", "parts": ["hi"]}}}},
+        "current_node": "a"
+    })
+}
+
 /// The body that makes each operation succeed, and the path with ids filled in.
 fn concrete(method: &str, template: &str, ids: &HashMap<&str, i64>) -> (String, Option<Value>) {
     let mut path = template.to_string();
@@ -1213,6 +1245,8 @@ fn concrete(method: &str, template: &str, ids: &HashMap<&str, i64>) -> (String, 
         (_, "/api/chat/conversations/") => Some(json!({"initial_message": "matrix"})),
         (_, "/api/chat/conversations/{id}/messages/") => Some(json!({"content": "matrix"})),
         (_, "/api/chat/conversations/{id}/fork/") => Some(json!({"message_id": ids["message_id"]})),
+        // The body is the file itself: one ChatGPT conversation.
+        (_, "/api/chat/import/") => Some(chatgpt_conversation()),
         (_, "/api/chat/ask-mistral/") => Some(json!({"message": "matrix"})),
         (_, "/api/accounts/tokens/") => Some(json!({"name": "matrix"})),
         (_, "/api/files/") => Some(json!({"__file": "matrix.txt", "__bytes": "matrix"})),

@@ -504,6 +504,9 @@ async fn the_import_page_previews_and_imports_without_javascript() {
     assert!(html.contains("Import 2 conversations"));
     assert!(html.contains("1 images"), "what is not carried is said");
     assert!(html.contains("Old &lt;b&gt;archived&lt;/b&gt; chat"), "titles are text");
+    let french = page(&chat.app, &location, Some(&format!("{cookie}; lang=fr"))).await;
+    assert!(french.contains("Importer 2 conversations"), "{french}");
+    assert!(french.contains("Non repris de ce fichier"));
     assert_eq!(
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM conversations")
             .fetch_one(&chat.app.pool().pool)

@@ -308,79 +308,143 @@ fn unzip(bytes: &[u8], max_bytes: u64) -> Result<Vec<u8>, ReadError> {
     Ok(out)
 }
 
-fn read_json(bytes: &[u8]) -> Result<Found, ReadError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let value: Value = serde_json::from_slice(bytes).map_err(|_| ReadError::NotJson)?;
-    let (format, items) = match value {
-        Value::Array(items) => {
-            let format = match items.first() {
-                None => return Err(ReadError::Unknown),
-                Some(first) if chatgpt::looks_like(first) => Format::ChatGpt,
-                Some(first) if openwebui::looks_like(first) => Format::OpenWebUi,
-                Some(first) if thicode::looks_like(first) => Format::ThiCode,
-                Some(_) => return Err(ReadError::Unknown),
-            };
-            (format, items)
-        }
-        Value::Object(mut map) => {
-            let is_thicode_export = map
-                .get("format")
-                .and_then(Value::as_str)
-                .is_some_and(|f| f.starts_with("thicode-"));
-            if is_thicode_export {
-                match map.remove("conversations") {
-                    Some(Value::Array(items)) => (Format::ThiCode, items),
-                    _ => return Err(ReadError::Unknown),
-                }
-            } else {
-                let value = Value::Object(map);
-                let format = if chatgpt::looks_like(&value) {
-                    Format::ChatGpt
-                } else if openwebui::looks_like(&value) {
-                    Format::OpenWebUi
-                } else if thicode::looks_like(&value) {
-                    Format::ThiCode
-                } else {
-                    return Err(ReadError::Unknown);
-                };
-                (format, vec![value])
-            }
-        }
-        _ => return Err(ReadError::Unknown),
-    };
-    if items.len() > MAX_CONVERSATIONS {
-        return Err(ReadError::TooMany(items.len()));
+/// Which application wrote `item`, one conversation of a file.
+fn format_of(item: &Value) -> Option<Format> {
+    if chatgpt::looks_like(item) {
+        Some(Format::ChatGpt)
+    } else if openwebui::looks_like(item) {
+        Some(Format::OpenWebUi)
+    } else if thicode::looks_like(item) {
+        Some(Format::ThiCode)
+    } else {
+        None
     }
-    let mut found = Found {
-        format,
-        conversations: Vec::with_capacity(items.len()),
-        left: Vec::new(),
-    };
-    for item in items {
-        let title_of = |v: &Value| v.get("title").and_then(Value::as_str).unwrap_or_default().to_string();
-        let title = title_of(&item);
-        let draft = match format {
+}
+
+impl Found {
+    fn new(format: Format) -> Self {
+        Self {
+            format,
+            conversations: Vec::new(),
+            left: Vec::new(),
+        }
+    }
+
+    /// Reads one conversation of the file (as the file's format), kept or left out.
+    fn take(&mut self, item: Value) {
+        let title = item
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let draft = match self.format {
             Format::ChatGpt => chatgpt::draft(item),
             Format::OpenWebUi => openwebui::draft(item),
             Format::ThiCode => thicode::draft(item),
         };
         match draft {
-            Some(d) if d.messages.len() > MAX_MESSAGES => found.left.push(Left {
+            Some(d) if d.messages.len() > MAX_MESSAGES => self.left.push(Left {
                 title: d.title,
                 reason: LeftReason::TooLong,
             }),
-            Some(d) if !d.messages.is_empty() => found.conversations.push(d.finish()),
-            Some(d) => found.left.push(Left {
+            Some(d) if !d.messages.is_empty() => self.conversations.push(d.finish()),
+            Some(d) => self.left.push(Left {
                 title: d.title,
                 reason: LeftReason::Empty,
             }),
-            None => found.left.push(Left {
+            None => self.left.push(Left {
                 title,
                 reason: LeftReason::Empty,
             }),
         }
     }
+}
+
+fn read_json(bytes: &[u8]) -> Result<Found, ReadError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return read_list(bytes);
+    }
+    let Value::Object(mut map) = serde_json::from_slice(bytes).map_err(|_| ReadError::NotJson)? else {
+        return Err(ReadError::Unknown);
+    };
+    let is_thicode_export = map
+        .get("format")
+        .and_then(Value::as_str)
+        .is_some_and(|f| f.starts_with("thicode-"));
+    let (format, items) = if is_thicode_export {
+        match map.remove("conversations") {
+            Some(Value::Array(items)) => (Format::ThiCode, items),
+            _ => return Err(ReadError::Unknown),
+        }
+    } else {
+        let value = Value::Object(map);
+        (format_of(&value).ok_or(ReadError::Unknown)?, vec![value])
+    };
+    if items.len() > MAX_CONVERSATIONS {
+        return Err(ReadError::TooMany(items.len()));
+    }
+    let mut found = Found::new(format);
+    for item in items {
+        found.take(item);
+    }
     Ok(found)
+}
+
+/// A file that is a list of conversations (ChatGPT's and Open WebUI's, the large ones), read one conversation at a
+/// time: only one is ever whole in memory as JSON, beside the drafts.
+fn read_list(bytes: &[u8]) -> Result<Found, ReadError> {
+    use serde::de::{Deserializer as _, Error as _, IgnoredAny, SeqAccess, Visitor};
+
+    #[derive(Default)]
+    struct List {
+        found: Option<Found>,
+        count: usize,
+        error: Option<ReadError>,
+    }
+
+    impl<'de> Visitor<'de> for &mut List {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of conversations")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(item) = seq.next_element::<Value>()? {
+                self.count += 1;
+                if self.count > MAX_CONVERSATIONS {
+                    // Counted to the end, so the message says how many the file holds.
+                    while seq.next_element::<IgnoredAny>()?.is_some() {
+                        self.count += 1;
+                    }
+                    self.error = Some(ReadError::TooMany(self.count));
+                    return Ok(());
+                }
+                let found = match &mut self.found {
+                    Some(found) => found,
+                    None => match format_of(&item) {
+                        Some(format) => self.found.insert(Found::new(format)),
+                        None => {
+                            self.error = Some(ReadError::Unknown);
+                            return Err(A::Error::custom("not an export"));
+                        }
+                    },
+                };
+                found.take(item);
+            }
+            Ok(())
+        }
+    }
+
+    let mut list = List::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let outcome = (&mut de).deserialize_seq(&mut list).and_then(|()| de.end());
+    if let Some(e) = list.error {
+        return Err(e);
+    }
+    outcome.map_err(|_| ReadError::NotJson)?;
+    list.found.ok_or(ReadError::Unknown)
 }
 
 /// A time as exports write it: seconds or milliseconds since the epoch (told apart by size), or RFC 3339 text.
@@ -546,6 +610,15 @@ mod tests {
         assert_eq!(read(br#"{"a": 1}"#, 10).unwrap_err(), ReadError::Unknown);
         assert_eq!(read(br#"[{"a": 1}]"#, 10).unwrap_err(), ReadError::Unknown);
         assert_eq!(read(b"PK\x03\x04broken", 10).unwrap_err(), ReadError::Archive);
+        assert_eq!(
+            read(br#"[{"mapping": {}}, "#, 10).unwrap_err(),
+            ReadError::NotJson,
+            "cut short"
+        );
+        assert_eq!(
+            read(br#"{"format": "thicode-export-1"}"#, 10).unwrap_err(),
+            ReadError::Unknown
+        );
     }
 }
 
