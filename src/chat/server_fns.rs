@@ -317,10 +317,10 @@ pub async fn import_state(token: Option<String>) -> Result<Option<crate::chat::t
     }
 }
 
-/// Imports the file previewed under `token`; a form post comes back to the preview's page, which then shows what the
-/// import did.
+/// Imports the file previewed under `token` and answers how many conversations it added; the page then reads the
+/// report again ([`import_state`]), and a form post comes back to the preview's page, which shows it.
 #[server]
-pub async fn confirm_import(token: String) -> Result<crate::chat::types::ImportReport, AppError> {
+pub async fn confirm_import(token: String) -> Result<usize, AppError> {
     let (state, user) = session().await?;
     let report = crate::chat::service::confirm_import(&state, &user, &token).await?;
     let back = format!(
@@ -329,7 +329,7 @@ pub async fn confirm_import(token: String) -> Result<crate::chat::types::ImportR
         token_in_url(&token)
     );
     redirect_form_post(&back);
-    Ok(report)
+    Ok(report.imported)
 }
 
 /// `token` as a URL's query value (a preview token is hex: anything else is left out).

@@ -39,6 +39,7 @@ crate::lazy_section!(settings_view, __preload_settings_view, SettingsPages {
     UsageRoute => UsagePage,
     /// `/settings/shares` as a lazy route.
     SharesRoute => crate::chat::pages::SharesPage,
-    /// `/settings/import` as a lazy route.
+    /// `/settings/import` as a lazy route (in this section: a split point of its own costs the chat page 8.7 KB,
+    /// docs/BENCHMARKS.md).
     ImportRoute => crate::chat::pages::ImportPage,
 });
