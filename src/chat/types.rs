@@ -355,7 +355,8 @@ pub struct ImportItem {
     pub messages: usize,
     /// Branches (edits and regenerations of the other app).
     pub branches: usize,
-    /// `new` (a preview), `imported`, `already_imported` (nothing added), `empty` or `too_long` (left out).
+    /// `new` (a preview), `imported`, `already_imported` (nothing added: in the account, or earlier in the file),
+    /// `empty` or `too_long` (left out), `failed` (the database refused it; the others are imported).
     pub outcome: String,
     /// The conversation made, once imported (or the one it already is).
     pub id: Option<i64>,

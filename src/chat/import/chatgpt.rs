@@ -52,6 +52,10 @@ pub(super) fn draft(value: Value) -> Option<Draft> {
     if draft.status == "archived" {
         draft.archived_at = Some(draft.updated_at);
     }
+    if mapping.len() > super::MAX_NODES {
+        draft.oversized = true;
+        return Some(draft);
+    }
     let mut nodes = Vec::with_capacity(mapping.len());
     let mut order = HashMap::new();
     for (key, node) in mapping {

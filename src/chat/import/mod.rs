@@ -19,6 +19,11 @@ pub use crate::chat::types::NotCarried;
 pub const MAX_CONVERSATIONS: usize = 10_000;
 /// Most messages one imported conversation may hold (a longer one is reported and left out).
 pub const MAX_MESSAGES: usize = 10_000;
+/// Most nodes of a conversation's tree read (hidden messages and tool calls included): beyond, it is left out
+/// without its tree being built.
+pub const MAX_NODES: usize = 4 * MAX_MESSAGES;
+/// Longest message text kept, in characters; a longer one is cut there (and said so in its `additional_data`).
+pub const MAX_CONTENT_CHARS: usize = 200_000;
 
 /// Which application wrote the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +86,8 @@ pub struct Draft {
     pub current_leaf: Option<usize>,
     /// What the file had that is not carried.
     pub not_carried: NotCarried,
+    /// More nodes than any conversation kept could have: left out before its tree is built.
+    pub oversized: bool,
 }
 
 /// A message of a [`Draft`].
@@ -165,6 +172,46 @@ impl Draft {
     /// Brings a draft within what the database holds: the title, tags and category cut to their lengths, a leaf
     /// chosen, times that never go backwards from the conversation's creation.
     fn finish(mut self) -> Self {
+        // PostgreSQL keeps no NUL in text.
+        for text in [
+            &mut self.title,
+            &mut self.summary,
+            &mut self.category,
+            &mut self.system_prompt,
+        ] {
+            if text.contains('\0') {
+                *text = text.replace('\0', "");
+            }
+        }
+        self.tags.iter_mut().for_each(|t| *t = t.replace('\0', ""));
+        // A time to come is no time the conversation had: the present at most (the rate limits count from it).
+        let now = crate::core::db::now_millis();
+        self.created_at = self.created_at.min(now);
+        self.updated_at = self.updated_at.min(now);
+        self.archived_at = self.archived_at.map(|t| t.min(now));
+        for m in &mut self.messages {
+            m.created_at = m.created_at.min(now);
+            m.updated_at = m.updated_at.min(now);
+            m.delivered_at = m.delivered_at.map(|t| t.min(now));
+            if m.content.contains('\0') {
+                m.content = m.content.replace('\0', "");
+            }
+            if m.content.len() > MAX_CONTENT_CHARS {
+                let chars = m.content.chars().count();
+                if chars > MAX_CONTENT_CHARS {
+                    m.content = m.content.chars().take(MAX_CONTENT_CHARS).collect();
+                    let mut data: serde_json::Map<String, Value> =
+                        serde_json::from_str(&m.additional_data).unwrap_or_default();
+                    data.insert("cut_on_import_from_chars".to_string(), Value::from(chars));
+                    m.additional_data = Value::Object(data).to_string();
+                    self.not_carried.other += 1;
+                }
+            }
+            // The content types a message may declare, as a send takes them.
+            m.content_type = crate::chat::service::content_type_of(Some(&m.content_type))
+                .unwrap_or("text/markdown")
+                .to_string();
+        }
         let title = self.title.trim();
         self.title = title.chars().take(crate::chat::types::MAX_TITLE_CHARS).collect();
         self.category = self.category.chars().take(50).collect();
@@ -343,7 +390,7 @@ impl Found {
             Format::ThiCode => thicode::draft(item),
         };
         match draft {
-            Some(d) if d.messages.len() > MAX_MESSAGES => self.left.push(Left {
+            Some(d) if d.oversized || d.messages.len() > MAX_MESSAGES => self.left.push(Left {
                 title: d.title,
                 reason: LeftReason::TooLong,
             }),
@@ -475,8 +522,8 @@ pub(super) fn tree(
     nodes: Vec<(String, Option<String>, Option<DraftMessage>)>,
     children_order: &std::collections::HashMap<String, Vec<String>>,
 ) -> (Vec<DraftMessage>, std::collections::HashMap<String, usize>) {
-    use std::collections::HashMap;
-    let ids: std::collections::HashSet<&String> = nodes.iter().map(|(id, _, _)| id).collect();
+    use std::collections::{HashMap, HashSet};
+    let ids: HashSet<&String> = nodes.iter().map(|(id, _, _)| id).collect();
     let mut children: HashMap<String, Vec<String>> = HashMap::new();
     let mut roots = Vec::new();
     for (id, parent, _) in &nodes {
@@ -485,12 +532,16 @@ pub(super) fn tree(
             _ => roots.push(id.clone()),
         }
     }
-    // The file's own order of children when it gives one (ChatGPT's and Open WebUI's `children` lists).
+    // The file's own order of children when it gives one (ChatGPT's and Open WebUI's `children` lists), looked up
+    // in a map: a node with tens of thousands of children sorts in n log n.
     for (parent, kids) in &mut children {
         if let Some(order) = children_order.get(parent) {
-            kids.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
+            let rank: HashMap<&String, usize> = order.iter().enumerate().map(|(i, o)| (o, i)).collect();
+            kids.sort_by_key(|k| rank.get(k).copied().unwrap_or(usize::MAX));
         }
     }
+    // Nodes in the file's order: those a parent loop keeps from every root are walked from there in the end.
+    let order: Vec<String> = nodes.iter().map(|(id, _, _)| id.clone()).collect();
     let mut by_id: HashMap<String, DraftMessage> = HashMap::new();
     for (id, _, message) in nodes {
         if let Some(m) = message {
@@ -499,20 +550,59 @@ pub(super) fn tree(
     }
     let mut out: Vec<DraftMessage> = Vec::new();
     let mut kids_of: Vec<usize> = Vec::new();
+    // How many answers were joined to each message: a path may join it only while it is the one that joined last
+    // (the chain after another app's tool call), never a sibling path (a regenerated answer stays a branch).
+    let mut joins: Vec<u64> = Vec::new();
+    // The text each message had before each of its joins (`[g]`: after `g` joins), so a sibling path can start its
+    // own branch from the same point.
+    let mut texts: Vec<Vec<String>> = Vec::new();
     let mut placed: HashMap<String, usize> = HashMap::new();
-    // Depth first, iteratively (a long chat is a deep tree): (node, the message its children hang on).
-    let mut stack: Vec<(String, Option<usize>)> = roots.into_iter().rev().map(|r| (r, None)).collect();
-    let mut seen = std::collections::HashSet::new();
-    while let Some((id, attach)) = stack.pop() {
+    // Depth first, iteratively (a long chat is a deep tree): (node, the message its children hang on, the joins
+    // that message had when the path reached it).
+    let mut stack: Vec<(String, Option<usize>, u64)> = roots.into_iter().rev().map(|r| (r, None, 0)).collect();
+    let mut seen = HashSet::new();
+    let mut unreached = order.into_iter();
+    loop {
+        let Some((id, attach, generation)) = stack.pop() else {
+            // Every root walked: a node still unseen sits in a parent loop; it starts a tree of its own.
+            match unreached.by_ref().find(|id| !seen.contains(id)) {
+                Some(id) => {
+                    stack.push((id, None, 0));
+                    continue;
+                }
+                None => break,
+            }
+        };
         if !seen.insert(id.clone()) {
             continue;
         }
-        let mut here = attach;
+        let mut here = (attach, generation);
         if let Some(mut m) = by_id.remove(&id) {
-            let continues = attach.is_some_and(|p| {
-                m.role == "assistant" && out[p].role == "assistant" && kids_of[p] == 0 && !m.content.is_empty()
-            });
+            let follows =
+                attach.filter(|p| m.role == "assistant" && out[*p].role == "assistant" && !m.content.is_empty());
+            let continues = follows.is_some_and(|p| kids_of[p] == 0 && joins[p] == generation);
+            // Another answer after the same tool call (a regeneration): the text before the call, then this answer,
+            // as a branch of its own beside the first.
+            let sibling = follows.filter(|p| generation < joins[*p]);
             match (continues, attach) {
+                _ if sibling.is_some() => {
+                    let p = sibling.unwrap_or_default();
+                    let history: Vec<String> = texts[p][..=generation as usize].to_vec();
+                    let mut copy = out[p].clone();
+                    copy.content = format!("{}\n\n{}", history[generation as usize], m.content);
+                    copy.updated_at = m.updated_at;
+                    copy.status = m.status.clone();
+                    if let Some(grand) = copy.parent {
+                        kids_of[grand] += 1;
+                    }
+                    out.push(copy);
+                    kids_of.push(0);
+                    joins.push(generation + 1);
+                    let mut own = history;
+                    own.push(out[out.len() - 1].content.clone());
+                    texts.push(own);
+                    here = (Some(out.len() - 1), generation + 1);
+                }
                 (true, Some(p)) => {
                     let parent = &mut out[p];
                     if !parent.content.is_empty() {
@@ -523,24 +613,29 @@ pub(super) fn tree(
                     if m.status != "delivered" {
                         parent.status = m.status.clone();
                     }
+                    joins[p] += 1;
+                    texts[p].push(out[p].content.clone());
+                    here = (Some(p), joins[p]);
                 }
                 _ => {
                     m.parent = attach;
                     if let Some(p) = attach {
                         kids_of[p] += 1;
                     }
+                    texts.push(vec![m.content.clone()]);
                     out.push(m);
                     kids_of.push(0);
-                    here = Some(out.len() - 1);
+                    joins.push(0);
+                    here = (Some(out.len() - 1), 0);
                 }
             }
         }
-        if let Some(h) = here {
+        if let Some(h) = here.0 {
             placed.insert(id.clone(), h);
         }
         if let Some(kids) = children.get(&id) {
             for kid in kids.iter().rev() {
-                stack.push((kid.clone(), here));
+                stack.push((kid.clone(), here.0, here.1));
             }
         }
     }
@@ -550,28 +645,36 @@ pub(super) fn tree(
 /// `text` without the `<details type="…">` blocks of the `kinds` given (Open WebUI writes tool calls and reasoning
 /// into the reply's text that way), and how many it took out.
 pub(super) fn without_details(text: &str, kinds: &[&str]) -> (String, u32) {
+    let heads: Vec<(String, String)> = kinds
+        .iter()
+        .map(|k| (format!("type=\"{k}\""), format!("type='{k}'")))
+        .collect();
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let mut taken = 0;
     while let Some(start) = rest.find("<details") {
-        let head_end = rest[start..].find('>').map(|e| start + e + 1);
-        let is_kind = head_end.is_some_and(|end| {
-            let head = &rest[start..end];
-            kinds
-                .iter()
-                .any(|k| head.contains(&format!("type=\"{k}\"")) || head.contains(&format!("type='{k}'")))
-        });
-        let close = rest[start..].find("</details>").map(|e| start + e + "</details>".len());
-        match (is_kind, close) {
-            (true, Some(close)) => {
+        let Some(head_end) = rest[start..].find('>').map(|e| start + e + 1) else {
+            break;
+        };
+        let head = &rest[start..head_end];
+        let is_kind = heads
+            .iter()
+            .any(|(a, b)| head.contains(a.as_str()) || head.contains(b.as_str()));
+        // Only a block to take out is looked for its end (once per block: linear in the text).
+        let close = is_kind
+            .then(|| rest[head_end..].find("</details>"))
+            .flatten()
+            .map(|e| head_end + e + "</details>".len());
+        match close {
+            Some(close) => {
                 out.push_str(&rest[..start]);
                 rest = &rest[close..];
                 taken += 1;
             }
-            _ => {
-                let next = head_end.unwrap_or(rest.len());
-                out.push_str(&rest[..next]);
-                rest = &rest[next..];
+            None if is_kind => break,
+            None => {
+                out.push_str(&rest[..head_end]);
+                rest = &rest[head_end..];
             }
         }
     }
@@ -620,7 +723,94 @@ mod tests {
             ReadError::Unknown
         );
     }
+    /// A ChatGPT node: `(id, parent, children, role, text, recipient)`.
+    fn node(id: &str, parent: Option<&str>, children: &[&str], role: &str, text: &str, to: &str) -> (String, Value) {
+        let message = serde_json::json!({
+            "author": {"role": role}, "recipient": to, "create_time": 1_700_000_000.0,
+            "content": {"content_type": "text", "parts": [text]}
+        });
+        let value = serde_json::json!({"id": id, "parent": parent, "children": children, "message": message});
+        (id.to_string(), value)
+    }
+
+    fn chatgpt(nodes: Vec<(String, Value)>, current: &str) -> Found {
+        let mapping: serde_json::Map<String, Value> = nodes.into_iter().collect();
+        let file = serde_json::json!([{"id": "c", "title": "t", "mapping": mapping, "current_node": current}]);
+        read(file.to_string().as_bytes(), 1 << 20).unwrap()
+    }
+
+    #[test]
+    fn two_answers_after_one_tool_call_stay_two_branches() {
+        let found = chatgpt(
+            vec![
+                node("u", None, &["a"], "user", "Q", "all"),
+                node("a", Some("u"), &["call"], "assistant", "Searching", "all"),
+                node("call", Some("a"), &["tool"], "assistant", "search()", "browser"),
+                node("tool", Some("call"), &["one", "two"], "tool", "results", "all"),
+                node("one", Some("tool"), &[], "assistant", "Answer one", "all"),
+                node("two", Some("tool"), &[], "assistant", "Answer two", "all"),
+            ],
+            "two",
+        );
+        let c = &found.conversations[0];
+        let texts: Vec<&str> = c.messages.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, ["Q", "Searching\n\nAnswer one", "Searching\n\nAnswer two"]);
+        assert_eq!((c.messages[1].parent, c.messages[2].parent), (Some(0), Some(0)));
+        assert_eq!(c.branches(), 2);
+        assert_eq!(c.current_leaf, Some(2));
+    }
+
+    #[test]
+    fn a_parent_loop_loses_nothing() {
+        let found = chatgpt(
+            vec![
+                node("a", Some("b"), &["b"], "user", "first", "all"),
+                node("b", Some("a"), &["a"], "assistant", "second", "all"),
+            ],
+            "b",
+        );
+        assert_eq!(found.conversations[0].messages.len(), 2);
+    }
+
+    #[test]
+    fn times_to_come_nul_and_long_texts_are_brought_within_what_is_stored() {
+        let mut n = node("u", None, &[], "user", "a\0b", "all");
+        n.1["message"]["create_time"] = serde_json::json!(253_402_214_400.0_f64);
+        let long = "x".repeat(MAX_CONTENT_CHARS + 5);
+        let found = chatgpt(vec![n, node("r", Some("u"), &[], "assistant", &long, "all")], "r");
+        let c = &found.conversations[0];
+        assert_eq!(c.messages[0].content, "ab");
+        assert!(c.messages[0].created_at <= crate::core::db::now_millis());
+        assert_eq!(c.messages[1].content.chars().count(), MAX_CONTENT_CHARS);
+        assert!(c.messages[1].additional_data.contains("cut_on_import_from_chars"));
+    }
+
+    #[test]
+    fn a_tree_too_large_is_left_out_before_it_is_built() {
+        let nodes: Vec<(String, Value)> = (0..=MAX_NODES)
+            .map(|i| {
+                (
+                    format!("n{i}"),
+                    serde_json::json!({"id": format!("n{i}"), "message": null}),
+                )
+            })
+            .collect();
+        let found = chatgpt(nodes, "n0");
+        assert_eq!(found.left[0].reason, LeftReason::TooLong);
+    }
+
+    #[test]
+    fn details_without_their_end_are_read_in_one_pass() {
+        let text = "<details>".repeat(50_000);
+        let (out, n) = without_details(&text, &["reasoning"]);
+        assert_eq!((out.len(), n), (text.len(), 0));
+        let (out, n) = without_details("a <details type=\"reasoning\"> never closed", &["reasoning"]);
+        assert_eq!((out.as_str(), n), ("a <details type=\"reasoning\"> never closed", 0));
+    }
 }
+
+/// Most previews kept at once, for every account together (each holds its file's conversations in memory).
+const MAX_PREVIEWS: usize = 32;
 
 /// How long a preview waits for its confirmation.
 const PREVIEW_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);
@@ -685,6 +875,13 @@ impl Imports {
         inner
             .pending
             .retain(|_, p| p.user_id != user_id && p.at.elapsed() < PREVIEW_TTL);
+        // A bound on the files held at once, whatever the number of accounts: the oldest preview goes first.
+        while inner.pending.len() >= MAX_PREVIEWS {
+            let Some(oldest) = inner.pending.iter().min_by_key(|(_, p)| p.at).map(|(t, _)| t.clone()) else {
+                break;
+            };
+            inner.pending.remove(&oldest);
+        }
         inner.pending.insert(
             token.clone(),
             Pending {
@@ -699,7 +896,8 @@ impl Imports {
 
     /// `user_id`'s preview `token`, if it is theirs and still kept.
     pub fn get(&self, user_id: i64, token: &str) -> Option<Pending> {
-        let inner = self.lock();
+        let mut inner = self.lock();
+        inner.pending.retain(|_, p| p.at.elapsed() < PREVIEW_TTL);
         inner
             .pending
             .get(token)

@@ -111,6 +111,10 @@ pub(super) fn draft(value: Value) -> Option<Draft> {
             (chain, None)
         }
     };
+    if entries.len() > super::MAX_NODES {
+        draft.oversized = true;
+        return Some(draft);
+    }
     let mut nodes = Vec::with_capacity(entries.len());
     let mut order = HashMap::new();
     // A map's order is not the file's: messages are taken in the order they were written.

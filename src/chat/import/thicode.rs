@@ -82,6 +82,10 @@ pub(super) fn draft(value: Value) -> Option<Draft> {
         Some(Value::Array(m)) => m,
         _ => Vec::new(),
     };
+    if messages.len() > super::MAX_MESSAGES {
+        draft.oversized = true;
+        return Some(draft);
+    }
     // Messages come oldest first, each after its parent; ids are renumbered on import.
     let mut index: HashMap<i64, usize> = HashMap::new();
     for m in messages {

@@ -199,6 +199,7 @@ fn Item(item: ImportItem) -> impl IntoView {
         "imported" => tr!(t, chat.import.outcome_imported),
         "already_imported" => tr!(t, chat.import.outcome_already_imported),
         "too_long" => tr!(t, chat.import.outcome_too_long),
+        "failed" => tr!(t, chat.import.outcome_failed),
         _ => tr!(t, chat.import.outcome_empty),
     };
     let title = if item.title.is_empty() {
@@ -283,27 +284,22 @@ mod client {
                 .map_err(|_| None)?
                 .dyn_into()
                 .map_err(|_| None)?;
-        let text = JsFuture::from(answer.text().map_err(|_| None)?)
+        // Read with the browser's JSON parser: no JSON decoder in this page's code.
+        let json = JsFuture::from(answer.json().map_err(|_| None)?)
             .await
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default();
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|_| None)?;
+            .map_err(|_| None)?;
+        let get = |value: &wasm_bindgen::JsValue, key: &str| js_sys::Reflect::get(value, &key.into()).ok();
         if answer.ok() {
-            return json
-                .get("token")
-                .and_then(|t| t.as_str())
-                .map(str::to_string)
-                .ok_or(None);
+            return get(&json, "token").and_then(|t| t.as_string()).ok_or(None);
         }
-        let first = |v: &serde_json::Value| match v {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Array(items) => items.iter().find_map(|i| i.as_str().map(str::to_string)),
-            _ => None,
-        };
-        Err(match &json {
-            serde_json::Value::Object(map) => map.values().find_map(first),
-            _ => None,
-        })
+        // `{"file": ["…"]}` or `{"detail": "…"}`: the first message.
+        let keys = js_sys::Object::keys(json.unchecked_ref::<js_sys::Object>());
+        let first = keys.iter().find_map(|key| {
+            let value = get(&json, &key.as_string()?)?;
+            value
+                .as_string()
+                .or_else(|| js_sys::Array::from(&value).get(0).as_string())
+        });
+        Err(first)
     }
 }

@@ -51,7 +51,7 @@ pub fn too_large(max: u64) -> AppError {
 }
 
 /// What importing `found` into `user`'s account adds — and, unless `dry_run`, adds it. One import per account runs
-/// at a time (409 for a second one).
+/// at a time (a second one is refused with 400 until the first ends).
 pub async fn import_found(
     state: &AppState,
     user: &User,
@@ -63,7 +63,8 @@ pub async fn import_found(
         .imports
         .start(user.id)
         .ok_or_else(|| AppError::BadRequest(text!(chat.import.running)))?;
-    let mut sources = store::import_sources(&state.db.pool, user.id).await?;
+    let sources = store::import_sources(&state.db.pool, user.id).await?;
+    let mut in_file = std::collections::HashSet::new();
     let originals: Vec<(i64, i64)> = found.conversations.iter().filter_map(|d| d.original).collect();
     let here = store::still_there(&state.db.pool, user.id, &originals).await?;
     let mut report = ImportReport {
@@ -86,17 +87,27 @@ pub async fn import_found(
                 report.already_imported += 1;
                 ("already_imported", Some(id))
             }
+            // The same conversation twice in one file is added once.
+            None if !in_file.insert(draft.source.as_str()) => {
+                report.already_imported += 1;
+                ("already_imported", None)
+            }
             None if dry_run => {
                 report.imported += 1;
                 ("new", None)
             }
-            None => {
-                let id = store::insert_draft(&state.db.pool, user.id, draft).await?;
-                // The same conversation twice in one file is added once.
-                sources.insert(draft.source.clone(), id);
-                report.imported += 1;
-                ("imported", Some(id))
-            }
+            None => match store::insert_draft(&state.db.pool, user.id, draft).await {
+                Ok(id) => {
+                    report.imported += 1;
+                    ("imported", Some(id))
+                }
+                Err(e) => {
+                    // One conversation the database refuses does not stop the others (nor lose them).
+                    tracing::warn!(user_id = user.id, error = %e, "an imported conversation could not be stored");
+                    report.left_out += 1;
+                    ("failed", None)
+                }
+            },
         };
         if known.is_none() {
             report.not_carried.add(&draft.not_carried);
@@ -149,8 +160,8 @@ pub fn import_preview(state: &AppState, user: &User, token: &str) -> Result<Impo
         .ok_or_else(|| AppError::invalid("token", text!(chat.import.expired)))
 }
 
-/// Imports the file previewed under `token`; confirming it again (a second click, a reload) adds nothing and
-/// answers the same report.
+/// Imports the file previewed under `token`; confirming it again once it is done (a reload, a second post) adds
+/// nothing and answers the same report (while it runs, a second confirmation is refused as "already running").
 pub async fn confirm_import(state: &AppState, user: &User, token: &str) -> Result<ImportReport, AppError> {
     let pending = state
         .chat

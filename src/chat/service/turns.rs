@@ -173,7 +173,7 @@ pub async fn send_message_with(
 /// The MIME type a message declares (API `content_type`). The original backend stored any content type it was sent
 /// (clients send a model name there, for one): any text of at most 50 characters is accepted, and one we do not know
 /// means the default.
-pub(super) fn content_type_of(kind: Option<&str>) -> Result<&'static str, AppError> {
+pub(crate) fn content_type_of(kind: Option<&str>) -> Result<&'static str, AppError> {
     Ok(match kind.map(str::trim) {
         Some(kind) if kind.chars().count() > MAX_CONTENT_TYPE_CHARS => {
             return Err(AppError::invalid(
