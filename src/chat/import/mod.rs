@@ -550,12 +550,10 @@ pub(super) fn tree(
     }
     let mut out: Vec<DraftMessage> = Vec::new();
     let mut kids_of: Vec<usize> = Vec::new();
-    // How many answers were joined to each message: a path may join it only while it is the one that joined last
-    // (the chain after another app's tool call), never a sibling path (a regenerated answer stays a branch).
-    let mut joins: Vec<u64> = Vec::new();
-    // The text each message had before each of its joins (`[g]`: after `g` joins), so a sibling path can start its
-    // own branch from the same point.
-    let mut texts: Vec<Vec<String>> = Vec::new();
+    // For each message, the length of its text before each answer joined to it (`[g]`: after `g` joins; a join only
+    // appends). A path may join a message only while it is the one that joined last (the chain after another app's
+    // tool call), never a sibling path: a regenerated answer starts its own branch from the same point.
+    let mut lengths: Vec<Vec<usize>> = Vec::new();
     let mut placed: HashMap<String, usize> = HashMap::new();
     // Depth first, iteratively (a long chat is a deep tree): (node, the message its children hang on, the joins
     // that message had when the path reached it).
@@ -580,54 +578,48 @@ pub(super) fn tree(
         if let Some(mut m) = by_id.remove(&id) {
             let follows =
                 attach.filter(|p| m.role == "assistant" && out[*p].role == "assistant" && !m.content.is_empty());
-            let continues = follows.is_some_and(|p| kids_of[p] == 0 && joins[p] == generation);
+            // How many answers were joined to `p`.
+            let joins = |lengths: &[Vec<usize>], p: usize| (lengths[p].len() - 1) as u64;
+            let continues = follows.filter(|p| kids_of[*p] == 0 && joins(&lengths, *p) == generation);
             // Another answer after the same tool call (a regeneration): the text before the call, then this answer,
             // as a branch of its own beside the first.
-            let sibling = follows.filter(|p| generation < joins[*p]);
-            match (continues, attach) {
-                _ if sibling.is_some() => {
-                    let p = sibling.unwrap_or_default();
-                    let history: Vec<String> = texts[p][..=generation as usize].to_vec();
-                    let mut copy = out[p].clone();
-                    copy.content = format!("{}\n\n{}", history[generation as usize], m.content);
-                    copy.updated_at = m.updated_at;
-                    copy.status = m.status.clone();
-                    if let Some(grand) = copy.parent {
-                        kids_of[grand] += 1;
-                    }
-                    out.push(copy);
-                    kids_of.push(0);
-                    joins.push(generation + 1);
-                    let mut own = history;
-                    own.push(out[out.len() - 1].content.clone());
-                    texts.push(own);
-                    here = (Some(out.len() - 1), generation + 1);
+            let sibling = follows.filter(|p| generation < joins(&lengths, *p));
+            if let Some(p) = sibling {
+                let history = lengths[p][..=generation as usize].to_vec();
+                let mut copy = out[p].clone();
+                copy.content = format!("{}\n\n{}", &out[p].content[..history[generation as usize]], m.content);
+                copy.updated_at = m.updated_at;
+                copy.status = m.status.clone();
+                if let Some(grand) = copy.parent {
+                    kids_of[grand] += 1;
                 }
-                (true, Some(p)) => {
-                    let parent = &mut out[p];
-                    if !parent.content.is_empty() {
-                        parent.content.push_str("\n\n");
-                    }
-                    parent.content.push_str(&m.content);
-                    parent.updated_at = parent.updated_at.max(m.updated_at);
-                    if m.status != "delivered" {
-                        parent.status = m.status.clone();
-                    }
-                    joins[p] += 1;
-                    texts[p].push(out[p].content.clone());
-                    here = (Some(p), joins[p]);
+                let mut own = history;
+                own.push(copy.content.len());
+                lengths.push(own);
+                out.push(copy);
+                kids_of.push(0);
+                here = (Some(out.len() - 1), generation + 1);
+            } else if let Some(p) = continues {
+                let parent = &mut out[p];
+                if !parent.content.is_empty() {
+                    parent.content.push_str("\n\n");
                 }
-                _ => {
-                    m.parent = attach;
-                    if let Some(p) = attach {
-                        kids_of[p] += 1;
-                    }
-                    texts.push(vec![m.content.clone()]);
-                    out.push(m);
-                    kids_of.push(0);
-                    joins.push(0);
-                    here = (Some(out.len() - 1), 0);
+                parent.content.push_str(&m.content);
+                parent.updated_at = parent.updated_at.max(m.updated_at);
+                if m.status != "delivered" {
+                    parent.status = m.status.clone();
                 }
+                lengths[p].push(parent.content.len());
+                here = (Some(p), joins(&lengths, p));
+            } else {
+                m.parent = attach;
+                if let Some(p) = attach {
+                    kids_of[p] += 1;
+                }
+                lengths.push(vec![m.content.len()]);
+                out.push(m);
+                kids_of.push(0);
+                here = (Some(out.len() - 1), 0);
             }
         }
         if let Some(h) = here.0 {
