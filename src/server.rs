@@ -93,7 +93,8 @@ pub fn router(state: AppState) -> Router {
                                 .copied()
                                 .chain([chat::routes::SEND_FORM_PATH]),
                         )
-                        .with_imports([api::imports::IMPORT_PATH, chat::types::IMPORT_FORM_PATH]),
+                        .with_imports([api::imports::IMPORT_PATH, chat::types::IMPORT_FORM_PATH])
+                        .with_json([api::openai::COMPLETIONS_PATH]),
                     ),
                     security::limit_body,
                 ))

@@ -39,6 +39,37 @@ pub struct ApiToken {
     pub expires_at: Option<i64>,
     /// Last authenticated use, epoch milliseconds (to the minute).
     pub last_used_at: Option<i64>,
+    /// What it may call: `all` (the REST API and the OpenAI-compatible `/v1/`) or `v1` (`/v1/` only).
+    pub scope: String,
+}
+
+/// What a token may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// The REST API and the OpenAI-compatible API.
+    #[default]
+    All,
+    /// Only the OpenAI-compatible API under `/v1/`.
+    V1,
+}
+
+impl Scope {
+    /// Its name in the database, forms and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::V1 => "v1",
+        }
+    }
+
+    /// The scope named `name` (`all` or `v1`), if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim() {
+            "all" => Some(Self::All),
+            "v1" => Some(Self::V1),
+            _ => None,
+        }
+    }
 }
 
 /// A new token and its key, which is never shown again.
@@ -61,7 +92,7 @@ pub enum Rejected {
     Inactive,
 }
 
-const COLUMNS: &str = "id, name, prefix, created_at, expires_at, last_used_at";
+const COLUMNS: &str = "id, name, prefix, created_at, expires_at, last_used_at, scope";
 
 /// The user's tokens, newest first.
 pub async fn list(pool: &AnyPool, user_id: i64) -> Result<Vec<ApiToken>, sqlx::Error> {
@@ -102,6 +133,7 @@ pub async fn create(
     user: &User,
     name: &str,
     expires_in_days: Option<i64>,
+    scope: Scope,
 ) -> Result<Created, AppError> {
     if let Err(errors) = check(name, expires_in_days) {
         return Err(AppError::Invalid(errors));
@@ -132,8 +164,8 @@ pub async fn create(
     let expires_at = expires_in_days.map(|days| now + days * 86_400_000);
     let prefix: String = key.chars().take(SHOWN_CHARS).collect();
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO api_tokens (user_id, name, prefix, key_hash, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO api_tokens (user_id, name, prefix, key_hash, created_at, expires_at, scope) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(user.id)
     .bind(name.trim())
@@ -141,6 +173,7 @@ pub async fn create(
     .bind(sha256_hex(&key))
     .bind(now)
     .bind(expires_at)
+    .bind(scope.as_str())
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -151,6 +184,7 @@ pub async fn create(
         created_at: now,
         expires_at,
         last_used_at: None,
+        scope: scope.as_str().to_string(),
     };
     tracing::info!(user_id = user.id, token_id = id, "api token created");
     Ok(Created { token, key })
@@ -169,17 +203,17 @@ pub async fn revoke(pool: &AnyPool, user_id: i64, id: i64) -> Result<bool, sqlx:
     Ok(done.rows_affected() > 0)
 }
 
-/// The active user a key belongs to; records the use (to the minute).
-pub async fn authenticate(pool: &AnyPool, key: &str) -> Result<Result<User, Rejected>, sqlx::Error> {
+/// The active user a key belongs to, and what the key may call; records the use (to the minute).
+pub async fn authenticate(pool: &AnyPool, key: &str) -> Result<Result<(User, Scope), Rejected>, sqlx::Error> {
     if !key.starts_with(KEY_PREFIX) {
         return Ok(Err(Rejected::Invalid));
     }
-    let row: Option<(i64, i64, Option<i64>)> =
-        sqlx::query_as("SELECT id, user_id, expires_at FROM api_tokens WHERE key_hash = $1")
+    let row: Option<(i64, i64, Option<i64>, String)> =
+        sqlx::query_as("SELECT id, user_id, expires_at, scope FROM api_tokens WHERE key_hash = $1")
             .bind(sha256_hex(key))
             .fetch_optional(pool)
             .await?;
-    let Some((id, user_id, expires_at)) = row else {
+    let Some((id, user_id, expires_at, scope)) = row else {
         return Ok(Err(Rejected::Invalid));
     };
     let now = now_millis();
@@ -200,5 +234,5 @@ pub async fn authenticate(pool: &AnyPool, key: &str) -> Result<Result<User, Reje
     .bind(now - LAST_USED_GRANULARITY_MILLIS)
     .execute(pool)
     .await?;
-    Ok(Ok(user))
+    Ok(Ok((user, Scope::parse(&scope).unwrap_or(Scope::V1))))
 }

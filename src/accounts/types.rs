@@ -65,6 +65,8 @@ pub struct TokenRow {
     pub expired: bool,
     /// Last use, if any.
     pub last_used: Option<String>,
+    /// Limited to the OpenAI-compatible API under `/v1/`.
+    pub v1_only: bool,
 }
 
 /// The API tokens page: the user's tokens, and a key just created (shown this once).
@@ -74,6 +76,8 @@ pub struct TokensView {
     pub tokens: Vec<TokenRow>,
     /// The key of the token created just before, shown once.
     pub new_key: Option<String>,
+    /// The base URL of the OpenAI-compatible API (`SITE_URL` + `/v1`).
+    pub v1_base_url: String,
 }
 
 /// Lifetimes offered for a new token, in days (empty = never expires).

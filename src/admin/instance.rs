@@ -13,6 +13,80 @@ use crate::core::error::AppError;
 const SHARING: &str = "sharing_enabled";
 /// The key of the temporary chats' mode.
 const TEMPORARY: &str = "temporary_chats";
+/// The key of the OpenAI-compatible API's switch and model list.
+const OPENAI_API: &str = "openai_api";
+
+/// The OpenAI-compatible API under `/v1/` (issue #30): on or off, and the models it offers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OpenAiApi {
+    /// Whether `/v1/` answers at all (default: yes; it needs a personal token either way).
+    pub enabled: bool,
+    /// The models it offers; empty: every model the provider lists (and the embeddings model).
+    #[serde(default)]
+    pub models: Vec<String>,
+}
+
+impl Default for OpenAiApi {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            models: Vec::new(),
+        }
+    }
+}
+
+impl OpenAiApi {
+    /// Whether it offers `model` (of those the provider has).
+    pub fn allows(&self, model: &str) -> bool {
+        self.models.is_empty() || self.models.iter().any(|m| m == model)
+    }
+
+    /// The model list a form or an API body gives (names separated by commas, spaces or lines), trimmed, without
+    /// repeats; a clear field error for a name no provider could have.
+    pub fn models_from_field(text: &str) -> Result<Vec<String>, AppError> {
+        let mut models: Vec<String> = Vec::new();
+        for name in text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|n| !n.is_empty())
+        {
+            let valid = name.len() <= 100
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'@'));
+            if !valid {
+                return Err(AppError::invalid(
+                    "openai_api_models",
+                    crate::text!(core.field.invalid_choice, value = name.to_string()),
+                ));
+            }
+            if !models.iter().any(|m| m == name) {
+                models.push(name.to_string());
+            }
+        }
+        Ok(models)
+    }
+}
+
+/// The OpenAI-compatible API's setting (default: on, every model).
+pub async fn openai_api<'e>(db: impl sqlx::Executor<'e, Database = sqlx::Any>) -> Result<OpenAiApi, sqlx::Error> {
+    Ok(value(db, OPENAI_API)
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
+}
+
+/// Sets the OpenAI-compatible API's switch and models, audited (`settings.openai_api`) when it changes anything.
+pub async fn set_openai_api(pool: &AnyPool, actor: &Actor, setting: OpenAiApi) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    crate::admin::service::lock_staff(&mut tx, actor).await?;
+    let before = openai_api(&mut *tx).await?;
+    if before != setting {
+        let (from, to) = (json!(before), json!(setting));
+        write(&mut tx, actor, OPENAI_API, "settings.openai_api", from, to).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
 
 /// Whether users may start temporary chats (`chat::temporary`), must, or may not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -428,6 +428,10 @@ struct TokenBody {
     #[schema(minimum = 1, maximum = 3650)]
     #[serde(default, deserialize_with = "crate::api::lenient::integer")]
     expires_in_days: Option<i64>,
+    /// `all` (the default: this REST API and the OpenAI-compatible `/v1/`) or `v1` (`/v1/` only).
+    #[schema(example = "v1")]
+    #[serde(default, deserialize_with = "crate::api::lenient::text")]
+    scope: Option<String>,
 }
 
 /// `POST tokens/`: a new token; its `key` is in this answer only.
@@ -438,7 +442,16 @@ async fn create_token(
     ApiUser(user): ApiUser,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let created = crate::accounts::api_tokens::create(&state.db.pool, &user, &body.name, body.expires_in_days)
+    let scope = match body.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => crate::accounts::api_tokens::Scope::All,
+        Some(name) => crate::accounts::api_tokens::Scope::parse(name).ok_or_else(|| {
+            ApiError::Body(
+                StatusCode::BAD_REQUEST,
+                json!({"scope": [format!("\"{name}\" is not a valid choice.")]}),
+            )
+        })?,
+    };
+    let created = crate::accounts::api_tokens::create(&state.db.pool, &user, &body.name, body.expires_in_days, scope)
         .await
         .map_err(fields)?;
     let out = TokenOut {

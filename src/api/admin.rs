@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -457,7 +458,32 @@ struct SettingsOut {
     /// Temporary chats: `off`, `allowed` (the default) or `enforced` (every new chat is temporary).
     #[schema(example = "allowed")]
     temporary_chats: String,
+    /// The OpenAI-compatible API under `/v1/`: on or off, and the models it offers (empty: every model).
+    openai_api: OpenAiApiOut,
 }
+
+/// The OpenAI-compatible API's setting.
+#[derive(Debug, Serialize, ToSchema)]
+struct OpenAiApiOut {
+    /// Whether `/v1/` answers.
+    enabled: bool,
+    /// The models it offers; empty: every model of the provider.
+    models: Vec<String>,
+}
+
+/// A change of the OpenAI-compatible API's setting; what is left out stays as it is.
+#[derive(Deserialize, ToSchema)]
+struct OpenAiApiBody {
+    /// On or off.
+    #[serde(default, deserialize_with = "crate::api::lenient::boolean")]
+    enabled: Option<bool>,
+    /// The models offered: a list, or one string of names separated by commas or spaces; empty for every model.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    models: Option<Value>,
+}
+
+use crate::admin::instance::OpenAiApi;
 
 async fn settings_out(state: &AppState) -> Result<SettingsOut, ApiError> {
     Ok(SettingsOut {
@@ -467,6 +493,13 @@ async fn settings_out(state: &AppState) -> Result<SettingsOut, ApiError> {
             .await?
             .as_str()
             .to_string(),
+        openai_api: {
+            let setting = crate::admin::instance::openai_api(&state.db.pool).await?;
+            OpenAiApiOut {
+                enabled: setting.enabled,
+                models: setting.models,
+            }
+        },
     })
 }
 
@@ -492,6 +525,9 @@ struct SettingsBody {
     /// `off`, `allowed` or `enforced`.
     #[serde(default, deserialize_with = "crate::api::lenient::text")]
     temporary_chats: Option<String>,
+    /// The OpenAI-compatible API's switch and models.
+    #[serde(default)]
+    openai_api: Option<OpenAiApiBody>,
 }
 
 #[utoipa::path(patch, path = "/api/admin/settings/", tag = "admin", security(("session" = []), ("token" = []), ("jwt" = [])), request_body = SettingsBody,
@@ -507,6 +543,38 @@ async fn update_settings(
     let temporary = match body.temporary_chats.as_deref() {
         Some(name) => Some(crate::admin::instance::TemporaryChats::from_field(name)?),
         None => None,
+    };
+    // Read whole before anything is written: a bad model list changes nothing.
+    let openai_api = match body.openai_api {
+        None => None,
+        Some(change) => {
+            let mut setting = crate::admin::instance::openai_api(pool).await?;
+            if let Some(enabled) = change.enabled {
+                setting.enabled = enabled;
+            }
+            match change.models {
+                None => {}
+                Some(Value::Null) => setting.models.clear(),
+                Some(Value::String(text)) => setting.models = OpenAiApi::models_from_field(&text)?,
+                Some(Value::Array(items)) => {
+                    let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                    let Some(names) = names else {
+                        return Err(ApiError::Body(
+                            StatusCode::BAD_REQUEST,
+                            serde_json::json!({"openai_api_models": ["Expected a list of model names."]}),
+                        ));
+                    };
+                    setting.models = OpenAiApi::models_from_field(&names.join(","))?;
+                }
+                Some(_) => {
+                    return Err(ApiError::Body(
+                        StatusCode::BAD_REQUEST,
+                        serde_json::json!({"openai_api_models": ["Expected a list of model names."]}),
+                    ));
+                }
+            }
+            Some(setting)
+        }
     };
     if let Some(change) = body.quota {
         let now = crate::chat::quota::defaults(pool).await?;
@@ -524,6 +592,9 @@ async fn update_settings(
     }
     if let Some(mode) = temporary {
         crate::admin::instance::set_temporary_chats(pool, &actor, mode).await?;
+    }
+    if let Some(change) = openai_api {
+        crate::admin::instance::set_openai_api(pool, &actor, change).await?;
     }
     Ok(Json(settings_out(&state).await?))
 }

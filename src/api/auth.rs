@@ -43,6 +43,12 @@ pub async fn authenticate_token(
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // The OpenAI-compatible API reads its bearer key itself and never a session: no cookie goes on, so none can act.
+    if req.uri().path().starts_with(crate::api::openai::PREFIX) || req.uri().path() == "/v1" {
+        remove_cookie(req.headers_mut(), crate::accounts::auth::SESSION_COOKIE);
+        req.extensions_mut().insert(crate::core::security::CsrfExempt);
+        return next.run(req).await;
+    }
     if req.uri().path().starts_with("/api/")
         && has_token_scheme(req.headers())
         && let Some(Ok(user)) = from_authorization(&state, req.headers()).await
@@ -103,7 +109,11 @@ async fn check_authorization(state: &AppState, value: &str) -> Result<User, ApiE
     let pool = &state.db.pool;
     if key.starts_with(api_tokens::KEY_PREFIX) {
         return match api_tokens::authenticate(pool, key).await? {
-            Ok(user) => Ok(user),
+            Ok((user, api_tokens::Scope::All)) => Ok(user),
+            Ok((_, api_tokens::Scope::V1)) => Err(ApiError::Detail(
+                StatusCode::FORBIDDEN,
+                "This token may only be used with the OpenAI-compatible API under /v1/.".into(),
+            )),
             Err(api_tokens::Rejected::Expired) => Err(invalid("Token has expired.")),
             Err(api_tokens::Rejected::Inactive) => Err(invalid("User inactive or deleted.")),
             Err(api_tokens::Rejected::Invalid) => Err(invalid("Invalid token.")),

@@ -697,7 +697,8 @@ async fn ask_mistral(
     // Counted against the account's limits like any reply, though nothing else is stored.
     let prompt_chars: usize = request.messages.iter().map(WireMessage::cost).sum();
     let prompt_tokens = crate::chat::quota::estimate_tokens(prompt_chars);
-    let ledger = crate::chat::quota::begin_unstored(&state.db.pool, user.id, &request.model, prompt_tokens).await?;
+    let ledger =
+        crate::chat::quota::begin_unstored(&state.db.pool, user.id, &request.model, prompt_tokens, "chat").await?;
     // The call and its bookkeeping run as a task of their own: a client that hangs up does not leave the ledger's row
     // open (or its tokens uncounted).
     let task_state = state.clone();

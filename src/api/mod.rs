@@ -12,6 +12,7 @@ pub mod imports;
 pub mod lenient;
 pub mod limits;
 pub mod list_cache;
+pub mod openai;
 pub mod schema;
 pub mod shares;
 
@@ -53,7 +54,10 @@ use crate::state::AppState;
         (name = "jwt", description = "JSON Web Tokens: short-lived access, rotating refresh"),
         (name = "chat", description = "Conversations and messages; replies generated in the background"),
         (name = "files", description = "Attachments: upload, read, delete; send them with `attachments` on a message"),
-        (name = "admin", description = "Administration, for staff: users and the audit log")
+        (name = "admin", description = "Administration, for staff: users and the audit log"),
+        (name = "openai", description = "The OpenAI-compatible API under `/v1/`: point any OpenAI or Mistral SDK at \
+            `<site>/v1` with a personal API token as its key. Errors have OpenAI's shape `{error: {message, type, \
+            param, code}}`.")
     )
 )]
 struct ApiDoc;
@@ -80,6 +84,17 @@ impl Modify for SecuritySchemes {
             ))),
         );
         components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`Bearer <key>` with a personal API token, of either scope (the `/v1/` API only).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "jwt",
             SecurityScheme::Http(
                 HttpBuilder::new()
@@ -97,7 +112,9 @@ impl Modify for SecuritySchemes {
 /// Every API route with its OpenAPI document: CORS, DRF-shaped 405s, the per-address limit on the anonymous routes,
 /// `/api/openapi.json` and the `/api/docs/` page.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let (router, doc) = documented(state).split_for_parts();
+    let (router, mut doc) = documented(state).split_for_parts();
+    let (v1, v1_doc) = openai::documented().split_for_parts();
+    doc.merge(v1_doc);
     let doc = std::sync::Arc::new(document_json(&doc));
     let json = doc.clone();
     router
@@ -111,11 +128,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/docs/", get(move || docs::page(doc.clone())))
         .layer(middleware::from_fn(method_not_allowed))
         .layer(cors(state))
+        .merge(openai::layered(v1))
 }
 
 /// The OpenAPI document of the API, as `/api/openapi.json` serves it.
 pub fn openapi(state: &AppState) -> serde_json::Value {
-    document_json(&documented(state).split_for_parts().1)
+    let mut doc = documented(state).split_for_parts().1;
+    doc.merge(openai::documented().split_for_parts().1);
+    document_json(&doc)
 }
 
 /// The document as JSON. utoipa 5.5 writes the fields of Link objects in snake case (`operation_id`); the

@@ -239,6 +239,9 @@ pub struct TokenOut {
     pub expires_at: Option<String>,
     /// RFC 3339 (to the minute).
     pub last_used_at: Option<String>,
+    /// What it may call: `all` (this REST API and the OpenAI-compatible `/v1/`) or `v1` (`/v1/` only).
+    #[schema(example = "all")]
+    pub scope: String,
     /// The secret key: in the answer to its creation only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
@@ -253,6 +256,7 @@ impl From<&crate::accounts::api_tokens::ApiToken> for TokenOut {
             created_at: iso(t.created_at),
             expires_at: t.expires_at.map(iso),
             last_used_at: t.last_used_at.map(iso),
+            scope: t.scope.clone(),
             key: None,
         }
     }

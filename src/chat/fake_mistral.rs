@@ -225,7 +225,15 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "prediction",
     "parallel_tool_calls",
 ];
-const MESSAGE_KEYS: &[&str] = &["role", "content", "tool_calls", "tool_call_id", "name", "prefix"];
+/// The keys a message may have, by role: Mistral takes `name` on a tool's result only (an OpenAI client's `name` on
+/// a user message is refused), and `prefix` on the assistant's.
+fn message_keys(role: &str) -> &'static [&'static str] {
+    match role {
+        "tool" => &["role", "content", "tool_call_id", "name"],
+        "assistant" => &["role", "content", "tool_calls", "prefix"],
+        _ => &["role", "content"],
+    }
+}
 
 /// Mistral's 422 for unknown keys, listing each offender.
 fn extra_forbidden(body: &Value) -> Option<Response> {
@@ -240,9 +248,10 @@ fn extra_forbidden(body: &Value) -> Option<Response> {
             .enumerate()
         {
             if let Some(m) = message.as_object() {
+                let allowed = message_keys(m.get("role").and_then(Value::as_str).unwrap_or_default());
                 offenders.extend(
                     m.keys()
-                        .filter(|k| !MESSAGE_KEYS.contains(&k.as_str()))
+                        .filter(|k| !allowed.contains(&k.as_str()))
                         .map(|k| format!("messages.{i}.{k}")),
                 );
             }
@@ -385,8 +394,27 @@ async fn embeddings(State(shared): State<Arc<Shared>>, headers: HeaderMap, body:
     if !authorized(&shared, &headers) {
         return unauthorized();
     }
+    // OpenAI's fields that Mistral refuses.
+    let offenders: Vec<Value> = ["dimensions", "user"]
+        .iter()
+        .filter(|k| body.get(**k).is_some())
+        .map(|k| json!({"type": "extra_forbidden", "loc": ["body", k], "msg": "Extra inputs are not permitted"}))
+        .collect();
+    if !offenders.is_empty() {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"object": "error", "message": {"detail": offenders}, "type": "invalid_request_message_error"})),
+        )
+            .into_response();
+    }
     if body.get("model").and_then(Value::as_str) != Some("mistral-embed") {
         return error(StatusCode::BAD_REQUEST, "Invalid model");
+    }
+    if body["input"].as_array().is_some_and(|items| items.len() > 512) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Too many inputs in request, split into more batches.",
+        );
     }
     let inputs: Vec<String> = match body.get("input") {
         Some(Value::String(s)) => vec![s.clone()],

@@ -330,9 +330,16 @@ pub async fn record_end(
     Ok(())
 }
 
-/// Starts a reply that is not stored (the API's `ask-mistral`): the account's limits are checked and its ledger row
-/// written in one transaction, as for a stored reply. Returns the row's id, for [`end_unstored`].
-pub async fn begin_unstored(pool: &AnyPool, user_id: i64, model: &str, prompt_tokens: i64) -> Result<i64, AppError> {
+/// Starts a reply that is not stored (the API's `ask-mistral`, a call of the OpenAI-compatible API: `source` is
+/// `chat` or `v1`): the account's limits are checked and its ledger row written in one transaction, as for a stored
+/// reply. Returns the row's id, for [`end_unstored`].
+pub async fn begin_unstored(
+    pool: &AnyPool,
+    user_id: i64,
+    model: &str,
+    prompt_tokens: i64,
+    source: &str,
+) -> Result<i64, AppError> {
     let now = crate::core::db::now_millis();
     let quota = effective(pool, user_id).await?;
     let mut tx = pool.begin().await?;
@@ -340,12 +347,14 @@ pub async fn begin_unstored(pool: &AnyPool, user_id: i64, model: &str, prompt_to
         return Err(exceeded.error(now));
     }
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO usage_events (user_id, model, created_at, prompt_tokens) VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO usage_events (user_id, model, created_at, prompt_tokens, source) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id",
     )
     .bind(user_id)
     .bind(model)
     .bind(now)
     .bind(prompt_tokens)
+    .bind(source)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;

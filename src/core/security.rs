@@ -347,17 +347,31 @@ pub fn is_multipart(headers: &HeaderMap) -> bool {
 /// The routes that take files (`multipart/form-data` posts, each file streamed to storage as it arrives), as path
 /// templates whose `{…}` segments match any one segment. The features list them; the router collects them.
 #[derive(Debug, Clone, Default)]
-pub struct UploadRoutes(std::sync::Arc<Vec<&'static str>>, std::sync::Arc<Vec<&'static str>>);
+pub struct UploadRoutes(
+    std::sync::Arc<Vec<&'static str>>,
+    std::sync::Arc<Vec<&'static str>>,
+    std::sync::Arc<Vec<&'static str>>,
+);
 
 impl UploadRoutes {
     /// The templates (`/api/files/`, `/api/chat/conversations/{id}/messages/` …).
     pub fn new(templates: impl IntoIterator<Item = &'static str>) -> Self {
-        Self(std::sync::Arc::new(templates.into_iter().collect()), Default::default())
+        Self(
+            std::sync::Arc::new(templates.into_iter().collect()),
+            Default::default(),
+            Default::default(),
+        )
     }
 
     /// The same, with the paths that take a file of conversations to import (`MAX_IMPORT_BYTES`, in any encoding).
     pub fn with_imports(self, paths: impl IntoIterator<Item = &'static str>) -> Self {
-        Self(self.0, std::sync::Arc::new(paths.into_iter().collect()))
+        Self(self.0, std::sync::Arc::new(paths.into_iter().collect()), self.2)
+    }
+
+    /// The same, with the paths whose JSON body may carry images inline (the OpenAI-compatible completions): as
+    /// large as an upload.
+    pub fn with_json(self, paths: impl IntoIterator<Item = &'static str>) -> Self {
+        Self(self.0, self.1, std::sync::Arc::new(paths.into_iter().collect()))
     }
 
     /// Whether `path` takes an import.
@@ -389,7 +403,9 @@ pub async fn limit_body(
     req: Request,
     next: Next,
 ) -> Response {
-    let upload = is_multipart(req.headers()) && *req.method() == Method::POST && uploads.matches(req.uri().path());
+    let upload = *req.method() == Method::POST
+        && ((is_multipart(req.headers()) && uploads.matches(req.uri().path()))
+            || uploads.2.contains(&req.uri().path()));
     let import = *req.method() == Method::POST && uploads.is_import(req.uri().path());
     let limit = if import {
         usize::try_from(config.limits.max_import_bytes)

@@ -47,7 +47,8 @@ async fn a_user_over_a_quota_is_told_when_it_resets_and_staff_can_lift_it() {
         (status, out),
         (
             StatusCode::OK,
-            json!({"quota": {"messages_per_day": 0, "tokens_per_day": 0, "tokens_per_month": 0}, "sharing_enabled": true, "temporary_chats": "allowed"})
+            json!({"quota": {"messages_per_day": 0, "tokens_per_day": 0, "tokens_per_month": 0}, "sharing_enabled": true, "temporary_chats": "allowed",
+                   "openai_api": {"enabled": true, "models": []}})
         )
     );
     let (status, out) = api(

@@ -263,6 +263,7 @@ async fn fixture(chat: &Chat, contract: &Contract, creds: &Creds) -> (i64, i64, 
 #[tokio::test]
 async fn real_responses_match_the_openapi_document() {
     let chat = Chat::new(&[
+        ("EMBEDDING_MODEL", "mistral-embed"),
         ("RATE_LIMIT_MESSAGES_PER_MINUTE", "0"),
         ("MAX_REQUEST_BODY_BYTES", "4096"),
         ("MCP_ALLOWED_HOSTS", "127.0.0.1"),
@@ -1160,6 +1161,64 @@ async fn real_responses_match_the_openapi_document() {
         StatusCode::NO_CONTENT
     );
 
+    // The OpenAI-compatible API: its answers and its errors, in its own shapes.
+    let (s, models) = call("/v1/models", "GET", "/v1/models".into(), None, Auth::Token).await;
+    assert_eq!((s, &models["object"]), (StatusCode::OK, &json!("list")));
+    let one = "/v1/models/{model}";
+    assert_eq!(
+        call(one, "GET", "/v1/models/mistral-embed".into(), None, Auth::Token)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(one, "GET", "/v1/models/gpt-4o".into(), None, Auth::Token).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let completions = "/v1/chat/completions";
+    let ask = |text: &str| json!({"model": "mistral-small-latest", "messages": [{"role": "user", "content": text}]});
+    for (body, expected) in [
+        (ask("hi"), StatusCode::OK),
+        (json!({"model": "mistral-small-latest"}), StatusCode::BAD_REQUEST),
+        (
+            json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}),
+            StatusCode::NOT_FOUND,
+        ),
+        (ask("hi [fake:429]"), StatusCode::TOO_MANY_REQUESTS),
+        (ask("hi [fake:503]"), StatusCode::SERVICE_UNAVAILABLE),
+    ] {
+        let (s, out) = call(completions, "POST", completions.into(), Some(body), Auth::Token).await;
+        assert_eq!(s, expected, "{out}");
+    }
+    let mut streamed = ask("hi");
+    streamed["stream"] = json!(true);
+    let (s, out) = call(completions, "POST", completions.into(), Some(streamed), Auth::Token).await;
+    assert!(
+        s == StatusCode::OK && out.as_str().unwrap().ends_with("data: [DONE]\n\n"),
+        "{out}"
+    );
+    let (s, _) = call(completions, "POST", completions.into(), Some(ask("hi")), Auth::Session).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let embeddings = "/v1/embeddings";
+    let (s, out) = call(
+        embeddings,
+        "POST",
+        embeddings.into(),
+        Some(json!({"model": "mistral-embed", "input": ["a", "b"]})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    let (s, _) = call(
+        embeddings,
+        "POST",
+        embeddings.into(),
+        Some(json!({"model": "mistral-embed"})),
+        Auth::Token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
     // Every operation of the document was called at least once.
     let seen = contract.seen.lock().unwrap().clone();
     let missing: Vec<_> = contract
@@ -1239,7 +1298,7 @@ fn concrete(method: &str, template: &str, ids: &HashMap<&str, i64>) -> (String, 
     for (name, value) in ids {
         path = path.replace(&format!("{{{name}}}"), &value.to_string());
     }
-    let path = path.replace("{token}", "0");
+    let path = path.replace("{token}", "0").replace("{model}", "mistral-small-latest");
     let body = match (method, template) {
         ("GET" | "DELETE", _) => None,
         (_, "/api/chat/conversations/") => Some(json!({"initial_message": "matrix"})),
@@ -1248,6 +1307,10 @@ fn concrete(method: &str, template: &str, ids: &HashMap<&str, i64>) -> (String, 
         // The body is the file itself: one ChatGPT conversation.
         (_, "/api/chat/import/") => Some(chatgpt_conversation()),
         (_, "/api/chat/ask-mistral/") => Some(json!({"message": "matrix"})),
+        (_, "/v1/chat/completions") => {
+            Some(json!({"model": "mistral-small-latest", "messages": [{"role": "user", "content": "matrix"}]}))
+        }
+        (_, "/v1/embeddings") => Some(json!({"model": "mistral-embed", "input": "matrix"})),
         (_, "/api/accounts/tokens/") => Some(json!({"name": "matrix"})),
         (_, "/api/files/") => Some(json!({"__file": "matrix.txt", "__bytes": "matrix"})),
         (_, "/api/accounts/settings/") => Some(json!({"bio": "matrix"})),
@@ -1270,6 +1333,7 @@ fn concrete(method: &str, template: &str, ids: &HashMap<&str, i64>) -> (String, 
 #[tokio::test]
 async fn every_route_under_every_kind_of_caller() {
     let chat = Chat::new(&[
+        ("EMBEDDING_MODEL", "mistral-embed"),
         ("RATE_LIMIT_MESSAGES_PER_MINUTE", "0"),
         ("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "0"),
     ])
@@ -1355,7 +1419,15 @@ async fn every_route_under_every_kind_of_caller() {
             );
             // ada and bob are not staff: the admin routes refuse them once they know who calls.
             let admin = template.starts_with("/api/admin/");
-            if other_user && template.contains("{id}") && !admin {
+            if template.starts_with("/v1/") {
+                // The OpenAI-compatible API: a personal token, and nothing else (no cookie, no JWT) opens it.
+                if mode == Auth::Token {
+                    assert!(status.is_success(), "{case}");
+                } else {
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{case}");
+                    assert_eq!(answer["error"]["code"], "invalid_api_key", "{case}");
+                }
+            } else if other_user && template.contains("{id}") && !admin {
                 assert_eq!(status, StatusCode::NOT_FOUND, "{case}");
             } else if mode == Auth::CrossSite && unsafe_method {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{case}");

@@ -136,6 +136,8 @@ fn is_language_neutral(text: &str) -> bool {
         || text.chars().all(|c| !c.is_alphabetic())
         || text.contains("ada")
         || text.contains("root")
+        // Addresses (the OpenAI-compatible API's base URL).
+        || text.starts_with("http://")
         || text.contains("mistral")
         || text.contains("codestral")
         || text.contains("Fake reply")

@@ -36,6 +36,7 @@ mod i18n;
 mod imports;
 mod mail;
 mod metrics;
+mod openai;
 mod races;
 mod sessions;
 mod shares;

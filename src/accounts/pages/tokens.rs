@@ -38,6 +38,7 @@ pub fn TokensPage() -> impl IntoView {
                 <code>"Authorization: Token <key>"</code>
                 {tr!(t, accounts.tokens.anyone_key_can_read)}
             </p>
+
             <Show when=revoked>
                 <p class="notice" role="status">{tr!(t, accounts.tokens.token_revoked)}</p>
             </Show>
@@ -53,6 +54,10 @@ pub fn TokensPage() -> impl IntoView {
                             });
                             let rows = view.tokens;
                             view! {
+                                <p class="hint">
+                                    {tr!(t, accounts.tokens.openai_hint)}<code data-testid="v1-base-url">{view.v1_base_url}</code>
+                                    {tr!(t, accounts.tokens.openai_hint_end)}
+                                </p>
                                 {key}
                                 <TokenList rows revoke/>
                             }.into_any()
@@ -75,6 +80,14 @@ pub fn TokensPage() -> impl IntoView {
                         {TOKEN_LIFETIMES.iter().map(|value| view! { <option value=*value>{lifetime_label(t, value)}</option> }).collect_view()}
                     </select>
                     <FieldErrors id="expires_in_days-errors".to_string() messages=feedback.messages("expires_in_days")/>
+                </div>
+                <div class="field-group">
+                    <label for="scope">{tr!(t, accounts.tokens.scope)}</label>
+                    <select id="scope" name="scope" aria-describedby="scope-errors" data-testid="token-scope">
+                        <option value="all">{tr!(t, accounts.tokens.scope_all)}</option>
+                        <option value="v1">{tr!(t, accounts.tokens.scope_v1)}</option>
+                    </select>
+                    <FieldErrors id="scope-errors".to_string() messages=feedback.messages("scope")/>
                 </div>
                 <button type="submit" class="primary" disabled=move || create.pending().get()>{tr!(t, accounts.tokens.create_token)}</button>
             </ActionForm>
@@ -104,7 +117,10 @@ fn TokenList(rows: Vec<TokenRow>, revoke: ServerAction<RevokeApiToken>) -> impl 
                     };
                     view! {
                         <tr>
-                            <td>{row.name}</td>
+                            <td>
+                                {row.name}
+                                {row.v1_only.then(|| view! { " " <span class="badge">{tr!(t, accounts.tokens.scope_v1_tag)}</span> })}
+                            </td>
                             <td><code>{row.prefix}"…"</code></td>
                             <td>{row.created}</td>
                             <td>{expires}</td>

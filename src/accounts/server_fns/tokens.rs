@@ -33,15 +33,21 @@ pub async fn list_api_tokens() -> Result<TokensView, AppError> {
                 expires: t.expires_at.map(when),
                 expired: t.expires_at.is_some_and(|at| at <= now),
                 last_used: t.last_used_at.map(when),
+                v1_only: t.scope == "v1",
             })
             .collect(),
         new_key,
+        v1_base_url: format!("{}/v1", state.config.site_url.trim_end_matches('/')),
     })
 }
 
 /// Creates a personal API token; its key is shown once by the tokens page.
 #[server]
-pub async fn create_api_token(name: String, expires_in_days: String) -> Result<(), AppError> {
+pub async fn create_api_token(
+    name: String,
+    expires_in_days: String,
+    #[server(default)] scope: Option<String>,
+) -> Result<(), AppError> {
     let (user, session) = require_user().await?;
     let state = expect_context::<crate::state::AppState>();
     let days = match expires_in_days.trim() {
@@ -56,7 +62,22 @@ pub async fn create_api_token(name: String, expires_in_days: String) -> Result<(
             }
         },
     };
-    let created = crate::accounts::api_tokens::create(&state.db.pool, &user, &name, days).await?;
+    let scope = match scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => crate::accounts::api_tokens::Scope::All,
+        Some(text) => match crate::accounts::api_tokens::Scope::parse(text) {
+            Some(scope) => scope,
+            None => {
+                let mut errors = FormErrors::default();
+                errors.keep("name", &name);
+                errors.add(
+                    "scope",
+                    crate::text!(core.field.invalid_choice, value = text.to_string()),
+                );
+                return Err(AppError::Invalid(errors));
+            }
+        },
+    };
+    let created = crate::accounts::api_tokens::create(&state.db.pool, &user, &name, days, scope).await?;
     session.session.insert(NEW_KEY, created.key).await?;
     leptos_axum::redirect("/settings/tokens?created=1");
     Ok(())

@@ -133,7 +133,25 @@ pub struct ChatRequest {
     /// which only Mistral takes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<&'static str>,
+    /// Sampling and format options a client of the OpenAI-compatible API chose, under the names Mistral takes
+    /// (`temperature`, `top_p`, `stop`, `random_seed`, `response_format`, `presence_penalty`, `frequency_penalty`,
+    /// `parallel_tool_calls`, and `tool_choice` when it names a function). Only [`OPTION_KEYS`] are ever set.
+    #[serde(flatten)]
+    pub options: serde_json::Map<String, serde_json::Value>,
 }
+
+/// The options a [`ChatRequest`] may carry besides its own fields: each is a key of Mistral's request schema.
+pub const OPTION_KEYS: &[&str] = &[
+    "temperature",
+    "top_p",
+    "stop",
+    "random_seed",
+    "response_format",
+    "presence_penalty",
+    "frequency_penalty",
+    "parallel_tool_calls",
+    "tool_choice",
+];
 
 impl ChatRequest {
     /// A streaming request for `model` with `messages`.
@@ -145,6 +163,7 @@ impl ChatRequest {
             max_tokens: None,
             tools: Vec::new(),
             tool_choice: None,
+            options: serde_json::Map::new(),
         }
     }
 

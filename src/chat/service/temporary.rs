@@ -76,7 +76,7 @@ pub async fn send(
         .unwrap_or_else(|| super::model_for(state, user, None));
     // Counted against the account's limits like any reply: the ledger's row holds the model and the tokens only.
     let prompt_estimate = crate::chat::quota::estimate_tokens(content.chars().count());
-    let ledger = crate::chat::quota::begin_unstored(&state.db.pool, user.id, &model, prompt_estimate).await?;
+    let ledger = crate::chat::quota::begin_unstored(&state.db.pool, user.id, &model, prompt_estimate, "chat").await?;
     let id = match existing {
         Some(c) => c.id,
         None => {
