@@ -196,6 +196,24 @@ ensure_mcp_servers() {
   export TEST_MCP_PYTHON="$venv/bin/python"
 }
 
+# The official OpenAI SDKs, for the tests of the OpenAI-compatible API (tests/it/openai_sdks.rs): PyPI's `openai` in
+# a virtual environment and npm's `openai`, each installed once into the user's cache. The tests run
+# tests/sdk/openai_client.py and tests/sdk/openai_client.mjs against a ThiCode they start.
+OPENAI_PYTHON_VERSION="3.63.0"
+OPENAI_NODE_VERSION="7.60.0"
+ensure_openai_sdks() {
+  local venv
+  venv="$(python_tool "openai-$OPENAI_PYTHON_VERSION" "openai==$OPENAI_PYTHON_VERSION" openai)"
+  export TEST_OPENAI_PYTHON="$venv/bin/python"
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/openai-node-$OPENAI_NODE_VERSION"
+  if [ ! -f "$dir/node_modules/openai/package.json" ]; then
+    say "installing openai@$OPENAI_NODE_VERSION (npm, once)"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" -E "openai@$OPENAI_NODE_VERSION" >&2
+  fi
+  export TEST_OPENAI_NODE="$dir"
+}
+
 # Lighthouse (npm) for bench/lighthouse, kept in the user's cache; prints its folder.
 LIGHTHOUSE_VERSION="12.2.3"
 ensure_lighthouse() {

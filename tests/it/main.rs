@@ -37,6 +37,7 @@ mod imports;
 mod mail;
 mod metrics;
 mod openai;
+mod openai_sdks;
 mod races;
 mod sessions;
 mod shares;
