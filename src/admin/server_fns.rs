@@ -160,12 +160,14 @@ async fn actor() -> Result<(crate::state::AppState, crate::admin::service::Actor
     ))
 }
 
-/// The instance's default limits, whether share links are allowed, and the temporary chats' mode (`off`, `allowed`
-/// or `enforced`) (`/admin/settings`).
+/// The instance's default limits, whether share links are allowed, the temporary chats' mode (`off`, `allowed`
+/// or `enforced`), and the OpenAI-compatible API's switch and models (`/admin/settings`).
 #[server]
-pub async fn admin_settings() -> Result<(crate::chat::types::Quota, bool, String), AppError> {
+#[allow(clippy::type_complexity)]
+pub async fn admin_settings() -> Result<(crate::chat::types::Quota, bool, String, (bool, Vec<String>)), AppError> {
     crate::accounts::server_fns::require_staff().await?;
     let state = expect_context::<crate::state::AppState>();
+    let api = crate::admin::instance::openai_api(&state.db.pool).await?;
     Ok((
         crate::chat::quota::defaults(&state.db.pool).await?,
         crate::admin::instance::sharing_enabled(&state.db.pool).await?,
@@ -173,7 +175,25 @@ pub async fn admin_settings() -> Result<(crate::chat::types::Quota, bool, String
             .await?
             .as_str()
             .to_string(),
+        (api.enabled, api.models),
     ))
+}
+
+/// Turns the OpenAI-compatible API on (`enabled` is `on`, a ticked box) or off, and sets the models it offers (names
+/// separated by commas, spaces or lines; empty: every model), audited.
+#[server]
+pub async fn admin_save_openai_api(
+    #[server(default)] enabled: Option<String>,
+    #[server(default)] models: String,
+) -> Result<(), AppError> {
+    let (state, actor) = actor().await?;
+    let setting = crate::admin::instance::OpenAiApi {
+        enabled: matches!(enabled.as_deref().map(str::trim), Some("on" | "true" | "1")),
+        models: crate::admin::instance::OpenAiApi::models_from_field(&models)?,
+    };
+    crate::admin::instance::set_openai_api(&state.db.pool, &actor, setting).await?;
+    leptos_axum::redirect("/admin/settings?saved=1");
+    Ok(())
 }
 
 /// Allows share links (`sharing` is `on`, a ticked box) or turns them off, and sets the temporary chats' mode when
@@ -475,6 +495,7 @@ pub fn form_pages() -> Vec<(&'static str, &'static str)> {
         (AdminUserAction::PATH, "/admin/users"),
         (AdminSaveSettings::PATH, "/admin/settings"),
         (AdminSaveSharing::PATH, "/admin/settings"),
+        (AdminSaveOpenaiApi::PATH, "/admin/settings"),
         (AdminSaveUserQuota::PATH, "/admin/users"),
         (AdminDeleteConversation::PATH, "/admin/users"),
         (AdminAddMcpServer::PATH, "/admin/tools"),

@@ -7,7 +7,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{AdminNav, refused};
-use crate::admin::server_fns::{AdminSaveSettings, AdminSaveSharing, AdminSaveUserQuota, admin_settings, admin_user};
+use crate::admin::server_fns::{
+    AdminSaveOpenaiApi, AdminSaveSettings, AdminSaveSharing, AdminSaveUserQuota, admin_settings, admin_user,
+};
 use crate::admin::types::AdminUserView;
 use crate::core::csrf::CsrfField;
 use crate::core::error::AppError;
@@ -64,12 +66,22 @@ pub fn SettingsPage() -> impl IntoView {
     let t = Lang::current();
     let save = ServerAction::<AdminSaveSettings>::new();
     let save_sharing = ServerAction::<AdminSaveSharing>::new();
+    let save_api = ServerAction::<AdminSaveOpenaiApi>::new();
+    let api_error = Signal::derive(move || save_api.value().get().and_then(Result::err));
     let defaults = crate::core::codec::resource(
-        move || (save.version().get(), save_sharing.version().get()),
+        move || {
+            (
+                save.version().get(),
+                save_sharing.version().get(),
+                save_api.version().get(),
+            )
+        },
         |_| admin_settings(),
     );
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let saved = move || use_query_map().with(|q| q.get("saved").is_some()) && error.get().is_none();
+    let saved = move || {
+        use_query_map().with(|q| q.get("saved").is_some()) && error.get().is_none() && api_error.get().is_none()
+    };
     view! {
         <Title text=tr!(t, admin.limits.settings_title)/>
         <section class="auth-card wide admin">
@@ -81,7 +93,7 @@ pub fn SettingsPage() -> impl IntoView {
             <Suspense fallback=move || view! { <p>{tr!(t, admin.page.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match defaults.await {
-                        Ok((quota, sharing, temporary)) => {
+                        Ok((quota, sharing, temporary, (api_on, api_models))) => {
                             let option = move |value: &'static str, label: &'static str| {
                                 let selected = temporary.as_str() == value;
                                 view! { <option value=value selected=selected>{label}</option> }
@@ -111,6 +123,30 @@ pub fn SettingsPage() -> impl IntoView {
                                         {option("enforced", tr!(t, chat.temporary.setting_enforced))}
                                     </select>
                                     <button type="submit" class="primary" data-testid="save-sharing">{tr!(t, chat.temporary.save_setting)}</button>
+                                </ActionForm>
+                                <h2>{tr!(t, admin.limits.openai_api)}</h2>
+                                <p class="hint">{tr!(t, admin.limits.openai_api_hint)}</p>
+                                <ActionForm action=save_api attr:class="form" attr:novalidate=true>
+                                    <CsrfField/>
+                                    <label class="checkbox">
+                                        <input type="checkbox" name="enabled" checked=api_on data-testid="openai-api-enabled"/>
+                                        {tr!(t, admin.limits.openai_api_enabled)}
+                                    </label>
+                                    <label for="openai-api-models">{tr!(t, admin.limits.openai_api_models)}</label>
+                                    <input id="openai-api-models" name="models" type="text" autocomplete="off"
+                                        value=api_models.join(", ") data-testid="openai-api-models"
+                                        aria-describedby="openai-api-models-hint openai-api-models-errors"/>
+                                    <p class="hint" id="openai-api-models-hint">{tr!(t, admin.limits.openai_api_models_hint)}</p>
+                                    <div id="openai-api-models-errors" role="alert"><ul class="field-errors">
+                                        {move || api_error
+                                            .get()
+                                            .and_then(|e| e.form().map(|f| f.of("openai_api_models", Lang::current())))
+                                            .unwrap_or_default()
+                                            .into_iter()
+                                            .map(|m| view! { <li>{m}</li> })
+                                            .collect_view()}
+                                    </ul></div>
+                                    <button type="submit" class="primary" data-testid="save-openai-api">{tr!(t, admin.limits.save)}</button>
                                 </ActionForm>
                             }.into_any()
                         }
