@@ -146,7 +146,7 @@ pub fn SettingsPage() -> impl IntoView {
                                             .map(|m| view! { <li>{m}</li> })
                                             .collect_view()}
                                     </ul></div>
-                                    <button type="submit" class="primary" data-testid="save-openai-api">{tr!(t, admin.limits.save)}</button>
+                                    <button type="submit" class="primary" data-testid="save-openai-api">{tr!(t, admin.limits.openai_api_save)}</button>
                                 </ActionForm>
                             }.into_any()
                         }

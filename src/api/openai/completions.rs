@@ -87,7 +87,7 @@ pub(super) async fn completions(
 ) -> Result<Response, OpenAiError> {
     let body: Value = serde_json::from_slice(&body)
         .map_err(|e| OpenAiError::invalid(None, format!("We could not parse the JSON body of your request: {e}")))?;
-    let mut completion = translate::completion(&body)?;
+    let mut completion = translate::completion(&body, hosted_mistral(&state.config.ai.base_url))?;
     completion.save |= headers
         .get("x-thicode-save")
         .and_then(|v| v.to_str().ok())
@@ -134,6 +134,12 @@ pub(super) async fn completions(
     } else {
         whole(stamp, events_rx).await
     }
+}
+
+/// Whether the provider is Mistral's hosted API (which fetches image addresses on the internet, not inside the
+/// operator's network).
+fn hosted_mistral(base_url: &str) -> bool {
+    reqwest::Url::parse(base_url).is_ok_and(|u| u.scheme() == "https" && u.host_str() == Some("api.mistral.ai"))
 }
 
 /// What the task sends the handler.
@@ -509,8 +515,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_mistrals_hosted_api_gets_image_addresses() {
+        assert!(hosted_mistral("https://api.mistral.ai"));
+        assert!(hosted_mistral("https://api.mistral.ai/"));
+        assert!(!hosted_mistral("http://127.0.0.1:8000"));
+        assert!(!hosted_mistral("https://api.mistral.ai.evil.example"));
+    }
+
+    #[test]
     fn a_saved_exchange_keeps_turns_calls_and_results() {
-        let completion = translate::completion(&json!({
+        let completion = translate::completion(
+            &json!({
             "model": "m",
             "messages": [
                 {"role": "system", "content": "Be brief."},
@@ -519,7 +534,9 @@ mod tests {
                     {"id": "abcdefghi", "type": "function", "function": {"name": "weather", "arguments": "{}"}}]},
                 {"role": "tool", "tool_call_id": "abcdefghi", "content": "21 C"},
             ],
-        }))
+            }),
+            false,
+        )
         .unwrap();
         let reply = Reply {
             text: "It is 21 °C.".into(),

@@ -41,8 +41,10 @@ pub fn truthy(value: &Value) -> bool {
     }
 }
 
-/// Reads `body` (a JSON object) into a [`Completion`].
-pub fn completion(body: &Value) -> Result<Completion, OpenAiError> {
+/// Reads `body` (a JSON object) into a [`Completion`]. Images given by address (not inline as `data:` URLs) are taken
+/// only when `remote_images` (the provider is Mistral's hosted API): a server the operator runs would fetch them from
+/// inside the operator's network.
+pub fn completion(body: &Value, remote_images: bool) -> Result<Completion, OpenAiError> {
     let Some(map) = body.as_object() else {
         return Err(OpenAiError::invalid(
             None,
@@ -67,7 +69,7 @@ pub fn completion(body: &Value) -> Result<Completion, OpenAiError> {
     let mut called: Vec<(String, String)> = Vec::new();
     let mut images = 0;
     for (i, message) in list.iter().enumerate() {
-        let wire = message_of(i, message, &mut called)?;
+        let wire = message_of(i, message, &mut called, remote_images)?;
         images += wire.images.len();
         messages.push(wire);
     }
@@ -287,7 +289,12 @@ fn tool_choice(choice: &Value, tools: &[ToolSpec]) -> Result<Value, OpenAiError>
 }
 
 /// One message: its role (`developer` read as `system`), its text and images, its calls or the call it answers.
-fn message_of(i: usize, message: &Value, called: &mut Vec<(String, String)>) -> Result<WireMessage, OpenAiError> {
+fn message_of(
+    i: usize,
+    message: &Value,
+    called: &mut Vec<(String, String)>,
+    remote_images: bool,
+) -> Result<WireMessage, OpenAiError> {
     let Some(map) = message.as_object() else {
         return Err(bad(
             format!("messages[{i}]"),
@@ -310,7 +317,7 @@ fn message_of(i: usize, message: &Value, called: &mut Vec<(String, String)>) -> 
             ));
         }
     };
-    let (content, images) = content_of(i, role, map.get("content"))?;
+    let (content, images) = content_of(i, role, map.get("content"), remote_images)?;
     let mut wire = WireMessage {
         role: role.to_string(),
         content,
@@ -381,7 +388,12 @@ fn message_of(i: usize, message: &Value, called: &mut Vec<(String, String)>) -> 
 }
 
 /// A message's `content`: a string, or a list of `text` and `image_url` parts (images for user messages only).
-fn content_of(i: usize, role: &str, content: Option<&Value>) -> Result<(String, Vec<String>), OpenAiError> {
+fn content_of(
+    i: usize,
+    role: &str,
+    content: Option<&Value>,
+    remote_images: bool,
+) -> Result<(String, Vec<String>), OpenAiError> {
     let parts = match content {
         None | Some(Value::Null) => return Ok((String::new(), Vec::new())),
         Some(Value::String(s)) => return Ok((s.clone(), Vec::new())),
@@ -416,11 +428,14 @@ fn content_of(i: usize, role: &str, content: Option<&Value>) -> Result<(String, 
                     Some(object) => object.get("url").and_then(Value::as_str).unwrap_or_default(),
                     None => "",
                 };
-                if !image_url_ok(url) {
-                    return Err(bad(
-                        format!("{}.image_url.url", param()),
-                        "An image must be an https URL or a base64 `data:` URL of a PNG, JPEG, WebP or GIF.",
-                    ));
+                if !image_url_ok(url, remote_images) {
+                    let message = if remote_images {
+                        "An image must be an https URL or a base64 `data:` URL of a PNG, JPEG, WebP or GIF."
+                    } else {
+                        "An image must be a base64 `data:` URL of a PNG, JPEG, WebP or GIF (this instance does not \
+                         pass image addresses to its provider)."
+                    };
+                    return Err(bad(format!("{}.image_url.url", param()), message));
                 }
                 images.push(url.to_string());
             }
@@ -436,15 +451,16 @@ fn content_of(i: usize, role: &str, content: Option<&Value>) -> Result<(String, 
     Ok((text, images))
 }
 
-/// Whether `url` is an image the provider can read: https (or http), or a base64 data URL of a common type.
-fn image_url_ok(url: &str) -> bool {
+/// Whether `url` is an image the provider can read: a base64 data URL of a common type, or (when `remote`) an https
+/// address.
+fn image_url_ok(url: &str, remote: bool) -> bool {
     if let Some(rest) = url.strip_prefix("data:") {
         let Some((kind, data)) = rest.split_once(";base64,") else {
             return false;
         };
         return matches!(kind, "image/png" | "image/jpeg" | "image/webp" | "image/gif") && !data.is_empty();
     }
-    (url.starts_with("https://") || url.starts_with("http://")) && url.len() > 8 && !url.contains(char::is_whitespace)
+    remote && url.starts_with("https://") && url.len() > 8 && !url.contains(char::is_whitespace)
 }
 
 #[cfg(test)]
@@ -452,7 +468,7 @@ mod tests {
     use super::*;
 
     fn wire(body: Value) -> Value {
-        serde_json::to_value(completion(&body).unwrap().request).unwrap()
+        serde_json::to_value(completion(&body, false).unwrap().request).unwrap()
     }
 
     #[test]
@@ -506,7 +522,7 @@ mod tests {
 
     #[test]
     fn bad_input_names_its_field() {
-        let param = |body: Value| completion(&body).unwrap_err().param;
+        let param = |body: Value| completion(&body, true).unwrap_err().param;
         let user = json!([{"role": "user", "content": "x"}]);
         assert_eq!(param(json!({"messages": user})), Some("model".into()));
         assert_eq!(param(json!({"model": "m", "messages": []})), Some("messages".into()));
@@ -532,6 +548,14 @@ mod tests {
         assert_eq!(
             param(json!({"model": "m", "messages": [{"role": "user", "content": [
                 {"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]}]})),
+            Some("messages[0].content[0].image_url.url".into())
+        );
+        // An address goes to Mistral's hosted API only, never to a server inside the operator's network.
+        let remote = json!({"model": "m", "messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": "https://example.com/cat.png"}]}]});
+        assert!(completion(&remote, true).is_ok());
+        assert_eq!(
+            completion(&remote, false).unwrap_err().param,
             Some("messages[0].content[0].image_url.url".into())
         );
     }
