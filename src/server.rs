@@ -94,7 +94,7 @@ pub fn router(state: AppState) -> Router {
                                 .chain([chat::routes::SEND_FORM_PATH]),
                         )
                         .with_imports([api::imports::IMPORT_PATH, chat::types::IMPORT_FORM_PATH])
-                        .with_json([api::openai::COMPLETIONS_PATH]),
+                        .with_json([api::openai::COMPLETIONS_PATH, api::openai::EMBEDDINGS_PATH]),
                     ),
                     security::limit_body,
                 ))

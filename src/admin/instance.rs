@@ -67,19 +67,32 @@ impl OpenAiApi {
     }
 }
 
-/// The OpenAI-compatible API's setting (default: on, every model).
+/// The OpenAI-compatible API's setting (default: on, every model; off when what is stored cannot be read).
 pub async fn openai_api<'e>(db: impl sqlx::Executor<'e, Database = sqlx::Any>) -> Result<OpenAiApi, sqlx::Error> {
-    Ok(value(db, OPENAI_API)
-        .await?
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default())
+    Ok(match value(db, OPENAI_API).await? {
+        None => OpenAiApi::default(),
+        Some(v) => serde_json::from_value(v).unwrap_or(OpenAiApi {
+            enabled: false,
+            models: Vec::new(),
+        }),
+    })
 }
 
-/// Sets the OpenAI-compatible API's switch and models, audited (`settings.openai_api`) when it changes anything.
-pub async fn set_openai_api(pool: &AnyPool, actor: &Actor, setting: OpenAiApi) -> Result<(), AppError> {
+/// Changes the OpenAI-compatible API's switch and/or models (what is `None` stays), audited (`settings.openai_api`)
+/// when it changes anything. Read and written under the staff lock: two changes at once both apply.
+pub async fn set_openai_api(
+    pool: &AnyPool,
+    actor: &Actor,
+    enabled: Option<bool>,
+    models: Option<Vec<String>>,
+) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
     crate::admin::service::lock_staff(&mut tx, actor).await?;
     let before = openai_api(&mut *tx).await?;
+    let setting = OpenAiApi {
+        enabled: enabled.unwrap_or(before.enabled),
+        models: models.unwrap_or_else(|| before.models.clone()),
+    };
     if before != setting {
         let (from, to) = (json!(before), json!(setting));
         write(&mut tx, actor, OPENAI_API, "settings.openai_api", from, to).await?;

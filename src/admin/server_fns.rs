@@ -187,11 +187,9 @@ pub async fn admin_save_openai_api(
     #[server(default)] models: String,
 ) -> Result<(), AppError> {
     let (state, actor) = actor().await?;
-    let setting = crate::admin::instance::OpenAiApi {
-        enabled: matches!(enabled.as_deref().map(str::trim), Some("on" | "true" | "1")),
-        models: crate::admin::instance::OpenAiApi::models_from_field(&models)?,
-    };
-    crate::admin::instance::set_openai_api(&state.db.pool, &actor, setting).await?;
+    let enabled = matches!(enabled.as_deref().map(str::trim), Some("on" | "true" | "1"));
+    let models = crate::admin::instance::OpenAiApi::models_from_field(&models)?;
+    crate::admin::instance::set_openai_api(&state.db.pool, &actor, Some(enabled), Some(models)).await?;
     leptos_axum::redirect("/admin/settings?saved=1");
     Ok(())
 }

@@ -548,14 +548,10 @@ async fn update_settings(
     let openai_api = match body.openai_api {
         None => None,
         Some(change) => {
-            let mut setting = crate::admin::instance::openai_api(pool).await?;
-            if let Some(enabled) = change.enabled {
-                setting.enabled = enabled;
-            }
-            match change.models {
-                None => {}
-                Some(Value::Null) => setting.models.clear(),
-                Some(Value::String(text)) => setting.models = OpenAiApi::models_from_field(&text)?,
+            let models = match change.models {
+                None => None,
+                Some(Value::Null) => Some(Vec::new()),
+                Some(Value::String(text)) => Some(OpenAiApi::models_from_field(&text)?),
                 Some(Value::Array(items)) => {
                     let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
                     let Some(names) = names else {
@@ -564,7 +560,7 @@ async fn update_settings(
                             serde_json::json!({"openai_api_models": ["Expected a list of model names."]}),
                         ));
                     };
-                    setting.models = OpenAiApi::models_from_field(&names.join(","))?;
+                    Some(OpenAiApi::models_from_field(&names.join(","))?)
                 }
                 Some(_) => {
                     return Err(ApiError::Body(
@@ -572,8 +568,8 @@ async fn update_settings(
                         serde_json::json!({"openai_api_models": ["Expected a list of model names."]}),
                     ));
                 }
-            }
-            Some(setting)
+            };
+            Some((change.enabled, models))
         }
     };
     if let Some(change) = body.quota {
@@ -593,8 +589,8 @@ async fn update_settings(
     if let Some(mode) = temporary {
         crate::admin::instance::set_temporary_chats(pool, &actor, mode).await?;
     }
-    if let Some(change) = openai_api {
-        crate::admin::instance::set_openai_api(pool, &actor, change).await?;
+    if let Some((enabled, models)) = openai_api {
+        crate::admin::instance::set_openai_api(pool, &actor, enabled, models).await?;
     }
     Ok(Json(settings_out(&state).await?))
 }

@@ -151,6 +151,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_fake/requests", get(recorded))
         .route("/_fake/timeline", get(timeline))
         .route("/_fake/searxng/search", get(super::fake_tools::searxng))
+        // Mistral takes eight images of 10 MB each in one request (axum's default would stop at 2 MB).
+        .layer(axum::extract::DefaultBodyLimit::max(128 << 20))
         .with_state(shared)
 }
 

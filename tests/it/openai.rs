@@ -681,3 +681,36 @@ async fn embeddings_float_and_base64_without_what_mistral_refuses() {
             .unwrap();
     assert_eq!(rows, 2);
 }
+
+#[tokio::test]
+async fn a_photo_inline_goes_through_and_an_oversized_body_gets_openais_413() {
+    use base64::Engine;
+    let chat = Chat::new(&[]).await;
+    let key = token(&chat, "ada", Scope::V1).await;
+    // A 3 MB photo as base64 (4 MB of JSON): over axum's default 2 MB, well within what a phone's camera makes.
+    let photo = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 3 << 20]);
+    let body = json!({"model": "mistral-small-latest", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": format!("data:image/jpeg;base64,{photo}")}}]}]});
+    let (status, out) = v1(&chat, "POST", "/v1/chat/completions", Some(&key), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert!(
+        out["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("[saw 1 image(s)]")
+    );
+    // Over 64 MiB: refused in OpenAI's shape, before the provider or the ledger sees anything.
+    let huge = "x".repeat(65 << 20);
+    let body = json!({"model": "mistral-small-latest", "messages": [{"role": "user", "content": huge}]});
+    let (status, out) = v1(&chat, "POST", "/v1/chat/completions", Some(&key), Some(body)).await;
+    assert_eq!(
+        (status, error_of(&out).1),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("request_too_large"))
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_events")
+        .fetch_one(&chat.app.pool().pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+}

@@ -83,8 +83,9 @@ pub(super) async fn completions(
     State(state): State<AppState>,
     caller: V1User,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, OpenAiError> {
+    let body = super::read_body(body).await?;
     let body: Value = serde_json::from_slice(&body)
         .map_err(|e| OpenAiError::invalid(None, format!("We could not parse the JSON body of your request: {e}")))?;
     let mut completion = translate::completion(&body, hosted_mistral(&state.config.ai.base_url))?;
@@ -284,6 +285,19 @@ impl Job {
                             break;
                         }
                     };
+                    if let StreamEvent::Finish { finish_reason, usage } = &event {
+                        // Mistral's `error` finish is no OpenAI finish reason: the reply broke.
+                        if finish_reason.as_deref() == Some("error") {
+                            reply.usage = *usage;
+                            outcome = Err(ProviderError::CutOff);
+                            break;
+                        }
+                        // A second end (usage sent apart by some servers) only completes the first.
+                        if reply.finished {
+                            reply.usage = usage.or(reply.usage);
+                            continue;
+                        }
+                    }
                     reply.take(&event, started);
                     listening = events.send(Relay::Event(event)).await.is_ok();
                 }

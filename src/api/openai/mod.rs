@@ -32,8 +32,28 @@ use crate::state::AppState;
 
 /// Where the API lives.
 pub const PREFIX: &str = "/v1/";
-/// The completions route, whose JSON body may carry images (`MAX_UPLOAD_BYTES`, not `MAX_REQUEST_BODY_BYTES`).
+/// The completions route, whose JSON body may carry images inline (up to [`MAX_BODY_BYTES`], not
+/// `MAX_REQUEST_BODY_BYTES`).
 pub const COMPLETIONS_PATH: &str = "/v1/chat/completions";
+/// The embeddings route, whose body may hold 512 long texts.
+pub const EMBEDDINGS_PATH: &str = "/v1/embeddings";
+/// The largest body a `/v1/` call may send: eight photos inline as base64 with their conversation.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// A body read whole, or OpenAI's 413 when it is larger than [`MAX_BODY_BYTES`] (or `MAX_UPLOAD_BYTES`).
+pub async fn read_body(body: axum::body::Body) -> Result<axum::body::Bytes, OpenAiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        OpenAiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            Some("request_too_large"),
+            format!(
+                "The request body is larger than this instance takes ({} MiB at most).",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        )
+    })
+}
 
 /// An error as OpenAI's SDKs read it.
 #[derive(Debug, Clone)]
@@ -56,7 +76,7 @@ pub struct OpenAiError {
 }
 
 impl OpenAiError {
-    fn new(status: StatusCode, kind: &'static str, code: Option<&'static str>, message: String) -> Self {
+    pub(crate) fn new(status: StatusCode, kind: &'static str, code: Option<&'static str>, message: String) -> Self {
         Self {
             status,
             message,
@@ -523,9 +543,10 @@ const MAX_EMBEDDING_INPUTS: usize = 512;
 async fn embeddings(
     State(state): State<AppState>,
     caller: V1User,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Result<Response, OpenAiError> {
     use base64::Engine;
+    let body = read_body(body).await?;
     let body: EmbeddingsBody = serde_json::from_slice(&body)
         .map_err(|e| OpenAiError::invalid(None, format!("We could not parse the JSON body of your request: {e}")))?;
     let Some(Value::String(model)) = body.model else {
@@ -568,13 +589,21 @@ async fn embeddings(
     state.api_limits.ask(user.id).map_err(OpenAiError::throttled)?;
     let chars: usize = inputs.iter().map(|i| i.chars().count()).sum();
     let tokens = crate::chat::quota::estimate_tokens(chars);
-    let pool = &state.db.pool;
-    let ledger = crate::chat::quota::begin_unstored(pool, user.id, &model, tokens, "v1").await?;
-    let vectors = state.chat.provider.embed(&inputs).await;
-    let status = if vectors.is_some() { "delivered" } else { "error" };
-    if let Err(e) = crate::chat::quota::end_unstored(pool, ledger, status, tokens, 0, None).await {
-        tracing::error!(error = %e, "v1 embeddings: usage not recorded");
-    }
+    let ledger = crate::chat::quota::begin_unstored(&state.db.pool, user.id, &model, tokens, "v1").await?;
+    // The call and its bookkeeping run as a task of their own: a client that hangs up does not leave the ledger's row
+    // open (which, under a token limit, would hold the account's other replies back).
+    let task_state = state.clone();
+    let vectors = tokio::spawn(async move {
+        let vectors = task_state.chat.provider.embed(&inputs).await;
+        let status = if vectors.is_some() { "delivered" } else { "error" };
+        let pool = &task_state.db.pool;
+        if let Err(e) = crate::chat::quota::end_unstored(pool, ledger, status, tokens, 0, None).await {
+            tracing::error!(error = %e, "v1 embeddings: usage not recorded");
+        }
+        vectors
+    })
+    .await
+    .map_err(OpenAiError::internal)?;
     let Some(vectors) = vectors else {
         return Err(OpenAiError::new(
             StatusCode::BAD_GATEWAY,
@@ -652,6 +681,8 @@ pub fn layered(router: axum::Router<AppState>) -> axum::Router<AppState> {
         .route("/v1/{*rest}", any(not_found))
         .route("/v1", any(not_found))
         .layer(middleware::from_fn(method_not_allowed))
+        // The handlers read their bodies themselves, up to `MAX_BODY_BYTES`, with OpenAI's 413.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::any())

@@ -65,8 +65,9 @@ pub fn completion(body: &Value, remote_images: bool) -> Result<Completion, OpenA
         return Err(bad("messages", "`messages` must hold at least one message."));
     }
     let mut messages = Vec::with_capacity(list.len());
-    // The function each call id named, for tool messages that do not repeat it.
-    let mut called: Vec<(String, String)> = Vec::new();
+    // Each call of the history: the client's id, the function, and the id sent upstream (for the tool messages that
+    // answer it, which need its name and must carry the same id).
+    let mut called: Vec<Call> = Vec::new();
     let mut images = 0;
     for (i, message) in list.iter().enumerate() {
         let wire = message_of(i, message, &mut called, remote_images)?;
@@ -288,11 +289,22 @@ fn tool_choice(choice: &Value, tools: &[ToolSpec]) -> Result<Value, OpenAiError>
     }
 }
 
+/// A call made in the history.
+struct Call {
+    /// The client's id.
+    id: String,
+    /// The function.
+    name: String,
+    /// The id Mistral gets: 9 letters or digits, different for every call of the request (clients reuse ids such
+    /// as `call_0` from one turn to the next; newer Mistral models refuse a repeated id).
+    wire_id: String,
+}
+
 /// One message: its role (`developer` read as `system`), its text and images, its calls or the call it answers.
 fn message_of(
     i: usize,
     message: &Value,
-    called: &mut Vec<(String, String)>,
+    called: &mut Vec<Call>,
     remote_images: bool,
 ) -> Result<WireMessage, OpenAiError> {
     let Some(map) = message.as_object() else {
@@ -344,13 +356,21 @@ fn message_of(
                         ));
                     }
                     let arguments = match function.and_then(|f| f.get("arguments")) {
-                        Some(Value::String(s)) => s.clone(),
-                        None | Some(Value::Null) => "{}".to_string(),
+                        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+                        None | Some(Value::Null | Value::String(_)) => "{}".to_string(),
                         Some(other) => other.to_string(),
                     };
-                    called.push((id.to_string(), name.to_string()));
+                    let mut wire_id = mistral_call_id(id, i, j);
+                    if called.iter().any(|c| c.wire_id == wire_id) {
+                        wire_id = mistral_call_id(&format!("{id}#{i}.{j}"), i, j);
+                    }
+                    called.push(Call {
+                        id: id.to_string(),
+                        name: name.to_string(),
+                        wire_id: wire_id.clone(),
+                    });
                     wire.tool_calls.push(ToolCall {
-                        id: mistral_call_id(id, i, j),
+                        id: wire_id,
                         name: name.to_string(),
                         arguments,
                     });
@@ -374,13 +394,13 @@ fn message_of(
                     "A tool message needs `tool_call_id`.",
                 ));
             };
-            let Some((_, name)) = called.iter().rev().find(|(call, _)| call == id) else {
+            let Some(call) = called.iter().rev().find(|call| call.id == id) else {
                 return Err(bad(
                     format!("messages[{i}].tool_call_id"),
                     format!("`{id}` answers no tool call of an earlier assistant message."),
                 ));
             };
-            wire.tool_call = Some((mistral_call_id(id, 0, 0), name.clone()));
+            wire.tool_call = Some((call.wire_id.clone(), call.name.clone()));
         }
         _ => {}
     }
@@ -518,6 +538,26 @@ mod tests {
                    "parameters": {"type": "object", "properties": {}}}})
         );
         assert_eq!(out["tool_choice"]["function"]["name"], "weather");
+    }
+
+    #[test]
+    fn an_id_reused_from_turn_to_turn_goes_up_as_two_ids_each_answered() {
+        let call = |args: &str| {
+            json!({"role": "assistant", "content": "", "tool_calls": [
+            {"id": "call_0", "type": "function", "function": {"name": "f", "arguments": args}}]})
+        };
+        let result = |text: &str| json!({"role": "tool", "tool_call_id": "call_0", "content": text});
+        let out = wire(json!({"model": "m", "messages": [
+            {"role": "user", "content": "go"}, call(""), result("one"), call("{}"), result("two")]}));
+        let (first, second) = (
+            &out["messages"][1]["tool_calls"][0],
+            &out["messages"][3]["tool_calls"][0],
+        );
+        assert_ne!(first["id"], second["id"]);
+        assert_eq!(out["messages"][2]["tool_call_id"], first["id"]);
+        assert_eq!(out["messages"][4]["tool_call_id"], second["id"]);
+        // Empty arguments are an empty object.
+        assert_eq!(first["function"]["arguments"], "{}");
     }
 
     #[test]
