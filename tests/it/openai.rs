@@ -714,3 +714,39 @@ async fn a_photo_inline_goes_through_and_an_oversized_body_gets_openais_413() {
         .unwrap();
     assert_eq!(rows, 1);
 }
+
+#[tokio::test]
+async fn calls_show_in_the_users_usage_and_the_admin_reports() {
+    let chat = Chat::new(&[]).await;
+    let key = token(&chat, "ada", Scope::V1).await;
+    let ask = json!({"model": "codestral-latest", "messages": [{"role": "user", "content": "Count me"}]});
+    let (status, out) = v1(&chat, "POST", "/v1/chat/completions", Some(&key), Some(ask)).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let tokens = out["usage"]["total_tokens"].as_i64().unwrap();
+    let get = |path: &str, key: &str| {
+        Request::get(path)
+            .header("host", "127.0.0.1:3000")
+            .header("authorization", format!("Token {key}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let wide = token(&chat, "ada", Scope::All).await;
+    let mine = crate::common::json(chat.app.send(get("/api/accounts/usage/", &wide)).await).await;
+    assert_eq!(mine["usage"]["messages_today"], 1, "{mine}");
+    assert_eq!(mine["usage"]["tokens_today"].as_i64(), Some(tokens), "{mine}");
+    crate::common::with_staff(&chat.app, "root").await;
+    let root = token(&chat, "root", Scope::All).await;
+    let report = crate::common::json(chat.app.send(get("/api/admin/usage/?group_by=model", &root)).await).await;
+    let row = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "codestral-latest")
+        .cloned();
+    let row = row.unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(row["messages"], 1);
+    assert_eq!(
+        row["prompt_tokens"].as_i64().unwrap() + row["completion_tokens"].as_i64().unwrap(),
+        tokens
+    );
+}
