@@ -1,10 +1,13 @@
 // The latency the OpenAI-compatible API adds (issue #30). Starts the fake Mistral server and the release server, makes
-// a /v1/-only token, then for ROUNDS rounds sends STREAMS concurrent streamed completions (TOKENS tokens at TPS
-// tokens/s each, every token stamped by the fake with the moment it left) twice: straight to the fake, and through
-// ThiCode's /v1/chat/completions (with `stream_options.include_usage`, which ThiCode must drop on the way). For each
-// path: time to the first token from the moment the request was sent, and each token's delay from the fake's stamp to
-// this reader. The difference between the two paths is what ThiCode adds (auth, quota check and ledger, translation,
-// relay). Prints JSON.  node bench/openai.mjs BINARY PORT FAKE_PORT WORK [STREAMS] [TPS] [TOKENS] [ROUNDS]
+// a /v1/-only token, then keeps STREAMS streamed completions running at once (TOKENS tokens at TPS tokens/s each,
+// every token stamped by the fake with the moment it left): STREAMS clients, started at random moments over one
+// stream's length, each sending ROUNDS completions one after the other — so every completion starts while the others
+// stream. This is done twice: straight to the fake, and through ThiCode's /v1/chat/completions (with
+// `stream_options.include_usage`, which ThiCode must drop on the way). For each path: time to the first token from the
+// moment the request was sent, and each token's delay from the fake's stamp to this reader. The difference between
+// the two paths is what ThiCode adds (auth, quota check and ledger, translation, relay). Then the same once more for a
+// burst, STREAMS completions sent at the same instant, and for an account with a limit (its call is counted before
+// it starts). Prints JSON.  node bench/openai.mjs BINARY PORT FAKE_PORT WORK [STREAMS] [TPS] [TOKENS] [ROUNDS]
 import { execFileSync, spawn } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
@@ -27,11 +30,11 @@ const nowMicros = () => (performance.timeOrigin + performance.now()) * 1000;
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function post(targetPort, urlPath, body, headers = {}) {
+function post(targetPort, urlPath, body, headers = {}, method = "POST") {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
     const req = http.request(
-      { host: "127.0.0.1", port: targetPort, method: "POST", path: urlPath, agent,
+      { host: "127.0.0.1", port: targetPort, method, path: urlPath, agent,
         headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data), ...headers } },
       (res) => { let text = ""; res.on("data", (c) => (text += c)); res.on("end", () => resolve({ status: res.statusCode, text })); },
     );
@@ -90,18 +93,30 @@ function stream(targetPort, key, body) {
   });
 }
 
-async function round(targetPort, key, extra) {
-  const results = await Promise.allSettled(
-    Array.from({ length: Number(streams) }, (_, i) =>
-      stream(targetPort, key, {
-        model: "mistral-small-latest",
-        messages: [{ role: "user", content: `[fake:stamp] [fake:tokens=${tokens}] bench ${i}` }],
-        stream: true,
-        ...extra,
-      }),
-    ),
-  );
-  return results;
+const body = (i, extra) => ({
+  model: "mistral-small-latest",
+  messages: [{ role: "user", content: `[fake:stamp] [fake:tokens=${tokens}] bench ${i}` }],
+  stream: true,
+  ...extra,
+});
+
+/** STREAMS completions sent at the same instant. */
+async function burst(targetPort, key, extra) {
+  return Promise.allSettled(Array.from({ length: Number(streams) }, (_, i) => stream(targetPort, key, body(i, extra))));
+}
+
+/** STREAMS clients each sending ROUNDS completions in turn, started at random moments over one stream's length. */
+async function steady(targetPort, key, extra) {
+  const length = (Number(tokens) / Number(tps)) * 1000;
+  const clients = Array.from({ length: Number(streams) }, async (_, i) => {
+    await sleep(Math.random() * length);
+    const out = [];
+    for (let r = 0; r < Number(rounds); r++) {
+      out.push(...(await Promise.allSettled([stream(targetPort, key, body(i, extra))])));
+    }
+    return out;
+  });
+  return (await Promise.all(clients)).flat();
 }
 
 function summary(all) {
@@ -127,25 +142,31 @@ try {
   const jwt = JSON.parse((await post(port, "/api/token/", { username: "bench", password: "Bench-Password-2026" })).text).access;
   const created = await post(port, "/api/accounts/tokens/", { name: "bench", scope: "v1" }, { Authorization: `Bearer ${jwt}` });
   const key = JSON.parse(created.text).key;
+  const usage = { stream_options: { include_usage: true } };
   // Warm both paths (connections, the model list's cache).
-  await round(fakePort, "fake-key", {});
-  await round(port, key, { stream_options: { include_usage: true } });
-  const direct = [];
-  const through = [];
-  for (let i = 0; i < Number(rounds); i++) {
-    direct.push(...(await round(fakePort, "fake-key", {})));
-    through.push(...(await round(port, key, { stream_options: { include_usage: true } })));
-  }
-  const a = summary(direct);
-  const b = summary(through);
-  const added = (k, p) => Math.round((b[k][p] - a[k][p]) * 100) / 100;
+  await burst(fakePort, "fake-key", {});
+  await burst(port, key, usage);
+  const direct = summary(await steady(fakePort, "fake-key", {}));
+  const through = summary(await steady(port, key, usage));
+  const burstDirect = summary(await burst(fakePort, "fake-key", {}));
+  const burstThrough = summary(await burst(port, key, usage));
+  // An account with a daily token limit: each call's ledger row is written (and the limits checked) before it starts.
+  const limited = await post(port, "/api/accounts/tokens/", { name: "limited", scope: "v1" }, { Authorization: `Bearer ${jwt}` });
+  const set = await post(port, "/api/admin/settings/", { quota: { messages_per_day: 1000000 } }, { Authorization: `Bearer ${jwt}` }, "PATCH");
+  if (set.status !== 200) throw new Error(`limit not set: ${set.text}`);
+  const limitedThrough = summary(await steady(port, JSON.parse(limited.text).key, usage));
+  const added = (a, b) => {
+    const d = (k, p) => Math.round((b[k][p] - a[k][p]) * 100) / 100;
+    return {
+      first_token: { p50: d("first_token_ms", "p50"), p99: d("first_token_ms", "p99") },
+      per_token: { p50: d("token_delay_ms", "p50"), p99: d("token_delay_ms", "p99") },
+    };
+  };
   console.log(JSON.stringify({
     streams: Number(streams), tokens_per_second: Number(tps), tokens: Number(tokens), rounds: Number(rounds),
-    direct_to_fake: a, through_thicode: b,
-    added_ms: {
-      first_token: { p50: added("first_token_ms", "p50"), p99: added("first_token_ms", "p99") },
-      per_token: { p50: added("token_delay_ms", "p50"), p99: added("token_delay_ms", "p99") },
-    },
+    steady: { direct_to_fake: direct, through_thicode: through, added_ms: added(direct, through) },
+    steady_with_a_limit: { through_thicode: limitedThrough, added_ms: added(direct, limitedThrough) },
+    burst: { direct_to_fake: burstDirect, through_thicode: burstThrough, added_ms: added(burstDirect, burstThrough) },
   }, null, 2));
 } finally {
   server.kill();

@@ -340,13 +340,40 @@ pub async fn begin_unstored(
     prompt_tokens: i64,
     source: &str,
 ) -> Result<i64, AppError> {
-    let now = crate::core::db::now_millis();
     let quota = effective(pool, user_id).await?;
+    begin_unstored_under(pool, user_id, quota, model, prompt_tokens, source).await
+}
+
+/// [`begin_unstored`] with the account's limits already read (`quota`).
+pub async fn begin_unstored_under(
+    pool: &AnyPool,
+    user_id: i64,
+    quota: Quota,
+    model: &str,
+    prompt_tokens: i64,
+    source: &str,
+) -> Result<i64, AppError> {
+    let now = crate::core::db::now_millis();
     let mut tx = pool.begin().await?;
     if let Err(exceeded) = check_in(&mut tx, user_id, quota, now).await? {
         return Err(exceeded.error(now));
     }
-    let id: i64 = sqlx::query_scalar(
+    let id = insert_unstored(&mut *tx, user_id, model, prompt_tokens, source, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Writes the ledger row of a reply that is not stored, without checking limits: for an account that has none
+/// (nothing to check, so the row need not be written before the call starts).
+pub async fn insert_unstored<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user_id: i64,
+    model: &str,
+    prompt_tokens: i64,
+    source: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
         "INSERT INTO usage_events (user_id, model, created_at, prompt_tokens, source) VALUES ($1, $2, $3, $4, $5) \
          RETURNING id",
     )
@@ -355,10 +382,8 @@ pub async fn begin_unstored(
     .bind(now)
     .bind(prompt_tokens)
     .bind(source)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(id)
+    .fetch_one(db)
+    .await
 }
 
 /// Completes the ledger row of a reply that is not stored: its status and its tokens (the provider's count, or the

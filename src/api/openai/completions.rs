@@ -104,7 +104,15 @@ pub(super) async fn completions(
     state.api_limits.ask(user.id).map_err(OpenAiError::throttled)?;
     let prompt_chars: usize = completion.request.messages.iter().map(WireMessage::cost).sum();
     let prompt_tokens = crate::chat::quota::estimate_tokens(prompt_chars);
-    let ledger = crate::chat::quota::begin_unstored(&state.db.pool, user.id, &model.id, prompt_tokens, "v1").await?;
+    // Under a limit, the call is counted before it starts (concurrent calls cannot pass the limit); without one, its
+    // ledger row is written while the provider is asked, off the way of the first token.
+    let quota = crate::chat::quota::effective(&state.db.pool, user.id).await?;
+    let ledger = if quota.is_unlimited() {
+        None
+    } else {
+        let pool = &state.db.pool;
+        Some(crate::chat::quota::begin_unstored_under(pool, user.id, quota, &model.id, prompt_tokens, "v1").await?)
+    };
     let stamp = Stamp {
         id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
         created: crate::core::db::now_millis() / 1000,
@@ -247,7 +255,8 @@ fn event_stream(stamp: Stamp, include_usage: bool, events: mpsc::Receiver<Relay>
 struct Job {
     state: AppState,
     user: User,
-    ledger: i64,
+    /// The ledger row, when it was written before the call (else written by the task as the call starts).
+    ledger: Option<i64>,
     prompt_tokens: i64,
     stamp: Stamp,
 }
@@ -267,7 +276,27 @@ impl Job {
         // A failure to open is answered once it is counted (and saved), so that whoever sees the error sees the
         // ledger as it will stay.
         let mut refused = None;
-        let outcome = match self.state.chat.provider.stream(request).await {
+        let pool = &self.state.db.pool;
+        let (opened_stream, ledger) = match self.ledger {
+            Some(id) => (self.state.chat.provider.stream(request).await, Some(id)),
+            None => {
+                let now = crate::core::db::now_millis();
+                let row = crate::chat::quota::insert_unstored(
+                    pool,
+                    self.user.id,
+                    &self.stamp.model,
+                    self.prompt_tokens,
+                    "v1",
+                    now,
+                );
+                let (opened, row) = tokio::join!(self.state.chat.provider.stream(request), row);
+                let row = row
+                    .inspect_err(|e| tracing::error!(error = %e, "v1 completion: ledger row not written"))
+                    .ok();
+                (opened, row)
+            }
+        };
+        let outcome = match opened_stream {
             Err(failure) => {
                 refused = Some(opened);
                 Err(failure)
@@ -322,11 +351,11 @@ impl Job {
             self.state.metrics.provider_error(e.code());
         }
         let tokens = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        let pool = &self.state.db.pool;
         let (prompt, completion_tokens) = (tokens(usage.prompt_tokens), tokens(usage.completion_tokens));
-        if let Err(e) =
-            crate::chat::quota::end_unstored(pool, self.ledger, status, prompt, completion_tokens, reply.first_token)
-                .await
+        if let Some(ledger) = ledger
+            && let Err(e) =
+                crate::chat::quota::end_unstored(pool, ledger, status, prompt, completion_tokens, reply.first_token)
+                    .await
         {
             tracing::error!(error = %e, "v1 completion: usage not recorded");
         }
