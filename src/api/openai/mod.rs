@@ -309,7 +309,13 @@ impl FromRequestParts<AppState> for V1User {
                 ));
             }
         };
-        let user = match api_tokens::authenticate(&state.db.pool, key).await? {
+        // The key and the API's setting are read side by side (neither needs the other).
+        let pool = &state.db.pool;
+        let (found, setting) = tokio::join!(
+            api_tokens::authenticate(pool, key),
+            crate::admin::instance::openai_api(pool)
+        );
+        let user = match found? {
             Ok((user, _)) => user,
             Err(Rejected::Expired) => return Err(OpenAiError::unauthenticated("This API key has expired.")),
             Err(Rejected::Inactive) => {
@@ -317,7 +323,7 @@ impl FromRequestParts<AppState> for V1User {
             }
             Err(Rejected::Invalid) => return Err(OpenAiError::unauthenticated("Incorrect API key provided.")),
         };
-        let setting = crate::admin::instance::openai_api(&state.db.pool).await?;
+        let setting = setting?;
         if !setting.enabled {
             return Err(OpenAiError::new(
                 StatusCode::FORBIDDEN,
