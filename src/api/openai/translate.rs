@@ -1,7 +1,8 @@
 //! An OpenAI chat-completions body read into the request ThiCode sends upstream. OpenAI's clients send more than
 //! Mistral takes (whose schema refuses any unknown key): each field is either carried under the name Mistral uses,
 //! or dropped when it only matters to OpenAI (`stream_options`, `store`, `user`, `metadata`, `logprobs`, `name` on
-//! messages, `reasoning_content` …). What cannot be honoured (several choices, audio, files) is a 400 naming the field.
+//! messages, `reasoning_content` …). Clients of Mistral's own SDKs send its names (`random_seed`, `safe_prompt`,
+//! `tool_choice: "any"`); those are taken too. What cannot be honoured (several choices, audio, files) is a 400 naming the field.
 
 use serde_json::{Map, Value, json};
 
@@ -115,11 +116,20 @@ pub fn completion(body: &Value, remote_images: bool) -> Result<Completion, OpenA
         }
         options.insert("stop".into(), stop.clone());
     }
-    if let Some(seed) = map.get("seed").filter(|v| !v.is_null()) {
-        let Some(seed) = seed.as_u64() else {
-            return Err(bad("seed", "`seed` must be a whole number of at least 0."));
+    // `seed` (OpenAI) or `random_seed` (what Mistral's own SDKs send).
+    for key in ["seed", "random_seed"] {
+        if let Some(seed) = map.get(key).filter(|v| !v.is_null()) {
+            let Some(seed) = seed.as_u64() else {
+                return Err(bad(key, format!("`{key}` must be a whole number of at least 0.")));
+            };
+            options.insert("random_seed".into(), json!(seed));
+        }
+    }
+    if let Some(value) = map.get("safe_prompt").filter(|v| !v.is_null()) {
+        let Some(b) = value.as_bool() else {
+            return Err(bad("safe_prompt", "`safe_prompt` must be true or false."));
         };
-        options.insert("random_seed".into(), json!(seed));
+        options.insert("safe_prompt".into(), json!(b));
     }
     if let Some(format) = map.get("response_format").filter(|v| !v.is_null()) {
         options.insert("response_format".into(), response_format(format)?);
@@ -268,6 +278,8 @@ fn tools(value: Option<&Value>) -> Result<Vec<ToolSpec>, OpenAiError> {
 fn tool_choice(choice: &Value, tools: &[ToolSpec]) -> Result<Value, OpenAiError> {
     match choice {
         Value::String(s) if matches!(s.as_str(), "none" | "auto" | "required") => Ok(choice.clone()),
+        // Mistral's own name for `required` (which every server takes).
+        Value::String(s) if s == "any" => Ok(json!("required")),
         Value::Object(_) => {
             let name = choice
                 .get("function")
@@ -598,6 +610,32 @@ mod tests {
             completion(&remote, false).unwrap_err().param,
             Some("messages[0].content[0].image_url.url".into())
         );
+    }
+
+    #[test]
+    fn every_option_set_is_one_mistral_takes() {
+        let full = completion(
+            &json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 1, "top_p": 0.5,
+                "stop": "x", "seed": 1, "response_format": {"type": "json_object"}, "presence_penalty": 0.1,
+                "frequency_penalty": 0.1, "parallel_tool_calls": false, "safe_prompt": false,
+                "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "auto"}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(full.request.options.len(), crate::chat::provider::OPTION_KEYS.len());
+        for key in full.request.options.keys() {
+            assert!(crate::chat::provider::OPTION_KEYS.contains(&key.as_str()), "{key}");
+        }
+    }
+
+    #[test]
+    fn mistrals_own_names_are_taken_too() {
+        let out = wire(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "random_seed": 4,
+            "safe_prompt": true, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "any"}),
+        );
+        assert_eq!((&out["random_seed"], &out["safe_prompt"]), (&json!(4), &json!(true)));
+        assert_eq!(out["tool_choice"], "required");
     }
 
     #[test]

@@ -151,6 +151,7 @@ pub const OPTION_KEYS: &[&str] = &[
     "frequency_penalty",
     "parallel_tool_calls",
     "tool_choice",
+    "safe_prompt",
 ];
 
 impl ChatRequest {
