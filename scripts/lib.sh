@@ -128,11 +128,12 @@ stop_test_postgres() {
 }
 
 # A Python tool from PyPI in a virtual environment of its own, kept between runs in the user's cache:
-# `python_tool NAME REQUIREMENT COMMAND` installs REQUIREMENT once (until COMMAND is there) and prints the folder.
+# `python_tool NAME REQUIREMENT [COMMAND]` installs REQUIREMENT once (until it is marked installed, or COMMAND is
+# there) and prints the folder. A library without a command of its own (the OpenAI SDK) is known by the mark.
 python_tool() {
   local venv="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/$1"
   command -v python3 >/dev/null || apt_install python3 python3-venv >&2
-  if [ ! -x "$venv/bin/$3" ]; then
+  if [ ! -f "$venv/.installed" ] && { [ -z "${3:-}" ] || [ ! -x "$venv/bin/$3" ]; }; then
     say "installing $2 (PyPI, once)" >&2
     rm -rf "$venv"
     if ! python3 -m venv "$venv" >&2 2>/dev/null; then
@@ -140,8 +141,21 @@ python_tool() {
       python3 -m venv "$venv" >&2
     fi
     "$venv/bin/pip" install --quiet --disable-pip-version-check "$2" >&2
+    touch "$venv/.installed"
   fi
   echo "$venv"
+}
+
+# A package from npm in a folder of its own, kept between runs in the user's cache: `npm_tool NAME PACKAGE@VERSION
+# FILE` installs it once (until FILE, relative to the folder, is there) and prints the folder.
+npm_tool() {
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/$1"
+  if [ ! -f "$dir/$3" ]; then
+    say "installing $2 (npm, once)" >&2
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" -E "$2" >&2
+  fi
+  echo "$dir"
 }
 
 # An S3-compatible server for the file storage tests (tests/it/files.rs): moto (PyPI) in its own virtual
@@ -183,14 +197,10 @@ stop_s3_server() {
 MCP_EVERYTHING_VERSION="2026.8.31"
 MCP_PYTHON_VERSION="2.3.0"
 ensure_mcp_servers() {
-  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/mcp-everything-$MCP_EVERYTHING_VERSION"
-  local entry="$dir/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
-  if [ ! -f "$entry" ]; then
-    say "installing @modelcontextprotocol/server-everything@$MCP_EVERYTHING_VERSION (npm, once)"
-    mkdir -p "$dir"
-    npm install --silent --no-audit --no-fund --prefix "$dir" -E "@modelcontextprotocol/server-everything@$MCP_EVERYTHING_VERSION" >&2
-  fi
-  export TEST_MCP_EVERYTHING="$entry"
+  local entry="node_modules/@modelcontextprotocol/server-everything/dist/index.js" dir
+  dir="$(npm_tool "mcp-everything-$MCP_EVERYTHING_VERSION" \
+    "@modelcontextprotocol/server-everything@$MCP_EVERYTHING_VERSION" "$entry")"
+  export TEST_MCP_EVERYTHING="$dir/$entry"
   local venv
   venv="$(python_tool "mcp-$MCP_PYTHON_VERSION" "mcp==$MCP_PYTHON_VERSION" mcp)"
   export TEST_MCP_PYTHON="$venv/bin/python"
@@ -203,27 +213,17 @@ OPENAI_PYTHON_VERSION="3.63.0"
 OPENAI_NODE_VERSION="7.60.0"
 ensure_openai_sdks() {
   local venv
-  venv="$(python_tool "openai-$OPENAI_PYTHON_VERSION" "openai==$OPENAI_PYTHON_VERSION" openai)"
+  venv="$(python_tool "openai-$OPENAI_PYTHON_VERSION" "openai==$OPENAI_PYTHON_VERSION")"
   export TEST_OPENAI_PYTHON="$venv/bin/python"
-  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/openai-node-$OPENAI_NODE_VERSION"
-  if [ ! -f "$dir/node_modules/openai/package.json" ]; then
-    say "installing openai@$OPENAI_NODE_VERSION (npm, once)"
-    mkdir -p "$dir"
-    npm install --silent --no-audit --no-fund --prefix "$dir" -E "openai@$OPENAI_NODE_VERSION" >&2
-  fi
-  export TEST_OPENAI_NODE="$dir"
+  TEST_OPENAI_NODE="$(npm_tool "openai-node-$OPENAI_NODE_VERSION" "openai@$OPENAI_NODE_VERSION" \
+    node_modules/openai/package.json)"
+  export TEST_OPENAI_NODE
 }
 
 # Lighthouse (npm) for bench/lighthouse, kept in the user's cache; prints its folder.
 LIGHTHOUSE_VERSION="12.2.3"
 ensure_lighthouse() {
-  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/thicode/lighthouse-$LIGHTHOUSE_VERSION"
-  if [ ! -f "$dir/node_modules/lighthouse/core/index.js" ]; then
-    say "installing lighthouse@$LIGHTHOUSE_VERSION (npm, once)" >&2
-    mkdir -p "$dir"
-    npm install --silent --no-audit --no-fund --prefix "$dir" -E "lighthouse@$LIGHTHOUSE_VERSION" >&2
-  fi
-  echo "$dir"
+  npm_tool "lighthouse-$LIGHTHOUSE_VERSION" "lighthouse@$LIGHTHOUSE_VERSION" node_modules/lighthouse/core/index.js
 }
 
 # promtool, Prometheus' own checker of the /metrics output (tests/it/metrics.rs), from Debian's prometheus package.

@@ -548,19 +548,12 @@ async fn update_settings(
     let openai_api = match body.openai_api {
         None => None,
         Some(change) => {
-            let models = match change.models {
+            let names = match change.models {
                 None => None,
-                Some(Value::Null) => Some(Vec::new()),
-                Some(Value::String(text)) => Some(OpenAiApi::models_from_field(&text)?),
-                Some(Value::Array(items)) => {
-                    let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
-                    let Some(names) = names else {
-                        return Err(ApiError::Body(
-                            StatusCode::BAD_REQUEST,
-                            serde_json::json!({"openai_api_models": ["Expected a list of model names."]}),
-                        ));
-                    };
-                    Some(OpenAiApi::models_from_field(&names.join(","))?)
+                Some(Value::Null) => Some(String::new()),
+                Some(Value::String(text)) => Some(text),
+                Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                    Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
                 }
                 Some(_) => {
                     return Err(ApiError::Body(
@@ -569,6 +562,7 @@ async fn update_settings(
                     ));
                 }
             };
+            let models = names.map(|n| OpenAiApi::models_from_field(&n)).transpose()?;
             Some((change.enabled, models))
         }
     };

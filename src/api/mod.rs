@@ -220,17 +220,25 @@ fn cors(state: &AppState) -> CorsLayer {
 
 /// axum answers a known path with the wrong method by an empty 405 carrying `Allow`; API clients get DRF's body.
 async fn method_not_allowed(req: Request, next: Next) -> Response {
+    with_405_body(req, next, |method| {
+        ApiError::Detail(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("Method \"{method}\" not allowed."),
+        )
+        .into_response()
+    })
+    .await
+}
+
+/// Runs the request; an empty 405 from axum is replaced by `body(method)`, keeping its `Allow` header.
+pub(crate) async fn with_405_body(req: Request, next: Next, body: impl FnOnce(&Method) -> Response) -> Response {
     let method = req.method().clone();
     let res = next.run(req).await;
     if res.status() != StatusCode::METHOD_NOT_ALLOWED {
         return res;
     }
     let allow = res.headers().get(header::ALLOW).cloned();
-    let mut out = ApiError::Detail(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("Method \"{method}\" not allowed."),
-    )
-    .into_response();
+    let mut out = body(&method);
     if let Some(allow) = allow {
         out.headers_mut().insert(header::ALLOW, allow);
     }

@@ -92,7 +92,7 @@ pub(super) async fn completions(
     completion.save |= headers
         .get("x-thicode-save")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| translate::truthy(&Value::String(v.to_string())));
+        .is_some_and(translate::truthy_text);
     let model = model_for(&state, &caller.setting, &completion.request.model, "chat").await?;
     if completion.images > 0 && !model.vision {
         return Err(OpenAiError::invalid(

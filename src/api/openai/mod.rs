@@ -652,23 +652,16 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> OpenAiError {
 
 /// A known path with the wrong method: OpenAI's error shape, keeping `Allow`.
 async fn method_not_allowed(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let res = next.run(req).await;
-    if res.status() != StatusCode::METHOD_NOT_ALLOWED {
-        return res;
-    }
-    let allow = res.headers().get(header::ALLOW).cloned();
-    let mut out = OpenAiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request_error",
-        Some("method_not_allowed"),
-        format!("Method {method} is not allowed here."),
-    )
-    .into_response();
-    if let Some(allow) = allow {
-        out.headers_mut().insert(header::ALLOW, allow);
-    }
-    out
+    crate::api::with_405_body(req, next, |method| {
+        OpenAiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request_error",
+            Some("method_not_allowed"),
+            format!("Method {method} is not allowed here."),
+        )
+        .into_response()
+    })
+    .await
 }
 
 /// The documented routes.

@@ -32,14 +32,19 @@ fn bad(param: impl Into<String>, message: impl Into<String>) -> OpenAiError {
     OpenAiError::invalid(Some(param.into()), message.into())
 }
 
-/// Whether a JSON value means yes (`true`, `"true"`, `1`, `"1"`, `"yes"`).
+/// Whether a JSON value means yes (`true`, `1`, or a text [`truthy_text`] reads as yes).
 pub fn truthy(value: &Value) -> bool {
     match value {
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_i64() == Some(1),
-        Value::String(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"),
+        Value::String(s) => truthy_text(s),
         _ => false,
     }
+}
+
+/// Whether a text means yes (`true`, `1`, `yes`, `on`, in any case).
+pub fn truthy_text(text: &str) -> bool {
+    matches!(text.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on")
 }
 
 /// Reads `body` (a JSON object) into a [`Completion`]. Images given by address (not inline as `data:` URLs) are taken
